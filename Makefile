@@ -1,0 +1,49 @@
+# SimpleCloud build, test and demo. `make test` and `make demo` install their
+# own dependencies on a Debian machine (run as root).
+
+GO        ?= go
+GOBIN     := $(shell $(GO) env GOPATH)/bin
+export PATH := $(PATH):$(GOBIN):/usr/sbin:/sbin
+VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS   := -s -w -X main.version=$(VERSION)
+PKGS      := ./...
+
+.PHONY: all build deps lint unit vmtest test demo bench fuzz clean
+
+all: build
+
+build:
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/simplecloud ./cmd/simplecloud
+
+deps:
+	bash .ci/deps
+
+lint: deps
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
+	$(GO) vet $(PKGS)
+	$(GO) vet -tags vmtest,bench $(PKGS)
+	staticcheck $(PKGS)
+	staticcheck -tags vmtest,bench $(PKGS)
+
+# Unit and root tests (root tests skip with a message when not root).
+unit:
+	$(GO) test -count=1 -timeout 15m $(PKGS)
+
+# Tests in a real guest kernel under qemu (software emulation). They fail
+# with instructions when qemu or the kernel package is missing; set
+# SIMPLECLOUD_SKIP_VM=1 to skip them explicitly.
+vmtest: deps
+	$(GO) test -tags vmtest -run '^TestVM' -count=1 -timeout 30m $(PKGS)
+
+test: deps lint unit vmtest
+
+# Boots a guest with blank virtual disks and shows what simplecloud sees.
+demo: deps
+	$(GO) run ./images/demo
+
+# Benchmarks against the reference tools, side by side (goals, not timed tests).
+bench: deps
+	$(GO) test -tags bench -run '^TestBench' -count=1 -v -timeout 60m $(PKGS)
+
+clean:
+	rm -rf bin

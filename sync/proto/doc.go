@@ -1,0 +1,3 @@
+// Package proto will hold the versioned, documented sync wire protocol. It
+// imports nothing else from the project.
+package proto
