@@ -1,0 +1,434 @@
+package luks
+
+import (
+	"bytes"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"strconv"
+	"strings"
+)
+
+// Object is a JSON object whose members keep their order and their exact
+// encoded values. It holds the members of the LUKS2 metadata this package
+// does not interpret, so that a rewrite of the header preserves them.
+type Object []Member
+
+// Member is one name/value pair of an Object; Value is the member's JSON
+// text, compacted.
+type Member struct {
+	Key   string
+	Value json.RawMessage
+}
+
+// Get returns the value of key and whether it is present.
+func (o Object) Get(key string) (json.RawMessage, bool) {
+	for _, m := range o {
+		if m.Key == key {
+			return m.Value, true
+		}
+	}
+	return nil, false
+}
+
+// Set replaces the value of key, or appends it when absent.
+func (o *Object) Set(key string, v json.RawMessage) {
+	for i, m := range *o {
+		if m.Key == key {
+			(*o)[i].Value = v
+			return
+		}
+	}
+	*o = append(*o, Member{Key: key, Value: v})
+}
+
+// Delete removes key if present.
+func (o *Object) Delete(key string) {
+	for i, m := range *o {
+		if m.Key == key {
+			*o = append((*o)[:i:i], (*o)[i+1:]...)
+			return
+		}
+	}
+}
+
+// MarshalJSON encodes the members in order.
+func (o Object) MarshalJSON() ([]byte, error) {
+	var b bytes.Buffer
+	b.WriteByte('{')
+	for i, m := range o {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		k, _ := json.Marshal(m.Key)
+		b.Write(k)
+		b.WriteByte(':')
+		if len(m.Value) == 0 {
+			b.WriteString("null")
+		} else {
+			b.Write(m.Value)
+		}
+	}
+	b.WriteByte('}')
+	return b.Bytes(), nil
+}
+
+// UnmarshalJSON decodes an object keeping member order. Duplicate names are
+// an error: they make the meaning of the metadata ambiguous.
+func (o *Object) UnmarshalJSON(data []byte) error {
+	obj, err := parseObject(data)
+	if err != nil {
+		return err
+	}
+	*o = obj
+	return nil
+}
+
+// parseObject decodes data, which must be exactly one JSON object.
+func parseObject(data []byte) (Object, error) {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.UseNumber()
+	tok, err := dec.Token()
+	if err != nil {
+		return nil, jsonSyntax(err)
+	}
+	if d, ok := tok.(json.Delim); !ok || d != '{' {
+		return nil, fmt.Errorf("is %s, want an object", jsonKind(data))
+	}
+	var obj Object
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return nil, jsonSyntax(err)
+		}
+		key, ok := tok.(string)
+		if !ok {
+			return nil, errors.New("object member name is not a string")
+		}
+		var raw json.RawMessage
+		if err := dec.Decode(&raw); err != nil {
+			return nil, jsonSyntax(err)
+		}
+		if _, dup := obj.Get(key); dup {
+			return nil, fmt.Errorf("duplicate member %q", key)
+		}
+		var c bytes.Buffer
+		if err := json.Compact(&c, raw); err != nil {
+			return nil, jsonSyntax(err)
+		}
+		obj = append(obj, Member{Key: key, Value: c.Bytes()})
+	}
+	if _, err := dec.Token(); err != nil {
+		return nil, jsonSyntax(err)
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return nil, errors.New("trailing data after the JSON object")
+	}
+	return obj, nil
+}
+
+func jsonSyntax(err error) error {
+	if err == io.EOF || err == io.ErrUnexpectedEOF {
+		return errors.New("JSON text ends early")
+	}
+	return fmt.Errorf("invalid JSON: %v", err)
+}
+
+// jsonKind names the kind of a JSON value for error messages.
+func jsonKind(v json.RawMessage) string {
+	v = bytes.TrimSpace(v)
+	if len(v) == 0 {
+		return "empty"
+	}
+	switch v[0] {
+	case '{':
+		return "an object"
+	case '[':
+		return "an array"
+	case '"':
+		return "a string"
+	case 't', 'f':
+		return "a boolean"
+	case 'n':
+		return "null"
+	default:
+		return "a number"
+	}
+}
+
+// fields reads typed members out of an Object, recording the first error
+// with the full path of the offending member, and remembers which members it
+// consumed so the rest can be kept as unknown fields.
+type fields struct {
+	obj  Object
+	path string
+	used map[string]bool
+	err  error
+}
+
+func newFields(obj Object, path string) *fields {
+	return &fields{obj: obj, path: path, used: map[string]bool{}}
+}
+
+func (f *fields) fail(key, format string, args ...any) {
+	if f.err == nil {
+		f.err = &FieldError{Field: joinPath(f.path, key), Reason: fmt.Sprintf(format, args...)}
+	}
+}
+
+func joinPath(path, key string) string {
+	if path == "" {
+		return key
+	}
+	if key == "" {
+		return path
+	}
+	return path + "." + key
+}
+
+func (f *fields) has(key string) bool {
+	_, ok := f.obj.Get(key)
+	return ok
+}
+
+func (f *fields) raw(key string, required bool) (json.RawMessage, bool) {
+	f.used[key] = true
+	v, ok := f.obj.Get(key)
+	if !ok {
+		if required {
+			f.fail(key, "missing")
+		}
+		return nil, false
+	}
+	return v, true
+}
+
+func (f *fields) str(key string, required bool) string {
+	v, ok := f.raw(key, required)
+	if !ok {
+		return ""
+	}
+	var s string
+	if len(v) == 0 || v[0] != '"' || json.Unmarshal(v, &s) != nil {
+		f.fail(key, "is %s, want a string", jsonKind(v))
+		return ""
+	}
+	return s
+}
+
+// integer reads a JSON integer in [lo, hi].
+func (f *fields) integer(key string, required bool, lo, hi int64) int64 {
+	v, ok := f.raw(key, required)
+	if !ok {
+		return 0
+	}
+	if jsonKind(v) != "a number" {
+		f.fail(key, "is %s, want an integer", jsonKind(v))
+		return 0
+	}
+	n, err := strconv.ParseInt(string(v), 10, 64)
+	if err != nil {
+		f.fail(key, "%s is not an integer in range", v)
+		return 0
+	}
+	if n < lo || n > hi {
+		f.fail(key, "%d is out of range [%d, %d]", n, lo, hi)
+		return 0
+	}
+	return n
+}
+
+// u64 reads a string-uint64: a decimal number in a JSON string.
+func (f *fields) u64(key string, required bool) uint64 {
+	s := f.str(key, required)
+	if f.err != nil || !f.has(key) {
+		return 0
+	}
+	n, err := parseU64(s)
+	if err != nil {
+		f.fail(key, "%q is not a decimal unsigned 64-bit number", s)
+		return 0
+	}
+	return n
+}
+
+func parseU64(s string) (uint64, error) {
+	if s == "" || strings.TrimLeft(s, "0123456789") != "" {
+		return 0, errors.New("not decimal")
+	}
+	return strconv.ParseUint(s, 10, 64)
+}
+
+func (f *fields) b64(key string, required bool) []byte {
+	s := f.str(key, required)
+	if f.err != nil || !f.has(key) {
+		return nil
+	}
+	b, err := base64.StdEncoding.DecodeString(s)
+	if err != nil {
+		f.fail(key, "is not valid base64")
+		return nil
+	}
+	return b
+}
+
+func (f *fields) strArray(key string, required bool) []string {
+	v, ok := f.raw(key, required)
+	if !ok {
+		return nil
+	}
+	var arr []json.RawMessage
+	if len(v) == 0 || v[0] != '[' || json.Unmarshal(v, &arr) != nil {
+		f.fail(key, "is %s, want an array of strings", jsonKind(v))
+		return nil
+	}
+	out := make([]string, 0, len(arr))
+	for i, e := range arr {
+		var s string
+		if len(e) == 0 || e[0] != '"' || json.Unmarshal(e, &s) != nil {
+			f.fail(fmt.Sprintf("%s[%d]", key, i), "is %s, want a string", jsonKind(e))
+			return nil
+		}
+		out = append(out, s)
+	}
+	return out
+}
+
+// idArray reads an array of decimal object names ("0", "1", ...).
+func (f *fields) idArray(key string, required bool) []int {
+	ss := f.strArray(key, required)
+	if f.err != nil {
+		return nil
+	}
+	out := make([]int, 0, len(ss))
+	for i, s := range ss {
+		n, err := parseID(s)
+		if err != nil {
+			f.fail(fmt.Sprintf("%s[%d]", key, i), "%q is not an object id", s)
+			return nil
+		}
+		out = append(out, n)
+	}
+	return out
+}
+
+func (f *fields) object(key string, required bool) Object {
+	v, ok := f.raw(key, required)
+	if !ok {
+		return nil
+	}
+	if jsonKind(v) != "an object" {
+		f.fail(key, "is %s, want an object", jsonKind(v))
+		return nil
+	}
+	o, err := parseObject(v)
+	if err != nil {
+		f.fail(key, "%v", err)
+		return nil
+	}
+	return o
+}
+
+// rest returns the members not read so far, in their original order.
+func (f *fields) rest() Object {
+	var out Object
+	for _, m := range f.obj {
+		if !f.used[m.Key] {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+// parseID parses an object name: a decimal number without sign or leading
+// zeros, as cryptsetup writes them.
+func parseID(s string) (int, error) {
+	if s == "" || len(s) > 9 || strings.TrimLeft(s, "0123456789") != "" || (len(s) > 1 && s[0] == '0') {
+		return 0, errors.New("not an id")
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil || n > math.MaxInt32 {
+		return 0, errors.New("not an id")
+	}
+	return n, nil
+}
+
+// jsonWriter builds a compact JSON object member by member.
+type jsonWriter struct {
+	b     bytes.Buffer
+	first []bool
+}
+
+func (w *jsonWriter) open() {
+	w.b.WriteByte('{')
+	w.first = append(w.first, true)
+}
+
+func (w *jsonWriter) close() {
+	w.b.WriteByte('}')
+	w.first = w.first[:len(w.first)-1]
+}
+
+func (w *jsonWriter) key(k string) {
+	if !w.first[len(w.first)-1] {
+		w.b.WriteByte(',')
+	}
+	w.first[len(w.first)-1] = false
+	kb, _ := json.Marshal(k)
+	w.b.Write(kb)
+	w.b.WriteByte(':')
+}
+
+func (w *jsonWriter) str(k, v string) {
+	w.key(k)
+	vb, _ := json.Marshal(v)
+	w.b.Write(vb)
+}
+
+func (w *jsonWriter) int(k string, v int64) {
+	w.key(k)
+	w.b.WriteString(strconv.FormatInt(v, 10))
+}
+
+func (w *jsonWriter) u64(k string, v uint64) {
+	w.str(k, strconv.FormatUint(v, 10))
+}
+
+func (w *jsonWriter) b64(k string, v []byte) {
+	w.str(k, base64.StdEncoding.EncodeToString(v))
+}
+
+func (w *jsonWriter) strs(k string, v []string) {
+	w.key(k)
+	w.b.WriteByte('[')
+	for i, s := range v {
+		if i > 0 {
+			w.b.WriteByte(',')
+		}
+		sb, _ := json.Marshal(s)
+		w.b.Write(sb)
+	}
+	w.b.WriteByte(']')
+}
+
+func (w *jsonWriter) ids(k string, v []int) {
+	ss := make([]string, len(v))
+	for i, n := range v {
+		ss[i] = strconv.Itoa(n)
+	}
+	w.strs(k, ss)
+}
+
+func (w *jsonWriter) raw(k string, v json.RawMessage) {
+	w.key(k)
+	w.b.Write(v)
+}
+
+func (w *jsonWriter) extra(o Object) {
+	for _, m := range o {
+		w.raw(m.Key, m.Value)
+	}
+}
