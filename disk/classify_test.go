@@ -2,8 +2,8 @@ package disk
 
 import (
 	"fmt"
-	"strings"
 	"reflect"
+	"strings"
 	"syscall"
 	"testing"
 )
@@ -154,4 +154,3 @@ func TestParseMountinfo(t *testing.T) {
 		t.Errorf("a short line parsed without error")
 	}
 }
-

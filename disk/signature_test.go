@@ -32,7 +32,7 @@ func TestProbe(t *testing.T) {
 		{"vfat", []piece{{0, vfatImage(0x1234abcd, "EFI")}}, []Signature{{Type: "vfat", UUID: "1234-ABCD", Label: "EFI"}}},
 		{"ntfs", []piece{{0, ntfsImage(0x0123456789abcdef)}}, []Signature{{Type: "ntfs", UUID: "0123456789ABCDEF"}}},
 		{"iso9660", []piece{{0, isoImage("DEBIAN")}}, []Signature{{Type: "iso9660", Label: "DEBIAN"}}},
-		{"gpt", []piece{{0, gptImage(testUUID, 1 << 21)}}, []Signature{{Type: "gpt", UUID: testUUID}}},
+		{"gpt", []piece{{0, gptImage(testUUID, 1<<21)}}, []Signature{{Type: "gpt", UUID: testUUID}}},
 		{"mbr", []piece{{0, mbrImage(0xdeadbeef, 0x83, 2048, 4096)}}, []Signature{{Type: "mbr", UUID: "deadbeef"}}},
 		{"mbr with bad boot flag", []piece{{0, func() []byte { b := mbrImage(1, 0x83, 2048, 4096); b[446] = 0x12; return b }()}}, []Signature{}},
 		{"ext4 in an mbr partition is not seen on the disk", []piece{{0, mbrImage(7, 0x83, 2048, 4096)}, {2048 * 512, ext4Image(testUUID, "")}},
