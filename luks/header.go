@@ -358,8 +358,12 @@ func newSalt() []byte {
 // encodeCopies returns both header copies (primary first), each hdr_size
 // bytes, for the header's current metadata and seqid.
 func (h *Header) encodeCopies() ([2][]byte, error) {
+	return h.encodeCopiesText(h.Meta.marshal())
+}
+
+// encodeCopiesText encodes both copies around the given JSON text.
+func (h *Header) encodeCopiesText(text []byte) ([2][]byte, error) {
 	var out [2][]byte
-	text := h.Meta.marshal()
 	jsonSize := h.HdrSize - binHeaderSize
 	if uint64(len(text)) >= jsonSize {
 		return out, fmt.Errorf("LUKS2 JSON metadata needs %d bytes, more than the %d-byte JSON area", len(text)+1, jsonSize)
