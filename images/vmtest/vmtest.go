@@ -10,12 +10,8 @@ package vmtest
 
 import (
 	"context"
-	"fmt"
-	"log/slog"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"sync"
 	"testing"
 
 	"simplecloud/images"
@@ -33,56 +29,6 @@ type Options struct {
 	Modules  []string      // extra kernel modules
 }
 
-// Artifacts are the built pieces every guest shares.
-type Artifacts struct {
-	Root        string // source tree
-	Kernel      images.Kernel
-	Init        string
-	Simplecloud string
-}
-
-var (
-	once    sync.Once
-	shared  Artifacts
-	prepErr error
-)
-
-// Prepare builds (once per process) the binaries and fetches the kernel.
-func Prepare(ctx context.Context) (Artifacts, error) {
-	once.Do(func() { shared, prepErr = prepare(ctx) })
-	return shared, prepErr
-}
-
-func prepare(ctx context.Context) (Artifacts, error) {
-	var a Artifacts
-	for _, tool := range []string{"qemu-system-x86_64", "busybox"} {
-		if _, err := exec.LookPath(tool); err != nil {
-			return a, fmt.Errorf("VM tests need %s, which is missing: %s", tool, images.InstallHint)
-		}
-	}
-	root, err := images.SourceRoot()
-	if err != nil {
-		return a, err
-	}
-	a.Root = root
-	cache, err := images.CacheDir()
-	if err != nil {
-		return a, err
-	}
-	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	if a.Kernel, err = images.EnsureKernel(ctx, cache, log); err != nil {
-		return a, err
-	}
-	bin := filepath.Join(cache, "bin")
-	if a.Init, err = images.BuildStatic(ctx, root, "./images/guestinit", bin); err != nil {
-		return a, err
-	}
-	if a.Simplecloud, err = images.BuildStatic(ctx, root, "./cmd/simplecloud", bin); err != nil {
-		return a, err
-	}
-	return a, nil
-}
-
 // Build prepares the guest described by o for t: it fills in o's Dir
 // (a temp dir of t's), Kernel and Initrd and returns the vm.Options to start
 // it with. It fails t (or skips it when SIMPLECLOUD_SKIP_VM=1) on error.
@@ -91,7 +37,7 @@ func Build(t testing.TB, o Options) vm.Options {
 	if os.Getenv(SkipEnv) == "1" {
 		t.Skipf("%s=1: skipping VM test", SkipEnv)
 	}
-	a, err := Prepare(context.Background())
+	a, err := images.Prepare(context.Background())
 	if err != nil {
 		t.Fatalf("prepare guest: %v", err)
 	}
@@ -99,8 +45,8 @@ func Build(t testing.TB, o Options) vm.Options {
 		o.Dir = t.TempDir()
 	}
 	initrd := filepath.Join(o.Dir, "initrd")
-	g := images.Guest{Kernel: a.Kernel, Init: a.Init, Simplecloud: a.Simplecloud,
-		Modules: o.Modules, Programs: o.Programs, Files: o.Files}
+	g := a.Guest()
+	g.Modules, g.Programs, g.Files = o.Modules, o.Programs, o.Files
 	if err := g.Build(initrd); err != nil {
 		t.Fatalf("build initramfs: %v", err)
 	}
