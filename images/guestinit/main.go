@@ -32,10 +32,9 @@ func main() {
 		fmt.Fprintln(os.Stderr, "guestinit: not PID 1; this program is the init of a test guest")
 		os.Exit(64)
 	}
-	if err := boot(); err != nil {
-		fmt.Printf("guestinit: FATAL: %v\n", err)
-		poweroff()
-	}
+	// boot returns only when the guest cannot come up.
+	fmt.Printf("guestinit: FATAL: %v\n", boot())
+	poweroff()
 }
 
 // cmdline returns the sc.* options of the kernel command line.

@@ -164,10 +164,7 @@ func TestVMGuest(t *testing.T) {
 // separate, and that closing leaves no qemu behind.
 func TestVMTwoGuestsAndCleanup(t *testing.T) {
 	t.Parallel()
-	type booted struct {
-		m   *vm.Machine
-		err error
-	}
+	type booted struct{ m *vm.Machine }
 	ch := make(chan booted, 2)
 	for i := 0; i < 2; i++ {
 		go func(i int) {
