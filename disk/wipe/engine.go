@@ -1,0 +1,234 @@
+package wipe
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"sync"
+	"sync/atomic"
+	"syscall"
+
+	"golang.org/x/sys/unix"
+)
+
+// grid cuts [off, size) into pieces on an absolute grid of chunk bytes, so
+// every piece but the first and last starts and ends aligned.
+type grid struct {
+	off, size, chunk int64
+	first            int64 // index of the chunk holding off
+	n                int   // number of pieces
+}
+
+func newGrid(off, size, chunk int64) grid {
+	first := off / chunk
+	return grid{off: off, size: size, chunk: chunk, first: first, n: int((size-1)/chunk - first + 1)}
+}
+
+// piece returns the bounds of piece i.
+func (g grid) piece(i int) (lo, hi int64) {
+	k := g.first + int64(i)
+	return max(g.off, k*g.chunk), min(g.size, (k+1)*g.chunk)
+}
+
+// runPieces writes (phase "write") or reads back and compares (phase
+// "verify") every piece of the target with o.Workers goroutines, each
+// generating its own data.
+func runPieces(ctx context.Context, t *Target, o Options, phase string, ks *keystream, log *slog.Logger) error {
+	g := newGrid(o.Offset, t.Size, int64(o.ChunkSize))
+	tr := newTracker(phase, g)
+	stop := startReporter(tr, o)
+	defer stop()
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+
+	zero, err := alignedBuf(o.ChunkSize)
+	if err != nil {
+		return err
+	}
+	defer unix.Munmap(zero)
+	var (
+		next   atomic.Int64
+		direct atomic.Bool
+		mu     sync.Mutex
+		fail   *StopError
+		wg     sync.WaitGroup
+	)
+	direct.Store(t.direct != nil)
+	worker := func() error {
+		buf, err := alignedBuf(o.ChunkSize)
+		if err != nil {
+			return err
+		}
+		defer unix.Munmap(buf)
+		var want []byte
+		if phase == "verify" && ks != nil {
+			want = make([]byte, o.ChunkSize)
+		}
+		for ctx.Err() == nil {
+			i := int(next.Add(1) - 1)
+			if i >= g.n {
+				return nil
+			}
+			lo, hi := g.piece(i)
+			n := int(hi - lo)
+			if phase == "write" {
+				data := zero[:n]
+				if ks != nil {
+					data = buf[:n]
+					ks.fill(data, lo)
+				}
+				if err := t.writeAt(data, lo, &direct, log); err != nil {
+					return &StopError{Phase: phase, At: lo, Err: err}
+				}
+			} else {
+				if err := t.readAt(buf[:n], lo, &direct); err != nil {
+					return &StopError{Phase: phase, At: lo, Err: err}
+				}
+				exp := zero[:n]
+				if ks != nil {
+					exp = want[:n]
+					ks.fill(exp, lo)
+				}
+				if !bytes.Equal(buf[:n], exp) {
+					at := lo + int64(firstDiff(buf[:n], exp))
+					return &StopError{Phase: phase, At: at, Err: fmt.Errorf("byte at offset %d: %w", at, ErrMismatch)}
+				}
+			}
+			tr.complete(i, int64(n))
+		}
+		return nil
+	}
+	for w := 0; w < o.Workers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := worker(); err != nil {
+				var se *StopError
+				if !errors.As(err, &se) {
+					se = &StopError{Phase: phase, Err: err}
+				}
+				mu.Lock()
+				if fail == nil {
+					fail = se
+				}
+				mu.Unlock()
+				cancel()
+			}
+		}()
+	}
+	wg.Wait()
+	resume := tr.resume()
+	if fail != nil {
+		if fail.At == 0 {
+			fail.At = resume
+		}
+		fail.Resume = resume
+		return fail
+	}
+	if resume < t.Size { // cancelled from outside
+		return &StopError{Phase: phase, At: resume, Resume: resume, Err: context.Cause(ctx)}
+	}
+	return nil
+}
+
+// runDiscard discards or zeroes the target range by range.
+func runDiscard(ctx context.Context, t *Target, o Options) error {
+	step := int64(64 << 20) // BLKZEROOUT may write zeroes itself: keep progress flowing
+	if o.Mode == Discard {
+		step = 1 << 30
+	}
+	g := newGrid(o.Offset, t.Size, step)
+	tr := newTracker("write", g)
+	stop := startReporter(tr, o)
+	defer stop()
+	for i := 0; i < g.n; i++ {
+		if err := ctx.Err(); err != nil {
+			return &StopError{Phase: "write", At: tr.resume(), Resume: tr.resume(), Err: err}
+		}
+		lo, hi := g.piece(i)
+		if err := t.discardRange(o.Mode, o.Secure, lo, hi-lo); err != nil {
+			return &StopError{Phase: "write", At: lo, Resume: tr.resume(), Err: err}
+		}
+		tr.complete(i, hi-lo)
+	}
+	return nil
+}
+
+func firstDiff(a, b []byte) int {
+	for i := range a {
+		if a[i] != b[i] {
+			return i
+		}
+	}
+	return len(a)
+}
+
+// alignedBuf returns page-aligned memory, as direct I/O needs.
+func alignedBuf(n int) ([]byte, error) {
+	b, err := unix.Mmap(-1, 0, n, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_ANON|unix.MAP_PRIVATE)
+	if err != nil {
+		return nil, fmt.Errorf("allocate %d bytes of aligned memory: %w", n, err)
+	}
+	return b, nil
+}
+
+// useDirect reports whether a piece goes through the O_DIRECT descriptor.
+func (t *Target) useDirect(b []byte, off int64, direct *atomic.Bool) bool {
+	return direct.Load() && t.direct != nil && off%t.Align == 0 && int64(len(b))%t.Align == 0
+}
+
+// writeAt writes b at off, through O_DIRECT where it can; when the kernel
+// refuses direct I/O (EINVAL) it falls back to buffered writes for good.
+func (t *Target) writeAt(b []byte, off int64, direct *atomic.Bool, log *slog.Logger) error {
+	if t.useDirect(b, off, direct) {
+		err := writeFull(t.direct, b, off)
+		if !errors.Is(err, syscall.EINVAL) {
+			return err
+		}
+		if direct.Swap(false) {
+			log.Info("direct I/O refused; continuing with buffered writes", "error", err)
+		}
+	}
+	return writeFull(t.file, b, off)
+}
+
+func (t *Target) readAt(b []byte, off int64, direct *atomic.Bool) error {
+	f := t.file
+	if t.useDirect(b, off, direct) {
+		f = t.direct
+	}
+	_, err := f.ReadAt(b, off)
+	if errors.Is(err, io.EOF) {
+		return fmt.Errorf("read: %w", io.ErrUnexpectedEOF)
+	}
+	return err
+}
+
+func writeFull(f *os.File, b []byte, off int64) error {
+	for len(b) > 0 {
+		n, err := f.WriteAt(b, off)
+		if err != nil {
+			return err
+		}
+		b, off = b[n:], off+int64(n)
+	}
+	return nil
+}
+
+// sync flushes written data to the device, its write cache included.
+func (t *Target) sync() error {
+	if err := t.file.Sync(); err != nil {
+		return fmt.Errorf("flush %s: %w", t.Path, err)
+	}
+	return nil
+}
+
+// dropCache evicts the page cache for the wiped range, so that a verify
+// pass through buffered reads sees the device and not the cache.
+func (t *Target) dropCache(off int64) {
+	_ = unix.Fadvise(int(t.file.Fd()), off, 0, unix.FADV_DONTNEED)
+}
