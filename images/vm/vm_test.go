@@ -40,7 +40,7 @@ func TestVMGuest(t *testing.T) {
 	m := vmtest.Boot(t, vmtest.Options{Options: vm.Options{
 		Disks:   []vm.Disk{{Size: 64 << 20, Serial: "SC-DATA-1"}, {Size: 32 << 20, Serial: "SC-DATA-2"}},
 		Forward: []int{8080},
-	}})
+	}, Programs: []string{"cryptsetup", "mkfs.ext4"}})
 
 	t.Run("exit status and output", func(t *testing.T) {
 		r := run(t, m, "sh", "-c", "echo out; echo err >&2; exit 3")
@@ -82,6 +82,28 @@ func TestVMGuest(t *testing.T) {
 		size := strings.TrimSpace(string(run(t, m, "cat", "/sys/block/vda/size").Stdout))
 		if size != fmt.Sprint(64<<20/512) {
 			t.Errorf("got vda size %s sectors, want %d", size, 64<<20/512)
+		}
+	})
+
+	t.Run("cryptsetup and dm-crypt", func(t *testing.T) {
+		// The reference tools run in the guest with their libraries, and
+		// dm-crypt really maps: format, open, mkfs, mount, write, close, reopen, read.
+		script := `set -e
+printf pass > /tmp/key
+cryptsetup luksFormat --batch-mode --type luks2 --pbkdf pbkdf2 --pbkdf-force-iterations 1000 --key-file /tmp/key /dev/vda
+cryptsetup open --key-file /tmp/key /dev/vda smoke
+mkfs.ext4 -q -m 0 /dev/mapper/smoke
+mkdir -p /mnt/smoke && mount /dev/mapper/smoke /mnt/smoke
+echo through-dm-crypt > /mnt/smoke/f && umount /mnt/smoke
+cryptsetup close smoke
+test ! -e /dev/mapper/smoke
+cryptsetup open --key-file /tmp/key /dev/vda smoke
+mount /dev/mapper/smoke /mnt/smoke && cat /mnt/smoke/f && umount /mnt/smoke
+cryptsetup close smoke
+if grep -q through-dm-crypt /dev/vda; then echo plaintext on disk; exit 1; fi`
+		r := run(t, m, "sh", "-c", script)
+		if r.Exit != 0 || string(r.Stdout) != "through-dm-crypt\n" {
+			t.Fatalf("got exit %d stdout %q stderr %q; want 0 and the file back", r.Exit, r.Stdout, r.Stderr)
 		}
 	})
 
