@@ -37,11 +37,10 @@ const (
 )
 
 var (
-	magic1st  = []byte("LUKS\xba\xbe")
-	magic2nd  = []byte("SKUL\xba\xbe")
-	hdrSizes  = []uint64{16384, 32768, 65536, 131072, 262144, 524288, 1048576, 2097152, 4194304}
-	csumAlgs  = []string{"sha256", "sha1", "sha512"}
-	luks2Cyph = "aes-xts-plain64"
+	magic1st = []byte("LUKS\xba\xbe")
+	magic2nd = []byte("SKUL\xba\xbe")
+	hdrSizes = []uint64{16384, 32768, 65536, 131072, 262144, 524288, 1048576, 2097152, 4194304}
+	csumAlgs = []string{"sha256", "sha1", "sha512"}
 )
 
 // ValidMetadataSizes lists the allowed sizes of one LUKS2 header copy

@@ -658,16 +658,3 @@ func mustJSON(v any) json.RawMessage {
 	}
 	return b
 }
-
-// clone returns a deep copy of the metadata.
-func (m *Metadata) clone() *Metadata {
-	c, err := parseMetadataNoValidate(m.marshal())
-	if err != nil {
-		panic("luks: metadata does not round-trip: " + err.Error())
-	}
-	return c
-}
-
-func parseMetadataNoValidate(text []byte) (*Metadata, error) {
-	return parseMetadataOpt(text, 0, false)
-}

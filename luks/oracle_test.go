@@ -136,7 +136,6 @@ func (o *oracle) testOpen(img, keyFile string, slot int) bool {
 	return false
 }
 
-
 func openRW(t *testing.T, path string) *os.File {
 	t.Helper()
 	f, err := os.OpenFile(path, os.O_RDWR, 0)

@@ -1,0 +1,127 @@
+package luks
+
+import (
+	"bytes"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// TestOracleBackupRestore: our backup restores with cryptsetup, and
+// cryptsetup's backup restores with us.
+func TestOracleBackupRestore(t *testing.T) {
+	o := newOracle(t)
+	kf := o.keyFile("pw")
+	img := o.image("a.img", 20<<20)
+	f := openRW(t, img)
+	h, vk, err := Format(f, FormatOptions{PBKDF: fastPBKDF2, DigestIterations: 1000}, []byte("pw"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	if err := h.Backup(f, &buf); err != nil {
+		t.Fatal(err)
+	}
+	if uint64(buf.Len()) != 16<<20 {
+		t.Fatalf("backup is %d bytes, want 16 MiB", buf.Len())
+	}
+	ours := filepath.Join(o.dir, "ours.bak")
+	os.WriteFile(ours, buf.Bytes(), 0o600)
+	blank := o.image("blank.img", 20<<20)
+	// cryptsetup restores only over a LUKS device.
+	o.must("luksFormat", "--batch-mode", "--key-file", o.keyFile("other"), "--pbkdf", "pbkdf2", "--pbkdf-force-iterations", "1000", blank)
+	o.must("luksHeaderRestore", "--batch-mode", "--header-backup-file", ours, blank)
+	if got := o.volumeKey(blank, kf); !bytes.Equal(got, vk) {
+		t.Fatal("volume key after cryptsetup restored our backup differs")
+	}
+
+	theirs := filepath.Join(o.dir, "theirs.bak")
+	o.must("luksHeaderBackup", "--header-backup-file", theirs, blank)
+	data, _ := os.ReadFile(theirs)
+	if !bytes.Equal(data, buf.Bytes()[:len(data)]) && len(data) != buf.Len() {
+		t.Logf("cryptsetup backup is %d bytes", len(data))
+	}
+	target := o.image("target.img", 20<<20)
+	tf := openRW(t, target)
+	if err := Restore(tf, data, 20<<20); err != nil {
+		t.Fatal(err)
+	}
+	h2 := readHeader(t, tf)
+	if got, _, err := h2.Unlock(tf, []byte("pw"), AnySlot); err != nil || !bytes.Equal(got, vk) {
+		t.Fatalf("unlock after restoring cryptsetup's backup: %v", err)
+	}
+	if !o.testOpen(target, kf, -1) {
+		t.Fatal("cryptsetup does not open the restored header")
+	}
+	if err := Restore(tf, data[:4096], 20<<20); err == nil {
+		t.Fatal("restoring a truncated backup succeeded")
+	}
+}
+
+// TestOracleLockBlocksCryptsetup: while we hold the exclusive metadata lock
+// on an image file, cryptsetup waits for it.
+func TestOracleLockBlocksCryptsetup(t *testing.T) {
+	o := newOracle(t)
+	img := o.image("l.img", 20<<20)
+	f := openRW(t, img)
+	if _, _, err := Format(f, FormatOptions{PBKDF: fastPBKDF2, DigestIterations: 1000}, []byte("pw")); err != nil {
+		t.Fatal(err)
+	}
+	d, err := OpenDevice(img, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	if err := d.Lock(true); err != nil {
+		t.Fatal(err)
+	}
+	var st syscall.Stat_t
+	if err := syscall.Stat(img, &st); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(o.bin, "luksDump", img)
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	// /proc/locks lists a blocked flock request as "N: -> FLOCK ... <pid> <dev>:<inode> ...".
+	waiting := func() bool {
+		b, _ := os.ReadFile("/proc/locks")
+		for _, l := range strings.Split(string(b), "\n") {
+			if strings.Contains(l, "-> FLOCK") && strings.Contains(l, " "+strconv.Itoa(cmd.Process.Pid)+" ") &&
+				strings.Contains(l, ":"+strconv.FormatUint(st.Ino, 10)+" ") {
+				return true
+			}
+		}
+		return false
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for !waiting() {
+		select {
+		case err := <-exited:
+			t.Fatalf("cryptsetup finished (%v) while we held the write lock:\n%s", err, out.String())
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("cryptsetup never waited for our lock")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	d.Unlock()
+	select {
+	case err := <-exited:
+		if err != nil {
+			t.Fatalf("cryptsetup luksDump after we released the lock: %v\n%s", err, out.String())
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("cryptsetup did not finish after we released the lock")
+	}
+}
