@@ -2,12 +2,14 @@ package disk
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 
 	"github.com/jaypipes/ghw"
 	"github.com/jaypipes/ghw/pkg/block"
@@ -189,10 +191,17 @@ func (h Host) resolve(p string, devs map[string]devInfo) string {
 
 // readSignatures opens a disk exclusively and reads the signatures of the
 // whole disk and of each partition. The exclusive open fails with EBUSY
-// when anything holds the disk: a mount, swap, or a stacked device.
+// when anything holds the disk (a mount, swap, a stacked device); then it
+// reads the signatures through a shared open and returns the EBUSY error.
 func (h Host) readSignatures(d *Disk) error {
 	node := h.in(d.Path)
 	fd, err := unix.Open(node, unix.O_RDONLY|unix.O_EXCL|unix.O_CLOEXEC, 0)
+	var busy error
+	if errors.Is(err, syscall.EBUSY) {
+		// Held by someone else: say so, and still read what it carries.
+		busy = fmt.Errorf("open %s exclusively: %w", d.Path, err)
+		fd, err = unix.Open(node, unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	}
 	if err != nil {
 		return fmt.Errorf("open %s exclusively: %w", d.Path, err)
 	}
@@ -216,5 +225,5 @@ func (h Host) readSignatures(d *Disk) error {
 			return fmt.Errorf("probe %s: %w", p.Path, err)
 		}
 	}
-	return nil
+	return busy
 }

@@ -37,7 +37,7 @@ func Open(path string) (*Target, error) {
 		t.Block = true
 	case st.Mode().IsRegular():
 	default:
-		return nil, fmt.Errorf("wipe %s: not a block device or regular file (%s)", path, st.Mode().Type())
+		return nil, fmt.Errorf("wipe %s: not a block device or regular file (%s)", path, describe(st.Mode()))
 	}
 	if t.Block {
 		err = t.openBlock()
@@ -52,6 +52,23 @@ func Open(path string) (*Target, error) {
 		return nil, fmt.Errorf("wipe %s: size is zero, nothing to wipe", path)
 	}
 	return t, nil
+}
+
+// describe names a kind of file for an error message.
+func describe(m os.FileMode) string {
+	switch {
+	case m.IsDir():
+		return "a directory"
+	case m&os.ModeCharDevice != 0:
+		return "a character device"
+	case m&os.ModeSymlink != 0:
+		return "a symbolic link"
+	case m&os.ModeNamedPipe != 0:
+		return "a named pipe"
+	case m&os.ModeSocket != 0:
+		return "a socket"
+	}
+	return "a special file"
 }
 
 func (t *Target) openBlock() error {

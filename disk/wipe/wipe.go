@@ -143,7 +143,7 @@ func Run(ctx context.Context, t *Target, o Options) (Summary, error) {
 			return sum, err
 		}
 	}
-	log.Info("wipe", "size", t.Size, "offset", o.Offset, "direct", t.Direct(), "verify", o.Verify)
+	log.Debug("wipe", "size", t.Size, "offset", o.Offset, "direct", t.Direct(), "verify", o.Verify)
 	var err error
 	if o.Mode == Discard || o.Mode == ZeroOut {
 		err = runDiscard(ctx, t, o)

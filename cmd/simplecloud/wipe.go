@@ -1,0 +1,94 @@
+package main
+
+import (
+	"bufio"
+	"fmt"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+
+	"github.com/spf13/cobra"
+
+	"simplecloud/disk/wipe"
+)
+
+func newWipeCmd(a *app) *cobra.Command {
+	var (
+		flags                       diskFlags
+		mode                        string
+		verify, yes, asJSON, secure bool
+		offset                      int64
+	)
+	cmd := &cobra.Command{
+		Use:   "wipe DEVICE --mode zero|random|discard|zeroout",
+		Short: "Overwrite a disk or an image file",
+		Long: `wipe overwrites a disk or an image file. DEVICE is a device path, a
+/dev/disk/by-id path or name, or an image file. A disk must be eligible (see
+simplecloud disks); wipe asks you to type its by-id name unless --yes.
+
+Modes: zero writes zeroes; random writes an AES-CTR keystream from a fresh
+random key; discard issues BLKDISCARD (BLKSECDISCARD with --secure); zeroout
+issues BLKZEROOUT. --verify reads everything back and compares. An interrupted
+wipe says where it stopped; --offset continues from there.`,
+		Args: usageArgs(cobra.ExactArgs(1)),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			m, err := wipe.ParseMode(mode)
+			if err != nil {
+				return usageError{err}
+			}
+			tgt, err := resolveWipeTarget(cmd, a, &flags, args[0])
+			if err != nil {
+				return err
+			}
+			t, err := wipe.Open(tgt.path)
+			if err != nil {
+				return err
+			}
+			defer t.Close()
+			opts := wipe.Options{Mode: m, Secure: secure, Verify: verify, Offset: offset, Log: a.log}
+			if err := opts.Check(t); err != nil {
+				return usageError{err}
+			}
+			if tgt.name == "" {
+				tgt.name, tgt.summary = t.Path, t.Path
+			}
+			if !yes {
+				if err := confirm(a, tgt); err != nil {
+					return err
+				}
+			}
+			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+			defer stop()
+			out := newProgressWriter(a, asJSON)
+			opts.Progress = out.event
+			sum, err := wipe.Run(ctx, t, opts)
+			if perr := out.summary(tgt, sum); perr != nil && err == nil {
+				err = perr
+			}
+			return err
+		},
+	}
+	flags.register(cmd)
+	cmd.Flags().StringVar(&mode, "mode", "", "zero, random, discard or zeroout (required)")
+	cmd.Flags().BoolVar(&verify, "verify", false, "read everything back and compare")
+	cmd.Flags().BoolVar(&yes, "yes", false, "do not ask for the disk's name")
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print progress and the summary as one JSON object per line")
+	cmd.Flags().BoolVar(&secure, "secure", false, "with --mode discard: secure discard (BLKSECDISCARD)")
+	cmd.Flags().Int64Var(&offset, "offset", 0, "start at this byte offset (resume an interrupted wipe)")
+	_ = cmd.MarkFlagRequired("mode")
+	return cmd
+}
+
+// confirm asks for the target's stable name on stdin.
+func confirm(a *app, tgt wipeTarget) error {
+	fmt.Fprintf(a.stderr, "This destroys everything on %s.\nType %s to confirm: ", tgt.summary, tgt.name)
+	line, err := bufio.NewReader(a.stdin).ReadString('\n')
+	if err != nil && line == "" {
+		return fmt.Errorf("read confirmation: %w", err)
+	}
+	if strings.TrimSpace(line) != tgt.name {
+		return errNotConfirmed
+	}
+	return nil
+}
