@@ -85,4 +85,3 @@ func TestWipeBadInput(t *testing.T) {
 		}
 	}
 }
-
