@@ -1,0 +1,303 @@
+package main
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+	"golang.org/x/term"
+
+	"simplecloud/luks"
+)
+
+// exitInactive is cryptsetup's exit code for a device that is not active
+// (status) or not a LUKS device.
+const exitInactive = 4
+
+// maxKeyFileSize is cryptsetup's default limit on key files.
+const maxKeyFileSize = 8 << 20
+
+func newLuksCmd(a *app) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "luks",
+		Short: "Format, open and manage LUKS2 volumes (cryptsetup-compatible)",
+		Long: `luks formats, opens and manages LUKS2 (and reads LUKS1) volumes. Flags follow
+cryptsetup's names; headers written here are accepted by cryptsetup and back.`,
+	}
+	cmd.AddCommand(
+		newLuksFormatCmd(a), newLuksOpenCmd(a), newLuksCloseCmd(a), newLuksStatusCmd(a),
+		newLuksDumpCmd(a), newLuksAddKeyCmd(a), newLuksRemoveKeyCmd(a), newLuksChangeKeyCmd(a),
+		newLuksKillSlotCmd(a), newLuksRecoveryKeyCmd(a), newLuksHeaderBackupCmd(a),
+		newLuksHeaderRestoreCmd(a), newLuksEraseCmd(a), newLuksRepairCmd(a),
+	)
+	return cmd
+}
+
+// luksKeyOpts are the flags that say where a passphrase comes from.
+type luksKeyOpts struct {
+	keyFile string
+	tries   int
+}
+
+func (k *luksKeyOpts) register(cmd *cobra.Command, usage string) {
+	cmd.Flags().StringVarP(&k.keyFile, "key-file", "d", "", usage)
+}
+
+// luksPbkdfOpts are cryptsetup's flags for the KDF of a new keyslot.
+type luksPbkdfOpts struct {
+	typ, hash string
+	iterTime  int
+	memory    int
+	parallel  int
+	force     int
+}
+
+func (p *luksPbkdfOpts) register(cmd *cobra.Command) {
+	f := cmd.Flags()
+	f.StringVar(&p.typ, "pbkdf", "argon2id", "key derivation function: argon2id, argon2i or pbkdf2")
+	f.StringVar(&p.hash, "hash", "sha256", "hash for pbkdf2")
+	f.IntVarP(&p.iterTime, "iter-time", "i", 2000, "benchmark the KDF to take this many milliseconds")
+	f.IntVar(&p.memory, "pbkdf-memory", luks.DefaultMaxMemoryKiB, "argon2 memory cost limit in KiB (also capped at half of MemAvailable)")
+	f.IntVar(&p.parallel, "pbkdf-parallel", 0, "argon2 threads (default min(4, CPUs))")
+	f.IntVar(&p.force, "pbkdf-force-iterations", 0, "fixed iterations (pbkdf2) or time cost (argon2); skips the benchmark")
+}
+
+// resolve builds the luks.PBKDF, capping memory and threads like the issue
+// asks, and wiring the "benchmarking" progress to stderr.
+func (p *luksPbkdfOpts) resolve(a *app) (luks.PBKDF, error) {
+	maxMem, threads := luks.Limits()
+	mem := p.memory
+	if mem > maxMem {
+		if mem != luks.DefaultMaxMemoryKiB {
+			fmt.Fprintf(a.stderr, "PBKDF memory %d KiB is more than half of the available memory; using %d KiB.\n", mem, maxMem)
+		}
+		mem = maxMem
+	}
+	if p.parallel > 0 {
+		threads = p.parallel
+	}
+	if p.iterTime <= 0 {
+		return luks.PBKDF{}, usageError{fmt.Errorf("--iter-time %d: want a positive number of milliseconds", p.iterTime)}
+	}
+	switch p.typ {
+	case "argon2id", "argon2i", "pbkdf2":
+	default:
+		return luks.PBKDF{}, usageError{fmt.Errorf("--pbkdf %q: want argon2id, argon2i or pbkdf2", p.typ)}
+	}
+	announced := false
+	return luks.PBKDF{
+		Type: p.typ, Hash: p.hash, IterTime: time.Duration(p.iterTime) * time.Millisecond,
+		MaxMemoryKiB: mem, Parallel: threads, ForceIterations: p.force,
+		Progress: func(b luks.Benchmark) {
+			if !announced {
+				fmt.Fprintf(a.stderr, "Benchmarking %s for %d ms...\n", b.Type, p.iterTime)
+				announced = true
+			}
+			a.log.Debug("benchmarking", "pbkdf", b.Type, "iterations", b.Iterations, "memory_kib", b.MemoryKiB,
+				"threads", b.Threads, "ms", b.Elapsed.Milliseconds())
+		},
+	}, nil
+}
+
+// luksReadKeyFile reads a key file whole, as cryptsetup does ("-" is stdin).
+func luksReadKeyFile(a *app, path string) ([]byte, error) {
+	var r io.Reader
+	if path == "-" {
+		r = a.stdin
+	} else {
+		f, err := os.Open(path)
+		if err != nil {
+			return nil, fmt.Errorf("read key file: %w", err)
+		}
+		defer f.Close()
+		r = f
+	}
+	b, err := io.ReadAll(io.LimitReader(r, maxKeyFileSize+1))
+	if err != nil {
+		return nil, fmt.Errorf("read key file: %w", err)
+	}
+	if len(b) > maxKeyFileSize {
+		clear(b)
+		return nil, fmt.Errorf("key file %s is larger than %d bytes", path, maxKeyFileSize)
+	}
+	if len(b) == 0 {
+		return nil, fmt.Errorf("key file %s is empty", path)
+	}
+	return b, nil
+}
+
+// luksTerminalFd returns the descriptor of stdin when it is a terminal.
+func luksTerminalFd(a *app) (int, bool) {
+	f, ok := a.stdin.(*os.File)
+	if !ok || !term.IsTerminal(int(f.Fd())) {
+		return -1, false
+	}
+	return int(f.Fd()), true
+}
+
+// luksPrompt asks for a passphrase: without echo on a terminal, else one line
+// of stdin (newline stripped), as cryptsetup does.
+func luksPrompt(a *app, text string) ([]byte, error) {
+	if fd, ok := luksTerminalFd(a); ok {
+		fmt.Fprint(a.stderr, text)
+		p, err := term.ReadPassword(fd)
+		fmt.Fprintln(a.stderr)
+		if err != nil {
+			return nil, fmt.Errorf("read passphrase: %w", err)
+		}
+		return p, nil
+	}
+	line, err := luksReadLine(a.stdin)
+	if err != nil && len(line) == 0 {
+		return nil, fmt.Errorf("read passphrase from stdin: %w", err)
+	}
+	return line, nil
+}
+
+// luksReadLine reads one line byte by byte, so nothing after it is consumed.
+func luksReadLine(r io.Reader) ([]byte, error) {
+	var out []byte
+	var b [1]byte
+	for {
+		n, err := r.Read(b[:])
+		if n == 1 {
+			if b[0] == '\n' {
+				return bytes.TrimSuffix(out, []byte("\r")), nil
+			}
+			out = append(out, b[0])
+		}
+		if err != nil {
+			return out, err
+		}
+	}
+}
+
+// luksNewPassphrase gets a new passphrase from a key file or the terminal
+// (asked twice when interactive).
+func luksNewPassphrase(a *app, keyFile, what string) ([]byte, error) {
+	if keyFile != "" {
+		return luksReadKeyFile(a, keyFile)
+	}
+	p, err := luksPrompt(a, "Enter "+what+": ")
+	if err != nil {
+		return nil, err
+	}
+	if len(p) == 0 {
+		return nil, errors.New("empty passphrase")
+	}
+	if _, ok := luksTerminalFd(a); ok {
+		v, err := luksPrompt(a, "Verify passphrase: ")
+		if err != nil {
+			clear(p)
+			return nil, err
+		}
+		defer clear(v)
+		if !bytes.Equal(p, v) {
+			clear(p)
+			return nil, errors.New("passphrases do not match")
+		}
+	}
+	return p, nil
+}
+
+// luksConfirm asks the user to type YES unless batch mode is on.
+func luksConfirm(a *app, batch bool, warning string) error {
+	if batch {
+		return nil
+	}
+	fmt.Fprintf(a.stderr, "\nWARNING!\n========\n%s\n\nAre you sure? (Type 'yes' in capital letters): ", warning)
+	line, _ := luksReadLine(a.stdin)
+	if strings.TrimSpace(string(line)) != "YES" {
+		return errors.New("operation aborted: confirmation was not YES")
+	}
+	return nil
+}
+
+// luksVolume is a device opened with its header read under the metadata lock.
+type luksVolume struct {
+	dev *luks.Device
+	hdr *luks.Header
+}
+
+// luksOpenVolume opens path, takes the metadata lock (exclusive when write) and
+// reads the header. Errors carry exit code 1 for bad headers and devices.
+func luksOpenVolume(a *app, path string, write bool) (*luksVolume, error) {
+	d, err := luks.OpenDevice(path, write)
+	if err != nil {
+		return nil, err
+	}
+	if err := d.Lock(write); err != nil {
+		d.Close()
+		return nil, err
+	}
+	h, err := luks.ReadHeader(d)
+	if err != nil {
+		d.Close()
+		if errors.Is(err, luks.ErrNotLUKS) {
+			return nil, fmt.Errorf("%s is not a valid LUKS device", path)
+		}
+		return nil, fmt.Errorf("read header of %s: %w", path, err)
+	}
+	if h.PrimaryErr != nil || h.SecondaryErr != nil {
+		for _, e := range []error{h.PrimaryErr, h.SecondaryErr} {
+			if e != nil {
+				fmt.Fprintf(a.stderr, "Warning: %v; run 'simplecloud luks repair %s'.\n", e, path)
+			}
+		}
+	}
+	return &luksVolume{dev: d, hdr: h}, nil
+}
+
+func (v *luksVolume) Close() error { return v.dev.Close() }
+
+// unlock recovers the volume key: from the key file, or by prompting up
+// to tries times. A wrong passphrase exits with exitAuth.
+func (v *luksVolume) unlock(a *app, k luksKeyOpts, slot int) ([]byte, int, error) {
+	if k.keyFile != "" {
+		pass, err := luksReadKeyFile(a, k.keyFile)
+		if err != nil {
+			return nil, -1, err
+		}
+		defer clear(pass)
+		return v.unlockWith(pass, slot)
+	}
+	tries := max(k.tries, 1)
+	if _, ok := luksTerminalFd(a); !ok {
+		tries = 1
+	}
+	var err error
+	for i := 0; i < tries; i++ {
+		var pass []byte
+		pass, err = luksPrompt(a, fmt.Sprintf("Enter passphrase for %s: ", v.dev.Path))
+		if err != nil {
+			return nil, -1, err
+		}
+		var key []byte
+		var s int
+		key, s, err = v.unlockWith(pass, slot)
+		clear(pass)
+		if err == nil {
+			return key, s, nil
+		}
+		if !errors.Is(err, luks.ErrWrongKey) {
+			return nil, -1, err
+		}
+		if i+1 < tries {
+			fmt.Fprintln(a.stderr, "No key available with this passphrase.")
+		}
+	}
+	return nil, -1, err
+}
+
+func (v *luksVolume) unlockWith(pass []byte, slot int) ([]byte, int, error) {
+	key, s, err := v.hdr.Unlock(v.dev, pass, slot)
+	if errors.Is(err, luks.ErrWrongKey) {
+		return nil, -1, withExitCode(exitAuth, luks.ErrWrongKey)
+	}
+	return key, s, err
+}

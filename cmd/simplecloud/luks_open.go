@@ -1,0 +1,248 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"slices"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"simplecloud/luks"
+	"simplecloud/luks/dm"
+)
+
+func newLuksOpenCmd(a *app) *cobra.Command {
+	var (
+		k                        luksKeyOpts
+		slot                     int
+		test, discards, readOnly bool
+	)
+	cmd := &cobra.Command{
+		Use:   "open DEVICE [NAME]",
+		Short: "Unlock a LUKS volume and map it at /dev/mapper/NAME (cryptsetup open)",
+		Long: `open unlocks DEVICE with a key file or a passphrase typed without echo, and
+creates the dm-crypt mapping /dev/mapper/NAME. With --test-passphrase it only
+checks the passphrase: exit 0 when it is right, 2 when it is wrong, 1 when the
+header or device is invalid.`,
+		Args: usageArgs(cobra.RangeArgs(1, 2)),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if !test && len(args) != 2 {
+				return usageError{errors.New("open needs DEVICE and NAME (or --test-passphrase)")}
+			}
+			v, err := luksOpenVolume(a, args[0], false)
+			if err != nil {
+				return err
+			}
+			defer v.Close()
+			vk, s, err := v.unlock(a, k, slot)
+			if err != nil {
+				return err
+			}
+			defer clear(vk)
+			if test {
+				fmt.Fprintf(a.stderr, "Key slot %d unlocked.\n", s)
+				return nil
+			}
+			return luksActivate(a, v, args[1], vk, discards, readOnly)
+		},
+	}
+	f := cmd.Flags()
+	k.register(cmd, "read the passphrase from this file (default: luksPrompt)")
+	f.IntVar(&k.tries, "tries", 3, "how often to ask for a passphrase")
+	f.IntVarP(&slot, "key-slot", "S", luks.AnySlot, "try only this keyslot")
+	f.BoolVar(&test, "test-passphrase", false, "only check the passphrase; make no mapping")
+	f.BoolVar(&discards, "allow-discards", false, "pass discards (TRIM) to the device")
+	f.BoolVarP(&readOnly, "readonly", "r", false, "make a read-only mapping")
+	return cmd
+}
+
+// luksCryptTarget builds the dm-crypt table of an unlocked volume.
+func luksCryptTarget(v *luksVolume, vk []byte) (dm.CryptTarget, error) {
+	h, g := v.hdr, v.dev.Geometry
+	t := dm.CryptTarget{Key: vk, Device: v.dev.Path}
+	var off uint64
+	if h.V1 != nil {
+		t.Cipher, t.SectorSize, off = h.V1.Cipher(), 512, uint64(h.V1.PayloadOffset)*512
+		t.Length = (g.Size - min(g.Size, off)) / 512
+	} else {
+		if err := h.CanActivate(); err != nil {
+			return t, err
+		}
+		seg := h.Meta.Segments[0]
+		if seg == nil || seg.Type != "crypt" || len(h.Meta.Segments) != 1 || len(seg.Integrity) > 0 {
+			return t, errors.New("only volumes with one plain crypt segment can be opened")
+		}
+		t.Cipher, t.SectorSize, t.IVOffset, off = seg.Encryption, seg.SectorSize, seg.IVTweak, seg.Offset
+		size := seg.Size
+		if seg.Dynamic {
+			size = g.Size - min(g.Size, off)
+		}
+		size -= size % uint64(seg.SectorSize)
+		t.Length = size / 512
+		t.AllowDiscards = slices.Contains(h.Meta.Config.Flags, "allow-discards")
+	}
+	if t.Length == 0 {
+		return t, fmt.Errorf("%s has no room for data after the header", v.dev.Path)
+	}
+	t.Offset = off / 512
+	return t, nil
+}
+
+// luksDmUUID is the device-mapper UUID cryptsetup gives a LUKS mapping, so
+// that cryptsetup status and close recognise ours.
+func luksDmUUID(h *luks.Header, name string) string {
+	return fmt.Sprintf("CRYPT-LUKS%d-%s-%s", h.Version, strings.ReplaceAll(h.UUID, "-", ""), name)
+}
+
+func luksActivate(a *app, v *luksVolume, name string, vk []byte, discards, readOnly bool) error {
+	if !v.dev.IsBlock {
+		return fmt.Errorf("%s is not a block device; attach an image with losetup first", v.dev.Path)
+	}
+	if err := dm.ValidName(name); err != nil {
+		return usageError{err}
+	}
+	t, err := luksCryptTarget(v, vk)
+	if err != nil {
+		return err
+	}
+	t.AllowDiscards = t.AllowDiscards || discards
+	t.ReadOnly = readOnly
+	ctl, err := dm.Open()
+	if err != nil {
+		return fmt.Errorf("open device-mapper: %w", err)
+	}
+	defer ctl.Close()
+	if info, err := ctl.Info(name); err == nil && info.Exists {
+		return fmt.Errorf("device %s already exists", name)
+	}
+	if err := ctl.CreateCrypt(name, luksDmUUID(v.hdr, name), t); err != nil {
+		return fmt.Errorf("luksActivate %s: %w", name, err)
+	}
+	a.log.Info("opened LUKS volume", "device", v.dev.Path, "name", name)
+	return nil
+}
+
+func newLuksCloseCmd(a *app) *cobra.Command {
+	var deferred, cancel bool
+	cmd := &cobra.Command{
+		Use:   "close NAME",
+		Short: "Remove the mapping /dev/mapper/NAME (cryptsetup close)",
+		Args:  usageArgs(cobra.ExactArgs(1)),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			name := args[0]
+			if deferred && cancel {
+				return usageError{errors.New("--deferred and --cancel-deferred exclude each other")}
+			}
+			ctl, err := dm.Open()
+			if err != nil {
+				return fmt.Errorf("open device-mapper: %w", err)
+			}
+			defer ctl.Close()
+			switch {
+			case cancel:
+				err = ctl.CancelDeferredRemove(name)
+			case deferred:
+				err = ctl.RemoveDeferred(name)
+			default:
+				err = ctl.Remove(name)
+			}
+			switch {
+			case errors.Is(err, dm.ErrNotFound):
+				return withExitCode(exitInactive, fmt.Errorf("device %s is not active", name))
+			case errors.Is(err, dm.ErrBusy):
+				return withExitCode(5, fmt.Errorf("device %s is still in use (try --deferred)", name))
+			case err != nil:
+				return fmt.Errorf("close %s: %w", name, err)
+			}
+			return nil
+		},
+	}
+	cmd.Flags().BoolVar(&deferred, "deferred", false, "remove the mapping when its last user closes it")
+	cmd.Flags().BoolVar(&cancel, "cancel-deferred", false, "cancel a pending deferred remove")
+	return cmd
+}
+
+func newLuksStatusCmd(a *app) *cobra.Command {
+	return &cobra.Command{
+		Use:   "status NAME",
+		Short: "Show the state of /dev/mapper/NAME (cryptsetup status)",
+		Args:  usageArgs(cobra.ExactArgs(1)),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			name := args[0]
+			ctl, err := dm.Open()
+			if err != nil {
+				return fmt.Errorf("open device-mapper: %w", err)
+			}
+			defer ctl.Close()
+			info, err := ctl.Info(name)
+			if err != nil {
+				return fmt.Errorf("status of %s: %w", name, err)
+			}
+			path := dm.DefaultDir + "/" + name
+			if !info.Exists {
+				fmt.Fprintf(a.stdout, "%s is inactive.\n", path)
+				return withExitCode(exitInactive, fmt.Errorf("%s is inactive", name))
+			}
+			return luksPrintStatus(a, ctl, path, info)
+		},
+	}
+}
+
+func luksPrintStatus(a *app, ctl *dm.Control, path string, info dm.Info) error {
+	use := ""
+	if info.OpenCount > 0 {
+		use = " and is in use"
+	}
+	w := a.stdout
+	fmt.Fprintf(w, "%s is active%s.\n", path, use)
+	typ := "n/a"
+	if p := strings.SplitN(info.UUID, "-", 3); len(p) >= 2 && p[0] == "CRYPT" {
+		typ = p[1]
+	}
+	fmt.Fprintf(w, "  type:    %s\n", typ)
+	tbl, err := ctl.Table(info.Name)
+	if err != nil {
+		return fmt.Errorf("table of %s: %w", info.Name, err)
+	}
+	if len(tbl) != 1 || tbl[0].Type != "crypt" {
+		fmt.Fprintf(w, "  (not a single crypt target)\n")
+		return nil
+	}
+	t, err := dm.ParseCrypt(tbl[0])
+	if err != nil {
+		return err
+	}
+	clear(t.Key)
+	ss := max(t.SectorSize, 512)
+	fmt.Fprintf(w, "  cipher:  %s\n  keysize: %d bits\n  key location: dm-crypt\n", t.Cipher, len(t.Key)*8)
+	fmt.Fprintf(w, "  device:  %s\n  sector size:  %d\n", luksDevicePath(t.Device), ss)
+	fmt.Fprintf(w, "  offset:  %d sectors\n  size:    %d sectors\n", t.Offset, tbl[0].Length)
+	mode := "read/write"
+	if info.ReadOnly {
+		mode = "readonly"
+	}
+	fmt.Fprintf(w, "  mode:    %s\n", mode)
+	if t.AllowDiscards {
+		fmt.Fprintf(w, "  flags:   discards\n")
+	}
+	if info.DeferredRemove {
+		fmt.Fprintf(w, "  deferred remove pending\n")
+	}
+	return nil
+}
+
+// luksDevicePath turns "MAJOR:MINOR" into /dev/NAME when sysfs knows it.
+func luksDevicePath(dev string) string {
+	b, err := os.ReadFile("/sys/dev/block/" + dev + "/uevent")
+	if err != nil {
+		return dev
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		if n, ok := strings.CutPrefix(l, "DEVNAME="); ok {
+			return "/dev/" + n
+		}
+	}
+	return dev
+}
