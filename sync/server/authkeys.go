@@ -1,0 +1,212 @@
+package server
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"path"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"golang.org/x/crypto/ssh"
+)
+
+// maxAuthorizedKeys bounds how much of an authorized_keys file is read.
+const maxAuthorizedKeys = 1 << 20
+
+// AuthorizedKey is one usable line of an authorized_keys file.
+type AuthorizedKey struct {
+	Key     ssh.PublicKey
+	Options []string
+	Line    int
+}
+
+// readAuthorizedKeys opens p and checks it the way sshd's StrictModes does:
+// the file and every directory from it up to home must belong to the user
+// or root and must not be writable by group or others.
+func readAuthorizedKeys(p, home string, uid uint32) ([]byte, error) {
+	f, err := os.Open(p)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return nil, fmt.Errorf("stat %s: %w", p, err)
+	}
+	if err := secureOwner(p, st, uid); err != nil {
+		return nil, err
+	}
+	if !st.Mode().IsRegular() {
+		return nil, fmt.Errorf("%s is not a regular file", p)
+	}
+	real, err := filepath.EvalSymlinks(p)
+	if err != nil {
+		return nil, fmt.Errorf("resolve %s: %w", p, err)
+	}
+	if err := secureDirs(path.Dir(real), home, uid); err != nil {
+		return nil, err
+	}
+	b, err := io.ReadAll(io.LimitReader(f, maxAuthorizedKeys))
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", p, err)
+	}
+	return b, nil
+}
+
+// secureOwner checks one file or directory for StrictModes.
+func secureOwner(p string, st os.FileInfo, uid uint32) error {
+	sys, ok := st.Sys().(*syscall.Stat_t)
+	if !ok {
+		return fmt.Errorf("stat %s: no owner information", p)
+	}
+	if sys.Uid != uid && sys.Uid != 0 {
+		return fmt.Errorf("bad ownership of %s: uid %d, want %d or root", p, sys.Uid, uid)
+	}
+	if st.Mode().Perm()&0o022 != 0 {
+		return fmt.Errorf("bad modes of %s: %#o is writable by group or others", p, st.Mode().Perm())
+	}
+	return nil
+}
+
+// secureDirs walks from dir up to home (inclusive), or to / when dir is not
+// below home, checking each directory.
+func secureDirs(dir, home string, uid uint32) error {
+	home = filepath.Clean(home)
+	for {
+		st, err := os.Stat(dir)
+		if err != nil {
+			return fmt.Errorf("stat %s: %w", dir, err)
+		}
+		if err := secureOwner(dir, st, uid); err != nil {
+			return err
+		}
+		if dir == home || dir == "/" {
+			return nil
+		}
+		dir = path.Dir(dir)
+	}
+}
+
+// parseAuthorizedKeys parses the lines of an authorized_keys file. Lines that
+// do not parse are skipped, as sshd does; their numbers are returned.
+func parseAuthorizedKeys(b []byte) (keys []AuthorizedKey, bad []int) {
+	for i, line := range bytes.Split(b, []byte("\n")) {
+		line = bytes.TrimSpace(line)
+		if len(line) == 0 || line[0] == '#' {
+			continue
+		}
+		k, _, opts, _, err := ssh.ParseAuthorizedKey(line)
+		if err != nil {
+			bad = append(bad, i+1)
+			continue
+		}
+		keys = append(keys, AuthorizedKey{Key: k, Options: opts, Line: i + 1})
+	}
+	return keys, bad
+}
+
+// restrictions are the authorized_keys options the server honours by its
+// nature: it never offers a pty, forwarding, agent, X11 or rc files.
+var restrictions = map[string]bool{
+	"restrict": true, "no-pty": true, "no-port-forwarding": true,
+	"no-agent-forwarding": true, "no-x11-forwarding": true, "no-user-rc": true,
+}
+
+// checkOptions decides whether a key with these options may be used from
+// addr at time now. Options the server does not honour (command=,
+// environment=, permitopen=, principals=, cert-authority, tunnel=, ...) make
+// the key unusable: silently ignoring a restriction would grant more than
+// its owner meant.
+func checkOptions(opts []string, addr net.Addr, now time.Time) error {
+	for _, o := range opts {
+		name, val, hasVal := strings.Cut(o, "=")
+		name = strings.ToLower(name)
+		switch {
+		case restrictions[name] && !hasVal:
+		case name == "from" && hasVal:
+			ok, err := matchFrom(unquote(val), addr)
+			if err != nil {
+				return err
+			}
+			if !ok {
+				return fmt.Errorf("from= does not match %s", hostOf(addr))
+			}
+		case name == "expiry-time" && hasVal:
+			t, err := parseExpiry(unquote(val))
+			if err != nil {
+				return err
+			}
+			if !now.Before(t) {
+				return fmt.Errorf("key expired at %s", t.Format(time.RFC3339))
+			}
+		default:
+			return fmt.Errorf("unsupported option %q", name)
+		}
+	}
+	return nil
+}
+
+func unquote(s string) string {
+	if len(s) >= 2 && s[0] == '"' && s[len(s)-1] == '"' {
+		return strings.ReplaceAll(s[1:len(s)-1], `\"`, `"`)
+	}
+	return s
+}
+
+func hostOf(addr net.Addr) string {
+	if a, ok := addr.(*net.TCPAddr); ok {
+		return a.IP.String()
+	}
+	h, _, err := net.SplitHostPort(addr.String())
+	if err != nil {
+		return addr.String()
+	}
+	return h
+}
+
+// matchFrom matches the client address against a from= pattern list:
+// addresses with * and ? wildcards, CIDR blocks, and !negations. Host name
+// patterns never match, since the server does not resolve names.
+func matchFrom(list string, addr net.Addr) (bool, error) {
+	ip := net.ParseIP(hostOf(addr))
+	if ip == nil {
+		return false, fmt.Errorf("from=: client address %q is not an IP", addr)
+	}
+	matched := false
+	for _, p := range strings.Split(list, ",") {
+		p = strings.TrimSpace(p)
+		neg := strings.HasPrefix(p, "!")
+		p = strings.TrimPrefix(p, "!")
+		var hit bool
+		if strings.Contains(p, "/") {
+			_, n, err := net.ParseCIDR(p)
+			if err != nil {
+				return false, fmt.Errorf("from=: bad CIDR %q", p)
+			}
+			hit = n.Contains(ip)
+		} else {
+			hit, _ = path.Match(p, ip.String())
+		}
+		if hit && neg {
+			return false, nil
+		}
+		matched = matched || hit
+	}
+	return matched, nil
+}
+
+// parseExpiry reads expiry-time's YYYYMMDD[HHMM[SS]] in local time.
+func parseExpiry(s string) (time.Time, error) {
+	layouts := map[int]string{8: "20060102", 12: "200601021504", 14: "20060102150405"}
+	l, ok := layouts[len(s)]
+	if _, err := strconv.ParseUint(s, 10, 64); !ok || err != nil {
+		return time.Time{}, fmt.Errorf("expiry-time %q: want YYYYMMDD[HHMM[SS]]", s)
+	}
+	return time.ParseInLocation(l, s, time.Local)
+}

@@ -1,0 +1,119 @@
+package server
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/BurntSushi/toml"
+)
+
+// Config is the server's configuration. The zero value of a field means its
+// default (see Defaults); the TOML keys are the field names in snake_case.
+type Config struct {
+	Listen     string `toml:"listen"`       // address to listen on, e.g. ":2222"
+	HostKeyDir string `toml:"host_key_dir"` // where the host keys live
+	// Root is the directory whose per-user subdirectories (Root/USER) the
+	// users see as "/". When Root is empty, users see their home directory.
+	Root  string `toml:"root"`
+	Umask uint32 `toml:"umask"` // umask of session children (default 022)
+
+	PermitRoot  bool     `toml:"permit_root"` // let root log in (refused by default)
+	AllowUsers  []string `toml:"allow_users"` // when set, only these users may log in
+	DenyUsers   []string `toml:"deny_users"`
+	AllowGroups []string `toml:"allow_groups"` // when set, only members of these groups may log in
+	DenyGroups  []string `toml:"deny_groups"`
+
+	MaxAuthTries     int      `toml:"max_auth_tries"`     // failed attempts per connection
+	LoginGraceTime   Duration `toml:"login_grace_time"`   // time to finish authentication
+	BackoffAfter     int      `toml:"backoff_after"`      // failures per address before back-off
+	BackoffMax       Duration `toml:"backoff_max"`        // longest back-off
+	KeepAlive        Duration `toml:"keepalive_interval"` // keepalive request interval
+	KeepAliveMax     int      `toml:"keepalive_count_max"`
+	IdleTimeout      Duration `toml:"idle_timeout"` // close connections without channel traffic for this long; 0 is never
+	ShutdownTimeout  Duration `toml:"shutdown_timeout"`
+	MaxSessions      int      `toml:"max_sessions"`       // session channels per connection
+	MaxStartups      int      `toml:"max_startups"`       // unauthenticated connections at once
+	MaxPacketRequest int      `toml:"max_request_length"` // bytes of a channel request payload
+}
+
+// Duration is a time.Duration that reads "30s" style strings from TOML.
+type Duration struct{ time.Duration }
+
+// UnmarshalText parses a Go duration string.
+func (d *Duration) UnmarshalText(b []byte) error {
+	v, err := time.ParseDuration(string(b))
+	if err != nil {
+		return err
+	}
+	d.Duration = v
+	return nil
+}
+
+// Defaults returns c with every unset field set to its default.
+func (c Config) Defaults() Config {
+	setStr(&c.Listen, ":2222")
+	setStr(&c.HostKeyDir, "/etc/simplecloud/hostkeys")
+	if c.Umask == 0 {
+		c.Umask = 0o022
+	}
+	setInt(&c.MaxAuthTries, 6)
+	setDur(&c.LoginGraceTime, 60*time.Second)
+	setInt(&c.BackoffAfter, 10)
+	setDur(&c.BackoffMax, 5*time.Minute)
+	setDur(&c.KeepAlive, 30*time.Second)
+	setInt(&c.KeepAliveMax, 3)
+	setDur(&c.ShutdownTimeout, 30*time.Second)
+	setInt(&c.MaxSessions, 10)
+	setInt(&c.MaxStartups, 100)
+	setInt(&c.MaxPacketRequest, 4096)
+	return c
+}
+
+func setStr(p *string, v string) {
+	if *p == "" {
+		*p = v
+	}
+}
+
+func setInt(p *int, v int) {
+	if *p == 0 {
+		*p = v
+	}
+}
+
+func setDur(p *Duration, v time.Duration) {
+	if p.Duration == 0 {
+		p.Duration = v
+	}
+}
+
+// LoadConfig reads a TOML configuration file. Unknown keys are an error, so
+// that a misspelt setting is never silently ignored.
+func LoadConfig(path string) (Config, error) {
+	var c Config
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return c, fmt.Errorf("read config: %w", err)
+	}
+	md, err := toml.Decode(string(b), &c)
+	if err != nil {
+		return c, fmt.Errorf("parse config %s: %w", path, err)
+	}
+	if und := md.Undecoded(); len(und) > 0 {
+		return c, fmt.Errorf("parse config %s: unknown key %q", path, und[0].String())
+	}
+	return c, nil
+}
+
+// Validate reports settings that cannot work.
+func (c Config) Validate() error {
+	if c.Umask > 0o777 {
+		return fmt.Errorf("umask %#o: want at most 0777", c.Umask)
+	}
+	if c.MaxSessions < 0 || c.MaxStartups < 0 {
+		return errors.New("max_sessions and max_startups must not be negative")
+	}
+	return nil
+}
