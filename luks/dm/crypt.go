@@ -125,11 +125,38 @@ func isSpace(c byte) bool {
 	return c == ' ' || c == '\t' || c == '\n' || c == '\v' || c == '\f' || c == '\r'
 }
 
+// maxKeyBytes bounds the key size a keyring reference may claim.
+const maxKeyBytes = 1024
+
+// parseKeyField reads the key word of a crypt table: hex, a keyring
+// reference (returned as zeros of its size) or "-".
+func parseKeyField(s string) ([]byte, error) {
+	switch {
+	case s == "-":
+		return nil, nil
+	case strings.HasPrefix(s, ":"):
+		size, _, ok := strings.Cut(s[1:], ":")
+		n, err := strconv.Atoi(size)
+		if !ok || err != nil || n <= 0 || n > maxKeyBytes {
+			return nil, fmt.Errorf("keyring key reference %q has no valid size", s)
+		}
+		return make([]byte, n), nil
+	}
+	key, err := hex.DecodeString(s)
+	if err != nil {
+		return nil, fmt.Errorf("key is not hex") // never quote the key
+	}
+	return key, nil
+}
+
 // ParseCrypt reads the parameters of a crypt target as Table returns them.
-// Key holds the decoded key, all zeros if the table was masked (its length
-// still gives the key size), and is nil for a keyring reference. Optional
-// arguments other than allow_discards and sector_size are ignored; ReadOnly
-// is not part of a table (see Info.ReadOnly).
+// Key holds the decoded key only for a table read with TableWithKeys.
+// Otherwise it is all zeros of the key's length, so len(Key) still gives
+// the key size: when the table was masked, and when the key lives in the
+// kernel keyring (":SIZE:TYPE:DESCRIPTION", as cryptsetup loads LUKS2
+// keys). It is nil for "-" (no key). Optional arguments other than
+// allow_discards and sector_size are ignored; ReadOnly is not part of a
+// table (see Info.ReadOnly).
 func ParseCrypt(t Target) (CryptTarget, error) {
 	if t.Type != "crypt" {
 		return CryptTarget{}, fmt.Errorf("parse crypt table: target type is %q", t.Type)
@@ -139,14 +166,10 @@ func ParseCrypt(t Target) (CryptTarget, error) {
 		return CryptTarget{}, fmt.Errorf("parse crypt table: %d fields, want at least 5", len(f))
 	}
 	c := CryptTarget{Cipher: f[0], Device: f[3], Length: t.Length, SectorSize: 512}
-	if !strings.HasPrefix(f[1], ":") && f[1] != "-" {
-		key, err := hex.DecodeString(f[1])
-		if err != nil {
-			return CryptTarget{}, fmt.Errorf("parse crypt table: key is not hex")
-		}
-		c.Key = key
-	}
 	var err error
+	if c.Key, err = parseKeyField(f[1]); err != nil {
+		return CryptTarget{}, fmt.Errorf("parse crypt table: %w", err)
+	}
 	if c.IVOffset, err = strconv.ParseUint(f[2], 10, 64); err != nil {
 		return CryptTarget{}, fmt.Errorf("parse crypt table: iv_offset: %w", err)
 	}

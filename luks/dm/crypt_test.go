@@ -125,8 +125,12 @@ func TestParseCryptRoundTrip(t *testing.T) {
 		t.Errorf("masked: got key %x, %v; want 8 zero bytes", got.Key, err)
 	}
 	got, err = ParseCrypt(Target{Type: "crypt", Params: "aes-xts-plain64 :64:logon:cryptsetup:x 0 8:16 0 3 same_cpu_crypt sector_size:4096 no_read_workqueue"})
-	if err != nil || got.Key != nil || got.SectorSize != 4096 {
-		t.Errorf("keyring: got %+v, %v; want no key, sector size 4096", got, err)
+	if err != nil || !bytes.Equal(got.Key, make([]byte, 64)) || got.SectorSize != 4096 {
+		t.Errorf("keyring: got %+v, %v; want 64 zero bytes of key, sector size 4096", got, err)
+	}
+	got, err = ParseCrypt(Target{Type: "crypt", Params: "cipher_null-ecb - 0 8:16 0"})
+	if err != nil || got.Key != nil {
+		t.Errorf("no key: got %+v, %v; want a nil key", got, err)
 	}
 
 	for _, bad := range []Target{
@@ -137,6 +141,9 @@ func TestParseCryptRoundTrip(t *testing.T) {
 		{Type: "crypt", Params: "aes-xts-plain64 0011 0 8:16 y"},
 		{Type: "crypt", Params: "aes-xts-plain64 0011 0 8:16 0 2 allow_discards"},
 		{Type: "crypt", Params: "aes-xts-plain64 0011 0 8:16 0 1 sector_size:big"},
+		{Type: "crypt", Params: "aes-xts-plain64 :x:logon:a 0 8:16 0"},
+		{Type: "crypt", Params: "aes-xts-plain64 :99999:logon:a 0 8:16 0"},
+		{Type: "crypt", Params: "aes-xts-plain64 :64 0 8:16 0"},
 	} {
 		if _, err := ParseCrypt(bad); err == nil {
 			t.Errorf("ParseCrypt(%+v) accepted", bad)

@@ -26,7 +26,12 @@ func (c *Control) CreateCrypt(name, uuid string, t CryptTarget) error {
 	}
 	defer clear(spec)
 
-	if err := c.run(unix.DM_DEV_CREATE, header{Name: name, UUID: uuid}, nil, nil); err != nil {
+	var dev uint64
+	keepDev := func(h header, _ []byte) error {
+		dev = h.Dev
+		return nil
+	}
+	if err := c.run(unix.DM_DEV_CREATE, header{Name: name, UUID: uuid}, nil, keepDev); err != nil {
 		if errors.Is(err, unix.EBUSY) {
 			err = ErrExists
 		}
@@ -43,17 +48,14 @@ func (c *Control) CreateCrypt(name, uuid string, t CryptTarget) error {
 	if t.ReadOnly {
 		load.Flags |= flagReadOnly
 	}
+	klog := followKernelLog()
+	defer klog.close()
 	if err := c.run(unix.DM_TABLE_LOAD, load, spec, nil); err != nil {
-		return undo(fmt.Errorf("create %q: load crypt table: %w (the kernel log has the cause)", name, err))
+		return undo(fmt.Errorf("create %q: load crypt table: %w (%s)", name, err, klog.explain(decodeDev(dev))))
 	}
 	clear(spec)
-	var dev uint64
-	err = c.run(unix.DM_DEV_SUSPEND, header{Name: name}, nil, func(h header, _ []byte) error {
-		dev = h.Dev
-		return nil
-	})
-	if err != nil {
-		return undo(fmt.Errorf("create %q: resume: %w", name, err))
+	if err := c.run(unix.DM_DEV_SUSPEND, header{Name: name}, nil, keepDev); err != nil {
+		return undo(fmt.Errorf("create %q: resume: %w (%s)", name, err, klog.explain(decodeDev(dev))))
 	}
 	if err := makeNode(c.dir, name, decodeDev(dev)); err != nil {
 		return undo(fmt.Errorf("create %q: %w", name, err))
