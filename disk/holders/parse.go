@@ -1,0 +1,205 @@
+package holders
+
+import (
+	"bufio"
+	"bytes"
+	"fmt"
+	"io"
+	"path"
+	"strconv"
+	"strings"
+)
+
+// mountEntry is one line of /proc/PID/mountinfo.
+type mountEntry struct {
+	id, parent int
+	dev        Dev
+	root       string // root of the mount within its filesystem
+	mountPoint string
+	fstype     string
+	source     string
+}
+
+// unescape decodes the octal escapes (\040 for a space) the kernel writes
+// in mount tables and /proc/swaps.
+func unescape(s string) string {
+	if !strings.Contains(s, `\`) {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		if s[i] == '\\' && i+4 <= len(s) {
+			if v, err := strconv.ParseUint(s[i+1:i+4], 8, 8); err == nil {
+				b.WriteByte(byte(v))
+				i += 3
+				continue
+			}
+		}
+		b.WriteByte(s[i])
+	}
+	return b.String()
+}
+
+// parseMountinfo reads a /proc/PID/mountinfo table.
+func parseMountinfo(r io.Reader) ([]mountEntry, error) {
+	var out []mountEntry
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	for sc.Scan() {
+		// id parent major:minor root mountpoint options [optional...] - fstype source superoptions
+		f := strings.Fields(sc.Text())
+		sep := -1
+		for i := 6; i < len(f); i++ {
+			if f[i] == "-" {
+				sep = i
+				break
+			}
+		}
+		if len(f) < 7 || sep < 0 || sep+2 >= len(f) {
+			return nil, fmt.Errorf("parse mountinfo line %q: too few fields", sc.Text())
+		}
+		id, err1 := strconv.Atoi(f[0])
+		parent, err2 := strconv.Atoi(f[1])
+		dev, err3 := ParseDev(f[2])
+		if err1 != nil || err2 != nil || err3 != nil {
+			return nil, fmt.Errorf("parse mountinfo line %q: bad id or device", sc.Text())
+		}
+		out = append(out, mountEntry{id: id, parent: parent, dev: dev, root: unescape(f[3]),
+			mountPoint: unescape(f[4]), fstype: f[sep+1], source: unescape(f[sep+2])})
+	}
+	if err := sc.Err(); err != nil {
+		return nil, fmt.Errorf("read mountinfo: %w", err)
+	}
+	return out, nil
+}
+
+// parseSwaps reads /proc/swaps and returns the paths of the active areas.
+func parseSwaps(r io.Reader) ([]string, error) {
+	var out []string
+	sc := bufio.NewScanner(r)
+	for first := true; sc.Scan(); first = false {
+		f := strings.Fields(sc.Text())
+		if first || len(f) < 2 {
+			continue // the header line
+		}
+		out = append(out, unescape(f[0]))
+	}
+	if err := sc.Err(); err != nil {
+		return nil, fmt.Errorf("read swaps: %w", err)
+	}
+	return out, nil
+}
+
+// mapEntry is a file-backed line of /proc/PID/maps.
+type mapEntry struct {
+	dev  Dev
+	path string
+}
+
+// parseMaps returns the distinct files mapped in a /proc/PID/maps table
+// (anonymous and special mappings are left out), with the device each lies
+// on as the kernel gives it (hexadecimal major:minor).
+func parseMaps(b []byte) []mapEntry {
+	var out []mapEntry
+	seen := map[mapEntry]bool{}
+	for len(b) > 0 {
+		line := b
+		if i := bytes.IndexByte(b, '\n'); i >= 0 {
+			line, b = b[:i], b[i+1:]
+		} else {
+			b = nil
+		}
+		// address perms offset dev inode pathname
+		f := bytes.Fields(line)
+		if len(f) < 6 || string(f[4]) == "0" {
+			continue
+		}
+		maj, min, ok := bytes.Cut(f[3], []byte{':'})
+		a, err1 := strconv.ParseUint(string(maj), 16, 32)
+		c, err2 := strconv.ParseUint(string(min), 16, 32)
+		if !ok || err1 != nil || err2 != nil {
+			continue
+		}
+		// The path is the rest of the line after the inode field.
+		i := bytes.Index(line, f[5])
+		e := mapEntry{dev: Dev{uint32(a), uint32(c)}, path: string(line[i:])}
+		if !seen[e] {
+			seen[e] = true
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+// parseUnit returns the systemd unit (a .service or .scope) a process
+// belongs to, from /proc/PID/cgroup: the innermost unit on the unified
+// hierarchy ("0::") or on the name=systemd one. Empty if there is none.
+func parseUnit(b []byte) string {
+	unit := ""
+	for _, line := range strings.Split(string(b), "\n") {
+		parts := strings.SplitN(line, ":", 3)
+		if len(parts) != 3 || (parts[1] != "" && parts[1] != "name=systemd") {
+			continue
+		}
+		for p := parts[2]; p != "/" && p != "." && p != ""; p = path.Dir(p) {
+			if base := path.Base(p); strings.HasSuffix(base, ".service") || strings.HasSuffix(base, ".scope") {
+				unit = base
+				break
+			}
+		}
+		if unit != "" && parts[1] == "" {
+			break // the unified hierarchy wins
+		}
+	}
+	return unit
+}
+
+// parseUID returns the real uid from /proc/PID/status.
+func parseUID(b []byte) (int, error) {
+	for _, line := range strings.Split(string(b), "\n") {
+		if rest, ok := strings.CutPrefix(line, "Uid:"); ok {
+			f := strings.Fields(rest)
+			if len(f) > 0 {
+				return strconv.Atoi(f[0])
+			}
+		}
+	}
+	return 0, fmt.Errorf("no Uid line in status")
+}
+
+// parseStartTime returns field 22 (starttime) of /proc/PID/stat.
+func parseStartTime(b []byte) (uint64, error) {
+	i := bytes.LastIndexByte(b, ')')
+	if i < 0 {
+		return 0, fmt.Errorf("parse stat: no command field")
+	}
+	f := strings.Fields(string(b[i+1:]))
+	// After the command come fields 3 (state) onwards; starttime is 22.
+	if len(f) < 20 {
+		return 0, fmt.Errorf("parse stat: %d fields after the command, want at least 20", len(f))
+	}
+	return strconv.ParseUint(f[19], 10, 64)
+}
+
+// parseCmdline turns /proc/PID/cmdline into one line; comm is used for
+// kernel threads and zombies, whose cmdline is empty.
+func parseCmdline(b []byte, comm string) string {
+	b = bytes.TrimRight(b, "\x00\n")
+	if len(b) == 0 {
+		if comm = strings.TrimSpace(comm); comm == "" {
+			return "?"
+		}
+		return "[" + comm + "]"
+	}
+	return string(bytes.ReplaceAll(b, []byte{0}, []byte{' '}))
+}
+
+// parseNS reads the inode from a namespace link target such as
+// "mnt:[4026531841]".
+func parseNS(link string) (uint64, error) {
+	_, rest, ok := strings.Cut(link, ":[")
+	if !ok || !strings.HasSuffix(rest, "]") {
+		return 0, fmt.Errorf("parse namespace link %q", link)
+	}
+	return strconv.ParseUint(strings.TrimSuffix(rest, "]"), 10, 64)
+}

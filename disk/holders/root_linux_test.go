@@ -1,0 +1,199 @@
+package holders
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// helperEnv makes the test binary act as a helper process instead of
+// running tests: "mmap:PATH" maps PATH and waits for stdin to close.
+const helperEnv = "HOLDERS_TEST_HELPER"
+
+func TestMain(m *testing.M) {
+	if h := os.Getenv(helperEnv); h != "" {
+		os.Exit(helper(h))
+	}
+	os.Exit(m.Run())
+}
+
+func helper(h string) int {
+	p, ok := strings.CutPrefix(h, "mmap:")
+	if !ok {
+		return 2
+	}
+	f, err := os.Open(p)
+	if err != nil {
+		return 3
+	}
+	b, err := unix.Mmap(int(f.Fd()), 0, 4096, unix.PROT_READ, unix.MAP_SHARED)
+	if err != nil {
+		return 4
+	}
+	f.Close()
+	os.Stdout.WriteString("mapped\n")
+	var buf [1]byte
+	os.Stdin.Read(buf[:]) // until the test closes our stdin or kills us
+	_ = unix.Munmap(b)
+	return 0
+}
+
+func needRoot(t *testing.T, tools ...string) {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		t.Skip("needs root (loop devices, mounts, namespaces)")
+	}
+	for _, tool := range tools {
+		if _, err := exec.LookPath(tool); err != nil {
+			t.Skipf("needs %s: %v", tool, err)
+		}
+	}
+}
+
+func runOrFail(t *testing.T, name string, args ...string) string {
+	t.Helper()
+	out, err := exec.Command(name, args...).CombinedOutput()
+	if err != nil {
+		t.Fatalf("%s %s: %v: %s", name, strings.Join(args, " "), err, out)
+	}
+	return strings.TrimSpace(string(out))
+}
+
+// loopMount makes a 32 MiB ext4 image, attaches it to a loop device and
+// mounts it; cleanup undoes whatever is still in place.
+func loopMount(t *testing.T) (loop, mnt string) {
+	t.Helper()
+	dir := t.TempDir()
+	img := filepath.Join(dir, "img")
+	if err := os.WriteFile(img, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Truncate(img, 32<<20); err != nil {
+		t.Fatal(err)
+	}
+	runOrFail(t, "mkfs.ext4", "-q", "-F", img)
+	loop = runOrFail(t, "losetup", "--find", "--show", img)
+	t.Cleanup(func() { exec.Command("losetup", "-d", loop).Run() })
+	mnt = filepath.Join(dir, "mnt")
+	if err := os.Mkdir(mnt, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	runOrFail(t, "mount", loop, mnt)
+	t.Cleanup(func() {
+		for unix.Unmount(mnt, 0) == nil {
+		}
+	})
+	return loop, mnt
+}
+
+// start runs a holder process and kills it at cleanup.
+func start(t *testing.T, c *exec.Cmd) *exec.Cmd {
+	t.Helper()
+	if err := c.Start(); err != nil {
+		t.Fatalf("start %v: %v", c.Args, err)
+	}
+	t.Cleanup(func() {
+		c.Process.Kill()
+		c.Wait()
+	})
+	return c
+}
+
+// holderSet starts the four holders of the root tests on mnt and returns
+// their pids by role.
+func holderSet(t *testing.T, mnt string) map[string]int {
+	t.Helper()
+	if err := os.WriteFile(filepath.Join(mnt, "f"), []byte(strings.Repeat("x", 4096)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cwd := exec.Command("sleep", "1000")
+	cwd.Dir = mnt
+	start(t, cwd)
+	fd := start(t, exec.Command("sh", "-c", `exec 3<"$1"; exec sleep 1000`, "sh", filepath.Join(mnt, "f")))
+	mm := exec.Command(os.Args[0], "-test.run=^$")
+	mm.Env = append(os.Environ(), helperEnv+"=mmap:"+filepath.Join(mnt, "f"))
+	stdin, err := mm.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { stdin.Close() })
+	out, err := mm.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	start(t, mm)
+	var buf [7]byte
+	if _, err := out.Read(buf[:]); err != nil || string(buf[:]) != "mapped\n" {
+		t.Fatalf("mmap helper: got %q, %v; want \"mapped\\n\"", buf, err)
+	}
+	ns := start(t, exec.Command("unshare", "-m", "--propagation", "private", "sleep", "1000"))
+	return map[string]int{"cwd": cwd.Process.Pid, "fd": fd.Process.Pid, "map": mm.Process.Pid, "mount-ns": ns.Process.Pid}
+}
+
+// scanUntil scans target until every pid in want holds it in the expected
+// way, or the deadline passes; it returns the last report.
+func scanUntil(t *testing.T, target string, want map[string]int) Report {
+	t.Helper()
+	s := NewScanner(nil)
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		r, err := s.Scan(context.Background(), target)
+		if err != nil {
+			t.Fatal(err)
+		}
+		missing := missingHolders(r, want)
+		if len(missing) == 0 {
+			return r
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("holders of %s: missing %v; got processes %+v", target, missing, r.Processes)
+		}
+		time.Sleep(20 * time.Millisecond) // poll interval, not a wait for an event
+	}
+}
+
+func missingHolders(r Report, want map[string]int) []string {
+	var missing []string
+	for kind, pid := range want {
+		i := slices.IndexFunc(r.Processes, func(p Process) bool { return p.PID == pid })
+		if i < 0 || !slices.ContainsFunc(r.Processes[i].Holds, func(h Hold) bool { return h.Kind == kind }) {
+			missing = append(missing, kind+" "+strconv.Itoa(pid))
+		}
+	}
+	slices.Sort(missing)
+	return missing
+}
+
+func TestRootScanLoopMount(t *testing.T) {
+	needRoot(t, "losetup", "mkfs.ext4", "mount", "unshare", "sleep", "sh")
+	loop, mnt := loopMount(t)
+	want := holderSet(t, mnt)
+	var st unix.Stat_t
+	if err := unix.Stat(loop, &st); err != nil {
+		t.Fatal(err)
+	}
+	dev := Dev{unix.Major(st.Rdev), unix.Minor(st.Rdev)}
+	for _, target := range []string{mnt, loop, dev.String(), filepath.Base(loop)} {
+		r := scanUntil(t, target, want)
+		if r.Dev != dev {
+			t.Errorf("%s: got device %s, want %s", target, r.Dev, dev)
+		}
+		var other *Mount
+		for i, m := range r.Mounts {
+			if !m.Initial {
+				other = &r.Mounts[i]
+			}
+		}
+		if len(r.Mounts) != 2 || other == nil || !slices.Contains(other.PIDs, want["mount-ns"]) {
+			t.Errorf("%s: got mounts %+v, want one here and one in the namespace of pid %d", target, r.Mounts, want["mount-ns"])
+		}
+	}
+}

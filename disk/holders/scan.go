@@ -1,0 +1,244 @@
+package holders
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strconv"
+	"sync"
+	"time"
+)
+
+// FileID is what the scan needs from a stat of a file.
+type FileID struct {
+	Dev   Dev  // the filesystem it lies on (st_dev)
+	RDev  Dev  // for a device node, the device it is (st_rdev)
+	Block bool // it is a block device node
+}
+
+// StatFunc stats path, following symlinks (and /proc's magic links). It
+// must return within a bounded time; the default bounds each call by
+// Scanner.StatTimeout.
+type StatFunc func(path string) (FileID, error)
+
+// LoopFunc returns the device the backing file of loop device node path
+// lies on (LOOP_GET_STATUS64); ok is false when it cannot tell.
+type LoopFunc func(path string) (dev Dev, ok bool)
+
+// Scanner finds the holders of a block device. Its directories stand for
+// /proc, /sys and /dev; set them to fake trees in tests. A Scanner may be
+// used by several goroutines at once.
+type Scanner struct {
+	ProcDir, SysDir, DevDir string
+	// Stat and Loop default to the real system calls (statx with
+	// AT_STATX_DONT_SYNC bounded by StatTimeout; LOOP_GET_STATUS64).
+	Stat        StatFunc
+	Loop        LoopFunc
+	StatTimeout time.Duration
+	Workers     int // processes scanned at once; default GOMAXPROCS*2
+	Log         *slog.Logger
+}
+
+// NewScanner returns a Scanner of the running system.
+func NewScanner(log *slog.Logger) *Scanner {
+	return &Scanner{ProcDir: "/proc", SysDir: "/sys", DevDir: "/dev", Log: log}
+}
+
+func (s *Scanner) log() *slog.Logger {
+	if s.Log == nil {
+		return slog.New(slog.DiscardHandler)
+	}
+	return s.Log
+}
+
+func (s *Scanner) stat(p string) (FileID, error) {
+	if s.Stat != nil {
+		return s.Stat(p)
+	}
+	d := s.StatTimeout
+	if d == 0 {
+		d = 2 * time.Second
+	}
+	return statTimeout(p, d)
+}
+
+func (s *Scanner) proc(elem ...string) string {
+	return filepath.Join(append([]string{s.ProcDir}, elem...)...)
+}
+
+// scanState is what one Scan builds up.
+type scanState struct {
+	selfNS  uint64
+	pidNS   map[int]uint64
+	tables  map[uint64]*table
+	nsPIDs  map[uint64][]int
+	devs    map[Dev]bool
+	anyMnt  bool // some device of devs is mounted in some namespace
+	mu      sync.Mutex
+	warning []string
+}
+
+func (st *scanState) warn(format string, args ...any) {
+	st.mu.Lock()
+	st.warning = append(st.warning, fmt.Sprintf(format, args...))
+	st.mu.Unlock()
+}
+
+// Scan finds everything that holds target: a device path, a
+// device-mapper name, MAJOR:MINOR or a mount point.
+func (s *Scanner) Scan(ctx context.Context, target string) (Report, error) {
+	st := &scanState{devs: map[Dev]bool{}}
+	if err := s.readNamespaces(st); err != nil {
+		return Report{}, err
+	}
+	dev, err := s.resolve(target, st.tables[st.selfNS])
+	if err != nil {
+		return Report{}, err
+	}
+	r := Report{Target: target, Dev: dev, Processes: []Process{}, Mounts: []Mount{}, Swaps: []Swap{},
+		Loops: []Loop{}, Stacked: []Stacked{}, Kernel: []string{}}
+	r.Name = s.kname(dev)
+	r.DMName = s.readTrim(filepath.Join(s.SysDir, "class", "block", r.Name, "dm", "name"))
+	if err := s.devices(st, &r); err != nil {
+		return Report{}, err
+	}
+	for d := range st.devs {
+		r.Devices = append(r.Devices, d)
+	}
+	slices.SortFunc(r.Devices, cmpDev)
+	r.Mounts = s.mounts(st)
+	st.anyMnt = len(r.Mounts) > 0
+	procs, err := s.processes(ctx, st)
+	if err != nil {
+		return Report{}, err
+	}
+	r.Processes = procs
+	r.Swaps = s.swaps(st)
+	r.Kernel = s.kernelUsers(st)
+	r.Warnings = st.warning
+	s.log().Debug("scanned holders", "target", target, "device", dev.String(), "devices", len(r.Devices),
+		"processes", len(r.Processes), "mounts", len(r.Mounts), "namespaces", len(st.tables))
+	return r, nil
+}
+
+func cmpDev(a, b Dev) int {
+	if a.Major != b.Major {
+		return int(a.Major) - int(b.Major)
+	}
+	return int(a.Minor) - int(b.Minor)
+}
+
+// pids lists the numeric entries of ProcDir in order.
+func (s *Scanner) pids() ([]int, error) {
+	ents, err := os.ReadDir(s.ProcDir)
+	if err != nil {
+		return nil, fmt.Errorf("list processes: %w", err)
+	}
+	var out []int
+	for _, e := range ents {
+		if pid, err := strconv.Atoi(e.Name()); err == nil {
+			out = append(out, pid)
+		}
+	}
+	slices.Sort(out)
+	return out, nil
+}
+
+// readNamespaces groups the processes by mount namespace and reads each
+// namespace's mount table once, from a process whose root is the
+// namespace's root when there is one.
+func (s *Scanner) readNamespaces(st *scanState) error {
+	link, err := os.Readlink(s.proc("self", "ns", "mnt"))
+	if err != nil {
+		return fmt.Errorf("read own mount namespace: %w", err)
+	}
+	if st.selfNS, err = parseNS(link); err != nil {
+		return err
+	}
+	pids, err := s.pids()
+	if err != nil {
+		return err
+	}
+	st.pidNS = make(map[int]uint64, len(pids))
+	st.nsPIDs = map[uint64][]int{}
+	st.tables = map[uint64]*table{}
+	for _, pid := range pids {
+		link, err := os.Readlink(s.proc(strconv.Itoa(pid), "ns", "mnt"))
+		if err != nil {
+			continue // gone, or a kernel thread we may not read
+		}
+		ns, err := parseNS(link)
+		if err != nil {
+			continue
+		}
+		st.pidNS[pid] = ns
+		st.nsPIDs[ns] = append(st.nsPIDs[ns], pid)
+	}
+	if t, err := s.readTable(st.selfNS, "self"); err == nil {
+		st.tables[st.selfNS] = t
+	} else {
+		return err
+	}
+	for ns, members := range st.nsPIDs {
+		if st.tables[ns] != nil {
+			continue
+		}
+		// Prefer a member whose root is the namespace's root: mountinfo is
+		// written relative to the reader's root.
+		order := slices.Clone(members[:min(len(members), 8)])
+		for i, pid := range order {
+			if r, _ := os.Readlink(s.proc(strconv.Itoa(pid), "root")); r == "/" {
+				order[0], order[i] = order[i], order[0]
+				break
+			}
+		}
+		for _, pid := range order {
+			if t, err := s.readTable(ns, strconv.Itoa(pid)); err == nil {
+				st.tables[ns] = t
+				break
+			}
+		}
+	}
+	return nil
+}
+
+func (s *Scanner) readTable(ns uint64, pid string) (*table, error) {
+	f, err := os.Open(s.proc(pid, "mountinfo"))
+	if err != nil {
+		return nil, fmt.Errorf("read mount table of pid %s: %w", pid, err)
+	}
+	defer f.Close()
+	es, err := parseMountinfo(f)
+	if err != nil {
+		return nil, fmt.Errorf("read mount table of pid %s: %w", pid, err)
+	}
+	return newTable(ns, es), nil
+}
+
+// readTrim returns the content of a small file without surrounding space,
+// or "" when it cannot be read.
+func (s *Scanner) readTrim(p string) string {
+	b, err := os.ReadFile(p)
+	if err != nil {
+		return ""
+	}
+	return string(trimSpace(b))
+}
+
+func trimSpace(b []byte) []byte {
+	for len(b) > 0 && (b[len(b)-1] == '\n' || b[len(b)-1] == ' ' || b[len(b)-1] == 0) {
+		b = b[:len(b)-1]
+	}
+	return b
+}
+
+func numWorkers(n int) int {
+	if n > 0 {
+		return n
+	}
+	return 2 * runtime.GOMAXPROCS(0)
+}
