@@ -31,6 +31,15 @@ func mountAll() error {
 			return fmt.Errorf("mount %s on %s: %w", m.fstype, m.dst, err)
 		}
 	}
+	// The links udev or systemd would make.
+	for link, target := range map[string]string{
+		"/dev/fd": "/proc/self/fd", "/dev/stdin": "/proc/self/fd/0",
+		"/dev/stdout": "/proc/self/fd/1", "/dev/stderr": "/proc/self/fd/2",
+	} {
+		if err := os.Symlink(target, link); err != nil && !os.IsExist(err) {
+			return fmt.Errorf("link %s: %w", link, err)
+		}
+	}
 	return nil
 }
 
