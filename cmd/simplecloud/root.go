@@ -67,7 +67,10 @@ and serves it over SSH to the machine's own users.`,
 	// VM harness API, the deadline 20:45 UTC). Add your constructor below with
 	// a one-line edit. (This note will be removed by the lead.)
 	root.AddCommand(
-		newVersionCmd(a),
+		newVersionCmd(a), newLuksCmd(a),
+		newDisksCmd(a), newWipeCmd(a),
+		newHoldersCmd(a),
+		newServeCmd(a), newServeSessionCmd(a), newMountCmd(a), newUmountCmd(a),
 	)
 	return root
 }
