@@ -1,0 +1,159 @@
+package provision
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/diskfs/go-diskfs/partition/gpt"
+)
+
+func TestParseDumpe2fs(t *testing.T) {
+	b, err := os.ReadFile("testdata/dumpe2fs.txt") // real dumpe2fs -h of mke2fs -t ext4 -m 0 -L simplecloud
+	if err != nil {
+		t.Fatal(err)
+	}
+	info, err := ParseDumpe2fs(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info.Label != "simplecloud" || info.ReservedBlocks != 0 || info.BlockCount != 32768 || !info.IsExt4() {
+		t.Errorf("got %+v, want label simplecloud, 0 reserved of 32768 blocks, ext4", info)
+	}
+	bad := strings.Replace(string(b), "Reserved block count:     0", "Reserved block count:     1638", 1)
+	if info, _ := ParseDumpe2fs([]byte(bad)); info.ReservedBlocks != 1638 {
+		t.Errorf("got %d reserved blocks, want 1638", info.ReservedBlocks)
+	}
+	if _, err := ParseDumpe2fs([]byte("Filesystem volume name: x\n")); err == nil {
+		t.Error("got no error for output without a block count")
+	}
+}
+
+func TestLUKSPartition(t *testing.T) {
+	for _, tc := range []struct {
+		size              int64
+		logical, physical int
+		start, end        uint64
+	}{
+		{256 << 20, 512, 512, 2048, 256<<11 - 2048 - 1},
+		{256 << 20, 4096, 4096, 256, 256<<8 - 256 - 1},
+		{(256 << 20) + 12345*512, 512, 4096, 2048, 256<<11 + 12288 - 1},
+	} {
+		tab, err := LUKSPartition(tc.size, tc.logical, tc.physical)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p := tab.Partitions[0]
+		if p.Start != tc.start || p.End != tc.end || p.Type != gpt.LinuxLUKS {
+			t.Errorf("size %d/%d: got %d-%d %s, want %d-%d Linux LUKS", tc.size, tc.logical, p.Start, p.End, p.Type, tc.start, tc.end)
+		}
+	}
+	if _, err := LUKSPartition(2<<20, 512, 512); err == nil {
+		t.Error("got a partition on a 2 MiB disk, want too small")
+	}
+}
+
+// TestLUKSPartitionSfdisk writes the table to an image and has sfdisk, the
+// reference, read it back.
+func TestLUKSPartitionSfdisk(t *testing.T) {
+	img := filepath.Join(t.TempDir(), "d.img")
+	const size = 64 << 20
+	f, err := os.Create(img)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if err := f.Truncate(size); err != nil {
+		t.Fatal(err)
+	}
+	tab, _ := LUKSPartition(size, 512, 512)
+	if err := tab.Write(f, size); err != nil {
+		t.Fatal(err)
+	}
+	out, err := runTool(t, "sfdisk", "--dump", img)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"label: gpt", "start=        2048, size=      126976, type=CA7D7CCB-63ED-4C53-861C-1742536059CC"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("sfdisk --dump lacks %q:\n%s", want, out)
+		}
+	}
+}
+
+func TestConfigRoundTrip(t *testing.T) {
+	c := &Config{
+		Volume: VolumeConfig{UUID: "u-u-i-d", Label: "simplecloud", Name: "simplecloud", Mount: "/srv/simplecloud", Disk: "virtio-X"},
+		Unlock: UnlockConfig{Tries: 3, Timeout: Duration{90 * time.Second}},
+		Server: ServerConfig{Listen: ":2222"},
+	}
+	b, err := c.Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "simplecloud.toml")
+	if err := writeFileAtomic(path, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	got, err := LoadConfig(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if *got != *c {
+		t.Errorf("got %+v, want %+v", *got, *c)
+	}
+	if !strings.Contains(string(b), `timeout = "1m30s"`) {
+		t.Errorf("timeout not written as a duration:\n%s", b)
+	}
+	if _, err := LoadConfig(filepath.Join(t.TempDir(), "none.toml")); !errors.Is(err, ErrNoConfig) {
+		t.Errorf("missing file: got %v, want ErrNoConfig", err)
+	}
+	os.WriteFile(path, append(b, "\n[volume2]\nx = 1\n"...), 0o644)
+	if _, err := LoadConfig(path); err == nil || !strings.Contains(err.Error(), "unknown key volume2") {
+		t.Errorf("unknown key: got %v", err)
+	}
+	os.WriteFile(path, []byte("[volume]\nuuid = \"x\"\nname = \"n\"\nmount = \"rel\"\n"), 0o644)
+	if _, err := LoadConfig(path); err == nil || !strings.Contains(err.Error(), "not an absolute path") {
+		t.Errorf("relative mount: got %v", err)
+	}
+}
+
+func TestMountedIn(t *testing.T) {
+	table := []byte("/dev/vda / ext4 rw 0 0\n/dev/mapper/x /srv/my\\040data ext4 rw 0 0\n")
+	for target, want := range map[string]bool{"/": true, "/srv/my data": true, "/srv/my": false, "/srv/my data/": true} {
+		if got := mountedIn(table, target); got != want {
+			t.Errorf("got mounted %v for %q, want %v", got, target, want)
+		}
+	}
+}
+
+func TestEventString(t *testing.T) {
+	for _, tc := range []struct {
+		e    Event
+		want string
+	}{
+		{Event{Step: StepWipe, Kind: EventProgress, Done: 1 << 29, Total: 1 << 30, RatePerSec: 100 << 20, ETASeconds: 5, Message: "write"}, "wipe: 50.0%, 100 MiB/s, 5s left (write)"},
+		{Event{Step: StepMkfs, Kind: EventStarted}, "mkfs: started"},
+		{Event{Step: StepOpen, Kind: EventFailed, Error: "boom"}, "open: failed: boom"},
+		{Event{Step: StepFormat, Kind: EventInfo, Message: "LUKS UUID x"}, "format: info: LUKS UUID x"},
+	} {
+		if got := tc.e.String(); got != tc.want {
+			t.Errorf("got %q, want %q", got, tc.want)
+		}
+	}
+}
+
+func TestUnits(t *testing.T) {
+	u := Units("/usr/local/bin/simplecloud", "/etc/simplecloud/simplecloud.toml")
+	for name, want := range map[string]string{
+		UnlockUnit: "ExecStart=/usr/local/bin/simplecloud unlock --config /etc/simplecloud/simplecloud.toml\n",
+		ServeUnit:  "Requires=simplecloud-unlock.service\n",
+	} {
+		if !strings.Contains(u[name], want) {
+			t.Errorf("%s lacks %q:\n%s", name, want, u[name])
+		}
+	}
+}

@@ -1,0 +1,68 @@
+package provision
+
+import (
+	"fmt"
+	"path/filepath"
+)
+
+// Unit names written by the configure step.
+const (
+	UnlockUnit = "simplecloud-unlock.service"
+	ServeUnit  = "simplecloud-serve.service"
+)
+
+// Units returns the systemd units for the binary at bin and the
+// configuration at config, by file name.
+func Units(bin, config string) map[string]string {
+	return map[string]string{
+		UnlockUnit: fmt.Sprintf(`# Written by simplecloud install.
+[Unit]
+Description=Unlock and mount the SimpleCloud data volume
+DefaultDependencies=no
+After=local-fs.target systemd-udev-settle.service
+Before=%[3]s
+ConditionPathExists=%[2]s
+
+[Service]
+Type=oneshot
+RemainAfterExit=yes
+ExecStart=%[1]s unlock --config %[2]s
+ExecStop=%[1]s lock --config %[2]s
+StandardInput=tty
+StandardOutput=tty
+TTYPath=/dev/console
+# 4: the volume was already open (it is mounted all the same).
+SuccessExitStatus=4
+TimeoutStartSec=0
+
+[Install]
+WantedBy=multi-user.target
+`, bin, config, ServeUnit),
+		ServeUnit: fmt.Sprintf(`# Written by simplecloud install.
+[Unit]
+Description=SimpleCloud server
+Requires=%[3]s
+After=%[3]s network-online.target
+Wants=network-online.target
+
+[Service]
+ExecStart=%[1]s serve --config %[2]s
+Restart=on-failure
+
+[Install]
+WantedBy=multi-user.target
+`, bin, config, UnlockUnit),
+	}
+}
+
+func (s *System) writeUnits(bin string) ([]string, error) {
+	var paths []string
+	for _, name := range []string{UnlockUnit, ServeUnit} {
+		p := filepath.Join(s.UnitDir(), name)
+		if err := writeFileAtomic(p, []byte(Units(bin, s.ConfigPath())[name]), 0o644); err != nil {
+			return paths, err
+		}
+		paths = append(paths, p)
+	}
+	return paths, nil
+}
