@@ -56,6 +56,10 @@ func needRoot(t *testing.T, tools ...string) {
 func binary(t *testing.T) string {
 	t.Helper()
 	buildOnce.Do(func() {
+		if p := os.Getenv("SIMPLECLOUD_TEST_BIN"); p != "" {
+			binPath = p // a prebuilt binary, in a directory every user can reach
+			return
+		}
 		binDir, buildErr = os.MkdirTemp("", "simplecloud-bin-")
 		if buildErr != nil {
 			return

@@ -71,9 +71,18 @@ func (s *Server) session(c *conn, ch ssh.Channel, reqs <-chan *ssh.Request) {
 					break
 				}
 				started, ok = true, true
-			case req.Type == "exec" || req.Type == "shell" || req.Type == "subsystem":
-				fmt.Fprintf(ch.Stderr(), "simplecloud: this server offers only the sftp subsystem\r\n")
+			case !started && (req.Type == "exec" || req.Type == "shell"):
+				// Like sshd's "internal-sftp only" setups: accept, say why
+				// on stderr, and exit 1, so that the client shows the reason.
 				c.log.Info("request refused", "type", req.Type)
+				if req.WantReply {
+					req.Reply(true, nil)
+				}
+				fmt.Fprintf(ch.Stderr(), "simplecloud: this server offers only the sftp subsystem\r\n")
+				ch.SendRequest("exit-status", false, ssh.Marshal(struct{ Status uint32 }{1}))
+				return
+			default:
+				c.log.Debug("request refused", "type", req.Type)
 			}
 			if req.WantReply {
 				req.Reply(ok, nil)
