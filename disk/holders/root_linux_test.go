@@ -2,6 +2,7 @@ package holders
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -195,5 +196,45 @@ func TestRootScanLoopMount(t *testing.T) {
 		if len(r.Mounts) != 2 || other == nil || !slices.Contains(other.PIDs, want["mount-ns"]) {
 			t.Errorf("%s: got mounts %+v, want one here and one in the namespace of pid %d", target, r.Mounts, want["mount-ns"])
 		}
+	}
+
+	// Close-style teardown: stop the processes (the namespace's sleeper
+	// is left running: unmounting there frees it), unmount in both
+	// namespaces, then detach the loop device.
+	r := scanUntil(t, mnt, want)
+	p := MakePlan(r, PlanOptions{Self: os.Getpid(), Kill: true, Grace: 3 * time.Second})
+	var kinds []string
+	for _, st := range p.Steps {
+		kinds = append(kinds, st.Kind)
+	}
+	if w := []string{StepSignal, StepSignal, StepSignal, StepUnmount, StepUnmount}; !slices.Equal(kinds, w) {
+		t.Fatalf("got plan %q, want %q", kinds, w)
+	}
+	ops := NewLinuxOps()
+	res := (&Applier{Ops: ops}).Apply(context.Background(), p)
+	if !res.OK() {
+		t.Fatalf("apply: %+v", res.Outcomes)
+	}
+	for _, o := range res.Outcomes[:3] {
+		if o.Detail != "exited after SIGTERM" {
+			t.Errorf("pid %d: got %q, want exited after SIGTERM", o.Step.PIDs[0], o.Detail)
+		}
+	}
+	after, err := NewScanner(nil).Scan(context.Background(), dev.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if after.Busy() {
+		t.Errorf("after teardown: still busy: %+v", after)
+	}
+	nsInfo, err := os.ReadFile(fmt.Sprintf("/proc/%d/mountinfo", want["mount-ns"]))
+	if err != nil {
+		t.Fatalf("the namespace's sleeper should still run: %v", err)
+	}
+	if strings.Contains(string(nsInfo), mnt) {
+		t.Errorf("%s is still mounted in the second namespace", mnt)
+	}
+	if err := ops.DetachLoop(filepath.Base(loop)); err != nil {
+		t.Errorf("detach %s: %v", loop, err)
 	}
 }

@@ -1,0 +1,147 @@
+//go:build vmtest
+
+package holders_test
+
+import (
+	"context"
+	"encoding/json"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"simplecloud/disk/holders"
+	"simplecloud/images/vm"
+	"simplecloud/images/vmtest"
+)
+
+type guest struct {
+	t *testing.T
+	m *vm.Machine
+}
+
+func (g guest) run(argv ...string) vm.Result {
+	g.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	r, err := g.m.Run(ctx, argv...)
+	if err != nil {
+		g.t.Fatalf("run %q: %v", argv, err)
+	}
+	return r
+}
+
+func (g guest) sh(script string) string {
+	g.t.Helper()
+	r := g.run("sh", "-c", script)
+	if r.Exit != 0 {
+		g.t.Fatalf("%s: exit %d\n%s%s", script, r.Exit, r.Stdout, r.Stderr)
+	}
+	return string(r.Stdout)
+}
+
+// start runs a long-lived holder in the guest; its script writes its pid
+// to /tmp/NAME.pid first.
+func (g guest) start(name, script string) int {
+	g.t.Helper()
+	if _, err := g.m.StartCmd(vm.Cmd{Argv: []string{"sh", "-c", "echo $$ > /tmp/" + name + ".pid.tmp && mv /tmp/" + name + ".pid.tmp /tmp/" + name + ".pid; " + script}}); err != nil {
+		g.t.Fatalf("start %s: %v", name, err)
+	}
+	deadline := time.Now().Add(time.Minute)
+	for {
+		r := g.run("cat", "/tmp/"+name+".pid")
+		if pid, err := strconv.Atoi(strings.TrimSpace(string(r.Stdout))); r.Exit == 0 && err == nil {
+			return pid
+		}
+		if time.Now().After(deadline) {
+			g.t.Fatalf("%s did not start", name)
+		}
+		time.Sleep(100 * time.Millisecond) // poll interval
+	}
+}
+
+// TestVMCloseThings is the original guide's scenario: a LUKS volume
+// "things", mounted, with a process whose cwd is inside, one holding a file
+// open, a mount kept in a second namespace and a loop device backed by a
+// file on it. simplecloud close things --yes --kill must leave
+// /dev/mapper/things gone and report each holder it stopped.
+func TestVMCloseThings(t *testing.T) {
+	m := vmtest.Boot(t, vmtest.Options{Options: vm.Options{
+		Disks: []vm.Disk{{Size: 96 << 20, Serial: "SC-THINGS"}},
+	}, Programs: []string{"cryptsetup", "mkfs.ext4"}})
+	g := guest{t, m}
+	g.sh(`set -e
+printf pass > /tmp/key
+cryptsetup luksFormat --batch-mode --type luks2 --pbkdf pbkdf2 --pbkdf-force-iterations 1000 --key-file /tmp/key /dev/vda
+cryptsetup open --key-file /tmp/key /dev/vda things
+mkfs.ext4 -q -m 0 /dev/mapper/things
+mkdir -p /mnt/things && mount /dev/mapper/things /mnt/things
+mkdir /mnt/things/work && echo hello > /mnt/things/work/notes
+dd if=/dev/zero of=/mnt/things/disk.img bs=1M count=4 2>/dev/null
+losetup -f /mnt/things/disk.img`)
+	cwd := g.start("cwd", "cd /mnt/things/work && exec sleep 1000")
+	fd := g.start("fd", "exec 3</mnt/things/work/notes; exec sleep 1000")
+	ns := g.start("ns", "exec unshare -m sleep 1000")
+
+	// Wait until the scan sees every holder (the processes have to get
+	// as far as their exec).
+	var rep holders.Report
+	deadline := time.Now().Add(time.Minute)
+	for {
+		r := g.run("/bin/simplecloud", "holders", "things", "--json")
+		if r.Exit != 0 {
+			t.Fatalf("holders: exit %d: %s", r.Exit, r.Stderr)
+		}
+		if err := json.Unmarshal(r.Stdout, &rep); err != nil {
+			t.Fatalf("holders --json: %v\n%s", err, r.Stdout)
+		}
+		if missing := missing(rep, map[int]string{cwd: holders.HoldCwd, fd: holders.HoldFD, ns: holders.HoldMountNS}); len(missing) == 0 && len(rep.Loops) == 1 {
+			break
+		} else if time.Now().After(deadline) {
+			t.Fatalf("holders: missing %v (loops %+v) in\n%s", missing, rep.Loops, r.Stdout)
+		}
+		time.Sleep(200 * time.Millisecond) // poll interval
+	}
+	if len(rep.Mounts) != 2 {
+		t.Errorf("got mounts %+v, want /mnt/things here and in the second namespace", rep.Mounts)
+	}
+
+	r := g.run("/bin/simplecloud", "close", "things", "--yes", "--kill", "--grace", "3s")
+	out := string(r.Stdout)
+	t.Logf("simplecloud close things:\n%s%s", out, r.Stderr)
+	if r.Exit != 0 {
+		t.Fatalf("close: exit %d", r.Exit)
+	}
+	for _, want := range []string{
+		"ok   SIGTERM pid " + strconv.Itoa(cwd) + " (sleep 1000), wait, then SIGKILL: exited after SIGTERM",
+		"ok   SIGTERM pid " + strconv.Itoa(fd) + " (sleep 1000), wait, then SIGKILL: exited after SIGTERM",
+		"ok   unmount /mnt/things in mount namespace",
+		"ok   detach loop device loop",
+		"ok   unmount /mnt/things in this namespace",
+		"ok   close mapping things: removed",
+		"things is closed",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("close output lacks %q", want)
+		}
+	}
+	g.sh("test ! -e /dev/mapper/things && ! grep -q things /proc/self/mountinfo")
+	if r := g.run("cat", "/proc/"+strconv.Itoa(ns)+"/mountinfo"); r.Exit != 0 || strings.Contains(string(r.Stdout), "/mnt/things") {
+		t.Errorf("the second namespace (pid %d): exit %d, mountinfo %s; want it alive without /mnt/things", ns, r.Exit, r.Stdout)
+	}
+	if r := g.run("cryptsetup", "status", "things"); r.Exit == 0 {
+		t.Errorf("cryptsetup status things: exit 0, want it gone: %s", r.Stdout)
+	}
+}
+
+func missing(r holders.Report, want map[int]string) []string {
+	var out []string
+	for pid, kind := range want {
+		i := slices.IndexFunc(r.Processes, func(p holders.Process) bool { return p.PID == pid })
+		if i < 0 || !slices.ContainsFunc(r.Processes[i].Holds, func(h holders.Hold) bool { return h.Kind == kind }) {
+			out = append(out, kind+" "+strconv.Itoa(pid))
+		}
+	}
+	return out
+}
