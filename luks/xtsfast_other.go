@@ -1,3 +1,5 @@
+//go:build !amd64 || purego
+
 package luks
 
 // xtsFast is the multi-block AES-NI XTS path; this build has none.

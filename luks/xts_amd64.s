@@ -1,0 +1,321 @@
+//go:build amd64 && !purego
+
+#include "textflag.h"
+
+// AES-XTS over whole 16-byte blocks with AES-NI. Eight blocks are in flight
+// per round so the AES units stay busy; the tweaks of the eight blocks are
+// kept in the 128-byte frame. The tweak is multiplied by x after each block
+// (GF(2^128), little-endian, polynomial x^128+x^7+x^2+x+1) with SSE2:
+//   PSHUFD $0x13 copies the top bit of each 64-bit half to a whole dword,
+//   PSRAL $31 turns it into a mask, PAND picks 0x87 (carry out of the high
+//   half) or 1 (carry from the low half into the high half), PADDQ shifts
+//   both halves left and PXOR adds the carries.
+
+DATA xtsMask<>+0(SB)/8, $0x87
+DATA xtsMask<>+8(SB)/8, $0x01
+GLOBL xtsMask<>(SB), RODATA|NOPTR, $16
+
+#define GFMUL \
+	PSHUFD $0x13, X9, X10 \
+	PADDQ  X9, X9 \
+	PSRAL  $31, X10 \
+	PAND   X13, X10 \
+	PXOR   X10, X9
+
+// func xtsEncAsm(xk *byte, nr int, dst, src *byte, n int, tweak *[16]byte)
+TEXT ·xtsEncAsm(SB), NOSPLIT, $128-48
+	MOVQ xk+0(FP), R8
+	MOVQ nr+8(FP), R9
+	MOVQ dst+16(FP), DI
+	MOVQ src+24(FP), SI
+	MOVQ n+32(FP), CX
+	MOVQ tweak+40(FP), DX
+	MOVOU (DX), X9
+	MOVOU xtsMask<>(SB), X13
+
+loop8:
+	CMPQ CX, $128
+	JB   tail
+	MOVOU X9, 0(SP)
+	GFMUL
+	MOVOU X9, 16(SP)
+	GFMUL
+	MOVOU X9, 32(SP)
+	GFMUL
+	MOVOU X9, 48(SP)
+	GFMUL
+	MOVOU X9, 64(SP)
+	GFMUL
+	MOVOU X9, 80(SP)
+	GFMUL
+	MOVOU X9, 96(SP)
+	GFMUL
+	MOVOU X9, 112(SP)
+	GFMUL
+	MOVOU 0(SI), X0
+	MOVOU 0(SP), X10
+	PXOR X10, X0
+	MOVOU 16(SI), X1
+	MOVOU 16(SP), X10
+	PXOR X10, X1
+	MOVOU 32(SI), X2
+	MOVOU 32(SP), X10
+	PXOR X10, X2
+	MOVOU 48(SI), X3
+	MOVOU 48(SP), X10
+	PXOR X10, X3
+	MOVOU 64(SI), X4
+	MOVOU 64(SP), X10
+	PXOR X10, X4
+	MOVOU 80(SI), X5
+	MOVOU 80(SP), X10
+	PXOR X10, X5
+	MOVOU 96(SI), X6
+	MOVOU 96(SP), X10
+	PXOR X10, X6
+	MOVOU 112(SI), X7
+	MOVOU 112(SP), X10
+	PXOR X10, X7
+	MOVQ R8, AX
+	MOVQ R9, BX
+	DECQ BX
+	MOVOU (AX), X8
+	PXOR X8, X0
+	PXOR X8, X1
+	PXOR X8, X2
+	PXOR X8, X3
+	PXOR X8, X4
+	PXOR X8, X5
+	PXOR X8, X6
+	PXOR X8, X7
+	ADDQ $16, AX
+rounds8xtsEncAsm:
+	MOVOU (AX), X8
+	AESENC X8, X0
+	AESENC X8, X1
+	AESENC X8, X2
+	AESENC X8, X3
+	AESENC X8, X4
+	AESENC X8, X5
+	AESENC X8, X6
+	AESENC X8, X7
+	ADDQ $16, AX
+	DECQ BX
+	JNZ rounds8xtsEncAsm
+	MOVOU (AX), X8
+	AESENCLAST X8, X0
+	AESENCLAST X8, X1
+	AESENCLAST X8, X2
+	AESENCLAST X8, X3
+	AESENCLAST X8, X4
+	AESENCLAST X8, X5
+	AESENCLAST X8, X6
+	AESENCLAST X8, X7
+	MOVOU 0(SP), X10
+	PXOR X10, X0
+	MOVOU X0, 0(DI)
+	MOVOU 16(SP), X10
+	PXOR X10, X1
+	MOVOU X1, 16(DI)
+	MOVOU 32(SP), X10
+	PXOR X10, X2
+	MOVOU X2, 32(DI)
+	MOVOU 48(SP), X10
+	PXOR X10, X3
+	MOVOU X3, 48(DI)
+	MOVOU 64(SP), X10
+	PXOR X10, X4
+	MOVOU X4, 64(DI)
+	MOVOU 80(SP), X10
+	PXOR X10, X5
+	MOVOU X5, 80(DI)
+	MOVOU 96(SP), X10
+	PXOR X10, X6
+	MOVOU X6, 96(DI)
+	MOVOU 112(SP), X10
+	PXOR X10, X7
+	MOVOU X7, 112(DI)
+	ADDQ $128, SI
+	ADDQ $128, DI
+	SUBQ $128, CX
+	JMP loop8
+
+tail:
+	CMPQ CX, $16
+	JB   done
+	MOVOU (SI), X0
+	PXOR X9, X0
+	MOVQ R8, AX
+	MOVQ R9, BX
+	DECQ BX
+	MOVOU (AX), X8
+	PXOR X8, X0
+	ADDQ $16, AX
+rounds1xtsEncAsm:
+	MOVOU (AX), X8
+	AESENC X8, X0
+	ADDQ $16, AX
+	DECQ BX
+	JNZ rounds1xtsEncAsm
+	MOVOU (AX), X8
+	AESENCLAST X8, X0
+	PXOR X9, X0
+	MOVOU X0, (DI)
+	GFMUL
+	ADDQ $16, SI
+	ADDQ $16, DI
+	SUBQ $16, CX
+	JMP tail
+
+done:
+	MOVOU X9, (DX)
+	RET
+
+// func xtsDecAsm(xk *byte, nr int, dst, src *byte, n int, tweak *[16]byte)
+TEXT ·xtsDecAsm(SB), NOSPLIT, $128-48
+	MOVQ xk+0(FP), R8
+	MOVQ nr+8(FP), R9
+	MOVQ dst+16(FP), DI
+	MOVQ src+24(FP), SI
+	MOVQ n+32(FP), CX
+	MOVQ tweak+40(FP), DX
+	MOVOU (DX), X9
+	MOVOU xtsMask<>(SB), X13
+
+loop8:
+	CMPQ CX, $128
+	JB   tail
+	MOVOU X9, 0(SP)
+	GFMUL
+	MOVOU X9, 16(SP)
+	GFMUL
+	MOVOU X9, 32(SP)
+	GFMUL
+	MOVOU X9, 48(SP)
+	GFMUL
+	MOVOU X9, 64(SP)
+	GFMUL
+	MOVOU X9, 80(SP)
+	GFMUL
+	MOVOU X9, 96(SP)
+	GFMUL
+	MOVOU X9, 112(SP)
+	GFMUL
+	MOVOU 0(SI), X0
+	MOVOU 0(SP), X10
+	PXOR X10, X0
+	MOVOU 16(SI), X1
+	MOVOU 16(SP), X10
+	PXOR X10, X1
+	MOVOU 32(SI), X2
+	MOVOU 32(SP), X10
+	PXOR X10, X2
+	MOVOU 48(SI), X3
+	MOVOU 48(SP), X10
+	PXOR X10, X3
+	MOVOU 64(SI), X4
+	MOVOU 64(SP), X10
+	PXOR X10, X4
+	MOVOU 80(SI), X5
+	MOVOU 80(SP), X10
+	PXOR X10, X5
+	MOVOU 96(SI), X6
+	MOVOU 96(SP), X10
+	PXOR X10, X6
+	MOVOU 112(SI), X7
+	MOVOU 112(SP), X10
+	PXOR X10, X7
+	MOVQ R8, AX
+	MOVQ R9, BX
+	DECQ BX
+	MOVOU (AX), X8
+	PXOR X8, X0
+	PXOR X8, X1
+	PXOR X8, X2
+	PXOR X8, X3
+	PXOR X8, X4
+	PXOR X8, X5
+	PXOR X8, X6
+	PXOR X8, X7
+	ADDQ $16, AX
+rounds8xtsDecAsm:
+	MOVOU (AX), X8
+	AESDEC X8, X0
+	AESDEC X8, X1
+	AESDEC X8, X2
+	AESDEC X8, X3
+	AESDEC X8, X4
+	AESDEC X8, X5
+	AESDEC X8, X6
+	AESDEC X8, X7
+	ADDQ $16, AX
+	DECQ BX
+	JNZ rounds8xtsDecAsm
+	MOVOU (AX), X8
+	AESDECLAST X8, X0
+	AESDECLAST X8, X1
+	AESDECLAST X8, X2
+	AESDECLAST X8, X3
+	AESDECLAST X8, X4
+	AESDECLAST X8, X5
+	AESDECLAST X8, X6
+	AESDECLAST X8, X7
+	MOVOU 0(SP), X10
+	PXOR X10, X0
+	MOVOU X0, 0(DI)
+	MOVOU 16(SP), X10
+	PXOR X10, X1
+	MOVOU X1, 16(DI)
+	MOVOU 32(SP), X10
+	PXOR X10, X2
+	MOVOU X2, 32(DI)
+	MOVOU 48(SP), X10
+	PXOR X10, X3
+	MOVOU X3, 48(DI)
+	MOVOU 64(SP), X10
+	PXOR X10, X4
+	MOVOU X4, 64(DI)
+	MOVOU 80(SP), X10
+	PXOR X10, X5
+	MOVOU X5, 80(DI)
+	MOVOU 96(SP), X10
+	PXOR X10, X6
+	MOVOU X6, 96(DI)
+	MOVOU 112(SP), X10
+	PXOR X10, X7
+	MOVOU X7, 112(DI)
+	ADDQ $128, SI
+	ADDQ $128, DI
+	SUBQ $128, CX
+	JMP loop8
+
+tail:
+	CMPQ CX, $16
+	JB   done
+	MOVOU (SI), X0
+	PXOR X9, X0
+	MOVQ R8, AX
+	MOVQ R9, BX
+	DECQ BX
+	MOVOU (AX), X8
+	PXOR X8, X0
+	ADDQ $16, AX
+rounds1xtsDecAsm:
+	MOVOU (AX), X8
+	AESDEC X8, X0
+	ADDQ $16, AX
+	DECQ BX
+	JNZ rounds1xtsDecAsm
+	MOVOU (AX), X8
+	AESDECLAST X8, X0
+	PXOR X9, X0
+	MOVOU X0, (DI)
+	GFMUL
+	ADDQ $16, SI
+	ADDQ $16, DI
+	SUBQ $16, CX
+	JMP tail
+
+done:
+	MOVOU X9, (DX)
+	RET
