@@ -87,14 +87,14 @@ func (in *Installer) Apply(ctx context.Context, p *Plan, sec Secrets, sink Sink)
 		msg, err := r.step(ctx, st.Name)
 		if err != nil {
 			sink.emit(Event{Step: st.Name, Kind: EventFailed, Err: err})
-			in.Sys.log().Error("install step failed", "step", st.Name, "err", err)
+			in.Sys.log().Debug("install step failed", "step", st.Name, "err", err)
 			return nil, err
 		}
 		if err := r.completed(st.Name); err != nil {
 			sink.emit(Event{Step: st.Name, Kind: EventFailed, Err: err})
 			return nil, err
 		}
-		in.Sys.log().Info("install step done", "step", st.Name, "result", msg)
+		in.Sys.log().Debug("install step done", "step", st.Name, "result", msg)
 		sink.emit(Event{Step: st.Name, Kind: EventDone, Message: msg, ElapsedSecs: in.now().Sub(t0).Seconds()})
 	}
 	r.opened = false // a finished install stays open and mounted

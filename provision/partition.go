@@ -116,7 +116,7 @@ func (s *System) waitPartition(ctx context.Context, d disk.Disk, n int) (string,
 			return node, nil
 		}
 		if time.Now().After(deadline) {
-			return "", fmt.Errorf("wait for partition %s: no device node after 10s", node)
+			return "", fmt.Errorf("wait for partition %s: the kernel made no device for it within 10s (a kernel without GPT partition support? --whole-disk needs none)", node)
 		}
 		if err := pause(ctx, 50*time.Millisecond); err != nil {
 			return "", err

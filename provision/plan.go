@@ -54,15 +54,17 @@ func NewPlan(o Options, d disk.Disk, cfg *Config, st *State) (*Plan, error) {
 		return nil, err
 	}
 	p := &Plan{Options: o, Disk: d, Target: d.Path}
+	if st != nil && st.Disk == d.ID && d.ID != "" {
+		p.Resume = st
+	}
 	vol, found := findVolume(d, cfg, o.Label)
-	if cfg != nil || found {
+	// Our label on a disk an unfinished install of ours names is that
+	// install's work, not an installed volume.
+	if cfg != nil || found && p.Resume == nil {
 		if !o.Reformat {
 			return nil, &InstalledError{Config: cfg, Disk: d.ID, Volume: vol, OnDisk: found}
 		}
 		p.Replaces = cfg
-	}
-	if st != nil && st.Disk == d.ID && d.ID != "" {
-		p.Resume = st
 	}
 	ours := p.Resume != nil || found
 	if err := p.lift(ours, cfg); err != nil {

@@ -120,6 +120,10 @@ func TestNewPlanInstalled(t *testing.T) {
 	if _, err := NewPlan(Options{}, d, nil, nil); !errors.As(err, &ie) {
 		t.Errorf("label only: got %v, want an InstalledError", err)
 	}
+	// Our label on a disk our unfinished install names is a resume.
+	if p, err := NewPlan(Options{}, d, nil, &State{Disk: d.ID}); err != nil || p.Resume == nil {
+		t.Errorf("label with a state file: got %v, %v; want a resumed plan", p, err)
+	}
 	// A configuration naming another disk refuses a blank disk too.
 	if _, err := NewPlan(Options{}, blankDisk(), cfg, nil); !errors.As(err, &ie) || ie.OnDisk {
 		t.Errorf("blank disk with a config: got %v, want an InstalledError not on the disk", err)

@@ -1,0 +1,193 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/spf13/cobra"
+	"golang.org/x/term"
+
+	"simplecloud/luks"
+	"simplecloud/provision"
+)
+
+// Exit codes of unlock (and lock), besides exitOK, exitError, exitAuth
+// (wrong passphrase) and exitUsage.
+const (
+	exitMissingDisk = 3 // no block device carries the configured LUKS UUID
+	exitAlreadyOpen = 4 // unlock: the volume was already open (it is mounted all the same); lock: not open
+	exitTimeout     = 5 // no passphrase before --timeout, or the prompt was cancelled
+)
+
+// defaultConfig is where install writes the configuration.
+const defaultConfig = "/etc/simplecloud/simplecloud.toml"
+
+func newUnlockCmd(a *app) *cobra.Command {
+	var (
+		config, keyFile, recovery string
+		tries                     int
+		timeout                   time.Duration
+		asJSON                    bool
+	)
+	cmd := &cobra.Command{
+		Use:   "unlock",
+		Short: "Open, check and mount the data volume at boot (asks for the passphrase)",
+		Long: `unlock reads the configuration, finds the data volume by its LUKS UUID on
+any disk, asks for the passphrase on the terminal (or reads --key-file or
+--recovery-key), opens it as /dev/mapper/NAME, checks the filesystem with
+e2fsck -p, mounts it and starts the server where systemd runs.
+
+--tries and --timeout work as crypttab's tries= and timeout=: the number of
+passphrases asked for (0: no limit) and how long to wait for them in all
+(0: for ever). Their defaults come from the [unlock] section of the
+configuration. The recovery key can be typed at the prompt too.
+
+Exit codes:
+  0   unlocked and mounted
+  1   any other failure (e2fsck found errors it could not repair, ...)
+  2   wrong passphrase (all tries used) or wrong key file
+  3   the data disk is missing: no disk carries the volume's LUKS UUID
+  4   the volume was already open; it is checked and mounted all the same
+  5   no passphrase before the timeout, or the prompt was cancelled
+  64  bad usage`,
+		Args: usageArgs(cobra.NoArgs),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, err := provision.LoadConfig(config)
+			if err != nil {
+				return err
+			}
+			if !cmd.Flags().Changed("tries") {
+				tries = cfg.Unlock.Tries
+			}
+			if !cmd.Flags().Changed("timeout") {
+				timeout = cfg.Unlock.Timeout.Duration
+			}
+			if tries < 0 || timeout < 0 {
+				return usageError{errors.New("--tries and --timeout must not be negative")}
+			}
+			key, err := unlockKey(a, keyFile, recovery)
+			if err != nil {
+				return err
+			}
+			defer clear(key)
+			ctx := cmd.Context()
+			if timeout > 0 {
+				var cancel context.CancelFunc
+				ctx, cancel = context.WithTimeout(ctx, timeout)
+				defer cancel()
+			}
+			sys := provision.HostSystem(a.log, nil)
+			res, err := sys.Unlock(ctx, cfg, key, &consolePrompt{a: a, cfg: cfg}, tries)
+			if perr := printUnlock(a, asJSON, res, err); perr != nil && err == nil {
+				err = perr
+			}
+			return unlockExit(err)
+		},
+	}
+	cmd.Flags().StringVar(&config, "config", defaultConfig, "configuration file")
+	cmd.Flags().StringVarP(&keyFile, "key-file", "d", "", "read the passphrase from this file (- for stdin)")
+	cmd.Flags().StringVar(&recovery, "recovery-key", "", "read the recovery key from this file (whitespace trimmed)")
+	cmd.Flags().IntVar(&tries, "tries", provision.DefaultTries, "passphrases to ask for before giving up (0: no limit)")
+	cmd.Flags().DurationVar(&timeout, "timeout", 0, "give up when no passphrase opened it by then (0: wait for ever)")
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print the result as JSON")
+	return cmd
+}
+
+// unlockKey reads the key file or the recovery key file, or returns nil to
+// prompt.
+func unlockKey(a *app, keyFile, recovery string) ([]byte, error) {
+	switch {
+	case keyFile != "" && recovery != "":
+		return nil, usageError{errors.New("give --key-file or --recovery-key, not both")}
+	case keyFile != "":
+		return luksReadKeyFile(a, keyFile)
+	case recovery != "":
+		b, err := luksReadKeyFile(a, recovery)
+		if err != nil {
+			return nil, err
+		}
+		k := append([]byte(nil), bytes.TrimSpace(b)...)
+		clear(b)
+		return k, nil
+	}
+	return nil, nil
+}
+
+// unlockExit maps unlock's errors to its exit codes.
+func unlockExit(err error) error {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, luks.ErrWrongKey):
+		return withExitCode(exitAuth, err)
+	case errors.Is(err, provision.ErrMissingDisk):
+		return withExitCode(exitMissingDisk, err)
+	case errors.Is(err, provision.ErrAlreadyOpen), errors.Is(err, provision.ErrNotOpen):
+		return withExitCode(exitAlreadyOpen, err)
+	case errors.Is(err, provision.ErrCancelled), errors.Is(err, context.DeadlineExceeded):
+		return withExitCode(exitTimeout, err)
+	}
+	return err
+}
+
+func printUnlock(a *app, asJSON bool, res *provision.UnlockResult, err error) error {
+	if res == nil || (err != nil && !errors.Is(err, provision.ErrAlreadyOpen)) {
+		return nil
+	}
+	if asJSON {
+		return json.NewEncoder(a.stdout).Encode(res)
+	}
+	if res.AlreadyOpen {
+		_, werr := fmt.Fprintf(a.stdout, "The data volume was already open; it is mounted at %s.\n", res.Mount)
+		return werr
+	}
+	_, werr := fmt.Fprintf(a.stdout, "Unlocked %s (keyslot %d) as %s, mounted at %s.\n%s\n", res.Device, res.Slot, res.Mapper, res.Mount, res.Handoff)
+	return werr
+}
+
+// consolePrompt asks for the passphrase on the terminal without echo, or
+// reads lines from stdin when it is not a terminal.
+type consolePrompt struct {
+	a   *app
+	cfg *provision.Config
+}
+
+func (p *consolePrompt) Passphrase(ctx context.Context, attempt int, last error) ([]byte, error) {
+	if last != nil {
+		fmt.Fprintln(p.a.stderr, "No key available with this passphrase.")
+	}
+	fmt.Fprintf(p.a.stderr, "Enter passphrase for %s (%s): ", p.cfg.Volume.Name, p.cfg.Volume.Disk)
+	type answer struct {
+		b   []byte
+		err error
+	}
+	ch := make(chan answer, 1)
+	go func() {
+		var a answer
+		if fd, ok := luksTerminalFd(p.a); ok {
+			a.b, a.err = term.ReadPassword(fd)
+		} else {
+			a.b, a.err = luksReadLine(p.a.stdin)
+			if a.err != nil && len(a.b) > 0 {
+				a.err = nil
+			}
+		}
+		ch <- a
+	}()
+	select {
+	case <-ctx.Done():
+		fmt.Fprintln(p.a.stderr)
+		return nil, fmt.Errorf("ask for the passphrase: %w", ctx.Err())
+	case ans := <-ch:
+		fmt.Fprintln(p.a.stderr)
+		if ans.err != nil {
+			clear(ans.b)
+			return nil, fmt.Errorf("ask for the passphrase: %w: %w", provision.ErrCancelled, ans.err)
+		}
+		return ans.b, nil
+	}
+}

@@ -1,0 +1,290 @@
+package provision
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"simplecloud/disk"
+	"simplecloud/disk/wipe"
+	"simplecloud/luks"
+	"simplecloud/luks/dm"
+)
+
+// fileMapper stands in for device-mapper on a machine without it: a
+// mapping is a regular file of the mapping's size in dir, so that the real
+// mke2fs and dumpe2fs run on it.
+type fileMapper struct {
+	dir     string
+	created map[string]dm.CryptTarget
+	uuids   map[string]string
+	removed []string
+	failOn  string // CreateCrypt fails for this name
+}
+
+func newFileMapper(dir string) *fileMapper {
+	return &fileMapper{dir: dir, created: map[string]dm.CryptTarget{}, uuids: map[string]string{}}
+}
+
+func (m *fileMapper) CreateCrypt(name, uuid string, t dm.CryptTarget) error {
+	if name == m.failOn {
+		return errors.New("injected failure")
+	}
+	if _, ok := m.created[name]; ok {
+		return dm.ErrExists
+	}
+	f, err := os.Create(filepath.Join(m.dir, name))
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	if err := f.Truncate(int64(t.Length) * 512); err != nil {
+		return err
+	}
+	t.Key = append([]byte(nil), t.Key...) // the caller clears its copy
+	m.created[name], m.uuids[name] = t, uuid
+	return nil
+}
+
+func (m *fileMapper) Info(name string) (dm.Info, error) {
+	if _, ok := m.created[name]; !ok {
+		return dm.Info{}, nil
+	}
+	return dm.Info{Name: name, UUID: m.uuids[name], Exists: true}, nil
+}
+
+func (m *fileMapper) Remove(name string) error {
+	if _, ok := m.created[name]; !ok {
+		return dm.ErrNotFound
+	}
+	delete(m.created, name)
+	m.removed = append(m.removed, name)
+	return os.Remove(filepath.Join(m.dir, name))
+}
+
+type fakeMounter struct {
+	mounted map[string]string
+	log     []string
+}
+
+func (f *fakeMounter) Mount(src, target, fstype string) error {
+	f.mounted[target] = src
+	f.log = append(f.log, "mount "+src+" "+target+" "+fstype)
+	return nil
+}
+
+func (f *fakeMounter) Unmount(target string) error {
+	delete(f.mounted, target)
+	f.log = append(f.log, "umount "+target)
+	return nil
+}
+
+// testSystem is a System in a temp dir with an image file as the disk.
+func testSystem(t *testing.T, size int64) (*System, disk.Disk, *fileMapper, *fakeMounter) {
+	t.Helper()
+	root := t.TempDir()
+	for _, d := range []string{"etc", "dev/mapper", "sys", "run", "proc/self"} {
+		if err := os.MkdirAll(filepath.Join(root, d), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	os.WriteFile(filepath.Join(root, "proc/self/mounts"), nil, 0o644)
+	img := filepath.Join(root, "dev", "vdb")
+	if err := os.WriteFile(img, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Truncate(img, size); err != nil {
+		t.Fatal(err)
+	}
+	d := blankDisk()
+	d.SizeBytes = uint64(size)
+	fm, mnt := newFileMapper(filepath.Join(root, "dev/mapper")), &fakeMounter{mounted: map[string]string{}}
+	for _, p := range []string{"mke2fs", "dumpe2fs"} {
+		if _, err := FindE2fsprogs(p); err != nil {
+			t.Skip(err)
+		}
+	}
+	sys := &System{
+		Etc: filepath.Join(root, "etc"), Dev: filepath.Join(root, "dev"), Sys: filepath.Join(root, "sys"),
+		Run: filepath.Join(root, "run"), Proc: filepath.Join(root, "proc"),
+		Runner: execRunner{}, Mapper: fm, Mounter: mnt,
+		Discover: func(context.Context) ([]disk.Disk, error) { return []disk.Disk{d}, nil },
+	}
+	return sys, d, fm, mnt
+}
+
+var fastKDF = luks.PBKDF{Type: "pbkdf2", ForceIterations: 1000}
+
+func TestApplyWholeDisk(t *testing.T) {
+	sys, d, fm, mnt := testSystem(t, 64<<20)
+	o := Options{WholeDisk: true, Wipe: wipe.Zero, PBKDF: fastKDF, RecoveryKey: true, Mount: filepath.Join(t.TempDir(), "data")}
+	p, err := NewPlan(o, d, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var events []Event
+	in := &Installer{Sys: *sys, Binary: "/bin/simplecloud"}
+	in.Sys.Mapper = fm
+	res, err := in.Apply(context.Background(), p, Secrets{Passphrase: []byte("correct horse"), RecoveryKey: []byte("recovery")}, func(e Event) { events = append(events, e) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Every step started and finished in the plan's order.
+	var done []string
+	for _, e := range events {
+		if e.Kind == EventDone {
+			done = append(done, string(e.Step))
+		}
+		if e.Kind == EventFailed {
+			t.Errorf("got failure event %v", e)
+		}
+	}
+	if got, want := strings.Join(done, ","), stepNames(p); got != want {
+		t.Errorf("got done %s, want %s", got, want)
+	}
+	// The header opens with both keys; the mapping skips it.
+	img := filepath.Join(sys.Dev, "vdb")
+	f, _ := os.Open(img)
+	defer f.Close()
+	h, err := luks.ReadHeader(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if h.UUID != res.UUID || h.Label != DefaultLabel || h.Subsystem != Subsystem {
+		t.Errorf("got header uuid %s label %s subsystem %s, want %s %s %s", h.UUID, h.Label, h.Subsystem, res.UUID, DefaultLabel, Subsystem)
+	}
+	for _, pass := range []string{"correct horse", "recovery"} {
+		if _, _, err := h.Unlock(f, []byte(pass), luks.AnySlot); err != nil {
+			t.Errorf("unlock with %q: %v", pass, err)
+		}
+	}
+	ct := fm.created[DefaultName]
+	if ct.Offset != 16<<20/512 || ct.Length != (64-16)<<20/512 || ct.Device != img || ct.Cipher != "aes-xts-plain64" {
+		t.Errorf("got crypt target %+v, want offset 32768, length 98304 of %s", ct, img)
+	}
+	if want := CryptUUID(2, res.UUID, DefaultName); fm.uuids[DefaultName] != want {
+		t.Errorf("got dm uuid %s, want %s", fm.uuids[DefaultName], want)
+	}
+	if ok, _ := h.VerifyVolumeKey(ct.Key); !ok {
+		t.Error("the mapping's key is not the volume key")
+	}
+	if res.Ext4.ReservedBlocks != 0 || res.Ext4.Label != DefaultLabel {
+		t.Errorf("got ext4 %+v, want 0 reserved blocks and our label", res.Ext4)
+	}
+	if mnt.mounted[o.Mount] != filepath.Join(sys.Dev, "mapper", DefaultName) {
+		t.Errorf("got mounts %v, want the mapping at %s", mnt.mounted, o.Mount)
+	}
+	cfg, err := LoadConfig(sys.ConfigPath())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Volume.UUID != res.UUID || !cfg.Volume.WholeDisk || cfg.Volume.Mount != o.Mount {
+		t.Errorf("got config %+v", cfg.Volume)
+	}
+	if _, err := os.Stat(sys.StatePath()); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("state file left after a finished install: %v", err)
+	}
+	for _, u := range []string{UnlockUnit, ServeUnit} {
+		if _, err := os.Stat(filepath.Join(sys.UnitDir(), u)); err != nil {
+			t.Error(err)
+		}
+	}
+	// cryptsetup, the reference, reads the header.
+	out, err := runTool(t, "cryptsetup", "luksDump", img)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"Version:       \t2", "UUID:          \t" + res.UUID, "Label:         \tsimplecloud", "0: luks2", "1: luks2"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("luksDump lacks %q:\n%s", want, out)
+		}
+	}
+
+	// A second run on the same disk refuses: installed.
+	d.Signatures = []disk.Signature{{Type: "luks2", UUID: res.UUID, Label: DefaultLabel}}
+	if _, err := NewPlan(o, d, cfg, nil); !errors.As(err, new(*InstalledError)) {
+		t.Errorf("re-run: got %v, want an InstalledError", err)
+	}
+}
+
+func TestApplyFailureClosesAndKeepsState(t *testing.T) {
+	sys, d, fm, mnt := testSystem(t, 32<<20)
+	sys.Mke2fs = "/bin/false" // mkfs fails after the volume is open
+	o := Options{WholeDisk: true, PBKDF: fastKDF, Mount: filepath.Join(t.TempDir(), "data")}
+	p, err := NewPlan(o, d, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var failed []Event
+	in := &Installer{Sys: *sys}
+	_, err = in.Apply(context.Background(), p, Secrets{Passphrase: []byte("pw")}, func(e Event) {
+		if e.Kind == EventFailed {
+			failed = append(failed, e)
+		}
+	})
+	if err == nil || len(failed) != 1 || failed[0].Step != StepMkfs || !strings.Contains(failed[0].Error, "make ext4") {
+		t.Fatalf("got err %v, failures %v; want one mkfs failure", err, failed)
+	}
+	if len(fm.created) != 0 || strings.Join(fm.removed, ",") != DefaultName {
+		t.Errorf("got mappings %v removed %v, want ours closed", fm.created, fm.removed)
+	}
+	st, err := LoadState(sys.StatePath())
+	if err != nil || st == nil {
+		t.Fatalf("got state %v, %v; want the state of the failed run", st, err)
+	}
+	if st.Disk != d.ID || st.UUID == "" || strings.Join(stepsOf(st.Completed), ",") != "format,open" {
+		t.Errorf("got state %+v, want disk, uuid and format,open completed", st)
+	}
+	if _, err := os.Stat(sys.ConfigPath()); !errors.Is(err, os.ErrNotExist) {
+		t.Error("a config was written by a failed install")
+	}
+	_ = mnt
+	// The re-run continues on the same disk: the guard's signature reason
+	// is lifted because the state file names the disk.
+	d.Signatures = []disk.Signature{{Type: "luks2", UUID: st.UUID}}
+	d.Eligible = false
+	d.Reasons = []disk.Reason{{Code: disk.ReasonSignature, Detail: "luks2", Override: disk.FlagAllowSignature}}
+	sys.Mke2fs = ""
+	sys.Discover = func(context.Context) ([]disk.Disk, error) { return []disk.Disk{d}, nil }
+	p, err = NewPlan(o, d, nil, st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	in = &Installer{Sys: *sys}
+	res, err := in.Apply(context.Background(), p, Secrets{Passphrase: []byte("pw")}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.UUID == st.UUID {
+		t.Error("the re-run kept the old LUKS UUID; want a fresh format")
+	}
+}
+
+func stepsOf(s []StepName) []string {
+	out := make([]string, len(s))
+	for i, n := range s {
+		out[i] = string(n)
+	}
+	return out
+}
+
+func TestApplyCancelled(t *testing.T) {
+	sys, d, _, _ := testSystem(t, 32<<20)
+	p, _ := NewPlan(Options{WholeDisk: true, PBKDF: fastKDF, Mount: t.TempDir()}, d, nil, nil)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	in := &Installer{Sys: *sys, Now: func() time.Time { return time.Unix(0, 0) }}
+	if _, err := in.Apply(ctx, p, Secrets{Passphrase: []byte("pw")}, nil); !errors.Is(err, context.Canceled) {
+		t.Errorf("got %v, want context.Canceled", err)
+	}
+	b, _ := os.ReadFile(filepath.Join(sys.Dev, "vdb"))
+	for _, c := range b {
+		if c != 0 {
+			t.Fatal("a cancelled install wrote to the disk")
+		}
+	}
+}
