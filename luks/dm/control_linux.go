@@ -26,6 +26,9 @@ const (
 type Control struct {
 	fd  int
 	dir string // holds "control" and the device nodes made by CreateCrypt
+	// sys does one ioctl on the control node: (*Control).ioctl, or a
+	// stand-in kernel in tests of the buffer handling.
+	sys func(cmd uint, buf []byte) error
 }
 
 // Open opens /dev/mapper/control.
@@ -41,7 +44,9 @@ func OpenPath(dir string) (*Control, error) {
 		}
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
-	return &Control{fd: fd, dir: dir}, nil
+	c := &Control{fd: fd, dir: dir}
+	c.sys = c.ioctl
+	return c, nil
 }
 
 // Close closes the control node. Devices stay as they are.
@@ -84,7 +89,7 @@ func (c *Control) run(cmd uint, h header, payload []byte, parse func(header, []b
 		if err != nil {
 			return err
 		}
-		full, err := c.ioctl(cmd, buf, parse)
+		full, err := c.roundTrip(cmd, buf, parse)
 		clear(buf)
 		if err != nil || !full {
 			return err
@@ -92,12 +97,11 @@ func (c *Control) run(cmd uint, h header, payload []byte, parse func(header, []b
 	}
 }
 
-// ioctl does one round trip in buf. It reports whether the reply was cut
+// roundTrip does one ioctl in buf. It reports whether the reply was cut
 // short for lack of room, in which case parse has not been called.
-func (c *Control) ioctl(cmd uint, buf []byte, parse func(header, []byte) error) (full bool, err error) {
-	_, _, errno := unix.Syscall(unix.SYS_IOCTL, uintptr(c.fd), uintptr(cmd), uintptr(unsafe.Pointer(&buf[0])))
-	if errno != 0 {
-		return false, errno
+func (c *Control) roundTrip(cmd uint, buf []byte, parse func(header, []byte) error) (full bool, err error) {
+	if err := c.sys(cmd, buf); err != nil {
+		return false, err
 	}
 	h, data, err := parseReply(buf)
 	if err != nil {
@@ -110,4 +114,13 @@ func (c *Control) ioctl(cmd uint, buf []byte, parse func(header, []byte) error) 
 		return false, nil
 	}
 	return false, parse(h, data)
+}
+
+// ioctl passes buf to the kernel.
+func (c *Control) ioctl(cmd uint, buf []byte) error {
+	_, _, errno := unix.Syscall(unix.SYS_IOCTL, uintptr(c.fd), uintptr(cmd), uintptr(unsafe.Pointer(&buf[0])))
+	if errno != 0 {
+		return errno
+	}
+	return nil
 }

@@ -146,6 +146,7 @@ func TestVMDeviceMapper(t *testing.T) {
 	t.Run("busy and deferred remove", func(t *testing.T) { g.t = t; testBusy(g, hexKey) })
 	t.Run("remove", func(t *testing.T) { g.t = t; testRemove(g, hexKey) })
 	t.Run("failures clean up", func(t *testing.T) { g.t = t; testFailures(g, hexKey) })
+	t.Run("list grows its buffer", func(t *testing.T) { g.t = t; testManyDevices(g, hexKey) })
 	t.Run("cryptsetup plain reads our data", func(t *testing.T) { g.t = t; testPlainOracle(g, key, vdb) })
 	t.Run("cryptsetup status sees ours", func(t *testing.T) { g.t = t; testStatusOracle(g, hexKey) })
 	t.Run("cryptsetup luks2", func(t *testing.T) { g.t = t; testLUKSOracle(g) })
@@ -326,6 +327,33 @@ func testFailures(g guest, hexKey []byte) {
 	// What the package refuses before the kernel sees it.
 	g.dmtool(hexKey, 1, "create", "control", "/dev/vdb", "0", "8", "aes-xts-plain64")
 	g.dmtool(hexKey, 1, "create", "-sector-size", "4096", "sc-odd", "/dev/vdb", "0", "9", "aes-xts-plain64")
+}
+
+// testManyDevices lists more devices than fit in the first 16 KiB buffer:
+// 64 entries of 280 bytes (116-byte names, 128-byte uuids).
+func testManyDevices(g guest, hexKey []byte) {
+	const n = 64
+	prefix := "sc-many-" + strings.Repeat("x", 105)
+	uuid := "CRYPT-PLAIN-" + strings.Repeat("y", 113)
+	g.dmtool(hexKey, 0, "create", "-count", fmt.Sprint(n), "-uuid", uuid, prefix, "/dev/vdb", "0", "8", "aes-xts-plain64")
+	seen := map[string]string{}
+	for _, d := range decode[[]dm.Device](g, "list") {
+		seen[d.Name] = d.UUID
+	}
+	var names []string
+	for i := range n {
+		name, u := fmt.Sprintf("%s-%02d", prefix, i), fmt.Sprintf("%s-%02d", uuid, i)
+		if got, ok := seen[name]; !ok || got != u {
+			g.t.Errorf("list: %s has uuid %q (listed: %v), want %s", name, got, ok, u)
+		}
+		names = append(names, name)
+	}
+	g.dmtool(nil, 0, append([]string{"remove"}, names...)...)
+	for _, d := range decode[[]dm.Device](g, "list") {
+		if strings.HasPrefix(d.Name, "sc-many-") {
+			g.t.Errorf("%s still listed after its removal", d.Name)
+		}
+	}
 }
 
 // testPlainOracle opens with cryptsetup what we wrote: same key, cipher,

@@ -4,9 +4,13 @@
 // argv.
 //
 //	dmtool version
-//	dmtool create [-uuid U] [-iv-offset N] [-sector-size N] [-discards] [-ro] NAME DEVICE OFFSET LENGTH CIPHER < hexkey
-//	dmtool info|deps|table|table-keys|remove|remove-deferred|cancel-deferred NAME
+//	dmtool create [-uuid U] [-iv-offset N] [-sector-size N] [-discards] [-ro] [-count N] NAME DEVICE OFFSET LENGTH CIPHER < hexkey
+//	dmtool info|deps|table|table-keys|remove-deferred|cancel-deferred NAME
+//	dmtool remove NAME...
 //	dmtool list
+//
+// With -count N, create makes N devices NAME-00, NAME-01, ... with uuids
+// U-00, U-01, ... in one run.
 //
 // Exit status: 0 done, 3 busy (ErrBusy), 4 no such device (ErrNotFound),
 // 5 exists (ErrExists), 2 bad usage, 1 anything else.
@@ -76,6 +80,14 @@ func run(cmd string, args []string, stdin io.Reader, stdout io.Writer) error {
 		major, minor, patch, err := c.Version()
 		return out(fmt.Sprintf("%d.%d.%d", major, minor, patch), err)
 	}
+	if cmd == "remove" && len(args) > 0 {
+		for _, name := range args {
+			if err := c.Remove(name); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
 	if len(args) != 1 {
 		return fmt.Errorf("%s takes one NAME: %w", cmd, errUsage)
 	}
@@ -89,8 +101,6 @@ func run(cmd string, args []string, stdin io.Reader, stdout io.Writer) error {
 		return out(c.Table(name))
 	case "table-keys":
 		return out(c.TableWithKeys(name))
-	case "remove":
-		return c.Remove(name)
 	case "remove-deferred":
 		return c.RemoveDeferred(name)
 	case "cancel-deferred":
@@ -106,6 +116,7 @@ func create(c *dm.Control, args []string, stdin io.Reader) error {
 	sectorSize := fs.Int("sector-size", 0, "encryption sector size")
 	discards := fs.Bool("discards", false, "allow discards")
 	ro := fs.Bool("ro", false, "read-only")
+	count := fs.Int("count", 0, "make this many devices, numbered")
 	if err := fs.Parse(args); err != nil {
 		return fmt.Errorf("%w: %w", errUsage, err)
 	}
@@ -129,8 +140,21 @@ func create(c *dm.Control, args []string, stdin io.Reader) error {
 	if _, err := hex.Decode(key, trimmed); err != nil {
 		return fmt.Errorf("key on stdin is not hex")
 	}
-	return c.CreateCrypt(a[0], *uuid, dm.CryptTarget{
+	t := dm.CryptTarget{
 		Cipher: a[4], Key: key, IVOffset: *ivOffset, Offset: offset, Length: length, Device: a[1],
 		SectorSize: *sectorSize, AllowDiscards: *discards, ReadOnly: *ro,
-	})
+	}
+	if *count == 0 {
+		return c.CreateCrypt(a[0], *uuid, t)
+	}
+	for i := range *count {
+		u := ""
+		if *uuid != "" {
+			u = fmt.Sprintf("%s-%02d", *uuid, i)
+		}
+		if err := c.CreateCrypt(fmt.Sprintf("%s-%02d", a[0], i), u, t); err != nil {
+			return err
+		}
+	}
+	return nil
 }
