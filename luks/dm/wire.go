@@ -49,16 +49,14 @@ const (
 // Flags in dm_ioctl.flags (values from the uapi header; a Linux-only test
 // checks them against golang.org/x/sys/unix).
 const (
-	flagReadOnly        = 1 << 0  // DM_READONLY_FLAG: in (table load) and out
-	flagSuspend         = 1 << 1  // DM_SUSPEND_FLAG: in (suspend, not resume) and out
-	flagStatusTable     = 1 << 4  // DM_STATUS_TABLE_FLAG: table, not status, text
-	flagActivePresent   = 1 << 5  // DM_ACTIVE_PRESENT_FLAG: out
-	flagInactivePresent = 1 << 6  // DM_INACTIVE_PRESENT_FLAG: out
-	flagBufferFull      = 1 << 8  // DM_BUFFER_FULL_FLAG: out, retry with more room
-	flagUUID            = 1 << 14 // DM_UUID_FLAG: list devices with their uuids
-	flagSecureData      = 1 << 15 // DM_SECURE_DATA_FLAG: kernel wipes its copies
-	flagDataOut         = 1 << 16 // DM_DATA_OUT_FLAG: a target message replied
-	flagDeferredRemove  = 1 << 17 // DM_DEFERRED_REMOVE: in (remove) and out
+	flagReadOnly       = 1 << 0  // DM_READONLY_FLAG: in (table load) and out
+	flagSuspend        = 1 << 1  // DM_SUSPEND_FLAG: in (suspend, not resume) and out
+	flagStatusTable    = 1 << 4  // DM_STATUS_TABLE_FLAG: table, not status, text
+	flagActivePresent  = 1 << 5  // DM_ACTIVE_PRESENT_FLAG: out
+	flagBufferFull     = 1 << 8  // DM_BUFFER_FULL_FLAG: out, retry with more room
+	flagUUID           = 1 << 14 // DM_UUID_FLAG: list devices with their uuids
+	flagSecureData     = 1 << 15 // DM_SECURE_DATA_FLAG: kernel wipes its copies
+	flagDeferredRemove = 1 << 17 // DM_DEFERRED_REMOVE: in (remove) and out
 
 	// Flags of struct dm_name_list entries (the word after event_nr).
 	nameListHasUUID = 1 // DM_NAME_LIST_FLAG_HAS_UUID
