@@ -64,3 +64,14 @@ func cpuid7ecx() uint32
 
 //go:noescape
 func xtsDecAsm(xk *byte, nr int, dst, src *byte, n int, tweak *[16]byte)
+
+// name says which implementation runs.
+func (f *xtsFast) name() string {
+	switch {
+	case f == nil:
+		return "pure Go"
+	case f.vaes:
+		return "VAES"
+	}
+	return "AES-NI"
+}
