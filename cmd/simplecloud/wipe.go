@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"errors"
 	"fmt"
 	"os"
 	"os/signal"
@@ -50,9 +51,6 @@ wipe says where it stopped; --offset continues from there.`,
 			if err := opts.Check(t); err != nil {
 				return usageError{err}
 			}
-			if tgt.name == "" {
-				tgt.name, tgt.summary = t.Path, t.Path
-			}
 			if !yes {
 				if err := confirm(a, tgt); err != nil {
 					return err
@@ -79,6 +77,9 @@ wipe says where it stopped; --offset continues from there.`,
 	_ = cmd.MarkFlagRequired("mode")
 	return cmd
 }
+
+// errNotConfirmed is returned when the typed name does not match.
+var errNotConfirmed = errors.New("the name typed does not match; nothing was written")
 
 // confirm asks for the target's stable name on stdin.
 func confirm(a *app, tgt wipeTarget) error {

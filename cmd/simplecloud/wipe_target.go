@@ -121,6 +121,3 @@ func sameFile(a, b string) bool {
 
 func major(dev uint64) uint64 { return (dev >> 8) & 0xfff }
 func minor(dev uint64) uint64 { return (dev & 0xff) | ((dev >> 12) & 0xfff00) }
-
-// errNotConfirmed is returned when the typed name does not match.
-var errNotConfirmed = errors.New("the name typed does not match; nothing was written")

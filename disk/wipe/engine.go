@@ -196,12 +196,21 @@ func (t *Target) writeAt(b []byte, off int64, direct *atomic.Bool, log *slog.Log
 	return writeFull(t.file, b, off)
 }
 
+// readAt reads b at off, through O_DIRECT where it can, falling back like
+// writeAt.
 func (t *Target) readAt(b []byte, off int64, direct *atomic.Bool) error {
-	f := t.file
+	var err error
 	if t.useDirect(b, off, direct) {
-		f = t.direct
+		if _, err = t.direct.ReadAt(b, off); !errors.Is(err, syscall.EINVAL) {
+			return readErr(err)
+		}
+		direct.Store(false)
 	}
-	_, err := f.ReadAt(b, off)
+	_, err = t.file.ReadAt(b, off)
+	return readErr(err)
+}
+
+func readErr(err error) error {
 	if errors.Is(err, io.EOF) {
 		return fmt.Errorf("read: %w", io.ErrUnexpectedEOF)
 	}
