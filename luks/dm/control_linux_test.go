@@ -193,3 +193,30 @@ func TestCreateCryptMakesAndRemovesTheNode(t *testing.T) {
 		t.Errorf("the failed create left devices: %v", k.devs)
 	}
 }
+
+// TestRemovePrunesStaleNode needs root for mknod.
+func TestRemovePrunesStaleNode(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("mknod needs root")
+	}
+	c, k := newStub()
+	c.dir = t.TempDir()
+	k.listNeed = 24 // one entry, "only" with 253:0 (0xfd00)
+	live, stale := filepath.Join(c.dir, "live"), filepath.Join(c.dir, "stale")
+	for node, dev := range map[string]uint64{live: unix.Mkdev(253, 0), stale: unix.Mkdev(253, 7)} {
+		if err := unix.Mknod(node, unix.S_IFBLK|0o600, int(dev)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, name := range []string{"live", "stale"} {
+		if err := c.RemoveDeferred(name); !errors.Is(err, ErrNotFound) {
+			t.Errorf("remove %s: got %v, want ErrNotFound", name, err)
+		}
+	}
+	if _, err := os.Lstat(live); err != nil {
+		t.Errorf("the node of a live device was removed: %v", err)
+	}
+	if _, err := os.Lstat(stale); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("the stale node is still there: %v", err)
+	}
+}

@@ -63,3 +63,22 @@ func removeNode(dir, name string, dev Dev) error {
 	}
 	return nil
 }
+
+// pruneNode removes dir/name if it is a block node of no device-mapper
+// device that exists, as a deferred remove leaves behind.
+func (c *Control) pruneNode(name string) error {
+	var st unix.Stat_t
+	if err := unix.Lstat(filepath.Join(c.dir, name), &st); err != nil || st.Mode&unix.S_IFMT != unix.S_IFBLK {
+		return nil
+	}
+	devs, err := c.List()
+	if err != nil {
+		return err
+	}
+	for _, d := range devs {
+		if unix.Mkdev(d.Major, d.Minor) == uint64(st.Rdev) {
+			return nil // it is some live device's node: not ours to judge
+		}
+	}
+	return removeNode(c.dir, name, Dev{unix.Major(uint64(st.Rdev)), unix.Minor(uint64(st.Rdev))})
+}

@@ -104,8 +104,10 @@ func (c *Control) Remove(name string) error {
 
 // RemoveDeferred removes device name now if it is not open, and otherwise
 // marks it so the kernel removes it when its last user closes it (see
-// Info.DeferredRemove). The node of a device removed later stays behind
-// until the name is used again: without udev nothing learns of the removal.
+// Info.DeferredRemove). Without udev nothing learns of that later removal,
+// so the node stays behind until CreateCrypt uses the name again or a
+// Remove or RemoveDeferred of the name, which then fails with ErrNotFound,
+// clears it away.
 func (c *Control) RemoveDeferred(name string) error {
 	return c.remove(name, true)
 }
@@ -119,6 +121,9 @@ func (c *Control) remove(name string, deferred bool) error {
 		return fmt.Errorf("remove %q: %w", name, err)
 	}
 	if !info.Exists {
+		if err := c.pruneNode(name); err != nil {
+			return fmt.Errorf("remove %q: %w (and %w)", name, ErrNotFound, err)
+		}
 		return fmt.Errorf("remove %q: %w", name, ErrNotFound)
 	}
 	h := header{Name: name}

@@ -256,9 +256,14 @@ func testBusy(g guest, hexKey []byte) {
 		g.t.Error("list still shows sc-dm after its deferred removal")
 	}
 	g.dmtool(nil, 4, "cancel-deferred", "sc-dm")
+	// The node is left behind; a remove of the name clears it away.
+	g.sh("test -b /dev/mapper/sc-dm")
+	g.dmtool(nil, 4, "remove", "sc-dm")
+	g.sh("test ! -e /dev/mapper/sc-dm")
 
-	// The stale node left behind is replaced when the name is used again,
-	// and the new device decrypts what the first one wrote.
+	// A stale node is replaced when the name is used again, and the new
+	// device decrypts what the first one wrote.
+	g.sh("mknod -m 600 /dev/mapper/sc-dm b 253 200")
 	create(g, hexKey, "/dev/vdb")
 	g.sh("dd if=/dev/mapper/sc-dm bs=4096 count=16 2>/dev/null | cmp - /pattern")
 }
