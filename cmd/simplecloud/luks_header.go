@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -58,7 +59,10 @@ without a passphrase, so it asks for YES unless --batch-mode.`,
 }
 
 func luksDumpKey(a *app, v *luksVolume, k luksKeyOpts, batch bool) error {
-	if err := luksConfirm(a, batch, "The header dump with volume key is sensitive information\nthat allows access to encrypted partition without a passphrase."); err != nil {
+	const warning = "The header dump with volume key is sensitive information\nthat allows access to encrypted partition without a passphrase."
+	if batch {
+		fmt.Fprintf(a.stderr, "WARNING: %s\n", strings.ReplaceAll(warning, "\n", " "))
+	} else if err := luksConfirm(a, batch, warning); err != nil {
 		return err
 	}
 	vk, _, err := v.unlock(a, k, luks.AnySlot)

@@ -229,3 +229,25 @@ func TestLuksHeaderCommands(t *testing.T) {
 		t.Fatal("cryptsetup does not open the restored header")
 	}
 }
+
+func TestLuksLUKS1(t *testing.T) {
+	e := newLuksEnv(t)
+	k := e.key("k", "old volume")
+	if out, err := exec.Command(e.cs, "luksFormat", "--batch-mode", "--type", "luks1", "--key-file", k,
+		"--pbkdf-force-iterations", "1000", e.img).CombinedOutput(); err != nil {
+		t.Fatalf("cryptsetup luksFormat --type luks1: %v\n%s", err, out)
+	}
+	if code, _, errs := e.sc("", "luks", "open", e.img, "--test-passphrase", "--key-file", k); code != 0 {
+		t.Fatalf("open LUKS1: exit %d\n%s", code, errs)
+	}
+	if code, _, _ := e.sc("", "luks", "open", e.img, "--test-passphrase", "--key-file", e.key("w", "wrong")); code != exitAuth {
+		t.Fatalf("wrong passphrase on LUKS1: exit %d, want %d", code, exitAuth)
+	}
+	dump := e.mustSC("luks", "dump", e.img)
+	if !strings.Contains(dump, "Version:       \t1") || !strings.Contains(dump, "Key Slot 0: ENABLED") {
+		t.Errorf("LUKS1 dump:\n%s", dump)
+	}
+	if code, _, errs := e.sc("", append([]string{"luks", "add-key", e.img, "--key-file", k, "--new-key-file", k}, fastFormat...)...); code != 1 || !strings.Contains(errs, "read-only") {
+		t.Errorf("add-key on LUKS1: exit %d, want 1 and a read-only message\n%s", code, errs)
+	}
+}
