@@ -24,8 +24,9 @@ const (
 // from several goroutines at once (each ioctl has its own buffer), but not
 // concurrently with Close. Operations need CAP_SYS_ADMIN.
 type Control struct {
-	fd  int
-	dir string // holds "control" and the device nodes made by CreateCrypt
+	fd   int
+	dir  string // holds "control" and the device nodes made by CreateCrypt
+	kmsg string // the kernel log device, read for the reasons of a failed create
 	// sys does one ioctl on the control node: (*Control).ioctl, or a
 	// stand-in kernel in tests of the buffer handling.
 	sys func(cmd uint, buf []byte) error
@@ -44,7 +45,7 @@ func OpenPath(dir string) (*Control, error) {
 		}
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
-	c := &Control{fd: fd, dir: dir}
+	c := &Control{fd: fd, dir: dir, kmsg: "/dev/kmsg"}
 	c.sys = c.ioctl
 	return c, nil
 }

@@ -10,10 +10,11 @@ import (
 // kernelLog follows the kernel log from the moment it was opened.
 type kernelLog struct{ fd int }
 
-// followKernelLog opens /dev/kmsg at its end. It returns nil if the log
-// cannot be read; the caller then goes without the kernel's reasons.
-func followKernelLog() *kernelLog {
-	fd, err := unix.Open("/dev/kmsg", unix.O_RDONLY|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
+// followKernelLog opens the kernel log device (/dev/kmsg) at its end. It
+// returns nil if the log cannot be read; the caller then goes without the
+// kernel's reasons.
+func followKernelLog(path string) *kernelLog {
+	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return nil
 	}

@@ -48,7 +48,7 @@ func (c *Control) CreateCrypt(name, uuid string, t CryptTarget) error {
 	if t.ReadOnly {
 		load.Flags |= flagReadOnly
 	}
-	klog := followKernelLog()
+	klog := followKernelLog(c.kmsg)
 	defer klog.close()
 	if err := c.run(unix.DM_TABLE_LOAD, load, spec, nil); err != nil {
 		return undo(fmt.Errorf("create %q: load crypt table: %w (%s)", name, err, klog.explain(decodeDev(dev))))
