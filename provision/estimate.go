@@ -49,6 +49,7 @@ func EstimateWipe(m wipe.Mode, d disk.Disk) string {
 	case t < time.Hour:
 		return fmt.Sprintf("about %d min", int(t.Minutes()+0.5))
 	default:
-		return fmt.Sprintf("about %s", t.Round(10*time.Minute).String())
+		t = t.Round(10 * time.Minute)
+		return fmt.Sprintf("about %dh%02dm", int(t.Hours()), int(t.Minutes())%60)
 	}
 }

@@ -207,7 +207,7 @@ func TestOptionsCheck(t *testing.T) {
 func TestEstimateWipe(t *testing.T) {
 	d := blankDisk()
 	d.Kind, d.SizeBytes = disk.KindHDD, 4e12
-	for m, want := range map[wipe.Mode]string{wipe.Zero: "about 7h20m0s", wipe.Discard: "a few seconds", WipeNone: "nothing written"} {
+	for m, want := range map[wipe.Mode]string{wipe.Zero: "about 7h20m", wipe.Discard: "a few seconds", WipeNone: "nothing written"} {
 		if got := EstimateWipe(m, d); got != want {
 			t.Errorf("got %q for %s of 4 TB HDD, want %q", got, m, want)
 		}

@@ -130,7 +130,7 @@ func (r *run) handoff(ctx context.Context) (string, error) {
 			return "", fmt.Errorf("hand off to the server: %w", err)
 		}
 	}
-	r.res.Handoff = "enabled " + UnlockUnit + " and " + ServeUnit + "; the server is starting"
+	r.res.Handoff = "units enabled; " + ServeUnit + " is starting"
 	return r.res.Handoff, nil
 }
 
