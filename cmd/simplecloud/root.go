@@ -69,7 +69,8 @@ and serves it over SSH to the machine's own users.`,
 	root.AddCommand(
 		newVersionCmd(a), newLuksCmd(a),
 		newDisksCmd(a), newWipeCmd(a),
-		newHoldersCmd(a),
+		newHoldersCmd(a), newCloseCmd(a),
+		newInstallCmd(a), newUnlockCmd(a), newLockCmd(a),
 		newServeCmd(a), newServeSessionCmd(a), newMountCmd(a), newUmountCmd(a),
 	)
 	return root
