@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"path"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -97,11 +98,12 @@ type mapEntry struct {
 }
 
 // parseMaps returns the distinct files mapped in a /proc/PID/maps table
-// (anonymous and special mappings are left out), with the device each lies
-// on as the kernel gives it (hexadecimal major:minor).
-func parseMaps(b []byte) []mapEntry {
+// that lie on a device keep accepts (all when keep is nil), with the device
+// each lies on as the kernel gives it (hexadecimal major:minor). Anonymous
+// and special mappings are left out. Lines are split by hand: a process has
+// dozens of them and only the device field matters for most.
+func parseMaps(b []byte, keep func(Dev) bool) []mapEntry {
 	var out []mapEntry
-	seen := map[mapEntry]bool{}
 	for len(b) > 0 {
 		line := b
 		if i := bytes.IndexByte(b, '\n'); i >= 0 {
@@ -110,21 +112,30 @@ func parseMaps(b []byte) []mapEntry {
 			b = nil
 		}
 		// address perms offset dev inode pathname
-		f := bytes.Fields(line)
-		if len(f) < 6 || string(f[4]) == "0" {
+		rest := line
+		var f [5][]byte
+		ok := true
+		for i := range f {
+			rest = bytes.TrimLeft(rest, " ")
+			j := bytes.IndexByte(rest, ' ')
+			if j < 0 {
+				ok = false
+				break
+			}
+			f[i], rest = rest[:j], rest[j:]
+		}
+		if !ok || string(f[4]) == "0" {
 			continue
 		}
-		maj, min, ok := bytes.Cut(f[3], []byte{':'})
+		maj, min, found := bytes.Cut(f[3], []byte{':'})
 		a, err1 := strconv.ParseUint(string(maj), 16, 32)
 		c, err2 := strconv.ParseUint(string(min), 16, 32)
-		if !ok || err1 != nil || err2 != nil {
+		d := Dev{uint32(a), uint32(c)}
+		if !found || err1 != nil || err2 != nil || (keep != nil && !keep(d)) {
 			continue
 		}
-		// The path is the rest of the line after the inode field.
-		i := bytes.Index(line, f[5])
-		e := mapEntry{dev: Dev{uint32(a), uint32(c)}, path: string(line[i:])}
-		if !seen[e] {
-			seen[e] = true
+		e := mapEntry{dev: d, path: string(bytes.TrimLeft(rest, " "))}
+		if e.path != "" && !slices.Contains(out, e) {
 			out = append(out, e)
 		}
 	}

@@ -28,10 +28,14 @@ func TestParseMaps(t *testing.T) {
 		"7f02-7f03 rw-p 00000000 00:00 0 \n" +
 		"7f03-7f04 rw-s 00000000 00:01 99 /memfd:x (deleted)\n" +
 		"bad line\n"
-	got := parseMaps([]byte(in))
+	got := parseMaps([]byte(in), nil)
 	want := []mapEntry{{Dev{253, 1}, "/srv/lib with space.so"}, {Dev{0, 1}, "/memfd:x (deleted)"}}
 	if !slices.Equal(got, want) {
 		t.Errorf("got %+v, want %+v", got, want)
+	}
+	got = parseMaps([]byte(in), func(d Dev) bool { return d == Dev{0, 1} })
+	if !slices.Equal(got, want[1:]) {
+		t.Errorf("filtered: got %+v, want %+v", got, want[1:])
 	}
 }
 

@@ -2,11 +2,11 @@ package holders
 
 import (
 	"context"
+	"errors"
 	"os"
 	"os/user"
 	"slices"
 	"strconv"
-	"sync"
 )
 
 // processes scans every process for holds on st.devs, several at a time.
@@ -17,27 +17,12 @@ func (s *Scanner) processes(ctx context.Context, st *scanState) ([]Process, erro
 	}
 	slices.Sort(pids)
 	results := make([]*Process, len(pids))
-	next := make(chan int)
-	var wg sync.WaitGroup
-	for range min(numWorkers(s.Workers), len(pids)) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range next {
-				results[i] = s.process(st, pids[i])
-			}
-		}()
-	}
-	var err error
-	for i := range pids {
-		if err = ctx.Err(); err != nil {
-			break
+	parallel(len(pids), numWorkers(s.Workers), func(io *fastIO, i int) {
+		if ctx.Err() == nil {
+			results[i] = s.process(st, io, pids[i])
 		}
-		next <- i
-	}
-	close(next)
-	wg.Wait()
-	if err != nil {
+	})
+	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
 	out := []Process{}
@@ -66,6 +51,8 @@ func userName(uid int) string {
 type procCtx struct {
 	s     *Scanner
 	st    *scanState
+	io    *fastIO
+	ns    uint64
 	dir   string
 	t     *table
 	exact bool // stat every file: the text of a path cannot be trusted
@@ -73,46 +60,51 @@ type procCtx struct {
 
 // process returns the holds of one process, or nil if it holds nothing
 // (or is gone).
-func (s *Scanner) process(st *scanState, pid int) *Process {
+func (s *Scanner) process(st *scanState, io *fastIO, pid int) *Process {
 	ns := st.pidNS[pid]
-	c := procCtx{s: s, st: st, dir: s.proc(strconv.Itoa(pid)), t: st.tables[ns]}
-	root, err := os.Readlink(c.dir + "/root")
+	c := procCtx{s: s, st: st, io: io, ns: ns, dir: s.proc(strconv.Itoa(pid)), t: st.tables[ns]}
+	dirfd, err := openDir(c.dir)
 	if err != nil {
-		return nil // gone, or not ours to read
+		return nil // gone
 	}
-	if _, err := os.Readlink(c.dir + "/exe"); err != nil {
-		return nil // a kernel thread (no executable) or a zombie
+	defer closeFD(dirfd)
+	var links [3]string
+	for i, k := range []string{HoldCwd, HoldRoot, HoldExe} {
+		l, err := io.readlinkAt(dirfd, k)
+		if err != nil {
+			// Gone, not ours to read, or (no exe) a kernel thread or a
+			// zombie: none of them holds anything.
+			return nil
+		}
+		links[i] = l
 	}
-	c.exact = c.t == nil || root != "/" || !st.anyMnt || c.t.hidden(st.devs)
+	c.exact = c.t == nil || links[1] != "/" || !st.anyMnt || st.hidden[ns]
 	var holds []Hold
-	for _, k := range []string{HoldCwd, HoldRoot, HoldExe} {
-		if h, ok := c.link(k, k, 0); ok {
+	for i, k := range []string{HoldCwd, HoldRoot, HoldExe} {
+		if h, ok := c.link(k, k, links[i], 0); ok {
 			holds = append(holds, h)
 		}
 	}
-	fdDir := c.dir + "/fd"
-	if f, err := os.Open(fdDir); err == nil {
-		names, _ := f.Readdirnames(-1)
-		f.Close()
-		fds := make([]int, 0, len(names))
-		for _, n := range names {
-			if fd, err := strconv.Atoi(n); err == nil {
-				fds = append(fds, fd)
-			}
-		}
-		slices.Sort(fds)
-		for _, fd := range fds {
-			if h, ok := c.link(HoldFD, "fd/"+strconv.Itoa(fd), fd); ok {
-				holds = append(holds, h)
-			}
+	names, _ := io.names(dirfd, "fd", nil)
+	fds := make([]int, 0, len(names))
+	for _, n := range names {
+		if fd, err := strconv.Atoi(n); err == nil {
+			fds = append(fds, fd)
 		}
 	}
-	if b, err := os.ReadFile(c.dir + "/maps"); err == nil {
-		for _, m := range parseMaps(b) {
-			if st.devs[m.dev] {
-				holds = append(holds, Hold{Kind: HoldMap, Path: m.path, Dev: m.dev})
-			}
+	slices.Sort(fds)
+	for _, fd := range fds {
+		name := "fd/" + strconv.Itoa(fd)
+		target, err := io.readlinkAt(dirfd, name)
+		if err != nil {
+			continue
 		}
+		if h, ok := c.link(HoldFD, name, target, fd); ok {
+			holds = append(holds, h)
+		}
+	}
+	for _, m := range c.maps(dirfd) {
+		holds = append(holds, Hold{Kind: HoldMap, Path: m.path, Dev: m.dev})
 	}
 	if ns != st.selfNS && c.t != nil {
 		for _, e := range c.t.entries {
@@ -127,14 +119,27 @@ func (s *Scanner) process(st *scanState, pid int) *Process {
 	return c.describe(pid, ns, holds)
 }
 
-// link decides whether the /proc link name of the process lies on one of
-// the devices.
-func (c procCtx) link(kind, name string, fd int) (Hold, bool) {
-	full := c.dir + "/" + name
-	target, err := os.Readlink(full)
-	if err != nil {
-		return Hold{}, false
+// maps returns the process's file mappings on the devices: through
+// PROCMAP_QUERY where the kernel has it, else from the text of maps.
+func (c procCtx) maps(dirfd int) []mapEntry {
+	keep := func(d Dev) bool { return c.st.devs[d] }
+	if !c.st.noQuery.Load() {
+		es, err := c.io.queryMaps(dirfd, keep)
+		if !errors.Is(err, errNoProcmapQuery) {
+			return es // on another error the process is gone
+		}
+		c.st.noQuery.Store(true)
 	}
+	b, err := c.io.readFileAt(dirfd, "maps")
+	if err != nil {
+		return nil
+	}
+	return parseMaps(b, keep)
+}
+
+// link decides whether the /proc link name of the process, which points
+// at target, lies on one of the devices.
+func (c procCtx) link(kind, name, target string, fd int) (Hold, bool) {
 	p := cleanLink(target)
 	if p == "" {
 		return Hold{}, false
@@ -149,10 +154,18 @@ func (c procCtx) link(kind, name string, fd int) (Hold, bool) {
 	if !c.exact && found && c.st.devs[m.dev] {
 		return Hold{Kind: kind, Path: p, FD: fd, Dev: m.dev}, true
 	}
-	if !c.exact && !underDev(p, m) {
+	dev := underDev(p, m)
+	if !c.exact && !dev {
 		return Hold{}, false
 	}
-	id, err := c.s.stat(full)
+	full := c.dir + "/" + name
+	var id FileID
+	var err error
+	if dev {
+		id, err = c.st.devStat(c.s, c.ns, full, p)
+	} else {
+		id, err = c.s.stat(full)
+	}
 	if err != nil {
 		if os.IsTimeout(err) {
 			c.st.warn("stat %s (%s): %v", full, p, err)
@@ -183,6 +196,7 @@ func (c procCtx) describe(pid int, ns uint64, holds []Hold) *Process {
 	comm, _ := os.ReadFile(c.dir + "/comm")
 	cmdline, _ := os.ReadFile(c.dir + "/cmdline")
 	p.Command = parseCmdline(cmdline, string(comm))
+
 	if b, err := os.ReadFile(c.dir + "/cgroup"); err == nil {
 		p.Unit = parseUnit(b)
 	}

@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -77,9 +78,38 @@ type scanState struct {
 	tables  map[uint64]*table
 	nsPIDs  map[uint64][]int
 	devs    map[Dev]bool
-	anyMnt  bool // some device of devs is mounted in some namespace
+	anyMnt  bool            // some device of devs is mounted in some namespace
+	hidden  map[uint64]bool // namespaces where a mount of devs is covered
+	noQuery atomic.Bool     // the kernel lacks PROCMAP_QUERY
 	mu      sync.Mutex
 	warning []string
+	devIDs  map[devKey]FileID // stats of device nodes by namespace and path
+}
+
+type devKey struct {
+	ns   uint64
+	path string
+}
+
+// devStat stats a device node once per path: thousands of processes have
+// /dev/null or a terminal open, and a node's identity does not change
+// during a scan. Nodes below /dev live on a devtmpfs, so a stat cannot hang.
+func (st *scanState) devStat(s *Scanner, ns uint64, link, path string) (FileID, error) {
+	key := devKey{ns, path}
+	st.mu.Lock()
+	id, ok := st.devIDs[key]
+	st.mu.Unlock()
+	if ok {
+		return id, nil
+	}
+	id, err := s.stat(link)
+	if err != nil {
+		return id, err
+	}
+	st.mu.Lock()
+	st.devIDs[key] = id
+	st.mu.Unlock()
+	return id, nil
 }
 
 func (st *scanState) warn(format string, args ...any) {
@@ -91,7 +121,7 @@ func (st *scanState) warn(format string, args ...any) {
 // Scan finds everything that holds target: a device path, a
 // device-mapper name, MAJOR:MINOR or a mount point.
 func (s *Scanner) Scan(ctx context.Context, target string) (Report, error) {
-	st := &scanState{devs: map[Dev]bool{}}
+	st := &scanState{devs: map[Dev]bool{}, hidden: map[uint64]bool{}, devIDs: map[devKey]FileID{}}
 	if err := s.readNamespaces(st); err != nil {
 		return Report{}, err
 	}
@@ -112,6 +142,9 @@ func (s *Scanner) Scan(ctx context.Context, target string) (Report, error) {
 	slices.SortFunc(r.Devices, cmpDev)
 	r.Mounts = s.mounts(st)
 	st.anyMnt = len(r.Mounts) > 0
+	for ns, t := range st.tables {
+		st.hidden[ns] = t.hidden(st.devs)
+	}
 	procs, err := s.processes(ctx, st)
 	if err != nil {
 		return Report{}, err
@@ -166,17 +199,17 @@ func (s *Scanner) readNamespaces(st *scanState) error {
 	st.pidNS = make(map[int]uint64, len(pids))
 	st.nsPIDs = map[uint64][]int{}
 	st.tables = map[uint64]*table{}
-	for _, pid := range pids {
-		link, err := os.Readlink(s.proc(strconv.Itoa(pid), "ns", "mnt"))
-		if err != nil {
-			continue // gone, or a kernel thread we may not read
+	nss := make([]uint64, len(pids))
+	parallel(len(pids), numWorkers(s.Workers), func(io *fastIO, i int) {
+		if link, err := io.readlink(s.proc(strconv.Itoa(pids[i]), "ns", "mnt")); err == nil {
+			nss[i], _ = parseNS(link) // 0: gone, or a process we may not read
 		}
-		ns, err := parseNS(link)
-		if err != nil {
-			continue
+	})
+	for i, pid := range pids {
+		if nss[i] != 0 {
+			st.pidNS[pid] = nss[i]
+			st.nsPIDs[nss[i]] = append(st.nsPIDs[nss[i]], pid)
 		}
-		st.pidNS[pid] = ns
-		st.nsPIDs[ns] = append(st.nsPIDs[ns], pid)
 	}
 	if t, err := s.readTable(st.selfNS, "self"); err == nil {
 		st.tables[st.selfNS] = t
@@ -234,6 +267,28 @@ func trimSpace(b []byte) []byte {
 		b = b[:len(b)-1]
 	}
 	return b
+}
+
+// parallel calls f(io, i) for i in [0, n) on the given number of
+// goroutines, each with its own fastIO.
+func parallel(n, workers int, f func(io *fastIO, i int)) {
+	next := make(chan int, 64)
+	var wg sync.WaitGroup
+	for range min(workers, n) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			io := newFastIO()
+			for i := range next {
+				f(io, i)
+			}
+		}()
+	}
+	for i := range n {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
 }
 
 func numWorkers(n int) int {

@@ -1,0 +1,152 @@
+//go:build bench
+
+package holders
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestBenchHolders compares `simplecloud holders MOUNTPOINT` with `fuser -m`
+// and `lsof` while 1000 processes run (200 of them holding the mount), and
+// checks that simplecloud's set of pids contains theirs. It prints the
+// figures side by side; the goal (holders <= 1/3 of fuser) is not asserted.
+func TestBenchHolders(t *testing.T) {
+	needRoot(t, "losetup", "mkfs.ext4", "mount", "sleep", "sh")
+	for _, tool := range []string{"fuser", "lsof"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			t.Skipf("needs %s (Debian packages psmisc and lsof): %v", tool, err)
+		}
+	}
+	bin := filepath.Join(t.TempDir(), "simplecloud")
+	if out, err := exec.Command("go", "build", "-o", bin, "simplecloud/cmd/simplecloud").CombinedOutput(); err != nil {
+		t.Fatalf("build simplecloud: %v\n%s", err, out)
+	}
+	_, mnt := loopMount(t)
+	if err := os.WriteFile(filepath.Join(mnt, "f"), []byte("x"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	const total, holding = 1000, 200
+	want := map[int]bool{}
+	for i := range total {
+		var c *exec.Cmd
+		switch {
+		case i < holding/2:
+			c = exec.Command("sleep", "1000")
+			c.Dir = mnt
+		case i < holding:
+			c = exec.Command("sh", "-c", `exec 3<"$1"; exec sleep 1000`, "sh", filepath.Join(mnt, "f"))
+		default:
+			c = exec.Command("sleep", "1000")
+		}
+		start(t, c)
+		if i < holding {
+			want[c.Process.Pid] = true
+		}
+	}
+	// Let every holder get through its exec before timing.
+	deadline := time.Now().Add(time.Minute)
+	for {
+		got, _ := timed(t, bin, "holders", mnt, "--json")
+		n := 0
+		for pid := range got {
+			if want[pid] {
+				n++
+			}
+		}
+		if n == holding {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("holders sees %d of the %d holders", n, holding)
+		}
+		time.Sleep(100 * time.Millisecond) // poll interval
+	}
+	type result struct {
+		name      string
+		pids      map[int]bool
+		best, cpu time.Duration
+	}
+	var results []result
+	for _, argv := range [][]string{{bin, "holders", mnt, "--json"}, {"fuser", "-m", mnt}, {"lsof", "-t", mnt}} {
+		r := result{name: filepath.Base(argv[0]) + " " + strings.Join(argv[1:], " "), best: time.Hour, cpu: time.Hour}
+		for range 5 {
+			pids, d, cpu := timedCPU(t, argv[0], argv[1:]...)
+			r.pids, r.best, r.cpu = pids, min(r.best, d), min(r.cpu, cpu)
+		}
+		results = append(results, r)
+	}
+	running, _ := os.ReadDir("/proc")
+	t.Logf("%d entries in /proc, %d holders of %s; best of 5 runs (wall clock; user+system CPU):", len(running), holding, mnt)
+	for _, r := range results {
+		t.Logf("  %-24s %8.1f ms wall (%.2fx simplecloud's)  %8.1f ms CPU (%.2fx)  %4d pids", shorten(r.name, 24),
+			ms(r.best), float64(r.best)/float64(results[0].best), ms(r.cpu), float64(r.cpu)/float64(results[0].cpu), len(r.pids))
+	}
+	for _, r := range results[1:] {
+		var extra []int
+		for pid := range r.pids {
+			if !results[0].pids[pid] {
+				extra = append(extra, pid)
+			}
+		}
+		slices.Sort(extra)
+		if len(extra) > 0 {
+			t.Errorf("%s reports pids simplecloud does not: %v", r.name, extra)
+		}
+	}
+	for pid := range want {
+		if !results[0].pids[pid] {
+			t.Errorf("simplecloud misses holder %d", pid)
+		}
+	}
+}
+
+func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+
+// timed runs a tool and returns the pids it reports and how long it took.
+func timed(t *testing.T, name string, args ...string) (map[int]bool, time.Duration) {
+	t.Helper()
+	pids, d, _ := timedCPU(t, name, args...)
+	return pids, d
+}
+
+// timedCPU is timed that also returns the CPU time (user and system) the
+// tool used.
+func timedCPU(t *testing.T, name string, args ...string) (map[int]bool, time.Duration, time.Duration) {
+	t.Helper()
+	var stdout, stderr bytes.Buffer
+	c := exec.Command(name, args...)
+	c.Stdout, c.Stderr = &stdout, &stderr
+	begin := time.Now()
+	err := c.Run()
+	d := time.Since(begin)
+	cpu := c.ProcessState.UserTime() + c.ProcessState.SystemTime()
+	if err != nil && stdout.Len() == 0 {
+		t.Fatalf("%s %v: %v\n%s", name, args, err, stderr.String())
+	}
+	pids := map[int]bool{}
+	if strings.HasSuffix(name, "simplecloud") {
+		var r Report
+		if err := json.Unmarshal(stdout.Bytes(), &r); err != nil {
+			t.Fatalf("holders --json: %v", err)
+		}
+		for _, p := range r.Processes {
+			pids[p.PID] = true
+		}
+		return pids, d, cpu
+	}
+	for _, f := range strings.Fields(stdout.String()) {
+		if pid, err := strconv.Atoi(strings.TrimRight(f, "cefrmn")); err == nil {
+			pids[pid] = true
+		}
+	}
+	return pids, d, cpu
+}
