@@ -176,6 +176,7 @@ type server struct {
 	stdout     string // lines before "listening on"
 	logs       *syncBuffer
 	knownHosts string
+	cipher     string // for the clients, when set
 	exited     chan error
 }
 
@@ -273,9 +274,13 @@ func (s *server) stop(t *testing.T) error {
 
 // sshArgs are the OpenSSH client options for talking to s as u with key.
 func (s *server) sshArgs(key string, portFlag string) []string {
-	return []string{"-F", "/dev/null", portFlag, s.port, "-i", key, "-o", "IdentitiesOnly=yes",
-		"-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=accept-new", "-o", "UserKnownHostsFile=" + s.knownHosts,
-		"-o", "ConnectTimeout=20", "-o", "LogLevel=ERROR"}
+	var c []string
+	if s.cipher != "" {
+		c = []string{"-c", s.cipher}
+	}
+	return append(c, "-F", "/dev/null", portFlag, s.port, "-i", key, "-o", "IdentitiesOnly=yes",
+		"-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=accept-new", "-o", "UserKnownHostsFile="+s.knownHosts,
+		"-o", "ConnectTimeout=20", "-o", "LogLevel=ERROR")
 }
 
 // sftp runs a batch of sftp commands as user with key and returns the

@@ -1,0 +1,163 @@
+//go:build bench
+
+package server_test
+
+import (
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// benchCipher is the cipher both servers are measured with.
+const benchCipher = "aes128-gcm@openssh.com"
+
+// TestBenchSFTP measures OpenSSH sftp uploading and downloading a 1 GiB file
+// and 10,000 small files against our server and against OpenSSH's sshd with
+// its internal-sftp on the same machine, same cipher, and prints the
+// figures side by side. It times nothing against a threshold.
+func TestBenchSFTP(t *testing.T) {
+	needRoot(t)
+	u := newUser(t, "")
+	local := openDir(t)
+	big := filepath.Join(local, "big")
+	writeRandom(t, big, 1<<30)
+	small := filepath.Join(local, "small")
+	os.Mkdir(small, 0o755)
+	for i := range 10000 {
+		writeRandom(t, filepath.Join(small, fmt.Sprintf("f%05d", i)), int64(512+i%4096))
+	}
+	ours := startServer(t, openDir(t), filepath.Join(t.TempDir(), "hk"), nil, "--log-level", "info")
+	results := map[string][]string{}
+	ours.cipher = benchCipher
+	results["ours"] = benchRun(t, "ours", func(batch string) (string, error) {
+		return ours.sftp(t, u.name, u.key, batch)
+	}, local)
+
+	ref, why := startSSHD(t, u)
+	if ref == nil {
+		t.Logf("reference: %s", why)
+	} else {
+		results["sshd"] = benchRun(t, "sshd", ref, local)
+	}
+	t.Logf("%-28s %14s %14s", "sftp, cipher "+benchCipher, "simplecloud", "OpenSSH sshd")
+	for i, name := range []string{"upload 1 GiB", "download 1 GiB", "upload 10,000 files", "download 10,000 files"} {
+		refFig := "n/a"
+		if r := results["sshd"]; r != nil {
+			refFig = r[i]
+		}
+		t.Logf("%-28s %14s %14s", name, results["ours"][i], refFig)
+	}
+	if ref == nil {
+		t.Skipf("reference side skipped: %s (add openssh-server to the CI dependencies)", why)
+	}
+}
+
+// benchRun times the four transfers with sftp through run and returns the
+// figures in order: upload big, download big, upload small, download small.
+func benchRun(t *testing.T, name string, run func(batch string) (string, error), local string) []string {
+	t.Helper()
+	back := filepath.Join(local, "back-"+name)
+	os.RemoveAll(back)
+	os.Mkdir(back, 0o755)
+	steps := []struct {
+		batch string
+		bytes int64
+		files int
+	}{
+		{"put " + local + "/big big\n", 1 << 30, 1},
+		{"get big " + back + "/big\n", 1 << 30, 1},
+		{"put -r " + local + "/small small\n", 0, 10000},
+		{"get -r small " + back + "/small\n", 0, 10000},
+	}
+	var figs []string
+	for _, st := range steps {
+		start := time.Now()
+		out, err := run(st.batch)
+		d := time.Since(start)
+		if err != nil {
+			t.Fatalf("%s: %q: %v: %s", name, strings.TrimSpace(st.batch), err, out)
+		}
+		if st.bytes > 0 {
+			figs = append(figs, fmt.Sprintf("%.0f MiB/s", float64(st.bytes)/(1<<20)/d.Seconds()))
+		} else {
+			figs = append(figs, fmt.Sprintf("%.0f files/s", float64(st.files)/d.Seconds()))
+		}
+	}
+	sameFile(t, filepath.Join(local, "big"), filepath.Join(back, "big"))
+	return figs
+}
+
+// freePort returns a TCP port on 127.0.0.1 that was free a moment ago.
+func freePort(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	_, p, _ := net.SplitHostPort(l.Addr().String())
+	return p
+}
+
+// startSSHD runs OpenSSH's sshd on a random port with its own config and
+// host key in a temporary directory and internal-sftp, and returns a
+// function running an sftp batch against it as u. It returns a reason when
+// sshd is not installed.
+func startSSHD(t *testing.T, u *testUser) (func(batch string) (string, error), string) {
+	t.Helper()
+	sshd, err := exec.LookPath("sshd")
+	if err != nil {
+		if _, err2 := os.Stat("/usr/sbin/sshd"); err2 != nil {
+			return nil, "OpenSSH's sshd is not installed (Debian package openssh-server)"
+		}
+		sshd = "/usr/sbin/sshd"
+	}
+	// useradd leaves the account locked ("!"), which sshd without PAM
+	// refuses; "*" allows key logins but no password.
+	run(t, "usermod", "-p", "*", u.name)
+	dir := t.TempDir()
+	hk := filepath.Join(dir, "host_key")
+	run(t, "ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", hk)
+	os.MkdirAll("/run/sshd", 0o755)
+	port := freePort(t)
+	cfg := fmt.Sprintf(`Port %s
+ListenAddress 127.0.0.1
+HostKey %s
+PidFile none
+UsePAM no
+PasswordAuthentication no
+KbdInteractiveAuthentication no
+PubkeyAuthentication yes
+AuthorizedKeysFile .ssh/authorized_keys
+Ciphers %s
+Subsystem sftp internal-sftp
+AllowUsers %s
+`, port, hk, benchCipher, u.name)
+	cf := filepath.Join(dir, "sshd_config")
+	if err := os.WriteFile(cf, []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(sshd, "-D", "-e", "-f", cf)
+	logs := &syncBuffer{}
+	cmd.Stderr = logs
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("start sshd: %v", err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	ref := &server{port: port, knownHosts: filepath.Join(dir, "known_hosts"), logs: logs, cipher: benchCipher}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		if out, err := ref.sftp(t, u.name, u.key, "pwd\n"); err == nil {
+			break
+		} else if time.Now().After(deadline) {
+			t.Fatalf("sshd not answering: %v: %s\n%s", err, out, logs.String())
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	return func(batch string) (string, error) { return ref.sftp(t, u.name, u.key, batch) }, ""
+}
