@@ -130,6 +130,9 @@ func deriveKey(k *KDF, pass []byte, keyLen int) ([]byte, error) {
 		if k.Memory > maxArgonMemory || k.CPUs < 1 || k.CPUs > maxArgonThreads || k.Time < 1 {
 			return nil, fmt.Errorf("argon2 parameters out of range (time %d, memory %d KiB, cpus %d)", k.Time, k.Memory, k.CPUs)
 		}
+		if avail := memAvailableKiB(); avail > 0 && k.Memory > avail {
+			return nil, fmt.Errorf("argon2 needs %d KiB of memory, only %d KiB are available", k.Memory, avail)
+		}
 		if k.Type == "argon2i" {
 			return argon2.Key(pass, k.Salt, uint32(k.Time), uint32(k.Memory), uint8(k.CPUs), uint32(keyLen)), nil
 		}

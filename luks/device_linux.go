@@ -27,6 +27,25 @@ type Device struct {
 	lock      *os.File
 	lockPath  string // "" for a regular file (locked through itself)
 	exclusive bool
+	excl      *os.File // O_EXCL claim of a block device, see Claim
+}
+
+// Claim opens a block device a second time with O_EXCL, which fails while
+// it is mounted, mapped or otherwise claimed, and holds that claim until
+// Close (as cryptsetup luksFormat does). It is a no-op for image files.
+func (d *Device) Claim() error {
+	if !d.IsBlock || d.excl != nil {
+		return nil
+	}
+	f, err := os.OpenFile(d.Path, os.O_RDONLY|unix.O_EXCL|unix.O_CLOEXEC, 0)
+	if err != nil {
+		if errors.Is(err, unix.EBUSY) {
+			return fmt.Errorf("%s is in use (mounted, mapped or claimed by another program)", d.Path)
+		}
+		return fmt.Errorf("claim %s: %w", d.Path, err)
+	}
+	d.excl = f
+	return nil
 }
 
 // OpenDevice opens a block device or image file, read-only unless write.
@@ -159,5 +178,9 @@ func (d *Device) Unlock() {
 // Close releases the lock and closes the device.
 func (d *Device) Close() error {
 	d.Unlock()
+	if d.excl != nil {
+		d.excl.Close()
+		d.excl = nil
+	}
 	return d.File.Close()
 }

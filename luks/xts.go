@@ -58,14 +58,19 @@ func (x *xtsCipher) unit(dst, src []byte, iv *[16]byte, encrypt bool) {
 		x.fast.unit(dst, src, lo, hi, encrypt)
 		return
 	}
+	xtsGeneric(x.k1, dst, src, lo, hi, encrypt)
+}
+
+// xtsGeneric is XTS in plain Go over any AES block, the first tweak (lo, hi).
+func xtsGeneric(k1 cipher.Block, dst, src []byte, lo, hi uint64, encrypt bool) {
 	var b [16]byte
 	for i := 0; i+16 <= len(src); i += 16 {
 		binary.LittleEndian.PutUint64(b[:8], binary.LittleEndian.Uint64(src[i:])^lo)
 		binary.LittleEndian.PutUint64(b[8:], binary.LittleEndian.Uint64(src[i+8:])^hi)
 		if encrypt {
-			x.k1.Encrypt(b[:], b[:])
+			k1.Encrypt(b[:], b[:])
 		} else {
-			x.k1.Decrypt(b[:], b[:])
+			k1.Decrypt(b[:], b[:])
 		}
 		binary.LittleEndian.PutUint64(dst[i:], binary.LittleEndian.Uint64(b[:8])^lo)
 		binary.LittleEndian.PutUint64(dst[i+8:], binary.LittleEndian.Uint64(b[8:])^hi)

@@ -69,6 +69,9 @@ func TestXTSMatchesReference(t *testing.T) {
 func TestXTSFastPaths(t *testing.T) {
 	key := make([]byte, 64)
 	rand.Read(key)
+	if x, _ := newXTS(key); true {
+		t.Logf("XTS implementation in use: %s", x.fast.name())
+	}
 	for _, keyLen := range []int{32, 64} {
 		ref, _ := newXTS(key[:keyLen])
 		ref.fast = nil

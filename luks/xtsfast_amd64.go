@@ -3,7 +3,10 @@
 package luks
 
 import (
+	"bytes"
+	"crypto/aes"
 	"encoding/binary"
+	"sync"
 
 	"golang.org/x/sys/cpu"
 )
@@ -21,12 +24,52 @@ type xtsFast struct {
 // together with AVX-512).
 var hasVAES = cpu.X86.HasAVX2 && cpuid7ecx()&(1<<9) != 0
 
-func newXTSFast(key []byte) *xtsFast {
+// fastPaths runs each assembly variant once against the Go code and
+// reports which give the right answer. A CPU (or emulator: qemu's TCG)
+// may claim instructions it does not execute correctly; then the variant
+// is not used.
+var fastPaths = sync.OnceValues(func() (sseOK, vaesOK bool) {
 	if !cpu.X86.HasAES || !cpu.X86.HasSSE2 {
+		return false, false
+	}
+	key := make([]byte, 64)
+	for i := range key {
+		key[i] = byte(i*37 + 11)
+	}
+	src := make([]byte, 16*21) // the 16- and 8-block loops and a tail
+	for i := range src {
+		src[i] = byte(i*13 + 5)
+	}
+	k1, _ := aes.NewCipher(key[:32])
+	const lo, hi = 0x0123456789abcdef, 0x8edcba9876543210
+	want := make([]byte, len(src))
+	xtsGeneric(k1, want, src, lo, hi, true)
+	enc, nr := aesExpandKey(key[:32])
+	f := &xtsFast{enc: enc, dec: aesDecryptKeys(enc, nr), nr: nr}
+	check := func() bool {
+		got := make([]byte, len(src))
+		f.unit(got, src, lo, hi, true)
+		if !bytes.Equal(got, want) {
+			return false
+		}
+		f.unit(got, got, lo, hi, false)
+		return bytes.Equal(got, src)
+	}
+	sseOK = check()
+	if hasVAES {
+		f.vaes = true
+		vaesOK = check()
+	}
+	return sseOK, vaesOK
+})
+
+func newXTSFast(key []byte) *xtsFast {
+	sseOK, vaesOK := fastPaths()
+	if !sseOK && !vaesOK {
 		return nil
 	}
 	enc, nr := aesExpandKey(key[:len(key)/2])
-	return &xtsFast{enc: enc, dec: aesDecryptKeys(enc, nr), nr: nr, vaes: hasVAES}
+	return &xtsFast{enc: enc, dec: aesDecryptKeys(enc, nr), nr: nr, vaes: vaesOK}
 }
 
 // unit en- or decrypts one data unit whose first tweak is (lo, hi).

@@ -45,6 +45,9 @@ All data on DEVICE is lost. Without --batch-mode it asks to type YES.`,
 				return err
 			}
 			defer dev.Close()
+			if err := dev.Claim(); err != nil {
+				return err
+			}
 			if err := dev.Lock(true); err != nil {
 				return err
 			}
