@@ -35,7 +35,11 @@ unit:
 vmtest: deps
 	$(GO) test -tags vmtest -run '^TestVM' -count=1 -timeout 30m $(PKGS)
 
-test: deps lint unit vmtest
+test: deps lint unit fuzz vmtest
+
+# Every fuzz target, briefly (FUZZTIME=30s make fuzz for a longer run).
+fuzz:
+	bash .ci/fuzz
 
 # Boots a guest with blank virtual disks and shows what simplecloud sees.
 demo: deps
