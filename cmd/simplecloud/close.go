@@ -12,11 +12,13 @@ import (
 	"strings"
 	"time"
 
+	tea "github.com/charmbracelet/bubbletea"
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
 	"simplecloud/disk/holders"
 	"simplecloud/luks/dm"
+	"simplecloud/tui"
 )
 
 // closeFlags are the options of simplecloud close.
@@ -89,6 +91,20 @@ func runClose(ctx context.Context, a *app, name string, f closeFlags) error {
 	opts := holders.PlanOptions{Mapping: name, Self: os.Getpid(), Kill: f.kill, Deferred: f.deferred,
 		Systemd: holders.SystemdRunning(), Grace: f.grace}
 	interactive := closeTerminal(a.stdin)
+	screen := interactive && !f.yes && !f.dryRun && !f.asJSON && r.Busy()
+	if screen {
+		// The screen shows the holders live and asks per process.
+		m := tui.NewHolders(sc, name, r, f.kill)
+		p := tea.NewProgram(m, tea.WithInput(a.stdin), tea.WithOutput(a.stderr), tea.WithAltScreen(), tea.WithContext(ctx))
+		if _, err := p.Run(); err != nil {
+			return fmt.Errorf("run the holders screen: %w", err)
+		}
+		proceed, choices, last := m.Outcome()
+		if !proceed {
+			return errors.New("close cancelled: nothing was stopped")
+		}
+		r, opts.Choices = last, choices
+	}
 	plan := holders.MakePlan(r, opts)
 	out := closeOutput{Holders: r, Plan: plan}
 	if !f.asJSON {
@@ -104,7 +120,7 @@ func runClose(ctx context.Context, a *app, name string, f closeFlags) error {
 		}
 		return nil
 	}
-	if !f.yes && len(plan.Steps) > 1 {
+	if !f.yes && !screen && len(plan.Steps) > 1 {
 		if !interactive {
 			return usageError{fmt.Errorf("close %s: it is busy; refusing to stop its holders without --yes (see the plan with --dry-run)", name)}
 		}
@@ -112,9 +128,19 @@ func runClose(ctx context.Context, a *app, name string, f closeFlags) error {
 			return errors.New("close: not confirmed")
 		}
 	}
+	res, err := applyClose(ctx, a, plan, f, interactive)
+	if err != nil {
+		return err
+	}
+	out.Result = &res
+	return reportClose(ctx, a, sc, name, f, out)
+}
+
+// applyClose carries out the plan with the real system and device-mapper.
+func applyClose(ctx context.Context, a *app, plan holders.Plan, f closeFlags, interactive bool) (holders.Result, error) {
 	ctl, err := dm.Open()
 	if err != nil {
-		return fmt.Errorf("close %s: %w", name, err)
+		return holders.Result{}, fmt.Errorf("close: %w", err)
 	}
 	defer ctl.Close()
 	ap := &holders.Applier{Ops: holders.NewLinuxOps(), Mapping: ctl, Log: a.log.With("component", "holders")}
@@ -127,8 +153,13 @@ func runClose(ctx context.Context, a *app, name string, f closeFlags) error {
 		fmt.Fprintln(a.stdout)
 		ap.Progress = func(o holders.Outcome) { writeOutcome(a.stdout, o) }
 	}
-	res := ap.Apply(ctx, plan)
-	out.Result = &res
+	return ap.Apply(ctx, plan), nil
+}
+
+// reportClose prints the result and turns a mapping that is still open
+// into an error, listing what still holds it.
+func reportClose(ctx context.Context, a *app, sc *holders.Scanner, name string, f closeFlags, out closeOutput) error {
+	res := *out.Result
 	if f.asJSON {
 		if err := writeCloseJSON(a.stdout, out); err != nil {
 			return err
