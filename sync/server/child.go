@@ -28,7 +28,7 @@ func ServeSFTP(rw io.ReadWriteCloser, root string, allowRoot bool, log *slog.Log
 	}
 	defer r.Close()
 	fsys := &sftpFS{r: r}
-	srv := sftp.NewRequestServer(rw, fsys.handlers())
+	srv := sftp.NewRequestServer(newSessionConn(rw), fsys.handlers(), sftp.WithRSAllocator())
 	defer srv.Close()
 	log.Debug("sftp session start", "root", root, "uid", os.Getuid())
 	if err := srv.Serve(); err != nil && !errors.Is(err, io.EOF) {

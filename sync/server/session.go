@@ -16,6 +16,11 @@ import (
 	"golang.org/x/sys/unix"
 )
 
+// copyBuffer is the size of the buffers that carry a session's bytes
+// between the channel and the child: large, so that many SFTP packets move
+// per system call and fill whole SSH packets.
+const copyBuffer = 256 << 10
+
 // channel accepts session channels and refuses every other type.
 func (s *Server) channel(c *conn, nch ssh.NewChannel) {
 	if nch.ChannelType() != "session" {
@@ -131,11 +136,11 @@ func (s *Server) startSFTP(c *conn, ch ssh.Channel, done chan<- uint32) error {
 	}
 	c.log.Info("sftp session started", "root", root, "pid", cmd.Process.Pid)
 	go func() {
-		io.Copy(sock, activity{ch, c})
+		io.CopyBuffer(sock, activity{ch, c}, make([]byte, copyBuffer))
 		sock.CloseWrite()
 	}()
 	go func() {
-		io.Copy(activity{ch, c}, sock)
+		io.CopyBuffer(activity{ch, c}, sock, make([]byte, copyBuffer))
 		ch.CloseWrite()
 		sock.Close()
 		done <- s.reap(c, cmd)
