@@ -44,8 +44,8 @@ func (m *Installer) keyConfirm(k tea.KeyMsg) tea.Cmd {
 
 func (m *Installer) viewConfirm() string {
 	d := m.chosen
-	return fmt.Sprintf("Everything on %s (%s, %s) will be destroyed.\n\nType the disk's name to confirm:\n  %s\n\n> %s█\n",
-		d.ID, d.Path, disk.Size(d.SizeBytes), titleStyle.Render(d.ID), string(m.confirm.text))
+	return wrap(fmt.Sprintf("Everything on %s (%s, %s) will be destroyed.", d.ID, d.Path, disk.Size(d.SizeBytes)), sectionWidth) +
+		fmt.Sprintf("\n\nType the disk's name to confirm:\n  %s\n\n> %s█\n", titleStyle.Render(d.ID), string(m.confirm.text))
 }
 
 // wipeModes are the choices of the wipe screen, in order.
@@ -86,7 +86,7 @@ func (m *Installer) keyWipe(k tea.KeyMsg) tea.Cmd {
 
 func (m *Installer) viewWipe() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "How should %s be wiped first?\n\n", m.chosen.ID)
+	fmt.Fprintf(&b, "How should this disk be wiped first?\n  %s\n\n", trunc(m.chosen.ID, 76))
 	for i, w := range wipeModes {
 		line := fmt.Sprintf("%-70s", trunc(w.text, 70))
 		est := provision.EstimateWipe(w.mode, *m.chosen)

@@ -110,7 +110,7 @@ func (p *progress) apply(e provision.Event) {
 
 func (m *Installer) viewProgress() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "Installing on %s\n\n", m.chosen.ID)
+	fmt.Fprintf(&b, "Installing on %s\n\n", trunc(m.chosen.ID, 64))
 	for _, s := range m.prog.steps {
 		mark := dimStyle.Render("·")
 		note := s.detail
@@ -166,7 +166,7 @@ func (m *Installer) viewSummary() string {
 		return b.String()
 	}
 	r := m.result
-	b.WriteString(okStyle.Render("Installed.") + " " + r.Disk + " is the SimpleCloud data disk.\n\n")
+	b.WriteString(okStyle.Render("Installed.") + " The data disk is " + trunc(r.Disk, 50) + ".\n\n")
 	fmt.Fprintf(&b, "  volume      LUKS2 on %s, %d keyslot(s)\n", r.Target, r.Keyslots)
 	fmt.Fprintf(&b, "  UUID        %s\n", r.UUID)
 	fmt.Fprintf(&b, "  filesystem  ext4, label %s, %d reserved blocks\n", r.Ext4.Label, r.Ext4.ReservedBlocks)

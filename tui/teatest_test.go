@@ -77,7 +77,7 @@ func TestTeaInstall(t *testing.T) {
 	waitOutput(t, tm, "does not match")
 	tm.Type("virtio-SC-SPARE")
 	tm.Send(key(tea.KeyEnter))
-	waitOutput(t, tm, "How should virtio-SC-SPARE be wiped")
+	waitOutput(t, tm, "be wiped first?")
 	tm.Send(key(tea.KeyDown))
 	tm.Send(key(tea.KeyEnter)) // discard
 	waitOutput(t, tm, "Choose the passphrase")
