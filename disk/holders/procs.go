@@ -78,7 +78,7 @@ func (s *Scanner) process(st *scanState, io *fastIO, pid int) *Process {
 		}
 		links[i] = l
 	}
-	c.exact = c.t == nil || links[1] != "/" || !st.anyMnt || st.hidden[ns]
+	c.exact = c.t == nil || links[1] != "/" || st.unmounted[ns] || st.hidden[ns]
 	var holds []Hold
 	for i, k := range []string{HoldCwd, HoldRoot, HoldExe} {
 		if h, ok := c.link(k, k, links[i], 0); ok {

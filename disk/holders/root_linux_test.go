@@ -238,3 +238,32 @@ func TestRootScanLoopMount(t *testing.T) {
 		t.Errorf("detach %s: %v", loop, err)
 	}
 }
+
+// TestRootScanDetached: after umount -l the filesystem lives on, detached,
+// while a process keeps a file open; its path no longer names the mount,
+// and the scan must still find the process (by stat).
+func TestRootScanDetached(t *testing.T) {
+	needRoot(t, "losetup", "mkfs.ext4", "mount", "umount", "sleep", "sh")
+	loop, mnt := loopMount(t)
+	if err := os.WriteFile(filepath.Join(mnt, "f"), []byte("x"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	fd := start(t, exec.Command("sh", "-c", `exec 3<"$1"; exec sleep 1000`, "sh", filepath.Join(mnt, "f")))
+	want := map[string]int{"fd": fd.Process.Pid}
+	scanUntil(t, loop, want)
+	runOrFail(t, "umount", "-l", mnt)
+	r := scanUntil(t, loop, want)
+	if len(r.Mounts) != 0 {
+		t.Errorf("got mounts %+v after umount -l, want none", r.Mounts)
+	}
+	p := MakePlan(r, PlanOptions{Self: os.Getpid(), Grace: 3 * time.Second})
+	res := (&Applier{Ops: NewLinuxOps()}).Apply(context.Background(), p)
+	if !res.OK() || len(res.Outcomes) != 1 {
+		t.Fatalf("apply: %+v", res.Outcomes)
+	}
+	// With its last user gone the detached filesystem goes, and the loop
+	// device can be detached.
+	if err := NewLinuxOps().DetachLoop(filepath.Base(loop)); err != nil {
+		t.Error(err)
+	}
+}

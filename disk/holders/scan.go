@@ -21,9 +21,8 @@ type FileID struct {
 	Block bool // it is a block device node
 }
 
-// StatFunc stats path, following symlinks (and /proc's magic links). It
-// must return within a bounded time; the default bounds each call by
-// Scanner.StatTimeout.
+// StatFunc stats path, following symlinks (and /proc's magic links). The
+// scanner gives each call at most Scanner.StatTimeout.
 type StatFunc func(path string) (FileID, error)
 
 // LoopFunc returns the device the backing file of loop device node path
@@ -36,9 +35,11 @@ type LoopFunc func(path string) (dev Dev, ok bool)
 type Scanner struct {
 	ProcDir, SysDir, DevDir string
 	// Stat and Loop default to the real system calls (statx with
-	// AT_STATX_DONT_SYNC bounded by StatTimeout; LOOP_GET_STATUS64).
-	Stat        StatFunc
-	Loop        LoopFunc
+	// AT_STATX_DONT_SYNC; LOOP_GET_STATUS64).
+	Stat StatFunc
+	Loop LoopFunc
+	// StatTimeout bounds each stat (default 2s): a stat stuck on a hung
+	// mount is abandoned and reported as a warning.
 	StatTimeout time.Duration
 	Workers     int // processes scanned at once; default GOMAXPROCS*2
 	Log         *slog.Logger
@@ -56,15 +57,17 @@ func (s *Scanner) log() *slog.Logger {
 	return s.Log
 }
 
+// stat runs Stat (or statx) with a deadline per call.
 func (s *Scanner) stat(p string) (FileID, error) {
-	if s.Stat != nil {
-		return s.Stat(p)
+	f := s.Stat
+	if f == nil {
+		f = statx
 	}
 	d := s.StatTimeout
 	if d == 0 {
 		d = 2 * time.Second
 	}
-	return statTimeout(p, d)
+	return statTimeout(f, p, d)
 }
 
 func (s *Scanner) proc(elem ...string) string {
@@ -73,17 +76,20 @@ func (s *Scanner) proc(elem ...string) string {
 
 // scanState is what one Scan builds up.
 type scanState struct {
-	selfNS  uint64
-	pidNS   map[int]uint64
-	tables  map[uint64]*table
-	nsPIDs  map[uint64][]int
-	devs    map[Dev]bool
-	anyMnt  bool            // some device of devs is mounted in some namespace
-	hidden  map[uint64]bool // namespaces where a mount of devs is covered
-	noQuery atomic.Bool     // the kernel lacks PROCMAP_QUERY
-	mu      sync.Mutex
-	warning []string
-	devIDs  map[devKey]FileID // stats of device nodes by namespace and path
+	selfNS uint64
+	pidNS  map[int]uint64
+	tables map[uint64]*table
+	nsPIDs map[uint64][]int
+	devs   map[Dev]bool
+	// unmounted holds the namespaces where a device with nothing stacked
+	// on it is not mounted: its filesystem may live on detached there
+	// (umount -l), so paths cannot be trusted and every file is stat'ed.
+	unmounted map[uint64]bool
+	hidden    map[uint64]bool // namespaces where a mount of devs is covered
+	noQuery   atomic.Bool     // the kernel lacks PROCMAP_QUERY
+	mu        sync.Mutex
+	warning   []string
+	devIDs    map[devKey]FileID // stats of device nodes by namespace and path
 }
 
 type devKey struct {
@@ -141,7 +147,7 @@ func (s *Scanner) Scan(ctx context.Context, target string) (Report, error) {
 	}
 	slices.SortFunc(r.Devices, cmpDev)
 	r.Mounts = s.mounts(st)
-	st.anyMnt = len(r.Mounts) > 0
+	st.unmounted = unmountedLeaf(r, st.tables)
 	for ns, t := range st.tables {
 		st.hidden[ns] = t.hidden(st.devs)
 	}
@@ -156,6 +162,34 @@ func (s *Scanner) Scan(ctx context.Context, target string) (Report, error) {
 	s.log().Debug("scanned holders", "target", target, "device", dev.String(), "devices", len(r.Devices),
 		"processes", len(r.Processes), "mounts", len(r.Mounts), "namespaces", len(st.tables))
 	return r, nil
+}
+
+// unmountedLeaf returns the namespaces in which some device of the report
+// that has nothing stacked on it is not mounted.
+func unmountedLeaf(r Report, tables map[uint64]*table) map[uint64]bool {
+	stacked := map[Dev]bool{}
+	for _, s := range r.Stacked {
+		stacked[s.On] = true
+	}
+	swap := map[Dev]bool{}
+	for _, s := range r.Swaps {
+		swap[s.Dev] = true
+	}
+	out := map[uint64]bool{}
+	for ns := range tables {
+		mounted := map[Dev]bool{}
+		for _, m := range r.Mounts {
+			if m.Namespace == ns {
+				mounted[m.Dev] = true
+			}
+		}
+		for _, d := range r.Devices {
+			if !stacked[d] && !swap[d] && !mounted[d] {
+				out[ns] = true
+			}
+		}
+	}
+	return out
 }
 
 func cmpDev(a, b Dev) int {

@@ -14,17 +14,16 @@ type errStatTimeout struct{ d time.Duration }
 func (e errStatTimeout) Error() string { return fmt.Sprintf("stat did not return within %v", e.d) }
 func (e errStatTimeout) Timeout() bool { return true }
 
-// statTimeout stats p with AT_STATX_DONT_SYNC (cached attributes, no round
-// trip to a server) in a goroutine, and gives up after d. A stat stuck in
-// the kernel keeps its goroutine (and thread) until it returns.
-func statTimeout(p string, d time.Duration) (FileID, error) {
+// statTimeout runs stat(p) in a goroutine and gives up after d. A stat
+// stuck in the kernel keeps its goroutine (and thread) until it returns.
+func statTimeout(stat StatFunc, p string, d time.Duration) (FileID, error) {
 	type result struct {
 		id  FileID
 		err error
 	}
 	ch := make(chan result, 1)
 	go func() {
-		id, err := statx(p)
+		id, err := stat(p)
 		ch <- result{id, err}
 	}()
 	t := time.NewTimer(d)
@@ -37,6 +36,8 @@ func statTimeout(p string, d time.Duration) (FileID, error) {
 	}
 }
 
+// statx stats p with AT_STATX_DONT_SYNC: cached attributes, no round trip
+// to a server.
 func statx(p string) (FileID, error) {
 	var sx unix.Statx_t
 	err := unix.Statx(unix.AT_FDCWD, p, unix.AT_STATX_DONT_SYNC, unix.STATX_TYPE, &sx)
