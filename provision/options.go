@@ -24,7 +24,7 @@ type Options struct {
 	Name        string    // device-mapper name
 	Mount       string    // mount point
 	Listen      string    // server address written to the configuration
-	PBKDF       luks.PBKDF
+	PBKDF       luks.PBKDF `json:"-"` // not encoded: it holds a progress callback
 	RecoveryKey bool // add a second keyslot opened by a generated recovery key
 	Discard     bool // let discards through dm-crypt (leaks which blocks are used)
 	// Reformat is the new confirmation that allows formatting a disk that
