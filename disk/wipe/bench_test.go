@@ -16,7 +16,7 @@ import (
 )
 
 // TestBenchWipe wipes the same 2 GiB loop device, one after another in one
-// run, with our zero and random modes, `shred -n1` and
+// run (after an untimed pass that allocates the backing file, two rounds), with our zero and random modes, `shred -n1` and
 // `dd if=/dev/urandom bs=10M oflag=direct`, and prints the figures side by
 // side. The goals (random >= 0.9x zero, >= 5x shred, >= 8x dd) are
 // reported, not asserted: timings depend on the machine.
@@ -29,6 +29,16 @@ func TestBenchWipe(t *testing.T) {
 			t.Skipf("%s not installed: %v", tool, err)
 		}
 	}
+	// The page cache behind a plain loop device makes it as fast as the
+	// CPUs; with direct I/O to its backing file it is as fast as the disk
+	// below. Both are measured.
+	for _, loop := range []struct{ name, flag string }{{"buffered loop", "--direct-io=off"}, {"direct-io loop", "--direct-io=on"}} {
+		t.Run(loop.name, func(t *testing.T) { benchLoop(t, loop.flag) })
+	}
+	t.Logf("keystream generator alone: %.0f MiB/s with %d goroutines on %d CPUs", keystreamRate(t, 4), 4, runtime.NumCPU())
+}
+
+func benchLoop(t *testing.T, loopFlag string) {
 	const size = 2 << 30
 	backing := filepath.Join(t.TempDir(), "bench.img")
 	f, err := os.Create(backing)
@@ -37,7 +47,7 @@ func TestBenchWipe(t *testing.T) {
 	}
 	f.Truncate(size)
 	f.Close()
-	out, err := exec.Command("losetup", "-f", "--show", backing).CombinedOutput()
+	out, err := exec.Command("losetup", "-f", "--show", loopFlag, backing).CombinedOutput()
 	if err != nil {
 		t.Fatalf("losetup: %v: %s", err, out)
 	}
@@ -73,25 +83,35 @@ func TestBenchWipe(t *testing.T) {
 		{"shred -n1", tool("shred", "-n1", dev)},
 		{"dd if=/dev/urandom bs=10M oflag=direct", tool("dd", "if=/dev/urandom", "of="+dev, "bs=10M", "oflag=direct")},
 	}
+	// A first, untimed pass allocates the sparse backing file, so that no
+	// run pays for block allocation the others do not.
+	if err := ours(Zero)(); err != nil {
+		t.Fatalf("warm-up: %v", err)
+	}
+	// Two rounds, interleaved; the best of each counts (the machine is shared).
 	rate := map[string]float64{}
-	for _, r := range runs {
-		exec.Command("sync").Run()
-		start := time.Now()
-		if err := r.fn(); err != nil {
-			t.Fatalf("%s: %v", r.name, err)
-		}
-		if err := exec.Command("blockdev", "--flushbufs", dev).Run(); err != nil {
+	for round := 1; round <= 2; round++ {
+		for _, r := range runs {
 			exec.Command("sync").Run()
+			start := time.Now()
+			if err := r.fn(); err != nil {
+				t.Fatalf("%s: %v", r.name, err)
+			}
+			if err := exec.Command("blockdev", "--flushbufs", dev).Run(); err != nil {
+				exec.Command("sync").Run()
+			}
+			secs := time.Since(start).Seconds()
+			rate[r.name] = max(rate[r.name], size/secs)
+			t.Logf("round %d: %-42s %7.2f s %8.1f MiB/s", round, r.name, secs, size/secs/(1<<20))
 		}
-		secs := time.Since(start).Seconds()
-		rate[r.name] = size / secs
-		t.Logf("%-42s %7.2f s %8.1f MiB/s", r.name, secs, rate[r.name]/(1<<20))
+	}
+	for _, r := range runs {
+		t.Logf("best:    %-42s %8.1f MiB/s", r.name, rate[r.name]/(1<<20))
 	}
 	z, rnd := rate[runs[0].name], rate[runs[1].name]
 	t.Logf("random / zero throughput: %.2fx (goal >= 0.9x)", rnd/z)
 	t.Logf("random vs shred -n1:      %.2fx faster (goal >= 5x)", rnd/rate[runs[2].name])
 	t.Logf("random vs dd urandom:     %.2fx faster (goal >= 8x)", rnd/rate[runs[3].name])
-	t.Logf("keystream generator alone: %.0f MiB/s with %d goroutines on %d CPUs", keystreamRate(t, 4), 4, runtime.NumCPU())
 }
 
 // keystreamRate measures how fast the random mode's generator fills

@@ -14,7 +14,7 @@ type Mode string
 // Modes of wiping.
 const (
 	Zero    Mode = "zero"    // write zeroes
-	Random  Mode = "random"  // write an AES-256-CTR keystream from a fresh random key
+	Random  Mode = "random"  // write an AES-128-CTR keystream from a fresh random key
 	Discard Mode = "discard" // BLKDISCARD (BLKSECDISCARD with Secure); a punched hole in a file
 	ZeroOut Mode = "zeroout" // BLKZEROOUT; a zeroed range in a file
 )
