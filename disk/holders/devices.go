@@ -214,16 +214,22 @@ func (s *Scanner) mounts(st *scanState) []Mount {
 	})
 	out := []Mount{}
 	for _, ns := range nss {
-		for _, e := range st.tables[ns].entries {
-			if !st.devs[e.dev] {
+		t := st.tables[ns]
+		for _, e := range t.entries {
+			under, sub := t.mountedOn(e, st.devs)
+			if !st.devs[e.dev] && !sub {
 				continue
 			}
 			pids := []int{}
 			if ns != st.selfNS {
 				pids = append(pids, st.nsPIDs[ns]...)
 			}
-			out = append(out, Mount{Dev: e.dev, MountPoint: e.mountPoint, FSType: e.fstype, Source: e.source,
-				Namespace: ns, Initial: ns == st.selfNS, ID: e.id, PIDs: pids})
+			m := Mount{Dev: e.dev, MountPoint: e.mountPoint, FSType: e.fstype, Source: e.source,
+				Namespace: ns, Initial: ns == st.selfNS, ID: e.id, PIDs: pids}
+			if !st.devs[e.dev] {
+				m.Submount, m.Under = true, under
+			}
+			out = append(out, m)
 		}
 	}
 	return out

@@ -11,6 +11,7 @@ type table struct {
 	ns      uint64
 	entries []mountEntry
 	visible map[string]int // mount point -> index of the topmost mount there
+	byID    map[int]int    // mount id -> index, built on first use
 }
 
 func newTable(ns uint64, entries []mountEntry) *table {
@@ -32,6 +33,29 @@ func (t *table) lookup(p string) (mountEntry, bool) {
 		}
 		p = path.Dir(p)
 	}
+}
+
+// mountedOn follows e's parent mounts up and returns the device of the
+// nearest one on devs: a mount there (of another device) must be unmounted
+// before that one can be.
+func (t *table) mountedOn(e mountEntry, devs map[Dev]bool) (Dev, bool) {
+	if t.byID == nil {
+		t.byID = make(map[int]int, len(t.entries))
+		for i, x := range t.entries {
+			t.byID[x.id] = i
+		}
+	}
+	for id, n := e.parent, 0; n < len(t.entries); n++ {
+		i, ok := t.byID[id]
+		if !ok || t.entries[i].id == t.entries[i].parent {
+			return Dev{}, false
+		}
+		if devs[t.entries[i].dev] {
+			return t.entries[i].dev, true
+		}
+		id = t.entries[i].parent
+	}
+	return Dev{}, false
 }
 
 // hidden reports whether a mount of one of devs is covered by a later

@@ -125,7 +125,12 @@ func MakePlan(r Report, o PlanOptions) Plan {
 				p.Steps = append(p.Steps, Step{Kind: StepSwapoff, Path: s.Path})
 			}
 		}
-		p.unmountSteps(r, func(m Mount) bool { return depth[m.Dev] == d })
+		p.unmountSteps(r, func(m Mount) bool {
+			if m.Submount {
+				return depth[m.Under] == d // before the mount it sits in
+			}
+			return depth[m.Dev] == d
+		})
 		if d > 0 {
 			p.removeSteps(r, d, depth)
 		}

@@ -24,6 +24,7 @@ func TestMakePlan(t *testing.T) {
 	base := []string{
 		"swapoff /mnt/things/swapfile",
 		"unmount /data in mount namespace 4026532000 (via pid 104)",
+		"unmount /mnt/things/tmp in this namespace",
 		"unmount /mnt/things in this namespace",
 		"close mapping things",
 	}

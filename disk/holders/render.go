@@ -48,7 +48,11 @@ func WriteTable(w io.Writer, r Report) error {
 			if m.Initial {
 				ns += " (this)"
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", m.MountPoint, m.Dev, m.FSType, ns, pidList(m.PIDs, 8))
+			dev := m.Dev.String()
+			if m.Submount {
+				dev += " (inside " + m.Under.String() + ")"
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", m.MountPoint, dev, m.FSType, ns, pidList(m.PIDs, 8))
 		}
 	}
 	for _, s := range r.Swaps {

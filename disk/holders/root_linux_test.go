@@ -176,6 +176,14 @@ func missingHolders(r Report, want map[string]int) []string {
 func TestRootScanLoopMount(t *testing.T) {
 	needRoot(t, "losetup", "mkfs.ext4", "mount", "unshare", "sleep", "sh")
 	loop, mnt := loopMount(t)
+	// A tmpfs inside the mount (copied into the second namespace too) has
+	// to be unmounted first there and here.
+	sub := filepath.Join(mnt, "sub")
+	if err := os.Mkdir(sub, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	runOrFail(t, "mount", "-t", "tmpfs", "tmpfs", sub)
+	t.Cleanup(func() { unix.Unmount(sub, 0) })
 	want := holderSet(t, mnt)
 	var st unix.Stat_t
 	if err := unix.Stat(loop, &st); err != nil {
@@ -193,8 +201,8 @@ func TestRootScanLoopMount(t *testing.T) {
 				other = &r.Mounts[i]
 			}
 		}
-		if len(r.Mounts) != 2 || other == nil || !slices.Contains(other.PIDs, want["mount-ns"]) {
-			t.Errorf("%s: got mounts %+v, want one here and one in the namespace of pid %d", target, r.Mounts, want["mount-ns"])
+		if len(r.Mounts) != 4 || other == nil || !slices.Contains(other.PIDs, want["mount-ns"]) {
+			t.Errorf("%s: got mounts %+v, want it and the tmpfs inside here and in the namespace of pid %d", target, r.Mounts, want["mount-ns"])
 		}
 	}
 
@@ -207,7 +215,7 @@ func TestRootScanLoopMount(t *testing.T) {
 	for _, st := range p.Steps {
 		kinds = append(kinds, st.Kind)
 	}
-	if w := []string{StepSignal, StepSignal, StepSignal, StepUnmount, StepUnmount}; !slices.Equal(kinds, w) {
+	if w := []string{StepSignal, StepSignal, StepSignal, StepUnmount, StepUnmount, StepUnmount, StepUnmount}; !slices.Equal(kinds, w) {
 		t.Fatalf("got plan %q, want %q", kinds, w)
 	}
 	ops := NewLinuxOps()
@@ -231,7 +239,7 @@ func TestRootScanLoopMount(t *testing.T) {
 	if err != nil {
 		t.Fatalf("the namespace's sleeper should still run: %v", err)
 	}
-	if strings.Contains(string(nsInfo), mnt) {
+	if strings.Contains(string(nsInfo), mnt) || strings.Contains(string(nsInfo), sub) {
 		t.Errorf("%s is still mounted in the second namespace", mnt)
 	}
 	if err := ops.DetachLoop(filepath.Base(loop)); err != nil {

@@ -80,11 +80,14 @@ func TestScanBasic(t *testing.T) {
 	for _, m := range r.Mounts {
 		mounts = append(mounts, m.MountPoint+" "+m.Dev.String())
 	}
-	if w := []string{"/mnt/things 253:0", "/mnt/things/inner 7:0", "/mnt/stack 253:1", "/data 253:0"}; !slices.Equal(mounts, w) {
+	if w := []string{"/mnt/things 253:0", "/mnt/things/inner 7:0", "/mnt/things/tmp 0:70", "/mnt/stack 253:1", "/data 253:0"}; !slices.Equal(mounts, w) {
 		t.Errorf("got mounts %q, want %q", mounts, w)
 	}
-	if len(r.Mounts) == 4 && !slices.Equal(r.Mounts[3].PIDs, []int{104}) {
-		t.Errorf("got pids %v in the second namespace, want [104]", r.Mounts[3].PIDs)
+	if len(r.Mounts) == 5 && !slices.Equal(r.Mounts[4].PIDs, []int{104}) {
+		t.Errorf("got pids %v in the second namespace, want [104]", r.Mounts[4].PIDs)
+	}
+	if len(r.Mounts) == 5 && (!r.Mounts[2].Submount || r.Mounts[2].Under != (Dev{253, 0}) || r.Mounts[1].Submount) {
+		t.Errorf("got %+v and %+v, want only the tmpfs as a submount inside 253:0", r.Mounts[1], r.Mounts[2])
 	}
 	if len(r.Swaps) != 1 || r.Swaps[0].Path != "/mnt/things/swapfile" {
 		t.Errorf("got swaps %+v, want /mnt/things/swapfile", r.Swaps)

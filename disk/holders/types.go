@@ -78,9 +78,13 @@ func (p Process) OnlyMountNS() bool {
 	return len(p.Holds) > 0
 }
 
-// Mount is a mount of one of the devices in one mount namespace.
+// Mount is a mount of one of the devices in one mount namespace, or a
+// submount: a mount of another device somewhere below one, which has to
+// go first.
 type Mount struct {
 	Dev        Dev    `json:"device"`
+	Submount   bool   `json:"submount,omitempty"`
+	Under      Dev    `json:"under,omitzero"` // for a submount: the device it is mounted inside
 	MountPoint string `json:"mount_point"`
 	FSType     string `json:"fstype"`
 	Source     string `json:"source"`
