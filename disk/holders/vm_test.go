@@ -133,6 +133,48 @@ losetup -f /mnt/things/disk.img`)
 	if r := g.run("cryptsetup", "status", "things"); r.Exit == 0 {
 		t.Errorf("cryptsetup status things: exit 0, want it gone: %s", r.Stdout)
 	}
+
+	t.Run("screen on the console", func(t *testing.T) { closeOnConsole(t, g) })
+}
+
+// closeOnConsole opens things again with one holder and runs simplecloud
+// close without --yes on the console: the holders screen shows the holder,
+// x marks it to be killed, Enter closes.
+func closeOnConsole(t *testing.T, g guest) {
+	g.t = t
+	g.sh(`set -e
+cryptsetup open --key-file /tmp/key /dev/vda things
+mount /dev/mapper/things /mnt/things`)
+	pid := g.start("cwd2", "cd /mnt/things/work && exec sleep 1000")
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	p, err := g.m.StartCmd(vm.Cmd{Console: true, Argv: []string{"/bin/simplecloud", "close", "things", "--grace", "2s"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"Close things: what keeps things (dm-0) busy", strconv.Itoa(pid), "unmount /mnt/things here"} {
+		if err := g.m.Expect(ctx, want); err != nil {
+			t.Fatalf("expect %q: %v\n%s", want, err, g.m.Console())
+		}
+	}
+	if err := g.m.Send("x"); err != nil {
+		t.Fatal(err)
+	}
+	if err := g.m.Expect(ctx, "kill"); err != nil {
+		t.Fatalf("expect the kill mark: %v", err)
+	}
+	if err := g.m.Send("\r"); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"SIGTERM pid " + strconv.Itoa(pid) + " (sleep 1000), wait, then SIGKILL: exited after SIGTERM", "things is closed"} {
+		if err := g.m.Expect(ctx, want); err != nil {
+			t.Fatalf("expect %q: %v\n%s", want, err, g.m.Console())
+		}
+	}
+	if r, err := p.Wait(ctx); err != nil || r.Exit != 0 {
+		t.Errorf("close on the console: got %+v, %v; want exit 0", r, err)
+	}
+	g.sh("test ! -e /dev/mapper/things")
 }
 
 func missing(r holders.Report, want map[int]string) []string {
