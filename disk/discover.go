@@ -50,11 +50,11 @@ func (h Host) gather(ctx context.Context) (facts, error) {
 		}
 		f.disks = append(f.disks, d)
 	}
-	known := func(n string) bool { _, ok := f.devs[n]; return ok }
-	for n, info := range f.devs {
-		if b := readTrim(h.sys("block", n, "loop", "backing_file")); strings.HasPrefix(b, h.Dev+"/") {
-			info.loopBacking = h.resolve(b, f.devs)
-			f.devs[n] = info
+	for _, d := range f.disks {
+		if strings.HasPrefix(d.BackingFile, h.Dev+"/") { // a loop device on a block device
+			info := f.devs[d.Name]
+			info.loopBacking = h.resolve(d.BackingFile, f.devs)
+			f.devs[d.Name] = info
 		}
 	}
 	for i := range f.disks {
@@ -74,7 +74,7 @@ func (h Host) gather(ctx context.Context) (facts, error) {
 		return facts{}, err
 	}
 	for _, s := range swaps {
-		if n := h.resolve(s, f.devs); known(n) {
+		if n := h.resolve(s, f.devs); n != "" {
 			f.swaps = append(f.swaps, n)
 		}
 	}
@@ -88,12 +88,14 @@ func (h Host) gather(ctx context.Context) (facts, error) {
 func (h Host) diskFacts(gd *block.Disk) Disk {
 	name := gd.Name
 	sysPath, _ := os.Readlink(h.sys("block", name))
-	props, links := h.udevData(readTrim(h.sys("block", name, "dev")))
+	dev := readTrim(h.sys("block", name, "dev"))
+	wwid := firstKnown(readTrim(h.sys("block", name, "wwid")), readTrim(h.sys("block", name, "device", "wwid")))
+	props, links := h.udevData(dev)
 	kind, bus := kindAndBus(name, gd.DriveType, gd.StorageController, known(gd.BusPath), sysPath)
 	d := Disk{
 		Name:               name,
 		Path:               h.devPath(name),
-		Dev:                readTrim(h.sys("block", name, "dev")),
+		Dev:                dev,
 		SizeBytes:          gd.SizeBytes,
 		LogicalBlockBytes:  gd.LogicalBlockSizeBytes,
 		PhysicalBlockBytes: gd.PhysicalBlockSizeBytes,
@@ -103,7 +105,7 @@ func (h Host) diskFacts(gd *block.Disk) Disk {
 		Vendor:             firstKnown(gd.Vendor, readTrim(h.sys("block", name, "device", "vendor"))),
 		Model:              firstKnown(gd.Model, readTrim(h.sys("block", name, "device", "model"))),
 		Serial:             firstKnown(gd.SerialNumber, readTrim(h.sys("block", name, "serial")), readTrim(h.sys("block", name, "device", "serial"))),
-		WWN:                firstKnown(gd.WWN, readTrim(h.sys("block", name, "wwid")), readTrim(h.sys("block", name, "device", "wwid"))),
+		WWN:                firstKnown(gd.WWN, wwid),
 		Removable:          gd.IsRemovable,
 		ReadOnly:           readTrim(h.sys("block", name, "ro")) == "1",
 		BackingFile:        readTrim(h.sys("block", name, "loop", "backing_file")),
@@ -116,7 +118,6 @@ func (h Host) diskFacts(gd *block.Disk) Disk {
 			udevByID = append(udevByID, n)
 		}
 	}
-	wwid := firstKnown(readTrim(h.sys("block", name, "wwid")), readTrim(h.sys("block", name, "device", "wwid")))
 	d.ID, d.IDSource, d.ByID = chooseID(idFacts{
 		udevLinks: udevByID, devLinks: h.byIDLinks(name), name: name, bus: bus,
 		model: d.Model, serial: d.Serial, wwid: wwid, sysPath: sysPath, backing: d.BackingFile,
