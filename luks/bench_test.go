@@ -45,18 +45,22 @@ func TestBenchUnlock(t *testing.T) {
 		o.must(append(append([]string{"luksFormat", "--batch-mode", "--key-file", kf}, c.args...), img)...)
 		f := openRW(t, img)
 		h := readHeader(t, f)
-		ours := best(3, func() time.Duration {
+		// Alternate the two so that load from other processes hits both alike.
+		var ours, theirs time.Duration
+		for range 3 {
 			start := time.Now()
 			if _, _, err := h.Unlock(f, []byte("benchmark passphrase"), AnySlot); err != nil {
 				t.Fatal(err)
 			}
-			return time.Since(start)
-		})
-		theirs := best(3, func() time.Duration {
-			start := time.Now()
+			if d := time.Since(start); ours == 0 || d < ours {
+				ours = d
+			}
+			start = time.Now()
 			o.must("open", "--test-passphrase", "--key-file", kf, img)
-			return time.Since(start)
-		})
+			if d := time.Since(start); theirs == 0 || d < theirs {
+				theirs = d
+			}
+		}
 		t.Logf("unlock %-28s ours %7.0f ms  cryptsetup %7.0f ms  ratio %.2fx (goal <= 1.2x)",
 			c.name, ours.Seconds()*1000, theirs.Seconds()*1000, ours.Seconds()/theirs.Seconds())
 	}

@@ -211,13 +211,15 @@ func newLuksRecoveryKeyCmd(a *app) *cobra.Command {
 		k    luksKeyOpts
 		p    luksPbkdfOpts
 		slot int
+		qr   bool
 	)
 	cmd := &cobra.Command{
 		Use:   "recovery-key DEVICE",
 		Short: "Add a keyslot with a generated recovery key, printed once",
 		Long: `recovery-key adds a keyslot opened by a generated 256-bit recovery key,
 written as 64 letters in eight groups (only the letters cbdefghijklnrtuv, easy to
-type on any keyboard layout). The key is printed once on stdout: write it down.`,
+type on any keyboard layout). The key is printed once on stdout: write it down.
+With --qr it is also drawn as a QR code for a phone to scan.`,
 		Args: usageArgs(cobra.ExactArgs(1)),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			kdf, err := p.resolve(a)
@@ -240,11 +242,15 @@ type on any keyboard layout). The key is printed once on stdout: write it down.`
 			}
 			fmt.Fprintf(a.stderr, "Recovery key added in key slot %d. Write it down; it is not shown again:\n", s)
 			fmt.Fprintln(a.stdout, rk)
+			if qr {
+				return luksWriteQR(a.stdout, rk)
+			}
 			return nil
 		},
 	}
 	k.register(cmd, "file with an existing passphrase (default: prompt)")
 	cmd.Flags().IntVarP(&slot, "key-slot", "S", luks.AnySlot, "keyslot for the recovery key (default: lowest free)")
+	cmd.Flags().BoolVar(&qr, "qr", false, "also show the recovery key as a QR code")
 	p.register(cmd)
 	return cmd
 }

@@ -190,6 +190,21 @@ func TestLuksKeyslotCommands(t *testing.T) {
 	if !e.csOpens(e.key("rk", rk)) {
 		t.Fatal("cryptsetup does not open the recovery key")
 	}
+	out = e.mustSC(append([]string{"luks", "recovery-key", e.img, "--key-file", k3, "--qr"}, fastFormat...)...)
+	lines := strings.Split(strings.TrimRight(out, "\n"), "\n")
+	// The key, then the code: n cells wide (modules plus a 2-module quiet
+	// zone each side) and ceil(n/2) lines tall, with n-4 a QR size 21+4v.
+	if len(lines) < 2 {
+		t.Fatalf("no QR code after the key:\n%s", out)
+	}
+	row := strings.TrimSuffix(strings.TrimPrefix(lines[1], "\x1b[30;47m"), "\x1b[0m")
+	n := len([]rune(row))
+	if (n-4-21)%4 != 0 || n < 25 || len(lines)-1 != (n+1)/2 {
+		t.Fatalf("QR output: %d lines of %d cells, want a square code:\n%s", len(lines)-1, n, out)
+	}
+	if !e.csOpens(e.key("rk2", lines[0])) {
+		t.Fatal("cryptsetup does not open the second recovery key")
+	}
 	e.mustSC("luks", "erase", e.img, "--batch-mode")
 	if e.csOpens(k3) {
 		t.Fatal("cryptsetup opens an erased volume")
