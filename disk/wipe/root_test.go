@@ -141,3 +141,33 @@ func TestIOErrorMidway(t *testing.T) {
 		t.Errorf("error %q does not name the cause and offset", err)
 	}
 }
+
+// TestNoPermission checks the errors for targets root may not write: an
+// immutable file and a file on a read-only mount.
+func TestNoPermission(t *testing.T) {
+	needRoot(t)
+	t.Run("immutable file", func(t *testing.T) {
+		if _, err := exec.LookPath("chattr"); err != nil {
+			t.Skipf("chattr not installed: %v", err)
+		}
+		p, _ := noisyFile(t, 4096)
+		if out, err := exec.Command("chattr", "+i", p).CombinedOutput(); err != nil {
+			t.Skipf("chattr +i: %v: %s", err, out)
+		}
+		t.Cleanup(func() { exec.Command("chattr", "-i", p).Run() })
+		if _, err := Open(p); !errors.Is(err, os.ErrPermission) {
+			t.Errorf("got %v, want a permission error", err)
+		}
+	})
+	t.Run("read-only mount", func(t *testing.T) {
+		p, _ := noisyFile(t, 4096)
+		dir := filepath.Dir(p)
+		if out, err := exec.Command("mount", "--bind", "-o", "ro", dir, dir).CombinedOutput(); err != nil {
+			t.Skipf("read-only bind mount: %v: %s", err, out)
+		}
+		t.Cleanup(func() { exec.Command("umount", dir).Run() })
+		if _, err := Open(p); err == nil || !strings.Contains(err.Error(), "read-only file system") {
+			t.Errorf("got %v, want a read-only file system error", err)
+		}
+	})
+}
