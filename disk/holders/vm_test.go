@@ -135,6 +135,78 @@ losetup -f /mnt/things/disk.img`)
 	}
 
 	t.Run("screen on the console", func(t *testing.T) { closeOnConsole(t, g) })
+	t.Run("stacked mapping", func(t *testing.T) { closeStacked(t, g) })
+	t.Run("deferred", func(t *testing.T) { closeDeferred(t, g) })
+}
+
+// closeStacked puts a second LUKS mapping inside things and mounts it:
+// close removes the inner mapping (after unmounting it) before things.
+func closeStacked(t *testing.T, g guest) {
+	g.t = t
+	g.sh(`set -e
+cryptsetup open --key-file /tmp/key /dev/vda things
+mount /dev/mapper/things /mnt/things
+dd if=/dev/zero of=/mnt/things/disk.img bs=1M count=20 2>/dev/null
+umount /mnt/things
+cryptsetup luksFormat --batch-mode --type luks2 --pbkdf pbkdf2 --pbkdf-force-iterations 1000 --key-file /tmp/key /dev/mapper/things
+cryptsetup open --key-file /tmp/key /dev/mapper/things inner
+mkfs.ext4 -q -m 0 /dev/mapper/inner
+mkdir -p /mnt/inner && mount /dev/mapper/inner /mnt/inner`)
+	pid := g.start("inner", "cd /mnt/inner && exec sleep 1000")
+	r := g.run("/bin/simplecloud", "close", "things", "--yes", "--grace", "3s")
+	out := string(r.Stdout)
+	t.Logf("simplecloud close things:\n%s%s", out, r.Stderr)
+	if r.Exit != 0 {
+		t.Fatalf("close: exit %d", r.Exit)
+	}
+	want := []string{
+		"ok   SIGTERM pid " + strconv.Itoa(pid),
+		"ok   unmount /mnt/inner in this namespace",
+		"ok   remove device-mapper device inner: removed",
+		"ok   close mapping things: removed",
+	}
+	last := -1
+	for _, w := range want {
+		i := strings.Index(out, w)
+		if i < 0 || i < last {
+			t.Errorf("close output lacks %q after the previous step", w)
+		}
+		last = i
+	}
+	g.sh("test ! -e /dev/mapper/inner && test ! -e /dev/mapper/things")
+}
+
+// closeDeferred: a holder of the device node that ignores SIGTERM stays
+// without --kill; with --deferred the kernel removes things once the last
+// user has gone.
+func closeDeferred(t *testing.T, g guest) {
+	g.t = t
+	g.sh("cryptsetup open --key-file /tmp/key /dev/vda things")
+	pid := g.start("stubborn", `trap "" TERM; exec 3</dev/mapper/things; while :; do sleep 1; done`)
+	r := g.run("/bin/simplecloud", "close", "things", "--yes", "--deferred", "--grace", "1s", "--json")
+	if r.Exit != 0 {
+		t.Fatalf("close --deferred: exit %d\n%s%s", r.Exit, r.Stdout, r.Stderr)
+	}
+	var out struct {
+		Result holders.Result `json:"result"`
+	}
+	if err := json.Unmarshal(r.Stdout, &out); err != nil {
+		t.Fatalf("close --json: %v\n%s", err, r.Stdout)
+	}
+	if !out.Result.Deferred || out.Result.MappingGone || out.Result.Outcomes[0].OK {
+		t.Errorf("got %+v, want the signal step failed and a deferred remove", out.Result)
+	}
+	if r := g.run("cryptsetup", "status", "things"); r.Exit != 0 {
+		t.Error("things went away while pid " + strconv.Itoa(pid) + " still holds it")
+	}
+	g.sh("kill -9 " + strconv.Itoa(pid))
+	deadline := time.Now().Add(time.Minute)
+	for g.run("cryptsetup", "status", "things").Exit == 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("things is still there after its last user was killed")
+		}
+		time.Sleep(200 * time.Millisecond) // poll interval
+	}
 }
 
 // closeOnConsole opens things again with one holder and runs simplecloud
