@@ -2,6 +2,7 @@ package luks
 
 import (
 	"bytes"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -10,6 +11,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // TestOracleBackupRestore: our backup restores with cryptsetup, and
@@ -72,7 +75,38 @@ func TestOracleLockBlocksCryptsetup(t *testing.T) {
 	if _, _, err := Format(f, FormatOptions{PBKDF: fastPBKDF2, DigestIterations: 1000}, []byte("pw")); err != nil {
 		t.Fatal(err)
 	}
-	d, err := OpenDevice(img, true)
+	lockBlocksCryptsetup(t, o, img, img)
+}
+
+// TestOracleLockBlockDevice: on a block device (a loop device here) the
+// lock is LockDir/L_<major>:<minor>, the file cryptsetup locks too.
+func TestOracleLockBlockDevice(t *testing.T) {
+	o := newOracle(t)
+	losetup := needTool(t, "losetup")
+	img := o.image("lb.img", 20<<20)
+	f := openRW(t, img)
+	if _, _, err := Format(f, FormatOptions{PBKDF: fastPBKDF2, DigestIterations: 1000}, []byte("pw")); err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Command(losetup, "-f", "--show", img).CombinedOutput()
+	if err != nil {
+		t.Skipf("no loop device: %v %s", err, out)
+	}
+	loop := strings.TrimSpace(string(out))
+	t.Cleanup(func() { exec.Command(losetup, "-d", loop).Run() })
+	var st syscall.Stat_t
+	if err := syscall.Stat(loop, &st); err != nil {
+		t.Fatal(err)
+	}
+	lockFile := filepath.Join(LockDir, fmt.Sprintf("L_%d:%d", unix.Major(st.Rdev), unix.Minor(st.Rdev)))
+	lockBlocksCryptsetup(t, o, loop, lockFile)
+}
+
+// lockBlocksCryptsetup takes our write lock on dev, checks that cryptsetup
+// luksDump blocks on lockFile until we release it.
+func lockBlocksCryptsetup(t *testing.T, o *oracle, dev, lockFile string) {
+	t.Helper()
+	d, err := OpenDevice(dev, true)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -81,10 +115,10 @@ func TestOracleLockBlocksCryptsetup(t *testing.T) {
 		t.Fatal(err)
 	}
 	var st syscall.Stat_t
-	if err := syscall.Stat(img, &st); err != nil {
-		t.Fatal(err)
+	if err := syscall.Stat(lockFile, &st); err != nil {
+		t.Fatalf("lock file: %v", err)
 	}
-	cmd := exec.Command(o.bin, "luksDump", img)
+	cmd := exec.Command(o.bin, "luksDump", dev)
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	if err := cmd.Start(); err != nil {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"io"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -231,4 +232,37 @@ func TestUnknownMembersSurvive(t *testing.T) {
 			t.Errorf("rewritten JSON lacks %s:\n%s", s, text)
 		}
 	}
+}
+
+// TestSlotOrder: high priority first, "ignore" only when asked for by number.
+func TestSlotOrder(t *testing.T) {
+	dev, h, vk := newTestVolume(t, "zero")
+	prio := func(p int) *int { return &p }
+	for _, c := range []struct {
+		pass string
+		p    *int
+	}{{"one", prio(PriorityIgnore)}, {"two", nil}, {"three", prio(PriorityHigh)}} {
+		if _, err := h.AddKeyslot(dev, vk, []byte(c.pass), KeyslotOptions{Slot: AnySlot, PBKDF: fastPBKDF2, Priority: c.p}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	h = readHeader2(t, dev)
+	if got, want := h.Meta.SlotOrder(), []int{3, 0, 2}; !slices.Equal(got, want) {
+		t.Fatalf("slot order %v, want %v", got, want)
+	}
+	if _, _, err := h.Unlock(dev, []byte("one"), AnySlot); !errors.Is(err, ErrWrongKey) {
+		t.Fatalf("an ignored slot opened without being named: %v", err)
+	}
+	if _, s, err := h.Unlock(dev, []byte("one"), 1); err != nil || s != 1 {
+		t.Fatalf("the ignored slot named explicitly: slot %d, %v", s, err)
+	}
+}
+
+func readHeader2(t *testing.T, dev *memDev) *Header {
+	t.Helper()
+	h, err := ReadHeader(dev)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return h
 }
