@@ -101,8 +101,12 @@ func (o Options) Check(t *Target) error {
 	if o.Offset < 0 || o.Offset >= t.Size {
 		return fmt.Errorf("offset %d is outside %s (size %d)", o.Offset, t.Path, t.Size)
 	}
-	if o.Offset%512 != 0 || (t.Block && o.Offset%t.Align != 0) {
-		return fmt.Errorf("offset %d is not a multiple of the block size (%d)", o.Offset, max(512, t.Align))
+	unit := int64(512) // an image file's pieces off the direct I/O grid go buffered
+	if t.Block {
+		unit = t.Align // a block device takes nothing smaller than its logical block
+	}
+	if o.Offset%unit != 0 {
+		return fmt.Errorf("offset %d is not a multiple of the block size (%d)", o.Offset, unit)
 	}
 	return nil
 }
