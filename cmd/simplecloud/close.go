@@ -88,8 +88,15 @@ func runClose(ctx context.Context, a *app, name string, f closeFlags) error {
 	if r.DMName != name {
 		return fmt.Errorf("close %s: not a device-mapper mapping (it resolves to %s %s)", name, r.Name, r.Dev)
 	}
-	opts := holders.PlanOptions{Mapping: name, Self: os.Getpid(), Kill: f.kill, Deferred: f.deferred,
-		Systemd: holders.SystemdRunning(), Grace: f.grace}
+	for _, m := range r.Mounts {
+		if m.Initial && m.MountPoint == "/" {
+			return fmt.Errorf("close %s: it holds the root filesystem; stopping its holders would stop the system", name)
+		}
+	}
+	ops := holders.NewLinuxOps()
+	ops.ProcDir = f.roots.proc
+	opts := holders.PlanOptions{Mapping: name, Self: os.Getpid(), Protect: ops.Ancestors(os.Getpid()),
+		Kill: f.kill, Deferred: f.deferred, Systemd: holders.SystemdRunning(), Grace: f.grace}
 	interactive := closeTerminal(a.stdin)
 	screen := interactive && !f.yes && !f.dryRun && !f.asJSON && r.Busy()
 	if screen {

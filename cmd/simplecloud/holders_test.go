@@ -16,7 +16,11 @@ import (
 // the commands at it.
 func holdersTree(t *testing.T) []string {
 	t.Helper()
-	root := t.TempDir()
+	return holdersTreeIn(t, t.TempDir())
+}
+
+func holdersTreeIn(t *testing.T, root string) []string {
+	t.Helper()
 	files := map[string]string{
 		"proc/1/mountinfo":             "1 0 8:0 / / rw - ext4 /dev/sda rw\n30 1 253:0 / /mnt/things rw - ext4 /dev/mapper/things rw\n",
 		"proc/50/cmdline":              "sleep\x001000\x00",
@@ -119,5 +123,19 @@ func TestCloseCommand(t *testing.T) {
 		if code != tc.code || !strings.Contains(stderr, tc.inStderr) {
 			t.Errorf("%v: got exit %d, stderr %q; want %d and %q", tc.args, code, stderr, tc.code, tc.inStderr)
 		}
+	}
+}
+
+// TestCloseRootFilesystem: a mapping that holds / is never closed (every
+// process would be a holder).
+func TestCloseRootFilesystem(t *testing.T) {
+	root := t.TempDir()
+	tree := holdersTreeIn(t, root)
+	if err := os.WriteFile(filepath.Join(root, "proc/1/mountinfo"), []byte("1 0 253:0 / / rw - ext4 /dev/mapper/things rw\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, _, stderr := runCLI(append([]string{"close", "things", "--yes", "--kill"}, tree...)...)
+	if code != exitError || !strings.Contains(stderr, "root filesystem") {
+		t.Errorf("got exit %d, stderr %q; want %d and a refusal naming the root filesystem", code, stderr, exitError)
 	}
 }

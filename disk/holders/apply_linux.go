@@ -32,6 +32,25 @@ func SystemdRunning() bool {
 	return err == nil && fi.IsDir()
 }
 
+// Ancestors returns the parent, grandparent and so on of pid, up to but
+// not including pid 1, from /proc/PID/stat.
+func (o *LinuxOps) Ancestors(pid int) []int {
+	var out []int
+	for n := 0; n < 64; n++ {
+		b, err := os.ReadFile(filepath.Join(o.ProcDir, strconv.Itoa(pid), "stat"))
+		if err != nil {
+			return out
+		}
+		ppid, err := parsePPID(b)
+		if err != nil || ppid <= 1 {
+			return out
+		}
+		out = append(out, ppid)
+		pid = ppid
+	}
+	return out
+}
+
 type pidfdProc struct {
 	fd  int
 	pid int

@@ -192,6 +192,19 @@ func parseStartTime(b []byte) (uint64, error) {
 	return strconv.ParseUint(f[19], 10, 64)
 }
 
+// parsePPID returns field 4 (ppid) of /proc/PID/stat.
+func parsePPID(b []byte) (int, error) {
+	i := bytes.LastIndexByte(b, ')')
+	if i < 0 {
+		return 0, fmt.Errorf("parse stat: no command field")
+	}
+	f := strings.Fields(string(b[i+1:]))
+	if len(f) < 2 {
+		return 0, fmt.Errorf("parse stat: no ppid field")
+	}
+	return strconv.Atoi(f[1])
+}
+
 // parseCmdline turns /proc/PID/cmdline into one line; comm is used for
 // kernel threads and zombies, whose cmdline is empty.
 func parseCmdline(b []byte, comm string) string {

@@ -43,6 +43,9 @@ func TestParseSmall(t *testing.T) {
 	if got, err := parseStartTime([]byte("42 (a b) c) S 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 777 20")); err != nil || got != 777 {
 		t.Errorf("parseStartTime: got %d, %v; want 777", got, err)
 	}
+	if got, err := parsePPID([]byte("42 (a) b) S 7 42 42")); err != nil || got != 7 {
+		t.Errorf("parsePPID: got %d, %v; want 7", got, err)
+	}
 	if _, err := parseStartTime([]byte("42 (x) S 1")); err == nil {
 		t.Error("parseStartTime of a short line: got no error")
 	}

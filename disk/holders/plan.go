@@ -89,6 +89,9 @@ func (s Step) String() string {
 type PlanOptions struct {
 	Mapping  string // device-mapper name to close last; empty to close nothing
 	Self     int    // the caller's pid: never signalled
+	// Protect are pids never signalled either, e.g. the caller's parent
+	// shell: the plan tells the user to free them by hand.
+	Protect []int
 	Kill     bool   // SIGKILL what is still running after the grace time
 	Deferred bool   // fall back to a deferred remove of the mapping
 	Systemd  bool   // systemd runs: stop .service units instead of signalling their processes
@@ -182,6 +185,9 @@ func (p *Plan) processSteps(r Report, o PlanOptions) {
 			continue
 		case pr.PID == 1:
 			p.Manual = append(p.Manual, fmt.Sprintf("pid 1 (%s) holds %s; init is never signalled", pr.Command, HoldSummary(pr.Holds)))
+			continue
+		case slices.Contains(o.Protect, pr.PID):
+			p.Manual = append(p.Manual, fmt.Sprintf("pid %d (%s), which started this command, holds %s; free it yourself (cd out of it)", pr.PID, pr.Command, HoldSummary(pr.Holds)))
 			continue
 		}
 		if strings.HasSuffix(pr.Unit, ".service") {

@@ -47,11 +47,10 @@ func TestMakePlan(t *testing.T) {
 			"SIGTERM pid 105 (?), wait, then report it if still running",
 			"SIGTERM pid 106 (?), wait, then report it if still running",
 		}},
-		{"systemd, kill, self and choices", PlanOptions{Mapping: "things", Systemd: true, Kill: true, Self: 103,
-			Choices: map[int]Action{101: ActionSkip, 102: ActionSkip}}, []string{
+		{"systemd, kill, self, protected and choices", PlanOptions{Mapping: "things", Systemd: true, Kill: true, Self: 103,
+			Protect: []int{106, 99}, Choices: map[int]Action{101: ActionSkip, 102: ActionSkip}}, []string{
 			"stop unit backup.service (pids 100)",
 			"SIGTERM pid 105 (?), wait, then SIGKILL",
-			"SIGTERM pid 106 (?), wait, then SIGKILL",
 		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
