@@ -31,6 +31,9 @@ ExecStop=%[1]s lock --config %[2]s
 StandardInput=tty
 StandardOutput=tty
 TTYPath=/dev/console
+# No terminal queries at start-up (a console that does not answer them
+# would delay the prompt).
+Environment=TERM=dumb
 # 4: the volume was already open (it is mounted all the same).
 SuccessExitStatus=4
 TimeoutStartSec=0

@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
-	"golang.org/x/term"
 
 	"simplecloud/luks"
 	"simplecloud/provision"
@@ -147,47 +146,4 @@ func printUnlock(a *app, asJSON bool, res *provision.UnlockResult, err error) er
 	}
 	_, werr := fmt.Fprintf(a.stdout, "Unlocked %s (keyslot %d) as %s, mounted at %s.\n%s\n", res.Device, res.Slot, res.Mapper, res.Mount, res.Handoff)
 	return werr
-}
-
-// consolePrompt asks for the passphrase on the terminal without echo, or
-// reads lines from stdin when it is not a terminal.
-type consolePrompt struct {
-	a   *app
-	cfg *provision.Config
-}
-
-func (p *consolePrompt) Passphrase(ctx context.Context, attempt int, last error) ([]byte, error) {
-	if last != nil {
-		fmt.Fprintln(p.a.stderr, "No key available with this passphrase.")
-	}
-	fmt.Fprintf(p.a.stderr, "Enter passphrase for %s (%s): ", p.cfg.Volume.Name, p.cfg.Volume.Disk)
-	type answer struct {
-		b   []byte
-		err error
-	}
-	ch := make(chan answer, 1)
-	go func() {
-		var a answer
-		if fd, ok := luksTerminalFd(p.a); ok {
-			a.b, a.err = term.ReadPassword(fd)
-		} else {
-			a.b, a.err = luksReadLine(p.a.stdin)
-			if a.err != nil && len(a.b) > 0 {
-				a.err = nil
-			}
-		}
-		ch <- a
-	}()
-	select {
-	case <-ctx.Done():
-		fmt.Fprintln(p.a.stderr)
-		return nil, fmt.Errorf("ask for the passphrase: %w", ctx.Err())
-	case ans := <-ch:
-		fmt.Fprintln(p.a.stderr)
-		if ans.err != nil {
-			clear(ans.b)
-			return nil, fmt.Errorf("ask for the passphrase: %w: %w", provision.ErrCancelled, ans.err)
-		}
-		return ans.b, nil
-	}
 }

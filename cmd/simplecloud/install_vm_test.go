@@ -1,0 +1,212 @@
+//go:build vmtest
+
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"simplecloud/disk"
+	"simplecloud/images/vm"
+	"simplecloud/images/vmtest"
+)
+
+// guest wraps a booted machine with helpers that fail the test.
+type guest struct {
+	t *testing.T
+	m *vm.Machine
+}
+
+func (g guest) run(stdin string, argv ...string) vm.Result {
+	g.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	r, err := g.m.RunCmd(ctx, vm.Cmd{Argv: argv, Stdin: []byte(stdin)})
+	if err != nil {
+		g.t.Fatalf("run %q: %v", argv, err)
+	}
+	return r
+}
+
+func (g guest) sh(script string) string {
+	g.t.Helper()
+	r := g.run("", "sh", "-c", script)
+	if r.Exit != 0 {
+		g.t.Fatalf("%s: exit %d\n%s%s", script, r.Exit, r.Stdout, r.Stderr)
+	}
+	return string(r.Stdout)
+}
+
+// installGuestPrograms are the reference tools the guests need: cryptsetup
+// as an oracle and e2fsprogs (the guest's busybox has a mke2fs applet too,
+// which install must not pick).
+var installGuestPrograms = []string{"cryptsetup", "mke2fs", "dumpe2fs", "e2fsck"}
+
+// bootInstallGuest boots a guest on the two images and mounts the "system"
+// disk (vda) at /sysroot, with /etc/simplecloud kept on it.
+func bootInstallGuest(t *testing.T, system, data string, fresh bool) guest {
+	m := vmtest.Boot(t, vmtest.Options{Options: vm.Options{Disks: []vm.Disk{
+		{Path: system, Size: 64 << 20, Serial: "SC-SYSTEM"},
+		{Path: data, Size: 128 << 20, Serial: "SC-DATA"},
+	}}, Programs: installGuestPrograms})
+	g := guest{t: t, m: m}
+	if fresh {
+		g.sh("/usr/sbin/mke2fs -q -t ext4 /dev/vda") // not busybox's applet
+	}
+	g.sh(`mkdir -p /sysroot && mount /dev/vda /sysroot && mkdir -p /sysroot/etc/simplecloud /etc/simplecloud &&
+mount --bind /sysroot/etc/simplecloud /etc/simplecloud && cp /bin/simplecloud /sysroot/simplecloud`)
+	return g
+}
+
+// TestVMInstallAndUnlock is the first-boot story in a real kernel: an
+// unattended install on the blank disk next to a mounted system disk, checked
+// with cryptsetup and dumpe2fs; then a second boot on the same images where
+// unlock on the serial console refuses a wrong passphrase, accepts the right
+// one, and the file written before reads back.
+func TestVMInstallAndUnlock(t *testing.T) {
+	dir := t.TempDir()
+	system, data := filepath.Join(dir, "system.img"), filepath.Join(dir, "data.img")
+	const sc = "/sysroot/simplecloud"
+	var uuid string
+
+	g := bootInstallGuest(t, system, data, true)
+
+	r := g.run("", sc, "disks", "--json")
+	var l disk.Listing
+	if r.Exit != 0 || json.Unmarshal(r.Stdout, &l) != nil {
+		t.Fatalf("disks --json: exit %d\n%s%s", r.Exit, r.Stdout, r.Stderr)
+	}
+	for _, d := range l.Disks {
+		if d.Eligible != (d.ID == "virtio-SC-DATA") {
+			t.Errorf("got %s eligible=%v; want only virtio-SC-DATA eligible", d.ID, d.Eligible)
+		}
+	}
+	g.sh("printf 'correct horse' > /tmp/key")
+	r = g.run("", sc, "install", "--disk", "virtio-SC-SYSTEM", "--key-file", "/tmp/key", "--yes")
+	if r.Exit != 1 || !strings.Contains(string(r.Stderr), "refusing to install on virtio-SC-SYSTEM") {
+		t.Errorf("install on the system disk: got exit %d %s, want a refusal", r.Exit, r.Stderr)
+	}
+
+	r = g.run("", sc, "install", "--disk", "virtio-SC-DATA", "--key-file", "/tmp/key", "--yes", "--wipe", "zero",
+		"--pbkdf", "pbkdf2", "--pbkdf-force-iterations", "1000", "--recovery-key", "/sysroot/recovery.txt", "--json")
+	if r.Exit != 0 {
+		t.Fatalf("install: exit %d\n%s%s", r.Exit, r.Stdout, r.Stderr)
+	}
+	lines := strings.Split(strings.TrimSpace(string(r.Stdout)), "\n")
+	var last struct {
+		Result struct{ UUID, Target, Mount string }
+	}
+	if err := json.Unmarshal([]byte(lines[len(lines)-1]), &last); err != nil || last.Result.UUID == "" {
+		t.Fatalf("last JSON line %q: %v; want the result", lines[len(lines)-1], err)
+	}
+	uuid = last.Result.UUID
+	if last.Result.Target != "/dev/vdb1" {
+		t.Errorf("got target %s, want /dev/vdb1 (one GPT partition)", last.Result.Target)
+	}
+	t.Logf("install printed %d JSON lines; result %+v", len(lines), last.Result)
+
+	dump := g.sh("cryptsetup luksDump /dev/vdb1")
+	for _, want := range []string{"Version:       \t2", "UUID:          \t" + uuid, "Label:         \tsimplecloud", "0: luks2", "1: luks2"} {
+		if !strings.Contains(dump, want) {
+			t.Errorf("cryptsetup luksDump lacks %q:\n%s", want, dump)
+		}
+	}
+	status := g.sh("cryptsetup status simplecloud")
+	if !strings.Contains(status, "type:    LUKS2") || !strings.Contains(status, "device:  /dev/vdb1") {
+		t.Errorf("cryptsetup status does not know the mapping as LUKS2 on vdb1:\n%s", status)
+	}
+	ext := g.sh("dumpe2fs -h /dev/mapper/simplecloud 2>/dev/null")
+	for _, want := range []string{"Reserved block count:     0\n", "Filesystem volume name:   simplecloud\n", " extent "} {
+		if !strings.Contains(ext, want) {
+			t.Errorf("dumpe2fs -h lacks %q:\n%s", want, ext)
+		}
+	}
+	g.sh("grep -q '^/dev/mapper/simplecloud /srv/simplecloud ext4' /proc/mounts")
+	cfg := g.sh("cat /etc/simplecloud/simplecloud.toml")
+	if !strings.Contains(cfg, `uuid = "`+uuid+`"`) {
+		t.Errorf("config lacks the LUKS UUID:\n%s", cfg)
+	}
+	g.sh("ls /etc/systemd/system/simplecloud-unlock.service /etc/systemd/system/simplecloud-serve.service")
+	g.sh("echo written-before-reboot > /srv/simplecloud/f && sync")
+
+	r = g.run("", sc, "install", "--disk", "virtio-SC-DATA", "--key-file", "/tmp/key", "--yes", "--allow-signature")
+	if r.Exit != 1 || !strings.Contains(string(r.Stderr), "already") || !strings.Contains(string(r.Stderr), "nothing was written") {
+		t.Errorf("re-run: got exit %d %s, want a refusal: already installed", r.Exit, r.Stderr)
+	}
+	if r := g.run("", sc, "lock"); r.Exit != 0 {
+		t.Fatalf("lock: exit %d %s", r.Exit, r.Stderr)
+	}
+	// The system disk was written only through its mounted filesystem.
+	g.sh("umount /etc/simplecloud && umount /sysroot && e2fsck -fn /dev/vda")
+	if err := g.m.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	// Second boot on the same images: the unlock prompt on the console.
+	g = bootInstallGuest(t, system, data, false)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	p, err := g.m.StartCmd(vm.Cmd{Console: true, Argv: []string{sc, "unlock"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, step := range []struct{ expect, send string }{
+		{"Enter passphrase for simplecloud", "wrong horse"},
+		{"No key available with this passphrase.", ""},
+		{"Enter passphrase for simplecloud", "correct horse"},
+		{"Unlocked /dev/vdb1", ""},
+	} {
+		if err := g.m.Expect(ctx, step.expect); err != nil {
+			t.Fatalf("expect %q: %v\nconsole:\n%s", step.expect, err, tail(g.m.Console(), 2000))
+		}
+		if step.send != "" {
+			if err := g.m.SendLine(step.send); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	res, err := p.Wait(ctx)
+	if err != nil || res.Exit != 0 {
+		t.Fatalf("unlock: got %+v, %v; want exit 0", res, err)
+	}
+	if got := g.sh("cat /srv/simplecloud/f"); got != "written-before-reboot\n" {
+		t.Errorf("got %q after the reboot, want the file written before", got)
+	}
+	if strings.Contains(g.m.Console(), "correct horse") || strings.Contains(g.m.Console(), "wrong horse") {
+		t.Error("a passphrase was echoed on the console")
+	}
+
+	exits := []struct {
+		argv []string
+		want int
+	}{
+		{[]string{sc, "unlock", "--key-file", "/tmp/none"}, 1},
+		{[]string{sc, "unlock"}, exitAlreadyOpen},
+		{[]string{sc, "lock"}, 0},
+		{[]string{sc, "lock"}, exitAlreadyOpen},
+		{[]string{"sh", "-c", "printf nope > /tmp/bad && " + sc + " unlock --key-file /tmp/bad"}, exitAuth},
+		{[]string{"sh", "-c", "sed 's/uuid = .*/uuid = \"00000000-0000-4000-8000-000000000000\"/' /etc/simplecloud/simplecloud.toml > /tmp/other.toml && " +
+			sc + " unlock --config /tmp/other.toml --key-file /tmp/bad"}, exitMissingDisk},
+		{[]string{sc, "unlock", "--recovery-key", "/sysroot/recovery.txt"}, 0},
+	}
+	for _, e := range exits {
+		r := g.run("", e.argv...)
+		if r.Exit != e.want {
+			t.Errorf("%q: got exit %d, want %d\n%s%s", e.argv, r.Exit, e.want, r.Stdout, r.Stderr)
+		}
+	}
+	if got := g.sh("cat /srv/simplecloud/f"); got != "written-before-reboot\n" {
+		t.Errorf("after the recovery key: got %q, want the file", got)
+	}
+}
+
+func tail(s string, n int) string {
+	if len(s) > n {
+		return s[len(s)-n:]
+	}
+	return s
+}
