@@ -271,50 +271,15 @@ func ReadHeader(r io.ReaderAt) (*Header, error) {
 	if bytes.Equal(first[:magicLen], magic1st) && binary.BigEndian.Uint16(first[offVersion:]) == 1 {
 		return readLUKS1(r)
 	}
-	var primary, secondary *Header
-	var perr, serr error
+	var primary *Header
+	var perr error
 	primaryMagic := bytes.Equal(first[:magicLen], magic1st)
 	if primaryMagic {
 		primary, perr = readCopy(r, 0, false)
 	} else {
 		perr = fieldErr("binary header magic", "no LUKS signature")
 	}
-	// The secondary copy follows the primary; when the primary's size is
-	// unreadable, scan the offsets the specification allows.
-	offsets := slices.Clone(hdrSizes)
-	if hs := binary.BigEndian.Uint64(first[offHdrSize:]); primaryMagic && slices.Contains(hdrSizes, hs) {
-		offsets = append([]uint64{hs}, slices.DeleteFunc(offsets, func(o uint64) bool { return o == hs })...)
-	}
-	if primary != nil {
-		offsets = []uint64{primary.HdrSize}
-	}
-	foundMagic := false
-	var firstSErr error
-	for _, off := range offsets {
-		var m [magicLen]byte
-		if _, err := r.ReadAt(m[:], int64(off)); err != nil || !bytes.Equal(m[:], magic2nd) {
-			continue
-		}
-		foundMagic = true
-		secondary, serr = readCopy(r, int64(off), true)
-		if serr == nil {
-			break
-		}
-		if firstSErr == nil {
-			firstSErr = &HeaderError{Copy: "secondary", Offset: int64(off), Err: serr}
-		}
-	}
-	if secondary == nil {
-		if foundMagic {
-			serr = firstSErr
-		} else {
-			off := int64(0)
-			if primary != nil {
-				off = int64(primary.HdrSize)
-			}
-			serr = &HeaderError{Copy: "secondary", Offset: off, Err: errors.New("no LUKS2 secondary header signature found")}
-		}
-	}
+	secondary, foundMagic, serr := findSecondary(r, first, primaryMagic, primary)
 	if perr != nil {
 		perr = &HeaderError{Copy: "primary", Offset: 0, Err: perr}
 	}
@@ -344,6 +309,41 @@ func ReadHeader(r io.ReaderAt) (*Header, error) {
 	}
 	primary.salts[1] = secondary.salts[1]
 	return primary, nil
+}
+
+// findSecondary reads the secondary copy. It follows the primary; when the
+// primary's size is unreadable, the offsets the specification allows are
+// scanned. foundMagic tells whether any secondary signature was seen.
+func findSecondary(r io.ReaderAt, first []byte, primaryMagic bool, primary *Header) (*Header, bool, error) {
+	offsets := slices.Clone(hdrSizes)
+	if hs := binary.BigEndian.Uint64(first[offHdrSize:]); primaryMagic && slices.Contains(hdrSizes, hs) {
+		offsets = append([]uint64{hs}, slices.DeleteFunc(offsets, func(o uint64) bool { return o == hs })...)
+	}
+	if primary != nil {
+		offsets = []uint64{primary.HdrSize}
+	}
+	var firstErr error
+	for _, off := range offsets {
+		var m [magicLen]byte
+		if _, err := r.ReadAt(m[:], int64(off)); err != nil || !bytes.Equal(m[:], magic2nd) {
+			continue
+		}
+		h, err := readCopy(r, int64(off), true)
+		if err == nil {
+			return h, true, nil
+		}
+		if firstErr == nil {
+			firstErr = &HeaderError{Copy: "secondary", Offset: int64(off), Err: err}
+		}
+	}
+	if firstErr != nil {
+		return nil, true, firstErr
+	}
+	off := int64(0)
+	if primary != nil {
+		off = int64(primary.HdrSize)
+	}
+	return nil, false, &HeaderError{Copy: "secondary", Offset: off, Err: errors.New("no LUKS2 secondary header signature found")}
 }
 
 func newSalt() []byte {

@@ -394,9 +394,19 @@ func (m *Metadata) validate(hdrSize uint64) error {
 	if ks > maxKeyslotsSize {
 		return fieldErr("config.keyslots_size", "%d is over the limit of %d", ks, maxKeyslotsSize)
 	}
-	areaStart := 2 * hdrSize
-	areaEnd := areaStart + ks
+	areaStart, areaEnd := 2*hdrSize, 2*hdrSize+ks
+	if err := m.validateKeyslots(areaStart, areaEnd); err != nil {
+		return err
+	}
+	if err := m.validateRefs(); err != nil {
+		return err
+	}
+	return m.validateSegments(areaEnd)
+}
 
+// validateKeyslots checks that keyslot areas lie in the keyslots area
+// without overlapping, are big enough, and that each keyslot has one digest.
+func (m *Metadata) validateKeyslots(areaStart, areaEnd uint64) error {
 	type span struct {
 		id       int
 		off, end uint64
@@ -420,8 +430,7 @@ func (m *Metadata) validate(hdrSize uint64) error {
 		}
 		spans = append(spans, span{id, a.Offset, a.Offset + a.Size})
 		if k.Type == "luks2" {
-			need := afSplitAreaSize(k.KeySize, k.AF.Stripes)
-			if need > a.Size {
+			if need := afSplitAreaSize(k.KeySize, k.AF.Stripes); need > a.Size {
 				return fieldErr(p+".area.size", "%d is too small for a %d-byte key in %d stripes (%d needed)",
 					a.Size, k.KeySize, k.AF.Stripes, need)
 			}
@@ -442,6 +451,11 @@ func (m *Metadata) validate(hdrSize uint64) error {
 			return fieldErr(p, "is assigned to %d digests", n)
 		}
 	}
+	return nil
+}
+
+// validateRefs checks that digests and tokens name existing objects.
+func (m *Metadata) validateRefs() error {
 	for _, id := range sortedIDs(m.Digests) {
 		d := m.Digests[id]
 		p := fmt.Sprintf("digests.%d", id)
@@ -466,6 +480,12 @@ func (m *Metadata) validate(hdrSize uint64) error {
 			}
 		}
 	}
+	return nil
+}
+
+// validateSegments checks that segments are numbered 0, 1, ..., aligned,
+// after the header area and in order without overlap.
+func (m *Metadata) validateSegments(areaEnd uint64) error {
 	var prevEnd uint64
 	prevDynamic := false
 	for i, id := range sortedIDs(m.Segments) {
