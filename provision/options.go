@@ -17,16 +17,16 @@ const WipeNone wipe.Mode = "none"
 // Options is what the user chose for an install. Zero fields take the
 // defaults (see Defaults).
 type Options struct {
-	Disk        string    // the disk as the user named it: by-id name or path
-	WholeDisk   bool      // LUKS on the bare disk instead of one GPT partition
-	Wipe        wipe.Mode // zero, random, discard, zeroout or none (default)
-	Label       string    // LUKS and ext4 label
-	Name        string    // device-mapper name
-	Mount       string    // mount point
-	Listen      string    // server address written to the configuration
+	Disk        string     // the disk as the user named it: by-id name or path
+	WholeDisk   bool       // LUKS on the bare disk instead of one GPT partition
+	Wipe        wipe.Mode  // zero, random, discard, zeroout or none (default)
+	Label       string     // LUKS and ext4 label
+	Name        string     // device-mapper name
+	Mount       string     // mount point
+	Listen      string     // server address written to the configuration
 	PBKDF       luks.PBKDF `json:"-"` // not encoded: it holds a progress callback
-	RecoveryKey bool // add a second keyslot opened by a generated recovery key
-	Discard     bool // let discards through dm-crypt (leaks which blocks are used)
+	RecoveryKey bool       // add a second keyslot opened by a generated recovery key
+	Discard     bool       // let discards through dm-crypt (leaks which blocks are used)
 	// Reformat is the new confirmation that allows formatting a disk that
 	// holds the installed volume, or replacing an existing configuration.
 	Reformat bool
