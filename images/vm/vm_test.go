@@ -27,7 +27,7 @@ func ctxFor(t *testing.T, d time.Duration) context.Context {
 
 func run(t *testing.T, m *vm.Machine, argv ...string) vm.Result {
 	t.Helper()
-	r, err := m.Run(ctxFor(t, 2*time.Minute), argv...)
+	r, err := m.Run(ctxFor(t, 5*time.Minute), argv...)
 	if err != nil {
 		t.Fatalf("run %q: %v", argv, err)
 	}
@@ -108,7 +108,7 @@ if grep -q through-dm-crypt /dev/vda; then echo plaintext on disk; exit 1; fi`
 	})
 
 	t.Run("console expect and type", func(t *testing.T) {
-		ctx := ctxFor(t, time.Minute)
+		ctx := ctxFor(t, 3*time.Minute)
 		p, err := m.StartCmd(vm.Cmd{Console: true, Argv: []string{"sh", "-c",
 			`printf 'Name? '; read -r name; tty; echo "hello, $name!"; exit 5`}})
 		if err != nil {
@@ -144,7 +144,7 @@ if grep -q through-dm-crypt /dev/vda; then echo plaintext on disk; exit 1; fi`
 			t.Fatal("no host port for guest port 8080")
 		}
 		url := fmt.Sprintf("http://127.0.0.1:%d/index.html", port)
-		deadline := time.Now().Add(time.Minute)
+		deadline := time.Now().Add(3 * time.Minute)
 		for {
 			resp, err := http.Get(url)
 			if err == nil {
