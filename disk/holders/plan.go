@@ -87,14 +87,14 @@ func (s Step) String() string {
 
 // PlanOptions say how to stop the holders.
 type PlanOptions struct {
-	Mapping  string // device-mapper name to close last; empty to close nothing
-	Self     int    // the caller's pid: never signalled
+	Mapping string // device-mapper name to close last; empty to close nothing
+	Self    int    // the caller's pid: never signalled
 	// Protect are pids never signalled either, e.g. the caller's parent
 	// shell: the plan tells the user to free them by hand.
-	Protect []int
-	Kill     bool   // SIGKILL what is still running after the grace time
-	Deferred bool   // fall back to a deferred remove of the mapping
-	Systemd  bool   // systemd runs: stop .service units instead of signalling their processes
+	Protect  []int
+	Kill     bool // SIGKILL what is still running after the grace time
+	Deferred bool // fall back to a deferred remove of the mapping
+	Systemd  bool // systemd runs: stop .service units instead of signalling their processes
 	// Choices override the action per pid (from the interactive screen).
 	Choices map[int]Action
 	Grace   time.Duration

@@ -2,6 +2,7 @@ package holders
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -12,6 +13,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // FileID is what the scan needs from a stat of a file.
@@ -87,6 +90,7 @@ type scanState struct {
 	unmounted map[uint64]bool
 	hidden    map[uint64]bool // namespaces where a mount of devs is covered
 	noQuery   atomic.Bool     // the kernel lacks PROCMAP_QUERY
+	denied    atomic.Int64    // processes we may not read
 	mu        sync.Mutex
 	warning   []string
 	devIDs    map[devKey]FileID // stats of device nodes by namespace and path
@@ -156,6 +160,9 @@ func (s *Scanner) Scan(ctx context.Context, target string) (Report, error) {
 		return Report{}, err
 	}
 	r.Processes = procs
+	if n := st.denied.Load(); n > 0 {
+		st.warn("could not read %d processes (permission denied); run as root to see them all", n)
+	}
 	r.Swaps = s.swaps(st)
 	r.Kernel = s.kernelUsers(st)
 	r.Warnings = st.warning
@@ -235,8 +242,11 @@ func (s *Scanner) readNamespaces(st *scanState) error {
 	st.tables = map[uint64]*table{}
 	nss := make([]uint64, len(pids))
 	parallel(len(pids), numWorkers(s.Workers), func(io *fastIO, i int) {
-		if link, err := io.readlink(s.proc(strconv.Itoa(pids[i]), "ns", "mnt")); err == nil {
+		link, err := io.readlink(s.proc(strconv.Itoa(pids[i]), "ns", "mnt"))
+		if err == nil {
 			nss[i], _ = parseNS(link) // 0: gone, or a process we may not read
+		} else if errors.Is(err, unix.EACCES) || errors.Is(err, unix.EPERM) {
+			st.denied.Add(1)
 		}
 	})
 	for i, pid := range pids {
