@@ -275,3 +275,54 @@ func TestRootScanDetached(t *testing.T) {
 		t.Error(err)
 	}
 }
+
+// TestRootSwapAndLoop: a swap file and a loop device backed by a file on
+// the mount are found, and swapoff, detach and unmount free it.
+func TestRootSwapAndLoop(t *testing.T) {
+	needRoot(t, "losetup", "mkfs.ext4", "mount", "mkswap", "swapon", "swapoff")
+	loop, mnt := loopMount(t)
+	swap := filepath.Join(mnt, "swapfile")
+	img := filepath.Join(mnt, "inner.img")
+	for _, f := range []string{swap, img} {
+		if err := os.WriteFile(f, make([]byte, 4<<20), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	runOrFail(t, "mkswap", swap)
+	if out, err := exec.Command("swapon", swap).CombinedOutput(); err != nil {
+		t.Skipf("swapon is not allowed here: %v: %s", err, out)
+	}
+	t.Cleanup(func() { exec.Command("swapoff", swap).Run() })
+	inner := runOrFail(t, "losetup", "--find", "--show", img)
+	t.Cleanup(func() { exec.Command("losetup", "-d", inner).Run() })
+
+	r, err := NewScanner(nil).Scan(context.Background(), loop)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(r.Swaps) != 1 || r.Swaps[0].Path != swap {
+		t.Errorf("got swaps %+v, want %s", r.Swaps, swap)
+	}
+	if len(r.Loops) != 1 || "/dev/"+r.Loops[0].Name != inner || r.Loops[0].BackingFile != img {
+		t.Errorf("got loops %+v, want %s backed by %s", r.Loops, inner, img)
+	}
+	p := MakePlan(r, PlanOptions{Self: os.Getpid(), Grace: time.Second})
+	var got []string
+	for _, s := range p.Steps {
+		got = append(got, s.Kind)
+	}
+	if w := []string{StepLoop, StepSwapoff, StepUnmount}; !slices.Equal(got, w) {
+		t.Fatalf("got plan %q, want %q", got, w)
+	}
+	res := (&Applier{Ops: NewLinuxOps()}).Apply(context.Background(), p)
+	if !res.OK() {
+		t.Fatalf("apply: %+v", res.Outcomes)
+	}
+	after, err := NewScanner(nil).Scan(context.Background(), loop)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if after.Busy() {
+		t.Errorf("still busy after apply: %+v", after)
+	}
+}
