@@ -34,6 +34,41 @@ func (g grid) piece(i int) (lo, hi int64) {
 	return max(g.off, k*g.chunk), min(g.size, (k+1)*g.chunk)
 }
 
+// pieceRun is one phase of runPieces: what every worker shares.
+type pieceRun struct {
+	t      *Target
+	phase  string
+	ks     *keystream // nil for zero mode
+	zero   []byte     // a chunk of zeroes, read only
+	direct atomic.Bool
+	log    *slog.Logger
+}
+
+// do writes piece [lo, lo+len(buf)) or reads it back and compares it. want
+// is scratch space for the expected keystream in a verify pass.
+func (r *pieceRun) do(buf, want []byte, lo int64) error {
+	n := len(buf)
+	expected := r.zero[:n]
+	if r.ks != nil {
+		expected = want[:n]
+		r.ks.fill(expected, lo)
+	}
+	if r.phase == "write" {
+		if err := r.t.writeAt(expected, lo, &r.direct, r.log); err != nil {
+			return &StopError{Phase: r.phase, At: lo, Err: err}
+		}
+		return nil
+	}
+	if err := r.t.readAt(buf, lo, &r.direct); err != nil {
+		return &StopError{Phase: r.phase, At: lo, Err: err}
+	}
+	if !bytes.Equal(buf, expected) {
+		at := lo + int64(firstDiff(buf, expected))
+		return &StopError{Phase: r.phase, At: at, Err: fmt.Errorf("byte at offset %d: %w", at, ErrMismatch)}
+	}
+	return nil
+}
+
 // runPieces writes (phase "write") or reads back and compares (phase
 // "verify") every piece of the target with o.Workers goroutines, each
 // generating its own data.
@@ -50,55 +85,36 @@ func runPieces(ctx context.Context, t *Target, o Options, phase string, ks *keys
 		return err
 	}
 	defer unix.Munmap(zero)
+	r := &pieceRun{t: t, phase: phase, ks: ks, zero: zero, log: log}
+	r.direct.Store(t.direct != nil)
 	var (
-		next   atomic.Int64
-		direct atomic.Bool
-		mu     sync.Mutex
-		fail   *StopError
-		wg     sync.WaitGroup
+		next atomic.Int64
+		mu   sync.Mutex
+		fail *StopError
+		wg   sync.WaitGroup
 	)
-	direct.Store(t.direct != nil)
 	worker := func() error {
+		// buf is what is read back, want what is written or expected.
 		buf, err := alignedBuf(o.ChunkSize)
 		if err != nil {
 			return err
 		}
 		defer unix.Munmap(buf)
-		var want []byte
-		if phase == "verify" && ks != nil {
-			want = make([]byte, o.ChunkSize)
+		want, err := alignedBuf(o.ChunkSize)
+		if err != nil {
+			return err
 		}
+		defer unix.Munmap(want)
 		for ctx.Err() == nil {
 			i := int(next.Add(1) - 1)
 			if i >= g.n {
 				return nil
 			}
 			lo, hi := g.piece(i)
-			n := int(hi - lo)
-			if phase == "write" {
-				data := zero[:n]
-				if ks != nil {
-					data = buf[:n]
-					ks.fill(data, lo)
-				}
-				if err := t.writeAt(data, lo, &direct, log); err != nil {
-					return &StopError{Phase: phase, At: lo, Err: err}
-				}
-			} else {
-				if err := t.readAt(buf[:n], lo, &direct); err != nil {
-					return &StopError{Phase: phase, At: lo, Err: err}
-				}
-				exp := zero[:n]
-				if ks != nil {
-					exp = want[:n]
-					ks.fill(exp, lo)
-				}
-				if !bytes.Equal(buf[:n], exp) {
-					at := lo + int64(firstDiff(buf[:n], exp))
-					return &StopError{Phase: phase, At: at, Err: fmt.Errorf("byte at offset %d: %w", at, ErrMismatch)}
-				}
+			if err := r.do(buf[:hi-lo], want, lo); err != nil {
+				return err
 			}
-			tr.complete(i, int64(n))
+			tr.complete(i, hi-lo)
 		}
 		return nil
 	}
