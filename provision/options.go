@@ -15,7 +15,7 @@ import (
 const WipeNone wipe.Mode = "none"
 
 // Options is what the user chose for an install. Zero fields take the
-// defaults (see Defaults).
+// defaults (see WithDefaults).
 type Options struct {
 	Disk        string     // the disk as the user named it: by-id name or path
 	WholeDisk   bool       // LUKS on the bare disk instead of one GPT partition

@@ -4,7 +4,6 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -32,42 +31,50 @@ cp /bin/simplecloud /sysroot/simplecloud && umount /sysroot && mount -o ro /dev/
 	install := []string{sc, "install", "--disk", "virtio-SC-DATA", "--key-file", "/tmp/key", "--yes", "--wipe", "random",
 		"--pbkdf", "pbkdf2", "--pbkdf-force-iterations", "1000", "--json"}
 
-	for _, point := range []struct{ name, state string }{
-		{"during the wipe", "wipe_done = "},
-		{"after the partition", `"partition"]`},
-		{"after the format", `"format"]`},
-		{"after the open", `"open"]`},
-		{"after the mkfs", `"mkfs"]`},
-		{"after the mount", `"mount"]`},
-	} {
-		t.Run(point.name, func(t *testing.T) {
+	check := func(t *testing.T, g guest, installed bool) {
+		t.Helper()
+		r := g.run("", install...)
+		switch {
+		case installed && (r.Exit != 1 || !strings.Contains(string(r.Stderr), "already holds the SimpleCloud volume")):
+			t.Fatalf("re-run after the configuration was written: exit %d\n%s; want: already installed", r.Exit, r.Stderr)
+		case !installed && r.Exit != 0:
+			t.Fatalf("re-run after the kill: exit %d\n%s", r.Exit, r.Stderr)
+		}
+		g.sh("cryptsetup luksDump /dev/vdb1 | grep -q 'Label:.*simplecloud' && grep -q ' /srv/simplecloud ext4 ' /proc/mounts")
+		g.sh("test ! -e /etc/simplecloud/install-state.toml")
+		// Start over on a blank disk for the next point.
+		g.sh(sc + " lock && rm /etc/simplecloud/simplecloud.toml && dd if=/dev/zero of=/dev/vdb bs=1M 2>/dev/null; sync")
+	}
+
+	// A kill from outside while the wipe runs.
+	t.Run("during the wipe", func(t *testing.T) {
+		g := guest{t: t, m: m}
+		p, err := m.StartCmd(vm.Cmd{Argv: install})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("killing with state:\n%s", waitState(t, g, "wipe_done = "))
+		if err := p.Signal(syscall.SIGKILL); err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		if res, err := p.Wait(ctx); err != nil || res.Exit == 0 {
+			t.Fatalf("got %+v, %v; want the install killed", res, err)
+		}
+		check(t, g, false)
+	})
+	// SIGKILL right after each later step (the process kills itself there).
+	for _, step := range []string{"wipe", "partition", "format", "open", "mkfs", "mount", "configure"} {
+		t.Run("after "+step, func(t *testing.T) {
 			g := guest{t: t, m: m}
-			p, err := m.StartCmd(vm.Cmd{Argv: install})
-			if err != nil {
-				t.Fatal(err)
+			if r := g.run("", append(install, "--kill-after", step)...); r.Exit != 128+9 {
+				t.Fatalf("got exit %d, want 137 (killed)\n%s", r.Exit, r.Stderr)
 			}
-			reached := waitState(t, g, point.state)
-			if err := p.Signal(syscall.SIGKILL); err != nil {
-				t.Fatal(err)
-			}
-			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-			defer cancel()
-			res, err := p.Wait(ctx)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if res.Exit == 0 {
-				t.Skipf("the install finished before the kill (state was %q)", reached)
-			}
-			t.Logf("killed with state:\n%s", reached)
-			r := g.run("", install...)
-			if r.Exit != 0 {
-				t.Fatalf("re-run after the kill: exit %d\n%s", r.Exit, r.Stderr)
-			}
-			g.sh("cryptsetup luksDump /dev/vdb1 | grep -q 'Label:.*simplecloud' && grep -q ' /srv/simplecloud ext4 ' /proc/mounts")
-			g.sh("test ! -e /etc/simplecloud/install-state.toml")
-			// Start over on a blank disk for the next point.
-			g.sh(sc + " lock && rm /etc/simplecloud/simplecloud.toml && dd if=/dev/zero of=/dev/vdb bs=1M 2>/dev/null; sync")
+			t.Logf("state after the kill:\n%s", g.run("", "cat", "/etc/simplecloud/install-state.toml").Stdout)
+			// Once the configuration is written the install is done: a
+			// re-run says so and writes nothing.
+			check(t, g, step == "configure")
 		})
 	}
 	if got := g.sh("md5sum /dev/vda"); got != sum {
@@ -75,8 +82,8 @@ cp /bin/simplecloud /sysroot/simplecloud && umount /sysroot && mount -o ro /dev/
 	}
 }
 
-// waitState polls the install state file until it contains want (or the
-// install is over) and returns it.
+// waitState polls the install state file until it contains want and the
+// wipe has begun, and returns it.
 func waitState(t *testing.T, g guest, want string) string {
 	t.Helper()
 	deadline := time.Now().Add(3 * time.Minute)
@@ -84,9 +91,6 @@ func waitState(t *testing.T, g guest, want string) string {
 		s := string(g.run("", "cat", "/etc/simplecloud/install-state.toml").Stdout)
 		if strings.Contains(s, want) && !strings.Contains(s, "wipe_done = 0\n") {
 			return s
-		}
-		if strings.Contains(string(g.run("", "cat", "/proc/mounts").Stdout), "/srv/simplecloud") && want != `"mount"]` {
-			return s + fmt.Sprintf("\n(mounted already; wanted %q)", want)
 		}
 	}
 	t.Fatalf("the install never reached %q", want)

@@ -189,6 +189,8 @@ func TestVMInstallAndUnlock(t *testing.T) {
 		{[]string{sc, "lock"}, 0},
 		{[]string{sc, "lock"}, exitAlreadyOpen},
 		{[]string{"sh", "-c", "printf nope > /tmp/bad && " + sc + " unlock --key-file /tmp/bad"}, exitAuth},
+		{[]string{"sh", "-c", "sleep 5 | " + sc + " unlock --timeout 2s"}, exitTimeout},
+		{[]string{"sh", "-c", sc + " unlock --tries 1 < /dev/null"}, exitTimeout},
 		{[]string{"sh", "-c", "sed 's/uuid = .*/uuid = \"00000000-0000-4000-8000-000000000000\"/' /etc/simplecloud/simplecloud.toml > /tmp/other.toml && " +
 			sc + " unlock --config /tmp/other.toml --key-file /tmp/bad"}, exitMissingDisk},
 		{[]string{sc, "unlock", "--recovery-key", "/sysroot/recovery.txt"}, 0},
