@@ -35,23 +35,7 @@ func TestBenchHolders(t *testing.T) {
 		t.Fatal(err)
 	}
 	const total, holding = 1000, 200
-	want := map[int]bool{}
-	for i := range total {
-		var c *exec.Cmd
-		switch {
-		case i < holding/2:
-			c = exec.Command("sleep", "1000")
-			c.Dir = mnt
-		case i < holding:
-			c = exec.Command("sh", "-c", `exec 3<"$1"; exec sleep 1000`, "sh", filepath.Join(mnt, "f"))
-		default:
-			c = exec.Command("sleep", "1000")
-		}
-		start(t, c)
-		if i < holding {
-			want[c.Process.Pid] = true
-		}
-	}
+	want := spawnSleepers(t, mnt, total, holding)
 	// Let every holder get through its exec before timing.
 	deadline := time.Now().Add(time.Minute)
 	for {
@@ -107,6 +91,31 @@ func TestBenchHolders(t *testing.T) {
 			t.Errorf("simplecloud misses holder %d", pid)
 		}
 	}
+}
+
+// spawnSleepers starts total sleeping processes; the first holding of them
+// hold mnt (half by their cwd, half by an open file). It returns the
+// holders' pids; cleanup kills them all.
+func spawnSleepers(t *testing.T, mnt string, total, holding int) map[int]bool {
+	t.Helper()
+	want := map[int]bool{}
+	for i := range total {
+		var c *exec.Cmd
+		switch {
+		case i < holding/2:
+			c = exec.Command("sleep", "1000")
+			c.Dir = mnt
+		case i < holding:
+			c = exec.Command("sh", "-c", `exec 3<"$1"; exec sleep 1000`, "sh", filepath.Join(mnt, "f"))
+		default:
+			c = exec.Command("sleep", "1000")
+		}
+		start(t, c)
+		if i < holding {
+			want[c.Process.Pid] = true
+		}
+	}
+	return want
 }
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
