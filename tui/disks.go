@@ -71,12 +71,16 @@ func (m *Installer) viewDisks() string {
 					b.WriteString(dimStyle.Render(fmt.Sprintf("      (+%d more reasons)", len(d.Reasons)-maxReasons)) + "\n")
 					break
 				}
-				b.WriteString(dimStyle.Render(trunc("      "+r.Code+": "+r.Detail, sectionWidth)) + "\n")
+				line := "      " + r.Code + ": " + r.Detail
+				if r.Override != "" {
+					line += " (" + r.Override + ")"
+				}
+				b.WriteString(dimStyle.Render(trunc(line, sectionWidth)) + "\n")
 			}
 		}
 	}
 	if len(m.list.eligible) == 0 {
-		b.WriteString("\n" + warnStyle.Render("No disk can be the data disk. Free one (see the reasons above) and run the installer again.") + "\n")
+		b.WriteString("\n" + warnStyle.Render(wrap("No disk can be the data disk. Free one (see the reasons above) and run the installer again.", sectionWidth)) + "\n")
 	}
 	return b.String()
 }

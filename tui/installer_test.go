@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"os"
+	"strings"
 	"testing"
 
 	tea "github.com/charmbracelet/bubbletea"
@@ -169,8 +170,23 @@ func TestScreens(t *testing.T) {
 			if m.cancel != nil {
 				m.cancel()
 			}
+			checkFits(t, m.View())
 			golden.RequireEqual(t, []byte(m.View()))
 		})
+	}
+}
+
+// checkFits fails when a view would not fit a terminal of 80x24.
+func checkFits(t *testing.T, view string) {
+	t.Helper()
+	lines := strings.Split(view, "\n")
+	if len(lines) > 24 {
+		t.Errorf("got %d lines, want at most 24", len(lines))
+	}
+	for _, l := range lines {
+		if w := lipgloss.Width(l); w > 80 {
+			t.Errorf("got a line of %d cells, want at most 80: %q", w, l)
+		}
 	}
 }
 
@@ -183,4 +199,18 @@ type holdBackend struct{ *fakeBackend }
 func (h *holdBackend) Install(ctx context.Context, p *provision.Plan, sec provision.Secrets, sink provision.Sink) (*provision.Result, error) {
 	<-ctx.Done()
 	return nil, ctx.Err()
+}
+
+// TestScreenNoEligibleDisk: with no eligible disk, Enter does nothing and the
+// screen says why.
+func TestScreenNoEligibleDisk(t *testing.T) {
+	ds := testDisks()[2:]
+	b := &fakeBackend{disks: ds}
+	m := NewInstaller(b, ds, provision.Options{})
+	press(m, key(tea.KeyEnter), key(tea.KeyDown), key(tea.KeyEnter))
+	if m.screen != screenDisks {
+		t.Errorf("got screen %d, want the disk list", m.screen)
+	}
+	checkFits(t, m.View())
+	golden.RequireEqual(t, []byte(m.View()))
 }
