@@ -168,11 +168,16 @@ func (a *Applier) stopProcesses(ctx context.Context, st Step, grace time.Duratio
 	if len(procs) == 0 {
 		return "already gone", nil
 	}
+	how := "exited after SIGTERM"
 	if stop != nil {
+		how = "unit stopped"
 		if err := stop(); err != nil {
-			return "", err
+			// Fall back to signals: the unit may be gone or systemd busy.
+			how = fmt.Sprintf("stopping the unit failed (%v); exited after SIGTERM", err)
+			stop = nil
 		}
-	} else {
+	}
+	if stop == nil {
 		for i, pr := range procs {
 			if err := pr.Signal(syscall.SIGTERM); err != nil && !errors.Is(err, syscall.ESRCH) {
 				return "", fmt.Errorf("send SIGTERM to pid %d: %w", live[i], err)
@@ -183,10 +188,7 @@ func (a *Applier) stopProcesses(ctx context.Context, st Step, grace time.Duratio
 	left, leftPIDs, leftCmds := waitAll(wctx, procs, live, cmds)
 	cancel()
 	if len(left) == 0 {
-		if stop != nil {
-			return "unit stopped", nil
-		}
-		return "exited after SIGTERM", nil
+		return how, nil
 	}
 	if !st.Kill && (a.ConfirmKill == nil || !a.ConfirmKill(leftPIDs, leftCmds)) {
 		return "", fmt.Errorf("pids %v still running after %v (use --kill to send SIGKILL)", leftPIDs, grace)

@@ -3,6 +3,7 @@ package holders
 import (
 	"context"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 )
@@ -72,9 +73,10 @@ func TestMakePlan(t *testing.T) {
 
 // fakeOps records calls; processes in exitOn exit on that signal.
 type fakeOps struct {
-	calls  []string
-	exitOn map[int]int // pid -> signal number that ends it (0: never)
-	failUm map[string]bool
+	stopped []int
+	calls   []string
+	exitOn  map[int]int // pid -> signal number that ends it (0: never)
+	failUm  map[string]bool
 }
 
 type fakeProc struct {
@@ -96,10 +98,21 @@ func (p *fakeProc) Signal(sig syscallSignal) error {
 	}
 	return nil
 }
-func (p *fakeProc) Wait(ctx context.Context) bool { return p.exited }
-func (p *fakeProc) Close() error                  { return nil }
+func (p *fakeProc) Wait(ctx context.Context) bool {
+	return p.exited || slices.Contains(p.o.stopped, p.pid)
+}
+func (p *fakeProc) Close() error { return nil }
 func (o *fakeOps) StopUnit(_ context.Context, u string) error {
 	o.calls = append(o.calls, "stop "+u)
+	if u == "broken.service" {
+		return errBusy
+	}
+	for pid, sig := range o.exitOn {
+		if sig == -1 {
+			o.exitOn[pid] = 15 // the unit's stop ends it like a SIGTERM would
+			o.stopped = append(o.stopped, pid)
+		}
+	}
 	return nil
 }
 func (o *fakeOps) Unmount(mp string, initial bool, ns uint64, nsPID int) error {
@@ -175,4 +188,20 @@ func boolStr(b bool) string {
 		return "ok"
 	}
 	return "failed"
+}
+
+func TestApplyUnits(t *testing.T) {
+	plan := Plan{Grace: time.Millisecond, Steps: []Step{
+		{Kind: StepStopUnit, Unit: "backup.service", PIDs: []int{20}, StartTime: []uint64{1}, Commands: []string{"backup"}},
+		{Kind: StepStopUnit, Unit: "broken.service", PIDs: []int{21}, StartTime: []uint64{1}, Commands: []string{"broken"}},
+	}}
+	ops := &fakeOps{exitOn: map[int]int{20: -1, 21: 15}}
+	res := (&Applier{Ops: ops}).Apply(context.Background(), plan)
+	wantCalls := []string{"stop backup.service", "stop broken.service", "signal 21 terminated"}
+	if !slices.Equal(ops.calls, wantCalls) {
+		t.Errorf("got calls %q, want %q", ops.calls, wantCalls)
+	}
+	if !res.OK() || res.Outcomes[0].Detail != "unit stopped" || !strings.Contains(res.Outcomes[1].Detail, "stopping the unit failed") {
+		t.Errorf("got %+v, want the unit stopped and the broken unit's process signalled", res.Outcomes)
+	}
 }
