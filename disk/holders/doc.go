@@ -3,22 +3,31 @@
 //
 // A Scanner reads /proc and /sys (their roots are fields, so tests run on
 // fake trees) and returns a Report: the device and every device stacked on
-// it (sysfs holders, recursively, and loop devices backed by a file on it);
-// the processes with an open file, a cwd, root, exe or memory map on any of
-// them; their mounts in every mount namespace; swap areas on them.
+// it (partitions, sysfs holders recursively, and loop devices backed by a
+// file on it); the processes with an open file, a cwd, root, exe or memory
+// map on any of them, or living in a mount namespace where one is mounted;
+// their mounts in every mount namespace (each namespace's mountinfo read
+// once, from one of its processes), with the mounts of other devices inside
+// them; swap areas; kernel users such as nfsd exports.
 //
-// Deciding whether a process's file lies on the device is done from the
-// text of /proc/PID/fd/N and the mount table of the process's mount
-// namespace wherever that is certain, and by statx (AT_STATX_DONT_SYNC, with
-// a deadline per call) where it is not: for a process chrooted away from its
-// namespace's root, in a namespace where one of the device's mounts is
-// hidden under another, for paths below /dev (device nodes), and when no
-// mount of the device exists at all (a lazily detached filesystem). Files
-// on network and FUSE mounts are never stat'ed, so a hung server cannot hang
-// the scan. Memory maps carry their device number in /proc/PID/maps.
+// Whether a process's file lies on the device is decided from the text of
+// /proc/PID/fd/N and the mount table of the process's namespace wherever
+// that is certain, and by statx (AT_STATX_DONT_SYNC, at most StatTimeout a
+// call) where it is not: for a process chrooted away from its namespace's
+// root, in a namespace where a mount of the device is covered by another,
+// in a namespace where a device is mounted nowhere (a filesystem detached by
+// umount -l lives on), and for paths below /dev (device nodes, stat'ed once
+// per path). Files on network and FUSE mounts are never stat'ed, so a hung
+// server cannot hang the scan. Memory maps come with their device number
+// from PROCMAP_QUERY (or the text of /proc/PID/maps on older kernels).
 //
-// Plan turns a Report into ordered steps (stop processes, unmount in every
-// namespace, swapoff, detach loops, close stacked devices top-down, close
-// the mapping); it is a pure function. Apply carries a plan out through the
-// small interfaces in apply.go; every signal goes through a pidfd.
+// MakePlan turns a Report into ordered steps: stop the holder processes
+// (a systemd service by its unit), then, from the top of the device stack
+// down, swapoff, unmount in every namespace (other namespaces first, inner
+// mounts first) and remove the stacked devices of each level; the mapping
+// itself comes last. It is a pure function. An Applier carries a plan out
+// through the Ops interface (LinuxOps is the real one): every signal goes
+// through a pidfd checked against the process's start time, an unmount in
+// another namespace enters it on a locked thread of its own, a lazy unmount
+// or a loop device only marked for detaching never counts as done.
 package holders
