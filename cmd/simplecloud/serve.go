@@ -93,6 +93,11 @@ func runServe(ctx context.Context, a *app, cfg server.Config) error {
 		ctx = context.Background()
 	}
 	cfg = cfg.Defaults()
+	if cfg.Root != "" {
+		if err := server.CheckRoot(cfg.Root); err != nil {
+			return err
+		}
+	}
 	keys, err := server.LoadHostKeys(cfg.HostKeyDir)
 	if err != nil {
 		return err

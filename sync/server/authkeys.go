@@ -8,12 +8,14 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"syscall"
 	"time"
 
 	"golang.org/x/crypto/ssh"
+	"golang.org/x/sys/unix"
 )
 
 // maxAuthorizedKeys bounds how much of an authorized_keys file is read.
@@ -26,11 +28,35 @@ type AuthorizedKey struct {
 	Line    int
 }
 
-// readAuthorizedKeys opens p and checks it the way sshd's StrictModes does:
+// readAuthorizedKeys reads p and checks it the way sshd's StrictModes does:
 // the file and every directory from it up to home must belong to the user
-// or root and must not be writable by group or others.
-func readAuthorizedKeys(p, home string, uid uint32) ([]byte, error) {
-	f, err := os.Open(p)
+// or root and must not be writable by group or others. Like sshd, it reads
+// with the user's file-system uid and gid (setfsuid on a thread of its
+// own), so the root parent cannot be made to read what the user could not.
+func readAuthorizedKeys(p, home string, uid, gid uint32) ([]byte, error) {
+	type result struct {
+		b   []byte
+		err error
+	}
+	ch := make(chan result, 1)
+	go func() {
+		// The thread stays locked and so is thrown away when this
+		// goroutine ends: its changed fsuid never serves other code.
+		runtime.LockOSThread()
+		if os.Geteuid() == 0 {
+			unix.Setfsgid(int(gid))
+			unix.Setfsuid(int(uid))
+		}
+		b, err := readAuthorizedKeysAs(p, home, uid)
+		ch <- result{b, err}
+	}()
+	r := <-ch
+	return r.b, r.err
+}
+
+func readAuthorizedKeysAs(p, home string, uid uint32) ([]byte, error) {
+	// O_NONBLOCK: a FIFO in its place must not hang the server.
+	f, err := os.OpenFile(p, os.O_RDONLY|syscall.O_NONBLOCK|syscall.O_NOCTTY, 0)
 	if err != nil {
 		return nil, err
 	}
@@ -39,11 +65,11 @@ func readAuthorizedKeys(p, home string, uid uint32) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("stat %s: %w", p, err)
 	}
-	if err := secureOwner(p, st, uid); err != nil {
-		return nil, err
-	}
 	if !st.Mode().IsRegular() {
 		return nil, fmt.Errorf("%s is not a regular file", p)
+	}
+	if err := secureOwner(p, st, uid); err != nil {
+		return nil, err
 	}
 	real, err := filepath.EvalSymlinks(p)
 	if err != nil {

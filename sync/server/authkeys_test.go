@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -65,28 +66,36 @@ func TestParseAuthorizedKeys(t *testing.T) {
 	}
 }
 
-// TestStrictModes checks the ownership and mode rules on real files. The
-// files belong to the test's user, which plays "the user" or "someone else".
+// TestStrictModes checks the ownership and mode rules on real files that
+// belong to a made-up uid (root gives them away), read with that uid.
 func TestStrictModes(t *testing.T) {
-	me := uint32(os.Getuid())
+	if os.Geteuid() != 0 {
+		t.Skip("needs root to give files to another uid")
+	}
+	const user, other = 777777, 4242
 	tests := []struct {
 		name     string
 		homeMode os.FileMode
 		sshMode  os.FileMode
 		fileMode os.FileMode
-		uid      uint32
+		fileUID  int
 		wantErr  string
 	}{
-		{"good", 0o755, 0o700, 0o600, me, ""},
-		{"readable file is fine", 0o755, 0o755, 0o644, me, ""},
-		{"group-writable file", 0o755, 0o700, 0o620, me, "bad modes"},
-		{"world-writable .ssh", 0o755, 0o777, 0o600, me, "bad modes"},
-		{"group-writable home", 0o775, 0o700, 0o600, me, "bad modes"},
-		{"owned by someone else", 0o755, 0o700, 0o600, me + 4242, "bad ownership"},
+		{"good", 0o755, 0o700, 0o600, user, ""},
+		{"readable file is fine", 0o755, 0o755, 0o644, user, ""},
+		{"root-owned file is fine", 0o755, 0o700, 0o644, 0, ""},
+		{"group-writable file", 0o755, 0o700, 0o620, user, "bad modes"},
+		{"world-writable .ssh", 0o755, 0o777, 0o600, user, "bad modes"},
+		{"group-writable home", 0o775, 0o700, 0o600, user, "bad modes"},
+		{"owned by someone else", 0o755, 0o700, 0o644, other, "bad ownership"},
+		{"unreadable for the user", 0o755, 0o700, 0o600, other, "permission denied"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			home := filepath.Join(t.TempDir(), "home")
+			base := t.TempDir()
+			os.Chmod(filepath.Dir(base), 0o755)
+			os.Chmod(base, 0o755)
+			home := filepath.Join(base, "home")
 			ssh := filepath.Join(home, ".ssh")
 			p := filepath.Join(ssh, "authorized_keys")
 			if err := os.MkdirAll(ssh, 0o700); err != nil {
@@ -96,28 +105,18 @@ func TestStrictModes(t *testing.T) {
 				t.Fatal(err)
 			}
 			for _, c := range []struct {
-				p string
-				m os.FileMode
-			}{{home, tc.homeMode}, {ssh, tc.sshMode}, {p, tc.fileMode}} {
+				p   string
+				m   os.FileMode
+				uid int
+			}{{home, tc.homeMode, user}, {ssh, tc.sshMode, user}, {p, tc.fileMode, tc.fileUID}} {
+				if err := os.Chown(c.p, c.uid, user); err != nil {
+					t.Fatal(err)
+				}
 				if err := os.Chmod(c.p, c.m); err != nil {
 					t.Fatal(err)
 				}
 			}
-			if me == 0 {
-				// root owns everything here, and root is always accepted
-				// as owner; to test "someone else", give away the file.
-				if tc.uid != me {
-					if err := os.Chown(p, int(tc.uid), -1); err != nil {
-						t.Fatal(err)
-					}
-				}
-			} else if tc.uid != me {
-				t.Skip("giving a file away needs root")
-			}
-			_, err := readAuthorizedKeys(p, home, 777777)
-			if me != 0 {
-				_, err = readAuthorizedKeys(p, home, me)
-			}
+			_, err := readAuthorizedKeys(p, home, user, user)
 			if tc.wantErr == "" && err != nil {
 				t.Fatalf("got %v, want accepted", err)
 			}
@@ -125,5 +124,18 @@ func TestStrictModes(t *testing.T) {
 				t.Fatalf("got %v, want an error containing %q", err, tc.wantErr)
 			}
 		})
+	}
+}
+
+func TestAuthorizedKeysFIFO(t *testing.T) {
+	home := t.TempDir()
+	os.Mkdir(filepath.Join(home, ".ssh"), 0o700)
+	p := filepath.Join(home, ".ssh", "authorized_keys")
+	if err := syscall.Mkfifo(p, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, err := readAuthorizedKeys(p, home, uint32(os.Getuid()), uint32(os.Getgid()))
+	if err == nil || !strings.Contains(err.Error(), "not a regular file") {
+		t.Fatalf("got %v, want a refusal that does not hang", err)
 	}
 }

@@ -32,34 +32,57 @@ func TestBenchSFTP(t *testing.T) {
 		writeRandom(t, filepath.Join(small, fmt.Sprintf("f%05d", i)), int64(512+i%4096))
 	}
 	ours := startServer(t, openDir(t), filepath.Join(t.TempDir(), "hk"), nil, "--log-level", "info")
-	results := map[string][]string{}
 	ours.cipher = benchCipher
-	results["ours"] = benchRun(t, "ours", func(batch string) (string, error) {
-		return ours.sftp(t, u.name, u.key, batch)
-	}, local)
-
-	ref, why := startSSHD(t, u)
-	if ref == nil {
-		t.Logf("reference: %s", why)
-	} else {
-		results["sshd"] = benchRun(t, "sshd", ref, local)
+	sides := map[string]func(batch string) (string, error){
+		"ours": func(batch string) (string, error) { return ours.sftp(t, u.name, u.key, batch) },
 	}
-	t.Logf("%-28s %14s %14s", "sftp, cipher "+benchCipher, "simplecloud", "OpenSSH sshd")
-	for i, name := range []string{"upload 1 GiB", "download 1 GiB", "upload 10,000 files", "download 10,000 files"} {
-		refFig := "n/a"
-		if r := results["sshd"]; r != nil {
-			refFig = r[i]
+	ref, why := startSSHD(t, u)
+	if ref != nil {
+		sides["sshd"] = ref
+	} else {
+		t.Logf("reference: %s", why)
+	}
+	// The machine is shared: alternate the sides and keep each side's best
+	// of benchRounds rounds.
+	best := map[string][]float64{}
+	for range benchRounds {
+		for _, name := range []string{"ours", "sshd"} {
+			if run := sides[name]; run != nil {
+				r := benchRun(t, name, run, local)
+				if best[name] == nil {
+					best[name] = r
+				}
+				for i := range r {
+					best[name][i] = max(best[name][i], r[i])
+				}
+			}
 		}
-		t.Logf("%-28s %14s %14s", name, results["ours"][i], refFig)
+	}
+	t.Logf("%-24s %16s %16s %7s", "sftp, "+benchCipher, "simplecloud", "OpenSSH sshd", "ratio")
+	for i, name := range benchSteps {
+		o, r := best["ours"][i], best["sshd"]
+		unit := "MiB/s"
+		if i >= 2 {
+			unit = "files/s"
+		}
+		if r == nil {
+			t.Logf("%-24s %10.0f %-7s %16s", name, o, unit, "n/a")
+			continue
+		}
+		t.Logf("%-24s %10.0f %-7s %8.0f %-7s %6.2fx", name, o, unit, r[i], unit, o/r[i])
 	}
 	if ref == nil {
 		t.Skipf("reference side skipped: %s (add openssh-server to the CI dependencies)", why)
 	}
 }
 
-// benchRun times the four transfers with sftp through run and returns the
-// figures in order: upload big, download big, upload small, download small.
-func benchRun(t *testing.T, name string, run func(batch string) (string, error), local string) []string {
+const benchRounds = 2
+
+var benchSteps = []string{"upload 1 GiB", "download 1 GiB", "upload 10,000 files", "download 10,000 files"}
+
+// benchRun times the four transfers of benchSteps with sftp through run and
+// returns MiB/s for the big file and files/s for the small ones.
+func benchRun(t *testing.T, name string, run func(batch string) (string, error), local string) []float64 {
 	t.Helper()
 	back := filepath.Join(local, "back-"+name)
 	os.RemoveAll(back)
@@ -74,7 +97,7 @@ func benchRun(t *testing.T, name string, run func(batch string) (string, error),
 		{"put -r " + local + "/small small\n", 0, 10000},
 		{"get -r small " + back + "/small\n", 0, 10000},
 	}
-	var figs []string
+	var figs []float64
 	for _, st := range steps {
 		start := time.Now()
 		out, err := run(st.batch)
@@ -83,9 +106,9 @@ func benchRun(t *testing.T, name string, run func(batch string) (string, error),
 			t.Fatalf("%s: %q: %v: %s", name, strings.TrimSpace(st.batch), err, out)
 		}
 		if st.bytes > 0 {
-			figs = append(figs, fmt.Sprintf("%.0f MiB/s", float64(st.bytes)/(1<<20)/d.Seconds()))
+			figs = append(figs, float64(st.bytes)/(1<<20)/d.Seconds())
 		} else {
-			figs = append(figs, fmt.Sprintf("%.0f files/s", float64(st.files)/d.Seconds()))
+			figs = append(figs, float64(st.files)/d.Seconds())
 		}
 	}
 	sameFile(t, filepath.Join(local, "big"), filepath.Join(back, "big"))

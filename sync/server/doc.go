@@ -10,3 +10,25 @@
 // path with openat2(RESOLVE_BENEATH), so that "..", absolute paths and
 // symbolic links cannot leave the user's root.
 package server
+
+// An example configuration file for `simplecloud serve --config F` (every
+// key is optional; flags given on the command line win):
+//
+//	listen = ":2222"
+//	host_key_dir = "/etc/simplecloud/hostkeys"
+//	root = "/srv/data"            # users see /srv/data/USER; "" = home directories
+//	umask = 0o022
+//	permit_root = false
+//	allow_groups = ["cloud"]
+//	deny_users = ["backup"]
+//	max_auth_tries = 6
+//	login_grace_time = "60s"
+//	backoff_after = 10            # failed attempts per address before back-off
+//	backoff_max = "5m"
+//	keepalive_interval = "30s"
+//	keepalive_count_max = 3
+//	idle_timeout = "1h"
+//	shutdown_timeout = "30s"
+//	max_sessions = 10             # session channels per connection
+//	max_startups = 100            # unauthenticated connections at once
+//	max_request_length = 4096     # bytes of a channel request

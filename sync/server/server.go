@@ -24,7 +24,7 @@ type Server struct {
 	startups  chan struct{}
 
 	mu    sync.Mutex
-	conns map[*conn]struct{}
+	conns map[net.Conn]struct{} // every open connection, authenticated or not
 	wg    sync.WaitGroup
 }
 
@@ -43,7 +43,7 @@ func New(cfg Config, keys []HostKey, session []string, accounts Accounts, log *s
 	a := &authenticator{cfg: cfg, accounts: accounts, backoff: newBackoff(cfg.BackoffAfter, cfg.BackoffMax.Duration), log: log, now: time.Now}
 	return &Server{
 		cfg: cfg, log: log, auth: a, sshCfg: a.serverConfig(keys), childArgv: session,
-		startups: make(chan struct{}, cfg.MaxStartups), conns: map[*conn]struct{}{},
+		startups: make(chan struct{}, cfg.MaxStartups), conns: map[net.Conn]struct{}{},
 	}, nil
 }
 
@@ -99,8 +99,8 @@ func (s *Server) shutdown() {
 	case <-time.After(s.cfg.ShutdownTimeout.Duration):
 	}
 	s.mu.Lock()
-	for c := range s.conns {
-		c.sc.Close()
+	for nc := range s.conns {
+		nc.Close()
 	}
 	s.mu.Unlock()
 	<-done
@@ -119,7 +119,15 @@ type conn struct {
 func (c *conn) touch() { c.lastUse.Store(time.Now().UnixNano()) }
 
 func (s *Server) handle(nc net.Conn) {
-	defer nc.Close()
+	s.mu.Lock()
+	s.conns[nc] = struct{}{}
+	s.mu.Unlock()
+	defer func() {
+		s.mu.Lock()
+		delete(s.conns, nc)
+		s.mu.Unlock()
+		nc.Close()
+	}()
 	nc.SetDeadline(time.Now().Add(s.cfg.LoginGraceTime.Duration))
 	sc, chans, reqs, err := ssh.NewServerConn(nc, s.sshCfg)
 	<-s.startups
@@ -130,14 +138,6 @@ func (s *Server) handle(nc net.Conn) {
 	nc.SetDeadline(time.Time{})
 	c := &conn{sc: sc, user: sc.User(), log: s.log.With("user", sc.User(), "addr", nc.RemoteAddr().String())}
 	c.touch()
-	s.mu.Lock()
-	s.conns[c] = struct{}{}
-	s.mu.Unlock()
-	defer func() {
-		s.mu.Lock()
-		delete(s.conns, c)
-		s.mu.Unlock()
-	}()
 	go ssh.DiscardRequests(reqs)
 	done := make(chan struct{})
 	defer close(done)

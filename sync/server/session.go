@@ -190,8 +190,9 @@ func (s *Server) childCmd(acct Account, root string, sock *os.File) *exec.Cmd {
 
 // userRoot returns the directory the user sees as "/": Root/USER, made
 // (mode 0700, owned by the user) when missing, or the home directory when
-// no Root is configured. The parent only creates the directory; it never
-// opens anything inside it.
+// no Root is configured. An existing Root/USER must be a directory owned by
+// the user. The parent only makes and checks the directory; it never opens
+// anything inside it.
 func (s *Server) userRoot(a Account) (string, error) {
 	if s.cfg.Root == "" {
 		return a.Home, nil
@@ -199,6 +200,13 @@ func (s *Server) userRoot(a Account) (string, error) {
 	dir := filepath.Join(s.cfg.Root, a.Name)
 	err := os.Mkdir(dir, 0o700)
 	if errors.Is(err, os.ErrExist) {
+		st, err := os.Lstat(dir)
+		if err != nil {
+			return "", fmt.Errorf("check user root: %w", err)
+		}
+		if sys, ok := st.Sys().(*syscall.Stat_t); !st.IsDir() || !ok || sys.Uid != a.UID {
+			return "", fmt.Errorf("check user root %s: not a directory owned by %s", dir, a.Name)
+		}
 		return dir, nil
 	}
 	if err != nil {
@@ -208,6 +216,25 @@ func (s *Server) userRoot(a Account) (string, error) {
 		return "", fmt.Errorf("make user root: %w", err)
 	}
 	return dir, nil
+}
+
+// CheckRoot verifies that dir can serve as Root: a directory that only its
+// owner (root) may write to, so that no user can plant another's Root/USER.
+func CheckRoot(dir string) error {
+	st, err := os.Stat(dir)
+	if err != nil {
+		return fmt.Errorf("check root: %w", err)
+	}
+	if !st.IsDir() {
+		return fmt.Errorf("check root: %s is not a directory", dir)
+	}
+	if sys, ok := st.Sys().(*syscall.Stat_t); !ok || sys.Uid != 0 && int(sys.Uid) != os.Geteuid() {
+		return fmt.Errorf("check root: %s must belong to root", dir)
+	}
+	if st.Mode().Perm()&0o022 != 0 {
+		return fmt.Errorf("check root: %s is writable by group or others (mode %#o)", dir, st.Mode().Perm())
+	}
+	return nil
 }
 
 // activity wraps a channel and marks the connection as in use on traffic.

@@ -1,0 +1,51 @@
+package server
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestLoadConfig(t *testing.T) {
+	dir := t.TempDir()
+	tests := []struct {
+		name, body, wantErr string
+		check               func(Config) bool
+	}{
+		{"full", `listen = "127.0.0.1:22"
+root = "/srv/data"
+umask = 0o027
+allow_groups = ["cloud"]
+idle_timeout = "1h"
+max_auth_tries = 3
+`, "", func(c Config) bool {
+			return c.Listen == "127.0.0.1:22" && c.Root == "/srv/data" && c.Umask == 0o027 &&
+				c.AllowGroups[0] == "cloud" && c.IdleTimeout.Duration == time.Hour && c.MaxAuthTries == 3
+		}},
+		{"defaults fill the rest", `listen = ":2200"`, "", func(c Config) bool {
+			d := c.Defaults()
+			return d.MaxAuthTries == 6 && d.KeepAlive.Duration == 30*time.Second && d.Umask == 0o022 && d.Listen == ":2200"
+		}},
+		{"misspelt key", `max_auth_trys = 3`, `unknown key "max_auth_trys"`, nil},
+		{"bad duration", `idle_timeout = "soon"`, "idle_timeout", nil},
+		{"bad toml", `listen = `, "parse config", nil},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			p := filepath.Join(dir, tc.name+".toml")
+			os.WriteFile(p, []byte(tc.body), 0o644)
+			c, err := LoadConfig(p)
+			if tc.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+					t.Fatalf("got %v, want an error containing %q", err, tc.wantErr)
+				}
+				return
+			}
+			if err != nil || !tc.check(c) {
+				t.Fatalf("got %+v, %v", c, err)
+			}
+		})
+	}
+}
