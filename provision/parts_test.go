@@ -3,6 +3,7 @@ package provision
 import (
 	"errors"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -146,13 +147,38 @@ func TestEventString(t *testing.T) {
 }
 
 func TestUnits(t *testing.T) {
-	u := Units("/usr/local/bin/simplecloud", "/etc/simplecloud/simplecloud.toml")
+	c := &Config{Volume: VolumeConfig{Mount: "/srv/simplecloud"}, Server: ServerConfig{Listen: ":2222"}}
+	u := Units("/usr/local/bin/simplecloud", "/etc/simplecloud/simplecloud.toml", c)
 	for name, want := range map[string]string{
-		UnlockUnit: "ExecStart=/usr/local/bin/simplecloud unlock --config /etc/simplecloud/simplecloud.toml\n",
-		ServeUnit:  "Requires=simplecloud-unlock.service\n",
+		UnlockUnit:      "ExecStart=/usr/local/bin/simplecloud unlock --config /etc/simplecloud/simplecloud.toml\n",
+		ServeUnit:       "Requires=simplecloud-unlock.service\n",
+		ServeUnit + " ": "ExecStart=/usr/local/bin/simplecloud serve --listen :2222 --root /srv/simplecloud\n",
 	} {
-		if !strings.Contains(u[name], want) {
+		if !strings.Contains(u[strings.TrimSpace(name)], want) {
 			t.Errorf("%s lacks %q:\n%s", name, want, u[name])
 		}
+	}
+}
+
+// TestUnitsVerify has systemd-analyze, the reference, check the units.
+func TestUnitsVerify(t *testing.T) {
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "simplecloud")
+	os.WriteFile(bin, []byte("#!/bin/sh\n"), 0o755)
+	c := &Config{Volume: VolumeConfig{Mount: "/srv/simplecloud"}, Server: ServerConfig{Listen: ":2222"}}
+	var paths []string
+	for name, text := range Units(bin, filepath.Join(dir, "simplecloud.toml"), c) {
+		p := filepath.Join(dir, name)
+		os.WriteFile(p, []byte(text), 0o644)
+		paths = append(paths, p)
+	}
+	runTool(t, "systemd-analyze", "--version") // skips when it is missing
+	b, err := exec.Command("systemd-analyze", append([]string{"verify", "--man=no"}, paths...)...).CombinedOutput()
+	out := string(b) // warnings come on stderr
+	if err != nil {
+		t.Fatalf("systemd-analyze verify: %v\n%s", err, out)
+	}
+	if strings.Contains(out, dir) {
+		t.Errorf("systemd-analyze verify warns:\n%s", out)
 	}
 }

@@ -108,7 +108,7 @@ func (r *run) configure() (string, error) {
 	if bin == "" {
 		bin = "/usr/local/bin/simplecloud"
 	}
-	units, err := r.sys.writeUnits(bin)
+	units, err := r.sys.writeUnits(bin, c)
 	r.res.Units = units
 	if err != nil {
 		return "", fmt.Errorf("configure: %w", err)

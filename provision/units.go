@@ -11,9 +11,11 @@ const (
 	ServeUnit  = "simplecloud-serve.service"
 )
 
-// Units returns the systemd units for the binary at bin and the
-// configuration at config, by file name.
-func Units(bin, config string) map[string]string {
+// Units returns the systemd units for the binary at bin, the configuration
+// file at config and its contents c, by file name. The server gets its
+// listen address and root (the data volume's mount point) as flags: its own
+// configuration file has another layout.
+func Units(bin, config string, c *Config) map[string]string {
 	return map[string]string{
 		UnlockUnit: fmt.Sprintf(`# Written by simplecloud install.
 [Unit]
@@ -49,20 +51,20 @@ After=%[3]s network-online.target
 Wants=network-online.target
 
 [Service]
-ExecStart=%[1]s serve --config %[2]s
+ExecStart=%[1]s serve --listen %[4]s --root %[5]s
 Restart=on-failure
 
 [Install]
 WantedBy=multi-user.target
-`, bin, config, UnlockUnit),
+`, bin, config, UnlockUnit, c.Server.Listen, c.Volume.Mount),
 	}
 }
 
-func (s *System) writeUnits(bin string) ([]string, error) {
+func (s *System) writeUnits(bin string, c *Config) ([]string, error) {
 	var paths []string
 	for _, name := range []string{UnlockUnit, ServeUnit} {
 		p := filepath.Join(s.UnitDir(), name)
-		if err := writeFileAtomic(p, []byte(Units(bin, s.ConfigPath())[name]), 0o644); err != nil {
+		if err := writeFileAtomic(p, []byte(Units(bin, s.ConfigPath(), c)[name]), 0o644); err != nil {
 			return paths, err
 		}
 		paths = append(paths, p)
