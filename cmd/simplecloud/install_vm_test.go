@@ -204,6 +204,24 @@ func TestVMInstallAndUnlock(t *testing.T) {
 	if got := g.sh("cat /srv/simplecloud/f"); got != "written-before-reboot\n" {
 		t.Errorf("after the recovery key: got %q, want the file", got)
 	}
+
+	// lock of a busy volume goes through the busy-device helper.
+	holder, err := g.m.StartCmd(vm.Cmd{Argv: []string{"sh", "-c", "cd /srv/simplecloud && exec sleep 600"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	g.sh("for i in $(seq 50); do ls -l /proc/*/cwd 2>/dev/null | grep -q /srv/simplecloud && exit 0; sleep 0.1; done; exit 1")
+	if r := g.run("", sc, "lock"); r.Exit != exitUsage || !strings.Contains(string(r.Stderr), "--yes") {
+		t.Errorf("lock of a busy volume without --yes: got exit %d %s, want a refusal naming --yes", r.Exit, r.Stderr)
+	}
+	g.sh("test -e /dev/mapper/simplecloud")
+	if r := g.run("", sc, "lock", "--yes", "--grace", "5s"); r.Exit != 0 {
+		t.Errorf("lock --yes of a busy volume: exit %d\n%s%s", r.Exit, r.Stdout, r.Stderr)
+	}
+	g.sh("test ! -e /dev/mapper/simplecloud && ! grep -q /srv/simplecloud /proc/mounts")
+	if r, err := holder.Wait(ctx); err != nil || r.Exit == 0 {
+		t.Errorf("the process holding the volume: got %+v, %v; want it stopped", r, err)
+	}
 }
 
 func tail(s string, n int) string {

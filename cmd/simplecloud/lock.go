@@ -3,23 +3,30 @@ package main
 import (
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/spf13/cobra"
 
-	"simplecloud/disk/holders"
 	"simplecloud/provision"
 )
 
 func newLockCmd(a *app) *cobra.Command {
-	var config string
+	var (
+		config    string
+		yes, kill bool
+		grace     time.Duration
+	)
 	cmd := &cobra.Command{
 		Use:   "lock",
 		Short: "Unmount and close the data volume (the reverse of unlock)",
 		Long: `lock unmounts the data volume and closes its mapping. When something keeps
-it busy, it changes nothing and lists what holds it (processes, mounts,
-stacked devices); simplecloud close stops those and closes it.
+it busy, it hands over to the busy-device helper (simplecloud close): it shows
+what holds the volume and, once confirmed on the terminal or with --yes, stops
+those holders (services through systemd, other processes with SIGTERM, then
+SIGKILL with --kill), unmounts the volume everywhere and closes it.
 
-Exit codes: 0 closed, 1 failure or busy, 4 the volume was not open, 64 bad usage.`,
+Exit codes: 0 closed, 1 failure (or still busy), 4 the volume was not open,
+64 bad usage (busy, not on a terminal and no --yes).`,
 		Args: usageArgs(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cfg, err := provision.LoadConfig(config)
@@ -30,12 +37,9 @@ Exit codes: 0 closed, 1 failure or busy, 4 the volume was not open, 64 bad usage
 			msg, err := sys.Lock(cfg)
 			var busy *provision.BusyError
 			if errors.As(err, &busy) {
-				r, serr := holders.NewScanner(a.log).Scan(cmd.Context(), cfg.Volume.Name)
-				if serr == nil {
-					fmt.Fprintf(a.stderr, "The volume %s is busy:\n", cfg.Volume.Name)
-					_ = holders.WriteTable(a.stderr, r)
-				}
-				return fmt.Errorf("%w; simplecloud close %s stops what holds it and closes it", err, cfg.Volume.Name)
+				fmt.Fprintf(a.stderr, "%v\nFinding what holds it...\n", err)
+				f := closeFlags{roots: holdersRoots{proc: "/proc", sys: "/sys", dev: "/dev"}, yes: yes, kill: kill, grace: grace}
+				return runClose(cmd.Context(), a, cfg.Volume.Name, f)
 			}
 			if err != nil {
 				return unlockExit(err)
@@ -45,5 +49,8 @@ Exit codes: 0 closed, 1 failure or busy, 4 the volume was not open, 64 bad usage
 		},
 	}
 	cmd.Flags().StringVar(&config, "config", defaultConfig, "configuration file")
+	cmd.Flags().BoolVarP(&yes, "yes", "y", false, "stop what keeps the volume busy without asking")
+	cmd.Flags().BoolVar(&kill, "kill", false, "send SIGKILL to holders still running after the grace time")
+	cmd.Flags().DurationVar(&grace, "grace", 10*time.Second, "how long holders get to exit after SIGTERM")
 	return cmd
 }
