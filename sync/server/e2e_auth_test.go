@@ -3,6 +3,7 @@ package server_test
 import (
 	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -139,4 +140,21 @@ func TestRestart(t *testing.T) {
 		t.Fatalf("after restart: %v: %s", err, out)
 	}
 	sameFile(t, filepath.Join(local, "data"), filepath.Join(local, "back"))
+}
+
+// TestMaxAuthTries cuts a connection off after --max-auth-tries failures,
+// before the client gets to offer its right key.
+func TestMaxAuthTries(t *testing.T) {
+	needRoot(t)
+	u := newUser(t, "")
+	s := startServer(t, openDir(t), filepath.Join(t.TempDir(), "hk"), nil, "--max-auth-tries", "2")
+	args := s.sshArgs(newKey(t), "-P")
+	args = append(args, "-i", newKey(t), "-i", newKey(t), "-i", u.key, "-b", "/dev/null", u.name+"@127.0.0.1")
+	out, err := exec.Command("sftp", args...).CombinedOutput()
+	if err == nil {
+		t.Fatalf("fourth key after two allowed failures: got success, want cut off:\n%s", out)
+	}
+	if out, err := s.sftp(t, u.name, u.key, "ls\n"); err != nil {
+		t.Errorf("right key alone: %v: %s", err, out)
+	}
 }
