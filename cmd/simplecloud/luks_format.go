@@ -60,6 +60,7 @@ All data on DEVICE is lost. Without --batch-mode it asks to type YES.`,
 				return fmt.Errorf("format %s: %w", path, err)
 			}
 			clear(vk)
+			fmt.Fprintf(a.stderr, "Formatted %s (%s).\n", path, luksDescribeSlot(h, 0))
 			a.log.Info("formatted LUKS2 volume", "device", path, "uuid", h.UUID)
 			return nil
 		},
