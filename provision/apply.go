@@ -126,7 +126,15 @@ func (r *run) step(ctx context.Context, s StepName) (string, error) {
 	case StepPartition:
 		return r.partition(ctx)
 	case StepFormat:
-		return r.format()
+		msg, err := r.format()
+		if err == nil && r.p.Options.WholeDisk && r.isBlock() {
+			// Partitions the kernel knew from an older table would
+			// linger beside the new header.
+			if err := r.sys.rereadPartitions(ctx, r.res.Target); err != nil {
+				r.sys.log().Debug("reread partitions after formatting the whole disk", "err", err)
+			}
+		}
+		return msg, err
 	case StepOpen:
 		return r.open()
 	case StepMkfs:
@@ -224,6 +232,11 @@ func (r *run) cleanup() (string, error) {
 		}
 	}
 	return fmt.Sprintf("unmounted %d, closed %d", len(r.p.Unmount), len(r.p.Close)), nil
+}
+
+func (r *run) isBlock() bool {
+	st, err := os.Stat(r.res.Target)
+	return err == nil && st.Mode()&os.ModeDevice != 0 && st.Mode()&os.ModeCharDevice == 0
 }
 
 func (r *run) mapper() error {

@@ -77,6 +77,15 @@ cp /bin/simplecloud /sysroot/simplecloud && umount /sysroot && mount -o ro /dev/
 			check(t, g, step == "configure")
 		})
 	}
+	t.Run("whole disk", func(t *testing.T) {
+		g := guest{t: t, m: m}
+		if r := g.run("", append(install, "--whole-disk")...); r.Exit != 0 {
+			t.Fatalf("install --whole-disk: exit %d\n%s", r.Exit, r.Stderr)
+		}
+		g.sh("cryptsetup luksDump /dev/vdb | grep -q 'Label:.*simplecloud' && test ! -e /dev/vdb1")
+		g.sh("cryptsetup status simplecloud | grep -q 'device:  /dev/vdb$' && dumpe2fs -h /dev/mapper/simplecloud 2>/dev/null | grep -q 'Reserved block count: *0$'")
+		g.sh(sc + " lock")
+	})
 	if got := g.sh("md5sum /dev/vda"); got != sum {
 		t.Errorf("the system disk changed: md5 %s, was %s", got, sum)
 	}
