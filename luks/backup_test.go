@@ -2,6 +2,7 @@ package luks
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -157,5 +158,50 @@ func lockBlocksCryptsetup(t *testing.T, o *oracle, dev, lockFile string) {
 		}
 	case <-time.After(20 * time.Second):
 		t.Fatal("cryptsetup did not finish after we released the lock")
+	}
+}
+
+// TestAttachLoop: an image attached for opening reads the same through the
+// loop device and detaches itself when the last user closes it.
+func TestAttachLoop(t *testing.T) {
+	o := newOracle(t)
+	img := o.image("loop.img", 20<<20)
+	f := openRW(t, img)
+	_, vk, err := Format(f, FormatOptions{PBKDF: fastPBKDF2, DigestIterations: 1000}, []byte("pw"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	loop, hold, err := AttachLoop(img, true)
+	if err != nil {
+		t.Skipf("no loop devices here: %v", err)
+	}
+	d, err := OpenDevice(loop, false)
+	if err != nil {
+		hold.Close()
+		t.Fatal(err)
+	}
+	h, err := ReadHeader(d)
+	if err == nil {
+		var got []byte
+		got, _, err = h.Unlock(d, []byte("pw"), AnySlot)
+		if err == nil && !bytes.Equal(got, vk) {
+			err = fmt.Errorf("wrong key through %s", loop)
+		}
+	}
+	d.Close()
+	hold.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	backing := "/sys/block/" + filepath.Base(loop) + "/loop/backing_file"
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		if _, err := os.Stat(backing); errors.Is(err, os.ErrNotExist) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s still attached after its last user closed it", loop)
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }

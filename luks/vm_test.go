@@ -143,6 +143,22 @@ func TestVMLuksCLI(t *testing.T) {
 			g.sh(0, "cryptsetup close us")
 		}
 	})
+	t.Run("image file through a loop device", func(t *testing.T) {
+		g.t = t
+		g.sh(0, "dd if=/dev/zero of=/img bs=1048576 count=32 2>/dev/null")
+		g.sh(0, "simplecloud luks format /img --batch-mode --key-file /k "+fastKDF)
+		g.sh(0, "simplecloud luks open /img imgmap --key-file /k")
+		g.sh(0, "dd if=/pattern of=/dev/mapper/imgmap bs=4096 seek=2 conv=fsync 2>/dev/null")
+		g.sh(0, "simplecloud luks close imgmap")
+		deadline := time.Now().Add(time.Minute)
+		for g.run(nil, "sh", "-c", "cat /sys/block/loop*/loop/backing_file 2>/dev/null | grep -q /img").Exit == 0 {
+			if time.Now().After(deadline) {
+				t.Fatal("the loop device stayed attached after close")
+			}
+			time.Sleep(200 * time.Millisecond)
+		}
+		g.sh(0, "cryptsetup open --key-file /k /img cs2 && dd if=/dev/mapper/cs2 bs=4096 skip=2 count=64 2>/dev/null | cmp - /pattern && cryptsetup close cs2")
+	})
 	t.Run("deferred close", func(t *testing.T) {
 		g.t = t
 		g.sh(0, "simplecloud luks open /dev/vda busy --key-file /k")

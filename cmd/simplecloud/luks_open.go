@@ -97,15 +97,22 @@ func luksDmUUID(h *luks.Header, name string) string {
 }
 
 func luksActivate(a *app, v *luksVolume, name string, vk []byte, discards, readOnly bool) error {
-	if !v.dev.IsBlock {
-		return fmt.Errorf("%s is not a block device; attach an image with losetup first", v.dev.Path)
-	}
 	if err := dm.ValidName(name); err != nil {
 		return usageError{err}
 	}
 	t, err := luksCryptTarget(v, vk)
 	if err != nil {
 		return err
+	}
+	if !v.dev.IsBlock {
+		// An image file: map it through a loop device that goes away with
+		// the mapping, as cryptsetup does.
+		loop, hold, err := luks.AttachLoop(v.dev.Path, readOnly)
+		if err != nil {
+			return err
+		}
+		defer hold.Close()
+		t.Device = loop
 	}
 	t.AllowDiscards = t.AllowDiscards || discards
 	t.ReadOnly = readOnly
