@@ -28,6 +28,11 @@ func newServeSessionCmd(a *app) *cobra.Command {
 				return usageError{fmt.Errorf("parse --umask %q: want an octal mode up to 777", umask)}
 			}
 			syscall.Umask(int(m))
+			// Non-blocking, so that the runtime's poller serves the socket
+			// instead of a thread blocked in read(2).
+			if err := syscall.SetNonblock(server.SessionFD, true); err != nil {
+				return fmt.Errorf("session socket: %w", err)
+			}
 			f := os.NewFile(server.SessionFD, "session")
 			defer f.Close()
 			return server.ServeSFTP(f, root, allowRoot, a.log.With("component", "sftp", "user", user))

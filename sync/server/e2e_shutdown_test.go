@@ -1,6 +1,7 @@
 package server_test
 
 import (
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -60,5 +61,59 @@ func TestGracefulShutdown(t *testing.T) {
 		}
 	case <-time.After(20 * time.Second):
 		t.Error("server still running 20s after its last session ended")
+	}
+}
+
+// TestServerKilledEndsSessions kills the server with SIGKILL during a
+// session: the session child must notice (EOF on its socket) and exit.
+func TestServerKilledEndsSessions(t *testing.T) {
+	needRoot(t)
+	u := newUser(t, "")
+	root := openDir(t)
+	s := startServer(t, root, filepath.Join(t.TempDir(), "hk"), nil)
+	s.mustSFTP(t, u.name, u.key, "ls\n")
+	src := filepath.Join(root, u.name, "big")
+	writeRandom(t, src, 8<<20)
+	os.Chown(src, u.uid, u.gid)
+	local := t.TempDir()
+	bf := filepath.Join(local, "batch")
+	os.WriteFile(bf, []byte("get big "+local+"/big\n"), 0o600)
+	dl := exec.Command("sftp", append(s.sshArgs(u.key, "-P"), "-l", "8000", "-b", bf, u.name+"@127.0.0.1")...)
+	if err := dl.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer dl.Wait()
+	defer dl.Process.Kill()
+	var pid int
+	deadline := time.Now().Add(10 * time.Second)
+	for pid == 0 {
+		logs := s.logs.String()
+		if i := strings.LastIndex(logs, "sftp session started"); i >= 0 && strings.Count(logs, "sftp session started") >= 2 {
+			line := logs[i:]
+			if j := strings.Index(line, "pid="); j >= 0 {
+				fmt.Sscanf(line[j+4:], "%d", &pid)
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no second session in the log:\n%s", logs)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if err := syscall.Kill(pid, 0); err != nil {
+		t.Fatalf("session child %d not running: %v", pid, err)
+	}
+	s.cmd.Process.Kill()
+	deadline = time.Now().Add(10 * time.Second)
+	for {
+		// The child is not ours to reap; it is gone once /proc says so
+		// or it is a zombie awaiting init.
+		st, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+		if err != nil || strings.Contains(string(st), ") Z ") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("session child %d still running 10s after the server was killed", pid)
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }

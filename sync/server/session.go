@@ -167,8 +167,7 @@ func (s *Server) reap(c *conn, cmd *exec.Cmd) uint32 {
 }
 
 // childCmd builds the session child's command: the same binary, with the
-// user's uid, gid and groups, a clean environment, in its own session, and
-// killed if the server dies.
+// user's uid, gid and groups, a clean environment, in its own session.
 func (s *Server) childCmd(acct Account, root string, sock *os.File) *exec.Cmd {
 	args := append(append([]string(nil), s.childArgv...),
 		"--root", root, "--umask", strconv.FormatUint(uint64(s.cfg.Umask), 8), "--user", acct.Name)
@@ -180,10 +179,13 @@ func (s *Server) childCmd(acct Account, root string, sock *os.File) *exec.Cmd {
 	cmd.Dir = "/"
 	cmd.Stderr = os.Stderr
 	cmd.ExtraFiles = []*os.File{sock}
+	// No Pdeathsig: it fires when the forking OS thread exits, and the
+	// runtime ends threads (readAuthorizedKeys discards its locked thread),
+	// which would kill healthy sessions. If the server dies, the kernel
+	// closes its end of the socket and the child ends on EOF.
 	cmd.SysProcAttr = &syscall.SysProcAttr{
 		Credential: &syscall.Credential{Uid: acct.UID, Gid: acct.GID, Groups: acct.Groups},
 		Setsid:     true,
-		Pdeathsig:  syscall.SIGKILL,
 	}
 	return cmd
 }
