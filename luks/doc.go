@@ -4,8 +4,11 @@
 // across rewrites, unlocking keyslots (pbkdf2, argon2i, argon2id; keyslot
 // encryption aes-xts-plain64 and aes-cbc-essiv), formatting with
 // cryptsetup's defaults, keyslot management, header backup and repair,
-// cryptsetup-compatible locking, and a userspace AES-XTS data path over the
-// decrypted payload of an image (io.ReaderAt/io.WriterAt).
+// cryptsetup-compatible locking, loop devices for image files, and a
+// userspace AES-XTS data path over the decrypted payload of an image
+// (Payload: io.ReaderAt/io.WriterAt). XTS runs on AES-NI or VAES through
+// amd64 assembly when a self-test shows the CPU runs it right, in Go
+// otherwise.
 //
 // The real cryptsetup is the oracle in the tests: headers written here pass
 // cryptsetup luksDump and open, and headers cryptsetup writes open here.

@@ -224,7 +224,12 @@ func luksPrintStatus(a *app, ctl *dm.Control, path string, info dm.Info) error {
 	clear(t.Key)
 	ss := max(t.SectorSize, 512)
 	fmt.Fprintf(w, "  cipher:  %s\n  keysize: %d bits\n  key location: dm-crypt\n", t.Cipher, len(t.Key)*8)
-	fmt.Fprintf(w, "  device:  %s\n  sector size:  %d\n", luksDevicePath(t.Device), ss)
+	dev := luksDevicePath(t.Device)
+	fmt.Fprintf(w, "  device:  %s\n", dev)
+	if b, err := os.ReadFile("/sys/block/" + strings.TrimPrefix(dev, "/dev/") + "/loop/backing_file"); err == nil {
+		fmt.Fprintf(w, "  loop:    %s\n", strings.TrimSpace(string(b)))
+	}
+	fmt.Fprintf(w, "  sector size:  %d\n", ss)
 	fmt.Fprintf(w, "  offset:  %d sectors\n  size:    %d sectors\n", t.Offset, tbl[0].Length)
 	mode := "read/write"
 	if info.ReadOnly {
