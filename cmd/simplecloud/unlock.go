@@ -73,14 +73,14 @@ Exit codes:
 				return err
 			}
 			defer clear(key)
-			ctx := cmd.Context()
+			prompt := &consolePrompt{a: a, cfg: cfg}
 			if timeout > 0 {
-				var cancel context.CancelFunc
-				ctx, cancel = context.WithTimeout(ctx, timeout)
-				defer cancel()
+				// As crypttab's timeout=: it bounds the asking, not the
+				// filesystem check that follows.
+				prompt.deadline = time.Now().Add(timeout)
 			}
 			sys := provision.HostSystem(a.log, nil)
-			res, err := sys.Unlock(ctx, cfg, key, &consolePrompt{a: a, cfg: cfg}, tries)
+			res, err := sys.Unlock(cmd.Context(), cfg, key, prompt, tries)
 			if perr := printUnlock(a, asJSON, res, err); perr != nil && err == nil {
 				err = perr
 			}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"time"
 
 	"golang.org/x/sys/unix"
 
@@ -13,13 +14,19 @@ import (
 // consolePrompt asks for the passphrase on the terminal without echo, or
 // reads lines from stdin when it is not a terminal.
 type consolePrompt struct {
-	a   *app
-	cfg *provision.Config
+	a        *app
+	cfg      *provision.Config
+	deadline time.Time // of all the asking; zero: none
 }
 
 func (p *consolePrompt) Passphrase(ctx context.Context, attempt int, last error) ([]byte, error) {
 	if last != nil {
 		fmt.Fprintln(p.a.stderr, "No key available with this passphrase.")
+	}
+	if !p.deadline.IsZero() {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithDeadline(ctx, p.deadline)
+		defer cancel()
 	}
 	prompt := fmt.Sprintf("Enter passphrase for %s (%s): ", p.cfg.Volume.Name, p.cfg.Volume.Disk)
 	type answer struct {
