@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"runtime"
 	"runtime/debug"
 
 	"github.com/pkg/sftp"
@@ -30,7 +31,10 @@ func ServeSFTP(rw io.ReadWriteCloser, root string, allowRoot bool, log *slog.Log
 	defer r.Close()
 	// A session's live heap is small and its garbage is mostly packet
 	// buffers: collecting less often costs little memory and saves CPU.
+	// One P is plenty for one client and saves the scheduler's thread
+	// hand-offs (measured: fewer context switches per transfer).
 	debug.SetGCPercent(400)
+	runtime.GOMAXPROCS(1)
 	fsys := &sftpFS{r: r}
 	srv := sftp.NewRequestServer(newSessionConn(rw), fsys.handlers(), sftp.WithRSAllocator())
 	defer srv.Close()
