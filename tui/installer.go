@@ -83,7 +83,9 @@ func (m *Installer) Init() tea.Cmd { return nil }
 func (m *Installer) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	switch msg := msg.(type) {
 	case tea.WindowSizeMsg:
-		m.width, m.height = msg.Width, msg.Height
+		if msg.Width > 0 && msg.Height > 0 { // a serial console may report 0x0
+			m.width, m.height = msg.Width, msg.Height
+		}
 		return m, nil
 	case eventMsg, doneMsg:
 		return m, m.updateProgress(msg)
