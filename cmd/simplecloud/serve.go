@@ -128,8 +128,8 @@ func runServe(ctx context.Context, a *app, cfg server.Config) error {
 	if err := server.Notify("READY=1\nSTATUS=listening on " + ln.Addr().String()); err != nil {
 		a.log.Warn("sd_notify", "err", err)
 	}
+	context.AfterFunc(ctx, func() { server.Notify("STOPPING=1") })
 	err = srv.Serve(ctx, ln)
-	server.Notify("STOPPING=1")
 	if err != nil && !errors.Is(err, context.Canceled) {
 		return err
 	}

@@ -44,7 +44,7 @@ func (a *authenticator) publicKey(conn ssh.ConnMetadata, key ssh.PublicKey) (*ss
 		return nil, errDenied
 	}
 	p := filepath.Join(acct.Home, ".ssh", "authorized_keys")
-	b, err := readAuthorizedKeys(p, acct.Home, acct.UID, acct.GID)
+	b, err := readAuthorizedKeys(p, acct.Home, acct.UID, acct.GID, acct.Groups)
 	if err != nil {
 		log.Info("auth refused", "reason", "authorized_keys unusable", "err", err)
 		return nil, errDenied

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"syscall"
 	"time"
+	"unsafe"
 
 	"golang.org/x/crypto/ssh"
 	"golang.org/x/sys/unix"
@@ -33,7 +34,7 @@ type AuthorizedKey struct {
 // or root and must not be writable by group or others. Like sshd, it reads
 // with the user's file-system uid and gid (setfsuid on a thread of its
 // own), so the root parent cannot be made to read what the user could not.
-func readAuthorizedKeys(p, home string, uid, gid uint32) ([]byte, error) {
+func readAuthorizedKeys(p, home string, uid, gid uint32, groups []uint32) ([]byte, error) {
 	type result struct {
 		b   []byte
 		err error
@@ -44,6 +45,16 @@ func readAuthorizedKeys(p, home string, uid, gid uint32) ([]byte, error) {
 		// goroutine ends: its changed fsuid never serves other code.
 		runtime.LockOSThread()
 		if os.Geteuid() == 0 {
+			// The raw setgroups call changes this thread only (libc's
+			// would change every thread); the thread is thrown away.
+			var ptr uintptr
+			if len(groups) > 0 {
+				ptr = uintptr(unsafe.Pointer(&groups[0]))
+			}
+			if _, _, errno := unix.RawSyscall(unix.SYS_SETGROUPS, uintptr(len(groups)), ptr, 0); errno != 0 {
+				ch <- result{nil, fmt.Errorf("drop groups to read %s: %w", p, errno)}
+				return
+			}
 			unix.Setfsgid(int(gid))
 			unix.Setfsuid(int(uid))
 		}

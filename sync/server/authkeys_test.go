@@ -89,6 +89,7 @@ func TestStrictModes(t *testing.T) {
 		{"group-writable home", 0o775, 0o700, 0o600, user, "bad modes"},
 		{"owned by someone else", 0o755, 0o700, 0o644, other, "bad ownership"},
 		{"unreadable for the user", 0o755, 0o700, 0o600, other, "permission denied"},
+		{"readable only by root's group", 0o755, 0o700, 0o640, 0, "permission denied"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -109,14 +110,18 @@ func TestStrictModes(t *testing.T) {
 				m   os.FileMode
 				uid int
 			}{{home, tc.homeMode, user}, {ssh, tc.sshMode, user}, {p, tc.fileMode, tc.fileUID}} {
-				if err := os.Chown(c.p, c.uid, user); err != nil {
+				gid := user
+				if c.uid == 0 {
+					gid = 0 // root's file, root's group
+				}
+				if err := os.Chown(c.p, c.uid, gid); err != nil {
 					t.Fatal(err)
 				}
 				if err := os.Chmod(c.p, c.m); err != nil {
 					t.Fatal(err)
 				}
 			}
-			_, err := readAuthorizedKeys(p, home, user, user)
+			_, err := readAuthorizedKeys(p, home, user, user, []uint32{user})
 			if tc.wantErr == "" && err != nil {
 				t.Fatalf("got %v, want accepted", err)
 			}
@@ -134,7 +139,7 @@ func TestAuthorizedKeysFIFO(t *testing.T) {
 	if err := syscall.Mkfifo(p, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	_, err := readAuthorizedKeys(p, home, uint32(os.Getuid()), uint32(os.Getgid()))
+	_, err := readAuthorizedKeys(p, home, uint32(os.Getuid()), uint32(os.Getgid()), nil)
 	if err == nil || !strings.Contains(err.Error(), "not a regular file") {
 		t.Fatalf("got %v, want a refusal that does not hang", err)
 	}

@@ -58,7 +58,13 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		var nc net.Conn
 		nc, err = ln.Accept()
 		if err != nil {
-			break
+			if ctx.Err() != nil || errors.Is(err, net.ErrClosed) {
+				break
+			}
+			// Out of descriptors and the like: wait a little, go on.
+			s.log.Warn("accept", "err", err)
+			time.Sleep(100 * time.Millisecond)
+			continue
 		}
 		if d := s.auth.backoff.blocked(hostOf(nc.RemoteAddr())); d > 0 {
 			s.log.Info("connection refused", "addr", nc.RemoteAddr().String(), "reason", "back-off", "for", d.Round(time.Second))
