@@ -205,8 +205,13 @@ func (r *run) guard(ctx context.Context) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("guard: %w", err)
 	}
-	d, ok := disk.Find(ds, r.p.Disk.ID)
-	if !ok || d.Dev != r.p.Disk.Dev {
+	var d *disk.Disk
+	for i := range ds {
+		if ds[i].ID == r.p.Disk.ID && ds[i].Dev == r.p.Disk.Dev {
+			d = &ds[i]
+		}
+	}
+	if d == nil {
 		return "", fmt.Errorf("guard: %s (%s) is gone or changed since the plan was made", r.p.Disk.ID, r.p.Disk.Dev)
 	}
 	if _, err := NewPlan(r.p.Options, *d, r.p.Replaces, r.p.Resume); err != nil {

@@ -288,3 +288,49 @@ func TestApplyCancelled(t *testing.T) {
 		}
 	}
 }
+
+// TestApplyGuard: the guard finds the planned disk by its name and device
+// number among lookalikes (two loop devices on one file share a name), and
+// stops when it is gone or no longer eligible.
+func TestApplyGuard(t *testing.T) {
+	sys, d, _, _ := testSystem(t, 32<<20)
+	twin := d
+	twin.Dev = "7:9"
+	mounted := d
+	mounted.Eligible = false
+	mounted.Mounts = []disk.Mount{{Device: "vdb", MountPoint: "/mnt"}}
+	mounted.Reasons = []disk.Reason{{Code: disk.ReasonMounted, Detail: "vdb is mounted at /mnt"}}
+	for _, tc := range []struct {
+		name  string
+		disks []disk.Disk
+		want  string // error text, "" for success
+	}{
+		{"twin listed first", []disk.Disk{twin, d}, ""},
+		{"gone", []disk.Disk{twin}, "gone or changed"},
+		{"mounted meanwhile", []disk.Disk{mounted}, "mounted: vdb is mounted at /mnt"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			os.WriteFile(filepath.Join(sys.Dev, "vdb"), make([]byte, 32<<20), 0o644)
+			os.RemoveAll(filepath.Join(sys.Etc, "simplecloud"))
+			in := &Installer{Sys: *sys}
+			in.Sys.Mapper = newFileMapper(filepath.Join(sys.Dev, "mapper"))
+			in.Sys.Discover = func(context.Context) ([]disk.Disk, error) { return tc.disks, nil }
+			p, err := NewPlan(Options{WholeDisk: true, PBKDF: fastKDF, Mount: t.TempDir()}, d, nil, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, err = in.Apply(context.Background(), p, Secrets{Passphrase: []byte("pw")}, nil)
+			switch {
+			case tc.want == "" && err != nil:
+				t.Errorf("got %v, want success", err)
+			case tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)):
+				t.Errorf("got %v, want an error with %q", err, tc.want)
+			}
+			if tc.want != "" {
+				if _, err := os.Stat(sys.StatePath()); !errors.Is(err, os.ErrNotExist) {
+					t.Error("a refused install left a state file (it wrote something?)")
+				}
+			}
+		})
+	}
+}
