@@ -217,6 +217,9 @@ func startServer(t *testing.T, root, hostKeyDir string, env []string, args ...st
 	}
 	t.Cleanup(func() {
 		s.stop(t)
+		if strings.Contains(s.logs.String(), "DATA RACE") {
+			t.Error("the server (built with -race) reported a data race")
+		}
 		if t.Failed() {
 			t.Logf("server log:\n%s", s.logs.String())
 		}
