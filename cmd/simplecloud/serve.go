@@ -7,6 +7,7 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"syscall"
 
 	"github.com/spf13/cobra"
@@ -94,6 +95,12 @@ func runServe(ctx context.Context, a *app, cfg server.Config) error {
 	}
 	cfg = cfg.Defaults()
 	if cfg.Root != "" {
+		// Session children start in /, so the root must be absolute.
+		abs, err := filepath.Abs(cfg.Root)
+		if err != nil {
+			return fmt.Errorf("resolve --root: %w", err)
+		}
+		cfg.Root = abs
 		if err := server.CheckRoot(cfg.Root); err != nil {
 			return err
 		}
