@@ -3,6 +3,7 @@ module simplecloud
 go 1.26.8
 
 require (
+	earlyterm v0.0.0
 	github.com/BurntSushi/toml v1.6.0 // indirect
 	github.com/anchore/go-lzo v0.1.0 // indirect
 	github.com/aymanbagabas/go-osc52/v2 v2.0.1 // indirect
@@ -64,3 +65,5 @@ require (
 	mvdan.cc/sh/v3 v3.11.0 // indirect
 	rsc.io/qr v0.2.0 // indirect
 )
+
+replace earlyterm => ./internal/earlyterm

@@ -4,8 +4,11 @@ package main
 
 import (
 	"os"
+
+	"earlyterm"
 )
 
 func main() {
+	earlyterm.Restore()
 	os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
 }

@@ -1,0 +1,3 @@
+module earlyterm
+
+go 1.26
