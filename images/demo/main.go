@@ -1,6 +1,11 @@
-// Command demo is `make demo`: it boots a guest kernel under qemu with two
-// blank virtual disks (never a real disk) and shows what simplecloud sees
-// there. Later stages of the project extend it to a full unattended install.
+// Command demo is `make demo`: the first-boot story of a SimpleCloud server,
+// in a guest kernel under qemu with blank virtual disks (never a real disk).
+// First boot: a "system" disk and a blank data disk; simplecloud lists the
+// disks, plans and runs an unattended install on the data disk (GPT, LUKS2,
+// ext4 with 0 reserved blocks), and cryptsetup and dumpe2fs confirm it.
+// Second boot on the same disk images: the unlock prompt on the serial
+// console refuses a wrong passphrase, accepts the right one, and the file
+// written before the reboot is there.
 package main
 
 import (
@@ -17,7 +22,7 @@ import (
 )
 
 func main() {
-	keep := flag.Bool("keep", false, "keep the demo's temp dir (disk images, console log)")
+	keep := flag.Bool("keep", false, "keep the demo's temp dir (disk images, console logs)")
 	flag.Parse()
 	if err := run(*keep); err != nil {
 		fmt.Fprintf(os.Stderr, "demo: %v\n", err)
@@ -25,25 +30,40 @@ func main() {
 	}
 }
 
-// step is one command shown to the user.
-type step struct {
-	title string
-	argv  []string
+// The demo's passphrase is typed on the guest console and written to a key
+// file inside the guest only.
+const passphrase = "demo passphrase"
+
+// guestPrograms are e2fsprogs and cryptsetup, which install uses (mke2fs,
+// dumpe2fs, e2fsck) or the demo shows as an independent check.
+var guestPrograms = []string{"cryptsetup", "mke2fs", "dumpe2fs", "e2fsck"}
+
+// mountSystem mounts the "system" disk and keeps /etc/simplecloud on it, as
+// an installed server would.
+const mountSystem = `mkdir -p /sysroot /etc/simplecloud && mount /dev/vda /sysroot &&
+mkdir -p /sysroot/etc/simplecloud && mount --bind /sysroot/etc/simplecloud /etc/simplecloud`
+
+var firstBoot = []step{
+	{"the system disk (stands in for the server's root disk)", "/usr/sbin/mke2fs -q -t ext4 /dev/vda && " + mountSystem + " && echo mounted /dev/vda on /sysroot"},
+	{"what simplecloud sees", "simplecloud disks --all"},
+	{"the plan, touching nothing", "printf '" + passphrase + "' > /tmp/key && simplecloud install --disk virtio-DEMO-DATA --key-file /tmp/key --dry-run"},
+	{"unattended install", "simplecloud install --disk virtio-DEMO-DATA --key-file /tmp/key --yes --wipe zero " +
+		"--pbkdf pbkdf2 --pbkdf-force-iterations 100000 --recovery-key /sysroot/recovery.txt"},
+	{"cryptsetup's view of the container", "cryptsetup luksDump /dev/vdb1 | head -14"},
+	{"ext4 inside, 0 reserved blocks", "dumpe2fs -h /dev/mapper/simplecloud 2>/dev/null | grep -E 'volume name|Block count|Reserved block count'"},
+	{"the only configuration file", "cat /etc/simplecloud/simplecloud.toml"},
+	{"a file on the volume, then lock", "echo 'hello from before the reboot' > /srv/simplecloud/hello && simplecloud lock && ls /dev/mapper"},
 }
 
-var steps = []step{
-	{"guest kernel", []string{"uname", "-sr"}},
-	{"device-mapper", []string{"sh", "-c", "ls -l /dev/mapper/control && grep -E '^(dm_crypt|dm_mod) ' /proc/modules | cut -d' ' -f1"}},
-	{"virtual disks (sysfs)", []string{"sh", "-c",
-		`for d in /sys/block/vd*; do printf '%s  serial=%s  %s MiB\n' "/dev/${d##*/}" "$(cat $d/serial)" $(( $(cat $d/size) / 2048 )); done; ls -l /dev/disk/by-id/`}},
-	{"simplecloud version", []string{"simplecloud", "version"}},
-	{"simplecloud disks --all", []string{"simplecloud", "disks", "--all"}},
+var afterUnlock = []step{
+	{"the volume after unlock", "grep simplecloud /proc/mounts && cat /srv/simplecloud/hello"},
+	{"holders of the busy volume, then close", "(cd /srv/simplecloud && exec sleep 600) & sleep 0.5; simplecloud holders /srv/simplecloud; simplecloud lock --yes --kill"},
 }
 
 func run(keep bool) error {
-	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Minute)
 	defer cancel()
-	fmt.Println("== preparing the guest: Debian cloud kernel (cached), static simplecloud, initramfs")
+	say("preparing the guest: Debian cloud kernel (cached), static simplecloud, initramfs")
 	a, err := images.Prepare(ctx)
 	if err != nil {
 		return err
@@ -57,36 +77,126 @@ func run(keep bool) error {
 	} else {
 		defer os.RemoveAll(dir)
 	}
+	g := a.Guest()
+	g.Programs = guestPrograms
 	initrd := filepath.Join(dir, "initrd")
-	if err := a.Guest().Build(initrd); err != nil {
+	if err := g.Build(initrd); err != nil {
 		return err
 	}
-	fmt.Printf("== booting kernel %s under qemu (software emulation) with two blank 1 GiB disks\n", a.Kernel.Version)
-	start := time.Now()
-	m, err := vm.Start(ctx, vm.Options{
-		Kernel: a.Kernel.Image, Initrd: initrd, Dir: dir,
-		Disks: []vm.Disk{{Size: 1 << 30, Serial: "DEMO-DATA-1"}, {Size: 1 << 30, Serial: "DEMO-DATA-2"}},
-	})
+	opts := vm.Options{
+		Kernel: a.Kernel.Image, Initrd: initrd,
+		Disks: []vm.Disk{
+			{Path: filepath.Join(dir, "system.img"), Size: 64 << 20, Serial: "DEMO-SYSTEM"},
+			{Path: filepath.Join(dir, "data.img"), Size: 256 << 20, Serial: "DEMO-DATA"},
+		},
+	}
+
+	say("first boot: kernel %s under qemu (software emulation), a system disk and a blank data disk", a.Kernel.Version)
+	m, err := boot(ctx, opts, filepath.Join(dir, "boot1"))
 	if err != nil {
 		return err
 	}
 	defer m.Close()
+	if err := runSteps(ctx, m, firstBoot); err != nil {
+		return err
+	}
+	if err := m.Close(); err != nil {
+		return err
+	}
+
+	say("second boot on the same disk images: unlock at the console")
+	m2, err := boot(ctx, opts, filepath.Join(dir, "boot2"))
+	if err != nil {
+		return err
+	}
+	defer m2.Close()
+	if err := runSteps(ctx, m2, []step{{"mount the system disk again", mountSystem}}); err != nil {
+		return err
+	}
+	if err := unlockOnConsole(ctx, m2); err != nil {
+		return err
+	}
+	if err := runSteps(ctx, m2, afterUnlock); err != nil {
+		return err
+	}
+	if err := m2.Close(); err != nil {
+		return err
+	}
+	say("done: guests stopped; nothing on this machine's disks was touched")
+	return nil
+}
+
+func boot(ctx context.Context, opts vm.Options, dir string) (*vm.Machine, error) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, fmt.Errorf("make %s: %w", dir, err)
+	}
+	opts.Dir = dir
+	start := time.Now()
+	m, err := vm.Start(ctx, opts)
+	if err != nil {
+		return nil, err
+	}
 	fmt.Printf("   guest up in %v\n", time.Since(start).Round(100*time.Millisecond))
+	return m, nil
+}
+
+// step is one shell command shown to the user with its output.
+type step struct {
+	title  string
+	script string
+}
+
+func runSteps(ctx context.Context, m *vm.Machine, steps []step) error {
 	for _, s := range steps {
-		fmt.Printf("\n== %s\n$ %s\n", s.title, strings.Join(s.argv, " "))
-		r, err := m.Run(ctx, s.argv...)
+		fmt.Printf("\n--- %s\n$ %s\n", s.title, s.script)
+		r, err := m.Run(ctx, "sh", "-c", "exec 2>&1\n"+s.script) // keep stderr in order
 		if err != nil {
 			return err
 		}
 		os.Stdout.Write(r.Stdout)
 		os.Stdout.Write(r.Stderr)
 		if r.Exit != 0 {
-			return fmt.Errorf("%s: exit status %d in the guest", strings.Join(s.argv, " "), r.Exit)
+			return fmt.Errorf("%q: exit status %d in the guest", s.script, r.Exit)
 		}
 	}
-	if err := m.Close(); err != nil {
+	return nil
+}
+
+// unlockOnConsole runs `simplecloud unlock` on the guest's serial console
+// and types a wrong passphrase, then the right one, showing the console.
+func unlockOnConsole(ctx context.Context, m *vm.Machine) error {
+	fmt.Printf("\n--- the unlock prompt on the serial console (typed: a wrong passphrase, then the right one)\n")
+	before := len(m.Console())
+	p, err := m.StartCmd(vm.Cmd{Console: true, Argv: []string{"simplecloud", "unlock"}})
+	if err != nil {
 		return err
 	}
-	fmt.Println("\n== guest stopped; nothing on this machine's disks was touched")
+	for _, s := range []struct{ expect, send string }{
+		{"Enter passphrase for simplecloud", "not the passphrase"},
+		{"No key available with this passphrase.", ""},
+		{"Enter passphrase for simplecloud", passphrase},
+		{"Unlocked", ""},
+	} {
+		if err := m.Expect(ctx, s.expect); err != nil {
+			return err
+		}
+		if s.send != "" {
+			if err := m.SendLine(s.send); err != nil {
+				return err
+			}
+		}
+	}
+	r, err := p.Wait(ctx)
+	if err != nil {
+		return err
+	}
+	fmt.Println(strings.TrimSpace(m.Console()[before:]))
+	if r.Exit != 0 {
+		return fmt.Errorf("simplecloud unlock: exit status %d", r.Exit)
+	}
 	return nil
+}
+
+func say(format string, args ...any) {
+	fmt.Printf("\n== "+format+"\n", args...)
 }
