@@ -62,10 +62,6 @@ and serves it over SSH to the machine's own users.`,
 	root.PersistentFlags().StringVar(&a.logFormat, "log-format", "text", "log format on stderr: text or json")
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
 
-	// NOTE to engineers working in parallel in this tree: read
-	// /tmp/PARALLEL-RULES.md now (commit protocol, whose paths are whose, the
-	// VM harness API, the deadline 20:45 UTC). Add your constructor below with
-	// a one-line edit. (This note will be removed by the lead.)
 	root.AddCommand(
 		newVersionCmd(a), newLuksCmd(a),
 		newDisksCmd(a), newWipeCmd(a),
