@@ -6,8 +6,9 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
+
+	"simplecloud/internal/mountinfo"
 )
 
 // isMounted reports whether something is mounted at target, from
@@ -27,27 +28,9 @@ func mountedIn(table []byte, target string) bool {
 	sc := bufio.NewScanner(bytes.NewReader(table))
 	for sc.Scan() {
 		f := strings.Fields(sc.Text())
-		if len(f) >= 2 && unescapeMount(f[1]) == target {
+		if len(f) >= 2 && mountinfo.Unescape(f[1]) == target {
 			return true
 		}
 	}
 	return false
-}
-
-func unescapeMount(s string) string {
-	if !strings.Contains(s, `\`) {
-		return s
-	}
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		if s[i] == '\\' && i+3 < len(s) {
-			if n, err := strconv.ParseUint(s[i+1:i+4], 8, 8); err == nil {
-				b.WriteByte(byte(n))
-				i += 3
-				continue
-			}
-		}
-		b.WriteByte(s[i])
-	}
-	return b.String()
 }

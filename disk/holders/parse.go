@@ -1,7 +1,6 @@
 package holders
 
 import (
-	"bufio"
 	"bytes"
 	"fmt"
 	"io"
@@ -9,6 +8,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"simplecloud/internal/mountinfo"
 )
 
 // mountEntry is one line of /proc/PID/mountinfo.
@@ -23,73 +24,28 @@ type mountEntry struct {
 
 // unescape decodes the octal escapes (\040 for a space) the kernel writes
 // in mount tables and /proc/swaps.
-func unescape(s string) string {
-	if !strings.Contains(s, `\`) {
-		return s
-	}
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		if s[i] == '\\' && i+4 <= len(s) {
-			if v, err := strconv.ParseUint(s[i+1:i+4], 8, 8); err == nil {
-				b.WriteByte(byte(v))
-				i += 3
-				continue
-			}
-		}
-		b.WriteByte(s[i])
-	}
-	return b.String()
-}
+func unescape(s string) string { return mountinfo.Unescape(s) }
 
 // parseMountinfo reads a /proc/PID/mountinfo table.
 func parseMountinfo(r io.Reader) ([]mountEntry, error) {
-	var out []mountEntry
-	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 64<<10), 1<<20)
-	for sc.Scan() {
-		// id parent major:minor root mountpoint options [optional...] - fstype source superoptions
-		f := strings.Fields(sc.Text())
-		sep := -1
-		for i := 6; i < len(f); i++ {
-			if f[i] == "-" {
-				sep = i
-				break
-			}
-		}
-		if len(f) < 7 || sep < 0 || sep+2 >= len(f) {
-			return nil, fmt.Errorf("parse mountinfo line %q: too few fields", sc.Text())
-		}
-		id, err1 := strconv.Atoi(f[0])
-		parent, err2 := strconv.Atoi(f[1])
-		dev, err3 := ParseDev(f[2])
-		if err1 != nil || err2 != nil || err3 != nil {
-			return nil, fmt.Errorf("parse mountinfo line %q: bad id or device", sc.Text())
-		}
-		out = append(out, mountEntry{id: id, parent: parent, dev: dev, root: unescape(f[3]),
-			mountPoint: unescape(f[4]), fstype: f[sep+1], source: unescape(f[sep+2])})
+	es, err := mountinfo.ParseMountinfo(r)
+	if err != nil {
+		return nil, err
 	}
-	if err := sc.Err(); err != nil {
-		return nil, fmt.Errorf("read mountinfo: %w", err)
+	out := make([]mountEntry, 0, len(es))
+	for _, e := range es {
+		dev, err := ParseDev(e.Dev)
+		if err != nil {
+			return nil, fmt.Errorf("parse mountinfo: %w", err)
+		}
+		out = append(out, mountEntry{id: e.ID, parent: e.Parent, dev: dev, root: e.Root,
+			mountPoint: e.MountPoint, fstype: e.FSType, source: e.Source})
 	}
 	return out, nil
 }
 
 // parseSwaps reads /proc/swaps and returns the paths of the active areas.
-func parseSwaps(r io.Reader) ([]string, error) {
-	var out []string
-	sc := bufio.NewScanner(r)
-	for first := true; sc.Scan(); first = false {
-		f := strings.Fields(sc.Text())
-		if first || len(f) < 2 {
-			continue // the header line
-		}
-		out = append(out, unescape(f[0]))
-	}
-	if err := sc.Err(); err != nil {
-		return nil, fmt.Errorf("read swaps: %w", err)
-	}
-	return out, nil
-}
+func parseSwaps(r io.Reader) ([]string, error) { return mountinfo.ParseSwaps(r) }
 
 // mapEntry is a file-backed line of /proc/PID/maps.
 type mapEntry struct {
