@@ -19,6 +19,7 @@ func newWipeCmd(a *app) *cobra.Command {
 		flags                       diskFlags
 		mode                        string
 		verify, yes, asJSON, secure bool
+		dryRun                      bool
 		offset                      int64
 	)
 	cmd := &cobra.Command{
@@ -31,7 +32,9 @@ simplecloud disks); wipe asks you to type its by-id name unless --yes.
 Modes: zero writes zeroes; random writes an AES-CTR keystream from a fresh
 random key; discard issues BLKDISCARD (BLKSECDISCARD with --secure); zeroout
 issues BLKZEROOUT. --verify reads everything back and compares. An interrupted
-wipe says where it stopped; --offset continues from there.`,
+wipe says where it stopped; --offset continues from there. --dry-run runs every
+check, prints what would be wiped, how and for about how long, and writes
+nothing.`,
 		Args: usageArgs(cobra.ExactArgs(1)),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			m, err := wipe.ParseMode(mode)
@@ -48,8 +51,15 @@ wipe says where it stopped; --offset continues from there.`,
 			}
 			defer t.Close()
 			opts := wipe.Options{Mode: m, Secure: secure, Verify: verify, Offset: offset, Log: a.log}
-			if err := opts.Check(t); err != nil {
+			plan, err := wipe.NewPlan(t, opts)
+			if err != nil {
 				return usageError{err}
+			}
+			if dryRun {
+				if err := estimateWipe(t, &plan); err != nil {
+					return err
+				}
+				return printWipePlan(a, tgt, plan, asJSON)
 			}
 			if !yes {
 				if err := confirm(a, tgt); err != nil {
@@ -71,7 +81,8 @@ wipe says where it stopped; --offset continues from there.`,
 	cmd.Flags().StringVar(&mode, "mode", "", "zero, random, discard or zeroout (required)")
 	cmd.Flags().BoolVar(&verify, "verify", false, "read everything back and compare")
 	cmd.Flags().BoolVar(&yes, "yes", false, "do not ask for the disk's name")
-	cmd.Flags().BoolVar(&asJSON, "json", false, "print progress and the summary as one JSON object per line")
+	cmd.Flags().BoolVar(&dryRun, "dry-run", false, "print what would be wiped and write nothing")
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print progress and the summary (or the --dry-run plan) as JSON objects, one per line")
 	cmd.Flags().BoolVar(&secure, "secure", false, "with --mode discard: secure discard (BLKSECDISCARD)")
 	cmd.Flags().Int64Var(&offset, "offset", 0, "start at this byte offset (resume an interrupted wipe)")
 	_ = cmd.MarkFlagRequired("mode")
