@@ -50,15 +50,11 @@ func ReadBackup(backup []byte) (*Header, error) {
 // Restore writes a header backup (checked with ReadBackup) to the start of
 // a device of devSize bytes.
 func Restore(dev io.WriterAt, backup []byte, devSize uint64) error {
-	h, err := ReadBackup(backup)
+	c, err := PlanRestore(backup, devSize)
 	if err != nil {
 		return err
 	}
-	n := h.BackupSize()
-	if devSize != 0 && devSize <= n {
-		return fmt.Errorf("device of %d bytes is too small for a %d-byte header", devSize, n)
-	}
-	if _, err := dev.WriteAt(backup[:n], 0); err != nil {
+	if _, err := dev.WriteAt(backup[:c.Writes[0].Size], 0); err != nil {
 		return fmt.Errorf("write header: %w", err)
 	}
 	if s, ok := dev.(interface{ Sync() error }); ok {

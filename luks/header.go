@@ -442,11 +442,8 @@ func (h *Header) write(w io.WriterAt) error {
 // with fresh salts for the rewritten copies, as cryptsetup's recovery does.
 // It is a no-op when both copies are good.
 func (h *Header) Repair(w io.WriterAt) error {
-	if h.V1 != nil {
-		return ErrLUKS1ReadOnly
-	}
-	if !h.NeedsRepair() {
-		return nil
+	if c, err := h.PlanRepair(); err != nil || len(c.Writes) == 0 {
+		return err
 	}
 	if h.PrimaryErr != nil {
 		h.salts[0] = newSalt()

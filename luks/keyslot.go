@@ -160,14 +160,11 @@ func (h *Header) AddKeyslot(dev ReadWriterAt, vk, pass []byte, opts KeyslotOptio
 // KillSlot wipes the key material of a keyslot and removes it from the
 // metadata (and from the digests and tokens that name it).
 func (h *Header) KillSlot(dev ReadWriterAt, slot int) error {
-	if err := h.checkWritable(); err != nil {
+	c, err := h.PlanKillSlot(slot)
+	if err != nil {
 		return err
 	}
-	k := h.Meta.Keyslots[slot]
-	if k == nil {
-		return fmt.Errorf("%w: keyslot %d is not in use", ErrNoSlot, slot)
-	}
-	if err := wipeRange(dev, k.Area.Offset, k.Area.Size); err != nil {
+	if err := wipeRange(dev, c.Writes[0].Offset, c.Writes[0].Size); err != nil {
 		return fmt.Errorf("wipe keyslot %d area: %w", slot, err)
 	}
 	h.removeSlot(slot)
@@ -189,7 +186,11 @@ func (h *Header) removeSlot(slot int) {
 // newPass, keeping the slot number and priority. The new key material goes
 // to a fresh area before the old one is wiped.
 func (h *Header) ChangeKey(dev ReadWriterAt, slot int, oldPass, newPass []byte, p PBKDF) error {
-	if err := h.checkWritable(); err != nil {
+	if slot != AnySlot {
+		if _, err := h.PlanChangeKey(slot); err != nil {
+			return err
+		}
+	} else if err := h.checkWritable(); err != nil {
 		return err
 	}
 	vk, _, err := h.Unlock(dev, oldPass, slot)
@@ -215,12 +216,12 @@ func (h *Header) ChangeKey(dev ReadWriterAt, slot int, oldPass, newPass []byte, 
 // Erase wipes every keyslot; the volume can no longer be opened by a
 // passphrase (only with a saved volume key or header backup).
 func (h *Header) Erase(dev ReadWriterAt) error {
-	if err := h.checkWritable(); err != nil {
+	c, err := h.PlanErase()
+	if err != nil {
 		return err
 	}
-	for _, id := range sortedIDs(h.Meta.Keyslots) {
-		k := h.Meta.Keyslots[id]
-		if err := wipeRange(dev, k.Area.Offset, k.Area.Size); err != nil {
+	for i, id := range c.Slots {
+		if err := wipeRange(dev, c.Writes[i].Offset, c.Writes[i].Size); err != nil {
 			return fmt.Errorf("wipe keyslot %d area: %w", id, err)
 		}
 		h.removeSlot(id)

@@ -117,8 +117,8 @@ func newLuksHeaderBackupCmd(a *app) *cobra.Command {
 
 func newLuksHeaderRestoreCmd(a *app) *cobra.Command {
 	var (
-		file  string
-		batch bool
+		file          string
+		batch, dryRun bool
 	)
 	cmd := &cobra.Command{
 		Use:   "header-restore DEVICE --header-backup-file FILE",
@@ -137,8 +137,8 @@ func newLuksHeaderRestoreCmd(a *app) *cobra.Command {
 			if err != nil {
 				return fmt.Errorf("read backup file: %w", err)
 			}
-			if _, err := luks.ReadBackup(backup); err != nil {
-				return err
+			if _, err := luks.PlanRestore(backup, 0); err != nil {
+				return err // the backup itself is bad: say so before opening the device
 			}
 			dev, err := luks.OpenDevice(args[0], true)
 			if err != nil {
@@ -147,6 +147,14 @@ func newLuksHeaderRestoreCmd(a *app) *cobra.Command {
 			defer dev.Close()
 			if err := dev.Lock(true); err != nil {
 				return err
+			}
+			c, err := luks.PlanRestore(backup, dev.Geometry.Size)
+			if err != nil {
+				return err
+			}
+			if dryRun {
+				c.Notes = append(c.Notes, "backup file "+file)
+				return printLuksChange(a, args[0], c)
 			}
 			warn := "Device " + args[0] + " will be overwritten by the header from " + file + "."
 			if err := luksConfirm(a, batch, warn); err != nil {
@@ -157,11 +165,13 @@ func newLuksHeaderRestoreCmd(a *app) *cobra.Command {
 	}
 	cmd.Flags().StringVar(&file, "header-backup-file", "", "backup file to restore")
 	cmd.Flags().BoolVarP(&batch, "batch-mode", "q", false, "do not ask for confirmation")
+	cmd.Flags().BoolVar(&dryRun, "dry-run", false, dryRunUsage)
 	return cmd
 }
 
 func newLuksRepairCmd(a *app) *cobra.Command {
-	return &cobra.Command{
+	var dryRun bool
+	cmd := &cobra.Command{
 		Use:   "repair DEVICE",
 		Short: "Rewrite a damaged or stale LUKS2 header copy from the good one",
 		Args:  usageArgs(cobra.ExactArgs(1)),
@@ -175,6 +185,13 @@ func newLuksRepairCmd(a *app) *cobra.Command {
 				fmt.Fprintln(a.stderr, "Both header copies are intact; nothing to repair.")
 				return nil
 			}
+			c, err := v.hdr.PlanRepair()
+			if err != nil {
+				return fmt.Errorf("repair %s: %w", args[0], err)
+			}
+			if dryRun {
+				return printLuksChange(a, args[0], c)
+			}
 			if err := v.hdr.Repair(v.dev); err != nil {
 				return fmt.Errorf("repair %s: %w", args[0], err)
 			}
@@ -182,4 +199,6 @@ func newLuksRepairCmd(a *app) *cobra.Command {
 			return nil
 		},
 	}
+	cmd.Flags().BoolVar(&dryRun, "dry-run", false, dryRunUsage)
+	return cmd
 }

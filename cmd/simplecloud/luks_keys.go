@@ -70,8 +70,8 @@ func newLuksAddKeyCmd(a *app) *cobra.Command {
 
 func newLuksRemoveKeyCmd(a *app) *cobra.Command {
 	var (
-		k     luksKeyOpts
-		batch bool
+		k             luksKeyOpts
+		batch, dryRun bool
 	)
 	cmd := &cobra.Command{
 		Use:   "remove-key DEVICE",
@@ -84,6 +84,14 @@ func newLuksRemoveKeyCmd(a *app) *cobra.Command {
 			}
 			defer v.Close()
 			clear(vk)
+			c, err := v.hdr.PlanKillSlot(s)
+			if err != nil {
+				return fmt.Errorf("remove key slot %d: %w", s, err)
+			}
+			c.Op = "remove-key"
+			if dryRun {
+				return printLuksChange(a, args[0], c)
+			}
 			if len(v.hdr.Meta.Keyslots) == 1 {
 				if err := luksConfirm(a, batch, "This is the last keyslot. Device will become unusable after purging this key."); err != nil {
 					return err
@@ -98,6 +106,7 @@ func newLuksRemoveKeyCmd(a *app) *cobra.Command {
 	}
 	k.register(cmd, "file with the passphrase to remove (default: prompt)")
 	cmd.Flags().BoolVarP(&batch, "batch-mode", "q", false, "do not ask for confirmation")
+	cmd.Flags().BoolVar(&dryRun, "dry-run", false, dryRunUsage+" (the passphrase is still checked, to find its keyslot)")
 	return cmd
 }
 
@@ -107,6 +116,7 @@ func newLuksChangeKeyCmd(a *app) *cobra.Command {
 		p      luksPbkdfOpts
 		newKey string
 		slot   int
+		dryRun bool
 	)
 	cmd := &cobra.Command{
 		Use:   "change-key DEVICE [NEW_KEY_FILE]",
@@ -135,6 +145,9 @@ func newLuksChangeKeyCmd(a *app) *cobra.Command {
 				return err
 			}
 			clear(vk)
+			if dryRun {
+				return luksChangeKeyDryRun(a, v, args[0], newKey, s)
+			}
 			pass, err := luksNewPassphrase(a, newKey, "new passphrase")
 			if err != nil {
 				return err
@@ -150,8 +163,22 @@ func newLuksChangeKeyCmd(a *app) *cobra.Command {
 	k.register(cmd, "file with the current passphrase (default: prompt)")
 	cmd.Flags().StringVar(&newKey, "new-key-file", "", "file with the new passphrase (default: prompt)")
 	cmd.Flags().IntVarP(&slot, "key-slot", "S", luks.AnySlot, "keyslot to change (default: the one the passphrase opens)")
+	cmd.Flags().BoolVar(&dryRun, "dry-run", false, dryRunUsage+" (the current passphrase is still checked, to find its keyslot)")
 	p.register(cmd)
 	return cmd
+}
+
+// luksChangeKeyDryRun prints what change-key would write to keyslot s; a
+// new key file is read and checked, a new passphrase is not asked for.
+func luksChangeKeyDryRun(a *app, v *luksVolume, path, newKey string, s int) error {
+	if err := luksCheckKeyFile(a, newKey); err != nil {
+		return err
+	}
+	c, err := v.hdr.PlanChangeKey(s)
+	if err != nil {
+		return fmt.Errorf("change key in slot %d: %w", s, err)
+	}
+	return printLuksChange(a, path, c)
 }
 
 // luksOldPass reads the current passphrase from the key file or prompts.
@@ -164,8 +191,8 @@ func luksOldPass(a *app, k luksKeyOpts, path string) ([]byte, error) {
 
 func newLuksKillSlotCmd(a *app) *cobra.Command {
 	var (
-		k     luksKeyOpts
-		batch bool
+		k             luksKeyOpts
+		batch, dryRun bool
 	)
 	cmd := &cobra.Command{
 		Use:   "kill-slot DEVICE SLOT",
@@ -191,8 +218,18 @@ func newLuksKillSlotCmd(a *app) *cobra.Command {
 					return err
 				}
 				clear(vk)
-			} else if err := luksConfirm(a, batch, fmt.Sprintf("This will wipe key slot %d of %s.", slot, args[0])); err != nil {
-				return err
+			}
+			c, err := v.hdr.PlanKillSlot(slot)
+			if err != nil {
+				return fmt.Errorf("kill slot %d: %w", slot, err)
+			}
+			if dryRun {
+				return printLuksChange(a, args[0], c)
+			}
+			if k.keyFile == "" {
+				if err := luksConfirm(a, batch, fmt.Sprintf("This will wipe key slot %d of %s.", slot, args[0])); err != nil {
+					return err
+				}
 			}
 			if err := v.hdr.KillSlot(v.dev, slot); err != nil {
 				return fmt.Errorf("kill slot %d: %w", slot, err)
@@ -203,6 +240,7 @@ func newLuksKillSlotCmd(a *app) *cobra.Command {
 	}
 	k.register(cmd, "file with a passphrase of a remaining keyslot")
 	cmd.Flags().BoolVarP(&batch, "batch-mode", "q", false, "do not ask for confirmation")
+	cmd.Flags().BoolVar(&dryRun, "dry-run", false, dryRunUsage)
 	return cmd
 }
 
@@ -256,20 +294,29 @@ With --qr it is also drawn as a QR code for a phone to scan.`,
 }
 
 func newLuksEraseCmd(a *app) *cobra.Command {
-	var batch bool
+	var batch, dryRun bool
 	cmd := &cobra.Command{
 		Use:   "erase DEVICE",
 		Short: "Wipe all keyslots; the data becomes unreadable (cryptsetup luksErase)",
 		Args:  usageArgs(cobra.ExactArgs(1)),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := luksConfirm(a, batch, "This operation will erase all keyslots on "+args[0]+"."); err != nil {
-				return err
+			if !dryRun {
+				if err := luksConfirm(a, batch, "This operation will erase all keyslots on "+args[0]+"."); err != nil {
+					return err
+				}
 			}
 			v, err := luksOpenVolume(a, args[0], true)
 			if err != nil {
 				return err
 			}
 			defer v.Close()
+			if dryRun {
+				c, err := v.hdr.PlanErase()
+				if err != nil {
+					return fmt.Errorf("erase %s: %w", args[0], err)
+				}
+				return printLuksChange(a, args[0], c)
+			}
 			if err := v.hdr.Erase(v.dev); err != nil {
 				return fmt.Errorf("erase %s: %w", args[0], err)
 			}
@@ -277,5 +324,6 @@ func newLuksEraseCmd(a *app) *cobra.Command {
 		},
 	}
 	cmd.Flags().BoolVarP(&batch, "batch-mode", "q", false, "do not ask for confirmation")
+	cmd.Flags().BoolVar(&dryRun, "dry-run", false, dryRunUsage)
 	return cmd
 }
