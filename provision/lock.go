@@ -24,43 +24,73 @@ func (e *BusyError) Error() string {
 
 func (e *BusyError) Unwrap() error { return e.Err }
 
-// Lock unmounts the volume and closes its mapping, the reverse of Unlock.
-// A busy filesystem or mapping gives a *BusyError and leaves it as it is.
-func (s *System) Lock(cfg *Config) (string, error) {
+// LockPlan is what Lock would do to an open volume: unmount it when it is
+// mounted, then remove its mapping.
+type LockPlan struct {
+	Name    string   `json:"name"`    // device-mapper name
+	Mapper  string   `json:"mapper"`  // /dev/mapper/NAME
+	Mount   string   `json:"mount"`   // the configured mount point
+	Unmount bool     `json:"unmount"` // something is mounted there
+	Steps   []string `json:"steps"`   // in words, in order
+}
+
+// PlanLock checks that the volume is open and returns what Lock would do,
+// changing nothing. It opens device-mapper when s has no Mapper.
+func (s *System) PlanLock(cfg *Config) (LockPlan, error) {
 	v := cfg.Volume
+	closeM, err := s.OpenMapper()
+	if err != nil {
+		return LockPlan{}, fmt.Errorf("lock: %w", err)
+	}
+	defer closeM()
+	info, err := s.Mapper.Info(v.Name)
+	if err != nil {
+		return LockPlan{}, fmt.Errorf("lock: %w", err)
+	}
+	if !info.Exists {
+		return LockPlan{}, fmt.Errorf("lock %s: %w", v.Name, ErrNotOpen)
+	}
+	mounted, err := s.isMounted(v.Mount)
+	if err != nil {
+		return LockPlan{}, fmt.Errorf("lock: %w", err)
+	}
+	p := LockPlan{Name: v.Name, Mapper: filepath.Join(s.Dev, "mapper", v.Name), Mount: v.Mount, Unmount: mounted}
+	if mounted {
+		p.Steps = append(p.Steps, "unmount "+v.Mount)
+	}
+	p.Steps = append(p.Steps, "close "+p.Mapper+" (remove the dm-crypt mapping)")
+	return p, nil
+}
+
+// Lock unmounts the volume and closes its mapping, the reverse of Unlock,
+// as PlanLock plans it. A busy filesystem or mapping gives a *BusyError and
+// leaves it as it is.
+func (s *System) Lock(cfg *Config) (string, error) {
 	closeM, err := s.OpenMapper()
 	if err != nil {
 		return "", fmt.Errorf("lock: %w", err)
 	}
 	defer closeM()
-	info, err := s.Mapper.Info(v.Name)
+	p, err := s.PlanLock(cfg)
 	if err != nil {
-		return "", fmt.Errorf("lock: %w", err)
+		return "", err
 	}
-	if !info.Exists {
-		return "", fmt.Errorf("lock %s: %w", v.Name, ErrNotOpen)
-	}
-	mounted, err := s.isMounted(v.Mount)
-	if err != nil {
-		return "", fmt.Errorf("lock: %w", err)
-	}
-	if mounted {
-		if err := s.Mounter.Unmount(v.Mount); err != nil {
+	if p.Unmount {
+		if err := s.Mounter.Unmount(p.Mount); err != nil {
 			if errors.Is(err, unix.EBUSY) {
-				return "", &BusyError{What: "filesystem", Path: v.Mount, Err: err}
+				return "", &BusyError{What: "filesystem", Path: p.Mount, Err: err}
 			}
 			return "", fmt.Errorf("lock: %w", err)
 		}
 	}
-	mapper := filepath.Join(s.Dev, "mapper", v.Name)
-	if err := s.Mapper.Remove(v.Name); err != nil {
+	if err := s.Mapper.Remove(p.Name); err != nil {
 		if errors.Is(err, dm.ErrBusy) {
-			return "", &BusyError{What: "mapping", Path: mapper, Err: err}
+			return "", &BusyError{What: "mapping", Path: p.Mapper, Err: err}
 		}
 		return "", fmt.Errorf("lock: %w", err)
 	}
-	if mounted {
-		return fmt.Sprintf("unmounted %s and closed %s", v.Mount, mapper), nil
+	if p.Unmount {
+		return fmt.Sprintf("unmounted %s and closed %s", p.Mount, p.Mapper), nil
 	}
-	return "closed " + mapper, nil
+	return "closed " + p.Mapper, nil
 }

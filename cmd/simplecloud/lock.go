@@ -1,20 +1,23 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"path/filepath"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"simplecloud/disk/holders"
 	"simplecloud/provision"
 )
 
 func newLockCmd(a *app) *cobra.Command {
 	var (
-		config    string
-		yes, kill bool
-		grace     time.Duration
+		config            string
+		yes, kill, dryRun bool
+		grace             time.Duration
 	)
 	cmd := &cobra.Command{
 		Use:   "lock",
@@ -25,6 +28,10 @@ what holds the volume and, once confirmed on the terminal or with --yes, stops
 those holders (services through systemd, other processes with SIGTERM, then
 SIGKILL with --kill), unmounts the volume everywhere and closes it.
 
+--dry-run checks the volume is open, prints what lock would do and, when
+something besides its own mount holds it, what close would stop; it changes
+nothing.
+
 Exit codes: 0 closed, 1 failure (or still busy), 4 the volume was not open,
 64 bad usage (busy, not on a terminal and no --yes).`,
 		Args: usageArgs(cobra.NoArgs),
@@ -34,11 +41,15 @@ Exit codes: 0 closed, 1 failure (or still busy), 4 the volume was not open,
 				return err
 			}
 			sys := provision.HostSystem(a.log, nil)
+			f := closeFlags{roots: holdersRoots{proc: "/proc", sys: "/sys", dev: "/dev"}, yes: yes, kill: kill, grace: grace}
+			if dryRun {
+				f.dryRun = true
+				return lockDryRun(cmd.Context(), a, &sys, cfg, f)
+			}
 			msg, err := sys.Lock(cfg)
 			var busy *provision.BusyError
 			if errors.As(err, &busy) {
 				fmt.Fprintf(a.stderr, "%v\nFinding what holds it...\n", err)
-				f := closeFlags{roots: holdersRoots{proc: "/proc", sys: "/sys", dev: "/dev"}, yes: yes, kill: kill, grace: grace}
 				return runClose(cmd.Context(), a, cfg.Volume.Name, f)
 			}
 			if err != nil {
@@ -52,5 +63,51 @@ Exit codes: 0 closed, 1 failure (or still busy), 4 the volume was not open,
 	cmd.Flags().BoolVarP(&yes, "yes", "y", false, "stop what keeps the volume busy without asking")
 	cmd.Flags().BoolVar(&kill, "kill", false, "send SIGKILL to holders still running after the grace time")
 	cmd.Flags().DurationVar(&grace, "grace", 10*time.Second, "how long holders get to exit after SIGTERM")
+	cmd.Flags().BoolVar(&dryRun, "dry-run", false, "print what would be done and change nothing")
 	return cmd
+}
+
+// lockDryRun prints the lock plan and, when the volume has holders other
+// than its own mount (the lock would find it busy), close's dry run.
+func lockDryRun(ctx context.Context, a *app, sys *provision.System, cfg *provision.Config, f closeFlags) error {
+	p, err := sys.PlanLock(cfg)
+	if err != nil {
+		return unlockExit(err)
+	}
+	printLockPlan(a, p)
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	r, err := f.roots.scanner(a).Scan(ctx, p.Name)
+	switch {
+	case err != nil:
+		fmt.Fprintf(a.stdout, "note: could not find what holds %s: %v\n", p.Mapper, err)
+	case lockBusy(r, p):
+		fmt.Fprintf(a.stdout, "\n%s is held by more than its mount: the lock would find it busy and hand over to close, which would:\n", p.Mapper)
+		if err := runClose(ctx, a, p.Name, f); err != nil {
+			return err
+		}
+	default:
+		fmt.Fprintln(a.stdout, "Nothing else holds it now.")
+	}
+	_, err = fmt.Fprintln(a.stdout, "Nothing was changed.")
+	return err
+}
+
+// printLockPlan prints the steps of a lock plan.
+func printLockPlan(a *app, p provision.LockPlan) {
+	fmt.Fprintf(a.stdout, "dry run: lock would close the data volume %s:\n", p.Name)
+	for i, s := range p.Steps {
+		fmt.Fprintf(a.stdout, "  %d. %s\n", i+1, s)
+	}
+}
+
+// lockBusy reports whether anything but the volume's own mount holds it.
+func lockBusy(r holders.Report, p provision.LockPlan) bool {
+	for _, m := range r.Mounts {
+		if !(m.Initial && filepath.Clean(m.MountPoint) == filepath.Clean(p.Mount)) {
+			return true
+		}
+	}
+	return len(r.Processes)+len(r.Swaps)+len(r.Loops)+len(r.Stacked)+len(r.Kernel) > 0
 }
