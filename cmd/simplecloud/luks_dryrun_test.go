@@ -141,3 +141,23 @@ func TestLuksDryRunFormatLoop(t *testing.T) {
 	defer exec.Command("umount", mnt).Run()
 	e.refused(1, "is in use", append([]string{"luks", "format", dev, "--key-file", k}, fastFormat...)...)
 }
+
+// TestLuksDryRunLUKS1: a LUKS1 header is read-only here; remove-key and
+// kill-slot refuse it, with or without --dry-run.
+func TestLuksDryRunLUKS1(t *testing.T) {
+	e := newLuksEnv(t)
+	k := e.key("k", "old volume")
+	if out, err := exec.Command(e.cs, "luksFormat", "--batch-mode", "--type", "luks1", "--key-file", k,
+		"--pbkdf-force-iterations", "1000", e.img).CombinedOutput(); err != nil {
+		t.Fatalf("cryptsetup luksFormat --type luks1: %v\n%s", err, out)
+	}
+	e.refused(1, "read-only", "luks", "remove-key", e.img, "--key-file", k)
+	e.refused(1, "read-only", "luks", "kill-slot", e.img, "0")
+	e.refused(1, "read-only", "luks", "erase", e.img)
+	if code, _, errs := e.sc("", "luks", "remove-key", e.img, "--key-file", k); code != 1 || !strings.Contains(errs, "read-only") {
+		t.Errorf("remove-key on LUKS1: got exit %d, stderr %q; want 1 and read-only", code, errs)
+	}
+	if !e.csOpens(k) {
+		t.Fatal("the LUKS1 key no longer opens")
+	}
+}
