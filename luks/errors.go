@@ -23,7 +23,7 @@ var (
 	// ErrRequirements: the LUKS2 header lists mandatory requirements this
 	// package does not know; it is read-only and must not be activated.
 	ErrRequirements = errors.New("unmet LUKS2 requirements")
-	// ErrLUKS1ReadOnly: changing a LUKS1 header is not implemented.
+	// ErrLUKS1ReadOnly: this package reads LUKS1 headers but never changes them.
 	ErrLUKS1ReadOnly = errors.New("LUKS1 headers are read-only here (convert with cryptsetup convert --type luks2)")
 )
 
