@@ -1,7 +1,9 @@
 package holders
 
 import (
+	"encoding/binary"
 	"errors"
+	"slices"
 
 	"golang.org/x/sys/unix"
 )
@@ -14,6 +16,7 @@ type fastIO struct {
 	buf  []byte
 	link []byte
 	dir  []byte
+	fds  []int
 }
 
 func newFastIO() *fastIO {
@@ -47,12 +50,8 @@ func (f *fastIO) readFileAt(dirfd int, path string) ([]byte, error) {
 	}
 }
 
-// readlink returns the target of the symlink (or /proc magic link) path.
-func (f *fastIO) readlink(path string) (string, error) {
-	return f.readlinkAt(unix.AT_FDCWD, path)
-}
-
-// readlinkAt is readlink relative to the directory dirfd.
+// readlinkAt returns the target of the symlink (or /proc magic link)
+// path relative to the directory dirfd.
 func (f *fastIO) readlinkAt(dirfd int, path string) (string, error) {
 	for {
 		n, err := unix.Readlinkat(dirfd, path, f.link)
@@ -69,31 +68,73 @@ func (f *fastIO) readlinkAt(dirfd int, path string) (string, error) {
 	}
 }
 
-// names lists the entries of a directory (without "." and "..").
-func (f *fastIO) names(dirfd int, path string, out []string) ([]string, error) {
-	fd, err := openRetry(dirfd, path, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC)
+// fdList lists the open file descriptors of the process whose /proc
+// directory is dirfd, in order, without allocating. It returns the fd
+// directory itself to read the links at (close it with closeFD): a lookup
+// relative to it saves walking "fd/" for every descriptor. The slice is
+// valid until the next call.
+func (f *fastIO) fdList(dirfd int) (int, []int, error) {
+	fd, err := openRetry(dirfd, "fd", unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC)
 	if err != nil {
-		return out, err
+		return -1, nil, err
 	}
-	defer unix.Close(fd)
+	f.fds = f.fds[:0]
+	sorted := true
 	for {
 		n, err := unix.Getdents(fd, f.dir)
 		if errors.Is(err, unix.EINTR) {
 			continue
 		}
 		if err != nil {
-			return out, err
+			unix.Close(fd)
+			return -1, nil, err
 		}
 		if n <= 0 {
-			return out, nil
+			break
 		}
-		_, _, out = unix.ParseDirent(f.dir[:n], -1, out)
+		// struct linux_dirent64: ino (8), off (8), reclen (2), type (1), name.
+		for b := f.dir[:n]; len(b) >= 19; {
+			reclen := int(binary.NativeEndian.Uint16(b[16:18]))
+			if reclen < 19 || reclen > len(b) {
+				break
+			}
+			if v, ok := atoiName(b[19:reclen]); ok {
+				if len(f.fds) > 0 && v < f.fds[len(f.fds)-1] {
+					sorted = false
+				}
+				f.fds = append(f.fds, v)
+			}
+			b = b[reclen:]
+		}
 	}
+	if !sorted {
+		slices.Sort(f.fds)
+	}
+	return fd, f.fds, nil
+}
+
+// atoiName parses a NUL-terminated decimal directory entry name.
+func atoiName(b []byte) (int, bool) {
+	v, digits := 0, 0
+	for _, c := range b {
+		if c == 0 {
+			break
+		}
+		if c < '0' || c > '9' || digits > 9 {
+			return 0, false
+		}
+		v = v*10 + int(c-'0')
+		digits++
+	}
+	return v, digits > 0
 }
 
 // openDir opens a directory to use as dirfd; close it with closeFD.
-func openDir(path string) (int, error) {
-	return openRetry(unix.AT_FDCWD, path, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC|unix.O_PATH)
+func openDir(path string) (int, error) { return openDirAt(unix.AT_FDCWD, path) }
+
+// openDirAt is openDir relative to the directory dirfd.
+func openDirAt(dirfd int, path string) (int, error) {
+	return openRetry(dirfd, path, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC|unix.O_PATH)
 }
 
 func closeFD(fd int) { unix.Close(fd) }

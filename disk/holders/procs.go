@@ -58,19 +58,24 @@ type procCtx struct {
 	exact bool // stat every file: the text of a path cannot be trusted
 }
 
+// linkNames are the links of /proc/PID a process holds things by, in the
+// order its holds are reported.
+var linkNames = [...]string{HoldCwd, HoldRoot, HoldExe}
+
 // process returns the holds of one process, or nil if it holds nothing
 // (or is gone).
 func (s *Scanner) process(st *scanState, io *fastIO, pid int) *Process {
 	ns := st.pidNS[pid]
 	c := procCtx{s: s, st: st, io: io, ns: ns, dir: s.proc(strconv.Itoa(pid)), t: st.tables[ns]}
-	dirfd, err := openDir(c.dir)
+	dirfd, err := openDirAt(st.procFD, strconv.Itoa(pid))
 	if err != nil {
 		return nil // gone
 	}
 	defer closeFD(dirfd)
+	// exe first: a kernel thread (or a zombie) has none, and holds nothing.
 	var links [3]string
-	for i, k := range []string{HoldCwd, HoldRoot, HoldExe} {
-		l, err := io.readlinkAt(dirfd, k)
+	for _, i := range [...]int{2, 0, 1} {
+		l, err := io.readlinkAt(dirfd, linkNames[i])
 		if err != nil {
 			// Gone, not ours to read, or (no exe) a kernel thread or a
 			// zombie: none of them holds anything.
@@ -80,28 +85,22 @@ func (s *Scanner) process(st *scanState, io *fastIO, pid int) *Process {
 	}
 	c.exact = c.t == nil || links[1] != "/" || st.unmounted[ns] || st.hidden[ns]
 	var holds []Hold
-	for i, k := range []string{HoldCwd, HoldRoot, HoldExe} {
-		if h, ok := c.link(k, k, links[i], 0); ok {
+	for i, k := range linkNames {
+		if h, ok := c.link(k, links[i], 0); ok {
 			holds = append(holds, h)
 		}
 	}
-	names, _ := io.names(dirfd, "fd", nil)
-	fds := make([]int, 0, len(names))
-	for _, n := range names {
-		if fd, err := strconv.Atoi(n); err == nil {
-			fds = append(fds, fd)
+	if fdDir, fds, err := io.fdList(dirfd); err == nil {
+		for _, fd := range fds {
+			target, err := io.readlinkAt(fdDir, strconv.Itoa(fd))
+			if err != nil {
+				continue
+			}
+			if h, ok := c.link(HoldFD, target, fd); ok {
+				holds = append(holds, h)
+			}
 		}
-	}
-	slices.Sort(fds)
-	for _, fd := range fds {
-		name := "fd/" + strconv.Itoa(fd)
-		target, err := io.readlinkAt(dirfd, name)
-		if err != nil {
-			continue
-		}
-		if h, ok := c.link(HoldFD, name, target, fd); ok {
-			holds = append(holds, h)
-		}
+		closeFD(fdDir)
 	}
 	for _, m := range c.maps(dirfd) {
 		holds = append(holds, Hold{Kind: HoldMap, Path: m.path, Dev: m.dev})
@@ -116,7 +115,7 @@ func (s *Scanner) process(st *scanState, io *fastIO, pid int) *Process {
 	if len(holds) == 0 {
 		return nil
 	}
-	return c.describe(pid, ns, holds)
+	return c.describe(dirfd, pid, ns, holds)
 }
 
 // maps returns the process's file mappings on the devices: through
@@ -137,9 +136,10 @@ func (c procCtx) maps(dirfd int) []mapEntry {
 	return parseMaps(b, keep)
 }
 
-// link decides whether the /proc link name of the process, which points
-// at target, lies on one of the devices.
-func (c procCtx) link(kind, name, target string, fd int) (Hold, bool) {
+// link decides whether the /proc link of the process (its cwd, root or exe,
+// or file descriptor fd), which points at target, lies on one of the
+// devices.
+func (c procCtx) link(kind, target string, fd int) (Hold, bool) {
 	p := cleanLink(target)
 	if p == "" {
 		return Hold{}, false
@@ -157,6 +157,10 @@ func (c procCtx) link(kind, name, target string, fd int) (Hold, bool) {
 	dev := underDev(p, m)
 	if !c.exact && !dev {
 		return Hold{}, false
+	}
+	name := kind
+	if kind == HoldFD {
+		name = "fd/" + strconv.Itoa(fd)
 	}
 	full := c.dir + "/" + name
 	var id FileID
@@ -187,20 +191,23 @@ func underDev(p string, m mountEntry) bool {
 	return m.fstype == "devtmpfs" || len(p) > 5 && p[:5] == "/dev/"
 }
 
-// describe reads who the process is.
-func (c procCtx) describe(pid int, ns uint64, holds []Hold) *Process {
+// describe reads who the process is, from its /proc directory dirfd.
+func (c procCtx) describe(dirfd, pid int, ns uint64, holds []Hold) *Process {
 	p := &Process{PID: pid, MountNS: ns, Holds: holds}
-	if b, err := os.ReadFile(c.dir + "/status"); err == nil {
+	if b, err := c.io.readFileAt(dirfd, "status"); err == nil {
 		p.UID, _ = parseUID(b)
 	}
-	comm, _ := os.ReadFile(c.dir + "/comm")
-	cmdline, _ := os.ReadFile(c.dir + "/cmdline")
-	p.Command = parseCmdline(cmdline, string(comm))
+	var comm string
+	if b, err := c.io.readFileAt(dirfd, "comm"); err == nil {
+		comm = string(b)
+	}
+	cmdline, _ := c.io.readFileAt(dirfd, "cmdline")
+	p.Command = parseCmdline(cmdline, comm)
 
-	if b, err := os.ReadFile(c.dir + "/cgroup"); err == nil {
+	if b, err := c.io.readFileAt(dirfd, "cgroup"); err == nil {
 		p.Unit = parseUnit(b)
 	}
-	if b, err := os.ReadFile(c.dir + "/stat"); err == nil {
+	if b, err := c.io.readFileAt(dirfd, "stat"); err == nil {
 		p.StartTime, _ = parseStartTime(b)
 	}
 	return p

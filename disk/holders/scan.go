@@ -79,6 +79,7 @@ func (s *Scanner) proc(elem ...string) string {
 
 // scanState is what one Scan builds up.
 type scanState struct {
+	procFD int // ProcDir, opened: paths below it are looked up from here
 	selfNS uint64
 	pidNS  map[int]uint64
 	tables map[uint64]*table
@@ -132,6 +133,11 @@ func (st *scanState) warn(format string, args ...any) {
 // device-mapper name, MAJOR:MINOR or a mount point.
 func (s *Scanner) Scan(ctx context.Context, target string) (Report, error) {
 	st := &scanState{devs: map[Dev]bool{}, hidden: map[uint64]bool{}, devIDs: map[devKey]FileID{}}
+	var err error
+	if st.procFD, err = openDir(s.ProcDir); err != nil {
+		return Report{}, fmt.Errorf("open %s: %w", s.ProcDir, err)
+	}
+	defer closeFD(st.procFD)
 	if err := s.readNamespaces(st); err != nil {
 		return Report{}, err
 	}
@@ -242,7 +248,7 @@ func (s *Scanner) readNamespaces(st *scanState) error {
 	st.tables = map[uint64]*table{}
 	nss := make([]uint64, len(pids))
 	parallel(len(pids), numWorkers(s.Workers), func(io *fastIO, i int) {
-		link, err := io.readlink(s.proc(strconv.Itoa(pids[i]), "ns", "mnt"))
+		link, err := io.readlinkAt(st.procFD, strconv.Itoa(pids[i])+"/ns/mnt")
 		if err == nil {
 			nss[i], _ = parseNS(link) // 0: gone, or a process we may not read
 		} else if errors.Is(err, unix.EACCES) || errors.Is(err, unix.EPERM) {
@@ -314,24 +320,21 @@ func trimSpace(b []byte) []byte {
 }
 
 // parallel calls f(io, i) for i in [0, n) on the given number of
-// goroutines, each with its own fastIO.
+// goroutines, each with its own fastIO. The goroutines take the next index
+// from a counter: a channel send per index costs a wake-up each.
 func parallel(n, workers int, f func(io *fastIO, i int)) {
-	next := make(chan int, 64)
+	var next atomic.Int64
 	var wg sync.WaitGroup
 	for range min(workers, n) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			io := newFastIO()
-			for i := range next {
+			for i := int(next.Add(1) - 1); i < n; i = int(next.Add(1) - 1) {
 				f(io, i)
 			}
 		}()
 	}
-	for i := range n {
-		next <- i
-	}
-	close(next)
 	wg.Wait()
 }
 
