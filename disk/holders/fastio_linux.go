@@ -72,7 +72,8 @@ func (f *fastIO) readlinkAt(dirfd int, path string) (string, error) {
 // directory is dirfd, in order, without allocating. It returns the fd
 // directory itself to read the links at (close it with closeFD): a lookup
 // relative to it saves walking "fd/" for every descriptor. The slice is
-// valid until the next call.
+// valid until the next call. Only a failure to open the directory is an
+// error.
 func (f *fastIO) fdList(dirfd int) (int, []int, error) {
 	fd, err := openRetry(dirfd, "fd", unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC)
 	if err != nil {
@@ -85,12 +86,8 @@ func (f *fastIO) fdList(dirfd int) (int, []int, error) {
 		if errors.Is(err, unix.EINTR) {
 			continue
 		}
-		if err != nil {
-			unix.Close(fd)
-			return -1, nil, err
-		}
-		if n <= 0 {
-			break
+		if err != nil || n <= 0 {
+			break // on an error (the process died), what was read so far
 		}
 		// struct linux_dirent64: ino (8), off (8), reclen (2), type (1), name.
 		for b := f.dir[:n]; len(b) >= 19; {
