@@ -123,11 +123,16 @@ func parseUnit(b []byte) string {
 
 // parseUID returns the real uid from /proc/PID/status.
 func parseUID(b []byte) (int, error) {
-	for _, line := range strings.Split(string(b), "\n") {
-		if rest, ok := strings.CutPrefix(line, "Uid:"); ok {
-			f := strings.Fields(rest)
-			if len(f) > 0 {
-				return strconv.Atoi(f[0])
+	for len(b) > 0 {
+		line := b
+		if i := bytes.IndexByte(b, '\n'); i >= 0 {
+			line, b = b[:i], b[i+1:]
+		} else {
+			b = nil
+		}
+		if rest, ok := bytes.CutPrefix(line, []byte("Uid:")); ok {
+			if f := bytes.Fields(rest); len(f) > 0 {
+				return strconv.Atoi(string(f[0]))
 			}
 		}
 	}
