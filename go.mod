@@ -11,6 +11,7 @@ require (
 	github.com/charmbracelet/x/exp/teatest v0.0.0-20251215102626-e0db08df7383
 	github.com/diskfs/go-diskfs v1.9.4
 	github.com/jaypipes/ghw v0.27.0
+	github.com/msteinert/pam/v2 v2.1.0
 	github.com/muesli/termenv v0.16.0
 	github.com/pkg/sftp v1.13.10
 	github.com/spf13/cobra v1.10.2

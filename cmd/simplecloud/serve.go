@@ -28,10 +28,12 @@ func newServeCmd(a *app) *cobra.Command {
 		Use:   "serve",
 		Short: "Serve the data volume to the machine's users over SSH (SFTP)",
 		Long: `serve runs an SSH server for the machine's own users. They log in with the keys
-in their ~/.ssh/authorized_keys and get SFTP (sftp, sshfs, rclone) rooted at
-ROOT/USER (or their home directory when --root is empty). Every session runs
-in a child process with the user's uid, gid and groups. Host keys are made on
-first start in --host-key-dir and reused later.`,
+in their ~/.ssh/authorized_keys (and, with --password-auth in a binary built
+with -tags pam, with their password through PAM service "simplecloud") and get
+SFTP (sftp, sshfs, rclone) rooted at ROOT/USER (or their home directory when
+--root is empty). Every session runs in a child process with the user's uid,
+gid and groups. Host keys are made on first start in --host-key-dir and reused
+later.`,
 		Args: usageArgs(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cfg, err := f.resolve(cmd.Flags())
@@ -47,6 +49,7 @@ first start in --host-key-dir and reused later.`,
 	fl.StringVar(&f.cfg.Root, "root", "", "directory whose ROOT/USER each user sees as /; empty: the home directory")
 	fl.StringVar(&f.cfg.HostKeyDir, "host-key-dir", "/etc/simplecloud/hostkeys", "directory of the host keys")
 	fl.BoolVar(&f.cfg.PermitRoot, "permit-root-login", false, "let root log in")
+	fl.BoolVar(&f.cfg.PasswordAuth, "password-auth", false, "let users log in with their system password through PAM (service "+server.PAMService+"; needs a build with -tags pam)")
 	fl.StringSliceVar(&f.cfg.AllowUsers, "allow-users", nil, "only these users may log in")
 	fl.StringSliceVar(&f.cfg.DenyUsers, "deny-users", nil, "these users may not log in")
 	fl.StringSliceVar(&f.cfg.AllowGroups, "allow-groups", nil, "only members of these groups may log in")
@@ -77,6 +80,7 @@ func (f *serveFlags) resolve(fl *pflag.FlagSet) (server.Config, error) {
 	set("root", func() { cfg.Root = f.cfg.Root })
 	set("host-key-dir", func() { cfg.HostKeyDir = f.cfg.HostKeyDir })
 	set("permit-root-login", func() { cfg.PermitRoot = f.cfg.PermitRoot })
+	set("password-auth", func() { cfg.PasswordAuth = f.cfg.PasswordAuth })
 	set("allow-users", func() { cfg.AllowUsers = f.cfg.AllowUsers })
 	set("deny-users", func() { cfg.DenyUsers = f.cfg.DenyUsers })
 	set("allow-groups", func() { cfg.AllowGroups = f.cfg.AllowGroups })
@@ -94,6 +98,9 @@ func runServe(ctx context.Context, a *app, cfg server.Config) error {
 		ctx = context.Background()
 	}
 	cfg = cfg.Defaults()
+	if err := cfg.Validate(); err != nil {
+		return usageError{err}
+	}
 	if cfg.Root != "" {
 		// Session children start in /, so the root must be absolute.
 		abs, err := filepath.Abs(cfg.Root)

@@ -20,13 +20,18 @@ const (
 // errDenied is what clients learn about any refusal; the reason goes to the log.
 var errDenied = errors.New("permission denied")
 
-// authenticator holds the server's public-key authentication.
+// authenticator holds the server's authentication: public keys always,
+// passwords when enabled.
 type authenticator struct {
 	cfg      Config
 	accounts Accounts
 	backoff  *backoff
 	log      *slog.Logger
 	now      func() time.Time
+	// passwords, when set, enables the password and keyboard-interactive
+	// methods through the system's password stack (password.go).
+	passwords     passwordChecker
+	passwordDelay time.Duration // how long refusals before the stack take
 }
 
 // publicKey is ssh.ServerConfig.PublicKeyCallback: it decides whether key may
@@ -98,6 +103,10 @@ func (a *authenticator) serverConfig(keys []HostKey) *ssh.ServerConfig {
 		AuthLogCallback:           a.authLog,
 		MaxAuthTries:              a.cfg.MaxAuthTries,
 		ServerVersion:             "SSH-2.0-SimpleCloud",
+	}
+	if a.passwords != nil {
+		c.PasswordCallback = a.password
+		c.KeyboardInteractiveCallback = a.keyboardInteractive
 	}
 	for _, k := range keys {
 		c.AddHostKey(k.Signer)

@@ -24,6 +24,10 @@ type Config struct {
 	DenyUsers   []string `toml:"deny_users"`
 	AllowGroups []string `toml:"allow_groups"` // when set, only members of these groups may log in
 	DenyGroups  []string `toml:"deny_groups"`
+	// PasswordAuth lets users log in with their system password through
+	// PAM (service PAMService), as "password" and "keyboard-interactive".
+	// Off by default; only a binary built with -tags pam supports it.
+	PasswordAuth bool `toml:"password_auth"`
 
 	MaxAuthTries     int      `toml:"max_auth_tries"`     // failed attempts per connection
 	LoginGraceTime   Duration `toml:"login_grace_time"`   // time to finish authentication
@@ -114,6 +118,9 @@ func (c Config) Validate() error {
 	}
 	if c.MaxSessions < 0 || c.MaxStartups < 0 {
 		return errors.New("max_sessions and max_startups must not be negative")
+	}
+	if c.PasswordAuth && !PasswordAuthSupported {
+		return errNoPAM
 	}
 	return nil
 }

@@ -20,9 +20,11 @@ umask = 0o027
 allow_groups = ["cloud"]
 idle_timeout = "1h"
 max_auth_tries = 3
+password_auth = true
 `, "", func(c Config) bool {
 			return c.Listen == "127.0.0.1:22" && c.Root == "/srv/data" && c.Umask == 0o027 &&
-				c.AllowGroups[0] == "cloud" && c.IdleTimeout.Duration == time.Hour && c.MaxAuthTries == 3
+				c.AllowGroups[0] == "cloud" && c.IdleTimeout.Duration == time.Hour && c.MaxAuthTries == 3 &&
+				c.PasswordAuth
 		}},
 		{"defaults fill the rest", `listen = ":2200"`, "", func(c Config) bool {
 			d := c.Defaults()

@@ -21,6 +21,7 @@ package server
 //	permit_root = false
 //	allow_groups = ["cloud"]
 //	deny_users = ["backup"]
+//	password_auth = false         # PAM service "simplecloud"; needs a build with -tags pam
 //	max_auth_tries = 6
 //	login_grace_time = "60s"
 //	backoff_after = 10            # failed attempts per address before back-off

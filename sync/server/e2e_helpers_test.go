@@ -35,6 +35,9 @@ func TestMain(m *testing.M) {
 	if binDir != "" {
 		os.RemoveAll(binDir)
 	}
+	if pamBin.dir != "" {
+		os.RemoveAll(pamBin.dir)
+	}
 	os.Exit(code)
 }
 
@@ -201,9 +204,15 @@ func (s *syncBuffer) String() string {
 // given data root and host key dir, and waits until it listens.
 func startServer(t *testing.T, root, hostKeyDir string, env []string, args ...string) *server {
 	t.Helper()
+	return startServerBin(t, binary(t), root, hostKeyDir, env, args...)
+}
+
+// startServerBin is startServer with the binary bin.
+func startServerBin(t *testing.T, bin, root, hostKeyDir string, env []string, args ...string) *server {
+	t.Helper()
 	argv := append([]string{"--log-level", "debug", "serve", "--listen", "127.0.0.1:0",
 		"--root", root, "--host-key-dir", hostKeyDir, "--shutdown-timeout", "5s"}, args...)
-	cmd := exec.Command(binary(t), argv...)
+	cmd := exec.Command(bin, argv...)
 	cmd.Env = append(os.Environ(), env...)
 	s := &server{cmd: cmd, hostKeyDir: hostKeyDir, root: root, logs: &syncBuffer{}, exited: make(chan error, 1),
 		knownHosts: filepath.Join(t.TempDir(), "known_hosts")}

@@ -41,6 +41,13 @@ func New(cfg Config, keys []HostKey, session []string, accounts Accounts, log *s
 	}
 	log = log.With("component", "sshd")
 	a := &authenticator{cfg: cfg, accounts: accounts, backoff: newBackoff(cfg.BackoffAfter, cfg.BackoffMax.Duration), log: log, now: time.Now}
+	if cfg.PasswordAuth {
+		pw, err := newPasswordChecker(PAMService)
+		if err != nil {
+			return nil, err
+		}
+		a.passwords, a.passwordDelay = pw, passwordFailDelay
+	}
 	return &Server{
 		cfg: cfg, log: log, auth: a, sshCfg: a.serverConfig(keys), childArgv: session,
 		startups: make(chan struct{}, cfg.MaxStartups), conns: map[net.Conn]struct{}{},
