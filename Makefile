@@ -28,6 +28,7 @@ lint: deps
 # Unit and root tests (root tests skip with a message when not root).
 unit:
 	$(GO) test -count=1 -timeout 15m $(PKGS)
+	$(GO) test -tags pam -count=1 -run PAM ./sync/server/
 
 # Tests in a real guest kernel under qemu (software emulation). They fail
 # with instructions when qemu or the kernel package is missing; set
