@@ -8,12 +8,16 @@ VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo de
 LDFLAGS   := -s -w -X main.version=$(VERSION)
 PKGS      := ./...
 
-.PHONY: all build deps lint unit vmtest test demo bench fuzz clean
+.PHONY: all build build-pam deps lint unit vmtest test demo bench fuzz clean
 
 all: build
 
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/simplecloud ./cmd/simplecloud
+
+# A dynamically linked build with PAM password login (serve --password-auth).
+build-pam:
+	CGO_ENABLED=1 $(GO) build -trimpath -tags pam -ldflags '$(LDFLAGS)' -o bin/simplecloud-pam ./cmd/simplecloud
 
 deps:
 	bash .ci/deps
@@ -21,9 +25,9 @@ deps:
 lint: deps
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 	$(GO) vet $(PKGS)
-	$(GO) vet -tags vmtest,bench $(PKGS)
+	$(GO) vet -tags vmtest,bench,pam $(PKGS)
 	staticcheck $(PKGS)
-	staticcheck -tags vmtest,bench $(PKGS)
+	staticcheck -tags vmtest,bench,pam $(PKGS)
 
 # Unit and root tests (root tests skip with a message when not root).
 unit:
