@@ -78,7 +78,10 @@ func runClose(ctx context.Context, a *app, name string, f closeFlags) error {
 	if ctx == nil {
 		ctx = context.Background()
 	}
-	sc := f.roots.scanner(a)
+	sc, err := f.roots.scanner(a)
+	if err != nil {
+		return err
+	}
 	r, err := sc.Scan(ctx, name)
 	if errors.Is(err, fs.ErrNotExist) {
 		return fmt.Errorf("close %s: no such mapping: %w", name, err)

@@ -6,9 +6,11 @@ import (
 	"simplecloud/disk/holders"
 )
 
-// holdersRoots are hidden flags that point the scanner at fake trees.
+// holdersRoots are the scanner's flags: the engine, and hidden ones that
+// point it at fake trees.
 type holdersRoots struct {
 	proc, sys, dev string
+	engine         string
 }
 
 func (f *holdersRoots) register(cmd *cobra.Command) {
@@ -18,12 +20,18 @@ func (f *holdersRoots) register(cmd *cobra.Command) {
 	for _, n := range []string{"proc", "sys", "dev"} {
 		_ = cmd.Flags().MarkHidden(n)
 	}
+	cmd.Flags().StringVar(&f.engine, "engine", "auto",
+		"how to find processes: bpf (kernel iterators), proc (read /proc like fuser), or auto (bpf where the kernel allows it)")
 }
 
-func (f *holdersRoots) scanner(a *app) *holders.Scanner {
+func (f *holdersRoots) scanner(a *app) (*holders.Scanner, error) {
+	engine, err := holders.ParseEngine(f.engine)
+	if err != nil {
+		return nil, usageError{err}
+	}
 	s := holders.NewScanner(a.log.With("component", "holders"))
-	s.ProcDir, s.SysDir, s.DevDir = f.proc, f.sys, f.dev
-	return s
+	s.ProcDir, s.SysDir, s.DevDir, s.Engine = f.proc, f.sys, f.dev, engine
+	return s, nil
 }
 
 func newHoldersCmd(a *app) *cobra.Command {
@@ -46,7 +54,11 @@ number (253:0) or a mount point (/srv/data).`,
 		Example: "  simplecloud holders things\n  simplecloud holders /srv/data --json",
 		Args:    usageArgs(cobra.ExactArgs(1)),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			r, err := roots.scanner(a).Scan(cmd.Context(), args[0])
+			sc, err := roots.scanner(a)
+			if err != nil {
+				return err
+			}
+			r, err := sc.Scan(cmd.Context(), args[0])
 			if err != nil {
 				return err
 			}

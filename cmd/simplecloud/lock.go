@@ -78,7 +78,11 @@ func lockDryRun(ctx context.Context, a *app, sys *provision.System, cfg *provisi
 	if ctx == nil {
 		ctx = context.Background()
 	}
-	r, err := f.roots.scanner(a).Scan(ctx, p.Name)
+	sc, err := f.roots.scanner(a)
+	if err != nil {
+		return err
+	}
+	r, err := sc.Scan(ctx, p.Name)
 	switch {
 	case err != nil:
 		fmt.Fprintf(a.stdout, "note: could not find what holds %s: %v\n", p.Mapper, err)

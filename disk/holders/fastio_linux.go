@@ -26,6 +26,17 @@ func newFastIO() *fastIO {
 // readFileAt returns the content of path relative to the directory
 // dirfd; the slice is valid until the next call.
 func (f *fastIO) readFileAt(dirfd int, path string) ([]byte, error) {
+	return f.read(dirfd, path, false)
+}
+
+// readRecordAt is readFileAt for a /proc file the kernel writes in one
+// piece (cmdline, cgroup, stat): a read that does not fill the buffer got
+// all of it, which saves the read that returns end-of-file.
+func (f *fastIO) readRecordAt(dirfd int, path string) ([]byte, error) {
+	return f.read(dirfd, path, true)
+}
+
+func (f *fastIO) read(dirfd int, path string, record bool) ([]byte, error) {
 	fd, err := openRetry(dirfd, path, unix.O_RDONLY|unix.O_CLOEXEC)
 	if err != nil {
 		return nil, err
@@ -47,6 +58,9 @@ func (f *fastIO) readFileAt(dirfd int, path string) ([]byte, error) {
 			return f.buf[:n], nil
 		}
 		n += m
+		if record && n < len(f.buf) {
+			return f.buf[:n], nil
+		}
 	}
 }
 

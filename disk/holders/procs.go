@@ -25,6 +25,11 @@ func (s *Scanner) processes(ctx context.Context, st *scanState) ([]Process, erro
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
+	return s.named(results), nil
+}
+
+// named returns the processes found, with their users' names.
+func (s *Scanner) named(results []*Process) []Process {
 	out := []Process{}
 	users := map[int]string{}
 	for _, p := range results {
@@ -37,7 +42,7 @@ func (s *Scanner) processes(ctx context.Context, st *scanState) ([]Process, erro
 		p.User = users[p.UID]
 		out = append(out, *p)
 	}
-	return out, nil
+	return out
 }
 
 func userName(uid int) string {
@@ -194,20 +199,20 @@ func underDev(p string, m mountEntry) bool {
 // describe reads who the process is, from its /proc directory dirfd.
 func (c procCtx) describe(dirfd, pid int, ns uint64, holds []Hold) *Process {
 	p := &Process{PID: pid, MountNS: ns, Holds: holds}
-	if b, err := c.io.readFileAt(dirfd, "status"); err == nil {
+	if b, err := c.io.readRecordAt(dirfd, "status"); err == nil {
 		p.UID, _ = parseUID(b)
 	}
 	var comm string
-	if b, err := c.io.readFileAt(dirfd, "comm"); err == nil {
+	if b, err := c.io.readRecordAt(dirfd, "comm"); err == nil {
 		comm = string(b)
 	}
-	cmdline, _ := c.io.readFileAt(dirfd, "cmdline")
+	cmdline, _ := c.io.readRecordAt(dirfd, "cmdline")
 	p.Command = parseCmdline(cmdline, comm)
 
-	if b, err := c.io.readFileAt(dirfd, "cgroup"); err == nil {
+	if b, err := c.io.readRecordAt(dirfd, "cgroup"); err == nil {
 		p.Unit = parseUnit(b)
 	}
-	if b, err := c.io.readFileAt(dirfd, "stat"); err == nil {
+	if b, err := c.io.readRecordAt(dirfd, "stat"); err == nil {
 		p.StartTime, _ = parseStartTime(b)
 	}
 	return p

@@ -45,7 +45,10 @@ type Scanner struct {
 	// mount is abandoned and reported as a warning.
 	StatTimeout time.Duration
 	Workers     int // processes scanned at once; default GOMAXPROCS*2
-	Log         *slog.Logger
+	// Engine is how processes are found: EngineAuto (default), EngineProc
+	// or EngineBPF.
+	Engine string
+	Log    *slog.Logger
 }
 
 // NewScanner returns a Scanner of the running system.
@@ -138,7 +141,7 @@ func (s *Scanner) Scan(ctx context.Context, target string) (Report, error) {
 		return Report{}, fmt.Errorf("open %s: %w", s.ProcDir, err)
 	}
 	defer closeFD(st.procFD)
-	if err := s.readNamespaces(st); err != nil {
+	if err := s.readSelf(st); err != nil {
 		return Report{}, err
 	}
 	dev, err := s.resolve(target, st.tables[st.selfNS])
@@ -156,12 +159,27 @@ func (s *Scanner) Scan(ctx context.Context, target string) (Report, error) {
 		r.Devices = append(r.Devices, d)
 	}
 	slices.SortFunc(r.Devices, cmpDev)
+	found, err := s.tryBPF(st, r.Devices)
+	if err != nil {
+		return Report{}, err
+	}
+	if found == nil {
+		if err := s.readPIDNamespaces(st); err != nil {
+			return Report{}, err
+		}
+	}
+	s.readTables(st)
 	r.Mounts = s.mounts(st)
 	st.unmounted = unmountedLeaf(r, st.tables)
 	for ns, t := range st.tables {
 		st.hidden[ns] = t.hidden(st.devs)
 	}
-	procs, err := s.processes(ctx, st)
+	var procs []Process
+	if found != nil {
+		procs, err = s.bpfProcesses(ctx, st, found)
+	} else {
+		procs, err = s.processes(ctx, st)
+	}
 	if err != nil {
 		return Report{}, err
 	}
@@ -228,10 +246,8 @@ func (s *Scanner) pids() ([]int, error) {
 	return out, nil
 }
 
-// readNamespaces groups the processes by mount namespace and reads each
-// namespace's mount table once, from a process whose root is the
-// namespace's root when there is one.
-func (s *Scanner) readNamespaces(st *scanState) error {
+// readSelf reads the scanner's own mount namespace and its mount table.
+func (s *Scanner) readSelf(st *scanState) error {
 	link, err := os.Readlink(s.proc("self", "ns", "mnt"))
 	if err != nil {
 		return fmt.Errorf("read own mount namespace: %w", err)
@@ -239,13 +255,21 @@ func (s *Scanner) readNamespaces(st *scanState) error {
 	if st.selfNS, err = parseNS(link); err != nil {
 		return err
 	}
+	st.tables = map[uint64]*table{}
+	t, err := s.readTable(st.selfNS, "self")
+	if err != nil {
+		return err
+	}
+	st.tables[st.selfNS] = t
+	return nil
+}
+
+// readPIDNamespaces groups the processes by mount namespace, from /proc.
+func (s *Scanner) readPIDNamespaces(st *scanState) error {
 	pids, err := s.pids()
 	if err != nil {
 		return err
 	}
-	st.pidNS = make(map[int]uint64, len(pids))
-	st.nsPIDs = map[uint64][]int{}
-	st.tables = map[uint64]*table{}
 	nss := make([]uint64, len(pids))
 	parallel(len(pids), numWorkers(s.Workers), func(io *fastIO, i int) {
 		link, err := io.readlinkAt(st.procFD, strconv.Itoa(pids[i])+"/ns/mnt")
@@ -255,17 +279,26 @@ func (s *Scanner) readNamespaces(st *scanState) error {
 			st.denied.Add(1)
 		}
 	})
+	st.setNamespaces(pids, nss)
+	return nil
+}
+
+// setNamespaces records which mount namespace each process lives in
+// (0: unknown).
+func (st *scanState) setNamespaces(pids []int, nss []uint64) {
+	st.pidNS = make(map[int]uint64, len(pids))
+	st.nsPIDs = map[uint64][]int{}
 	for i, pid := range pids {
 		if nss[i] != 0 {
 			st.pidNS[pid] = nss[i]
 			st.nsPIDs[nss[i]] = append(st.nsPIDs[nss[i]], pid)
 		}
 	}
-	if t, err := s.readTable(st.selfNS, "self"); err == nil {
-		st.tables[st.selfNS] = t
-	} else {
-		return err
-	}
+}
+
+// readTables reads each other namespace's mount table once, from a
+// process whose root is the namespace's root when there is one.
+func (s *Scanner) readTables(st *scanState) {
 	for ns, members := range st.nsPIDs {
 		if st.tables[ns] != nil {
 			continue
@@ -286,7 +319,6 @@ func (s *Scanner) readNamespaces(st *scanState) error {
 			}
 		}
 	}
-	return nil
 }
 
 func (s *Scanner) readTable(ns uint64, pid string) (*table, error) {

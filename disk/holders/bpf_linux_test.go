@@ -1,0 +1,133 @@
+package holders
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/exec"
+	"runtime"
+	"slices"
+	"strings"
+	"testing"
+
+	"golang.org/x/sys/unix"
+)
+
+// needBPF skips unless the BPF engine can run here: root and a kernel
+// that describes itself in BTF. Where both hold, the engine must work.
+func needBPF(t *testing.T) {
+	t.Helper()
+	needRoot(t, "losetup", "mkfs.ext4", "mount", "unshare", "sleep", "sh")
+	if _, err := os.Stat("/sys/kernel/btf/vmlinux"); err != nil {
+		t.Skipf("the BPF engine needs the kernel's BTF: %v", err)
+	}
+}
+
+// threadCwd moves one thread of the test process into dir, alone
+// (unshare(CLONE_FS)), until the returned function is called.
+func threadCwd(t *testing.T, dir string) (tid int, stop func()) {
+	t.Helper()
+	ready, done := make(chan error), make(chan struct{})
+	go func() {
+		runtime.LockOSThread() // never unlocked: the thread exits with the goroutine
+		err := unix.Unshare(unix.CLONE_FS)
+		if err == nil {
+			err = unix.Chdir(dir)
+		}
+		tid = unix.Gettid()
+		ready <- err
+		<-done
+	}()
+	if err := <-ready; err != nil {
+		t.Fatalf("move a thread into %s: %v", dir, err)
+	}
+	return tid, func() { close(done) }
+}
+
+// holdSet renders a process's holds for comparison.
+func holdSet(p Process) []string {
+	var out []string
+	for _, h := range p.Holds {
+		out = append(out, fmt.Sprintf("%s %s fd=%d %s", h.Kind, h.Path, h.FD, h.Dev))
+	}
+	slices.Sort(out)
+	return out
+}
+
+// TestRootEnginesAgree runs the BPF and /proc engines over the same
+// holders (cwd, fd, a mapping of a closed file, a second mount namespace,
+// an open device node) and checks that they report the same processes in
+// the same detail, and that only the BPF engine sees a thread whose own
+// working directory is on the device.
+func TestRootEnginesAgree(t *testing.T) {
+	needBPF(t)
+	loop, mnt := loopMount(t)
+	want := holderSet(t, mnt)
+	node := start(t, exec.Command("sh", "-c", `exec 3<"$1"; exec sleep 1000`, "sh", loop))
+	scanUntil(t, mnt, want)
+	tid, stop := threadCwd(t, mnt)
+	defer stop()
+
+	scan := func(engine string) Report {
+		s := NewScanner(nil)
+		s.Engine = engine
+		r, err := s.Scan(context.Background(), mnt)
+		if err != nil {
+			t.Fatalf("scan with engine %q: %v", engine, err)
+		}
+		return r
+	}
+	bpf, proc := scan(EngineBPF), scan(EngineProc)
+	byPID := map[int]Process{}
+	for _, p := range bpf.Processes {
+		byPID[p.PID] = p
+	}
+	for _, p := range proc.Processes {
+		b, ok := byPID[p.PID]
+		if !ok {
+			t.Errorf("pid %d (%s): found by /proc, not by BPF", p.PID, p.Command)
+			continue
+		}
+		if p.PID == os.Getpid() {
+			continue // its thread's cwd: compared below
+		}
+		if got, want := holdSet(b), holdSet(p); !slices.Equal(got, want) {
+			t.Errorf("pid %d holds:\nBPF   %s\n/proc %s", p.PID, strings.Join(got, "; "), strings.Join(want, "; "))
+		}
+		b.Holds, p.Holds = nil, nil
+		if b.PID != p.PID || b.UID != p.UID || b.User != p.User || b.Command != p.Command ||
+			b.Unit != p.Unit || b.MountNS != p.MountNS || b.StartTime != p.StartTime {
+			t.Errorf("pid %d:\nBPF   %+v\n/proc %+v", p.PID, b, p)
+		}
+	}
+	if p, ok := byPID[node.Process.Pid]; !ok || !slices.ContainsFunc(p.Holds, func(h Hold) bool {
+		return h.Kind == HoldFD && h.Path == loop && h.FD == 3
+	}) {
+		t.Errorf("BPF engine: pid %d with %s open as fd 3 missing: %+v", node.Process.Pid, loop, p)
+	}
+	self, ok := byPID[os.Getpid()]
+	if !ok || !slices.ContainsFunc(self.Holds, func(h Hold) bool { return h.Kind == HoldCwd && h.Path == mnt }) {
+		t.Errorf("BPF engine: the test process, whose thread %d has its cwd in %s, is missing or lacks the cwd: %+v",
+			tid, mnt, self)
+	}
+	if len(bpf.Warnings) > 0 {
+		t.Errorf("BPF engine warnings: %v", bpf.Warnings)
+	}
+}
+
+// TestEngineUnavailable checks that the BPF engine says what it lacks.
+func TestEngineUnavailable(t *testing.T) {
+	_, err := scanBPF(slog.New(slog.DiscardHandler), t.TempDir(), []Dev{{7, 0}})
+	if err == nil || !strings.Contains(err.Error(), "BTF") {
+		t.Errorf("BPF scan without BTF: got %v, want an error about BTF", err)
+	}
+	for _, name := range []string{"auto", "", "proc", "bpf"} {
+		if _, err := ParseEngine(name); err != nil {
+			t.Errorf("ParseEngine(%q): %v", name, err)
+		}
+	}
+	if _, err := ParseEngine("ebpf"); err == nil {
+		t.Error("ParseEngine(ebpf): got no error")
+	}
+}

@@ -1,0 +1,232 @@
+package holders
+
+import (
+	"bytes"
+	"fmt"
+	"unsafe"
+)
+
+// The BPF scan runs three kernel iterators (BPF_TRACE_ITER) over every
+// task, every open file and every memory mapping, and writes a small
+// record for each that lies on one of the devices. The kernel walks its
+// own lists in one pass, instead of a few dozen /proc reads per process.
+// Every read of kernel memory goes through bpf_probe_read_kernel at an
+// offset taken from the running kernel's BTF, so a changed layout gives a
+// wrong answer to a field we name, never a crash; the programs are built
+// here with the devices as constants, so they need no BPF maps.
+
+// kernelLayout holds the field offsets the programs read.
+type kernelLayout struct {
+	taskTgid, taskPid, taskFS, taskMM, taskNSProxy, taskCred, taskStart, taskComm int32
+	fsPwd, fsRoot, dentrySB, sbDev, mmExe, fileInode                              int32
+	inodeSB, inodeMode, inodeRdev, nsproxyMnt, mntnsInum, credUID, vmaFile        int32
+	vmaStart                                                                      int32
+	// task, file and vma are the BTF ids of the structs the iterators
+	// pass; rdonlyCast, vmaNew, vmaNext and vmaDestroy those of kfuncs
+	// (0 where the kernel lacks them).
+	task, file, vma                         int32
+	rdonlyCast, vmaNew, vmaNext, vmaDestroy int32
+}
+
+// kfuncs are the kfuncs the programs use where the kernel has them.
+func (l *kernelLayout) kfuncs() map[string]*int32 {
+	return map[string]*int32{"bpf_rdonly_cast": &l.rdonlyCast, "bpf_iter_task_vma_new": &l.vmaNew,
+		"bpf_iter_task_vma_next": &l.vmaNext, "bpf_iter_task_vma_destroy": &l.vmaDestroy}
+}
+
+// layoutFields names where each offset comes from.
+func (l *kernelLayout) fields() []struct {
+	dst          *int32
+	strct, field string
+} {
+	return []struct {
+		dst          *int32
+		strct, field string
+	}{
+		{&l.taskTgid, "task_struct", "tgid"}, {&l.taskPid, "task_struct", "pid"},
+		{&l.taskFS, "task_struct", "fs"}, {&l.taskMM, "task_struct", "mm"},
+		{&l.taskNSProxy, "task_struct", "nsproxy"}, {&l.taskCred, "task_struct", "real_cred"},
+		{&l.taskStart, "task_struct", "start_boottime"}, {&l.taskComm, "task_struct", "comm"},
+		{&l.fsPwd, "fs_struct", "pwd.dentry"}, {&l.fsRoot, "fs_struct", "root.dentry"},
+		{&l.dentrySB, "dentry", "d_sb"}, {&l.sbDev, "super_block", "s_dev"},
+		{&l.mmExe, "mm_struct", "exe_file"}, {&l.fileInode, "file", "f_inode"},
+		{&l.inodeSB, "inode", "i_sb"}, {&l.inodeMode, "inode", "i_mode"}, {&l.inodeRdev, "inode", "i_rdev"},
+		{&l.nsproxyMnt, "nsproxy", "mnt_ns"}, {&l.mntnsInum, "mnt_namespace", "ns.inum"},
+		{&l.credUID, "cred", "uid.val"}, {&l.vmaFile, "vm_area_struct", "vm_file"},
+		{&l.vmaStart, "vm_area_struct", "vm_start"},
+	}
+}
+
+// iterFuncs are the BTF functions of the iterators the programs attach to.
+var iterFuncs = []string{"bpf_iter_task", "bpf_iter_task_file", "bpf_iter_task_vma"}
+
+// newKernelLayout reads the offsets from the kernel's BTF, and indexes the
+// iterator functions too.
+func newKernelLayout(k *kernelBTF) (kernelLayout, error) {
+	var l kernelLayout
+	var wants []btfName
+	for _, f := range l.fields() {
+		wants = append(wants, btfName{btfStruct, f.strct})
+	}
+	for _, f := range iterFuncs {
+		wants = append(wants, btfName{btfFunc, f})
+	}
+	for name := range l.kfuncs() {
+		wants = append(wants, btfName{btfFunc, name})
+	}
+	if err := k.index(wants); err != nil {
+		return l, err
+	}
+	for name, dst := range l.kfuncs() {
+		id, _ := k.find(btfFunc, name)
+		*dst = int32(id)
+	}
+	if l.vmaNew == 0 || l.vmaNext == 0 || l.vmaDestroy == 0 {
+		l.vmaNew = 0
+	}
+	for _, t := range []struct {
+		dst  *int32
+		name string
+	}{{&l.task, "task_struct"}, {&l.file, "file"}, {&l.vma, "vm_area_struct"}} {
+		id, err := k.find(btfStruct, t.name)
+		if err != nil {
+			return l, err
+		}
+		*t.dst = int32(id)
+	}
+	for _, f := range l.fields() {
+		off, err := k.offset(f.strct, f.field)
+		if err != nil {
+			return l, err
+		}
+		if off > 1<<15-16 {
+			return l, fmt.Errorf("find %s.%s in kernel BTF: offset %d too large for a BPF load", f.strct, f.field, off)
+		}
+		*f.dst = off
+	}
+	return l, nil
+}
+
+// kernelDev encodes a device number as the kernel stores it (MKDEV).
+func kernelDev(d Dev) int32 { return int32(d.Major<<20 | d.Minor&0xfffff) }
+
+// probe emits bpf_probe_read_kernel(fp+dstOff, size, src+off).
+func (p *bpfProg) probe(dstOff int16, size int32, src uint8, off int32) {
+	p.movReg(r1, r10)
+	p.addImm(r1, int32(dstOff))
+	p.movImm(r2, size)
+	p.movReg(r3, src)
+	p.addImm(r3, off)
+	p.call(helperProbeReadKernel)
+}
+
+// deref loads the pointer at src+off into dst, jumping to null when it
+// is NULL. The verifier checks every such load against the kernel's BTF
+// and turns it into a load that cannot fault.
+func (p *bpfProg) deref(dst, src uint8, off int32, null string) {
+	p.load(sizeDW, dst, src, int16(off))
+	p.jumpEq(dst, 0, null)
+}
+
+// devIn jumps to match when the 32-bit value at src+off is one of devs;
+// r1 holds the device there.
+func (p *bpfProg) devIn(src uint8, off int32, devs []int32, match string) {
+	p.load(sizeW, r1, src, int16(off))
+	for _, d := range devs {
+		p.jumpEq(r1, d, match)
+	}
+}
+
+// inodeOn jumps to match when the inode in reg lies on one of devs, or is
+// a block device node of one of them, with the device in r1. reg and tmp
+// are distinct registers (tmp may be r1); tmp is overwritten.
+func (p *bpfProg) inodeOn(l kernelLayout, reg, tmp uint8, devs []int32, match, id string) {
+	p.deref(tmp, reg, l.inodeSB, "nosb"+id)
+	p.devIn(tmp, l.sbDev, devs, match)
+	p.mark("nosb" + id)
+	p.load(sizeH, r1, reg, int16(l.inodeMode))
+	p.andImm(r1, 0xf000)
+	p.jumpNe(r1, 0x6000, "notblk"+id) // S_IFBLK
+	p.devIn(reg, l.inodeRdev, devs, match)
+	p.mark("notblk" + id)
+}
+
+// untrust turns the trusted pointer the iterator passed in reg into an
+// untrusted one of the same BTF type (the kfunc bpf_rdonly_cast, Linux
+// 6.2+). Loads through either are safe, but the verifier checks every
+// pointer load through a trusted one against a list of trusted fields
+// with a linear search of the kernel's BTF, which makes loading the
+// programs cost more than running them.
+func (p *bpfProg) untrust(reg uint8, kfunc, btfID int32) {
+	if kfunc == 0 {
+		return // older kernels do not search either
+	}
+	p.movReg(r1, reg)
+	p.movImm(r2, btfID)
+	p.callKfunc(kfunc)
+	p.movReg(reg, r0)
+}
+
+// callKfunc calls the kernel function with BTF id kfunc.
+func (p *bpfProg) callKfunc(kfunc int32) {
+	p.add(bpfInsn{op: 0x85, src: 2, imm: kfunc}) // BPF_PSEUDO_KFUNC_CALL
+}
+
+// copyField copies a scalar field of size bytes at src+off to the stack.
+func (p *bpfProg) copyField(size uint8, dstOff int16, src uint8, off int32) {
+	p.load(size, r1, src, int16(off))
+	p.store(size, r10, r1, dstOff)
+}
+
+// emit writes the len bytes that end at the frame pointer to the
+// iterator's seq_file; r6 holds the context.
+func (p *bpfProg) emit(n int32) {
+	p.load(sizeDW, r1, r6, 0) // ctx->meta
+	p.load(sizeDW, r1, r1, 0) // meta->seq
+	p.movReg(r2, r10)
+	p.addImm(r2, -n)
+	p.movImm(r3, n)
+	p.call(helperSeqWrite)
+}
+
+// zero clears the n bytes below the frame pointer (n a multiple of 8).
+func (p *bpfProg) zero(n int16) {
+	for off := -n; off < 0; off += 8 {
+		p.storeImm(sizeDW, r10, off, 0)
+	}
+}
+
+func (p *bpfProg) done() {
+	p.mark("out")
+	p.movImm(r0, 0)
+	p.exit()
+}
+
+// decodeRecords reads the fixed-size records a program wrote, in the
+// machine's own layout (the kernel wrote them from the same struct).
+func decodeRecords[T any](b []byte, size int) ([]T, error) {
+	var zero T
+	if int(unsafe.Sizeof(zero)) != size {
+		return nil, fmt.Errorf("read BPF iterator: record of %d bytes, want %d", unsafe.Sizeof(zero), size)
+	}
+	if len(b)%size != 0 {
+		return nil, fmt.Errorf("read BPF iterator: %d bytes is not a whole number of %d-byte records", len(b), size)
+	}
+	out := make([]T, len(b)/size)
+	if len(out) > 0 {
+		copy(unsafe.Slice((*byte)(unsafe.Pointer(&out[0])), len(b)), b)
+	}
+	return out, nil
+}
+
+// commString returns a task's comm, without the NUL padding.
+func commString(c [16]byte) string {
+	if i := bytes.IndexByte(c[:], 0); i >= 0 {
+		return string(c[:i])
+	}
+	return string(c[:])
+}
+
+// clockTicks converts start_boottime to the clock ticks of field 22 of
+// /proc/PID/stat (USER_HZ is 100 on every Linux architecture we build).
+func clockTicks(ns uint64) uint64 { return ns / 10_000_000 }
