@@ -1,0 +1,141 @@
+package holders
+
+import (
+	"bytes"
+	"encoding/binary"
+	"encoding/hex"
+	"strings"
+	"testing"
+)
+
+func TestAssemble(t *testing.T) {
+	var p bpfProg
+	p.movReg(r1, r10)              // bf a1
+	p.load(sizeDW, r7, r6, 8)      // 79 67 +8
+	p.jumpEq(r7, 0, "out")         // 15 07 +2
+	p.storeImm(sizeDW, r10, -8, 0) // 7a 0a -8
+	p.call(helperProbeReadKernel)  // 85 00 imm 113
+	p.mark("out")                  //
+	p.callKfunc(5)                 // 85 20 imm 5
+	p.mark("end")                  // two labels in a row: a ja +0 between
+	p.mark("end2")                 //
+	p.movImm(r0, -1)               // b7 00 imm -1
+	p.exit()                       // 95
+	p.jumpNeReg(r1, r2, "out")     // 5d 21 back to "out"
+	got, err := p.assemble()
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := strings.Join([]string{
+		"bfa1000000000000",
+		"7967080000000000",
+		"1507020000000000",
+		"7a0af8ff00000000",
+		"8500000071000000",
+		"8520000005000000",
+		"0500000000000000",
+		"b7000000ffffffff",
+		"9500000000000000",
+		"5d21fbff00000000",
+	}, "")
+	if hex.EncodeToString(got) != want {
+		t.Errorf("got  %x\nwant %s", got, want)
+	}
+	for name, build := range map[string]func(p *bpfProg){
+		"undefined": func(p *bpfProg) { p.jump("nowhere"); p.exit() },
+		"twice":     func(p *bpfProg) { p.mark("a"); p.exit(); p.mark("a"); p.exit() },
+		"trailing":  func(p *bpfProg) { p.exit(); p.mark("a") },
+	} {
+		var p bpfProg
+		build(&p)
+		if _, err := p.assemble(); err == nil {
+			t.Errorf("%s label: got no error", name)
+		}
+	}
+}
+
+// fakeLayout has distinct made-up offsets, as if read from BTF.
+func fakeLayout(vmaIter bool) kernelLayout {
+	var l kernelLayout
+	for i, f := range l.fields() {
+		*f.dst = int32(8 * (i + 1))
+	}
+	l.task, l.file, l.vma, l.rdonlyCast = 101, 102, 103, 104
+	if vmaIter {
+		l.vmaNew, l.vmaNext, l.vmaDestroy = 105, 106, 107
+	}
+	return l
+}
+
+// TestPrograms builds each program and checks it compares with every
+// device, ends in exit, and calls the VMA kfuncs only where they exist.
+func TestPrograms(t *testing.T) {
+	devs := []Dev{{253, 0}, {7, 3}, {259, 1 << 19}}
+	kdevs := make([]int32, len(devs))
+	for i, d := range devs {
+		kdevs[i] = kernelDev(d)
+		if back := userDev(uint32(kdevs[i])); back != d {
+			t.Errorf("kernelDev(%s) = %#x decodes to %s", d, kdevs[i], back)
+		}
+	}
+	for _, vmaIter := range []bool{true, false} {
+		l := fakeLayout(vmaIter)
+		for name, build := range map[string]func([]int32) ([]byte, error){
+			"task": l.taskProgram, "file": l.fileProgram, "map": l.mapProgram,
+		} {
+			code, err := build(kdevs)
+			if err != nil {
+				t.Fatalf("%s program: %v", name, err)
+			}
+			if len(code)%8 != 0 || !bytes.HasSuffix(code, []byte{0x95, 0, 0, 0, 0, 0, 0, 0}) {
+				t.Errorf("%s program does not end in exit", name)
+			}
+			for _, d := range kdevs {
+				// jeq r1, imm: the device as an immediate.
+				needle := append([]byte{0x15, 0x01, 0, 0}, binary.LittleEndian.AppendUint32(nil, uint32(d))...)
+				if !containsInsn(code, needle) {
+					t.Errorf("%s program (vma iterator %v): no comparison with %#x", name, vmaIter, d)
+				}
+			}
+			kfunc := containsInsn(code, []byte{0x85, 0x20, 0, 0, 105, 0, 0, 0})
+			if want := vmaIter && name == "task"; kfunc != want {
+				t.Errorf("%s program (vma iterator %v): calls bpf_iter_task_vma_new: %v, want %v", name, vmaIter, kfunc, want)
+			}
+		}
+	}
+}
+
+// containsInsn reports whether code holds insn, ignoring the jump offset.
+func containsInsn(code, insn []byte) bool {
+	for i := 0; i+8 <= len(code); i += 8 {
+		if code[i] == insn[0] && code[i+1] == insn[1] && bytes.Equal(code[i+4:i+8], insn[4:8]) {
+			return true
+		}
+	}
+	return false
+}
+
+func TestDecodeRecords(t *testing.T) {
+	var b []byte
+	for _, r := range []fileRecord{{TGID: 1, FD: 3, Dev: 7 << 20}, {TGID: 2, FD: 4}} {
+		for _, v := range []uint32{r.TGID, r.FD, r.Dev, 0} {
+			b = binary.NativeEndian.AppendUint32(b, v)
+		}
+	}
+	got, err := decodeRecords[fileRecord](b, 16)
+	if err != nil || len(got) != 2 || got[0].TGID != 1 || got[0].FD != 3 || userDev(got[0].Dev) != (Dev{7, 0}) || got[1].FD != 4 {
+		t.Errorf("got %+v, %v", got, err)
+	}
+	if _, err := decodeRecords[fileRecord](b[:20], 16); err == nil {
+		t.Error("a partial record: got no error")
+	}
+	if _, err := decodeRecords[fileRecord](b, 8); err == nil {
+		t.Error("wrong record size: got no error")
+	}
+	if got, err := decodeRecords[taskRecord](nil, taskRecordSize); err != nil || len(got) != 0 {
+		t.Errorf("no records: got %v, %v", got, err)
+	}
+	if commString([16]byte{'s', 'l', 'e', 'e', 'p'}) != "sleep" || clockTicks(1_234_000_000) != 123 {
+		t.Error("commString or clockTicks")
+	}
+}
