@@ -190,7 +190,11 @@ func (s *Scanner) Scan(ctx context.Context, target string) (Report, error) {
 	r.Swaps = s.swaps(st)
 	r.Kernel = s.kernelUsers(st)
 	r.Warnings = st.warning
-	s.log().Debug("scanned holders", "target", target, "device", dev.String(), "devices", len(r.Devices),
+	engine := EngineProc
+	if found != nil {
+		engine = EngineBPF
+	}
+	s.log().Debug("scanned holders", "engine", engine, "target", target, "device", dev.String(), "devices", len(r.Devices),
 		"processes", len(r.Processes), "mounts", len(r.Mounts), "namespaces", len(st.tables))
 	return r, nil
 }
