@@ -6,6 +6,8 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"runtime"
+	"slices"
 	"sync"
 	"time"
 	"unsafe"
@@ -174,25 +176,32 @@ func scanBPF(log *slog.Logger, sysDir string, devs []Dev) (*bpfResult, error) {
 	for i, d := range devs {
 		kdevs[i] = kernelDev(d)
 	}
-	var res bpfResult
 	type iterator struct {
 		name, fn string
 		build    func([]int32) ([]byte, error)
 		decode   func([]byte) error
 	}
-	its := []iterator{
-		{"sc_task", "bpf_iter_task", l.taskProgram, func(b []byte) (err error) {
-			res.tasks, err = decodeRecords[taskRecord](b, taskRecordSize)
-			return err
-		}},
-		{"sc_file", "bpf_iter_task_file", l.fileProgram, func(b []byte) (err error) {
-			res.files, err = decodeRecords[fileRecord](b, 16)
-			return err
-		}},
+	// The task program is split in shards by thread-group id, one per
+	// CPU: walking the mappings is most of the work.
+	shards := min(runtime.NumCPU(), 4)
+	tasks := make([][]taskRecord, shards)
+	var files []fileRecord
+	var maps []mapRecord
+	var its []iterator
+	for i := range shards {
+		its = append(its, iterator{"sc_task", "bpf_iter_task", l.taskProgram(int32(i), int32(shards)),
+			func(b []byte) (err error) {
+				tasks[i], err = decodeRecords[taskRecord](b, taskRecordSize)
+				return err
+			}})
 	}
+	its = append(its, iterator{"sc_file", "bpf_iter_task_file", l.fileProgram, func(b []byte) (err error) {
+		files, err = decodeRecords[fileRecord](b, 16)
+		return err
+	}})
 	if l.vmaNew == 0 {
 		its = append(its, iterator{"sc_vma", "bpf_iter_task_vma", l.mapProgram, func(b []byte) (err error) {
-			res.maps, err = decodeRecords[mapRecord](b, 16)
+			maps, err = decodeRecords[mapRecord](b, 16)
 			return err
 		}})
 	}
@@ -211,7 +220,7 @@ func scanBPF(log *slog.Logger, sysDir string, devs []Dev) (*bpfResult, error) {
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
 	}
-	return &res, nil
+	return &bpfResult{tasks: slices.Concat(tasks...), files: files, maps: maps}, nil
 }
 
 // runProgram builds, loads and runs one iterator program and decodes what

@@ -72,6 +72,7 @@ func (p *bpfProg) movReg(dst, src uint8)       { p.add(bpfInsn{op: 0xbf, dst: ds
 func (p *bpfProg) addImm(dst uint8, imm int32) { p.add(bpfInsn{op: 0x07, dst: dst, imm: imm}) }
 func (p *bpfProg) andImm(dst uint8, imm int32) { p.add(bpfInsn{op: 0x57, dst: dst, imm: imm}) }
 func (p *bpfProg) orImm(dst uint8, imm int32)  { p.add(bpfInsn{op: 0x47, dst: dst, imm: imm}) }
+func (p *bpfProg) modImm(dst uint8, imm int32) { p.add(bpfInsn{op: 0x97, dst: dst, imm: imm}) }
 func (p *bpfProg) call(helper int32)           { p.add(bpfInsn{op: 0x85, imm: helper}) }
 func (p *bpfProg) exit()                       { p.add(bpfInsn{op: 0x95}) }
 func (p *bpfProg) jump(target string)          { p.add(bpfInsn{op: 0x05, target: target}) }

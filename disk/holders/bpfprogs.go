@@ -30,6 +30,7 @@ const (
 	taskExe
 	taskMap      // the leader maps a file on the devices
 	taskMapsBusy // the leader's mappings were locked: read them from /proc
+	taskKernel   // a kernel thread
 )
 
 // userDev decodes a device number in the kernel's encoding.
@@ -46,10 +47,15 @@ func (p *bpfProg) setKind(i int) {
 	p.store(sizeW, r10, r1, taskKindsAt)
 }
 
-// taskProgram builds the program run for every task. With the kernel's
-// open-coded VMA iterator (Linux 6.7+), it also walks the mappings of each
-// thread-group leader, which costs a fraction of the task_vma iterator.
-func (l kernelLayout) taskProgram(devs []int32) ([]byte, error) {
+// taskProgram returns a builder of the program run for every task whose
+// thread-group id is shard modulo shards. With the kernel's open-coded VMA
+// iterator (Linux 6.7+), it also walks the mappings of each thread-group
+// leader, which costs a fraction of the task_vma iterator.
+func (l kernelLayout) taskProgram(shard, shards int32) func(devs []int32) ([]byte, error) {
+	return func(devs []int32) ([]byte, error) { return l.buildTaskProgram(devs, shard, shards) }
+}
+
+func (l kernelLayout) buildTaskProgram(devs []int32, shard, shards int32) ([]byte, error) {
 	var p bpfProg
 	const rec = -taskRecordSize
 	p.movReg(r6, r1)
@@ -57,9 +63,19 @@ func (l kernelLayout) taskProgram(devs []int32) ([]byte, error) {
 	p.jumpEq(r7, 0, "out")
 	p.untrust(r7, l.rdonlyCast, l.task)
 	p.zero(taskRecordSize)
-	p.deref(r8, r7, l.taskMM, "out") // no mm: a kernel thread holds nothing
 	p.copyField(sizeW, rec, r7, l.taskTgid)
+	if shards > 1 {
+		p.modImm(r1, shards)
+		p.jumpNe(r1, shard, "out")
+	}
 	p.copyField(sizeW, rec+4, r7, l.taskPid)
+	// No mm: a kernel thread, which holds nothing; its record says which
+	// mount namespace it lives in.
+	p.load(sizeDW, r8, r7, int16(l.taskMM))
+	p.jumpNe(r8, 0, "user")
+	p.setKind(taskKernel)
+	p.jump("common")
+	p.mark("user")
 	p.deref(r8, r8, l.mmExe, "exedone")
 	p.deref(r8, r8, l.fileInode, "exedone")
 	p.inodeOn(l, r8, r9, devs, "exe", "exe")
@@ -84,6 +100,7 @@ func (l kernelLayout) taskProgram(devs []int32) ([]byte, error) {
 	if l.vmaNew != 0 {
 		l.walkVMAs(&p, devs)
 	}
+	p.mark("common")
 	p.copyField(sizeDW, rec+16, r7, l.taskStart)
 	p.probe(rec+32, 16, r7, l.taskComm) // a char array: copied, not loaded
 	p.deref(r8, r7, l.taskNSProxy, "nsdone")

@@ -86,6 +86,8 @@ func (s *Scanner) bpfProcesses(ctx context.Context, st *scanState, res *bpfResul
 	for i := range res.tasks {
 		t := &res.tasks[i]
 		switch {
+		case t.Kinds&(1<<taskKernel) != 0:
+			// Holds nothing; counted in its namespace only.
 		case t.TGID == t.TID:
 			if t.Kinds != 0 || s.mountNSHolds(st, uint64(t.MountNS)) != nil {
 				get(t.TGID).leader = t
