@@ -152,7 +152,24 @@ func readKernelBTF(sysDir string) (k *kernelBTF, release func(), err error) {
 	return k, release, nil
 }
 
-// bpfResult is what the three iterators found.
+// loadLayout reads the field offsets and ids the programs need from the
+// kernel's BTF.
+func loadLayout(log *slog.Logger, sysDir string) (kernelLayout, error) {
+	begin := time.Now()
+	k, release, err := readKernelBTF(sysDir)
+	if err != nil {
+		return kernelLayout{}, err
+	}
+	defer release()
+	l, err := newKernelLayout(k)
+	if err != nil {
+		return kernelLayout{}, err
+	}
+	log.Debug("read kernel BTF", "types", len(k.offs), "took", time.Since(begin))
+	return l, nil
+}
+
+// bpfResult is what the iterators found.
 type bpfResult struct {
 	tasks []taskRecord
 	files []fileRecord
@@ -160,18 +177,7 @@ type bpfResult struct {
 }
 
 // scanBPF runs the task, file and mapping iterators for devs.
-func scanBPF(log *slog.Logger, sysDir string, devs []Dev) (*bpfResult, error) {
-	begin := time.Now()
-	k, release, err := readKernelBTF(sysDir)
-	if err != nil {
-		return nil, err
-	}
-	defer release()
-	l, err := newKernelLayout(k)
-	if err != nil {
-		return nil, err
-	}
-	log.Debug("read kernel BTF", "types", len(k.offs), "took", time.Since(begin))
+func scanBPF(log *slog.Logger, l kernelLayout, devs []Dev) (*bpfResult, error) {
 	kdevs := make([]int32, len(devs))
 	for i, d := range devs {
 		kdevs[i] = kernelDev(d)
@@ -213,7 +219,7 @@ func scanBPF(log *slog.Logger, sysDir string, devs []Dev) (*bpfResult, error) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			errs[i] = runProgram(log, k, it.name, it.fn, it.build, kdevs, it.decode)
+			errs[i] = runProgram(log, it.name, it.fn, l.iters[it.fn], it.build, kdevs, it.decode)
 		}()
 	}
 	wg.Wait()
@@ -225,12 +231,8 @@ func scanBPF(log *slog.Logger, sysDir string, devs []Dev) (*bpfResult, error) {
 
 // runProgram builds, loads and runs one iterator program and decodes what
 // it wrote.
-func runProgram(log *slog.Logger, k *kernelBTF, name, fn string, build func([]int32) ([]byte, error),
+func runProgram(log *slog.Logger, name, fn string, id uint32, build func([]int32) ([]byte, error),
 	devs []int32, decode func([]byte) error) error {
-	id, err := k.find(btfFunc, fn)
-	if err != nil {
-		return err
-	}
 	code, err := build(devs)
 	if err != nil {
 		return err

@@ -118,7 +118,7 @@ func TestRootEnginesAgree(t *testing.T) {
 
 // TestEngineUnavailable checks that the BPF engine says what it lacks.
 func TestEngineUnavailable(t *testing.T) {
-	_, err := scanBPF(slog.New(slog.DiscardHandler), t.TempDir(), []Dev{{7, 0}})
+	_, err := loadLayout(slog.New(slog.DiscardHandler), t.TempDir())
 	if err == nil || !strings.Contains(err.Error(), "BTF") {
 		t.Errorf("BPF scan without BTF: got %v, want an error about BTF", err)
 	}

@@ -26,6 +26,8 @@ type kernelLayout struct {
 	// (0 where the kernel lacks them).
 	task, file, vma                         int32
 	rdonlyCast, vmaNew, vmaNext, vmaDestroy int32
+	// iters are the BTF ids of the iterators' functions, by name.
+	iters map[string]uint32
 }
 
 // kfuncs are the kfuncs the programs use where the kernel has them.
@@ -80,6 +82,14 @@ func newKernelLayout(k *kernelBTF) (kernelLayout, error) {
 	for name, dst := range l.kfuncs() {
 		id, _ := k.find(btfFunc, name)
 		*dst = int32(id)
+	}
+	l.iters = map[string]uint32{}
+	for _, f := range iterFuncs {
+		id, err := k.find(btfFunc, f)
+		if err != nil {
+			return l, err
+		}
+		l.iters[f] = id
 	}
 	if l.vmaNew == 0 || l.vmaNext == 0 || l.vmaDestroy == 0 {
 		l.vmaNew = 0

@@ -43,7 +43,7 @@ func (s *Scanner) tryBPF(st *scanState, devs []Dev) (*bpfResult, error) {
 	case s.Engine == EngineAuto && (s.ProcDir != "/proc" || s.SysDir != "/sys" || os.Geteuid() != 0):
 		return nil, nil // a fake tree, or no privilege to load BPF
 	}
-	res, err := scanBPF(s.log(), s.SysDir, devs)
+	res, err := s.scanBPF(devs)
 	if err != nil {
 		if s.Engine == EngineBPF {
 			return nil, fmt.Errorf("scan processes with BPF: %w", err)
@@ -60,6 +60,23 @@ func (s *Scanner) tryBPF(st *scanState, devs []Dev) (*bpfResult, error) {
 	}
 	st.setNamespaces(pids, nss)
 	return res, nil
+}
+
+// scanBPF runs the iterators, with the kernel's layout read once per
+// Scanner (a close or the live screen scans again and again).
+func (s *Scanner) scanBPF(devs []Dev) (*bpfResult, error) {
+	s.layoutMu.Lock()
+	if s.layout == nil {
+		l, err := loadLayout(s.log(), s.SysDir)
+		if err != nil {
+			s.layoutMu.Unlock()
+			return nil, err
+		}
+		s.layout = &l
+	}
+	l := *s.layout
+	s.layoutMu.Unlock()
+	return scanBPF(s.log(), l, devs)
 }
 
 // bpfHolder gathers what the iterators found for one process.

@@ -48,6 +48,9 @@ type Scanner struct {
 	// Engine is how processes are found: EngineAuto (default), EngineProc
 	// or EngineBPF.
 	Engine string
+
+	layoutMu sync.Mutex
+	layout   *kernelLayout // read from BTF by the first BPF scan
 	Log    *slog.Logger
 }
 
