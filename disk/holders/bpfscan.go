@@ -67,7 +67,7 @@ func (s *Scanner) tryBPF(st *scanState, devs []Dev) (*bpfResult, error) {
 func (s *Scanner) scanBPF(devs []Dev) (*bpfResult, error) {
 	s.layoutMu.Lock()
 	if s.layout == nil {
-		l, err := loadLayout(s.log(), s.SysDir)
+		l, err := cachedLayout(s.log(), s.CacheDir, s.ProcDir, s.SysDir)
 		if err != nil {
 			s.layoutMu.Unlock()
 			return nil, err

@@ -48,6 +48,9 @@ type Scanner struct {
 	// Engine is how processes are found: EngineAuto (default), EngineProc
 	// or EngineBPF.
 	Engine string
+	// CacheDir keeps what the BPF engine read from the kernel's BTF for
+	// the rest of the boot (NewScanner: /run/simplecloud); "" is none.
+	CacheDir string
 
 	layoutMu sync.Mutex
 	layout   *kernelLayout // read from BTF by the first BPF scan
@@ -56,7 +59,7 @@ type Scanner struct {
 
 // NewScanner returns a Scanner of the running system.
 func NewScanner(log *slog.Logger) *Scanner {
-	return &Scanner{ProcDir: "/proc", SysDir: "/sys", DevDir: "/dev", Log: log}
+	return &Scanner{ProcDir: "/proc", SysDir: "/sys", DevDir: "/dev", CacheDir: "/run/simplecloud", Log: log}
 }
 
 func (s *Scanner) log() *slog.Logger {
