@@ -1,7 +1,6 @@
 package disk
 
 import (
-	"regexp"
 	"slices"
 	"strings"
 )
@@ -32,8 +31,52 @@ func byIDRank(n string) int {
 	return 2
 }
 
-// isPartLink reports whether a by-id name names a partition.
-var partLink = regexp.MustCompile(`-part[0-9]+$`)
+// isPartLink reports whether a by-id name names a partition (ends in
+// "-partN").
+func isPartLink(n string) bool {
+	i := strings.LastIndex(n, "-part")
+	return i >= 0 && i+5 < len(n) && allIn(n[i+5:], "0123456789")
+}
+
+// allIn reports whether every byte of s is one of chars.
+func allIn(s, chars string) bool {
+	for i := 0; i < len(s); i++ {
+		if strings.IndexByte(chars, s[i]) < 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// matchShape reports whether s has the shape of pattern, where 'x' stands
+// for a lowercase hex digit, 'n' for one or more decimal digits, and any
+// other byte for itself.
+func matchShape(s, pattern string) bool {
+	for _, p := range []byte(pattern) {
+		switch p {
+		case 'x':
+			if s == "" || !allIn(s[:1], "0123456789abcdef") {
+				return false
+			}
+			s = s[1:]
+		case 'n':
+			j := 0
+			for j < len(s) && s[j] >= '0' && s[j] <= '9' {
+				j++
+			}
+			if j == 0 {
+				return false
+			}
+			s = s[j:]
+		default:
+			if s == "" || s[0] != p {
+				return false
+			}
+			s = s[1:]
+		}
+	}
+	return s == ""
+}
 
 // chooseID picks the stable name of a disk and where it came from: a by-id
 // name from udev or /dev, one derived from sysfs the way udev would name it,
@@ -42,7 +85,7 @@ var partLink = regexp.MustCompile(`-part[0-9]+$`)
 func chooseID(f idFacts) (id, source string, byID []string) {
 	seen := map[string]bool{}
 	for _, n := range append(slices.Clone(f.udevLinks), f.devLinks...) {
-		if !partLink.MatchString(n) && !seen[n] {
+		if !isPartLink(n) && !seen[n] {
 			seen[n] = true
 			byID = append(byID, n)
 		}
@@ -95,11 +138,6 @@ func derivedID(f idFacts) string {
 	return ""
 }
 
-var (
-	pciAddr  = regexp.MustCompile(`^[0-9a-f]{4}:[0-9a-f]{2}:[0-9a-f]{2}\.[0-9a-f]$`)
-	scsiAddr = regexp.MustCompile(`^[0-9]+:[0-9]+:[0-9]+:[0-9]+$`)
-)
-
 // pathID names a disk by where it is attached: its last PCI address and,
 // behind a SCSI host, its host:channel:target:lun. It is stable while the
 // hardware stays in place.
@@ -107,9 +145,9 @@ func pathID(sysPath string) string {
 	var pci, scsi string
 	for _, el := range strings.Split(sysPath, "/") {
 		switch {
-		case pciAddr.MatchString(el):
+		case matchShape(el, "xxxx:xx:xx.x"):
 			pci = el
-		case scsiAddr.MatchString(el):
+		case matchShape(el, "n:n:n:n"):
 			scsi = el
 		}
 	}

@@ -4,7 +4,6 @@ import (
 	"crypto/rand"
 	"fmt"
 	"io"
-	"regexp"
 	"strings"
 )
 
@@ -71,7 +70,26 @@ func (g Geometry) OptimalSectorSize() int {
 	return p
 }
 
-var uuidRE = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
+// validUUID reports whether s is a UUID written as 8-4-4-4-12 hex digits.
+func validUUID(s string) bool {
+	if len(s) != 36 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch i {
+		case 8, 13, 18, 23:
+			if c != '-' {
+				return false
+			}
+		default:
+			if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F') {
+				return false
+			}
+		}
+	}
+	return true
+}
 
 // NewUUID returns a random (version 4) UUID in lowercase.
 func NewUUID() string {
@@ -99,7 +117,7 @@ func (o *FormatOptions) resolve() error {
 	}
 	if o.UUID == "" {
 		o.UUID = NewUUID()
-	} else if !uuidRE.MatchString(o.UUID) {
+	} else if !validUUID(o.UUID) {
 		return fmt.Errorf("UUID %q is not in the form xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx", o.UUID)
 	}
 	o.UUID = strings.ToLower(o.UUID)

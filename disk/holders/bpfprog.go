@@ -188,11 +188,23 @@ func (p *bpfProg) copyField(size uint8, dstOff int16, src uint8, off int32) {
 	p.store(size, r10, r1, dstOff)
 }
 
-// emit writes the len bytes that end at the frame pointer to the
-// iterator's seq_file; r6 holds the context.
-func (p *bpfProg) emit(n int32) {
+// seqSlot is the stack slot that keeps the iterator's seq_file.
+const seqSlot = -96
+
+// prologue keeps the context in r6 and its seq_file in seqSlot. Loading
+// the seq_file here, once, saves the verifier from checking the load on
+// every path that reaches emit (each check searches the kernel's BTF).
+func (p *bpfProg) prologue() {
+	p.movReg(r6, r1)
 	p.load(sizeDW, r1, r6, 0) // ctx->meta
 	p.load(sizeDW, r1, r1, 0) // meta->seq
+	p.store(sizeDW, r10, r1, seqSlot)
+}
+
+// emit writes the len bytes that end at the frame pointer to the
+// iterator's seq_file (see prologue).
+func (p *bpfProg) emit(n int32) {
+	p.load(sizeDW, r1, r10, seqSlot)
 	p.movReg(r2, r10)
 	p.addImm(r2, -n)
 	p.movImm(r3, n)

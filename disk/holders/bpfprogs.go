@@ -58,7 +58,7 @@ func (l kernelLayout) taskProgram(shard, shards int32) func(devs []int32) ([]byt
 func (l kernelLayout) buildTaskProgram(devs []int32, shard, shards int32) ([]byte, error) {
 	var p bpfProg
 	const rec = -taskRecordSize
-	p.movReg(r6, r1)
+	p.prologue()
 	p.load(sizeDW, r7, r6, 8) // ctx->task
 	p.jumpEq(r7, 0, "out")
 	p.untrust(r7, l.rdonlyCast, l.task)
@@ -173,7 +173,7 @@ type fileRecord struct{ TGID, FD, Dev, _ uint32 }
 
 func (l kernelLayout) fileProgram(devs []int32) ([]byte, error) {
 	var p bpfProg
-	p.movReg(r6, r1)
+	p.prologue()
 	p.load(sizeDW, r7, r6, 8) // ctx->task
 	p.jumpEq(r7, 0, "out")
 	p.load(sizeDW, r8, r6, 24) // ctx->file
@@ -205,7 +205,7 @@ type mapRecord struct {
 
 func (l kernelLayout) mapProgram(devs []int32) ([]byte, error) {
 	var p bpfProg
-	p.movReg(r6, r1)
+	p.prologue()
 	p.load(sizeDW, r7, r6, 8) // ctx->task
 	p.jumpEq(r7, 0, "out")
 	p.load(sizeDW, r8, r6, 16) // ctx->vma
