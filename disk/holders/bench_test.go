@@ -27,7 +27,10 @@ func TestBenchHolders(t *testing.T) {
 		}
 	}
 	bin := filepath.Join(t.TempDir(), "simplecloud")
-	if out, err := exec.Command("go", "build", "-o", bin, "simplecloud/cmd/simplecloud").CombinedOutput(); err != nil {
+	// Built as `make build` builds the product: static, without cgo.
+	build := exec.Command("go", "build", "-trimpath", "-o", bin, "simplecloud/cmd/simplecloud")
+	build.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("build simplecloud: %v\n%s", err, out)
 	}
 	_, mnt := loopMount(t)
