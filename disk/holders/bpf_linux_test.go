@@ -38,11 +38,19 @@ func threadCwd(t *testing.T, dir string) (tid int, stop func()) {
 		tid = unix.Gettid()
 		ready <- err
 		<-done
+		// Leave dir before the thread goes: it exits after the goroutine
+		// does, and the mount must be free for the cleanup's unmount.
+		ready <- unix.Chdir("/")
 	}()
 	if err := <-ready; err != nil {
 		t.Fatalf("move a thread into %s: %v", dir, err)
 	}
-	return tid, func() { close(done) }
+	return tid, func() {
+		close(done)
+		if err := <-ready; err != nil {
+			t.Errorf("move the thread out of %s: %v", dir, err)
+		}
+	}
 }
 
 // holdSet renders a process's holds for comparison.

@@ -86,6 +86,27 @@ func TestScanExact(t *testing.T) {
 	})
 }
 
+// TestScanDeleted: the path of a deleted file ("/mnt/things/file
+// (deleted)", or a memfd's "/memfd:NAME (deleted)") does not say which
+// filesystem the file is on; the scanner stats it.
+func TestScanDeleted(t *testing.T) {
+	for _, c := range []struct {
+		on   Dev
+		want bool
+	}{{Dev{253, 0}, true}, {Dev{0, 70}, false}} {
+		ids := basicStat()
+		ids["proc/101/fd/3"] = FileID{Dev: c.on}
+		s, fst := fakeScanner(t, "basic", ids)
+		r, err := s.Scan(context.Background(), "things")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := slices.Contains(pidsOf(r), 101); got != c.want || !fst.called("proc/101/fd/3") {
+			t.Errorf("deleted file on %s: pid 101 a holder: %v (stat'ed: %v), want %v", c.on, got, fst.called("proc/101/fd/3"), c.want)
+		}
+	}
+}
+
 // TestScanHungStat: a stat that never returns costs at most StatTimeout and
 // leaves a warning; the scan finishes.
 func TestScanHungStat(t *testing.T) {

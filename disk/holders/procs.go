@@ -149,6 +149,9 @@ func (c procCtx) link(kind, target string, fd int) (Hold, bool) {
 	if p == "" {
 		return Hold{}, false
 	}
+	// The path of a deleted file says where it was, not which filesystem
+	// it is on; a memfd reads "/memfd:NAME (deleted)". Stat it.
+	exact := c.exact || len(p) != len(target)
 	m, found := mountEntry{}, false
 	if c.t != nil {
 		m, found = c.t.lookup(p)
@@ -156,11 +159,11 @@ func (c procCtx) link(kind, target string, fd int) (Hold, bool) {
 	if found && slowFS(m.fstype) {
 		return Hold{}, false // never stat on a network or FUSE mount
 	}
-	if !c.exact && found && c.st.devs[m.dev] {
+	if !exact && found && c.st.devs[m.dev] {
 		return Hold{Kind: kind, Path: p, FD: fd, Dev: m.dev}, true
 	}
 	dev := underDev(p, m)
-	if !c.exact && !dev {
+	if !exact && !dev {
 		return Hold{}, false
 	}
 	name := kind

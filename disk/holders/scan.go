@@ -51,10 +51,10 @@ type Scanner struct {
 	// CacheDir keeps what the BPF engine read from the kernel's BTF for
 	// the rest of the boot (NewScanner: /run/simplecloud); "" is none.
 	CacheDir string
+	Log      *slog.Logger
 
 	layoutMu sync.Mutex
 	layout   *kernelLayout // read from BTF by the first BPF scan
-	Log    *slog.Logger
 }
 
 // NewScanner returns a Scanner of the running system.

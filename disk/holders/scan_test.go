@@ -18,6 +18,7 @@ func basicStat() map[string]FileID {
 		"proc/103/fd/0": {Dev: Dev{0, 5}, RDev: Dev{253, 0}, Block: true},
 		"proc/103/fd/1": {Dev: Dev{0, 5}, RDev: Dev{8, 0}, Block: true},
 		"proc/106/fd/3": {Dev: Dev{253, 1}},
+		"proc/101/fd/3": {Dev: Dev{253, 0}}, // "/mnt/things/file (deleted)"
 	}
 }
 
