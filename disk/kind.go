@@ -3,29 +3,35 @@ package disk
 import (
 	"regexp"
 	"strings"
+	"sync"
 
 	"github.com/jaypipes/ghw/pkg/block"
 )
 
 // notDisk maps kernel name patterns of block devices that are not disks to
-// what they are.
-var notDisk = []struct {
+// what they are. They are compiled when first needed, not at every start
+// of every command.
+var notDisk = sync.OnceValue(func() []notDiskPattern {
+	return []notDiskPattern{
+		{regexp.MustCompile(`^dm-[0-9]+$`), "dm"},
+		{regexp.MustCompile(`^md[0-9_a-z]*$`), "md"},
+		{regexp.MustCompile(`^(zram|ram)[0-9]+$`), "ram"},
+		{regexp.MustCompile(`^nbd[0-9]+$`), "nbd"},
+		{regexp.MustCompile(`^(sr|scd)[0-9]+$`), "optical"},
+		{regexp.MustCompile(`^fd[0-9]+$`), "floppy"},
+		{regexp.MustCompile(`^mmcblk[0-9]+(boot[0-9]+|rpmb)$`), "mmc-boot"},
+	}
+})
+
+type notDiskPattern struct {
 	re   *regexp.Regexp
 	what string
-}{
-	{regexp.MustCompile(`^dm-[0-9]+$`), "dm"},
-	{regexp.MustCompile(`^md[0-9_a-z]*$`), "md"},
-	{regexp.MustCompile(`^(zram|ram)[0-9]+$`), "ram"},
-	{regexp.MustCompile(`^nbd[0-9]+$`), "nbd"},
-	{regexp.MustCompile(`^(sr|scd)[0-9]+$`), "optical"},
-	{regexp.MustCompile(`^fd[0-9]+$`), "floppy"},
-	{regexp.MustCompile(`^mmcblk[0-9]+(boot[0-9]+|rpmb)$`), "mmc-boot"},
 }
 
 // kindAndBus classifies a block device from its kernel name, what ghw
 // found, its udev bus path and its sysfs device path.
 func kindAndBus(name string, dt block.DriveType, sc block.StorageController, busPath, sysPath string) (Kind, string) {
-	for _, n := range notDisk {
+	for _, n := range notDisk() {
 		if n.re.MatchString(name) {
 			return KindOther, n.what
 		}
