@@ -38,7 +38,8 @@ type UnlockConfig struct {
 	Timeout Duration `toml:"timeout"` // 0: wait for ever
 }
 
-// ServerConfig holds the server's settings.
+// ServerConfig holds the server settings the installer writes; `simplecloud
+// serve --config` reads this table with every other server setting.
 type ServerConfig struct {
 	Listen string `toml:"listen"`
 }
@@ -86,8 +87,11 @@ func LoadConfig(path string) (*Config, error) {
 	if err != nil {
 		return nil, fmt.Errorf("parse %s: %w", path, err)
 	}
-	if und := md.Undecoded(); len(und) > 0 {
-		return nil, fmt.Errorf("parse %s: unknown key %s", path, und[0])
+	for _, k := range md.Undecoded() {
+		// The rest of [server] is the server's to read (and check).
+		if k[0] != "server" {
+			return nil, fmt.Errorf("parse %s: unknown key %s", path, k)
+		}
 	}
 	if err := c.Check(); err != nil {
 		return nil, fmt.Errorf("check %s: %w", path, err)

@@ -111,6 +111,12 @@ func TestConfigRoundTrip(t *testing.T) {
 	if _, err := LoadConfig(filepath.Join(t.TempDir(), "none.toml")); !errors.Is(err, ErrNoConfig) {
 		t.Errorf("missing file: got %v, want ErrNoConfig", err)
 	}
+	// The rest of [server] is the server's: it reads and checks it.
+	withServer := strings.Replace(string(b), "[server]\n", "[server]\nallow_users = [\"alice\"]\n", 1)
+	os.WriteFile(path, []byte(withServer), 0o644)
+	if got, err := LoadConfig(path); err != nil || got.Server.Listen != ":2222" {
+		t.Errorf("with more server settings: got %+v, %v", got, err)
+	}
 	os.WriteFile(path, append(b, "\n[volume2]\nx = 1\n"...), 0o644)
 	if _, err := LoadConfig(path); err == nil || !strings.Contains(err.Error(), "unknown key volume2") {
 		t.Errorf("unknown key: got %v", err)
@@ -152,7 +158,7 @@ func TestUnits(t *testing.T) {
 	for name, want := range map[string]string{
 		UnlockUnit:      "ExecStart=/usr/local/bin/simplecloud unlock --config /etc/simplecloud/simplecloud.toml\n",
 		ServeUnit:       "Requires=simplecloud-unlock.service\n",
-		ServeUnit + " ": "ExecStart=/usr/local/bin/simplecloud serve --listen :2222 --root /srv/simplecloud\n",
+		ServeUnit + " ": "ExecStart=/usr/local/bin/simplecloud serve --config /etc/simplecloud/simplecloud.toml --root /srv/simplecloud\n",
 	} {
 		if !strings.Contains(u[strings.TrimSpace(name)], want) {
 			t.Errorf("%s lacks %q:\n%s", name, want, u[name])

@@ -12,9 +12,9 @@ const (
 )
 
 // Units returns the systemd units for the binary at bin, the configuration
-// file at config and its contents c, by file name. The server gets its
-// listen address and root (the data volume's mount point) as flags: its own
-// configuration file has another layout.
+// file at config and its contents c, by file name. The server reads its
+// settings from the [server] table of the same file; its root is the data
+// volume's mount point.
 func Units(bin, config string, c *Config) map[string]string {
 	return map[string]string{
 		UnlockUnit: fmt.Sprintf(`# Written by simplecloud install.
@@ -51,12 +51,12 @@ After=%[3]s network-online.target
 Wants=network-online.target
 
 [Service]
-ExecStart=%[1]s serve --listen %[4]s --root %[5]s
+ExecStart=%[1]s serve --config %[2]s --root %[4]s
 Restart=on-failure
 
 [Install]
 WantedBy=multi-user.target
-`, bin, config, UnlockUnit, c.Server.Listen, c.Volume.Mount),
+`, bin, config, UnlockUnit, c.Volume.Mount),
 	}
 }
 

@@ -44,7 +44,7 @@ later.`,
 		},
 	}
 	fl := cmd.Flags()
-	fl.StringVar(&f.config, "config", "", "TOML configuration file")
+	fl.StringVar(&f.config, "config", "", "TOML configuration: the [server] table of simplecloud.toml, or a file of server settings")
 	fl.StringVar(&f.cfg.Listen, "listen", ":2222", "address to listen on")
 	fl.StringVar(&f.cfg.Root, "root", "", "directory whose ROOT/USER each user sees as /; empty: the home directory")
 	fl.StringVar(&f.cfg.HostKeyDir, "host-key-dir", "/etc/simplecloud/hostkeys", "directory of the host keys")

@@ -93,13 +93,39 @@ func setDur(p *Duration, v time.Duration) {
 	}
 }
 
-// LoadConfig reads a TOML configuration file. Unknown keys are an error, so
-// that a misspelt setting is never silently ignored.
+// otherSections are the tables of simplecloud.toml that belong to the
+// installer and the unlock prompt, not to the server.
+var otherSections = map[string]bool{"volume": true, "unlock": true}
+
+// LoadConfig reads a TOML configuration file: either SimpleCloud's one
+// configuration file (/etc/simplecloud/simplecloud.toml), whose [server]
+// table holds the server's settings, or a file of server settings alone.
+// Unknown keys are an error, so that a misspelt setting is never silently
+// ignored.
 func LoadConfig(path string) (Config, error) {
 	var c Config
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return c, fmt.Errorf("read config: %w", err)
+	}
+	var top map[string]any
+	if _, err := toml.Decode(string(b), &top); err != nil {
+		return c, fmt.Errorf("parse config %s: %w", path, err)
+	}
+	if _, ok := top["server"].(map[string]any); ok {
+		var whole struct {
+			Server Config `toml:"server"`
+		}
+		md, err := toml.Decode(string(b), &whole)
+		if err != nil {
+			return c, fmt.Errorf("parse config %s: %w", path, err)
+		}
+		for _, k := range md.Undecoded() {
+			if !otherSections[k[0]] {
+				return c, fmt.Errorf("parse config %s: unknown key %q", path, k.String())
+			}
+		}
+		return whole.Server, nil
 	}
 	md, err := toml.Decode(string(b), &c)
 	if err != nil {

@@ -33,6 +33,22 @@ password_auth = true
 		{"misspelt key", `max_auth_trys = 3`, `unknown key "max_auth_trys"`, nil},
 		{"bad duration", `idle_timeout = "soon"`, "idle_timeout", nil},
 		{"bad toml", `listen = `, "parse config", nil},
+		{"simplecloud.toml", `[volume]
+uuid = "0f2c1e7a-5b3d-4c8e-9a1f-2b3c4d5e6f70"
+mount = "/srv/simplecloud"
+
+[unlock]
+tries = 3
+
+[server]
+listen = ":2200"
+allow_users = ["alice"]
+`, "", func(c Config) bool {
+			return c.Listen == ":2200" && len(c.AllowUsers) == 1 && c.AllowUsers[0] == "alice"
+		}},
+		{"simplecloud.toml, misspelt server key", "[volume]\nuuid = \"x\"\n[server]\nlisten = \":1\"\nallow_user = [\"a\"]\n",
+			`unknown key "server.allow_user"`, nil},
+		{"simplecloud.toml, unknown table", "[server]\nlisten = \":1\"\n[srever]\nx = 1\n", `unknown key "srever`, nil},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -11,9 +11,12 @@
 // symbolic links cannot leave the user's root.
 package server
 
-// An example configuration file for `simplecloud serve --config F` (every
-// key is optional; flags given on the command line win):
+// `simplecloud serve --config F` reads the [server] table of SimpleCloud's
+// configuration file (/etc/simplecloud/simplecloud.toml, which the
+// installer writes and the service passes), or a file of these keys alone.
+// Every key is optional; flags given on the command line win:
 //
+//	[server]
 //	listen = ":2222"
 //	host_key_dir = "/etc/simplecloud/hostkeys"
 //	root = "/srv/data"            # users see /srv/data/USER; "" = home directories
