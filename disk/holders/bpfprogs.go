@@ -171,16 +171,24 @@ func (l kernelLayout) walkVMAs(p *bpfProg, devs []int32) {
 // devices.
 type fileRecord struct{ TGID, FD, Dev, _ uint32 }
 
-func (l kernelLayout) fileProgram(devs []int32) ([]byte, error) {
-	var p bpfProg
+// iterArgs starts a file or mapping program: the task in r7 and the
+// object at ctx+off, of BTF type btfID, in r8 (both non-NULL, or the
+// program ends), and a zeroed 16-byte record.
+func (l kernelLayout) iterArgs(p *bpfProg, off int16, btfID int32) {
 	p.prologue()
 	p.load(sizeDW, r7, r6, 8) // ctx->task
 	p.jumpEq(r7, 0, "out")
-	p.load(sizeDW, r8, r6, 24) // ctx->file
+	p.load(sizeDW, r8, r6, off)
 	p.jumpEq(r8, 0, "out")
-	p.untrust(r8, l.rdonlyCast, l.file)
+	p.untrust(r8, l.rdonlyCast, btfID)
 	p.zero(16)
-	p.load(sizeW, r1, r6, 16) // ctx->fd
+}
+
+// fileProgram is run for every open file of every process.
+func (l kernelLayout) fileProgram(devs []int32) ([]byte, error) {
+	var p bpfProg
+	l.iterArgs(&p, 24, l.file) // ctx->file
+	p.load(sizeW, r1, r6, 16)  // ctx->fd
 	p.store(sizeW, r10, r1, -12)
 	p.deref(r8, r8, l.fileInode, "out")
 	p.inodeOn(l, r8, r9, devs, "hit", "f")
@@ -193,9 +201,6 @@ func (l kernelLayout) fileProgram(devs []int32) ([]byte, error) {
 	return p.assemble()
 }
 
-// mapProgram is run for every mapping of every process where the kernel
-// lacks the open-coded VMA iterator.
-
 // mapRecord is what the mapping program writes for a mapping of a file
 // on the devices.
 type mapRecord struct {
@@ -203,15 +208,11 @@ type mapRecord struct {
 	Start   uint64
 }
 
+// mapProgram is run for every mapping of every process where the kernel
+// lacks the open-coded VMA iterator.
 func (l kernelLayout) mapProgram(devs []int32) ([]byte, error) {
 	var p bpfProg
-	p.prologue()
-	p.load(sizeDW, r7, r6, 8) // ctx->task
-	p.jumpEq(r7, 0, "out")
-	p.load(sizeDW, r8, r6, 16) // ctx->vma
-	p.jumpEq(r8, 0, "out")
-	p.untrust(r8, l.rdonlyCast, l.vma)
-	p.zero(16)
+	l.iterArgs(&p, 16, l.vma) // ctx->vma
 	p.deref(r9, r8, l.vmaFile, "out")
 	p.deref(r9, r9, l.fileInode, "out")
 	p.inodeOn(l, r9, r1, devs, "hit", "m")
