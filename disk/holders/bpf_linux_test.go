@@ -78,7 +78,7 @@ func TestRootEnginesAgree(t *testing.T) {
 	defer stop()
 
 	scan := func(engine string) Report {
-		s := NewScanner(nil)
+		s := testScanner(t)
 		s.Engine = engine
 		r, err := s.Scan(context.Background(), mnt)
 		if err != nil {

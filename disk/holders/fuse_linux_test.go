@@ -83,7 +83,7 @@ func TestRootHungFUSE(t *testing.T) {
 	}
 	done := make(chan Report, 1)
 	go func() {
-		r, err := NewScanner(nil).Scan(context.Background(), loop)
+		r, err := testScanner(t).Scan(context.Background(), loop)
 		if err != nil {
 			t.Error(err)
 		}
@@ -103,7 +103,7 @@ func TestRootHungFUSE(t *testing.T) {
 	// stats every file now, but still none on the FUSE mount.
 	runOrFail(t, "umount", "-l", target)
 	go func() {
-		r, err := NewScanner(nil).Scan(context.Background(), loop)
+		r, err := testScanner(t).Scan(context.Background(), loop)
 		if err != nil {
 			t.Error(err)
 		}

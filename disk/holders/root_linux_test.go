@@ -143,7 +143,7 @@ func holderSet(t *testing.T, mnt string) map[string]int {
 // way, or the deadline passes; it returns the last report.
 func scanUntil(t *testing.T, target string, want map[string]int) Report {
 	t.Helper()
-	s := NewScanner(nil)
+	s := testScanner(t)
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		r, err := s.Scan(context.Background(), target)
@@ -228,7 +228,7 @@ func TestRootScanLoopMount(t *testing.T) {
 			t.Errorf("pid %d: got %q, want exited after SIGTERM", o.Step.PIDs[0], o.Detail)
 		}
 	}
-	after, err := NewScanner(nil).Scan(context.Background(), dev.String())
+	after, err := testScanner(t).Scan(context.Background(), dev.String())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -296,7 +296,7 @@ func TestRootSwapAndLoop(t *testing.T) {
 	inner := runOrFail(t, "losetup", "--find", "--show", img)
 	t.Cleanup(func() { exec.Command("losetup", "-d", inner).Run() })
 
-	r, err := NewScanner(nil).Scan(context.Background(), loop)
+	r, err := testScanner(t).Scan(context.Background(), loop)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -318,11 +318,19 @@ func TestRootSwapAndLoop(t *testing.T) {
 	if !res.OK() {
 		t.Fatalf("apply: %+v", res.Outcomes)
 	}
-	after, err := NewScanner(nil).Scan(context.Background(), loop)
+	after, err := testScanner(t).Scan(context.Background(), loop)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if after.Busy() {
 		t.Errorf("still busy after apply: %+v", after)
 	}
+}
+
+// testScanner is a scanner of the running system that keeps its BPF
+// layout cache in the test's temporary directory, not in /run.
+func testScanner(t *testing.T) *Scanner {
+	s := NewScanner(nil)
+	s.CacheDir = t.TempDir()
+	return s
 }
