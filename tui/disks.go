@@ -2,6 +2,7 @@ package tui
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	tea "github.com/charmbracelet/bubbletea"
@@ -57,32 +58,83 @@ func (m *Installer) viewDisks() string {
 	if len(m.list.eligible) > 0 {
 		sel = m.list.eligible[m.list.cursor]
 	}
+	full := make([][]string, len(m.disks))
+	compact := make([][]string, len(m.disks))
 	for i, d := range m.disks {
 		line := fmt.Sprintf("%-28s %-12s %10s  %-7s %s", trunc(d.ID, 28), d.Path, disk.Size(d.SizeBytes), d.Kind, trunc(d.Model, 16))
 		switch {
 		case i == sel:
-			b.WriteString("> " + cursorStyle.Render(line) + "\n")
+			full[i] = []string{"> " + cursorStyle.Render(line)}
 		case d.Eligible:
-			b.WriteString("  " + line + "\n")
+			full[i] = []string{"  " + line}
 		default:
-			b.WriteString("  " + dimStyle.Render(line) + "\n")
+			full[i] = []string{"  " + dimStyle.Render(line)}
 			for j, r := range d.Reasons {
 				if j == maxReasons {
-					b.WriteString(dimStyle.Render(fmt.Sprintf("      (+%d more reasons)", len(d.Reasons)-maxReasons)) + "\n")
+					full[i] = append(full[i], dimStyle.Render(fmt.Sprintf("      (+%d more reasons)", len(d.Reasons)-maxReasons)))
 					break
 				}
 				line := "      " + r.Code + ": " + r.Detail
 				if r.Override != "" {
 					line += " (" + r.Override + ")"
 				}
-				b.WriteString(dimStyle.Render(trunc(line, sectionWidth)) + "\n")
+				full[i] = append(full[i], dimStyle.Render(trunc(line, sectionWidth)))
+			}
+			if len(d.Reasons) > 0 {
+				compact[i] = []string{"  " + dimStyle.Render(trunc(line+"  "+d.Reasons[0].Code, sectionWidth))}
 			}
 		}
+		if compact[i] == nil {
+			compact[i] = full[i][:1]
+		}
+	}
+	// Title, blank, this screen's header and blank, then blank and help.
+	avail := m.height - 6
+	if m.err != nil {
+		avail -= 2
+	}
+	if len(m.list.eligible) == 0 {
+		avail -= 3
+	}
+	for _, l := range fitEntries(full, compact, max(sel, 0), avail) {
+		b.WriteString(l + "\n")
 	}
 	if len(m.list.eligible) == 0 {
 		b.WriteString("\n" + warnStyle.Render(wrap("No disk can be the data disk. Free one (see the reasons above) and run the installer again.", sectionWidth)) + "\n")
 	}
 	return b.String()
+}
+
+// fitEntries lays out the disk list in at most avail lines: every entry
+// with its reasons when that fits, else each entry on one line (compact),
+// else a window of one-line entries that keeps entry sel in view, with a
+// line saying how many more there are above and below.
+func fitEntries(full, compact [][]string, sel, avail int) []string {
+	count := func(es [][]string) (n int) {
+		for _, e := range es {
+			n += len(e)
+		}
+		return n
+	}
+	if count(full) <= avail {
+		return slices.Concat(full...)
+	}
+	if len(compact) <= avail {
+		return slices.Concat(compact...)
+	}
+	// Two lines go to the "more" notes.
+	n := max(avail-2, 1)
+	first := min(max(sel-n/2, 0), max(len(compact)-n, 0))
+	last := min(first+n, len(compact))
+	var out []string
+	if first > 0 {
+		out = append(out, dimStyle.Render(fmt.Sprintf("  ↑ %d more", first)))
+	}
+	out = append(out, slices.Concat(compact[first:last]...)...)
+	if last < len(compact) {
+		out = append(out, dimStyle.Render(fmt.Sprintf("  ↓ %d more", len(compact)-last)))
+	}
+	return out
 }
 
 func (m *Installer) keyDetails(k tea.KeyMsg) tea.Cmd {
