@@ -105,10 +105,10 @@ func runIterator(prog int) ([]byte, error) {
 		return nil, fmt.Errorf("create BPF iterator: %w", err)
 	}
 	defer unix.Close(fd)
-	out := make([]byte, 0, 64<<10)
+	out := make([]byte, 0, 32<<10)
 	for {
 		if len(out) == cap(out) {
-			out = append(out, make([]byte, cap(out))...)[:len(out)]
+			out = slices.Grow(out, cap(out))
 		}
 		n, err := unix.Read(fd, out[len(out):cap(out)])
 		if errors.Is(err, unix.EINTR) || errors.Is(err, unix.EAGAIN) {

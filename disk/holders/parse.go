@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"fmt"
 	"io"
-	"path"
 	"slices"
 	"strconv"
 	"strings"
@@ -103,22 +102,51 @@ func parseMaps(b []byte, keep func(Dev) bool) []mapEntry {
 // hierarchy ("0::") or on the name=systemd one. Empty if there is none.
 func parseUnit(b []byte) string {
 	unit := ""
-	for _, line := range strings.Split(string(b), "\n") {
-		parts := strings.SplitN(line, ":", 3)
-		if len(parts) != 3 || (parts[1] != "" && parts[1] != "name=systemd") {
+	for len(b) > 0 {
+		line := b
+		if i := bytes.IndexByte(b, '\n'); i >= 0 {
+			line, b = b[:i], b[i+1:]
+		} else {
+			b = nil
+		}
+		// hierarchy-ID:controllers:path
+		i := bytes.IndexByte(line, ':')
+		if i < 0 {
 			continue
 		}
-		for p := parts[2]; p != "/" && p != "." && p != ""; p = path.Dir(p) {
-			if base := path.Base(p); strings.HasSuffix(base, ".service") || strings.HasSuffix(base, ".scope") {
-				unit = base
-				break
-			}
+		j := bytes.IndexByte(line[i+1:], ':')
+		if j < 0 {
+			continue
 		}
-		if unit != "" && parts[1] == "" {
-			break // the unified hierarchy wins
+		ctl, p := line[i+1:i+1+j], line[i+2+j:]
+		if len(ctl) != 0 && string(ctl) != "name=systemd" {
+			continue
+		}
+		if u := innermostUnit(p); u != "" {
+			unit = u
+			if len(ctl) == 0 {
+				break // the unified hierarchy wins
+			}
 		}
 	}
 	return unit
+}
+
+// innermostUnit returns the last component of the cgroup path p that
+// names a .service or .scope.
+func innermostUnit(p []byte) string {
+	for len(p) > 0 {
+		i := bytes.LastIndexByte(p, '/')
+		base := p[i+1:]
+		if bytes.HasSuffix(base, []byte(".service")) || bytes.HasSuffix(base, []byte(".scope")) {
+			return string(base)
+		}
+		if i < 0 {
+			break
+		}
+		p = p[:i]
+	}
+	return ""
 }
 
 // parseUID returns the real uid from /proc/PID/status.

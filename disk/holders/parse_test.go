@@ -14,6 +14,10 @@ func TestParseUnit(t *testing.T) {
 		{"0::/system.slice/foo.service/sub.service\n", "sub.service"},
 		{"12:pids:/x\n1:name=systemd:/system.slice/cron.service\n0::/\n", "cron.service"},
 		{"0::/\n", ""},
+		{"0::/init.scope", "init.scope"},
+		{"1:name=systemd:/system.slice/a.service\n0::/system.slice/b.service\n", "b.service"},
+		{"0::/system.slice/b.service\n1:name=systemd:/system.slice/a.service\n", "b.service"},
+		{"garbage\n3:cpu\n", ""},
 		{"", ""},
 	} {
 		if got := parseUnit([]byte(tc.in)); got != tc.want {
