@@ -89,7 +89,24 @@ func (f *fastIO) readlinkAt(dirfd int, path string) (string, error) {
 // valid until the next call. Only a failure to open the directory is an
 // error.
 func (f *fastIO) fdList(dirfd int) (int, []int, error) {
-	fd, err := openRetry(dirfd, "fd", unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC)
+	return f.numbers(dirfd, "fd")
+}
+
+// threadCount returns how many threads the process whose /proc directory
+// is dirfd has: procfs gives its task directory a link count of two plus
+// that. It returns 0 when it cannot tell.
+func (f *fastIO) threadCount(dirfd int) int {
+	var st unix.Stat_t
+	if err := unix.Fstatat(dirfd, "task", &st, unix.AT_SYMLINK_NOFOLLOW); err != nil || st.Nlink < 2 {
+		return 0
+	}
+	return int(st.Nlink) - 2
+}
+
+// numbers lists the numeric entries of the directory name below dirfd,
+// as fdList does.
+func (f *fastIO) numbers(dirfd int, name string) (int, []int, error) {
+	fd, err := openRetry(dirfd, name, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC)
 	if err != nil {
 		return -1, nil, err
 	}

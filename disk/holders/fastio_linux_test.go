@@ -2,6 +2,7 @@ package holders
 
 import (
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -63,5 +64,27 @@ func TestAtoiName(t *testing.T) {
 		if got != tc.want || ok != tc.ok {
 			t.Errorf("atoiName(%q): got %d, %v; want %d, %v", tc.in, got, ok, tc.want, tc.ok)
 		}
+	}
+}
+
+func TestThreadCount(t *testing.T) {
+	sleep := exec.Command("sleep", "100")
+	if err := sleep.Start(); err != nil {
+		t.Skip(err)
+	}
+	defer func() { sleep.Process.Kill(); sleep.Wait() }()
+	io := newFastIO()
+	for pid, want := range map[int]func(int) bool{
+		sleep.Process.Pid: func(n int) bool { return n == 1 },
+		os.Getpid():       func(n int) bool { return n > 1 }, // the Go runtime runs several threads
+	} {
+		dirfd, err := openDir("/proc/" + strconv.Itoa(pid))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n := io.threadCount(dirfd); !want(n) {
+			t.Errorf("pid %d: got %d threads", pid, n)
+		}
+		closeFD(dirfd)
 	}
 }

@@ -95,6 +95,9 @@ func (s *Scanner) process(st *scanState, io *fastIO, pid int) *Process {
 			holds = append(holds, h)
 		}
 	}
+	if io.threadCount(dirfd) > 1 {
+		holds = c.threadHolds(dirfd, pid, links, holds)
+	}
 	if fdDir, fds, err := io.fdList(dirfd); err == nil {
 		for _, fd := range fds {
 			target, err := io.readlinkAt(fdDir, strconv.Itoa(fd))
@@ -121,6 +124,37 @@ func (s *Scanner) process(st *scanState, io *fastIO, pid int) *Process {
 		return nil
 	}
 	return c.describe(dirfd, pid, ns, holds)
+}
+
+// threadHolds adds the cwd and root of threads that have their own
+// (after unshare(CLONE_FS)) when they hold what the process's do not.
+func (c procCtx) threadHolds(dirfd, pid int, links [3]string, holds []Hold) []Hold {
+	taskDir, tids, err := c.io.numbers(dirfd, "task")
+	if err != nil {
+		return holds
+	}
+	defer closeFD(taskDir)
+	tids = slices.Clone(tids) // the slice is the fastIO's, reused below
+	for _, tid := range tids {
+		if tid == pid {
+			continue
+		}
+		t := c
+		t.dir = c.dir + "/task/" + strconv.Itoa(tid)
+		for i, k := range linkNames[:2] { // cwd and root; exe is the process's
+			if slices.ContainsFunc(holds, func(h Hold) bool { return h.Kind == k }) {
+				continue
+			}
+			l, err := c.io.readlinkAt(taskDir, strconv.Itoa(tid)+"/"+k)
+			if err != nil || l == links[i] {
+				continue
+			}
+			if h, ok := t.link(k, l, 0); ok {
+				holds = append(holds, h)
+			}
+		}
+	}
+	return holds
 }
 
 // maps returns the process's file mappings on the devices: through
