@@ -52,6 +52,14 @@ type mapEntry struct {
 	path string
 }
 
+// nextLine splits b after its first line (without the newline).
+func nextLine(b []byte) (line, rest []byte) {
+	if i := bytes.IndexByte(b, '\n'); i >= 0 {
+		return b[:i], b[i+1:]
+	}
+	return b, nil
+}
+
 // parseMaps returns the distinct files mapped in a /proc/PID/maps table
 // that lie on a device keep accepts (all when keep is nil), with the device
 // each lies on as the kernel gives it (hexadecimal major:minor). Anonymous
@@ -60,12 +68,8 @@ type mapEntry struct {
 func parseMaps(b []byte, keep func(Dev) bool) []mapEntry {
 	var out []mapEntry
 	for len(b) > 0 {
-		line := b
-		if i := bytes.IndexByte(b, '\n'); i >= 0 {
-			line, b = b[:i], b[i+1:]
-		} else {
-			b = nil
-		}
+		var line []byte
+		line, b = nextLine(b)
 		// address perms offset dev inode pathname
 		rest := line
 		var f [5][]byte
@@ -103,12 +107,8 @@ func parseMaps(b []byte, keep func(Dev) bool) []mapEntry {
 func parseUnit(b []byte) string {
 	unit := ""
 	for len(b) > 0 {
-		line := b
-		if i := bytes.IndexByte(b, '\n'); i >= 0 {
-			line, b = b[:i], b[i+1:]
-		} else {
-			b = nil
-		}
+		var line []byte
+		line, b = nextLine(b)
 		// hierarchy-ID:controllers:path
 		i := bytes.IndexByte(line, ':')
 		if i < 0 {
@@ -152,12 +152,8 @@ func innermostUnit(p []byte) string {
 // parseUID returns the real uid from /proc/PID/status.
 func parseUID(b []byte) (int, error) {
 	for len(b) > 0 {
-		line := b
-		if i := bytes.IndexByte(b, '\n'); i >= 0 {
-			line, b = b[:i], b[i+1:]
-		} else {
-			b = nil
-		}
+		var line []byte
+		line, b = nextLine(b)
 		if rest, ok := bytes.CutPrefix(line, []byte("Uid:")); ok {
 			if f := bytes.Fields(rest); len(f) > 0 {
 				return strconv.Atoi(string(f[0]))
