@@ -124,7 +124,7 @@ func runIterator(prog int) ([]byte, error) {
 	}
 }
 
-// readKernelBTF maps the running kernel's BTF (Linux 6.16+ lets it be
+// readKernelBTF maps the running kernel's BTF (recent kernels let it be
 // mapped; reading the 5 MB file through sysfs takes a page per call) or
 // reads it. Call release when done with k.
 func readKernelBTF(sysDir string) (k *kernelBTF, release func(), err error) {
