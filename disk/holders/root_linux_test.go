@@ -296,9 +296,23 @@ func TestRootSwapAndLoop(t *testing.T) {
 	inner := runOrFail(t, "losetup", "--find", "--show", img)
 	t.Cleanup(func() { exec.Command("losetup", "-d", inner).Run() })
 
-	r, err := testScanner(t).Scan(context.Background(), loop)
-	if err != nil {
-		t.Fatal(err)
+	// Other tests running at the same time (a disk listing probes every
+	// block device with an exclusive open) may hold the loop device for a
+	// moment: scan until no process does.
+	var r Report
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		var err error
+		if r, err = testScanner(t).Scan(context.Background(), loop); err != nil {
+			t.Fatal(err)
+		}
+		if len(r.Processes) == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("processes hold %s: %+v", loop, r.Processes)
+		}
+		time.Sleep(50 * time.Millisecond) // poll interval
 	}
 	if len(r.Swaps) != 1 || r.Swaps[0].Path != swap {
 		t.Errorf("got swaps %+v, want %s", r.Swaps, swap)
