@@ -125,16 +125,19 @@ func (o *LinuxOps) Unmount(mountPoint string, initial bool, ns uint64, nsPID int
 	nsPath := filepath.Join(o.ProcDir, strconv.Itoa(nsPID), "ns", "mnt")
 	errc := make(chan error, 1)
 	go func() {
-		// The thread is never unlocked: once it has left the process's
-		// namespace it must not run other goroutines, and the runtime
-		// ends a locked thread when its goroutine exits.
+		// The thread is never unlocked: it has a filesystem context of its
+		// own, and it must not run other goroutines while in the other
+		// namespace. The runtime ends a locked thread when its goroutine
+		// exits, except the main thread, which it parks for good; so the
+		// thread goes back to the process's namespace first (the main
+		// thread's namespace is what /proc/self/ns/mnt shows).
 		runtime.LockOSThread()
 		errc <- unmountIn(nsPath, ns, mountPoint)
 	}()
 	return <-errc
 }
 
-func unmountIn(nsPath string, ns uint64, mountPoint string) error {
+func unmountIn(nsPath string, ns uint64, mountPoint string) (err error) {
 	fd, err := unix.Open(nsPath, unix.O_RDONLY|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return fmt.Errorf("open mount namespace %d: %w", ns, err)
@@ -144,6 +147,11 @@ func unmountIn(nsPath string, ns uint64, mountPoint string) error {
 	if err := unix.Fstat(fd, &st); err != nil || st.Ino != ns {
 		return fmt.Errorf("enter mount namespace %d: %s now names another namespace", ns, nsPath)
 	}
+	home, err := unix.Open("/proc/thread-self/ns/mnt", unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return fmt.Errorf("open own mount namespace: %w", err)
+	}
+	defer unix.Close(home)
 	// setns into a mount namespace needs a filesystem context (root, cwd)
 	// not shared with the other threads of the process.
 	if err := unix.Unshare(unix.CLONE_FS); err != nil {
@@ -152,6 +160,11 @@ func unmountIn(nsPath string, ns uint64, mountPoint string) error {
 	if err := unix.Setns(fd, unix.CLONE_NEWNS); err != nil {
 		return fmt.Errorf("enter mount namespace %d: %w", ns, err)
 	}
+	defer func() {
+		if e := unix.Setns(home, unix.CLONE_NEWNS); e != nil && err == nil {
+			err = fmt.Errorf("return from mount namespace %d: %w", ns, e)
+		}
+	}()
 	if err := umount(mountPoint); err != nil {
 		return fmt.Errorf("in mount namespace %d: %w", ns, err)
 	}

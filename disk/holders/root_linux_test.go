@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -347,4 +348,46 @@ func testScanner(t *testing.T) *Scanner {
 	s := NewScanner(nil)
 	s.CacheDir = t.TempDir()
 	return s
+}
+
+// TestRootUnmountInReturns unmounts in another mount namespace and checks
+// that the thread that did it is back in its own namespace: a locked
+// thread that exits is parked for good when it is the main thread, and
+// the main thread's namespace is the one /proc/self/ns/mnt shows.
+func TestRootUnmountInReturns(t *testing.T) {
+	needRoot(t, "losetup", "mkfs.ext4", "mount", "unshare", "sleep")
+	_, mnt := loopMount(t)
+	other := start(t, exec.Command("unshare", "-m", "--propagation", "private", "sleep", "1000"))
+	nsPath := "/proc/" + strconv.Itoa(other.Process.Pid) + "/ns/mnt"
+	self, _ := os.Readlink("/proc/self/ns/mnt")
+	var st unix.Stat_t
+	for deadline := time.Now().Add(10 * time.Second); ; {
+		if l, _ := os.Readlink(nsPath); l != "" && l != self && unix.Stat(nsPath, &st) == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("unshare -m did not make a namespace")
+		}
+		time.Sleep(20 * time.Millisecond) // poll interval
+	}
+	errc := make(chan error)
+	go func() {
+		runtime.LockOSThread() // never unlocked: the thread has a filesystem context of its own now
+		before, _ := os.Readlink("/proc/thread-self/ns/mnt")
+		err := unmountIn(nsPath, st.Ino, mnt)
+		if after, _ := os.Readlink("/proc/thread-self/ns/mnt"); err == nil && after != before {
+			err = fmt.Errorf("the thread is left in %s, it was in %s", after, before)
+		}
+		errc <- err
+	}()
+	if err := <-errc; err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(other.Process.Pid) + "/mountinfo")
+	if err != nil || strings.Contains(string(b), " "+mnt+" ") {
+		t.Errorf("%s still mounted in the other namespace (%v)", mnt, err)
+	}
+	if b, _ := os.ReadFile("/proc/self/mountinfo"); !strings.Contains(string(b), " "+mnt+" ") {
+		t.Errorf("%s unmounted here too; want only in the other namespace", mnt)
+	}
 }
