@@ -39,30 +39,67 @@ func readAuthorizedKeys(p, home string, uid, gid uint32, groups []uint32) ([]byt
 		b   []byte
 		err error
 	}
+	if os.Geteuid() != 0 {
+		return readAuthorizedKeysAs(p, home, uid) // as ourselves: nothing to switch
+	}
 	ch := make(chan result, 1)
 	go func() {
-		// The thread stays locked and so is thrown away when this
-		// goroutine ends: its changed fsuid never serves other code.
-		runtime.LockOSThread()
-		if os.Geteuid() == 0 {
-			// The raw setgroups call changes this thread only (libc's
-			// would change every thread); the thread is thrown away.
-			var ptr uintptr
-			if len(groups) > 0 {
-				ptr = uintptr(unsafe.Pointer(&groups[0]))
-			}
-			if _, _, errno := unix.RawSyscall(unix.SYS_SETGROUPS, uintptr(len(groups)), ptr, 0); errno != 0 {
-				ch <- result{nil, fmt.Errorf("drop groups to read %s: %w", p, errno)}
-				return
-			}
-			unix.Setfsgid(int(gid))
-			unix.Setfsuid(int(uid))
-		}
-		b, err := readAuthorizedKeysAs(p, home, uid)
+		runtime.LockOSThread() // asUserFS unlocks it once its credentials are back
+		var b []byte
+		err := asUserFS(uid, gid, groups, func() (err error) {
+			b, err = readAuthorizedKeysAs(p, home, uid)
+			return err
+		})
 		ch <- result{b, err}
 	}()
 	r := <-ch
 	return r.b, r.err
+}
+
+// asUserFS runs fn on the calling goroutine's locked thread with the
+// file-system uid and gid and the groups of a user (the raw setgroups call
+// changes this thread only; libc's would change every thread), then puts
+// the thread's credentials back and unlocks it. If they cannot be put back
+// the thread stays locked, so the runtime throws it away (or, for the main
+// thread, parks it for good) and it never serves other code.
+func asUserFS(uid, gid uint32, groups []uint32, fn func() error) error {
+	n, _, errno := unix.RawSyscall(unix.SYS_GETGROUPS, 0, 0, 0) // how many
+	if errno != 0 {
+		return fmt.Errorf("read own groups: %w", errno)
+	}
+	saved := make([]uint32, n+1)
+	n, _, errno = unix.RawSyscall(unix.SYS_GETGROUPS, uintptr(len(saved)), uintptr(unsafe.Pointer(&saved[0])), 0)
+	if errno != 0 {
+		return fmt.Errorf("read own groups: %w", errno)
+	}
+	saved = saved[:n]
+	if err := setGroups(groups); err != nil {
+		return fmt.Errorf("drop groups: %w", err)
+	}
+	unix.Setfsgid(int(gid))
+	unix.Setfsuid(int(uid))
+	err := fn()
+	unix.Setfsuid(os.Geteuid())
+	unix.Setfsgid(os.Getegid())
+	// setfsuid(-1) changes nothing and returns the current fsuid.
+	fsuid, _ := unix.SetfsuidRetUid(-1)
+	fsgid, _ := unix.SetfsgidRetGid(-1)
+	if setGroups(saved) == nil && fsuid == os.Geteuid() && fsgid == os.Getegid() {
+		runtime.UnlockOSThread()
+	}
+	return err
+}
+
+// setGroups sets the supplementary groups of the calling thread only.
+func setGroups(groups []uint32) error {
+	var ptr uintptr
+	if len(groups) > 0 {
+		ptr = uintptr(unsafe.Pointer(&groups[0]))
+	}
+	if _, _, errno := unix.RawSyscall(unix.SYS_SETGROUPS, uintptr(len(groups)), ptr, 0); errno != 0 {
+		return errno
+	}
+	return nil
 }
 
 func readAuthorizedKeysAs(p, home string, uid uint32) ([]byte, error) {

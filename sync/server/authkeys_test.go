@@ -4,6 +4,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"syscall"
 	"testing"
@@ -143,4 +144,46 @@ func TestAuthorizedKeysFIFO(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "not a regular file") {
 		t.Fatalf("got %v, want a refusal that does not hang", err)
 	}
+}
+
+// TestAsUserFSRestores runs a function with a user's file-system ids and
+// groups on a locked thread and checks that the thread gets its own back.
+func TestAsUserFSRestores(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root to change file-system ids")
+	}
+	status := func() string {
+		b, err := os.ReadFile("/proc/thread-self/status")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var keep []string
+		for _, l := range strings.Split(string(b), "\n") {
+			if strings.HasPrefix(l, "Uid:") || strings.HasPrefix(l, "Gid:") || strings.HasPrefix(l, "Groups:") {
+				keep = append(keep, l)
+			}
+		}
+		return strings.Join(keep, "\n")
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		runtime.LockOSThread()
+		before := status()
+		var during string
+		err := asUserFS(65534, 65534, []uint32{65534, 65533}, func() error {
+			during = status()
+			return nil
+		})
+		if err != nil {
+			t.Error(err)
+		}
+		if !strings.Contains(during, "Groups:\t65533 65534") || !strings.Contains(during, "\t65534\n") {
+			t.Errorf("inside: got\n%s\nwant fsuid 65534 and groups 65533 65534", during)
+		}
+		if after := status(); after != before {
+			t.Errorf("after: got\n%s\nwant as before\n%s", after, before)
+		}
+	}()
+	<-done
 }
