@@ -1,6 +1,7 @@
 package holders
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -58,6 +59,10 @@ func loadIterProgram(name string, code []byte, btfID uint32) (int, error) {
 	}
 	copy(attr.progName[:15], name)
 	fd, err := bpfCall(unix.BPF_PROG_LOAD, unsafe.Pointer(&attr), unsafe.Sizeof(attr))
+	// attr holds the buffers' addresses as integers, which do not keep
+	// them alive for the collector.
+	runtime.KeepAlive(code)
+	runtime.KeepAlive(license)
 	if err == nil {
 		return fd, nil
 	}
@@ -67,7 +72,9 @@ func loadIterProgram(name string, code []byte, btfID uint32) (int, error) {
 	if fd, err2 := bpfCall(unix.BPF_PROG_LOAD, unsafe.Pointer(&attr), unsafe.Sizeof(attr)); err2 == nil {
 		unix.Close(fd)
 	}
-	if i := indexNUL(log); i >= 0 {
+	runtime.KeepAlive(code)
+	runtime.KeepAlive(license)
+	if i := bytes.IndexByte(log, 0); i >= 0 {
 		log = log[:i]
 	}
 	tail := string(log)
@@ -75,15 +82,6 @@ func loadIterProgram(name string, code []byte, btfID uint32) (int, error) {
 		tail = "..." + tail[len(tail)-600:]
 	}
 	return -1, fmt.Errorf("load BPF program %s: %w: %s", name, err, tail)
-}
-
-func indexNUL(b []byte) int {
-	for i, c := range b {
-		if c == 0 {
-			return i
-		}
-	}
-	return -1
 }
 
 // runIterator attaches a loaded iterator program, reads everything it
@@ -202,12 +200,12 @@ func scanBPF(log *slog.Logger, l kernelLayout, devs []Dev) (*bpfResult, error) {
 			}})
 	}
 	its = append(its, iterator{"sc_file", "bpf_iter_task_file", l.fileProgram, func(b []byte) (err error) {
-		files, err = decodeRecords[fileRecord](b, 16)
+		files, err = decodeRecords[fileRecord](b, fileRecordSize)
 		return err
 	}})
 	if l.vmaNew == 0 {
 		its = append(its, iterator{"sc_vma", "bpf_iter_task_vma", l.mapProgram, func(b []byte) (err error) {
-			maps, err = decodeRecords[mapRecord](b, 16)
+			maps, err = decodeRecords[mapRecord](b, mapRecordSize)
 			return err
 		}})
 	}

@@ -39,7 +39,6 @@ const (
 const (
 	sizeW  = 0x00 // 4 bytes
 	sizeH  = 0x08 // 2 bytes
-	sizeB  = 0x10 // 1 byte
 	sizeDW = 0x18 // 8 bytes
 )
 

@@ -122,11 +122,11 @@ func TestDecodeRecords(t *testing.T) {
 			b = binary.NativeEndian.AppendUint32(b, v)
 		}
 	}
-	got, err := decodeRecords[fileRecord](b, 16)
+	got, err := decodeRecords[fileRecord](b, fileRecordSize)
 	if err != nil || len(got) != 2 || got[0].TGID != 1 || got[0].FD != 3 || userDev(got[0].Dev) != (Dev{7, 0}) || got[1].FD != 4 {
 		t.Errorf("got %+v, %v", got, err)
 	}
-	if _, err := decodeRecords[fileRecord](b[:20], 16); err == nil {
+	if _, err := decodeRecords[fileRecord](b[:20], fileRecordSize); err == nil {
 		t.Error("a partial record: got no error")
 	}
 	if _, err := decodeRecords[fileRecord](b, 8); err == nil {
@@ -134,6 +134,10 @@ func TestDecodeRecords(t *testing.T) {
 	}
 	if got, err := decodeRecords[taskRecord](nil, taskRecordSize); err != nil || len(got) != 0 {
 		t.Errorf("no records: got %v, %v", got, err)
+	}
+	// The sizes the programs write are the sizes of the Go records.
+	if _, err := decodeRecords[mapRecord](nil, mapRecordSize); err != nil {
+		t.Error(err)
 	}
 	if commString([16]byte{'s', 'l', 'e', 'e', 'p'}) != "sleep" || clockTicks(1_234_000_000) != 123 {
 		t.Error("commString or clockTicks")

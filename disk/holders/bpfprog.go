@@ -20,7 +20,6 @@ type kernelLayout struct {
 	taskTgid, taskPid, taskFS, taskMM, taskNSProxy, taskCred, taskStart, taskComm int32
 	fsPwd, fsRoot, dentrySB, sbDev, mmExe, fileInode                              int32
 	inodeSB, inodeMode, inodeRdev, nsproxyMnt, mntnsInum, credUID, vmaFile        int32
-	vmaStart                                                                      int32
 	// task, file and vma are the BTF ids of the structs the iterators
 	// pass; rdonlyCast, vmaNew, vmaNext and vmaDestroy those of kfuncs
 	// (0 where the kernel lacks them).
@@ -28,6 +27,11 @@ type kernelLayout struct {
 	rdonlyCast, vmaNew, vmaNext, vmaDestroy int32
 	// iters are the BTF ids of the iterators' functions, by name.
 	iters map[string]uint32
+}
+
+// structs are the structs whose BTF ids the programs need.
+func (l *kernelLayout) structs() map[string]*int32 {
+	return map[string]*int32{"task_struct": &l.task, "file": &l.file, "vm_area_struct": &l.vma}
 }
 
 // kfuncs are the kfuncs the programs use where the kernel has them.
@@ -55,7 +59,6 @@ func (l *kernelLayout) fields() []struct {
 		{&l.inodeSB, "inode", "i_sb"}, {&l.inodeMode, "inode", "i_mode"}, {&l.inodeRdev, "inode", "i_rdev"},
 		{&l.nsproxyMnt, "nsproxy", "mnt_ns"}, {&l.mntnsInum, "mnt_namespace", "ns.inum"},
 		{&l.credUID, "cred", "uid.val"}, {&l.vmaFile, "vm_area_struct", "vm_file"},
-		{&l.vmaStart, "vm_area_struct", "vm_start"},
 	}
 }
 
@@ -94,15 +97,12 @@ func newKernelLayout(k *kernelBTF) (kernelLayout, error) {
 	if l.vmaNew == 0 || l.vmaNext == 0 || l.vmaDestroy == 0 {
 		l.vmaNew = 0
 	}
-	for _, t := range []struct {
-		dst  *int32
-		name string
-	}{{&l.task, "task_struct"}, {&l.file, "file"}, {&l.vma, "vm_area_struct"}} {
-		id, err := k.find(btfStruct, t.name)
+	for name, dst := range l.structs() {
+		id, err := k.find(btfStruct, name)
 		if err != nil {
 			return l, err
 		}
-		*t.dst = int32(id)
+		*dst = int32(id)
 	}
 	for _, f := range l.fields() {
 		off, err := k.offset(f.strct, f.field)

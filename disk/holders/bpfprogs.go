@@ -171,24 +171,26 @@ func (l kernelLayout) walkVMAs(p *bpfProg, devs []int32) {
 // devices.
 type fileRecord struct{ TGID, FD, Dev, _ uint32 }
 
+const fileRecordSize = 16
+
 // iterArgs starts a file or mapping program: the task in r7 and the
 // object at ctx+off, of BTF type btfID, in r8 (both non-NULL, or the
-// program ends), and a zeroed 16-byte record.
-func (l kernelLayout) iterArgs(p *bpfProg, off int16, btfID int32) {
+// program ends), and a zeroed record of size bytes.
+func (l kernelLayout) iterArgs(p *bpfProg, off int16, btfID int32, size int16) {
 	p.prologue()
 	p.load(sizeDW, r7, r6, 8) // ctx->task
 	p.jumpEq(r7, 0, "out")
 	p.load(sizeDW, r8, r6, off)
 	p.jumpEq(r8, 0, "out")
 	p.untrust(r8, l.rdonlyCast, btfID)
-	p.zero(16)
+	p.zero(size)
 }
 
 // fileProgram is run for every open file of every process.
 func (l kernelLayout) fileProgram(devs []int32) ([]byte, error) {
 	var p bpfProg
-	l.iterArgs(&p, 24, l.file) // ctx->file
-	p.load(sizeW, r1, r6, 16)  // ctx->fd
+	l.iterArgs(&p, 24, l.file, fileRecordSize) // ctx->file
+	p.load(sizeW, r1, r6, 16)                  // ctx->fd
 	p.store(sizeW, r10, r1, -12)
 	p.deref(r8, r8, l.fileInode, "out")
 	p.inodeOn(l, r8, r9, devs, "hit", "f")
@@ -196,31 +198,29 @@ func (l kernelLayout) fileProgram(devs []int32) ([]byte, error) {
 	p.mark("hit")
 	p.store(sizeW, r10, r1, -8)
 	p.copyField(sizeW, -16, r7, l.taskTgid)
-	p.emit(16)
+	p.emit(fileRecordSize)
 	p.done()
 	return p.assemble()
 }
 
 // mapRecord is what the mapping program writes for a mapping of a file
-// on the devices.
-type mapRecord struct {
-	TGID, _ uint32
-	Start   uint64
-}
+// on the devices: which process maps it (the paths come from its maps).
+type mapRecord struct{ TGID, _ uint32 }
+
+const mapRecordSize = 8
 
 // mapProgram is run for every mapping of every process where the kernel
 // lacks the open-coded VMA iterator.
 func (l kernelLayout) mapProgram(devs []int32) ([]byte, error) {
 	var p bpfProg
-	l.iterArgs(&p, 16, l.vma) // ctx->vma
+	l.iterArgs(&p, 16, l.vma, mapRecordSize) // ctx->vma
 	p.deref(r9, r8, l.vmaFile, "out")
 	p.deref(r9, r9, l.fileInode, "out")
 	p.inodeOn(l, r9, r1, devs, "hit", "m")
 	p.jump("out")
 	p.mark("hit")
-	p.copyField(sizeDW, -8, r8, l.vmaStart)
-	p.copyField(sizeW, -16, r7, l.taskTgid)
-	p.emit(16)
+	p.copyField(sizeW, -mapRecordSize, r7, l.taskTgid)
+	p.emit(mapRecordSize)
 	p.done()
 	return p.assemble()
 }

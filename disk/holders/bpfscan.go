@@ -100,14 +100,16 @@ func (s *Scanner) bpfProcesses(ctx context.Context, st *scanState, res *bpfResul
 		}
 		return h
 	}
+	leaders := map[uint32]*taskRecord{}
 	for i := range res.tasks {
 		t := &res.tasks[i]
 		switch {
 		case t.Kinds&(1<<taskKernel) != 0:
 			// Holds nothing; counted in its namespace only.
 		case t.TGID == t.TID:
-			if t.Kinds != 0 || s.mountNSHolds(st, uint64(t.MountNS)) != nil {
-				get(t.TGID).leader = t
+			leaders[t.TGID] = t
+			if t.Kinds != 0 || st.mountNSHolds(t.MountNS) != nil {
+				get(t.TGID)
 			}
 		case t.Kinds != 0:
 			get(t.TGID).threads = append(get(t.TGID).threads, *t)
@@ -121,10 +123,7 @@ func (s *Scanner) bpfProcesses(ctx context.Context, st *scanState, res *bpfResul
 	}
 	pids := make([]int, 0, len(byPID))
 	for pid, h := range byPID {
-		if h.leader == nil {
-			h.leader = findLeader(res.tasks, uint32(pid))
-		}
-		if h.leader != nil {
+		if h.leader = leaders[uint32(pid)]; h.leader != nil {
 			h.maps = h.maps || h.leader.Kinds&(1<<taskMap|1<<taskMapsBusy) != 0
 			pids = append(pids, pid)
 		}
@@ -142,18 +141,9 @@ func (s *Scanner) bpfProcesses(ctx context.Context, st *scanState, res *bpfResul
 	return s.named(results), nil
 }
 
-func findLeader(tasks []taskRecord, tgid uint32) *taskRecord {
-	for i := range tasks {
-		if tasks[i].TID == tgid && tasks[i].TGID == tgid {
-			return &tasks[i]
-		}
-	}
-	return nil
-}
-
 // mountNSHolds returns the mounts of st.devs in namespace ns when it is
 // not the scanner's own.
-func (s *Scanner) mountNSHolds(st *scanState, ns uint64) []Hold {
+func (st *scanState) mountNSHolds(ns uint64) []Hold {
 	t := st.tables[ns]
 	if ns == st.selfNS || t == nil {
 		return nil
@@ -196,7 +186,7 @@ func (s *Scanner) bpfProcess(st *scanState, io *fastIO, pid int, h *bpfHolder) *
 		}
 	}
 	ns := h.leader.MountNS
-	holds = append(holds, s.mountNSHolds(st, ns)...)
+	holds = append(holds, st.mountNSHolds(ns)...)
 	if len(holds) == 0 {
 		return nil // closed since, or only its mappings were unknown
 	}

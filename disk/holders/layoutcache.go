@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"os"
 	"path/filepath"
 	"syscall"
@@ -33,7 +34,7 @@ type layoutCache struct {
 // ids lists the layout's BTF ids by name.
 func (l *kernelLayout) ids() map[string]*int32 {
 	m := l.kfuncs()
-	m["task_struct"], m["file"], m["vm_area_struct"] = &l.task, &l.file, &l.vma
+	maps.Copy(m, l.structs())
 	return m
 }
 

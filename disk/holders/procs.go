@@ -113,13 +113,7 @@ func (s *Scanner) process(st *scanState, io *fastIO, pid int) *Process {
 	for _, m := range c.maps(dirfd) {
 		holds = append(holds, Hold{Kind: HoldMap, Path: m.path, Dev: m.dev})
 	}
-	if ns != st.selfNS && c.t != nil {
-		for _, e := range c.t.entries {
-			if st.devs[e.dev] {
-				holds = append(holds, Hold{Kind: HoldMountNS, Path: e.mountPoint, Dev: e.dev})
-			}
-		}
-	}
+	holds = append(holds, st.mountNSHolds(ns)...)
 	if len(holds) == 0 {
 		return nil
 	}
@@ -134,7 +128,6 @@ func (c procCtx) threadHolds(dirfd, pid int, links [3]string, holds []Hold) []Ho
 		return holds
 	}
 	defer closeFD(taskDir)
-	tids = slices.Clone(tids) // the slice is the fastIO's, reused below
 	for _, tid := range tids {
 		if tid == pid {
 			continue

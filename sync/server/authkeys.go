@@ -92,11 +92,9 @@ func asUserFS(uid, gid uint32, groups []uint32, fn func() error) error {
 
 // setGroups sets the supplementary groups of the calling thread only.
 func setGroups(groups []uint32) error {
-	var ptr uintptr
-	if len(groups) > 0 {
-		ptr = uintptr(unsafe.Pointer(&groups[0]))
-	}
-	if _, _, errno := unix.RawSyscall(unix.SYS_SETGROUPS, uintptr(len(groups)), ptr, 0); errno != 0 {
+	// The pointer is converted in the call itself, so the slice stays alive
+	// for it; no groups is setgroups(0, NULL).
+	if _, _, errno := unix.RawSyscall(unix.SYS_SETGROUPS, uintptr(len(groups)), uintptr(unsafe.Pointer(unsafe.SliceData(groups))), 0); errno != 0 {
 		return errno
 	}
 	return nil

@@ -108,18 +108,14 @@ func LoadConfig(path string) (Config, error) {
 	if err != nil {
 		return c, fmt.Errorf("read config: %w", err)
 	}
-	var top map[string]any
-	if _, err := toml.Decode(string(b), &top); err != nil {
+	var whole struct {
+		Server Config `toml:"server"`
+	}
+	md, err := toml.Decode(string(b), &whole)
+	if err != nil {
 		return c, fmt.Errorf("parse config %s: %w", path, err)
 	}
-	if _, ok := top["server"].(map[string]any); ok {
-		var whole struct {
-			Server Config `toml:"server"`
-		}
-		md, err := toml.Decode(string(b), &whole)
-		if err != nil {
-			return c, fmt.Errorf("parse config %s: %w", path, err)
-		}
+	if md.IsDefined("server") {
 		for _, k := range md.Undecoded() {
 			if !otherSections[k[0]] {
 				return c, fmt.Errorf("parse config %s: unknown key %q", path, k.String())
@@ -127,7 +123,7 @@ func LoadConfig(path string) (Config, error) {
 		}
 		return whole.Server, nil
 	}
-	md, err := toml.Decode(string(b), &c)
+	md, err = toml.Decode(string(b), &c)
 	if err != nil {
 		return c, fmt.Errorf("parse config %s: %w", path, err)
 	}
