@@ -67,7 +67,7 @@ and serves it over SSH to the machine's own users.`,
 		newDisksCmd(a), newWipeCmd(a),
 		newHoldersCmd(a), newCloseCmd(a),
 		newInstallCmd(a), newUnlockCmd(a), newLockCmd(a),
-		newServeCmd(a), newServeSessionCmd(a), newMountCmd(a), newUmountCmd(a),
+		newServeCmd(a), newServeConnCmd(a), newMountCmd(a), newUmountCmd(a),
 	)
 	return root
 }

@@ -127,8 +127,8 @@ func runServe(ctx context.Context, a *app, cfg server.Config) error {
 	if err != nil {
 		return fmt.Errorf("find own executable: %w", err)
 	}
-	child := []string{exe, "--log-level", a.logLevel, "--log-format", a.logFormat, "serve-session"}
-	srv, err := server.New(cfg, keys, child, server.SystemAccounts{}, a.log)
+	child := []string{exe, "--log-level", a.logLevel, "--log-format", a.logFormat, "serve-conn"}
+	srv, err := server.New(cfg, keys, child, a.log)
 	if err != nil {
 		return usageError{err}
 	}

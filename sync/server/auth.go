@@ -20,12 +20,21 @@ const (
 // errDenied is what clients learn about any refusal; the reason goes to the log.
 var errDenied = errors.New("permission denied")
 
+// authEvents learns the outcome of authentication attempts for the
+// per-address back-off. In tests it is the back-off table itself; in a
+// connection child it is the report to the parent (ctlEvents), which keeps
+// the table across connections.
+type authEvents interface {
+	fail(host string)    // an attempt failed
+	succeed(host string) // the connection is authenticated
+}
+
 // authenticator holds the server's authentication: public keys always,
 // passwords when enabled.
 type authenticator struct {
 	cfg      Config
 	accounts Accounts
-	backoff  *backoff
+	backoff  authEvents
 	log      *slog.Logger
 	now      func() time.Time
 	// passwords, when set, enables the password and keyboard-interactive

@@ -55,6 +55,10 @@ func (d *Duration) UnmarshalText(b []byte) error {
 	return nil
 }
 
+// MarshalText writes d as a Go duration string (for the connection
+// child's setup).
+func (d Duration) MarshalText() ([]byte, error) { return []byte(d.String()), nil }
+
 // Defaults returns c with every unset field set to its default.
 func (c Config) Defaults() Config {
 	setStr(&c.Listen, ":2222")

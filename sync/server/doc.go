@@ -1,14 +1,21 @@
 // Package server is the SSH server for the machine's own users.
 //
-// The root parent process (Server) accepts connections, authenticates users
-// against the system's accounts and their ~/.ssh/authorized_keys, and for
-// every session channel that asks for the sftp subsystem starts a child
-// process (the same binary, re-executed) with the user's uid, gid and
-// supplementary groups. The parent only copies the channel's bytes to and
-// from the child over an inherited socket; it never opens user files. The
-// child (ServeSFTP) serves SFTP from a directory handle, resolving every
-// path with openat2(RESOLVE_BENEATH), so that "..", absolute paths and
-// symbolic links cannot leave the user's root.
+// It is split the way OpenSSH splits sshd and sshd-session. The root parent
+// process (Server) only accepts connections: it refuses addresses in
+// back-off and connections beyond MaxStartups, and starts a connection child
+// (the same binary, re-executed, still root) for every other one, handing
+// it the socket. The child (ServeConn) does the SSH handshake and
+// authenticates the user against the system's accounts and their
+// ~/.ssh/authorized_keys (or PAM), reporting every failure and the success
+// to the parent over a control socket, so that the back-off holds across
+// connections. Then it becomes the user for good: uid, gid and
+// supplementary groups on every thread, checked in /proc before anything is
+// served (any failure refuses the connection). Only then does it serve the
+// connection's sftp sessions, in-process, from a directory handle,
+// resolving every path with openat2(RESOLVE_BENEATH), so that "..",
+// absolute paths and symbolic links cannot leave the user's root, and the
+// kernel checks every access against the user's ids. The parent never
+// opens user files and never speaks SSH.
 package server
 
 // `simplecloud serve --config F` reads the [server] table of SimpleCloud's

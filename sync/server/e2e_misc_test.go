@@ -1,9 +1,12 @@
 package server_test
 
 import (
+	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -70,5 +73,73 @@ func TestIdleTimeout(t *testing.T) {
 	case <-time.After(20 * time.Second):
 		cmd.Process.Kill()
 		t.Fatal("idle connection still open after 20s")
+	}
+}
+
+// TestConnChildIsUser holds an sftp session open and checks the process
+// that serves it: every thread has the user's uid, gid and groups and no
+// capability left, while the root parent holds nothing under the data root.
+func TestConnChildIsUser(t *testing.T) {
+	needRoot(t)
+	u := newUser(t, "")
+	root := openDir(t)
+	s := startServer(t, root, filepath.Join(t.TempDir(), "hk"), nil)
+	cmd := exec.Command("sftp", append(s.sshArgs(u.key, "-P"), "-b", "-", u.name+"@127.0.0.1")...)
+	in, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Wait()
+	defer in.Close()
+	io.WriteString(in, "mkdir d\n")
+	s.waitLog(t, "sftp session started")
+	var pid int
+	logs := s.logs.String()
+	if i := strings.Index(logs[strings.Index(logs, "sftp session started"):], "pid="); i >= 0 {
+		fmt.Sscanf(logs[strings.Index(logs, "sftp session started")+i+4:], "%d", &pid)
+	}
+	if pid == 0 || pid == s.cmd.Process.Pid {
+		t.Fatalf("session pid: got %d (server %d), want a child's:\n%s", pid, s.cmd.Process.Pid, logs)
+	}
+	groups := strings.Fields(run(t, "id", "-G", u.name))
+	slices.Sort(groups)
+	want := fmt.Sprintf("Uid: %d %d %d %d Gid: %d %d %d %d Groups: %s CapPrm: 0000000000000000 CapEff: 0000000000000000",
+		u.uid, u.uid, u.uid, u.uid, u.gid, u.gid, u.gid, u.gid, strings.Join(groups, " "))
+	tasks, err := os.ReadDir(fmt.Sprintf("/proc/%d/task", pid))
+	if err != nil || len(tasks) < 2 {
+		t.Fatalf("threads of %d: got %d, %v; want several", pid, len(tasks), err)
+	}
+	for _, task := range tasks {
+		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/task/%s/status", pid, task.Name()))
+		if err != nil {
+			continue // ended meanwhile
+		}
+		var got []string
+		for _, l := range strings.Split(string(b), "\n") {
+			f := strings.Fields(l)
+			if len(f) == 0 {
+				continue
+			}
+			switch f[0] {
+			case "Uid:", "Gid:", "CapPrm:", "CapEff:":
+				got = append(got, strings.Join(f, " "))
+			case "Groups:":
+				slices.Sort(f[1:])
+				got = append(got, strings.Join(f, " "))
+			}
+		}
+		if g := strings.Join(got, " "); g != want {
+			t.Errorf("thread %s of session process %d: got %q, want %q", task.Name(), pid, g, want)
+		}
+	}
+	fds, _ := os.ReadDir(fmt.Sprintf("/proc/%d/fd", s.cmd.Process.Pid))
+	for _, fd := range fds {
+		l, _ := os.Readlink(fmt.Sprintf("/proc/%d/fd/%s", s.cmd.Process.Pid, fd.Name()))
+		if strings.HasPrefix(l, root) {
+			t.Errorf("the root parent holds %s open", l)
+		}
 	}
 }

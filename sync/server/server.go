@@ -7,56 +7,51 @@ import (
 	"log/slog"
 	"net"
 	"sync"
-	"sync/atomic"
 	"time"
-
-	"golang.org/x/crypto/ssh"
 )
 
-// Server is the root parent: it accepts connections, authenticates and
-// starts a session child per SFTP channel. Create it with New.
+// Server is the root parent: it accepts connections, refuses addresses in
+// back-off and connections beyond MaxStartups, and hands every other
+// connection to a connection child (ServeConn). It never speaks SSH and
+// never opens user files. Create it with New.
 type Server struct {
 	cfg       Config
 	log       *slog.Logger
-	auth      *authenticator
-	sshCfg    *ssh.ServerConfig
-	childArgv []string // argv prefix of the session child
+	backoff   *backoff
+	keys      []string // host key files, for the children
+	childArgv []string // argv of the connection child
 	startups  chan struct{}
 
-	mu    sync.Mutex
-	conns map[net.Conn]struct{} // every open connection, authenticated or not
-	wg    sync.WaitGroup
+	mu       sync.Mutex
+	children map[*child]struct{} // every running connection child
+	wg       sync.WaitGroup
 }
 
 // New builds a server from cfg (defaults applied), its host keys, and the
-// command line that starts a session child (the binary and its hidden
-// subcommand; the server appends --root, --umask and --user).
-func New(cfg Config, keys []HostKey, session []string, accounts Accounts, log *slog.Logger) (*Server, error) {
+// command line that starts a connection child (the binary and its hidden
+// subcommand, which calls ServeConn).
+func New(cfg Config, keys []HostKey, conn []string, log *slog.Logger) (*Server, error) {
 	cfg = cfg.Defaults()
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	if len(keys) == 0 || len(session) == 0 {
-		return nil, errors.New("new server: need host keys and a session command")
+	if len(keys) == 0 || len(conn) == 0 {
+		return nil, errors.New("new server: need host keys and a connection command")
 	}
-	log = log.With("component", "sshd")
-	a := &authenticator{cfg: cfg, accounts: accounts, backoff: newBackoff(cfg.BackoffAfter, cfg.BackoffMax.Duration), log: log, now: time.Now}
-	if cfg.PasswordAuth {
-		pw, err := newPasswordChecker(PAMService)
-		if err != nil {
-			return nil, err
-		}
-		a.passwords, a.passwordDelay = pw, passwordFailDelay
+	s := &Server{
+		cfg: cfg, log: log.With("component", "sshd"), backoff: newBackoff(cfg.BackoffAfter, cfg.BackoffMax.Duration),
+		childArgv: conn, startups: make(chan struct{}, cfg.MaxStartups), children: map[*child]struct{}{},
 	}
-	return &Server{
-		cfg: cfg, log: log, auth: a, sshCfg: a.serverConfig(keys), childArgv: session,
-		startups: make(chan struct{}, cfg.MaxStartups), conns: map[net.Conn]struct{}{},
-	}, nil
+	for _, k := range keys {
+		s.keys = append(s.keys, k.Path)
+	}
+	return s, nil
 }
 
 // Serve accepts connections on ln until ctx is cancelled. Then it stops
-// accepting, lets open sessions finish for up to ShutdownTimeout, closes
-// what is left and returns once every session child has been reaped.
+// accepting, tells the connection children to drain, lets them run for up
+// to ShutdownTimeout, kills what is left and returns once every child has
+// been reaped.
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	stop := context.AfterFunc(ctx, func() { ln.Close() })
 	defer stop()
@@ -73,7 +68,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 			time.Sleep(100 * time.Millisecond)
 			continue
 		}
-		if d := s.auth.backoff.blocked(hostOf(nc.RemoteAddr())); d > 0 {
+		if d := s.backoff.blocked(hostOf(nc.RemoteAddr())); d > 0 {
 			s.log.Info("connection refused", "addr", nc.RemoteAddr().String(), "reason", "back-off", "for", d.Round(time.Second))
 			nc.Close()
 			continue
@@ -98,103 +93,79 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	return nil
 }
 
-// shutdown waits for connections to end, then closes those left.
+// shutdown tells the children to drain, waits for them to end, then kills
+// those left.
 func (s *Server) shutdown() {
 	done := make(chan struct{})
 	go func() { s.wg.Wait(); close(done) }()
 	s.mu.Lock()
-	n := len(s.conns)
+	n := len(s.children)
+	for c := range s.children {
+		c.drain()
+	}
 	s.mu.Unlock()
 	s.log.Info("shutting down", "connections", n, "grace", s.cfg.ShutdownTimeout.Duration)
+	// The children close their connections when the grace time is up; a
+	// second more lets them say goodbye before they are killed.
 	select {
 	case <-done:
 		return
-	case <-time.After(s.cfg.ShutdownTimeout.Duration):
+	case <-time.After(s.cfg.ShutdownTimeout.Duration + time.Second):
 	}
 	s.mu.Lock()
-	for nc := range s.conns {
-		nc.Close()
+	for c := range s.children {
+		c.cmd.Process.Kill()
 	}
 	s.mu.Unlock()
 	<-done
 }
 
-// conn is one authenticated connection.
-type conn struct {
-	sc       *ssh.ServerConn
-	user     string
-	log      *slog.Logger
-	sessions atomic.Int32
-	lastUse  atomic.Int64 // unix nanoseconds of the last channel traffic
-	wg       sync.WaitGroup
-}
-
-func (c *conn) touch() { c.lastUse.Store(time.Now().UnixNano()) }
-
+// handle runs a connection child for nc and applies its reports to the
+// back-off table until it exits.
 func (s *Server) handle(nc net.Conn) {
+	host, addr := hostOf(nc.RemoteAddr()), nc.RemoteAddr().String()
+	var once sync.Once
+	release := func() { once.Do(func() { <-s.startups }) }
+	defer release()
+	c, err := startChild(s.childArgv, nc, connSetup{Config: s.cfg, HostKeys: s.keys})
+	nc.Close() // the child has its own copy
+	if err != nil {
+		s.log.Error("start connection child", "addr", addr, "err", err)
+		return
+	}
 	s.mu.Lock()
-	s.conns[nc] = struct{}{}
+	s.children[c] = struct{}{}
 	s.mu.Unlock()
 	defer func() {
 		s.mu.Lock()
-		delete(s.conns, nc)
+		delete(s.children, c)
 		s.mu.Unlock()
-		nc.Close()
 	}()
-	nc.SetDeadline(time.Now().Add(s.cfg.LoginGraceTime.Duration))
-	sc, chans, reqs, err := ssh.NewServerConn(nc, s.sshCfg)
-	<-s.startups
-	if err != nil {
-		s.log.Info("handshake failed", "addr", nc.RemoteAddr().String(), "err", err)
-		return
-	}
-	nc.SetDeadline(time.Time{})
-	c := &conn{sc: sc, user: sc.User(), log: s.log.With("user", sc.User(), "addr", nc.RemoteAddr().String())}
-	c.touch()
-	go ssh.DiscardRequests(reqs)
-	done := make(chan struct{})
-	defer close(done)
-	go s.keepalive(c, done)
-	for nch := range chans {
-		s.channel(c, nch)
-	}
-	c.wg.Wait()
-	c.log.Info("connection closed")
-}
-
-// keepalive sends keepalive requests and closes the connection when the
-// client stops answering or, with an idle timeout, when no channel traffic
-// has passed for that long.
-func (s *Server) keepalive(c *conn, done <-chan struct{}) {
-	t := time.NewTicker(s.cfg.KeepAlive.Duration)
-	defer t.Stop()
-	var missed atomic.Int32
-	var pending atomic.Bool
+	// Reports count only until the child says the connection is
+	// authenticated: after that it runs as the user, who must not be able
+	// to clear or fill anyone's back-off through it. The control socket
+	// stays open until the child exits: its end tells the child that the
+	// parent is gone.
+	authed := false
+	buf := make([]byte, 64)
 	for {
-		select {
-		case <-done:
-			return
-		case <-t.C:
-		}
-		if idle := s.cfg.IdleTimeout.Duration; idle > 0 && time.Since(time.Unix(0, c.lastUse.Load())) > idle {
-			c.log.Info("closing idle connection", "idle", idle)
-			c.sc.Close()
-			return
-		}
-		if pending.Load() {
-			if missed.Add(1) >= int32(s.cfg.KeepAliveMax) {
-				c.log.Info("closing unresponsive connection", "missed keepalives", missed.Load())
-				c.sc.Close()
-				return
+		n, err := c.ctl.Read(buf)
+		for _, b := range buf[:n] {
+			switch {
+			case authed:
+			case b == reportFail:
+				s.backoff.fail(host)
+			case b == reportAuth:
+				authed = true
+				s.backoff.succeed(host)
+				release()
 			}
-			continue
 		}
-		pending.Store(true)
-		go func() {
-			if _, _, err := c.sc.SendRequest("keepalive@openssh.com", true, nil); err == nil {
-				missed.Store(0)
-			}
-			pending.Store(false)
-		}()
+		if err != nil {
+			break
+		}
+	}
+	if err := c.wait(); err != nil {
+		s.log.Info("connection child ended", "addr", addr, "pid", c.cmd.Process.Pid, "err", err)
 	}
 }

@@ -3,26 +3,15 @@ package server
 import (
 	"errors"
 	"fmt"
-	"io"
-	"net"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"strconv"
 	"syscall"
-	"time"
 
 	"golang.org/x/crypto/ssh"
-	"golang.org/x/sys/unix"
 )
 
-// copyBuffer is the size of the buffers that carry a session's bytes
-// between the channel and the child: large, so that many SFTP packets move
-// per system call and fill whole SSH packets.
-const copyBuffer = 256 << 10
-
 // channel accepts session channels and refuses every other type.
-func (s *Server) channel(c *conn, nch ssh.NewChannel) {
+func (s *connServer) channel(c *conn, nch ssh.NewChannel) {
 	if nch.ChannelType() != "session" {
 		c.log.Info("channel refused", "type", nch.ChannelType())
 		nch.Reject(ssh.UnknownChannelType, "only session channels are offered")
@@ -49,7 +38,7 @@ func (s *Server) channel(c *conn, nch ssh.NewChannel) {
 // session serves the requests of one session channel. Only the sftp
 // subsystem is offered: shells, commands, ptys, forwarding and environment
 // are refused.
-func (s *Server) session(c *conn, ch ssh.Channel, reqs <-chan *ssh.Request) {
+func (s *connServer) session(c *conn, ch ssh.Channel, reqs <-chan *ssh.Request) {
 	defer func() { go ssh.DiscardRequests(reqs) }()
 	defer ch.Close()
 	started := false
@@ -105,101 +94,33 @@ func subsystem(payload []byte) string {
 	return m.Name
 }
 
-// startSFTP starts the user's session child and copies the channel's bytes
-// to and from it. done receives the child's exit status when the copying
-// ends.
-func (s *Server) startSFTP(c *conn, ch ssh.Channel, done chan<- uint32) error {
-	acct, err := s.auth.accounts.Lookup(c.user)
-	if err != nil {
-		return err
-	}
-	root, err := s.userRoot(acct)
-	if err != nil {
-		return err
-	}
-	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
-	if err != nil {
-		return fmt.Errorf("socketpair: %w", err)
-	}
-	mine, theirs := os.NewFile(uintptr(fds[0]), "session"), os.NewFile(uintptr(fds[1]), "session-child")
-	defer theirs.Close()
-	fc, err := net.FileConn(mine)
-	mine.Close()
-	if err != nil {
-		return fmt.Errorf("session socket: %w", err)
-	}
-	sock := fc.(*net.UnixConn)
-	cmd := s.childCmd(acct, root, theirs)
-	if err := cmd.Start(); err != nil {
-		sock.Close()
-		return fmt.Errorf("start session child for %s: %w", acct.Name, err)
-	}
-	c.log.Info("sftp session started", "root", root, "pid", cmd.Process.Pid)
+// startSFTP serves the SFTP protocol on ch in this process, which already
+// runs as the user. done receives the exit status when the session ends.
+func (s *connServer) startSFTP(c *conn, ch ssh.Channel, done chan<- uint32) error {
+	c.log.Info("sftp session started", "root", c.root, "pid", os.Getpid())
 	go func() {
-		io.CopyBuffer(sock, activity{ch, c}, make([]byte, copyBuffer))
-		sock.CloseWrite()
-	}()
-	go func() {
-		io.CopyBuffer(activity{ch, c}, sock, make([]byte, copyBuffer))
-		ch.CloseWrite()
-		sock.Close()
-		done <- s.reap(c, cmd)
+		code := uint32(0)
+		if err := ServeSFTP(activity{ch, c}, c.root, s.cfg.PermitRoot, c.log.With("component", "sftp")); err != nil {
+			c.log.Info("sftp session ended", "err", err)
+			code = 1
+		} else {
+			c.log.Info("sftp session ended")
+		}
+		done <- code
 	}()
 	return nil
 }
 
-// reap waits for a session child, killing it if it lingers after its
-// socket closed, and returns its exit status.
-func (s *Server) reap(c *conn, cmd *exec.Cmd) uint32 {
-	t := time.AfterFunc(10*time.Second, func() { cmd.Process.Kill() })
-	defer t.Stop()
-	err := cmd.Wait()
-	code := cmd.ProcessState.ExitCode()
-	if err != nil {
-		c.log.Info("sftp session ended", "pid", cmd.Process.Pid, "err", err)
-	} else {
-		c.log.Info("sftp session ended", "pid", cmd.Process.Pid)
-	}
-	if code < 0 {
-		code = 255
-	}
-	return uint32(code)
-}
-
-// childCmd builds the session child's command: the same binary, with the
-// user's uid, gid and groups, a clean environment, in its own session.
-func (s *Server) childCmd(acct Account, root string, sock *os.File) *exec.Cmd {
-	args := append(append([]string(nil), s.childArgv...),
-		"--root", root, "--umask", strconv.FormatUint(uint64(s.cfg.Umask), 8), "--user", acct.Name)
-	if s.cfg.PermitRoot {
-		args = append(args, "--allow-root")
-	}
-	cmd := exec.Command(args[0], args[1:]...)
-	cmd.Env = []string{"HOME=" + acct.Home, "USER=" + acct.Name, "LOGNAME=" + acct.Name, "PATH=/usr/bin:/bin"}
-	cmd.Dir = "/"
-	cmd.Stderr = os.Stderr
-	cmd.ExtraFiles = []*os.File{sock}
-	// No Pdeathsig: it fires when the forking OS thread exits, and the
-	// runtime ends threads (readAuthorizedKeys discards its locked thread),
-	// which would kill healthy sessions. If the server dies, the kernel
-	// closes its end of the socket and the child ends on EOF.
-	cmd.SysProcAttr = &syscall.SysProcAttr{
-		Credential: &syscall.Credential{Uid: acct.UID, Gid: acct.GID, Groups: acct.Groups},
-		Setsid:     true,
-	}
-	return cmd
-}
-
-// userRoot returns the directory the user sees as "/": Root/USER, made
+// userRoot returns the directory the user sees as "/": root/USER, made
 // (mode 0700, owned by the user) when missing, or the home directory when
-// no Root is configured. An existing Root/USER must be a directory owned by
-// the user. The parent only makes and checks the directory; it never opens
-// anything inside it.
-func (s *Server) userRoot(a Account) (string, error) {
-	if s.cfg.Root == "" {
+// root is "". An existing root/USER must be a directory owned by the user.
+// The connection child calls it as root, before it becomes the user; it
+// only makes and checks the directory and never opens anything inside it.
+func userRoot(root string, a Account) (string, error) {
+	if root == "" {
 		return a.Home, nil
 	}
-	dir := filepath.Join(s.cfg.Root, a.Name)
+	dir := filepath.Join(root, a.Name)
 	err := os.Mkdir(dir, 0o700)
 	if errors.Is(err, os.ErrExist) {
 		st, err := os.Lstat(dir)
@@ -257,3 +178,7 @@ func (a activity) Write(p []byte) (int, error) {
 	a.c.touch()
 	return a.ch.Write(p)
 }
+
+// Close ends the session's output only: the session sends its exit status
+// after the SFTP server is done, then closes the channel.
+func (a activity) Close() error { return a.ch.CloseWrite() }

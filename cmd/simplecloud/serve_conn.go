@@ -1,0 +1,30 @@
+package main
+
+import (
+	"github.com/spf13/cobra"
+
+	"simplecloud/sync/server"
+)
+
+// newServeConnCmd is the hidden command the server re-executes itself as,
+// still root, for each accepted connection: it finds the client's
+// connection on descriptor server.ConnFD, the control socket to the parent
+// on server.CtlFD and its setup on stdin, authenticates the client and
+// serves its sessions as the user.
+func newServeConnCmd(a *app) *cobra.Command {
+	return &cobra.Command{
+		Use:    "serve-conn",
+		Short:  "Serve one SSH connection (started by serve)",
+		Hidden: true,
+		Args:   usageArgs(cobra.NoArgs),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			nc, ctl, err := server.ChildFiles()
+			if err != nil {
+				return err
+			}
+			defer nc.Close()
+			defer ctl.Close()
+			return server.ServeConn(nc, ctl, a.stdin, server.SystemAccounts{}, a.log)
+		},
+	}
+}

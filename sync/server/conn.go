@@ -1,0 +1,239 @@
+package server
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"runtime"
+	"runtime/debug"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"golang.org/x/crypto/ssh"
+)
+
+// connServer is a connection child: it does one connection's handshake and
+// authentication as root, then becomes the user for good and serves the
+// connection's sessions in-process.
+type connServer struct {
+	cfg  Config
+	log  *slog.Logger
+	auth *authenticator
+	ssh  *ssh.ServerConfig
+	nc   net.Conn
+
+	mu     sync.Mutex
+	sc     *ssh.ServerConn // set once authenticated
+	drain  bool            // the parent is shutting down
+	closed bool            // the connection is being closed
+}
+
+// conn is one authenticated connection.
+type conn struct {
+	sc       *ssh.ServerConn
+	user     string
+	root     string // the directory the user sees as "/"
+	log      *slog.Logger
+	sessions atomic.Int32
+	lastUse  atomic.Int64 // unix nanoseconds of the last channel traffic
+	wg       sync.WaitGroup
+}
+
+func (c *conn) touch() { c.lastUse.Store(time.Now().UnixNano()) }
+
+// ServeConn is the body of a connection child, which the parent starts as
+// root for every accepted connection: nc is the client's connection, ctl
+// the control socket to the parent and setup the parent's connSetup (its
+// stdin). It authenticates the client, drops to the user's uid, gid and
+// groups on every thread (refusing the connection if that fails in any
+// way), and serves SFTP sessions until the connection ends.
+func ServeConn(nc net.Conn, ctl net.Conn, setup io.Reader, accounts Accounts, log *slog.Logger) error {
+	var st connSetup
+	if err := json.NewDecoder(setup).Decode(&st); err != nil {
+		return fmt.Errorf("read connection setup: %w", err)
+	}
+	cfg := st.Config.Defaults()
+	var keys []HostKey
+	for _, p := range st.HostKeys {
+		k, err := loadHostKey(p)
+		if err != nil {
+			return err
+		}
+		keys = append(keys, k)
+	}
+	log = log.With("component", "sshd")
+	a := &authenticator{cfg: cfg, accounts: accounts, backoff: ctlEvents{ctl}, log: log, now: time.Now}
+	if cfg.PasswordAuth {
+		pw, err := newPasswordChecker(PAMService)
+		if err != nil {
+			return err
+		}
+		a.passwords, a.passwordDelay = pw, passwordFailDelay
+	}
+	s := &connServer{cfg: cfg, log: log, auth: a, ssh: a.serverConfig(keys), nc: nc}
+	go s.control(ctl)
+	return s.serve()
+}
+
+// control follows the parent: a drain request lets the sessions finish
+// (for up to ShutdownTimeout); the parent's end closing ends the
+// connection at once.
+func (s *connServer) control(ctl net.Conn) {
+	b := make([]byte, 1)
+	for {
+		if _, err := ctl.Read(b); err != nil {
+			s.log.Debug("parent gone: closing the connection")
+			s.close()
+			return
+		}
+		if b[0] != ctlDrain {
+			continue
+		}
+		s.mu.Lock()
+		s.drain = true
+		authed := s.sc != nil
+		s.mu.Unlock()
+		if !authed {
+			s.close()
+			continue
+		}
+		time.AfterFunc(s.cfg.ShutdownTimeout.Duration, s.close)
+	}
+}
+
+// close closes the connection.
+func (s *connServer) close() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.closed = true
+	if s.sc != nil {
+		s.sc.Close()
+	}
+	s.nc.Close()
+}
+
+// serve runs the connection.
+func (s *connServer) serve() error {
+	addr := s.nc.RemoteAddr().String()
+	s.nc.SetDeadline(time.Now().Add(s.cfg.LoginGraceTime.Duration))
+	sc, chans, reqs, err := ssh.NewServerConn(s.nc, s.ssh)
+	if err != nil {
+		s.log.Info("handshake failed", "addr", addr, "err", err)
+		return nil
+	}
+	s.nc.SetDeadline(time.Time{})
+	s.mu.Lock()
+	s.sc = sc
+	gone := s.closed || s.drain
+	s.mu.Unlock()
+	if gone {
+		sc.Close()
+		return nil
+	}
+	c := &conn{sc: sc, user: sc.User(), log: s.log.With("user", sc.User(), "addr", addr)}
+	if err := s.become(c); err != nil {
+		c.log.Error("connection refused", "reason", "cannot become the user", "err", err)
+		sc.Close()
+		return err
+	}
+	// One P: the connection's goroutines hand work to each other all the
+	// time, and with one P that needs no other thread woken. A session's
+	// live heap is small and its garbage mostly packet buffers: collecting
+	// less often costs little memory and saves CPU.
+	runtime.GOMAXPROCS(1)
+	debug.SetGCPercent(400)
+	c.touch()
+	go ssh.DiscardRequests(reqs)
+	done := make(chan struct{})
+	defer close(done)
+	go s.keepalive(c, done)
+	for nch := range chans {
+		s.channel(c, nch)
+	}
+	c.wg.Wait()
+	c.log.Info("connection closed")
+	return nil
+}
+
+// become makes the process the authenticated user: it makes the user's
+// root when missing (as root), then drops to the user's uid, gid and groups
+// on every thread and sets the umask. Root stays root only when PermitRoot.
+func (s *connServer) become(c *conn) error {
+	acct, err := s.auth.accounts.Lookup(c.user)
+	if err != nil {
+		return err
+	}
+	// Checked again: the account may have changed since the callback.
+	if ok, why := policy(s.cfg, acct); !ok {
+		return errors.New(why)
+	}
+	if c.root, err = userRoot(s.cfg.Root, acct); err != nil {
+		return err
+	}
+	if acct.UID != 0 {
+		if err := dropPrivileges(acct.UID, acct.GID, acct.Groups); err != nil {
+			return err
+		}
+	}
+	syscall.Umask(int(s.cfg.Umask))
+	return nil
+}
+
+// keepalive sends keepalive requests and closes the connection when the
+// client stops answering or, with an idle timeout, when no channel traffic
+// has passed for that long.
+func (s *connServer) keepalive(c *conn, done <-chan struct{}) {
+	t := time.NewTicker(s.cfg.KeepAlive.Duration)
+	defer t.Stop()
+	var missed atomic.Int32
+	var pending atomic.Bool
+	for {
+		select {
+		case <-done:
+			return
+		case <-t.C:
+		}
+		if idle := s.cfg.IdleTimeout.Duration; idle > 0 && time.Since(time.Unix(0, c.lastUse.Load())) > idle {
+			c.log.Info("closing idle connection", "idle", idle)
+			c.sc.Close()
+			return
+		}
+		if pending.Load() {
+			if missed.Add(1) >= int32(s.cfg.KeepAliveMax) {
+				c.log.Info("closing unresponsive connection", "missed keepalives", missed.Load())
+				c.sc.Close()
+				return
+			}
+			continue
+		}
+		pending.Store(true)
+		go func() {
+			if _, _, err := c.sc.SendRequest("keepalive@openssh.com", true, nil); err == nil {
+				missed.Store(0)
+			}
+			pending.Store(false)
+		}()
+	}
+}
+
+// ChildFiles returns a connection child's inherited connection (ConnFD)
+// and control socket (CtlFD).
+func ChildFiles() (net.Conn, net.Conn, error) {
+	var out [2]net.Conn
+	for i, fd := range []int{ConnFD, CtlFD} {
+		f := os.NewFile(uintptr(fd), "inherited")
+		c, err := net.FileConn(f)
+		f.Close()
+		if err != nil {
+			return nil, nil, fmt.Errorf("inherited descriptor %d: %w", fd, err)
+		}
+		out[i] = c
+	}
+	return out[0], out[1], nil
+}

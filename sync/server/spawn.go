@@ -1,0 +1,119 @@
+package server
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/exec"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// Descriptors a connection child inherits (ExtraFiles), and its stdin,
+// which holds the connSetup as JSON.
+const (
+	ConnFD = 3 // the client's TCP connection
+	CtlFD  = 4 // the control socket to the parent
+)
+
+// The control socket carries single bytes. The child reports failed
+// authentication attempts and, once, that the connection is authenticated;
+// the parent ignores everything after that. The parent asks the child to
+// drain. Either side closing it means that side is gone.
+const (
+	reportFail = 'F' // child: an authentication attempt failed
+	reportAuth = 'A' // child: the connection is authenticated
+	ctlDrain   = 'D' // parent: shutting down; let the sessions finish
+)
+
+// connSetup is what a connection child learns from the parent.
+type connSetup struct {
+	Config   Config
+	HostKeys []string // host key files
+}
+
+// child is a running connection child, seen from the parent.
+type child struct {
+	cmd *exec.Cmd
+	ctl *net.UnixConn
+}
+
+// childEnv are the variables of the parent's environment a connection child
+// keeps; it gets no other.
+var childEnv = []string{"PATH", "TZ", "GODEBUG", "GOTRACEBACK", "GORACE"}
+
+// startChild starts argv as the connection child serving nc, with setup on
+// its stdin, in a session of its own, in /.
+func startChild(argv []string, nc net.Conn, setup connSetup) (*child, error) {
+	fc, ok := nc.(interface{ File() (*os.File, error) })
+	if !ok {
+		return nil, fmt.Errorf("start connection child: %T has no descriptor", nc)
+	}
+	conn, err := fc.File()
+	if err != nil {
+		return nil, fmt.Errorf("start connection child: %w", err)
+	}
+	defer conn.Close()
+	js, err := json.Marshal(setup)
+	if err != nil {
+		return nil, fmt.Errorf("start connection child: %w", err)
+	}
+	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return nil, fmt.Errorf("start connection child: socketpair: %w", err)
+	}
+	mine, theirs := os.NewFile(uintptr(fds[0]), "ctl"), os.NewFile(uintptr(fds[1]), "ctl-child")
+	defer theirs.Close()
+	ctl, err := net.FileConn(mine)
+	mine.Close()
+	if err != nil {
+		return nil, fmt.Errorf("start connection child: control socket: %w", err)
+	}
+	cmd := exec.Command(argv[0], argv[1:]...)
+	for _, k := range childEnv {
+		if v, ok := os.LookupEnv(k); ok {
+			cmd.Env = append(cmd.Env, k+"="+v)
+		}
+	}
+	if cmd.Env == nil {
+		cmd.Env = []string{}
+	}
+	cmd.Dir = "/"
+	cmd.Stdin = bytes.NewReader(js)
+	cmd.Stderr = os.Stderr
+	cmd.ExtraFiles = []*os.File{conn, theirs}
+	// No Pdeathsig: it fires when the forking OS thread exits, which the
+	// runtime does to threads. The child ends when the control socket
+	// closes instead.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	if err := cmd.Start(); err != nil {
+		ctl.Close()
+		return nil, fmt.Errorf("start connection child: %w", err)
+	}
+	return &child{cmd: cmd, ctl: ctl.(*net.UnixConn)}, nil
+}
+
+// drain asks the child to let its sessions finish and then exit.
+func (c *child) drain() {
+	c.ctl.SetWriteDeadline(time.Now().Add(time.Second))
+	c.ctl.Write([]byte{ctlDrain})
+}
+
+// wait reaps the child and closes the control socket.
+func (c *child) wait() error {
+	err := c.cmd.Wait()
+	c.ctl.Close()
+	return err
+}
+
+// ctlEvents reports authentication events to the parent over the control
+// socket; it is the child's authEvents. The host is the parent's to know.
+type ctlEvents struct{ w io.Writer }
+
+func (e ctlEvents) fail(string)    { e.w.Write([]byte{reportFail}) }
+func (e ctlEvents) succeed(string) { e.w.Write([]byte{reportAuth}) }
