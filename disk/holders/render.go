@@ -1,7 +1,6 @@
 package holders
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
 	"strconv"
@@ -11,9 +10,7 @@ import (
 
 // WriteJSON writes the report as indented JSON.
 func WriteJSON(w io.Writer, r Report) error {
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	if err := enc.Encode(r); err != nil {
+	if _, err := w.Write(appendReport(make([]byte, 0, 64<<10), r)); err != nil {
 		return fmt.Errorf("write holders as JSON: %w", err)
 	}
 	return nil
