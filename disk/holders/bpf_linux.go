@@ -174,8 +174,9 @@ type bpfResult struct {
 	maps  []mapRecord
 }
 
-// scanBPF runs the task, file and mapping iterators for devs.
-func scanBPF(log *slog.Logger, l kernelLayout, devs []Dev) (*bpfResult, error) {
+// scanBPF runs the task, file and mapping iterators for devs; selfNS is
+// the scanner's mount namespace (see taskProgram).
+func scanBPF(log *slog.Logger, l kernelLayout, devs []Dev, selfNS uint64) (*bpfResult, error) {
 	kdevs := make([]int32, len(devs))
 	for i, d := range devs {
 		kdevs[i] = kernelDev(d)
@@ -193,7 +194,7 @@ func scanBPF(log *slog.Logger, l kernelLayout, devs []Dev) (*bpfResult, error) {
 	var maps []mapRecord
 	var its []iterator
 	for i := range shards {
-		its = append(its, iterator{"sc_task", "bpf_iter_task", l.taskProgram(int32(i), int32(shards)),
+		its = append(its, iterator{"sc_task", "bpf_iter_task", l.taskProgram(int32(i), int32(shards), uint32(selfNS)),
 			func(b []byte) (err error) {
 				tasks[i], err = decodeRecords[taskRecord](b, taskRecordSize)
 				return err

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"runtime"
 	"slices"
 	"strings"
@@ -76,6 +77,23 @@ func TestRootEnginesAgree(t *testing.T) {
 	scanUntil(t, mnt, want)
 	tid, stop := threadCwd(t, mnt)
 	defer stop()
+	// Paths are read once per mount and dentry: working directories in
+	// another directory of the same mount, and in the same directory seen
+	// through a bind mount, must keep their own paths.
+	sub, bind := filepath.Join(mnt, "sub"), filepath.Join(t.TempDir(), "bind")
+	for _, d := range []string{sub, bind} {
+		if err := os.Mkdir(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	runOrFail(t, "mount", "--bind", sub, bind)
+	t.Cleanup(func() { exec.Command("umount", bind).Run() })
+	cwds := map[int]string{}
+	for _, d := range []string{sub, bind, sub} {
+		c := exec.Command("sleep", "1000")
+		c.Dir = d
+		cwds[start(t, c).Process.Pid] = d
+	}
 
 	scan := func(engine string) Report {
 		s := testScanner(t)
@@ -110,6 +128,11 @@ func TestRootEnginesAgree(t *testing.T) {
 		return h.Kind == HoldFD && h.Path == loop && h.FD == 3
 	}) {
 		t.Errorf("BPF engine: pid %d with %s open as fd 3 missing: %+v", node.Process.Pid, loop, p)
+	}
+	for pid, dir := range cwds {
+		if p, ok := byPID[pid]; !ok || !slices.ContainsFunc(p.Holds, func(h Hold) bool { return h.Kind == HoldCwd && h.Path == dir }) {
+			t.Errorf("BPF engine: pid %d with its cwd in %s missing or wrong: %+v", pid, dir, p)
+		}
 	}
 	if len(bpf.Processes) != len(proc.Processes) {
 		t.Errorf("BPF found %d processes, /proc %d", len(bpf.Processes), len(proc.Processes))

@@ -93,6 +93,11 @@ func (p *bpfProg) jumpNe(dst uint8, imm int32, target string) {
 	p.add(bpfInsn{op: 0x55, dst: dst, imm: imm, target: target})
 }
 
+// jumpEq32 compares the low 32 bits of dst with an immediate.
+func (p *bpfProg) jumpEq32(dst uint8, imm int32, target string) {
+	p.add(bpfInsn{op: 0x16, dst: dst, imm: imm, target: target})
+}
+
 // jumpNeReg jumps when dst != src.
 func (p *bpfProg) jumpNeReg(dst, src uint8, target string) {
 	p.add(bpfInsn{op: 0x5d, dst: dst, src: src, target: target})

@@ -81,7 +81,7 @@ func TestPrograms(t *testing.T) {
 	for _, vmaIter := range []bool{true, false} {
 		l := fakeLayout(vmaIter)
 		for name, build := range map[string]func([]int32) ([]byte, error){
-			"task": l.taskProgram(1, 2), "file": l.fileProgram, "map": l.mapProgram,
+			"task": l.taskProgram(1, 2, 0xf0000001), "file": l.fileProgram, "map": l.mapProgram,
 		} {
 			code, err := build(kdevs)
 			if err != nil {
@@ -91,11 +91,17 @@ func TestPrograms(t *testing.T) {
 				t.Errorf("%s program does not end in exit", name)
 			}
 			for _, d := range kdevs {
-				// jeq r1, imm: the device as an immediate.
-				needle := append([]byte{0x15, 0x01, 0, 0}, binary.LittleEndian.AppendUint32(nil, uint32(d))...)
+				// jeq32 r1, imm: the device as an immediate.
+				needle := append([]byte{0x16, 0x01, 0, 0}, binary.LittleEndian.AppendUint32(nil, uint32(d))...)
 				if !containsInsn(code, needle) {
 					t.Errorf("%s program (vma iterator %v): no comparison with %#x", name, vmaIter, d)
 				}
+			}
+			// The scanner's own namespace, compared in 32 bits (inode
+			// numbers of namespaces have the top bit set).
+			ns := containsInsn(code, []byte{0x16, 0x01, 0, 0, 0x01, 0, 0, 0xf0})
+			if ns != (name == "task") {
+				t.Errorf("%s program (vma iterator %v): compares the namespace: %v", name, vmaIter, ns)
 			}
 			kfunc := containsInsn(code, []byte{0x85, 0x20, 0, 0, 105, 0, 0, 0})
 			if want := vmaIter && name == "task"; kfunc != want {
@@ -116,14 +122,25 @@ func containsInsn(code, insn []byte) bool {
 }
 
 func TestDecodeRecords(t *testing.T) {
+	// Two file records as the file program writes them.
 	var b []byte
-	for _, r := range []fileRecord{{TGID: 1, FD: 3, Dev: 7 << 20}, {TGID: 2, FD: 4}} {
-		for _, v := range []uint32{r.TGID, r.FD, r.Dev, 0} {
-			b = binary.NativeEndian.AppendUint32(b, v)
+	for _, r := range []struct{ tgid, uid, fd, dev uint32 }{{1, 1000, 3, 7 << 20}, {2, 0, 4, 0}} {
+		b = binary.NativeEndian.AppendUint32(b, r.tgid)
+		b = binary.NativeEndian.AppendUint32(b, r.uid)
+		for _, v := range []uint64{4026531841, 5_000_000_000, 0xffff888012345678} { // namespace, start, css_set
+			b = binary.NativeEndian.AppendUint64(b, v)
 		}
+		b = append(b, "sleep\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00"...)
+		b = binary.NativeEndian.AppendUint32(b, r.fd)
+		b = binary.NativeEndian.AppendUint32(b, r.dev)
+		b = binary.NativeEndian.AppendUint64(b, 0xffff888000001000) // mount
+		b = binary.NativeEndian.AppendUint64(b, 0xffff888000002000) // dentry
 	}
 	got, err := decodeRecords[fileRecord](b, fileRecordSize)
-	if err != nil || len(got) != 2 || got[0].TGID != 1 || got[0].FD != 3 || userDev(got[0].Dev) != (Dev{7, 0}) || got[1].FD != 4 {
+	if err != nil || len(got) != 2 || got[0].TGID != 1 || got[0].UID != 1000 || got[0].FD != 3 ||
+		userDev(got[0].Dev) != (Dev{7, 0}) || got[1].FD != 4 || got[1].MountNS != 4026531841 ||
+		got[1].StartNS != 5_000_000_000 || got[1].CSS != 0xffff888012345678 || commString(got[1].Comm) != "sleep" ||
+		got[1].Path != (pathKey{0xffff888000001000, 0xffff888000002000}) {
 		t.Errorf("got %+v, %v", got, err)
 	}
 	if _, err := decodeRecords[fileRecord](b[:20], fileRecordSize); err == nil {

@@ -20,6 +20,8 @@ type kernelLayout struct {
 	taskTgid, taskPid, taskFS, taskMM, taskNSProxy, taskCred, taskStart, taskComm int32
 	fsPwd, fsRoot, dentrySB, sbDev, mmExe, fileInode                              int32
 	inodeSB, inodeMode, inodeRdev, nsproxyMnt, mntnsInum, credUID, vmaFile        int32
+	taskGroupLeader, fsPwdMnt, fileMnt, fileDentry                                int32
+	taskCgroups                                                                   int32 // -1: no cgroups
 	// task, file and vma are the BTF ids of the structs the iterators
 	// pass; rdonlyCast, vmaNew, vmaNext and vmaDestroy those of kfuncs
 	// (0 where the kernel lacks them).
@@ -41,14 +43,8 @@ func (l *kernelLayout) kfuncs() map[string]*int32 {
 }
 
 // layoutFields names where each offset comes from.
-func (l *kernelLayout) fields() []struct {
-	dst          *int32
-	strct, field string
-} {
-	return []struct {
-		dst          *int32
-		strct, field string
-	}{
+func (l *kernelLayout) fields() []layoutField {
+	return []layoutField{
 		{&l.taskTgid, "task_struct", "tgid"}, {&l.taskPid, "task_struct", "pid"},
 		{&l.taskFS, "task_struct", "fs"}, {&l.taskMM, "task_struct", "mm"},
 		{&l.taskNSProxy, "task_struct", "nsproxy"}, {&l.taskCred, "task_struct", "real_cred"},
@@ -59,8 +55,21 @@ func (l *kernelLayout) fields() []struct {
 		{&l.inodeSB, "inode", "i_sb"}, {&l.inodeMode, "inode", "i_mode"}, {&l.inodeRdev, "inode", "i_rdev"},
 		{&l.nsproxyMnt, "nsproxy", "mnt_ns"}, {&l.mntnsInum, "mnt_namespace", "ns.inum"},
 		{&l.credUID, "cred", "uid.val"}, {&l.vmaFile, "vm_area_struct", "vm_file"},
+		{&l.taskGroupLeader, "task_struct", "group_leader"}, {&l.fsPwdMnt, "fs_struct", "pwd.mnt"},
+		{&l.fileMnt, "file", "f_path.mnt"}, {&l.fileDentry, "file", "f_path.dentry"},
+		{&l.taskCgroups, "task_struct", "cgroups"},
 	}
 }
+
+// layoutField is one offset of the layout and where it comes from.
+type layoutField struct {
+	dst          *int32
+	strct, field string
+}
+
+// optionalFields are the fields the programs can do without (-1 then):
+// a kernel without cgroups has no task_struct.cgroups.
+var optionalFields = map[string]bool{"task_struct.cgroups": true}
 
 // iterFuncs are the BTF functions of the iterators the programs attach to.
 var iterFuncs = []string{"bpf_iter_task", "bpf_iter_task_file", "bpf_iter_task_vma"}
@@ -106,6 +115,10 @@ func newKernelLayout(k *kernelBTF) (kernelLayout, error) {
 	}
 	for _, f := range l.fields() {
 		off, err := k.offset(f.strct, f.field)
+		if err != nil && optionalFields[f.strct+"."+f.field] {
+			*f.dst = -1
+			continue
+		}
 		if err != nil {
 			return l, err
 		}
@@ -143,7 +156,7 @@ func (p *bpfProg) deref(dst, src uint8, off int32, null string) {
 func (p *bpfProg) devIn(src uint8, off int32, devs []int32, match string) {
 	p.load(sizeW, r1, src, int16(off))
 	for _, d := range devs {
-		p.jumpEq(r1, d, match)
+		p.jumpEq32(r1, d, match)
 	}
 }
 
@@ -189,7 +202,7 @@ func (p *bpfProg) copyField(size uint8, dstOff int16, src uint8, off int32) {
 }
 
 // seqSlot is the stack slot that keeps the iterator's seq_file.
-const seqSlot = -96
+const seqSlot = -128
 
 // prologue keeps the context in r6 and its seq_file in seqSlot. Loading
 // the seq_file here, once, saves the verifier from checking the load on

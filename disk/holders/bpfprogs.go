@@ -1,26 +1,50 @@
 package holders
 
-// taskRecord is what the task program writes for every thread-group
-// leader and for every other thread that holds something. Devices are
-// in the kernel's encoding (see kernelDev).
+// procInfo opens every record the programs write: the process the record
+// belongs to, read from its thread-group leader, so that any record of a
+// process names it (user, start time, command) without /proc.
+type procInfo struct {
+	TGID    uint32
+	UID     uint32
+	MountNS uint64
+	StartNS uint64 // start_boottime, ns since boot
+	// CSS is the leader's css_set: processes that share one are in the
+	// same cgroups, so /proc/PID/cgroup is read once per css_set. 0 when
+	// the kernel has no cgroups.
+	CSS  uint64
+	Comm [16]byte
+}
+
+// pathKey names a path by its mount and dentry (kernel addresses): two
+// holds with the same key have the same path, read once.
+type pathKey struct{ Mnt, Dentry uint64 }
+
+// taskRecord is what the task program writes for a thread that holds
+// something, and for a thread-group leader that lives in another mount
+// namespace than the scanner's. Devices are in the kernel's encoding
+// (see kernelDev).
 type taskRecord struct {
-	TGID, TID uint32
-	MountNS   uint64
-	StartNS   uint64 // start_boottime, ns since boot
-	UID       uint32
-	Kinds     uint32
-	Comm      [16]byte
+	procInfo
+	TID   uint32
+	Kinds uint32
 	// Devs are the devices the cwd, root, exe and a mapping lie on, where
 	// Kinds says.
 	Devs [4]uint32
+	Cwd  pathKey // where Kinds has taskCwd
 }
 
-const taskRecordSize = 64
-
-// Where the task record's fields are, from the frame pointer.
+// Sizes and offsets of the records, shared by the programs that write them
+// and the decoder.
 const (
-	taskKindsAt = -taskRecordSize + 28
-	taskDevsAt  = -taskRecordSize + 48
+	procInfoSize   = 48
+	taskRecordSize = procInfoSize + 40
+	fileRecordSize = procInfoSize + 24
+	mapRecordSize  = procInfoSize
+
+	taskTIDAt   = -taskRecordSize + procInfoSize
+	taskKindsAt = taskTIDAt + 4
+	taskDevsAt  = taskTIDAt + 8
+	taskCwdAt   = taskTIDAt + 24
 )
 
 // Kinds a task record reports, as bit numbers.
@@ -50,12 +74,15 @@ func (p *bpfProg) setKind(i int) {
 // taskProgram returns a builder of the program run for every task whose
 // thread-group id is shard modulo shards. With the kernel's open-coded VMA
 // iterator (Linux 6.7+), it also walks the mappings of each thread-group
-// leader, which costs a fraction of the task_vma iterator.
-func (l kernelLayout) taskProgram(shard, shards int32) func(devs []int32) ([]byte, error) {
-	return func(devs []int32) ([]byte, error) { return l.buildTaskProgram(devs, shard, shards) }
+// leader, which costs a fraction of the task_vma iterator. It writes a
+// record for each thread that holds something, and for each leader in a
+// mount namespace other than selfNS (the processes of a namespace that
+// keeps a mount alive).
+func (l kernelLayout) taskProgram(shard, shards int32, selfNS uint32) func(devs []int32) ([]byte, error) {
+	return func(devs []int32) ([]byte, error) { return l.buildTaskProgram(devs, shard, shards, selfNS) }
 }
 
-func (l kernelLayout) buildTaskProgram(devs []int32, shard, shards int32) ([]byte, error) {
+func (l kernelLayout) buildTaskProgram(devs []int32, shard, shards int32, selfNS uint32) ([]byte, error) {
 	var p bpfProg
 	const rec = -taskRecordSize
 	p.prologue()
@@ -68,9 +95,8 @@ func (l kernelLayout) buildTaskProgram(devs []int32, shard, shards int32) ([]byt
 		p.modImm(r1, shards)
 		p.jumpNe(r1, shard, "out")
 	}
-	p.copyField(sizeW, rec+4, r7, l.taskPid)
-	// No mm: a kernel thread, which holds nothing; its record says which
-	// mount namespace it lives in.
+	p.copyField(sizeW, taskTIDAt, r7, l.taskPid)
+	// No mm: a kernel thread, which holds nothing.
 	p.load(sizeDW, r8, r7, int16(l.taskMM))
 	p.jumpNe(r8, 0, "user")
 	p.setKind(taskKernel)
@@ -95,30 +121,53 @@ func (l kernelLayout) buildTaskProgram(devs []int32, shard, shards int32) ([]byt
 		p.jump(d.name + "done")
 		p.mark(d.name)
 		p.setKind(d.kind)
+		if d.kind == taskCwd {
+			p.load(sizeDW, r8, r7, int16(l.taskFS))
+			p.copyField(sizeDW, taskCwdAt, r8, l.fsPwdMnt)
+			p.copyField(sizeDW, taskCwdAt+8, r8, l.fsPwd)
+		}
 		p.mark(d.name + "done")
 	}
 	if l.vmaNew != 0 {
 		l.walkVMAs(&p, devs)
 	}
 	p.mark("common")
-	p.copyField(sizeDW, rec+16, r7, l.taskStart)
-	p.probe(rec+32, 16, r7, l.taskComm) // a char array: copied, not loaded
-	p.deref(r8, r7, l.taskNSProxy, "nsdone")
-	p.deref(r8, r8, l.nsproxyMnt, "nsdone")
-	p.copyField(sizeW, rec+8, r8, l.mntnsInum)
-	p.mark("nsdone")
-	p.deref(r8, r7, l.taskCred, "creddone")
-	p.copyField(sizeW, rec+24, r8, l.credUID)
-	p.mark("creddone")
-	p.load(sizeW, r1, r10, rec)
-	p.load(sizeW, r2, r10, rec+4)
-	p.jumpEqReg(r1, r2, "emit")
+	// Write the record when the thread holds something, or when it is a
+	// leader in another mount namespace.
 	p.load(sizeW, r1, r10, taskKindsAt)
-	p.jumpEq(r1, 0, "out")
+	p.andImm(r1, ^int32(1<<taskKernel))
+	p.jumpNe(r1, 0, "emit")
+	p.load(sizeW, r1, r10, rec)
+	p.load(sizeW, r2, r10, taskTIDAt)
+	p.jumpNeReg(r1, r2, "out")
+	p.deref(r8, r7, l.taskNSProxy, "out")
+	p.deref(r8, r8, l.nsproxyMnt, "out")
+	p.load(sizeW, r1, r8, int16(l.mntnsInum))
+	p.jumpEq32(r1, int32(selfNS), "out")
 	p.mark("emit")
+	l.leaderInfo(&p, rec)
 	p.emit(taskRecordSize)
 	p.done()
 	return p.assemble()
+}
+
+// leaderInfo fills the procInfo at rec from the leader of the task in r7
+// (an untrusted pointer); it overwrites r8 and r9.
+func (l kernelLayout) leaderInfo(p *bpfProg, rec int16) {
+	p.deref(r8, r7, l.taskGroupLeader, "infodone")
+	p.copyField(sizeW, rec, r8, l.taskTgid)
+	p.copyField(sizeDW, rec+16, r8, l.taskStart)
+	if l.taskCgroups >= 0 {
+		p.copyField(sizeDW, rec+24, r8, l.taskCgroups)
+	}
+	p.probe(rec+32, 16, r8, l.taskComm) // a char array: copied, not loaded
+	p.deref(r9, r8, l.taskCred, "creddone")
+	p.copyField(sizeW, rec+4, r9, l.credUID)
+	p.mark("creddone")
+	p.deref(r9, r8, l.taskNSProxy, "infodone")
+	p.deref(r9, r9, l.nsproxyMnt, "infodone")
+	p.copyField(sizeW, rec+8, r9, l.mntnsInum)
+	p.mark("infodone")
 }
 
 // walkVMAs emits the loop over the mappings of a thread-group leader
@@ -127,7 +176,7 @@ func (l kernelLayout) buildTaskProgram(devs []int32, shard, shards int32) ([]byt
 func (l kernelLayout) walkVMAs(p *bpfProg, devs []int32) {
 	const rec, iter = -taskRecordSize, -taskRecordSize - 8
 	p.load(sizeW, r1, r10, rec)
-	p.load(sizeW, r2, r10, rec+4)
+	p.load(sizeW, r2, r10, taskTIDAt)
 	p.jumpNeReg(r1, r2, "vmadone")
 	p.load(sizeDW, r2, r6, 8) // ctx->task, trusted, as the kfunc wants
 	p.jumpEq(r2, 0, "vmadone")
@@ -169,13 +218,15 @@ func (l kernelLayout) walkVMAs(p *bpfProg, devs []int32) {
 
 // fileRecord is what the file program writes for an open file on the
 // devices.
-type fileRecord struct{ TGID, FD, Dev, _ uint32 }
-
-const fileRecordSize = 16
+type fileRecord struct {
+	procInfo
+	FD, Dev uint32
+	Path    pathKey
+}
 
 // iterArgs starts a file or mapping program: the task in r7 and the
-// object at ctx+off, of BTF type btfID, in r8 (both non-NULL, or the
-// program ends), and a zeroed record of size bytes.
+// object at ctx+off, of BTF type btfID, in r8 (both non-NULL and
+// untrusted, or the program ends), and a zeroed record of size bytes.
 func (l kernelLayout) iterArgs(p *bpfProg, off int16, btfID int32, size int16) {
 	p.prologue()
 	p.load(sizeDW, r7, r6, 8) // ctx->task
@@ -183,21 +234,25 @@ func (l kernelLayout) iterArgs(p *bpfProg, off int16, btfID int32, size int16) {
 	p.load(sizeDW, r8, r6, off)
 	p.jumpEq(r8, 0, "out")
 	p.untrust(r8, l.rdonlyCast, btfID)
+	p.untrust(r7, l.rdonlyCast, l.task)
 	p.zero(size)
 }
 
 // fileProgram is run for every open file of every process.
 func (l kernelLayout) fileProgram(devs []int32) ([]byte, error) {
 	var p bpfProg
+	const rec = -fileRecordSize
 	l.iterArgs(&p, 24, l.file, fileRecordSize) // ctx->file
-	p.load(sizeW, r1, r6, 16)                  // ctx->fd
-	p.store(sizeW, r10, r1, -12)
-	p.deref(r8, r8, l.fileInode, "out")
-	p.inodeOn(l, r8, r9, devs, "hit", "f")
+	p.deref(r9, r8, l.fileInode, "out")
+	p.inodeOn(l, r9, r1, devs, "hit", "f")
 	p.jump("out")
 	p.mark("hit")
-	p.store(sizeW, r10, r1, -8)
-	p.copyField(sizeW, -16, r7, l.taskTgid)
+	p.store(sizeW, r10, r1, rec+procInfoSize+4)
+	p.load(sizeW, r1, r6, 16) // ctx->fd
+	p.store(sizeW, r10, r1, rec+procInfoSize)
+	p.copyField(sizeDW, rec+procInfoSize+8, r8, l.fileMnt)
+	p.copyField(sizeDW, rec+procInfoSize+16, r8, l.fileDentry)
+	l.leaderInfo(&p, rec)
 	p.emit(fileRecordSize)
 	p.done()
 	return p.assemble()
@@ -205,9 +260,7 @@ func (l kernelLayout) fileProgram(devs []int32) ([]byte, error) {
 
 // mapRecord is what the mapping program writes for a mapping of a file
 // on the devices: which process maps it (the paths come from its maps).
-type mapRecord struct{ TGID, _ uint32 }
-
-const mapRecordSize = 8
+type mapRecord struct{ procInfo }
 
 // mapProgram is run for every mapping of every process where the kernel
 // lacks the open-coded VMA iterator.
@@ -219,7 +272,7 @@ func (l kernelLayout) mapProgram(devs []int32) ([]byte, error) {
 	p.inodeOn(l, r9, r1, devs, "hit", "m")
 	p.jump("out")
 	p.mark("hit")
-	p.copyField(sizeW, -mapRecordSize, r7, l.taskTgid)
+	l.leaderInfo(&p, -mapRecordSize)
 	p.emit(mapRecordSize)
 	p.done()
 	return p.assemble()

@@ -6,6 +6,7 @@ import (
 	"os"
 	"slices"
 	"strconv"
+	"sync"
 )
 
 // Engines a Scanner finds processes with.
@@ -43,7 +44,7 @@ func (s *Scanner) tryBPF(st *scanState, devs []Dev) (*bpfResult, error) {
 	case s.Engine == EngineAuto && (s.ProcDir != "/proc" || s.SysDir != "/sys" || os.Geteuid() != 0):
 		return nil, nil // a fake tree, or no privilege to load BPF
 	}
-	res, err := s.scanBPF(devs)
+	res, err := s.scanBPF(devs, st.selfNS)
 	if err != nil {
 		if s.Engine == EngineBPF {
 			return nil, fmt.Errorf("scan processes with BPF: %w", err)
@@ -64,7 +65,7 @@ func (s *Scanner) tryBPF(st *scanState, devs []Dev) (*bpfResult, error) {
 
 // scanBPF runs the iterators, with the kernel's layout read once per
 // Scanner (a close or the live screen scans again and again).
-func (s *Scanner) scanBPF(devs []Dev) (*bpfResult, error) {
+func (s *Scanner) scanBPF(devs []Dev, selfNS uint64) (*bpfResult, error) {
 	s.layoutMu.Lock()
 	if s.layout == nil {
 		l, err := cachedLayout(s.log(), s.CacheDir, s.ProcDir, s.SysDir)
@@ -76,63 +77,66 @@ func (s *Scanner) scanBPF(devs []Dev) (*bpfResult, error) {
 	}
 	l := *s.layout
 	s.layoutMu.Unlock()
-	return scanBPF(s.log(), l, devs)
+	return scanBPF(s.log(), l, devs, selfNS)
 }
 
 // bpfHolder gathers what the iterators found for one process.
 type bpfHolder struct {
-	leader  *taskRecord
+	info    procInfo
+	leader  *taskRecord  // when the leader holds something or lives in another namespace
 	threads []taskRecord // threads other than the leader that hold something
 	fds     []fileRecord
 	maps    bool
 }
 
 // bpfProcesses turns what the iterators found into processes, reading
-// from /proc only the paths of the holds and the command line and unit
-// of the processes that hold something.
+// from /proc only the paths of the holds (once per mount and dentry), the
+// command line, and the unit (once per css_set) of the processes that hold
+// something.
 func (s *Scanner) bpfProcesses(ctx context.Context, st *scanState, res *bpfResult) ([]Process, error) {
 	byPID := map[int]*bpfHolder{}
-	get := func(tgid uint32) *bpfHolder {
-		h := byPID[int(tgid)]
+	get := func(info procInfo) *bpfHolder {
+		h := byPID[int(info.TGID)]
 		if h == nil {
-			h = &bpfHolder{}
-			byPID[int(tgid)] = h
+			h = &bpfHolder{info: info}
+			byPID[int(info.TGID)] = h
 		}
 		return h
 	}
-	leaders := map[uint32]*taskRecord{}
 	for i := range res.tasks {
 		t := &res.tasks[i]
 		switch {
 		case t.Kinds&(1<<taskKernel) != 0:
-			// Holds nothing; counted in its namespace only.
+			// A kernel thread, in another namespace: it holds nothing.
+		case t.Kinds == 0 && st.mountNSHolds(t.MountNS) == nil:
+			// A leader in another namespace that holds nothing there.
 		case t.TGID == t.TID:
-			leaders[t.TGID] = t
-			if t.Kinds != 0 || st.mountNSHolds(t.MountNS) != nil {
-				get(t.TGID)
-			}
-		case t.Kinds != 0:
-			get(t.TGID).threads = append(get(t.TGID).threads, *t)
+			get(t.procInfo).leader = t
+		default:
+			h := get(t.procInfo)
+			h.threads = append(h.threads, *t)
 		}
 	}
 	for _, f := range res.files {
-		get(f.TGID).fds = append(get(f.TGID).fds, f)
+		h := get(f.procInfo)
+		h.fds = append(h.fds, f)
 	}
 	for _, m := range res.maps {
-		get(m.TGID).maps = true
+		get(m.procInfo).maps = true
 	}
 	pids := make([]int, 0, len(byPID))
 	for pid, h := range byPID {
-		if h.leader = leaders[uint32(pid)]; h.leader != nil {
+		if h.leader != nil {
 			h.maps = h.maps || h.leader.Kinds&(1<<taskMap|1<<taskMapsBusy) != 0
-			pids = append(pids, pid)
 		}
+		pids = append(pids, pid)
 	}
 	slices.Sort(pids)
 	results := make([]*Process, len(pids))
+	c := &bpfCache{paths: map[pathKey]string{}, units: map[uint64]string{}}
 	parallel(len(pids), numWorkers(s.Workers), func(io *fastIO, i int) {
 		if ctx.Err() == nil {
-			results[i] = s.bpfProcess(st, io, pids[i], byPID[pids[i]])
+			results[i] = s.bpfProcess(st, io, c, pids[i], byPID[pids[i]])
 		}
 	})
 	if err := ctx.Err(); err != nil {
@@ -159,18 +163,20 @@ func (st *scanState) mountNSHolds(ns uint64) []Hold {
 
 // bpfProcess builds one process from what the iterators found; nil when
 // it is gone.
-func (s *Scanner) bpfProcess(st *scanState, io *fastIO, pid int, h *bpfHolder) *Process {
+func (s *Scanner) bpfProcess(st *scanState, io *fastIO, c *bpfCache, pid int, h *bpfHolder) *Process {
 	dir := strconv.Itoa(pid) + "/"
 	var holds []Hold
 	for i, kind := range []string{HoldCwd, HoldRoot, HoldExe} {
-		link, dev, ok := s.threadLink(io, st.procFD, dir, h, i, kind)
+		link, dev, ok := s.threadLink(io, st.procFD, c, dir, h, i, kind)
 		if ok {
 			holds = append(holds, Hold{Kind: kind, Path: cleanLink(link), Dev: dev})
 		}
 	}
 	slices.SortFunc(h.fds, func(a, b fileRecord) int { return int(a.FD) - int(b.FD) })
 	for _, f := range h.fds {
-		link, err := io.readlinkAt(st.procFD, dir+"fd/"+strconv.Itoa(int(f.FD)))
+		link, err := c.path(f.Path, func() (string, error) {
+			return io.readlinkAt(st.procFD, dir+"fd/"+strconv.Itoa(int(f.FD)))
+		})
 		if err != nil {
 			continue // closed since
 		}
@@ -178,44 +184,100 @@ func (s *Scanner) bpfProcess(st *scanState, io *fastIO, pid int, h *bpfHolder) *
 	}
 	if h.maps {
 		if dirfd, err := openDirAt(st.procFD, strconv.Itoa(pid)); err == nil {
-			c := procCtx{s: s, st: st, io: io}
-			for _, m := range c.maps(dirfd) {
+			pc := procCtx{s: s, st: st, io: io}
+			for _, m := range pc.maps(dirfd) {
 				holds = append(holds, Hold{Kind: HoldMap, Path: m.path, Dev: m.dev})
 			}
 			closeFD(dirfd)
 		}
 	}
-	ns := h.leader.MountNS
+	ns := h.info.MountNS
 	holds = append(holds, st.mountNSHolds(ns)...)
 	if len(holds) == 0 {
 		return nil // closed since, or only its mappings were unknown
 	}
-	p := &Process{PID: pid, UID: int(h.leader.UID), MountNS: ns, Holds: holds,
-		StartTime: clockTicks(h.leader.StartNS)}
+	p := &Process{PID: pid, UID: int(h.info.UID), MountNS: ns, Holds: holds, StartTime: clockTicks(h.info.StartNS)}
 	cmdline, err := io.readRecordAt(st.procFD, dir+"cmdline")
-	if err != nil && len(h.fds)+len(h.threads) == 0 && h.leader.Kinds == 0 && !h.maps {
+	if err != nil && len(h.fds)+len(h.threads) == 0 && (h.leader == nil || h.leader.Kinds == 0) && !h.maps {
 		return nil // gone, and it held nothing but its namespace
 	}
-	p.Command = parseCmdline(cmdline, commString(h.leader.Comm))
-	if b, err := io.readRecordAt(st.procFD, dir+"cgroup"); err == nil {
-		p.Unit = parseUnit(b)
-	}
+	p.Command = parseCmdline(cmdline, commString(h.info.Comm))
+	p.Unit = c.unit(h.info.CSS, func() (string, bool) {
+		b, err := io.readRecordAt(st.procFD, dir+"cgroup")
+		if err != nil {
+			return "", false
+		}
+		return parseUnit(b), true
+	})
 	return p
 }
 
 // threadLink returns the target of the process's cwd, root or exe link
 // (bit i of the task kinds) when the leader or another thread holds it,
 // read from the thread that does.
-func (s *Scanner) threadLink(io *fastIO, procFD int, dir string, h *bpfHolder, i int, kind string) (string, Dev, bool) {
-	if h.leader.Kinds&(1<<i) != 0 {
-		link, err := io.readlinkAt(procFD, dir+kind)
-		return link, userDev(h.leader.Devs[i]), err == nil
+func (s *Scanner) threadLink(io *fastIO, procFD int, c *bpfCache, dir string, h *bpfHolder, i int, kind string) (string, Dev, bool) {
+	read := func(t *taskRecord, link string) (string, Dev, bool) {
+		var key pathKey
+		if i == taskCwd {
+			key = t.Cwd
+		}
+		p, err := c.path(key, func() (string, error) { return io.readlinkAt(procFD, link) })
+		return p, userDev(t.Devs[i]), err == nil
 	}
-	for _, t := range h.threads {
-		if t.Kinds&(1<<i) != 0 {
-			link, err := io.readlinkAt(procFD, dir+"task/"+strconv.Itoa(int(t.TID))+"/"+kind)
-			return link, userDev(t.Devs[i]), err == nil
+	if h.leader != nil && h.leader.Kinds&(1<<i) != 0 {
+		return read(h.leader, dir+kind)
+	}
+	for j := range h.threads {
+		if t := &h.threads[j]; t.Kinds&(1<<i) != 0 {
+			return read(t, dir+"task/"+strconv.Itoa(int(t.TID))+"/"+kind)
 		}
 	}
 	return "", Dev{}, false
+}
+
+// bpfCache keeps what one scan read from /proc for paths and units that
+// several processes share.
+type bpfCache struct {
+	mu    sync.Mutex
+	paths map[pathKey]string
+	units map[uint64]string // by css_set
+}
+
+// path returns the path of key, read with read on its first use (always,
+// for an unknown key).
+func (c *bpfCache) path(key pathKey, read func() (string, error)) (string, error) {
+	if key.Mnt == 0 || key.Dentry == 0 {
+		return read()
+	}
+	c.mu.Lock()
+	p, ok := c.paths[key]
+	c.mu.Unlock()
+	if ok {
+		return p, nil
+	}
+	p, err := read()
+	if err == nil {
+		c.mu.Lock()
+		c.paths[key] = p
+		c.mu.Unlock()
+	}
+	return p, err
+}
+
+// unit returns the unit of css, read with read until a read succeeds
+// (always, for an unknown css_set).
+func (c *bpfCache) unit(css uint64, read func() (string, bool)) string {
+	c.mu.Lock()
+	u, ok := c.units[css]
+	c.mu.Unlock()
+	if ok && css != 0 {
+		return u
+	}
+	u, ok = read()
+	if ok && css != 0 {
+		c.mu.Lock()
+		c.units[css] = u
+		c.mu.Unlock()
+	}
+	return u
 }
