@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"sync"
@@ -141,31 +142,37 @@ func (s *Server) handle(nc net.Conn) {
 		delete(s.children, c)
 		s.mu.Unlock()
 	}()
-	// Reports count only until the child says the connection is
-	// authenticated: after that it runs as the user, who must not be able
-	// to clear or fill anyone's back-off through it. The control socket
-	// stays open until the child exits: its end tells the child that the
-	// parent is gone.
-	authed := false
+	follow(c.ctl, s.backoff, host, release)
+	if err := c.wait(); err != nil {
+		s.log.Info("connection child ended", "addr", addr, "pid", c.cmd.Process.Pid, "err", err)
+	}
+}
+
+// follow applies a connection child's reports from ctl to the back-off
+// table for host until ctl ends (the child exited); authed runs when the
+// child reports the connection authenticated. Reports count only until
+// then: after that the child runs as the user, who must not be able to
+// clear or fill anyone's back-off through it. Reading on until the end
+// keeps the control socket open, whose closing tells the child that the
+// parent is gone.
+func follow(ctl io.Reader, b *backoff, host string, authed func()) {
+	done := false
 	buf := make([]byte, 64)
 	for {
-		n, err := c.ctl.Read(buf)
-		for _, b := range buf[:n] {
+		n, err := ctl.Read(buf)
+		for _, r := range buf[:n] {
 			switch {
-			case authed:
-			case b == reportFail:
-				s.backoff.fail(host)
-			case b == reportAuth:
-				authed = true
-				s.backoff.succeed(host)
-				release()
+			case done:
+			case r == reportFail:
+				b.fail(host)
+			case r == reportAuth:
+				done = true
+				b.succeed(host)
+				authed()
 			}
 		}
 		if err != nil {
-			break
+			return
 		}
-	}
-	if err := c.wait(); err != nil {
-		s.log.Info("connection child ended", "addr", addr, "pid", c.cmd.Process.Pid, "err", err)
 	}
 }

@@ -60,10 +60,7 @@ func (s *connServer) session(c *conn, ch ssh.Channel, reqs <-chan *ssh.Request) 
 			case len(req.Payload) > s.cfg.MaxPacketRequest:
 				c.log.Info("request refused", "type", req.Type, "reason", "too long", "bytes", len(req.Payload))
 			case req.Type == "subsystem" && !started && subsystem(req.Payload) == "sftp":
-				if err := s.startSFTP(c, ch, done); err != nil {
-					c.log.Error("start sftp session", "err", err)
-					break
-				}
+				s.startSFTP(c, ch, done)
 				started, ok = true, true
 			case !started && (req.Type == "exec" || req.Type == "shell"):
 				// Like sshd's "internal-sftp only" setups: accept, say why
@@ -96,11 +93,11 @@ func subsystem(payload []byte) string {
 
 // startSFTP serves the SFTP protocol on ch in this process, which already
 // runs as the user. done receives the exit status when the session ends.
-func (s *connServer) startSFTP(c *conn, ch ssh.Channel, done chan<- uint32) error {
+func (s *connServer) startSFTP(c *conn, ch ssh.Channel, done chan<- uint32) {
 	c.log.Info("sftp session started", "root", c.root, "pid", os.Getpid())
 	go func() {
 		code := uint32(0)
-		if err := ServeSFTP(activity{ch, c}, c.root, s.cfg.PermitRoot, c.log.With("component", "sftp")); err != nil {
+		if err := ServeSFTP(activity{ch, c}, c.root, s.cfg.PermitRoot, c.log); err != nil {
 			c.log.Info("sftp session ended", "err", err)
 			code = 1
 		} else {
@@ -108,7 +105,6 @@ func (s *connServer) startSFTP(c *conn, ch ssh.Channel, done chan<- uint32) erro
 		}
 		done <- code
 	}()
-	return nil
 }
 
 // userRoot returns the directory the user sees as "/": root/USER, made
