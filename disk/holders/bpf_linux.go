@@ -200,10 +200,12 @@ func scanBPF(log *slog.Logger, l kernelLayout, devs []Dev, selfNS uint64) (*bpfR
 				return err
 			}})
 	}
-	its = append(its, iterator{"sc_file", "bpf_iter_task_file", l.fileProgram, func(b []byte) (err error) {
-		files, err = decodeRecords[fileRecord](b, fileRecordSize)
-		return err
-	}})
+	if !l.walksFDs() {
+		its = append(its, iterator{"sc_file", "bpf_iter_task_file", l.fileProgram, func(b []byte) (err error) {
+			files, err = decodeRecords[fileRecord](b, fileRecordSize)
+			return err
+		}})
+	}
 	if l.vmaNew == 0 {
 		its = append(its, iterator{"sc_vma", "bpf_iter_task_vma", l.mapProgram, func(b []byte) (err error) {
 			maps, err = decodeRecords[mapRecord](b, mapRecordSize)
@@ -225,7 +227,9 @@ func scanBPF(log *slog.Logger, l kernelLayout, devs []Dev, selfNS uint64) (*bpfR
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
 	}
-	return &bpfResult{tasks: slices.Concat(tasks...), files: files, maps: maps}, nil
+	res := &bpfResult{files: files, maps: maps}
+	res.tasks, res.files = splitFDRecords(slices.Concat(tasks...), files)
+	return res, nil
 }
 
 // runProgram builds, loads and runs one iterator program and decodes what

@@ -72,6 +72,10 @@ func (p *bpfProg) addImm(dst uint8, imm int32) { p.add(bpfInsn{op: 0x07, dst: ds
 func (p *bpfProg) andImm(dst uint8, imm int32) { p.add(bpfInsn{op: 0x57, dst: dst, imm: imm}) }
 func (p *bpfProg) orImm(dst uint8, imm int32)  { p.add(bpfInsn{op: 0x47, dst: dst, imm: imm}) }
 func (p *bpfProg) modImm(dst uint8, imm int32) { p.add(bpfInsn{op: 0x97, dst: dst, imm: imm}) }
+func (p *bpfProg) lshImm(dst uint8, imm int32) { p.add(bpfInsn{op: 0x67, dst: dst, imm: imm}) }
+func (p *bpfProg) rshImm(dst uint8, imm int32) { p.add(bpfInsn{op: 0x77, dst: dst, imm: imm}) }
+func (p *bpfProg) addReg(dst, src uint8)       { p.add(bpfInsn{op: 0x0f, dst: dst, src: src}) }
+func (p *bpfProg) rshReg(dst, src uint8)       { p.add(bpfInsn{op: 0x7f, dst: dst, src: src}) }
 func (p *bpfProg) call(helper int32)           { p.add(bpfInsn{op: 0x85, imm: helper}) }
 func (p *bpfProg) exit()                       { p.add(bpfInsn{op: 0x95}) }
 func (p *bpfProg) jump(target string)          { p.add(bpfInsn{op: 0x05, target: target}) }

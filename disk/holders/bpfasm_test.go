@@ -63,6 +63,7 @@ func fakeLayout(vmaIter bool) kernelLayout {
 	l.task, l.file, l.vma, l.rdonlyCast = 101, 102, 103, 104
 	if vmaIter {
 		l.vmaNew, l.vmaNext, l.vmaDestroy = 105, 106, 107
+		l.numNew, l.numNext, l.numDestroy = 108, 109, 110
 	}
 	return l
 }
@@ -102,6 +103,13 @@ func TestPrograms(t *testing.T) {
 			ns := containsInsn(code, []byte{0x16, 0x01, 0, 0, 0x01, 0, 0, 0xf0})
 			if ns != (name == "task") {
 				t.Errorf("%s program (vma iterator %v): compares the namespace: %v", name, vmaIter, ns)
+			}
+			// The task program walks the descriptor tables itself where
+			// the kernel has the number iterator (the file program is not
+			// run then).
+			fds := containsInsn(code, []byte{0x85, 0x20, 0, 0, 108, 0, 0, 0})
+			if want := vmaIter && name == "task"; fds != want || l.walksFDs() != vmaIter {
+				t.Errorf("%s program (vma iterator %v): calls bpf_iter_num_new: %v, want %v", name, vmaIter, fds, want)
 			}
 			kfunc := containsInsn(code, []byte{0x85, 0x20, 0, 0, 105, 0, 0, 0})
 			if want := vmaIter && name == "task"; kfunc != want {
@@ -158,5 +166,22 @@ func TestDecodeRecords(t *testing.T) {
 	}
 	if commString([16]byte{'s', 'l', 'e', 'e', 'p'}) != "sleep" || clockTicks(1_234_000_000) != 123 {
 		t.Error("commString or clockTicks")
+	}
+}
+
+func TestSplitFDRecords(t *testing.T) {
+	info := procInfo{TGID: 42, UID: 1000, StartNS: 7}
+	tasks := []taskRecord{
+		{procInfo: info, TID: 42, Kinds: 1 << taskCwd},
+		{procInfo: info, TID: 42, Kinds: 1 << taskFD, FD: 5, FDDev: 7 << 20, Path: pathKey{1, 2}},
+		{procInfo: info, TID: 43, Kinds: 1 << taskRoot},
+	}
+	got, files := splitFDRecords(tasks, []fileRecord{{procInfo: procInfo{TGID: 9}, FD: 1}})
+	if len(got) != 2 || got[0].TID != 42 || got[1].TID != 43 {
+		t.Errorf("tasks: got %+v", got)
+	}
+	want := fileRecord{procInfo: info, FD: 5, Dev: 7 << 20, Path: pathKey{1, 2}}
+	if len(files) != 2 || files[0].TGID != 9 || files[1] != want {
+		t.Errorf("files: got %+v, want the old one and %+v", files, want)
 	}
 }

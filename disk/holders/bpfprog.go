@@ -6,14 +6,17 @@ import (
 	"unsafe"
 )
 
-// The BPF scan runs three kernel iterators (BPF_TRACE_ITER) over every
-// task, every open file and every memory mapping, and writes a small
-// record for each that lies on one of the devices. The kernel walks its
-// own lists in one pass, instead of a few dozen /proc reads per process.
-// Every read of kernel memory goes through bpf_probe_read_kernel at an
-// offset taken from the running kernel's BTF, so a changed layout gives a
-// wrong answer to a field we name, never a crash; the programs are built
-// here with the devices as constants, so they need no BPF maps.
+// The BPF scan runs a program for every task (BPF_TRACE_ITER), which on
+// recent kernels also walks the task's descriptor table and mappings with
+// open-coded iterators; older kernels get the task_file and task_vma
+// iterators for those. The programs write a small record for each thing
+// that lies on one of the devices: the kernel walks its own lists, instead
+// of a few dozen /proc reads per process. Every read of kernel memory is a
+// load the verifier checks against the running kernel's BTF (or
+// bpf_probe_read_kernel), at an offset taken from that BTF, so a changed
+// layout gives a wrong answer to a field we name, never a crash; the
+// programs are built here with the devices as constants, so they need no
+// BPF maps.
 
 // kernelLayout holds the field offsets the programs read.
 type kernelLayout struct {
@@ -22,11 +25,13 @@ type kernelLayout struct {
 	inodeSB, inodeMode, inodeRdev, nsproxyMnt, mntnsInum, credUID, vmaFile        int32
 	taskGroupLeader, fsPwdMnt, fileMnt, fileDentry                                int32
 	taskCgroups                                                                   int32 // -1: no cgroups
+	taskFiles, filesFdt, fdtMaxFds, fdtFd, fdtOpenFds                             int32
 	// task, file and vma are the BTF ids of the structs the iterators
 	// pass; rdonlyCast, vmaNew, vmaNext and vmaDestroy those of kfuncs
 	// (0 where the kernel lacks them).
 	task, file, vma                         int32
 	rdonlyCast, vmaNew, vmaNext, vmaDestroy int32
+	numNew, numNext, numDestroy             int32
 	// iters are the BTF ids of the iterators' functions, by name.
 	iters map[string]uint32
 }
@@ -39,7 +44,8 @@ func (l *kernelLayout) structs() map[string]*int32 {
 // kfuncs are the kfuncs the programs use where the kernel has them.
 func (l *kernelLayout) kfuncs() map[string]*int32 {
 	return map[string]*int32{"bpf_rdonly_cast": &l.rdonlyCast, "bpf_iter_task_vma_new": &l.vmaNew,
-		"bpf_iter_task_vma_next": &l.vmaNext, "bpf_iter_task_vma_destroy": &l.vmaDestroy}
+		"bpf_iter_task_vma_next": &l.vmaNext, "bpf_iter_task_vma_destroy": &l.vmaDestroy,
+		"bpf_iter_num_new": &l.numNew, "bpf_iter_num_next": &l.numNext, "bpf_iter_num_destroy": &l.numDestroy}
 }
 
 // layoutFields names where each offset comes from.
@@ -58,6 +64,8 @@ func (l *kernelLayout) fields() []layoutField {
 		{&l.taskGroupLeader, "task_struct", "group_leader"}, {&l.fsPwdMnt, "fs_struct", "pwd.mnt"},
 		{&l.fileMnt, "file", "f_path.mnt"}, {&l.fileDentry, "file", "f_path.dentry"},
 		{&l.taskCgroups, "task_struct", "cgroups"},
+		{&l.taskFiles, "task_struct", "files"}, {&l.filesFdt, "files_struct", "fdt"},
+		{&l.fdtMaxFds, "fdtable", "max_fds"}, {&l.fdtFd, "fdtable", "fd"}, {&l.fdtOpenFds, "fdtable", "open_fds"},
 	}
 }
 
@@ -105,6 +113,9 @@ func newKernelLayout(k *kernelBTF) (kernelLayout, error) {
 	}
 	if l.vmaNew == 0 || l.vmaNext == 0 || l.vmaDestroy == 0 {
 		l.vmaNew = 0
+	}
+	if l.numNew == 0 || l.numNext == 0 || l.numDestroy == 0 {
+		l.numNew = 0
 	}
 	for name, dst := range l.structs() {
 		id, err := k.find(btfStruct, name)
@@ -202,7 +213,7 @@ func (p *bpfProg) copyField(size uint8, dstOff int16, src uint8, off int32) {
 }
 
 // seqSlot is the stack slot that keeps the iterator's seq_file.
-const seqSlot = -128
+const seqSlot = -176
 
 // prologue keeps the context in r6 and its seq_file in seqSlot. Loading
 // the seq_file here, once, saves the verifier from checking the load on
@@ -216,18 +227,24 @@ func (p *bpfProg) prologue() {
 
 // emit writes the len bytes that end at the frame pointer to the
 // iterator's seq_file (see prologue).
-func (p *bpfProg) emit(n int32) {
+func (p *bpfProg) emit(n int32) { p.emitAt(-n, n) }
+
+// emitAt writes the n bytes at fp+off to the iterator's seq_file.
+func (p *bpfProg) emitAt(off, n int32) {
 	p.load(sizeDW, r1, r10, seqSlot)
 	p.movReg(r2, r10)
-	p.addImm(r2, -n)
+	p.addImm(r2, off)
 	p.movImm(r3, n)
 	p.call(helperSeqWrite)
 }
 
 // zero clears the n bytes below the frame pointer (n a multiple of 8).
-func (p *bpfProg) zero(n int16) {
-	for off := -n; off < 0; off += 8 {
-		p.storeImm(sizeDW, r10, off, 0)
+func (p *bpfProg) zero(n int16) { p.zeroAt(-n, n) }
+
+// zeroAt clears the n bytes at fp+off (both multiples of 8).
+func (p *bpfProg) zeroAt(off, n int16) {
+	for o := off; o < off+n; o += 8 {
+		p.storeImm(sizeDW, r10, o, 0)
 	}
 }
 

@@ -20,32 +20,58 @@ type procInfo struct {
 type pathKey struct{ Mnt, Dentry uint64 }
 
 // taskRecord is what the task program writes for a thread that holds
-// something, and for a thread-group leader that lives in another mount
-// namespace than the scanner's. Devices are in the kernel's encoding
-// (see kernelDev).
+// something, for a thread-group leader that lives in another mount
+// namespace than the scanner's and, where it walks the descriptor tables,
+// for each open file on the devices (kind taskFD). Devices are in the
+// kernel's encoding (see kernelDev).
 type taskRecord struct {
 	procInfo
 	TID   uint32
 	Kinds uint32
 	// Devs are the devices the cwd, root, exe and a mapping lie on, where
 	// Kinds says.
-	Devs [4]uint32
-	Cwd  pathKey // where Kinds has taskCwd
+	Devs      [4]uint32
+	FD, FDDev uint32  // for kind taskFD: the descriptor and its device
+	Path      pathKey // the cwd's (kind taskCwd) or the open file's (taskFD)
 }
 
 // Sizes and offsets of the records, shared by the programs that write them
 // and the decoder.
 const (
 	procInfoSize   = 48
-	taskRecordSize = procInfoSize + 40
+	taskRecordSize = procInfoSize + 48
 	fileRecordSize = procInfoSize + 24
 	mapRecordSize  = procInfoSize
 
-	taskTIDAt   = -taskRecordSize + procInfoSize
-	taskKindsAt = taskTIDAt + 4
-	taskDevsAt  = taskTIDAt + 8
-	taskCwdAt   = taskTIDAt + 24
+	// Offsets in a task record.
+	taskTIDOff   = procInfoSize
+	taskKindsOff = taskTIDOff + 4
+	taskDevsOff  = taskTIDOff + 8
+	taskFDOff    = taskTIDOff + 24
+	taskPathOff  = taskTIDOff + 32
+
+	// Where the task program keeps things, from the frame pointer: the
+	// task record, the iterators' state, the descriptor walk's slots (see
+	// walkFDs) and a second record for the open files it finds.
+	taskRec     = -taskRecordSize
+	taskTIDAt   = taskRec + taskTIDOff
+	taskKindsAt = taskRec + taskKindsOff
+	taskDevsAt  = taskRec + taskDevsOff
+	taskPathAt  = taskRec + taskPathOff
+	vmaIterAt   = taskRec - 8
+	wordIterAt  = vmaIterAt - 8  // over the words of open_fds
+	bitIterAt   = wordIterAt - 8 // over the bits of one
+	fdWordAt    = bitIterAt - 8  // the word of open_fds
+	fdArrayAt   = fdWordAt - 8   // fdtable.fd
+	fdOpenAt    = fdArrayAt - 8  // fdtable.open_fds
+	fdFileAt    = fdOpenAt - 8   // the current descriptor's file
+	fdIndexAt   = fdFileAt - 8   // the current descriptor
+	fdBaseAt    = fdIndexAt - 8  // the first descriptor of the current word
+	fdRec       = seqSlot - taskRecordSize
 )
+
+// The descriptor walk's slots lie between the task record and seqSlot.
+var _ = [1]int{}[fdBaseAt-8-seqSlot]
 
 // Kinds a task record reports, as bit numbers.
 const (
@@ -55,6 +81,7 @@ const (
 	taskMap      // the leader maps a file on the devices
 	taskMapsBusy // the leader's mappings were locked: read them from /proc
 	taskKernel   // a kernel thread
+	taskFD       // not a task but one of its open files (see taskRecord)
 )
 
 // userDev decodes a device number in the kernel's encoding.
@@ -102,6 +129,16 @@ func (l kernelLayout) buildTaskProgram(devs []int32, shard, shards int32, selfNS
 	p.setKind(taskKernel)
 	p.jump("common")
 	p.mark("user")
+	// The loops come first, while every path through the program is still
+	// one: the verifier checks a loop once per distinct state that reaches
+	// it, and each hold found below makes another.
+	if l.walksFDs() {
+		l.walkFDs(&p, devs)
+	}
+	if l.vmaNew != 0 {
+		l.walkVMAs(&p, devs)
+	}
+	p.load(sizeDW, r8, r7, int16(l.taskMM))
 	p.deref(r8, r8, l.mmExe, "exedone")
 	p.deref(r8, r8, l.fileInode, "exedone")
 	p.inodeOn(l, r8, r9, devs, "exe", "exe")
@@ -123,13 +160,10 @@ func (l kernelLayout) buildTaskProgram(devs []int32, shard, shards int32, selfNS
 		p.setKind(d.kind)
 		if d.kind == taskCwd {
 			p.load(sizeDW, r8, r7, int16(l.taskFS))
-			p.copyField(sizeDW, taskCwdAt, r8, l.fsPwdMnt)
-			p.copyField(sizeDW, taskCwdAt+8, r8, l.fsPwd)
+			p.copyField(sizeDW, taskPathAt, r8, l.fsPwdMnt)
+			p.copyField(sizeDW, taskPathAt+8, r8, l.fsPwd)
 		}
 		p.mark(d.name + "done")
-	}
-	if l.vmaNew != 0 {
-		l.walkVMAs(&p, devs)
 	}
 	p.mark("common")
 	// Write the record when the thread holds something, or when it is a
@@ -145,36 +179,37 @@ func (l kernelLayout) buildTaskProgram(devs []int32, shard, shards int32, selfNS
 	p.load(sizeW, r1, r8, int16(l.mntnsInum))
 	p.jumpEq32(r1, int32(selfNS), "out")
 	p.mark("emit")
-	l.leaderInfo(&p, rec)
+	l.leaderInfo(&p, rec, "")
 	p.emit(taskRecordSize)
 	p.done()
 	return p.assemble()
 }
 
 // leaderInfo fills the procInfo at rec from the leader of the task in r7
-// (an untrusted pointer); it overwrites r8 and r9.
-func (l kernelLayout) leaderInfo(p *bpfProg, rec int16) {
-	p.deref(r8, r7, l.taskGroupLeader, "infodone")
+// (an untrusted pointer); it overwrites r8 and r9. id makes its labels
+// unique in the program.
+func (l kernelLayout) leaderInfo(p *bpfProg, rec int16, id string) {
+	p.deref(r8, r7, l.taskGroupLeader, "infodone"+id)
 	p.copyField(sizeW, rec, r8, l.taskTgid)
 	p.copyField(sizeDW, rec+16, r8, l.taskStart)
 	if l.taskCgroups >= 0 {
 		p.copyField(sizeDW, rec+24, r8, l.taskCgroups)
 	}
 	p.probe(rec+32, 16, r8, l.taskComm) // a char array: copied, not loaded
-	p.deref(r9, r8, l.taskCred, "creddone")
+	p.deref(r9, r8, l.taskCred, "creddone"+id)
 	p.copyField(sizeW, rec+4, r9, l.credUID)
-	p.mark("creddone")
-	p.deref(r9, r8, l.taskNSProxy, "infodone")
-	p.deref(r9, r9, l.nsproxyMnt, "infodone")
+	p.mark("creddone" + id)
+	p.deref(r9, r8, l.taskNSProxy, "infodone"+id)
+	p.deref(r9, r9, l.nsproxyMnt, "infodone"+id)
 	p.copyField(sizeW, rec+8, r9, l.mntnsInum)
-	p.mark("infodone")
+	p.mark("infodone" + id)
 }
 
 // walkVMAs emits the loop over the mappings of a thread-group leader
 // (threads share its mappings): kind taskMap when one maps a file on
 // devs, taskMapsBusy when its mappings were locked and could not be read.
 func (l kernelLayout) walkVMAs(p *bpfProg, devs []int32) {
-	const rec, iter = -taskRecordSize, -taskRecordSize - 8
+	const rec, iter = taskRec, vmaIterAt
 	p.load(sizeW, r1, r10, rec)
 	p.load(sizeW, r2, r10, taskTIDAt)
 	p.jumpNeReg(r1, r2, "vmadone")
@@ -252,7 +287,7 @@ func (l kernelLayout) fileProgram(devs []int32) ([]byte, error) {
 	p.store(sizeW, r10, r1, rec+procInfoSize)
 	p.copyField(sizeDW, rec+procInfoSize+8, r8, l.fileMnt)
 	p.copyField(sizeDW, rec+procInfoSize+16, r8, l.fileDentry)
-	l.leaderInfo(&p, rec)
+	l.leaderInfo(&p, rec, "")
 	p.emit(fileRecordSize)
 	p.done()
 	return p.assemble()
@@ -272,7 +307,7 @@ func (l kernelLayout) mapProgram(devs []int32) ([]byte, error) {
 	p.inodeOn(l, r9, r1, devs, "hit", "m")
 	p.jump("out")
 	p.mark("hit")
-	l.leaderInfo(&p, -mapRecordSize)
+	l.leaderInfo(&p, -mapRecordSize, "")
 	p.emit(mapRecordSize)
 	p.done()
 	return p.assemble()

@@ -219,7 +219,7 @@ func (s *Scanner) threadLink(io *fastIO, procFD int, c *bpfCache, dir string, h 
 	read := func(t *taskRecord, link string) (string, Dev, bool) {
 		var key pathKey
 		if i == taskCwd {
-			key = t.Cwd
+			key = t.Path
 		}
 		p, err := c.path(key, func() (string, error) { return io.readlinkAt(procFD, link) })
 		return p, userDev(t.Devs[i]), err == nil

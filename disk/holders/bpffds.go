@@ -1,0 +1,145 @@
+package holders
+
+// walksFDs reports whether the task program walks the descriptor tables
+// itself: with the open-coded number iterator (Linux 6.4+), read-only
+// casts and the VMA iterator, it does in one pass what the task_file
+// iterator does in a second walk of every task, which costs a program
+// load, a reference count per open file and a third iterator competing
+// for the CPUs.
+func (l kernelLayout) walksFDs() bool {
+	return l.numNew != 0 && l.rdonlyCast != 0 && l.vmaNew != 0
+}
+
+// splitFDRecords moves the task program's records of open files to the
+// file records.
+func splitFDRecords(tasks []taskRecord, files []fileRecord) ([]taskRecord, []fileRecord) {
+	var out []taskRecord
+	for _, t := range tasks {
+		if t.Kinds&(1<<taskFD) != 0 {
+			files = append(files, fileRecord{procInfo: t.procInfo, FD: t.FD, Dev: t.FDDev, Path: t.Path})
+		} else {
+			out = append(out, t)
+		}
+	}
+	return out, files
+}
+
+// walkFDs emits the loop over the descriptor table of the task in r7
+// (untrusted; kept) when it is its process's leader or has a table of its
+// own: for each word of the open_fds bitmap that is not zero, for each of
+// its set bits up to the last, it checks the file and writes a taskFD
+// record at fdRec for one on devs. The table is read under the RCU read
+// lock the iterator holds, as the kernel's own task_file iterator reads
+// it; a descriptor closed meanwhile is dropped later, when its path is
+// read from /proc.
+func (l kernelLayout) walkFDs(p *bpfProg, devs []int32) {
+	p.load(sizeW, r1, r10, taskRec)
+	p.load(sizeW, r2, r10, taskTIDAt)
+	p.jumpEqReg(r1, r2, "fdwalk")
+	p.deref(r8, r7, l.taskGroupLeader, "fddone")
+	p.load(sizeDW, r8, r8, int16(l.taskFiles))
+	p.load(sizeDW, r9, r7, int16(l.taskFiles))
+	p.jumpEqReg(r8, r9, "fddone") // a thread that shares its leader's table
+	p.mark("fdwalk")
+	p.deref(r8, r7, l.taskFiles, "fddone")
+	p.deref(r8, r8, l.filesFdt, "fddone")
+	p.copyField(sizeDW, fdArrayAt, r8, l.fdtFd)
+	p.copyField(sizeDW, fdOpenAt, r8, l.fdtOpenFds)
+	// for w in [0, max_fds/64): max_fds is a multiple of the word size.
+	p.load(sizeW, r3, r8, int16(l.fdtMaxFds))
+	p.rshImm(r3, 6)
+	p.iterNew(l, wordIterAt, 0, r3)
+	p.mark("fdword")
+	p.iterNext(l, wordIterAt, "fdwordend")
+	p.load(sizeW, r2, r0, 0)
+	p.lshImm(r2, 6) // the first descriptor of the word
+	p.store(sizeDW, r10, r2, fdBaseAt)
+	p.load(sizeDW, r3, r10, fdOpenAt)
+	p.rshImm(r2, 3)
+	p.addReg(r3, r2)
+	p.probeTo(fdWordAt, 8, r3)
+	p.load(sizeDW, r1, r10, fdWordAt)
+	p.jumpEq(r1, 0, "fdword")
+	// for b in [0, 64) while word>>b != 0
+	p.movImm(r3, 64)
+	p.iterNew(l, bitIterAt, 0, r3)
+	p.mark("fdbit")
+	p.iterNext(l, bitIterAt, "fdbitend")
+	p.load(sizeW, r2, r0, 0)
+	p.load(sizeDW, r1, r10, fdWordAt)
+	p.rshReg(r1, r2)
+	p.jumpEq(r1, 0, "fdbitend")
+	p.andImm(r1, 1)
+	p.jumpEq(r1, 0, "fdbit")
+	p.load(sizeDW, r1, r10, fdBaseAt)
+	p.addReg(r2, r1)
+	p.store(sizeDW, r10, r2, fdIndexAt)
+	p.load(sizeDW, r3, r10, fdArrayAt)
+	p.lshImm(r2, 3)
+	p.addReg(r3, r2)
+	p.probeTo(fdFileAt, 8, r3)
+	p.load(sizeDW, r1, r10, fdFileAt)
+	p.jumpEq(r1, 0, "fdbit")
+	p.movImm(r2, l.file)
+	p.callKfunc(l.rdonlyCast)
+	p.movReg(r9, r0)
+	p.deref(r2, r9, l.fileInode, "fdbit")
+	p.inodeOn(l, r2, r1, devs, "fdhit", "fd")
+	p.jump("fdbit")
+	p.mark("fdhit")
+	p.zeroAt(fdRec, taskRecordSize)
+	p.store(sizeW, r10, r1, fdRec+taskFDOff+4)
+	p.load(sizeW, r1, r10, fdIndexAt)
+	p.store(sizeW, r10, r1, fdRec+taskFDOff)
+	p.storeImm(sizeW, r10, fdRec+taskKindsOff, 1<<taskFD)
+	p.copyField(sizeW, fdRec+taskTIDOff, r7, l.taskPid)
+	p.copyField(sizeDW, fdRec+taskPathOff, r9, l.fileMnt)
+	p.copyField(sizeDW, fdRec+taskPathOff+8, r9, l.fileDentry)
+	l.leaderInfo(p, fdRec, "fd")
+	p.emitAt(fdRec, taskRecordSize)
+	p.jump("fdbit")
+	p.mark("fdbitend")
+	p.iterDestroy(l, bitIterAt)
+	p.jump("fdword")
+	p.mark("fdwordend")
+	p.iterDestroy(l, wordIterAt)
+	p.mark("fddone")
+}
+
+// iterNew starts the number iterator at fp+at over [start, end in reg).
+func (p *bpfProg) iterNew(l kernelLayout, at int16, start int32, end uint8) {
+	if end != r3 {
+		p.movReg(r3, end)
+	}
+	p.movReg(r1, r10)
+	p.addImm(r1, int32(at))
+	p.movImm(r2, start)
+	p.callKfunc(l.numNew)
+}
+
+// iterNext steps the number iterator at fp+at, jumping to end when it is
+// done; otherwise r0 points to the number.
+func (p *bpfProg) iterNext(l kernelLayout, at int16, end string) {
+	p.movReg(r1, r10)
+	p.addImm(r1, int32(at))
+	p.callKfunc(l.numNext)
+	p.jumpEq(r0, 0, end)
+}
+
+// iterDestroy ends the number iterator at fp+at.
+func (p *bpfProg) iterDestroy(l kernelLayout, at int16) {
+	p.movReg(r1, r10)
+	p.addImm(r1, int32(at))
+	p.callKfunc(l.numDestroy)
+}
+
+// probeTo emits bpf_probe_read_kernel(fp+at, size, src).
+func (p *bpfProg) probeTo(at int16, size int32, src uint8) {
+	if src != r3 {
+		p.movReg(r3, src)
+	}
+	p.movReg(r1, r10)
+	p.addImm(r1, int32(at))
+	p.movImm(r2, size)
+	p.call(helperProbeReadKernel)
+}
