@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"os/signal"
 	"runtime"
 	"runtime/debug"
 	"sync"
@@ -83,8 +84,16 @@ func ServeConn(nc net.Conn, ctl net.Conn, setup io.Reader, accounts Accounts, lo
 
 // control follows the parent: a drain request lets the sessions finish
 // (for up to ShutdownTimeout); the parent's end closing ends the
-// connection at once.
+// connection at once. SIGTERM drains too: systemd sends it to every
+// process of the service, not just the parent.
 func (s *connServer) control(ctl net.Conn) {
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, syscall.SIGTERM)
+	go func() {
+		for range sig {
+			s.startDrain()
+		}
+	}()
 	b := make([]byte, 1)
 	for {
 		if _, err := ctl.Read(b); err != nil {
@@ -92,17 +101,25 @@ func (s *connServer) control(ctl net.Conn) {
 			s.close()
 			return
 		}
-		if b[0] != ctlDrain {
-			continue
+		if b[0] == ctlDrain {
+			s.startDrain()
 		}
-		s.mu.Lock()
-		s.drain = true
-		authed := s.sc != nil
-		s.mu.Unlock()
-		if !authed {
-			s.close()
-			continue
-		}
+	}
+}
+
+// startDrain closes the connection at once when it is not authenticated
+// yet, else after ShutdownTimeout.
+func (s *connServer) startDrain() {
+	s.mu.Lock()
+	first := !s.drain
+	s.drain = true
+	authed := s.sc != nil
+	s.mu.Unlock()
+	switch {
+	case !first:
+	case !authed:
+		s.close()
+	default:
 		time.AfterFunc(s.cfg.ShutdownTimeout.Duration, s.close)
 	}
 }

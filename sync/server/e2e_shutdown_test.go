@@ -11,7 +11,8 @@ import (
 	"time"
 )
 
-// TestGracefulShutdown sends SIGTERM during a download: the server stops
+// TestGracefulShutdown sends SIGTERM during a download to the server and,
+// as systemd does, to the process serving the download: the server stops
 // accepting, lets the transfer finish, then exits 0.
 func TestGracefulShutdown(t *testing.T) {
 	needRoot(t)
@@ -41,7 +42,19 @@ func TestGracefulShutdown(t *testing.T) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+	// systemd sends SIGTERM to every process of the service: the session's
+	// process must drain too, not die.
+	logs := s.logs.String()
+	logs = logs[strings.LastIndex(logs, "sftp session started"):]
+	var pid int
+	if i := strings.Index(logs, "pid="); i >= 0 {
+		fmt.Sscanf(logs[i+4:], "%d", &pid)
+	}
+	if pid == 0 {
+		t.Fatalf("no pid in the session's log line: %s", logs)
+	}
 	s.cmd.Process.Signal(syscall.SIGTERM)
+	syscall.Kill(pid, syscall.SIGTERM)
 	s.waitLog(t, "shutting down")
 	if !strings.Contains(s.logs.String(), "connections=1") {
 		t.Errorf("at shutdown: want one open connection logged:\n%s", s.logs.String())

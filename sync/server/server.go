@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"path/filepath"
 	"sync"
 	"time"
 )
@@ -44,7 +45,11 @@ func New(cfg Config, keys []HostKey, conn []string, log *slog.Logger) (*Server, 
 		childArgv: conn, startups: make(chan struct{}, cfg.MaxStartups), children: map[*child]struct{}{},
 	}
 	for _, k := range keys {
-		s.keys = append(s.keys, k.Path)
+		p, err := filepath.Abs(k.Path) // the children start in /
+		if err != nil {
+			return nil, fmt.Errorf("new server: host key path: %w", err)
+		}
+		s.keys = append(s.keys, p)
 	}
 	return s, nil
 }
