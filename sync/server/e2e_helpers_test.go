@@ -55,7 +55,7 @@ func needRoot(t *testing.T, tools ...string) {
 }
 
 // binary builds simplecloud once per test process into a directory every
-// user can reach: session children exec it after dropping privileges.
+// user can reach, like an installed binary.
 func binary(t *testing.T) string {
 	t.Helper()
 	buildOnce.Do(func() {
