@@ -163,3 +163,58 @@ func TestEngineUnavailable(t *testing.T) {
 		t.Error("ParseEngine(ebpf): got no error")
 	}
 }
+
+// threadFD gives a thread of the test process a descriptor table of its
+// own (unshare(CLONE_FILES)) with path open in it, and returns the thread
+// and the descriptor; stop closes it and ends the thread.
+func threadFD(t *testing.T, path string) (tid, fd int, stop func()) {
+	t.Helper()
+	ready, done := make(chan error), make(chan struct{})
+	go func() {
+		runtime.LockOSThread() // never unlocked: the thread exits with the goroutine
+		err := unix.Unshare(unix.CLONE_FILES)
+		if err == nil {
+			fd, err = unix.Open(path, unix.O_RDONLY|unix.O_CLOEXEC, 0)
+		}
+		tid = unix.Gettid()
+		ready <- err
+		<-done
+		ready <- unix.Close(fd)
+	}()
+	if err := <-ready; err != nil {
+		t.Fatalf("open %s in a thread with its own descriptor table: %v", path, err)
+	}
+	return tid, fd, func() {
+		close(done)
+		if err := <-ready; err != nil {
+			t.Errorf("close %s in the thread: %v", path, err)
+		}
+	}
+}
+
+// TestRootThreadOwnFDs checks that the BPF engine finds a file open only in
+// the descriptor table of a thread that has its own, and reads its path
+// from that thread's fd directory (the process's has no such descriptor,
+// or another file under that number).
+func TestRootThreadOwnFDs(t *testing.T) {
+	needBPF(t)
+	_, mnt := loopMount(t)
+	f := filepath.Join(mnt, "only-in-thread")
+	if err := os.WriteFile(f, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	tid, fd, stop := threadFD(t, f)
+	defer stop()
+	s := testScanner(t)
+	s.Engine = EngineBPF
+	r, err := s.Scan(context.Background(), mnt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	i := slices.IndexFunc(r.Processes, func(p Process) bool { return p.PID == os.Getpid() })
+	if i < 0 || !slices.ContainsFunc(r.Processes[i].Holds, func(h Hold) bool {
+		return h.Kind == HoldFD && h.FD == fd && h.Path == f
+	}) {
+		t.Errorf("thread %d with %s open as fd %d in its own table: not reported: %+v", tid, f, fd, r.Processes)
+	}
+}

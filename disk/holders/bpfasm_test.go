@@ -139,15 +139,17 @@ func TestDecodeRecords(t *testing.T) {
 			b = binary.NativeEndian.AppendUint64(b, v)
 		}
 		b = append(b, "sleep\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00"...)
+		b = binary.NativeEndian.AppendUint32(b, r.tgid+1) // the thread
 		b = binary.NativeEndian.AppendUint32(b, r.fd)
 		b = binary.NativeEndian.AppendUint32(b, r.dev)
+		b = binary.NativeEndian.AppendUint32(b, 0)
 		b = binary.NativeEndian.AppendUint64(b, 0xffff888000001000) // mount
 		b = binary.NativeEndian.AppendUint64(b, 0xffff888000002000) // dentry
 	}
 	got, err := decodeRecords[fileRecord](b, fileRecordSize)
 	if err != nil || len(got) != 2 || got[0].TGID != 1 || got[0].UID != 1000 || got[0].FD != 3 ||
 		userDev(got[0].Dev) != (Dev{7, 0}) || got[1].FD != 4 || got[1].MountNS != 4026531841 ||
-		got[1].StartNS != 5_000_000_000 || got[1].CSS != 0xffff888012345678 || commString(got[1].Comm) != "sleep" ||
+		got[1].TID != 3 || got[1].StartNS != 5_000_000_000 || got[1].CSS != 0xffff888012345678 || commString(got[1].Comm) != "sleep" ||
 		got[1].Path != (pathKey{0xffff888000001000, 0xffff888000002000}) {
 		t.Errorf("got %+v, %v", got, err)
 	}
@@ -180,7 +182,7 @@ func TestSplitFDRecords(t *testing.T) {
 	if len(got) != 2 || got[0].TID != 42 || got[1].TID != 43 {
 		t.Errorf("tasks: got %+v", got)
 	}
-	want := fileRecord{procInfo: info, FD: 5, Dev: 7 << 20, Path: pathKey{1, 2}}
+	want := fileRecord{procInfo: info, TID: 42, FD: 5, Dev: 7 << 20, Path: pathKey{1, 2}}
 	if len(files) != 2 || files[0].TGID != 9 || files[1] != want {
 		t.Errorf("files: got %+v, want the old one and %+v", files, want)
 	}

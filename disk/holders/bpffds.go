@@ -16,7 +16,7 @@ func splitFDRecords(tasks []taskRecord, files []fileRecord) ([]taskRecord, []fil
 	var out []taskRecord
 	for _, t := range tasks {
 		if t.Kinds&(1<<taskFD) != 0 {
-			files = append(files, fileRecord{procInfo: t.procInfo, FD: t.FD, Dev: t.FDDev, Path: t.Path})
+			files = append(files, fileRecord{procInfo: t.procInfo, TID: t.TID, FD: t.FD, Dev: t.FDDev, Path: t.Path})
 		} else {
 			out = append(out, t)
 		}

@@ -40,7 +40,7 @@ type taskRecord struct {
 const (
 	procInfoSize   = 48
 	taskRecordSize = procInfoSize + 48
-	fileRecordSize = procInfoSize + 24
+	fileRecordSize = procInfoSize + 32
 	mapRecordSize  = procInfoSize
 
 	// Offsets in a task record.
@@ -255,7 +255,9 @@ func (l kernelLayout) walkVMAs(p *bpfProg, devs []int32) {
 // devices.
 type fileRecord struct {
 	procInfo
+	TID     uint32 // the task whose descriptor table holds it
 	FD, Dev uint32
+	_       uint32
 	Path    pathKey
 }
 
@@ -282,11 +284,12 @@ func (l kernelLayout) fileProgram(devs []int32) ([]byte, error) {
 	p.inodeOn(l, r9, r1, devs, "hit", "f")
 	p.jump("out")
 	p.mark("hit")
-	p.store(sizeW, r10, r1, rec+procInfoSize+4)
+	p.store(sizeW, r10, r1, rec+procInfoSize+8)
 	p.load(sizeW, r1, r6, 16) // ctx->fd
-	p.store(sizeW, r10, r1, rec+procInfoSize)
-	p.copyField(sizeDW, rec+procInfoSize+8, r8, l.fileMnt)
-	p.copyField(sizeDW, rec+procInfoSize+16, r8, l.fileDentry)
+	p.store(sizeW, r10, r1, rec+procInfoSize+4)
+	p.copyField(sizeW, rec+procInfoSize, r7, l.taskPid)
+	p.copyField(sizeDW, rec+procInfoSize+16, r8, l.fileMnt)
+	p.copyField(sizeDW, rec+procInfoSize+24, r8, l.fileDentry)
 	l.leaderInfo(&p, rec, "")
 	p.emit(fileRecordSize)
 	p.done()

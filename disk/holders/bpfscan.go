@@ -174,8 +174,12 @@ func (s *Scanner) bpfProcess(st *scanState, io *fastIO, c *bpfCache, pid int, h 
 	}
 	slices.SortFunc(h.fds, func(a, b fileRecord) int { return int(a.FD) - int(b.FD) })
 	for _, f := range h.fds {
+		fdDir := dir // a thread with a descriptor table of its own has its own fd directory
+		if f.TID != 0 && int(f.TID) != pid {
+			fdDir += "task/" + strconv.Itoa(int(f.TID)) + "/"
+		}
 		link, err := c.path(f.Path, func() (string, error) {
-			return io.readlinkAt(st.procFD, dir+"fd/"+strconv.Itoa(int(f.FD)))
+			return io.readlinkAt(st.procFD, fdDir+"fd/"+strconv.Itoa(int(f.FD)))
 		})
 		if err != nil {
 			continue // closed since
