@@ -26,6 +26,7 @@ type Server struct {
 
 	mu       sync.Mutex
 	children map[*child]struct{} // every running connection child
+	open     int                 // children whose control socket is open: live connections
 	wg       sync.WaitGroup
 }
 
@@ -105,7 +106,7 @@ func (s *Server) shutdown() {
 	done := make(chan struct{})
 	go func() { s.wg.Wait(); close(done) }()
 	s.mu.Lock()
-	n := len(s.children)
+	n := s.open
 	for c := range s.children {
 		c.drain()
 	}
@@ -141,6 +142,7 @@ func (s *Server) handle(nc net.Conn) {
 	}
 	s.mu.Lock()
 	s.children[c] = struct{}{}
+	s.open++
 	s.mu.Unlock()
 	defer func() {
 		s.mu.Lock()
@@ -148,6 +150,11 @@ func (s *Server) handle(nc net.Conn) {
 		s.mu.Unlock()
 	}()
 	follow(c.ctl, s.backoff, host, release)
+	// The child closes its end when its connection is over, a little
+	// before it exits.
+	s.mu.Lock()
+	s.open--
+	s.mu.Unlock()
 	if err := c.wait(); err != nil {
 		s.log.Info("connection child ended", "addr", addr, "pid", c.cmd.Process.Pid, "err", err)
 	}
