@@ -139,6 +139,8 @@ func TestDecodeRecords(t *testing.T) {
 			b = binary.NativeEndian.AppendUint64(b, v)
 		}
 		b = append(b, "sleep\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00"...)
+		b = binary.NativeEndian.AppendUint64(b, 0x7ffc00001000) // arguments
+		b = binary.NativeEndian.AppendUint64(b, 0x7ffc00001010)
 		b = binary.NativeEndian.AppendUint32(b, r.tgid+1) // the thread
 		b = binary.NativeEndian.AppendUint32(b, r.fd)
 		b = binary.NativeEndian.AppendUint32(b, r.dev)
@@ -149,7 +151,7 @@ func TestDecodeRecords(t *testing.T) {
 	got, err := decodeRecords[fileRecord](b, fileRecordSize)
 	if err != nil || len(got) != 2 || got[0].TGID != 1 || got[0].UID != 1000 || got[0].FD != 3 ||
 		userDev(got[0].Dev) != (Dev{7, 0}) || got[1].FD != 4 || got[1].MountNS != 4026531841 ||
-		got[1].TID != 3 || got[1].StartNS != 5_000_000_000 || got[1].CSS != 0xffff888012345678 || commString(got[1].Comm) != "sleep" ||
+		got[1].TID != 3 || got[1].StartNS != 5_000_000_000 || got[1].ArgEnd != 0x7ffc00001010 || got[1].CSS != 0xffff888012345678 || commString(got[1].Comm) != "sleep" ||
 		got[1].Path != (pathKey{0xffff888000001000, 0xffff888000002000}) {
 		t.Errorf("got %+v, %v", got, err)
 	}

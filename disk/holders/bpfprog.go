@@ -26,6 +26,7 @@ type kernelLayout struct {
 	taskGroupLeader, fsPwdMnt, fileMnt, fileDentry                                int32
 	taskCgroups                                                                   int32 // -1: no cgroups
 	taskFiles, filesFdt, fdtMaxFds, fdtFd, fdtOpenFds                             int32
+	mmArgStart, mmArgEnd                                                          int32
 	// task, file and vma are the BTF ids of the structs the iterators
 	// pass; rdonlyCast, vmaNew, vmaNext and vmaDestroy those of kfuncs
 	// (0 where the kernel lacks them).
@@ -66,6 +67,7 @@ func (l *kernelLayout) fields() []layoutField {
 		{&l.taskCgroups, "task_struct", "cgroups"},
 		{&l.taskFiles, "task_struct", "files"}, {&l.filesFdt, "files_struct", "fdt"},
 		{&l.fdtMaxFds, "fdtable", "max_fds"}, {&l.fdtFd, "fdtable", "fd"}, {&l.fdtOpenFds, "fdtable", "open_fds"},
+		{&l.mmArgStart, "mm_struct", "arg_start"}, {&l.mmArgEnd, "mm_struct", "arg_end"},
 	}
 }
 
@@ -213,7 +215,7 @@ func (p *bpfProg) copyField(size uint8, dstOff int16, src uint8, off int32) {
 }
 
 // seqSlot is the stack slot that keeps the iterator's seq_file.
-const seqSlot = -176
+const seqSlot = -192
 
 // prologue keeps the context in r6 and its seq_file in seqSlot. Loading
 // the seq_file here, once, saves the verifier from checking the load on

@@ -13,6 +13,9 @@ type procInfo struct {
 	// the kernel has no cgroups.
 	CSS  uint64
 	Comm [16]byte
+	// ArgStart and ArgEnd bound the leader's argument strings in its
+	// memory (0 when it has none, or was not read).
+	ArgStart, ArgEnd uint64
 }
 
 // pathKey names a path by its mount and dentry (kernel addresses): two
@@ -38,7 +41,7 @@ type taskRecord struct {
 // Sizes and offsets of the records, shared by the programs that write them
 // and the decoder.
 const (
-	procInfoSize   = 48
+	procInfoSize   = 64
 	taskRecordSize = procInfoSize + 48
 	fileRecordSize = procInfoSize + 32
 	mapRecordSize  = procInfoSize
@@ -199,6 +202,10 @@ func (l kernelLayout) leaderInfo(p *bpfProg, rec int16, id string) {
 	p.deref(r9, r8, l.taskCred, "creddone"+id)
 	p.copyField(sizeW, rec+4, r9, l.credUID)
 	p.mark("creddone" + id)
+	p.deref(r9, r8, l.taskMM, "argdone"+id)
+	p.copyField(sizeDW, rec+48, r9, l.mmArgStart)
+	p.copyField(sizeDW, rec+56, r9, l.mmArgEnd)
+	p.mark("argdone" + id)
 	p.deref(r9, r8, l.taskNSProxy, "infodone"+id)
 	p.deref(r9, r9, l.nsproxyMnt, "infodone"+id)
 	p.copyField(sizeW, rec+8, r9, l.mntnsInum)

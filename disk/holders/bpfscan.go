@@ -201,7 +201,7 @@ func (s *Scanner) bpfProcess(st *scanState, io *fastIO, c *bpfCache, pid int, h 
 		return nil // closed since, or only its mappings were unknown
 	}
 	p := &Process{PID: pid, UID: int(h.info.UID), MountNS: ns, Holds: holds, StartTime: clockTicks(h.info.StartNS)}
-	cmdline, err := io.readRecordAt(st.procFD, dir+"cmdline")
+	cmdline, err := io.cmdline(st.procFD, dir, pid, h.info)
 	if err != nil && len(h.fds)+len(h.threads) == 0 && (h.leader == nil || h.leader.Kinds == 0) && !h.maps {
 		return nil // gone, and it held nothing but its namespace
 	}
