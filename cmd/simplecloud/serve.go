@@ -123,11 +123,13 @@ func runServe(ctx context.Context, a *app, cfg server.Config) error {
 		}
 		fmt.Fprintf(a.stdout, "host key %s %s %s%s\n", k.Signer.PublicKey().Type(), k.Fingerprint, k.Path, note)
 	}
-	exe, err := os.Executable()
-	if err != nil {
+	// Connection children run this very binary through /proc/self/exe,
+	// even after an upgrade replaced or removed the file: the child must
+	// speak the parent's version of the setup it is handed.
+	if _, err := os.Stat("/proc/self/exe"); err != nil {
 		return fmt.Errorf("find own executable: %w", err)
 	}
-	child := []string{exe, "--log-level", a.logLevel, "--log-format", a.logFormat, "serve-conn"}
+	child := []string{"/proc/self/exe", "--log-level", a.logLevel, "--log-format", a.logFormat, "serve-conn"}
 	srv, err := server.New(cfg, keys, child, a.log)
 	if err != nil {
 		return usageError{err}

@@ -143,3 +143,27 @@ func TestConnChildIsUser(t *testing.T) {
 		}
 	}
 }
+
+// TestBinaryReplaced removes the server's binary while it runs, as an
+// upgrade may: new connections still get a connection child of the
+// running version.
+func TestBinaryReplaced(t *testing.T) {
+	needRoot(t)
+	u := newUser(t, "")
+	dir := openDir(t)
+	bin := filepath.Join(dir, "simplecloud")
+	b, err := os.ReadFile(binary(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(bin, b, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	s := startServerBin(t, bin, openDir(t), filepath.Join(t.TempDir(), "hk"), nil)
+	if err := os.Remove(bin); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := s.sftp(t, u.name, u.key, "ls\n"); err != nil {
+		t.Errorf("login after the binary was removed: %v: %s", err, out)
+	}
+}
