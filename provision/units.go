@@ -51,6 +51,8 @@ After=%[3]s network-online.target
 Wants=network-online.target
 
 [Service]
+# serve says READY=1 once it listens, and STOPPING=1 when it drains.
+Type=notify
 ExecStart=%[1]s serve --config %[2]s --root %[4]s
 Restart=on-failure
 
