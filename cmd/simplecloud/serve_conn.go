@@ -9,7 +9,8 @@ import (
 // newServeConnCmd is the hidden command the server re-executes itself as,
 // still root, for each accepted connection: it finds the client's
 // connection on descriptor server.ConnFD, the control socket to the parent
-// on server.CtlFD and its setup on stdin, authenticates the client and
+// on server.CtlFD, the socket to have host key signatures made over on
+// server.SignFD and its setup on stdin, authenticates the client and
 // serves its sessions as the user.
 func newServeConnCmd(a *app) *cobra.Command {
 	return &cobra.Command{
@@ -18,13 +19,14 @@ func newServeConnCmd(a *app) *cobra.Command {
 		Hidden: true,
 		Args:   usageArgs(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			nc, ctl, err := server.ChildFiles()
+			nc, ctl, sign, err := server.ChildFiles()
 			if err != nil {
 				return err
 			}
 			defer nc.Close()
 			defer ctl.Close()
-			return server.ServeConn(nc, ctl, a.stdin, server.SystemAccounts{}, a.log)
+			defer sign.Close()
+			return server.ServeConn(nc, ctl, sign, a.stdin, server.SystemAccounts{}, a.log)
 		},
 	}
 }

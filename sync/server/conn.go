@@ -54,19 +54,19 @@ func (c *conn) touch() { c.lastUse.Store(time.Now().UnixNano()) }
 // stdin). It authenticates the client, drops to the user's uid, gid and
 // groups on every thread (refusing the connection if that fails in any
 // way), and serves SFTP sessions until the connection ends.
-func ServeConn(nc net.Conn, ctl net.Conn, setup io.Reader, accounts Accounts, log *slog.Logger) error {
+func ServeConn(nc, ctl, sign net.Conn, setup io.Reader, accounts Accounts, log *slog.Logger) error {
 	var st connSetup
 	if err := json.NewDecoder(setup).Decode(&st); err != nil {
 		return fmt.Errorf("read connection setup: %w", err)
 	}
 	cfg := st.Config.Defaults()
+	signers, err := remoteSigners(st.HostKeys, sign)
+	if err != nil {
+		return err
+	}
 	var keys []HostKey
-	for _, p := range st.HostKeys {
-		k, err := loadHostKey(p)
-		if err != nil {
-			return err
-		}
-		keys = append(keys, k)
+	for _, k := range signers {
+		keys = append(keys, HostKey{Signer: k})
 	}
 	log = log.With("component", "sshd")
 	a := &authenticator{cfg: cfg, accounts: accounts, backoff: ctlEvents{ctl}, log: log, now: time.Now}
@@ -241,16 +241,16 @@ func (s *connServer) keepalive(c *conn, done <-chan struct{}) {
 
 // ChildFiles returns a connection child's inherited connection (ConnFD)
 // and control socket (CtlFD).
-func ChildFiles() (net.Conn, net.Conn, error) {
-	var out [2]net.Conn
-	for i, fd := range []int{ConnFD, CtlFD} {
+func ChildFiles() (nc, ctl, sign net.Conn, err error) {
+	var out [3]net.Conn
+	for i, fd := range []int{ConnFD, CtlFD, SignFD} {
 		f := os.NewFile(uintptr(fd), "inherited")
 		c, err := net.FileConn(f)
 		f.Close()
 		if err != nil {
-			return nil, nil, fmt.Errorf("inherited descriptor %d: %w", fd, err)
+			return nil, nil, nil, fmt.Errorf("inherited descriptor %d: %w", fd, err)
 		}
 		out[i] = c
 	}
-	return out[0], out[1], nil
+	return out[0], out[1], out[2], nil
 }

@@ -15,7 +15,9 @@
 // resolving every path with openat2(RESOLVE_BENEATH), so that "..",
 // absolute paths and symbolic links cannot leave the user's root, and the
 // kernel checks every access against the user's ids. The parent never
-// opens user files and never speaks SSH.
+// opens user files and never speaks SSH. It alone holds the private host
+// keys: a child asks it to sign each key exchange's hash (see hostsign.go),
+// so a child running as the user can never hand a key to the user.
 package server
 
 // `simplecloud serve --config F` reads the [server] table of SimpleCloud's

@@ -135,7 +135,8 @@ func TestDropHelper(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	setup, _ := json.Marshal(connSetup{Config: Config{}.Defaults(), HostKeys: []string{keys[0].Path}})
+	setup, _ := json.Marshal(connSetup{Config: Config{}.Defaults(),
+		HostKeys: []string{string(ssh.MarshalAuthorizedKey(keys[0].Signer.PublicKey()))}})
 	// Not net.Pipe: both sides of SSH write their version first.
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -158,9 +159,11 @@ func TestDropHelper(t *testing.T) {
 			}
 		}
 	}()
+	sign, parentSign := net.Pipe()
+	go serveSigns(parentSign, []ssh.Signer{keys[0].Signer}) // the parent's side: sign
 	served := make(chan error, 1)
 	go func() {
-		served <- ServeConn(srvConn, ctl, bytes.NewReader(setup), fakeAccounts{acct}, slog.New(slog.NewTextHandler(os.Stderr, nil)))
+		served <- ServeConn(srvConn, ctl, sign, bytes.NewReader(setup), fakeAccounts{acct}, slog.New(slog.NewTextHandler(os.Stderr, nil)))
 	}()
 	cc, chans, reqs, err := ssh.NewClientConn(cliConn, ln.Addr().String(), &ssh.ClientConfig{
 		User: "alice", Auth: []ssh.AuthMethod{ssh.PublicKeys(signer)}, HostKeyCallback: ssh.InsecureIgnoreHostKey(),

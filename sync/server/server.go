@@ -4,10 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"golang.org/x/crypto/ssh"
 	"io"
 	"log/slog"
 	"net"
-	"path/filepath"
 	"sync"
 	"time"
 )
@@ -20,8 +20,9 @@ type Server struct {
 	cfg       Config
 	log       *slog.Logger
 	backoff   *backoff
-	keys      []string // host key files, for the children
-	childArgv []string // argv of the connection child
+	signers   []ssh.Signer // the host keys, which only the parent holds
+	pubs      []string     // their public halves, for the children
+	childArgv []string     // argv of the connection child
 	startups  chan struct{}
 
 	mu       sync.Mutex
@@ -46,11 +47,8 @@ func New(cfg Config, keys []HostKey, conn []string, log *slog.Logger) (*Server, 
 		childArgv: conn, startups: make(chan struct{}, cfg.MaxStartups), children: map[*child]struct{}{},
 	}
 	for _, k := range keys {
-		p, err := filepath.Abs(k.Path) // the children start in /
-		if err != nil {
-			return nil, fmt.Errorf("new server: host key path: %w", err)
-		}
-		s.keys = append(s.keys, p)
+		s.signers = append(s.signers, k.Signer)
+		s.pubs = append(s.pubs, string(ssh.MarshalAuthorizedKey(k.Signer.PublicKey())))
 	}
 	return s, nil
 }
@@ -134,7 +132,7 @@ func (s *Server) handle(nc net.Conn) {
 	var once sync.Once
 	release := func() { once.Do(func() { <-s.startups }) }
 	defer release()
-	c, err := startChild(s.childArgv, nc, connSetup{Config: s.cfg, HostKeys: s.keys})
+	c, err := startChild(s.childArgv, nc, connSetup{Config: s.cfg, HostKeys: s.pubs})
 	nc.Close() // the child has its own copy
 	if err != nil {
 		s.log.Error("start connection child", "addr", addr, "err", err)
@@ -148,6 +146,12 @@ func (s *Server) handle(nc net.Conn) {
 		s.mu.Lock()
 		delete(s.children, c)
 		s.mu.Unlock()
+	}()
+	go func() {
+		if err := serveSigns(c.sign, s.signers); err != nil {
+			s.log.Warn("connection child's signing requests", "addr", addr, "pid", c.cmd.Process.Pid, "err", err)
+			c.sign.Close() // the child can no longer rekey: its connection ends
+		}
 	}()
 	follow(c.ctl, s.backoff, host, release)
 	// The child closes its end when its connection is over, a little

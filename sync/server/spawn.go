@@ -19,6 +19,7 @@ import (
 const (
 	ConnFD = 3 // the client's TCP connection
 	CtlFD  = 4 // the control socket to the parent
+	SignFD = 5 // the socket to ask the parent for host key signatures over
 )
 
 // The control socket carries single bytes. The child reports failed
@@ -34,13 +35,14 @@ const (
 // connSetup is what a connection child learns from the parent.
 type connSetup struct {
 	Config   Config
-	HostKeys []string // host key files
+	HostKeys []string // the public host keys, authorized_keys format (the parent signs)
 }
 
 // child is a running connection child, seen from the parent.
 type child struct {
-	cmd *exec.Cmd
-	ctl *net.UnixConn
+	cmd  *exec.Cmd
+	ctl  *net.UnixConn
+	sign net.Conn
 }
 
 // childEnv are the variables of the parent's environment a connection child
@@ -63,17 +65,17 @@ func startChild(argv []string, nc net.Conn, setup connSetup) (*child, error) {
 	if err != nil {
 		return nil, fmt.Errorf("start connection child: %w", err)
 	}
-	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	ctl, theirs, err := socketPair("ctl")
 	if err != nil {
-		return nil, fmt.Errorf("start connection child: socketpair: %w", err)
+		return nil, err
 	}
-	mine, theirs := os.NewFile(uintptr(fds[0]), "ctl"), os.NewFile(uintptr(fds[1]), "ctl-child")
 	defer theirs.Close()
-	ctl, err := net.FileConn(mine)
-	mine.Close()
+	sign, theirsSign, err := socketPair("sign")
 	if err != nil {
-		return nil, fmt.Errorf("start connection child: control socket: %w", err)
+		ctl.Close()
+		return nil, err
 	}
+	defer theirsSign.Close()
 	cmd := exec.Command(argv[0], argv[1:]...)
 	for _, k := range childEnv {
 		if v, ok := os.LookupEnv(k); ok {
@@ -86,16 +88,34 @@ func startChild(argv []string, nc net.Conn, setup connSetup) (*child, error) {
 	cmd.Dir = "/"
 	cmd.Stdin = bytes.NewReader(js)
 	cmd.Stderr = os.Stderr
-	cmd.ExtraFiles = []*os.File{conn, theirs}
+	cmd.ExtraFiles = []*os.File{conn, theirs, theirsSign}
 	// No Pdeathsig: it fires when the forking OS thread exits, which the
 	// runtime does to threads. The child ends when the control socket
 	// closes instead.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
 	if err := cmd.Start(); err != nil {
 		ctl.Close()
+		sign.Close()
 		return nil, fmt.Errorf("start connection child: %w", err)
 	}
-	return &child{cmd: cmd, ctl: ctl.(*net.UnixConn)}, nil
+	return &child{cmd: cmd, ctl: ctl.(*net.UnixConn), sign: sign}, nil
+}
+
+// socketPair returns the parent's end of a new stream socket pair and the
+// file of the child's end.
+func socketPair(name string) (net.Conn, *os.File, error) {
+	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return nil, nil, fmt.Errorf("start connection child: %s socket: %w", name, err)
+	}
+	mine, theirs := os.NewFile(uintptr(fds[0]), name), os.NewFile(uintptr(fds[1]), name+"-child")
+	c, err := net.FileConn(mine)
+	mine.Close()
+	if err != nil {
+		theirs.Close()
+		return nil, nil, fmt.Errorf("start connection child: %s socket: %w", name, err)
+	}
+	return c, theirs, nil
 }
 
 // drain asks the child to let its sessions finish and then exit.
@@ -108,6 +128,7 @@ func (c *child) drain() {
 func (c *child) wait() error {
 	err := c.cmd.Wait()
 	c.ctl.Close()
+	c.sign.Close()
 	return err
 }
 
