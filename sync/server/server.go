@@ -148,7 +148,7 @@ func (s *Server) handle(nc net.Conn) {
 		s.mu.Unlock()
 	}()
 	go func() {
-		if err := serveSigns(c.sign, s.signers); err != nil {
+		if err := serveSigns(c.sign, s.signers); err != nil && !errors.Is(err, net.ErrClosed) {
 			s.log.Warn("connection child's signing requests", "addr", addr, "pid", c.cmd.Process.Pid, "err", err)
 			c.sign.Close() // the child can no longer rekey: its connection ends
 		}
