@@ -50,21 +50,19 @@ func (l kernelLayout) walkFDs(p *bpfProg, devs []int32) {
 	p.rshImm(r3, 6)
 	p.iterNew(l, wordIterAt, 0, r3)
 	p.mark("fdword")
-	p.iterNext(l, wordIterAt, "fdwordend")
+	p.iterNext(wordIterAt, l.numNext, "fdwordend")
 	p.load(sizeW, r2, r0, 0)
 	p.lshImm(r2, 6) // the first descriptor of the word
 	p.store(sizeDW, r10, r2, fdBaseAt)
-	p.load(sizeDW, r3, r10, fdOpenAt)
-	p.rshImm(r2, 3)
-	p.addReg(r3, r2)
-	p.probeTo(fdWordAt, 8, r3)
+	p.rshImm(r2, 3) // its word's offset in open_fds
+	p.probeElem(fdWordAt, fdOpenAt)
 	p.load(sizeDW, r1, r10, fdWordAt)
 	p.jumpEq(r1, 0, "fdword")
 	// for b in [0, 64) while word>>b != 0
 	p.movImm(r3, 64)
 	p.iterNew(l, bitIterAt, 0, r3)
 	p.mark("fdbit")
-	p.iterNext(l, bitIterAt, "fdbitend")
+	p.iterNext(bitIterAt, l.numNext, "fdbitend")
 	p.load(sizeW, r2, r0, 0)
 	p.load(sizeDW, r1, r10, fdWordAt)
 	p.rshReg(r1, r2)
@@ -74,10 +72,8 @@ func (l kernelLayout) walkFDs(p *bpfProg, devs []int32) {
 	p.load(sizeDW, r1, r10, fdBaseAt)
 	p.addReg(r2, r1)
 	p.store(sizeDW, r10, r2, fdIndexAt)
-	p.load(sizeDW, r3, r10, fdArrayAt)
 	p.lshImm(r2, 3)
-	p.addReg(r3, r2)
-	p.probeTo(fdFileAt, 8, r3)
+	p.probeElem(fdFileAt, fdArrayAt)
 	p.load(sizeDW, r1, r10, fdFileAt)
 	p.jumpEq(r1, 0, "fdbit")
 	p.movImm(r2, l.file)
@@ -99,10 +95,10 @@ func (l kernelLayout) walkFDs(p *bpfProg, devs []int32) {
 	p.emitAt(fdRec, taskRecordSize)
 	p.jump("fdbit")
 	p.mark("fdbitend")
-	p.iterDestroy(l, bitIterAt)
+	p.callIter(bitIterAt, l.numDestroy)
 	p.jump("fdword")
 	p.mark("fdwordend")
-	p.iterDestroy(l, wordIterAt)
+	p.callIter(wordIterAt, l.numDestroy)
 	p.mark("fddone")
 }
 
@@ -111,26 +107,31 @@ func (p *bpfProg) iterNew(l kernelLayout, at int16, start int32, end uint8) {
 	if end != r3 {
 		p.movReg(r3, end)
 	}
-	p.movReg(r1, r10)
-	p.addImm(r1, int32(at))
 	p.movImm(r2, start)
-	p.callKfunc(l.numNew)
+	p.callIter(at, l.numNew)
 }
 
-// iterNext steps the number iterator at fp+at, jumping to end when it is
-// done; otherwise r0 points to the number.
-func (p *bpfProg) iterNext(l kernelLayout, at int16, end string) {
-	p.movReg(r1, r10)
-	p.addImm(r1, int32(at))
-	p.callKfunc(l.numNext)
+// iterNext steps the iterator at fp+at with kfunc, jumping to end when it
+// is done; otherwise r0 points to the item.
+func (p *bpfProg) iterNext(at int16, kfunc int32, end string) {
+	p.callIter(at, kfunc)
 	p.jumpEq(r0, 0, end)
 }
 
-// iterDestroy ends the number iterator at fp+at.
-func (p *bpfProg) iterDestroy(l kernelLayout, at int16) {
+// callIter calls kfunc with the iterator at fp+at as its first argument
+// (the others already in r2 and r3).
+func (p *bpfProg) callIter(at int16, kfunc int32) {
 	p.movReg(r1, r10)
 	p.addImm(r1, int32(at))
-	p.callKfunc(l.numDestroy)
+	p.callKfunc(kfunc)
+}
+
+// probeElem reads the 8 bytes at offset r2 of the array whose address is
+// kept at fp+arrayAt into fp+at.
+func (p *bpfProg) probeElem(at, arrayAt int16) {
+	p.load(sizeDW, r3, r10, arrayAt)
+	p.addReg(r3, r2)
+	p.probeTo(at, 8, r3)
 }
 
 // probeTo emits bpf_probe_read_kernel(fp+at, size, src).
