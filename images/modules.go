@@ -10,11 +10,11 @@ import (
 	"strings"
 )
 
-// DefaultModules are the kernel modules every guest loads: virtio disks and
-// network, loop devices, device-mapper with dm-crypt, the AES-XTS and
+// DefaultModules are the kernel modules every guest loads: virtio console,
+// disks and network, loop devices, device-mapper with dm-crypt, the AES-XTS and
 // ESSIV ciphers it uses, and FUSE.
 var DefaultModules = []string{
-	"virtio_pci", "virtio_blk", "virtio_net", "loop",
+	"virtio_pci", "virtio_console", "virtio_blk", "virtio_net", "loop",
 	"dm_mod", "dm_crypt", "xts", "aesni_intel", "essiv", "fuse",
 }
 

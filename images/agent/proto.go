@@ -1,9 +1,12 @@
 // Package agent is the command channel between a test on the host and the
-// guest kernel it boots: a line of JSON per message over the guest's second
-// serial port. The guest side (Serve) runs commands and answers; the host
+// guest kernel it boots: a line of JSON per message over a virtio port of
+// the guest (PortName). The guest side (Serve) runs commands and answers; the host
 // side (Client) sends requests and waits for answers. The protocol is for
 // tests and the demo only; it has no authentication and trusts both ends.
 package agent
+
+// PortName is the name of the virtio port the agent serves on.
+const PortName = "sc.agent"
 
 // Ops of a Request.
 const (

@@ -3,7 +3,7 @@
 // First boot: a "system" disk and a blank data disk; simplecloud lists the
 // disks, plans and runs an unattended install on the data disk (GPT, LUKS2,
 // ext4 with 0 reserved blocks), and cryptsetup and dumpe2fs confirm it.
-// Second boot on the same disk images: the unlock prompt on the serial
+// Second boot on the same disk images: the unlock prompt on the
 // console refuses a wrong passphrase, accepts the right one, and the file
 // written before the reboot is there.
 package main
@@ -162,10 +162,10 @@ func runSteps(ctx context.Context, m *vm.Machine, steps []step) error {
 	return nil
 }
 
-// unlockOnConsole runs `simplecloud unlock` on the guest's serial console
+// unlockOnConsole runs `simplecloud unlock` on the guest's console
 // and types a wrong passphrase, then the right one, showing the console.
 func unlockOnConsole(ctx context.Context, m *vm.Machine) error {
-	fmt.Printf("\n--- the unlock prompt on the serial console (typed: a wrong passphrase, then the right one)\n")
+	fmt.Printf("\n--- the unlock prompt on the console (typed: a wrong passphrase, then the right one)\n")
 	before := len(m.Console())
 	p, err := m.StartCmd(vm.Cmd{Console: true, Argv: []string{"simplecloud", "unlock"}})
 	if err != nil {

@@ -10,15 +10,18 @@ import (
 	"simplecloud/images/agent"
 )
 
-// runAgent serves the command channel on the serial device dev.
+// runAgent serves the command channel on the device dev: a virtio port, or a
+// serial line (made raw).
 func runAgent(dev string) error {
 	f, err := os.OpenFile(dev, os.O_RDWR|unix.O_NOCTTY, 0)
 	if err != nil {
 		return fmt.Errorf("open agent port: %w", err)
 	}
 	defer f.Close()
-	if err := makeRaw(int(f.Fd())); err != nil {
-		return fmt.Errorf("set agent port raw: %w", err)
+	if _, err := unix.IoctlGetTermios(int(f.Fd()), unix.TCGETS); err == nil {
+		if err := makeRaw(int(f.Fd())); err != nil {
+			return fmt.Errorf("set agent port raw: %w", err)
+		}
 	}
 	// exec.Command looks programs up in the agent's own PATH.
 	for _, kv := range agent.DefaultEnv {
@@ -27,7 +30,7 @@ func runAgent(dev string) error {
 	}
 	var uts unix.Utsname
 	unix.Uname(&uts)
-	s := &agent.Server{Console: "/dev/ttyS0", Poweroff: poweroff}
+	s := &agent.Server{Console: consoleDev, Poweroff: poweroff}
 	return s.Serve(f, agent.Response{Kernel: unix.ByteSliceToString(uts.Release[:])})
 }
 

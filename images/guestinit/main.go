@@ -1,13 +1,14 @@
 // Command guestinit is the /init of SimpleCloud's test and demo guests. As
 // PID 1 it mounts the kernel filesystems, loads the kernel modules listed in
 // /etc/guest/modules, waits for the virtio disks, makes /dev/disk/by-id
-// links (there is no udev), configures the network when asked, then starts
-// itself again as the command agent on the second serial port and reaps
-// orphans until the agent exits, when it powers the guest off.
+// links (there is no udev), moves its output to the virtio console (hvc0),
+// configures the network when asked, then starts itself again as the command
+// agent on the virtio port named sc.agent and reaps orphans until the agent
+// exits, when it powers the guest off.
 //
 // Kernel command line options: sc.disks=N (wait for N virtio disks),
 // sc.net=1 (bring up eth0 as 10.0.2.15/24 for qemu user networking),
-// sc.agent=DEVICE (default /dev/ttyS1).
+// sc.agent=DEVICE (default: the virtio port named sc.agent).
 package main
 
 import (
@@ -18,6 +19,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"simplecloud/images/agent"
 )
 
 func main() {
@@ -57,6 +60,9 @@ func boot() error {
 	if err := loadModules("/etc/guest/modules"); err != nil {
 		return err
 	}
+	if err := useConsole(consoleDev, 10*time.Second); err != nil {
+		return err
+	}
 	opts := cmdline()
 	if err := waitDisks(opts["sc.disks"], 30*time.Second); err != nil {
 		return err
@@ -72,11 +78,14 @@ func boot() error {
 	fmt.Printf("guestinit: system up in %v\n", time.Since(start).Round(time.Millisecond))
 	dev := opts["sc.agent"]
 	if dev == "" {
-		dev = "/dev/ttyS1"
+		var err error
+		if dev, err = findPort(agent.PortName, 10*time.Second); err != nil {
+			return err
+		}
 	}
-	agent := exec.Command("/init", "agent", dev)
-	agent.Stdout, agent.Stderr = os.Stdout, os.Stderr
-	if err := agent.Start(); err != nil {
+	ag := exec.Command("/init", "agent", dev)
+	ag.Stdout, ag.Stderr = os.Stdout, os.Stderr
+	if err := ag.Start(); err != nil {
 		return fmt.Errorf("start agent: %w", err)
 	}
 	for {
@@ -85,7 +94,7 @@ func boot() error {
 		if err == unix.EINTR {
 			continue
 		}
-		if err != nil || pid == agent.Process.Pid {
+		if err != nil || pid == ag.Process.Pid {
 			fmt.Printf("guestinit: agent exited (%v); powering off\n", ws.ExitStatus())
 			poweroff()
 		}

@@ -199,13 +199,28 @@ func (m *Machine) bootError(doing string, ctx context.Context, err error) error 
 	select {
 	case <-m.done:
 		if m.timedOut.Load() {
-			return fmt.Errorf("%s: guest killed after its %v lifetime; console ends with:\n%s", doing, m.opts.Timeout, m.console.tail(3000))
+			return fmt.Errorf("%s: guest killed after its %v lifetime; console ends with:\n%s%s", doing, m.opts.Timeout, m.console.tail(3000), m.bootLogTail())
 		}
-		return fmt.Errorf("%s: qemu exited (%v): %s\nconsole ends with:\n%s", doing, m.waitErr,
-			strings.TrimSpace(m.stderrString()), m.console.tail(3000))
+		return fmt.Errorf("%s: qemu exited (%v): %s\nconsole ends with:\n%s%s", doing, m.waitErr,
+			strings.TrimSpace(m.stderrString()), m.console.tail(3000), m.bootLogTail())
 	default:
 	}
-	return fmt.Errorf("%s: %w; console ends with:\n%s", doing, err, m.console.tail(3000))
+	return fmt.Errorf("%s: %w; console ends with:\n%s%s", doing, err, m.console.tail(3000), m.bootLogTail())
+}
+
+func (m *Machine) bootLogPath() string { return filepath.Join(m.opts.Dir, "boot.log") }
+
+// bootLogTail returns the end of what the guest printed before its virtio
+// console came up, for boot errors.
+func (m *Machine) bootLogTail() string {
+	b, err := os.ReadFile(m.bootLogPath())
+	if err != nil || len(bytes.TrimSpace(b)) == 0 {
+		return ""
+	}
+	if len(b) > 3000 {
+		b = append([]byte("..."), b[len(b)-3000:]...)
+	}
+	return "\nearly boot log (" + m.bootLogPath() + ") ends with:\n" + strings.TrimSpace(string(b))
 }
 
 func freePort() (int, error) {
@@ -220,7 +235,9 @@ func freePort() (int, error) {
 // args returns qemu's command line.
 func (m *Machine) args(sock string) []string {
 	o := m.opts
-	appendLine := fmt.Sprintf("console=ttyS0 quiet panic=-1 sc.disks=%d", len(o.Disks))
+	// The kernel prints to both consoles; /dev/console is hvc0 once
+	// virtio_console is loaded, ttyS0 (a file) before that.
+	appendLine := fmt.Sprintf("console=ttyS0 console=hvc0 quiet panic=-1 sc.disks=%d", len(o.Disks))
 	if len(o.Forward) > 0 {
 		appendLine += " sc.net=1"
 	}
@@ -231,8 +248,16 @@ func (m *Machine) args(sock string) []string {
 		"-accel", "tcg", "-cpu", "max", "-m", fmt.Sprint(o.MemoryMB), "-smp", fmt.Sprint(o.CPUs),
 		"-nodefaults", "-no-user-config", "-display", "none", "-no-reboot",
 		"-kernel", o.Kernel, "-initrd", o.Initrd, "-append", appendLine,
-		"-chardev", "stdio,id=con,signal=off", "-serial", "chardev:con",
-		"-chardev", "socket,id=agent,path=" + sock, "-serial", "chardev:agent",
+		// The early boot (before virtio_console loads) goes to a file on the
+		// 8250 port; everything after it, and the interactive console, to a
+		// virtio console on stdio. The agent has a virtio port of its own.
+		// An emulated 8250's interrupt-driven output was seen to stall for
+		// good under TCG; virtio has no such lost-interrupt race.
+		"-chardev", "file,id=boot,path=" + m.bootLogPath(), "-serial", "chardev:boot",
+		"-device", "virtio-serial-pci,id=vser",
+		"-chardev", "stdio,id=con,signal=off", "-device", "virtconsole,chardev=con,bus=vser.0",
+		"-chardev", "socket,id=agent,path=" + sock,
+		"-device", "virtserialport,chardev=agent,name=" + agent.PortName + ",bus=vser.0",
 	}
 	for i, d := range o.Disks {
 		drive := fmt.Sprintf("file=%s,format=raw,if=none,id=d%d", d.Path, i)

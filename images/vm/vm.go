@@ -1,5 +1,5 @@
 // Package vm boots a Linux guest under qemu with software emulation and
-// drives it: virtio disks with serial numbers, the serial console (read it,
+// drives it: virtio disks with serial numbers, the console (a virtio console; read it,
 // wait for text, type a line), a command channel to the guest agent (run a
 // command, get its exit status and output), TCP ports forwarded to
 // 127.0.0.1 only, and a hard lifetime after which the guest is killed.
@@ -88,7 +88,7 @@ type Cmd struct {
 	Env   []string
 	Dir   string
 	Stdin []byte
-	// Console runs the command on the serial console as its controlling
+	// Console runs the command on the guest's console (hvc0) as its controlling
 	// terminal (stdin, stdout and stderr), for prompts: drive it with
 	// Expect and SendLine. Its Result has no output.
 	Console bool

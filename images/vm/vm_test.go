@@ -127,8 +127,8 @@ if grep -q through-dm-crypt /dev/vda; then echo plaintext on disk; exit 1; fi`
 		if err != nil || r.Exit != 5 {
 			t.Fatalf("got %+v, %v; want exit 5", r, err)
 		}
-		if !strings.Contains(m.Console(), "/dev/ttyS0") {
-			t.Error("the console command's terminal is not /dev/ttyS0")
+		if !strings.Contains(m.Console(), "/dev/hvc0") {
+			t.Error("the console command's terminal is not /dev/hvc0")
 		}
 	})
 
