@@ -13,10 +13,13 @@ import (
 // runAgent serves the command channel on the device dev: a virtio port, or a
 // serial line (made raw).
 func runAgent(dev string) error {
-	f, err := os.OpenFile(dev, os.O_RDWR|unix.O_NOCTTY, 0)
+	// Blocking I/O, outside Go's poller: the channel then relies on the
+	// driver's read and write alone, not also on its poll wake-ups.
+	fd, err := unix.Open(dev, unix.O_RDWR|unix.O_NOCTTY|unix.O_CLOEXEC, 0)
 	if err != nil {
-		return fmt.Errorf("open agent port: %w", err)
+		return fmt.Errorf("open agent port %s: %w", dev, err)
 	}
+	f := os.NewFile(uintptr(fd), dev)
 	defer f.Close()
 	if _, err := unix.IoctlGetTermios(int(f.Fd()), unix.TCGETS); err == nil {
 		if err := makeRaw(int(f.Fd())); err != nil {

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -84,7 +85,14 @@ func (p *Process) Wait(ctx context.Context) (Result, error) {
 	r, err := p.m.client.Wait(ctx, p.ch)
 	if err != nil {
 		if ctx.Err() != nil {
-			p.Signal(syscall.SIGKILL)
+			// Say whether the command hung or the channel did: a snapshot of
+			// the guest's processes, then the kill's answer.
+			ps := p.m.processList()
+			kerr := p.Signal(syscall.SIGKILL)
+			if kerr == nil {
+				kerr = errors.New("killed")
+			}
+			err = fmt.Errorf("%w; guest processes then:\n%s\nkill: %v", err, ps, kerr)
 		}
 		return Result{}, p.m.guestErr(fmt.Sprintf("run %q in guest", p.argv), err)
 	}
@@ -92,6 +100,22 @@ func (p *Process) Wait(ctx context.Context) (Result, error) {
 		return Result{Exit: r.Exit}, fmt.Errorf("run %q in guest: %s", p.argv, r.Error)
 	}
 	return Result{Exit: r.Exit, Stdout: r.Stdout, Stderr: r.Stderr}, nil
+}
+
+// processList returns the guest's ps output, or why there is none, for
+// timeout errors.
+func (m *Machine) processList() string {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	p, err := m.StartCmd(Cmd{Argv: []string{"ps", "-o", "pid,ppid,stat,args"}})
+	if err != nil {
+		return "(ps: " + err.Error() + ")"
+	}
+	r, err := m.client.Wait(ctx, p.ch)
+	if err != nil {
+		return "(ps: no answer from the agent: " + err.Error() + ")"
+	}
+	return strings.TrimSpace(string(r.Stdout) + string(r.Stderr))
 }
 
 // Signal sends sig to the process group of p.

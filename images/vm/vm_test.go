@@ -169,6 +169,11 @@ if grep -q through-dm-crypt /dev/vda; then echo plaintext on disk; exit 1; fi`
 		if !errors.Is(err, context.DeadlineExceeded) {
 			t.Fatalf("got %v, want a deadline error", err)
 		}
+		// The error tells a hung command from a hung channel.
+		if msg := err.Error(); !strings.Contains(msg, "guest processes then") || !strings.Contains(msg, "PPID") ||
+			!strings.Contains(msg, "kill: killed") {
+			t.Errorf("the timeout error shows no process list and kill answer: %v", err)
+		}
 		deadline := time.Now().Add(30 * time.Second)
 		for {
 			r := run(t, m, "sh", "-c", "pgrep -f 'sleep 300' || true")
