@@ -86,13 +86,22 @@ func loadIterProgram(name string, code []byte, btfID uint32) (int, error) {
 
 // runIterator attaches a loaded iterator program, reads everything it
 // writes and detaches it.
-func runIterator(prog int) ([]byte, error) {
+func runIterator(prog int) ([]byte, error) { return runIteratorOn(prog, 0) }
+
+// runIteratorOn is runIterator for a task iterator that visits only the
+// thread tid (all tasks when tid is 0).
+func runIteratorOn(prog int, tid uint32) ([]byte, error) {
 	link := struct {
 		progFD, targetFD, attachType, flags uint32
 		iterInfo                            uint64
 		iterInfoLen, _                      uint32
 	}{progFD: uint32(prog), attachType: unix.BPF_TRACE_ITER}
+	info := struct{ tid, pid, pidFD uint32 }{tid: tid} // bpf_iter_link_info.task
+	if tid != 0 {
+		link.iterInfo, link.iterInfoLen = uint64(uintptr(unsafe.Pointer(&info))), uint32(unsafe.Sizeof(info))
+	}
 	linkFD, err := bpfCall(unix.BPF_LINK_CREATE, unsafe.Pointer(&link), unsafe.Sizeof(link))
+	runtime.KeepAlive(&info)
 	if err != nil {
 		return nil, fmt.Errorf("attach BPF iterator: %w", err)
 	}
@@ -172,11 +181,14 @@ type bpfResult struct {
 	tasks []taskRecord
 	files []fileRecord
 	maps  []mapRecord
+	// mapped is the mapped-files probe's answer (mappedNone, ...), -1
+	// without one; the mappings were walked unless it is mappedNone.
+	mapped int
 }
 
 // scanBPF runs the task, file and mapping iterators for devs; selfNS is
 // the scanner's mount namespace (see taskProgram).
-func scanBPF(log *slog.Logger, l kernelLayout, devs []Dev, selfNS uint64) (*bpfResult, error) {
+func scanBPF(log *slog.Logger, l kernelLayout, devs []Dev, selfNS uint64, walkMaps bool) (*bpfResult, error) {
 	kdevs := make([]int32, len(devs))
 	for i, d := range devs {
 		kdevs[i] = kernelDev(d)
@@ -194,7 +206,7 @@ func scanBPF(log *slog.Logger, l kernelLayout, devs []Dev, selfNS uint64) (*bpfR
 	var maps []mapRecord
 	var its []iterator
 	for i := range shards {
-		its = append(its, iterator{"sc_task", "bpf_iter_task", l.taskProgram(int32(i), int32(shards), uint32(selfNS)),
+		its = append(its, iterator{"sc_task", "bpf_iter_task", l.taskProgram(int32(i), int32(shards), uint32(selfNS), walkMaps),
 			func(b []byte) (err error) {
 				tasks[i], err = decodeRecords[taskRecord](b, taskRecordSize)
 				return err
@@ -206,7 +218,7 @@ func scanBPF(log *slog.Logger, l kernelLayout, devs []Dev, selfNS uint64) (*bpfR
 			return err
 		}})
 	}
-	if l.vmaNew == 0 {
+	if l.vmaNew == 0 && walkMaps {
 		its = append(its, iterator{"sc_vma", "bpf_iter_task_vma", l.mapProgram, func(b []byte) (err error) {
 			maps, err = decodeRecords[mapRecord](b, mapRecordSize)
 			return err

@@ -82,7 +82,7 @@ func TestPrograms(t *testing.T) {
 	for _, vmaIter := range []bool{true, false} {
 		l := fakeLayout(vmaIter)
 		for name, build := range map[string]func([]int32) ([]byte, error){
-			"task": l.taskProgram(1, 2, 0xf0000001), "file": l.fileProgram, "map": l.mapProgram,
+			"task": l.taskProgram(1, 2, 0xf0000001, true), "file": l.fileProgram, "map": l.mapProgram,
 		} {
 			code, err := build(kdevs)
 			if err != nil {

@@ -27,10 +27,12 @@ type kernelLayout struct {
 	taskCgroups                                                                   int32 // -1: no cgroups
 	taskFiles, filesFdt, fdtMaxFds, fdtFd, fdtOpenFds                             int32
 	mmArgStart, mmArgEnd                                                          int32
+	// Where the mapped-files probe looks (-1 where the kernel lacks one).
+	sbInodes, inodeSbList, inodeMapping, mappingMmap, fileMapping int32
 	// task, file and vma are the BTF ids of the structs the iterators
 	// pass; rdonlyCast, vmaNew, vmaNext and vmaDestroy those of kfuncs
 	// (0 where the kernel lacks them).
-	task, file, vma                         int32
+	task, file, vma, inode                  int32
 	rdonlyCast, vmaNew, vmaNext, vmaDestroy int32
 	numNew, numNext, numDestroy             int32
 	// iters are the BTF ids of the iterators' functions, by name.
@@ -39,7 +41,7 @@ type kernelLayout struct {
 
 // structs are the structs whose BTF ids the programs need.
 func (l *kernelLayout) structs() map[string]*int32 {
-	return map[string]*int32{"task_struct": &l.task, "file": &l.file, "vm_area_struct": &l.vma}
+	return map[string]*int32{"task_struct": &l.task, "file": &l.file, "vm_area_struct": &l.vma, "inode": &l.inode}
 }
 
 // kfuncs are the kfuncs the programs use where the kernel has them.
@@ -68,6 +70,9 @@ func (l *kernelLayout) fields() []layoutField {
 		{&l.taskFiles, "task_struct", "files"}, {&l.filesFdt, "files_struct", "fdt"},
 		{&l.fdtMaxFds, "fdtable", "max_fds"}, {&l.fdtFd, "fdtable", "fd"}, {&l.fdtOpenFds, "fdtable", "open_fds"},
 		{&l.mmArgStart, "mm_struct", "arg_start"}, {&l.mmArgEnd, "mm_struct", "arg_end"},
+		{&l.sbInodes, "super_block", "s_inodes"}, {&l.inodeSbList, "inode", "i_sb_list"},
+		{&l.inodeMapping, "inode", "i_mapping"}, {&l.fileMapping, "file", "f_mapping"},
+		{&l.mappingMmap, "address_space", "i_mmap.rb_root.rb_node"},
 	}
 }
 
@@ -79,7 +84,9 @@ type layoutField struct {
 
 // optionalFields are the fields the programs can do without (-1 then):
 // a kernel without cgroups has no task_struct.cgroups.
-var optionalFields = map[string]bool{"task_struct.cgroups": true}
+var optionalFields = map[string]bool{"task_struct.cgroups": true,
+	"super_block.s_inodes": true, "inode.i_sb_list": true, "inode.i_mapping": true, "file.f_mapping": true,
+	"address_space.i_mmap.rb_root.rb_node": true}
 
 // iterFuncs are the BTF functions of the iterators the programs attach to.
 var iterFuncs = []string{"bpf_iter_task", "bpf_iter_task_file", "bpf_iter_task_vma"}

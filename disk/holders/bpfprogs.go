@@ -104,15 +104,16 @@ func (p *bpfProg) setKind(i int) {
 // taskProgram returns a builder of the program run for every task whose
 // thread-group id is shard modulo shards. With the kernel's open-coded VMA
 // iterator (Linux 6.7+), it also walks the mappings of each thread-group
-// leader, which costs a fraction of the task_vma iterator. It writes a
+// leader (unless walkMaps is false: the mapped-files probe found nothing
+// mapped on the devices), which costs a fraction of the task_vma iterator. It writes a
 // record for each thread that holds something, and for each leader in a
 // mount namespace other than selfNS (the processes of a namespace that
 // keeps a mount alive).
-func (l kernelLayout) taskProgram(shard, shards int32, selfNS uint32) func(devs []int32) ([]byte, error) {
-	return func(devs []int32) ([]byte, error) { return l.buildTaskProgram(devs, shard, shards, selfNS) }
+func (l kernelLayout) taskProgram(shard, shards int32, selfNS uint32, walkMaps bool) func(devs []int32) ([]byte, error) {
+	return func(devs []int32) ([]byte, error) { return l.buildTaskProgram(devs, shard, shards, selfNS, walkMaps) }
 }
 
-func (l kernelLayout) buildTaskProgram(devs []int32, shard, shards int32, selfNS uint32) ([]byte, error) {
+func (l kernelLayout) buildTaskProgram(devs []int32, shard, shards int32, selfNS uint32, walkMaps bool) ([]byte, error) {
 	var p bpfProg
 	const rec = -taskRecordSize
 	p.prologue()
@@ -138,7 +139,7 @@ func (l kernelLayout) buildTaskProgram(devs []int32, shard, shards int32, selfNS
 	if l.walksFDs() {
 		l.walkFDs(&p, devs)
 	}
-	if l.vmaNew != 0 {
+	if l.vmaNew != 0 && walkMaps {
 		l.walkVMAs(&p, devs)
 	}
 	p.load(sizeDW, r8, r7, int16(l.taskMM))

@@ -44,7 +44,7 @@ func (s *Scanner) tryBPF(st *scanState, devs []Dev) (*bpfResult, error) {
 	case s.Engine == EngineAuto && (s.ProcDir != "/proc" || s.SysDir != "/sys" || os.Geteuid() != 0):
 		return nil, nil // a fake tree, or no privilege to load BPF
 	}
-	res, err := s.scanBPF(devs, st.selfNS)
+	res, err := s.scanBPF(devs, st.selfNS, st.tables[st.selfNS])
 	if err != nil {
 		if s.Engine == EngineBPF {
 			return nil, fmt.Errorf("scan processes with BPF: %w", err)
@@ -65,7 +65,7 @@ func (s *Scanner) tryBPF(st *scanState, devs []Dev) (*bpfResult, error) {
 
 // scanBPF runs the iterators, with the kernel's layout read once per
 // Scanner (a close or the live screen scans again and again).
-func (s *Scanner) scanBPF(devs []Dev, selfNS uint64) (*bpfResult, error) {
+func (s *Scanner) scanBPF(devs []Dev, selfNS uint64, self *table) (*bpfResult, error) {
 	s.layoutMu.Lock()
 	if s.layout == nil {
 		l, err := cachedLayout(s.log(), s.CacheDir, s.ProcDir, s.SysDir)
@@ -77,7 +77,33 @@ func (s *Scanner) scanBPF(devs []Dev, selfNS uint64) (*bpfResult, error) {
 	}
 	l := *s.layout
 	s.layoutMu.Unlock()
-	return scanBPF(s.log(), l, devs, selfNS)
+	mapped := s.probeMapped(l, self, devs)
+	res, err := scanBPF(s.log(), l, devs, selfNS, mapped != mappedNone)
+	if res != nil {
+		res.mapped = mapped
+	}
+	return res, err
+}
+
+// probeMapped asks the kernel whether anything on devs is mapped at all
+// (see mappedProgram); -1 when it cannot ask, and the mappings must be
+// walked.
+func (s *Scanner) probeMapped(l kernelLayout, self *table, devs []Dev) int {
+	if !l.canProbeMapped() {
+		return -1
+	}
+	objs, closeAll, ok := s.mappedObjects(self, devs)
+	if !ok {
+		return -1
+	}
+	defer closeAll()
+	ans, err := probeMapped(l, objs)
+	if err != nil {
+		s.log().Debug("mapped-files probe failed; walking every mapping", "err", err)
+		return -1
+	}
+	s.log().Debug("mapped-files probe", "answer", ans, "objects", len(objs))
+	return ans
 }
 
 // bpfHolder gathers what the iterators found for one process.

@@ -47,6 +47,11 @@ func parseMountinfo(r io.Reader) ([]mountEntry, error) {
 func parseSwaps(r io.Reader) ([]string, error) { return mountinfo.ParseSwaps(r) }
 
 // mapEntry is a file-backed line of /proc/PID/maps.
+// mapKeeper decides whether a file mapping on device d at [start, end)
+// is one to report, and on which device: a mapping of a device node lies
+// on the filesystem of the node but maps the device.
+type mapKeeper func(d Dev, start, end uint64) (Dev, bool)
+
 type mapEntry struct {
 	dev  Dev
 	path string
@@ -61,11 +66,12 @@ func nextLine(b []byte) (line, rest []byte) {
 }
 
 // parseMaps returns the distinct files mapped in a /proc/PID/maps table
-// that lie on a device keep accepts (all when keep is nil), with the device
-// each lies on as the kernel gives it (hexadecimal major:minor). Anonymous
+// that keep accepts (all when keep is nil), given the device each lies on
+// as the kernel gives it (hexadecimal major:minor) and its address range;
+// keep returns the device to report (see mapKeeper). Anonymous
 // and special mappings are left out. Lines are split by hand: a process has
 // dozens of them and only the device field matters for most.
-func parseMaps(b []byte, keep func(Dev) bool) []mapEntry {
+func parseMaps(b []byte, keep mapKeeper) []mapEntry {
 	var out []mapEntry
 	for len(b) > 0 {
 		var line []byte
@@ -90,8 +96,16 @@ func parseMaps(b []byte, keep func(Dev) bool) []mapEntry {
 		a, err1 := strconv.ParseUint(string(maj), 16, 32)
 		c, err2 := strconv.ParseUint(string(min), 16, 32)
 		d := Dev{uint32(a), uint32(c)}
-		if !found || err1 != nil || err2 != nil || (keep != nil && !keep(d)) {
+		if !found || err1 != nil || err2 != nil {
 			continue
+		}
+		if keep != nil {
+			lo, hi, _ := bytes.Cut(f[0], []byte{'-'})
+			start, _ := strconv.ParseUint(string(lo), 16, 64)
+			end, _ := strconv.ParseUint(string(hi), 16, 64)
+			if d, ok = keep(d, start, end); !ok {
+				continue
+			}
 		}
 		e := mapEntry{dev: d, path: string(bytes.TrimLeft(rest, " "))}
 		if e.path != "" && !slices.Contains(out, e) {

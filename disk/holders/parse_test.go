@@ -37,9 +37,17 @@ func TestParseMaps(t *testing.T) {
 	if !slices.Equal(got, want) {
 		t.Errorf("got %+v, want %+v", got, want)
 	}
-	got = parseMaps([]byte(in), func(d Dev) bool { return d == Dev{0, 1} })
+	got = parseMaps([]byte(in), func(d Dev, _, _ uint64) (Dev, bool) { return d, d == Dev{0, 1} })
 	if !slices.Equal(got, want[1:]) {
 		t.Errorf("filtered: got %+v, want %+v", got, want[1:])
+	}
+	// The keeper gets each mapping's range and may name another device,
+	// as for a mapped device node.
+	got = parseMaps([]byte(in), func(d Dev, start, end uint64) (Dev, bool) {
+		return Dev{7, uint32(start)}, start == 0x7f03 && end == 0x7f04
+	})
+	if want := []mapEntry{{Dev{7, 0x7f03}, "/memfd:x (deleted)"}}; !slices.Equal(got, want) {
+		t.Errorf("re-mapped: got %+v, want %+v", got, want)
 	}
 }
 

@@ -39,8 +39,8 @@ const (
 var errNoProcmapQuery = errors.New("PROCMAP_QUERY not supported")
 
 // queryMaps lists the file mappings of the process whose /proc directory is
-// dirfd that lie on a device keep accepts, with their paths.
-func (f *fastIO) queryMaps(dirfd int, keep func(Dev) bool) ([]mapEntry, error) {
+// dirfd that keep accepts, with their paths.
+func (f *fastIO) queryMaps(dirfd int, keep mapKeeper) ([]mapEntry, error) {
 	fd, err := openRetry(dirfd, "maps", unix.O_RDONLY|unix.O_CLOEXEC)
 	if err != nil {
 		return nil, err
@@ -59,8 +59,7 @@ func (f *fastIO) queryMaps(dirfd int, keep func(Dev) bool) ([]mapEntry, error) {
 			}
 			return nil, err
 		}
-		d := Dev{q.DevMajor, q.DevMinor}
-		if keep(d) {
+		if d, ok := keep(Dev{q.DevMajor, q.DevMinor}, q.VMAStart, q.VMAEnd); ok {
 			if len(f.link) == 0 {
 				f.link = make([]byte, unix.PathMax)
 			}

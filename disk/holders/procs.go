@@ -7,6 +7,8 @@ import (
 	"os/user"
 	"slices"
 	"strconv"
+
+	"golang.org/x/sys/unix"
 )
 
 // processes scans every process for holds on st.devs, several at a time.
@@ -153,7 +155,22 @@ func (c procCtx) threadHolds(dirfd, pid int, links [3]string, holds []Hold) []Ho
 // maps returns the process's file mappings on the devices: through
 // PROCMAP_QUERY where the kernel has it, else from the text of maps.
 func (c procCtx) maps(dirfd int) []mapEntry {
-	keep := func(d Dev) bool { return c.st.devs[d] }
+	keep := func(d Dev, start, end uint64) (Dev, bool) {
+		if c.st.devs[d] {
+			return d, true
+		}
+		if d != c.st.nodeFS || d == (Dev{}) {
+			return d, false
+		}
+		// A mapping of a device node: of one of the devices?
+		var st unix.Stat_t
+		name := "map_files/" + strconv.FormatUint(start, 16) + "-" + strconv.FormatUint(end, 16)
+		if unix.Fstatat(dirfd, name, &st, 0) != nil || st.Mode&unix.S_IFMT != unix.S_IFBLK {
+			return d, false
+		}
+		rdev := Dev{unix.Major(st.Rdev), unix.Minor(st.Rdev)}
+		return rdev, c.st.devs[rdev]
+	}
 	if !c.st.noQuery.Load() {
 		es, err := c.io.queryMaps(dirfd, keep)
 		if !errors.Is(err, errNoProcmapQuery) {

@@ -120,8 +120,18 @@ func holderSet(t *testing.T, mnt string) map[string]int {
 	cwd.Dir = mnt
 	start(t, cwd)
 	fd := start(t, exec.Command("sh", "-c", `exec 3<"$1"; exec sleep 1000`, "sh", filepath.Join(mnt, "f")))
+	mm := startMapper(t, filepath.Join(mnt, "f"))
+	ns := start(t, exec.Command("unshare", "-m", "--propagation", "private", "sleep", "1000"))
+	return map[string]int{"cwd": cwd.Process.Pid, "fd": fd.Process.Pid, "map": mm.Process.Pid, "mount-ns": ns.Process.Pid}
+}
+
+// startMapper starts a process that maps the first page of path and
+// closes its descriptor, and returns once the mapping is made; killing the
+// process (and waiting) removes it.
+func startMapper(t *testing.T, path string) *exec.Cmd {
+	t.Helper()
 	mm := exec.Command(os.Args[0], "-test.run=^$")
-	mm.Env = append(os.Environ(), helperEnv+"=mmap:"+filepath.Join(mnt, "f"))
+	mm.Env = append(os.Environ(), helperEnv+"=mmap:"+path)
 	stdin, err := mm.StdinPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -134,10 +144,9 @@ func holderSet(t *testing.T, mnt string) map[string]int {
 	start(t, mm)
 	var buf [7]byte
 	if _, err := out.Read(buf[:]); err != nil || string(buf[:]) != "mapped\n" {
-		t.Fatalf("mmap helper: got %q, %v; want \"mapped\\n\"", buf, err)
+		t.Fatalf("mmap helper on %s: got %q, %v; want \"mapped\\n\"", path, buf, err)
 	}
-	ns := start(t, exec.Command("unshare", "-m", "--propagation", "private", "sleep", "1000"))
-	return map[string]int{"cwd": cwd.Process.Pid, "fd": fd.Process.Pid, "map": mm.Process.Pid, "mount-ns": ns.Process.Pid}
+	return mm
 }
 
 // scanUntil scans target until every pid in want holds it in the expected

@@ -100,6 +100,7 @@ type scanState struct {
 	unmounted map[uint64]bool
 	hidden    map[uint64]bool // namespaces where a mount of devs is covered
 	noQuery   atomic.Bool     // the kernel lacks PROCMAP_QUERY
+	nodeFS    Dev             // the filesystem of DevDir, where mapped device nodes lie
 	denied    atomic.Int64    // processes we may not read
 	mu        sync.Mutex
 	warning   []string
@@ -147,6 +148,10 @@ func (s *Scanner) Scan(ctx context.Context, target string) (Report, error) {
 		return Report{}, fmt.Errorf("open %s: %w", s.ProcDir, err)
 	}
 	defer closeFD(st.procFD)
+	var dst unix.Stat_t
+	if unix.Stat(s.DevDir, &dst) == nil {
+		st.nodeFS = Dev{unix.Major(dst.Dev), unix.Minor(dst.Dev)}
+	}
 	if err := s.readSelf(st); err != nil {
 		return Report{}, err
 	}

@@ -1,0 +1,144 @@
+package holders
+
+import "fmt"
+
+// Walking every mapping of every process is most of what the task
+// program costs (a thousand processes have some 40,000 mappings), and on
+// a data volume it usually finds nothing: what a process maps is its
+// program and libraries. The kernel links every file mapping into the
+// i_mmap tree of the file's address space, so when no inode of the
+// filesystems on the devices, and no device node among them, has a
+// mapping, no process maps anything on them and the walk can be left out.
+// The mapped-files probe answers that before the task programs are built.
+
+// mappedProbe is one object the probe checks through a descriptor of the
+// scanner's own: a directory of a mounted filesystem (every inode of its
+// superblock) or a block device (its page cache, which is what a mapping
+// of the device node maps).
+type mappedProbe struct {
+	fd   int
+	bdev bool
+}
+
+// Answers of the probe.
+const (
+	mappedNone    = 0 // nothing on the devices is mapped
+	mappedSome    = 1 // some inode or device is mapped, or may be
+	mappedUnknown = 2 // the probe could not tell (a read failed, too many inodes)
+)
+
+// mappedInodeLimit bounds the walk of one superblock's inodes; past it
+// the probe answers mappedUnknown and the mappings are walked.
+const mappedInodeLimit = 16384
+
+// Where the probe keeps things, from the frame pointer.
+const (
+	mpResultAt = -8
+	mpArrayAt  = mpResultAt - 8 // fdtable.fd of the scanner
+	mpFileAt   = mpArrayAt - 8  // the file of the current descriptor
+	mpSbAt     = mpFileAt - 8   // its superblock
+	mpHeadAt   = mpSbAt - 8     // the address of the superblock's s_inodes
+	mpCurAt    = mpHeadAt - 8   // the current i_sb_list entry
+	mpIterAt   = mpCurAt - 8
+)
+
+// canProbeMapped reports whether the kernel has what the probe needs.
+func (l kernelLayout) canProbeMapped() bool {
+	return l.walksFDs() && l.sbInodes >= 0 && l.inodeSbList >= 0 && l.inodeMapping >= 0 &&
+		l.fileMapping >= 0 && l.mappingMmap >= 0 && l.inode != 0
+}
+
+// mappedProgram returns the probe: a task program run for the scanner's
+// own thread only, which writes one 8-byte answer (mappedNone, ...).
+func (l kernelLayout) mappedProgram(objs []mappedProbe) ([]byte, error) {
+	var p bpfProg
+	p.prologue()
+	p.load(sizeDW, r7, r6, 8) // ctx->task
+	p.jumpEq(r7, 0, "out")
+	p.untrust(r7, l.rdonlyCast, l.task)
+	p.storeImm(sizeDW, r10, mpResultAt, mappedNone)
+	p.deref(r8, r7, l.taskFiles, "unknown")
+	p.deref(r8, r8, l.filesFdt, "unknown")
+	p.copyField(sizeDW, mpArrayAt, r8, l.fdtFd)
+	for i, o := range objs {
+		p.movImm(r2, int32(o.fd)*8)
+		p.probeElem(mpFileAt, mpArrayAt)
+		p.load(sizeDW, r1, r10, mpFileAt)
+		p.jumpEq(r1, 0, "unknown")
+		p.movImm(r2, l.file)
+		p.callKfunc(l.rdonlyCast)
+		p.movReg(r9, r0)
+		if o.bdev {
+			p.deref(r1, r9, l.fileMapping, "unknown")
+			p.load(sizeDW, r1, r1, int16(l.mappingMmap))
+			p.jumpNe(r1, 0, "some")
+		} else {
+			l.walkInodes(&p, fmt.Sprint(i))
+		}
+	}
+	p.jump("answer")
+	p.mark("unknown")
+	p.storeImm(sizeDW, r10, mpResultAt, mappedUnknown)
+	p.jump("answer")
+	p.mark("some")
+	p.storeImm(sizeDW, r10, mpResultAt, mappedSome)
+	p.mark("answer")
+	p.emitAt(mpResultAt, 8)
+	p.done()
+	return p.assemble()
+}
+
+// walkInodes emits the walk of the s_inodes list of the superblock of the
+// file in r9, jumping to "some" for an inode with a mapping or a device
+// node (whose mappings belong to its device, not to the inode), and to
+// "unknown" when a read fails or the list is longer than the limit. The
+// list is read without its lock, under the RCU read lock the iterator
+// holds (inodes are freed after a grace period): an entry unlinked
+// meanwhile has poisoned links, whose read fails.
+func (l kernelLayout) walkInodes(p *bpfProg, id string) {
+	end, fail, hit := "inodesend"+id, "inodesfail"+id, "inodeshit"+id
+	p.deref(r1, r9, l.fileInode, "unknown")
+	p.movReg(r3, r1)
+	p.addImm(r3, l.inodeSB)
+	p.probeTo(mpSbAt, 8, r3)
+	p.jumpNe(r0, 0, "unknown")
+	p.load(sizeDW, r3, r10, mpSbAt)
+	p.jumpEq(r3, 0, "unknown")
+	p.addImm(r3, l.sbInodes)
+	p.store(sizeDW, r10, r3, mpHeadAt)
+	p.probeTo(mpCurAt, 8, r3) // s_inodes.next
+	p.jumpNe(r0, 0, "unknown")
+	p.movImm(r3, mappedInodeLimit)
+	p.iterNew(l, mpIterAt, 0, r3)
+	p.mark("inodes" + id)
+	p.iterNext(mpIterAt, l.numNext, fail)
+	p.load(sizeDW, r1, r10, mpCurAt)
+	p.load(sizeDW, r2, r10, mpHeadAt)
+	p.jumpEqReg(r1, r2, end)
+	p.jumpEq(r1, 0, fail)
+	p.addImm(r1, -l.inodeSbList)
+	p.movImm(r2, l.inode)
+	p.callKfunc(l.rdonlyCast)
+	p.movReg(r9, r0)
+	p.load(sizeH, r1, r9, int16(l.inodeMode))
+	p.andImm(r1, 0xf000)
+	p.jumpEq(r1, 0x2000, hit) // S_IFCHR
+	p.jumpEq(r1, 0x6000, hit) // S_IFBLK
+	p.load(sizeDW, r1, r9, int16(l.inodeMapping))
+	p.jumpEq(r1, 0, "next"+id)
+	p.load(sizeDW, r1, r1, int16(l.mappingMmap))
+	p.jumpNe(r1, 0, hit)
+	p.mark("next" + id)
+	p.load(sizeDW, r3, r10, mpCurAt)
+	p.probeTo(mpCurAt, 8, r3) // i_sb_list.next
+	p.jumpNe(r0, 0, fail)
+	p.jump("inodes" + id)
+	p.mark(hit)
+	p.callIter(mpIterAt, l.numDestroy)
+	p.jump("some")
+	p.mark(fail)
+	p.callIter(mpIterAt, l.numDestroy)
+	p.jump("unknown")
+	p.mark(end)
+	p.callIter(mpIterAt, l.numDestroy)
+}

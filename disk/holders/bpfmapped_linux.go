@@ -1,0 +1,122 @@
+package holders
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"golang.org/x/sys/unix"
+)
+
+// mappedObjects opens what the mapped-files probe needs to rule out a
+// mapping of anything on devs: each block device among them, and a mount
+// point in the scanner's namespace of each filesystem on them. It returns
+// false (and nothing open) when it cannot cover every device: one that
+// will not open, or one that may carry a filesystem mounted only in
+// another namespace (not mounted here and not claimed by a device stacked
+// on it, which a mounted filesystem would be).
+func (s *Scanner) mappedObjects(self *table, devs []Dev) ([]mappedProbe, func(), bool) {
+	var objs []mappedProbe
+	closeAll := func() {
+		for _, o := range objs {
+			unix.Close(o.fd)
+		}
+	}
+	fail := func(why string, args ...any) ([]mappedProbe, func(), bool) {
+		closeAll()
+		s.log().Debug("walking every mapping", "why", fmt.Sprintf(why, args...))
+		return nil, func() {}, false
+	}
+	for _, d := range devs {
+		name := s.kname(d)
+		if name != "" {
+			fd, err := openDevice(filepath.Join(s.DevDir, name), d)
+			if err != nil {
+				return fail("open %s: %v", name, err)
+			}
+			objs = append(objs, mappedProbe{fd: fd, bdev: true})
+		}
+		mounted := false
+		if self != nil {
+			for _, e := range self.entries {
+				if e.dev != d {
+					continue
+				}
+				fd, err := openMountDir(e.mountPoint, d)
+				if err != nil {
+					continue // covered by another mount, say: try the next one
+				}
+				objs = append(objs, mappedProbe{fd: fd})
+				mounted = true
+				break
+			}
+		}
+		if !mounted && (name == "" || !hasHolders(s.blockDir(name))) {
+			return fail("%s is not mounted in this namespace and may be elsewhere", d)
+		}
+	}
+	return objs, closeAll, true
+}
+
+// openDevice opens the block device node path read-only, without
+// claiming it, and checks that it is device d.
+func openDevice(path string, d Dev) (int, error) {
+	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_NONBLOCK|unix.O_CLOEXEC|unix.O_NOCTTY, 0)
+	if err != nil {
+		return -1, err
+	}
+	var st unix.Stat_t
+	if err := unix.Fstat(fd, &st); err != nil || st.Mode&unix.S_IFMT != unix.S_IFBLK ||
+		(Dev{unix.Major(st.Rdev), unix.Minor(st.Rdev)}) != d {
+		unix.Close(fd)
+		return -1, fmt.Errorf("not block device %s", d)
+	}
+	return fd, nil
+}
+
+// openMountDir opens the mount point dir (a path, not its content) and
+// checks that the filesystem there is on device d.
+func openMountDir(dir string, d Dev) (int, error) {
+	fd, err := unix.Open(dir, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return -1, err
+	}
+	var st unix.Stat_t
+	if err := unix.Fstat(fd, &st); err != nil || (Dev{unix.Major(st.Dev), unix.Minor(st.Dev)}) != d {
+		unix.Close(fd)
+		return -1, fmt.Errorf("%s is not on %s", dir, d)
+	}
+	return fd, nil
+}
+
+// hasHolders reports whether the block device whose sysfs directory is
+// dir is claimed by a device stacked on it.
+func hasHolders(dir string) bool {
+	ents, err := os.ReadDir(filepath.Join(dir, "holders"))
+	return err == nil && len(ents) > 0
+}
+
+// probeMapped runs the mapped-files probe for objs and returns its answer.
+func probeMapped(l kernelLayout, objs []mappedProbe) (int, error) {
+	code, err := l.mappedProgram(objs)
+	if err != nil {
+		return 0, err
+	}
+	prog, err := loadIterProgram("sc_mapped", code, l.iters["bpf_iter_task"])
+	if err != nil {
+		return 0, err
+	}
+	defer unix.Close(prog)
+	out, err := runIteratorOn(prog, uint32(unix.Getpid()))
+	if err != nil {
+		return 0, err
+	}
+	ans, err := decodeRecords[uint64](out, 8)
+	if err != nil {
+		return 0, err
+	}
+	if len(ans) != 1 {
+		return 0, fmt.Errorf("mapped-files probe: %d answers, want 1", len(ans))
+	}
+	return int(ans[0]), nil
+}
