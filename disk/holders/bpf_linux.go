@@ -187,82 +187,142 @@ type bpfResult struct {
 }
 
 // scanBPF runs the task, file and mapping iterators for devs; selfNS is
-// the scanner's mount namespace (see taskProgram).
-func scanBPF(log *slog.Logger, l kernelLayout, devs []Dev, selfNS uint64, walkMaps bool) (*bpfResult, error) {
+// the scanner's mount namespace (see taskProgram). When mapped is not nil
+// it delivers the mapped-files probe's answer: the task program that
+// leaves the mappings out is loaded meanwhile, and replaced by ones that
+// walk them unless the answer is mappedNone.
+func scanBPF(log *slog.Logger, l kernelLayout, devs []Dev, selfNS uint64, mapped <-chan int) (*bpfResult, error) {
 	kdevs := make([]int32, len(devs))
 	for i, d := range devs {
 		kdevs[i] = kernelDev(d)
 	}
-	type iterator struct {
-		name, fn string
-		build    func([]int32) ([]byte, error)
-		decode   func([]byte) error
+	answer := -1
+	run := newBPFRun(l, selfNS, mapped == nil)
+	defer func() { run.close() }()
+	err := run.load(l, kdevs)
+	if mapped != nil {
+		if answer = <-mapped; answer != mappedNone && err == nil {
+			run.close()
+			run = newBPFRun(l, selfNS, true)
+			err = run.load(l, kdevs)
+		}
 	}
-	// The task program is split in shards by thread-group id, one per
-	// CPU: walking the mappings is most of the work.
-	shards := min(runtime.NumCPU(), 4)
-	tasks := make([][]taskRecord, shards)
-	var files []fileRecord
-	var maps []mapRecord
-	var its []iterator
+	if err != nil {
+		return nil, err
+	}
+	if err := run.run(log); err != nil {
+		return nil, err
+	}
+	res := &bpfResult{maps: run.maps, mapped: answer}
+	res.tasks, res.files = splitFDRecords(run.tasks, run.files)
+	return res, nil
+}
+
+// bpfRun is one set of iterator programs and what they found.
+type bpfRun struct {
+	its   []*bpfIterator
+	tasks [][]taskRecord
+	files []fileRecord
+	maps  []mapRecord
+}
+
+// bpfIterator is one iterator program: how to build it, its descriptor
+// once loaded, and how to decode what it writes.
+type bpfIterator struct {
+	name, fn string
+	build    func([]int32) ([]byte, error)
+	decode   func([]byte) error
+	prog     int
+	loadTime time.Duration
+}
+
+// newBPFRun lists the programs of a scan. The task program is split in
+// shards by thread-group id, one per CPU, when it walks the mappings,
+// which is then most of the work; without them one program is cheaper
+// than a second load.
+func newBPFRun(l kernelLayout, selfNS uint64, walkMaps bool) *bpfRun {
+	shards := 1
+	if walkMaps {
+		shards = min(runtime.NumCPU(), 4)
+	}
+	r := &bpfRun{tasks: make([][]taskRecord, shards)}
 	for i := range shards {
-		its = append(its, iterator{"sc_task", "bpf_iter_task", l.taskProgram(int32(i), int32(shards), uint32(selfNS), walkMaps),
-			func(b []byte) (err error) {
-				tasks[i], err = decodeRecords[taskRecord](b, taskRecordSize)
+		r.its = append(r.its, &bpfIterator{name: "sc_task", fn: "bpf_iter_task",
+			build: l.taskProgram(int32(i), int32(shards), uint32(selfNS), walkMaps),
+			decode: func(b []byte) (err error) {
+				r.tasks[i], err = decodeRecords[taskRecord](b, taskRecordSize)
 				return err
 			}})
 	}
 	if !l.walksFDs() {
-		its = append(its, iterator{"sc_file", "bpf_iter_task_file", l.fileProgram, func(b []byte) (err error) {
-			files, err = decodeRecords[fileRecord](b, fileRecordSize)
-			return err
-		}})
+		r.its = append(r.its, &bpfIterator{name: "sc_file", fn: "bpf_iter_task_file", build: l.fileProgram,
+			decode: func(b []byte) (err error) {
+				r.files, err = decodeRecords[fileRecord](b, fileRecordSize)
+				return err
+			}})
 	}
 	if l.vmaNew == 0 && walkMaps {
-		its = append(its, iterator{"sc_vma", "bpf_iter_task_vma", l.mapProgram, func(b []byte) (err error) {
-			maps, err = decodeRecords[mapRecord](b, mapRecordSize)
-			return err
-		}})
+		r.its = append(r.its, &bpfIterator{name: "sc_vma", fn: "bpf_iter_task_vma", build: l.mapProgram,
+			decode: func(b []byte) (err error) {
+				r.maps, err = decodeRecords[mapRecord](b, mapRecordSize)
+				return err
+			}})
 	}
-	// The iterators run at once: each walks every task, and the kernel
-	// runs them on different CPUs.
-	errs := make([]error, len(its))
+	for _, it := range r.its {
+		it.prog = -1
+	}
+	return r
+}
+
+// each runs f for every program at once and joins their errors: the
+// kernel verifies, and runs, each on its own CPU.
+func (r *bpfRun) each(f func(it *bpfIterator) error) error {
+	errs := make([]error, len(r.its))
 	var wg sync.WaitGroup
-	for i, it := range its {
+	for i, it := range r.its {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			errs[i] = runProgram(log, it.name, it.fn, l.iters[it.fn], it.build, kdevs, it.decode)
+			errs[i] = f(it)
 		}()
 	}
 	wg.Wait()
-	if err := errors.Join(errs...); err != nil {
-		return nil, err
-	}
-	res := &bpfResult{files: files, maps: maps}
-	res.tasks, res.files = splitFDRecords(slices.Concat(tasks...), files)
-	return res, nil
+	return errors.Join(errs...)
 }
 
-// runProgram builds, loads and runs one iterator program and decodes what
-// it wrote.
-func runProgram(log *slog.Logger, name, fn string, id uint32, build func([]int32) ([]byte, error),
-	devs []int32, decode func([]byte) error) error {
-	code, err := build(devs)
-	if err != nil {
+// load builds and loads every program.
+func (r *bpfRun) load(l kernelLayout, devs []int32) error {
+	return r.each(func(it *bpfIterator) error {
+		code, err := it.build(devs)
+		if err != nil {
+			return err
+		}
+		begin := time.Now()
+		it.prog, err = loadIterProgram(it.name, code, l.iters[it.fn])
+		it.loadTime = time.Since(begin)
 		return err
+	})
+}
+
+// run runs every loaded program and decodes what it wrote.
+func (r *bpfRun) run(log *slog.Logger) error {
+	return r.each(func(it *bpfIterator) error {
+		begin := time.Now()
+		out, err := runIterator(it.prog)
+		if err != nil {
+			return err
+		}
+		log.Debug("ran BPF iterator", "iterator", it.fn, "load", it.loadTime, "run", time.Since(begin), "bytes", len(out))
+		return it.decode(out)
+	})
+}
+
+// close unloads the programs.
+func (r *bpfRun) close() {
+	for _, it := range r.its {
+		if it.prog >= 0 {
+			unix.Close(it.prog)
+			it.prog = -1
+		}
 	}
-	begin := time.Now()
-	prog, err := loadIterProgram(name, code, id)
-	if err != nil {
-		return err
-	}
-	loaded := time.Now()
-	out, err := runIterator(prog)
-	unix.Close(prog)
-	if err != nil {
-		return err
-	}
-	log.Debug("ran BPF iterator", "iterator", fn, "load", loaded.Sub(begin), "run", time.Since(loaded), "bytes", len(out))
-	return decode(out)
 }

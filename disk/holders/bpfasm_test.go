@@ -180,7 +180,7 @@ func TestSplitFDRecords(t *testing.T) {
 		{procInfo: info, TID: 42, Kinds: 1 << taskFD, FD: 5, FDDev: 7 << 20, Path: pathKey{1, 2}},
 		{procInfo: info, TID: 43, Kinds: 1 << taskRoot},
 	}
-	got, files := splitFDRecords(tasks, []fileRecord{{procInfo: procInfo{TGID: 9}, FD: 1}})
+	got, files := splitFDRecords([][]taskRecord{tasks[:1], tasks[1:]}, []fileRecord{{procInfo: procInfo{TGID: 9}, FD: 1}})
 	if len(got) != 2 || got[0].TID != 42 || got[1].TID != 43 {
 		t.Errorf("tasks: got %+v", got)
 	}

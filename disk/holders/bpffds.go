@@ -1,5 +1,7 @@
 package holders
 
+import "slices"
+
 // walksFDs reports whether the task program walks the descriptor tables
 // itself: with the open-coded number iterator (Linux 6.4+), read-only
 // casts and the VMA iterator, it does in one pass what the task_file
@@ -10,15 +12,30 @@ func (l kernelLayout) walksFDs() bool {
 	return l.numNew != 0 && l.rdonlyCast != 0 && l.vmaNew != 0
 }
 
-// splitFDRecords moves the task program's records of open files to the
-// file records.
-func splitFDRecords(tasks []taskRecord, files []fileRecord) ([]taskRecord, []fileRecord) {
-	var out []taskRecord
-	for _, t := range tasks {
-		if t.Kinds&(1<<taskFD) != 0 {
-			files = append(files, fileRecord{procInfo: t.procInfo, TID: t.TID, FD: t.FD, Dev: t.FDDev, Path: t.Path})
-		} else {
-			out = append(out, t)
+// splitFDRecords moves the task programs' records of open files (from
+// every shard) to the file records. It sizes its slices first: fresh
+// memory costs a page fault per page.
+func splitFDRecords(shards [][]taskRecord, files []fileRecord) ([]taskRecord, []fileRecord) {
+	nt, nf := 0, len(files)
+	for _, tasks := range shards {
+		for i := range tasks {
+			if tasks[i].Kinds&(1<<taskFD) != 0 {
+				nf++
+			} else {
+				nt++
+			}
+		}
+	}
+	out := make([]taskRecord, 0, nt)
+	files = slices.Grow(files, nf-len(files))
+	for _, tasks := range shards {
+		for i := range tasks {
+			t := &tasks[i]
+			if t.Kinds&(1<<taskFD) != 0 {
+				files = append(files, fileRecord{procInfo: t.procInfo, TID: t.TID, FD: t.FD, Dev: t.FDDev, Path: t.Path})
+			} else {
+				out = append(out, *t)
+			}
 		}
 	}
 	return out, files

@@ -96,7 +96,9 @@ func hasHolders(dir string) bool {
 	return err == nil && len(ents) > 0
 }
 
-// probeMapped runs the mapped-files probe for objs and returns its answer.
+// probeMapped runs the mapped-files probe for objs, which the calling
+// thread opened and must still be on (runtime.LockOSThread), and returns
+// its answer.
 func probeMapped(l kernelLayout, objs []mappedProbe) (int, error) {
 	code, err := l.mappedProgram(objs)
 	if err != nil {
@@ -107,7 +109,7 @@ func probeMapped(l kernelLayout, objs []mappedProbe) (int, error) {
 		return 0, err
 	}
 	defer unix.Close(prog)
-	out, err := runIteratorOn(prog, uint32(unix.Getpid()))
+	out, err := runIteratorOn(prog, uint32(unix.Gettid()))
 	if err != nil {
 		return 0, err
 	}

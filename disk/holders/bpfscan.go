@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"runtime"
 	"slices"
 	"strconv"
 	"sync"
@@ -77,12 +78,12 @@ func (s *Scanner) scanBPF(devs []Dev, selfNS uint64, self *table) (*bpfResult, e
 	}
 	l := *s.layout
 	s.layoutMu.Unlock()
-	mapped := s.probeMapped(l, self, devs)
-	res, err := scanBPF(s.log(), l, devs, selfNS, mapped != mappedNone)
-	if res != nil {
-		res.mapped = mapped
+	if !l.canProbeMapped() {
+		return scanBPF(s.log(), l, devs, selfNS, nil)
 	}
-	return res, err
+	mapped := make(chan int, 1)
+	go func() { mapped <- s.probeMapped(l, self, devs) }()
+	return scanBPF(s.log(), l, devs, selfNS, mapped)
 }
 
 // probeMapped asks the kernel whether anything on devs is mapped at all
@@ -92,6 +93,10 @@ func (s *Scanner) probeMapped(l kernelLayout, self *table, devs []Dev) int {
 	if !l.canProbeMapped() {
 		return -1
 	}
+	// The probe reads the descriptor table of the thread it runs for: the
+	// one that opened the objects (a thread may have a table of its own).
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
 	objs, closeAll, ok := s.mappedObjects(self, devs)
 	if !ok {
 		return -1
