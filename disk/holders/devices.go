@@ -103,6 +103,11 @@ func (s *Scanner) devices(st *scanState, r *Report) error {
 			var names []string
 			ents, _ := os.ReadDir(dir)
 			for _, e := range ents {
+				// A partition is a subdirectory named after its disk
+				// (sda1, nvme0n1p1) with a partition attribute.
+				if !e.IsDir() || !strings.HasPrefix(e.Name(), it.name) {
+					continue
+				}
 				if _, err := os.Stat(filepath.Join(dir, e.Name(), "partition")); err == nil {
 					names = append(names, e.Name())
 				}

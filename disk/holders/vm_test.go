@@ -4,8 +4,11 @@ package holders_test
 
 import (
 	"context"
+	"encoding/binary"
 	"encoding/json"
 	"fmt"
+	"os"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -68,10 +71,13 @@ func (g guest) start(name, script string) int {
 // file on it. simplecloud close things --yes --kill must leave
 // /dev/mapper/things gone and report each holder it stopped.
 func TestVMCloseThings(t *testing.T) {
+	parted := filepath.Join(t.TempDir(), "parted.img")
+	writeMBRDisk(t, parted, 32<<20)
 	m := vmtest.Boot(t, vmtest.Options{Options: vm.Options{
-		Disks: []vm.Disk{{Size: 96 << 20, Serial: "SC-THINGS"}},
+		Disks: []vm.Disk{{Size: 96 << 20, Serial: "SC-THINGS"}, {Path: parted, Serial: "SC-PARTED"}},
 	}, Programs: []string{"cryptsetup", "mkfs.ext4"}})
 	g := guest{t, m}
+	t.Run("partition", func(t *testing.T) { partitionHolders(t, g) })
 	g.sh(`set -e
 printf pass > /tmp/key
 cryptsetup luksFormat --batch-mode --type luks2 --pbkdf pbkdf2 --pbkdf-force-iterations 1000 --key-file /tmp/key /dev/vda
@@ -279,6 +285,57 @@ mount /dev/mapper/things /mnt/things`)
 		t.Errorf("close on the console: got %+v, %v; want exit 0", r, err)
 	}
 	g.sh("test ! -e /dev/mapper/things")
+}
+
+// writeMBRDisk makes a disk image of size bytes with an MBR and one Linux
+// partition from sector 2048 to the end (the host's kernel here reads no
+// partition tables, Debian's does).
+func writeMBRDisk(t *testing.T, path string, size int64) {
+	t.Helper()
+	mbr := make([]byte, 512)
+	entry := mbr[446:462]
+	entry[4] = 0x83 // Linux
+	binary.LittleEndian.PutUint32(entry[8:], 2048)
+	binary.LittleEndian.PutUint32(entry[12:], uint32(size/512-2048))
+	mbr[510], mbr[511] = 0x55, 0xaa
+	if err := os.WriteFile(path, mbr, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Truncate(path, size); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// partitionHolders scans a whole disk whose partition is mounted with a
+// process inside, with each engine: the partition is stacked on the disk
+// and the process holds the disk through it.
+func partitionHolders(t *testing.T, g guest) {
+	g.t = t
+	g.sh(`set -e
+mkfs.ext4 -q /dev/vdb1
+mkdir -p /mnt/parted && mount /dev/vdb1 /mnt/parted`)
+	pid := g.start("parted", "cd /mnt/parted && exec sleep 1000")
+	for _, engine := range []string{holders.EngineBPF, holders.EngineProc} {
+		var rep holders.Report
+		deadline := time.Now().Add(time.Minute)
+		for {
+			r := g.run("/bin/simplecloud", "holders", "/dev/vdb", "--json", "--engine", engine)
+			if err := json.Unmarshal(r.Stdout, &rep); r.Exit != 0 || err != nil {
+				t.Fatalf("holders /dev/vdb --engine %s: exit %d, %v: %s%s", engine, r.Exit, err, r.Stdout, r.Stderr)
+			}
+			if len(missing(rep, map[int]string{pid: holders.HoldCwd})) == 0 || time.Now().After(deadline) {
+				break
+			}
+			time.Sleep(200 * time.Millisecond) // poll interval
+		}
+		if m := missing(rep, map[int]string{pid: holders.HoldCwd}); len(m) > 0 {
+			t.Errorf("engine %s: missing %v in %+v", engine, m, rep.Processes)
+		}
+		if len(rep.Stacked) != 1 || rep.Stacked[0].Name != "vdb1" || rep.Stacked[0].Kind != "partition" || rep.Stacked[0].On != rep.Dev {
+			t.Errorf("engine %s: stacked %+v, want vdb1, a partition on %s", engine, rep.Stacked, rep.Dev)
+		}
+	}
+	g.sh("kill " + strconv.Itoa(pid) + "; umount /mnt/parted || umount -l /mnt/parted")
 }
 
 func missing(r holders.Report, want map[int]string) []string {
