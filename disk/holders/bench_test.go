@@ -85,7 +85,7 @@ func benchHolders(t *testing.T, bin, mnt string, want map[int]bool) {
 		}
 		results = append(results, &result{name: name})
 	}
-	const rounds = 11
+	const rounds = 21
 	for range rounds {
 		for i, argv := range argvs {
 			pids, d, cpu := timedCPU(t, argv[0], argv[1:]...)
