@@ -86,11 +86,12 @@ func loadIterProgram(name string, code []byte, btfID uint32) (int, error) {
 
 // runIterator attaches a loaded iterator program, reads everything it
 // writes and detaches it.
-func runIterator(prog int) ([]byte, error) { return runIteratorOn(prog, 0) }
+func runIterator(prog int) ([]byte, error) { return runIteratorOn(prog, 0, 32<<10) }
 
 // runIteratorOn is runIterator for a task iterator that visits only the
-// thread tid (all tasks when tid is 0).
-func runIteratorOn(prog int, tid uint32) ([]byte, error) {
+// thread tid (all tasks when tid is 0), reading into a buffer of size
+// bytes at first.
+func runIteratorOn(prog int, tid uint32, size int) ([]byte, error) {
 	link := struct {
 		progFD, targetFD, attachType, flags uint32
 		iterInfo                            uint64
@@ -112,7 +113,7 @@ func runIteratorOn(prog int, tid uint32) ([]byte, error) {
 		return nil, fmt.Errorf("create BPF iterator: %w", err)
 	}
 	defer unix.Close(fd)
-	out := make([]byte, 0, 32<<10)
+	out := make([]byte, 0, size)
 	for {
 		if len(out) == cap(out) {
 			out = slices.Grow(out, cap(out))

@@ -54,6 +54,9 @@ type bpfProg struct {
 }
 
 func (p *bpfProg) add(i bpfInsn) {
+	if p.insns == nil {
+		p.insns = make([]bpfInsn, 0, 512) // the task program's size, about
+	}
 	i.label, p.label = p.label, ""
 	p.insns = append(p.insns, i)
 }

@@ -109,7 +109,7 @@ func probeMapped(l kernelLayout, objs []mappedProbe) (int, error) {
 		return 0, err
 	}
 	defer unix.Close(prog)
-	out, err := runIteratorOn(prog, uint32(unix.Gettid()))
+	out, err := runIteratorOn(prog, uint32(unix.Gettid()), 64)
 	if err != nil {
 		return 0, err
 	}

@@ -19,8 +19,11 @@ type fastIO struct {
 	fds  []int
 }
 
+// newFastIO returns buffers for one worker. They start small and grow as
+// needed (most /proc files are small): a scan touches every page it
+// allocates, and a page first touched costs a fault.
 func newFastIO() *fastIO {
-	return &fastIO{buf: make([]byte, 16<<10), link: make([]byte, unix.PathMax), dir: make([]byte, 8<<10)}
+	return &fastIO{buf: make([]byte, 4<<10)}
 }
 
 // readFileAt returns the content of path relative to the directory
@@ -68,6 +71,9 @@ func (f *fastIO) read(dirfd int, path string, record bool) ([]byte, error) {
 // path relative to the directory dirfd.
 func (f *fastIO) readlinkAt(dirfd int, path string) (string, error) {
 	for {
+		if len(f.link) == 0 {
+			f.link = make([]byte, 256)
+		}
 		n, err := unix.Readlinkat(dirfd, path, f.link)
 		if errors.Is(err, unix.EINTR) {
 			continue
@@ -113,6 +119,9 @@ func (f *fastIO) numbers(dirfd int, name string) (int, []int, error) {
 	f.fds = f.fds[:0]
 	sorted := true
 	for {
+		if len(f.dir) == 0 {
+			f.dir = make([]byte, 8<<10)
+		}
 		n, err := unix.Getdents(fd, f.dir)
 		if errors.Is(err, unix.EINTR) {
 			continue

@@ -60,7 +60,7 @@ func (f *fastIO) queryMaps(dirfd int, keep mapKeeper) ([]mapEntry, error) {
 			return nil, err
 		}
 		if d, ok := keep(Dev{q.DevMajor, q.DevMinor}, q.VMAStart, q.VMAEnd); ok {
-			if len(f.link) == 0 {
+			if len(f.link) < unix.PathMax {
 				f.link = make([]byte, unix.PathMax)
 			}
 			q.QueryAddr, q.VMANameSize = q.VMAStart, uint32(len(f.link))

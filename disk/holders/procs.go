@@ -32,7 +32,7 @@ func (s *Scanner) processes(ctx context.Context, st *scanState) ([]Process, erro
 
 // named returns the processes found, with their users' names.
 func (s *Scanner) named(results []*Process) []Process {
-	out := []Process{}
+	out := make([]Process, 0, len(results))
 	users := map[int]string{}
 	for _, p := range results {
 		if p == nil {

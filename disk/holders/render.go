@@ -10,7 +10,9 @@ import (
 
 // WriteJSON writes the report as indented JSON.
 func WriteJSON(w io.Writer, r Report) error {
-	if _, err := w.Write(appendReport(make([]byte, 0, 64<<10), r)); err != nil {
+	// About 320 bytes per process: most reports fit at once.
+	size := 4<<10 + 384*len(r.Processes)
+	if _, err := w.Write(appendReport(make([]byte, 0, size), r)); err != nil {
 		return fmt.Errorf("write holders as JSON: %w", err)
 	}
 	return nil
