@@ -19,7 +19,15 @@
 // umount -l lives on), and for paths below /dev (device nodes, stat'ed once
 // per path). Files on network and FUSE mounts are never stat'ed, so a hung
 // server cannot hang the scan. Memory maps come with their device number
-// from PROCMAP_QUERY (or the text of /proc/PID/maps on older kernels).
+// from PROCMAP_QUERY (or the text of /proc/PID/maps on older kernels); a
+// mapping of a device node, which lies on the node's filesystem, is
+// stat'ed through /proc/PID/map_files.
+//
+// The BPF engine (Linux 5.12+ with BTF, as root) has the kernel walk every
+// task, descriptor and mapping in iterator programs instead. On 6.7+ a
+// probe first checks whether anything on the devices is mapped at all
+// (the i_mmap trees of every inode of their filesystems and of the devices'
+// own page cache); when nothing is, the walk of every mapping is left out.
 //
 // MakePlan turns a Report into ordered steps: stop the holder processes
 // (a systemd service by its unit), then, from the top of the device stack
