@@ -28,8 +28,14 @@ const (
 )
 
 // mappedInodeLimit bounds the walk of one superblock's inodes; past it
-// the probe answers mappedUnknown and the mappings are walked.
-const mappedInodeLimit = 16384
+// the probe answers mappedUnknown and the mappings are walked. Checking an
+// inode costs about what checking a mapping does, and a process has some
+// 40 mappings walked on every CPU at once, while the probe runs alongside
+// the loading of the task program: ten inodes a process keeps the probe
+// cheaper than the walk it may save, within bounds.
+func mappedInodeLimit(processes int) int32 {
+	return int32(min(max(10*processes, 1024), 65536))
+}
 
 // Where the probe keeps things, from the frame pointer.
 const (
@@ -49,8 +55,9 @@ func (l kernelLayout) canProbeMapped() bool {
 }
 
 // mappedProgram returns the probe: a task program run for the scanner's
-// own thread only, which writes one 8-byte answer (mappedNone, ...).
-func (l kernelLayout) mappedProgram(objs []mappedProbe) ([]byte, error) {
+// own thread only, which writes one 8-byte answer (mappedNone, ...). It
+// walks at most limit inodes of each filesystem.
+func (l kernelLayout) mappedProgram(objs []mappedProbe, limit int32) ([]byte, error) {
 	var p bpfProg
 	p.prologue()
 	p.load(sizeDW, r7, r6, 8) // ctx->task
@@ -73,7 +80,7 @@ func (l kernelLayout) mappedProgram(objs []mappedProbe) ([]byte, error) {
 			p.load(sizeDW, r1, r1, int16(l.mappingMmap))
 			p.jumpNe(r1, 0, "some")
 		} else {
-			l.walkInodes(&p, fmt.Sprint(i))
+			l.walkInodes(&p, fmt.Sprint(i), limit)
 		}
 	}
 	p.jump("answer")
@@ -91,11 +98,11 @@ func (l kernelLayout) mappedProgram(objs []mappedProbe) ([]byte, error) {
 // walkInodes emits the walk of the s_inodes list of the superblock of the
 // file in r9, jumping to "some" for an inode with a mapping or a device
 // node (whose mappings belong to its device, not to the inode), and to
-// "unknown" when a read fails or the list is longer than the limit. The
+// "unknown" when a read fails or the list is longer than limit. The
 // list is read without its lock, under the RCU read lock the iterator
 // holds (inodes are freed after a grace period): an entry unlinked
 // meanwhile has poisoned links, whose read fails.
-func (l kernelLayout) walkInodes(p *bpfProg, id string) {
+func (l kernelLayout) walkInodes(p *bpfProg, id string, limit int32) {
 	end, fail, hit := "inodesend"+id, "inodesfail"+id, "inodeshit"+id
 	p.deref(r1, r9, l.fileInode, "unknown")
 	p.movReg(r3, r1)
@@ -108,7 +115,7 @@ func (l kernelLayout) walkInodes(p *bpfProg, id string) {
 	p.store(sizeDW, r10, r3, mpHeadAt)
 	p.probeTo(mpCurAt, 8, r3) // s_inodes.next
 	p.jumpNe(r0, 0, "unknown")
-	p.movImm(r3, mappedInodeLimit)
+	p.movImm(r3, limit)
 	p.iterNew(l, mpIterAt, 0, r3)
 	p.mark("inodes" + id)
 	p.iterNext(mpIterAt, l.numNext, fail)

@@ -96,11 +96,12 @@ func hasHolders(dir string) bool {
 	return err == nil && len(ents) > 0
 }
 
-// probeMapped runs the mapped-files probe for objs, which the calling
+// probeMapped runs the mapped-files probe for objs (walking at most limit
+// inodes of each filesystem), which the calling
 // thread opened and must still be on (runtime.LockOSThread), and returns
 // its answer.
-func probeMapped(l kernelLayout, objs []mappedProbe) (int, error) {
-	code, err := l.mappedProgram(objs)
+func probeMapped(l kernelLayout, objs []mappedProbe, limit int32) (int, error) {
+	code, err := l.mappedProgram(objs, limit)
 	if err != nil {
 		return 0, err
 	}
@@ -121,4 +122,14 @@ func probeMapped(l kernelLayout, objs []mappedProbe) (int, error) {
 		return 0, fmt.Errorf("mapped-files probe: %d answers, want 1", len(ans))
 	}
 	return int(ans[0]), nil
+}
+
+// processCount returns how many processes run, from the link count procfs
+// gives its root (two plus one a process, roughly), or 0.
+func processCount(procDir string) int {
+	var st unix.Stat_t
+	if unix.Stat(procDir, &st) != nil {
+		return 0
+	}
+	return int(st.Nlink)
 }

@@ -2,6 +2,7 @@ package holders
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -79,6 +80,23 @@ func TestRootMappedProbe(t *testing.T) {
 		if got := probe(dev); got != mappedNone {
 			t.Errorf("%s unmapped again: probe says %d, want %d", path, got, mappedNone)
 		}
+	}
+
+	// More inodes than the limit: no answer.
+	for i := range 8 {
+		if err := os.WriteFile(filepath.Join(mnt, fmt.Sprint("small", i)), nil, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	self, err := s.readTable(0, "self")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := s.probeMappedLimit(l, self, []Dev{dev}, 4); got != mappedUnknown {
+		t.Errorf("more inodes than the limit: probe says %d, want %d (cannot tell)", got, mappedUnknown)
+	}
+	if n := processCount("/proc"); n < 3 {
+		t.Errorf("process count from /proc's links: %d", n)
 	}
 
 	// A device node on the filesystem maps its device, not its inode: the

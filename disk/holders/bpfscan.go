@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strconv"
 	"sync"
+	"time"
 )
 
 // Engines a Scanner finds processes with.
@@ -90,6 +91,11 @@ func (s *Scanner) scanBPF(devs []Dev, selfNS uint64, self *table) (*bpfResult, e
 // (see mappedProgram); -1 when it cannot ask, and the mappings must be
 // walked.
 func (s *Scanner) probeMapped(l kernelLayout, self *table, devs []Dev) int {
+	return s.probeMappedLimit(l, self, devs, mappedInodeLimit(processCount(s.ProcDir)))
+}
+
+// probeMappedLimit is probeMapped with a limit on the inodes it walks.
+func (s *Scanner) probeMappedLimit(l kernelLayout, self *table, devs []Dev, limit int32) int {
 	if !l.canProbeMapped() {
 		return -1
 	}
@@ -102,12 +108,13 @@ func (s *Scanner) probeMapped(l kernelLayout, self *table, devs []Dev) int {
 		return -1
 	}
 	defer closeAll()
-	ans, err := probeMapped(l, objs)
+	begin := time.Now()
+	ans, err := probeMapped(l, objs, limit)
 	if err != nil {
 		s.log().Debug("mapped-files probe failed; walking every mapping", "err", err)
 		return -1
 	}
-	s.log().Debug("mapped-files probe", "answer", ans, "objects", len(objs))
+	s.log().Debug("mapped-files probe", "answer", ans, "objects", len(objs), "inode_limit", limit, "took", time.Since(begin))
 	return ans
 }
 
