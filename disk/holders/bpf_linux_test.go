@@ -25,33 +25,45 @@ func needBPF(t *testing.T) {
 	}
 }
 
-// threadCwd moves one thread of the test process into dir, alone
-// (unshare(CLONE_FS)), until the returned function is called.
-func threadCwd(t *testing.T, dir string) (tid int, stop func()) {
+// ownThread runs setup on a thread of the test process of its own (locked,
+// and ended with its goroutine), and undo there when stop is called; doing
+// names the setup in errors.
+func ownThread(t *testing.T, doing string, setup, undo func() error) (tid int, stop func()) {
 	t.Helper()
 	ready, done := make(chan error), make(chan struct{})
 	go func() {
 		runtime.LockOSThread() // never unlocked: the thread exits with the goroutine
-		err := unix.Unshare(unix.CLONE_FS)
-		if err == nil {
-			err = unix.Chdir(dir)
-		}
+		err := setup()
 		tid = unix.Gettid()
 		ready <- err
 		<-done
-		// Leave dir before the thread goes: it exits after the goroutine
-		// does, and the mount must be free for the cleanup's unmount.
-		ready <- unix.Chdir("/")
+		ready <- undo()
 	}()
 	if err := <-ready; err != nil {
-		t.Fatalf("move a thread into %s: %v", dir, err)
+		t.Fatalf("%s: %v", doing, err)
 	}
 	return tid, func() {
 		close(done)
 		if err := <-ready; err != nil {
-			t.Errorf("move the thread out of %s: %v", dir, err)
+			t.Errorf("undo %s: %v", doing, err)
 		}
 	}
+}
+
+// threadCwd moves one thread of the test process into dir, alone
+// (unshare(CLONE_FS)), until the returned function is called.
+func threadCwd(t *testing.T, dir string) (tid int, stop func()) {
+	t.Helper()
+	return ownThread(t, "move a thread into "+dir, func() error {
+		if err := unix.Unshare(unix.CLONE_FS); err != nil {
+			return err
+		}
+		return unix.Chdir(dir)
+	}, func() error {
+		// Leave dir before the thread goes: it exits after the goroutine
+		// does, and the mount must be free for the cleanup's unmount.
+		return unix.Chdir("/")
+	})
 }
 
 // holdSet renders a process's holds for comparison.
@@ -169,27 +181,13 @@ func TestEngineUnavailable(t *testing.T) {
 // and the descriptor; stop closes it and ends the thread.
 func threadFD(t *testing.T, path string) (tid, fd int, stop func()) {
 	t.Helper()
-	ready, done := make(chan error), make(chan struct{})
-	go func() {
-		runtime.LockOSThread() // never unlocked: the thread exits with the goroutine
-		err := unix.Unshare(unix.CLONE_FILES)
-		if err == nil {
+	tid, stop = ownThread(t, "open "+path+" in a thread with its own descriptor table", func() (err error) {
+		if err = unix.Unshare(unix.CLONE_FILES); err == nil {
 			fd, err = unix.Open(path, unix.O_RDONLY|unix.O_CLOEXEC, 0)
 		}
-		tid = unix.Gettid()
-		ready <- err
-		<-done
-		ready <- unix.Close(fd)
-	}()
-	if err := <-ready; err != nil {
-		t.Fatalf("open %s in a thread with its own descriptor table: %v", path, err)
-	}
-	return tid, fd, func() {
-		close(done)
-		if err := <-ready; err != nil {
-			t.Errorf("close %s in the thread: %v", path, err)
-		}
-	}
+		return err
+	}, func() error { return unix.Close(fd) })
+	return tid, fd, stop
 }
 
 // TestRootThreadOwnFDs checks that the BPF engine finds a file open only in

@@ -90,12 +90,7 @@ func (l kernelLayout) walkFDs(p *bpfProg, devs []int32) {
 	p.addReg(r2, r1)
 	p.store(sizeDW, r10, r2, fdIndexAt)
 	p.lshImm(r2, 3)
-	p.probeElem(fdFileAt, fdArrayAt)
-	p.load(sizeDW, r1, r10, fdFileAt)
-	p.jumpEq(r1, 0, "fdbit")
-	p.movImm(r2, l.file)
-	p.callKfunc(l.rdonlyCast)
-	p.movReg(r9, r0)
+	l.fdFile(p, fdFileAt, fdArrayAt, "fdbit")
 	p.deref(r2, r9, l.fileInode, "fdbit")
 	p.inodeOn(l, r2, r1, devs, "fdhit", "fd")
 	p.jump("fdbit")
@@ -141,6 +136,19 @@ func (p *bpfProg) callIter(at int16, kfunc int32) {
 	p.movReg(r1, r10)
 	p.addImm(r1, int32(at))
 	p.callKfunc(kfunc)
+}
+
+// fdFile reads the file of a descriptor table's entry at byte offset r2
+// of the fd array whose address is kept at fp+arrayAt into fp+at, and
+// leaves it in r9 as a (read-only) struct file; it jumps to null for an
+// empty entry.
+func (l kernelLayout) fdFile(p *bpfProg, at, arrayAt int16, null string) {
+	p.probeElem(at, arrayAt)
+	p.load(sizeDW, r1, r10, at)
+	p.jumpEq(r1, 0, null)
+	p.movImm(r2, l.file)
+	p.callKfunc(l.rdonlyCast)
+	p.movReg(r9, r0)
 }
 
 // probeElem reads the 8 bytes at offset r2 of the array whose address is

@@ -69,12 +69,7 @@ func (l kernelLayout) mappedProgram(objs []mappedProbe, limit int32) ([]byte, er
 	p.copyField(sizeDW, mpArrayAt, r8, l.fdtFd)
 	for i, o := range objs {
 		p.movImm(r2, int32(o.fd)*8)
-		p.probeElem(mpFileAt, mpArrayAt)
-		p.load(sizeDW, r1, r10, mpFileAt)
-		p.jumpEq(r1, 0, "unknown")
-		p.movImm(r2, l.file)
-		p.callKfunc(l.rdonlyCast)
-		p.movReg(r9, r0)
+		l.fdFile(&p, mpFileAt, mpArrayAt, "unknown")
 		if o.bdev {
 			p.deref(r1, r9, l.fileMapping, "unknown")
 			p.load(sizeDW, r1, r1, int16(l.mappingMmap))
