@@ -2,7 +2,6 @@ package holders
 
 import (
 	"fmt"
-	"os"
 	"path/filepath"
 
 	"golang.org/x/sys/unix"
@@ -14,8 +13,10 @@ import (
 // false (and nothing open) when it cannot cover every device: one that
 // will not open, or one that may carry a filesystem mounted only in
 // another namespace (not mounted here and not claimed by a device stacked
-// on it, which a mounted filesystem would be).
-func (s *Scanner) mappedObjects(self *table, devs []Dev) ([]mappedProbe, func(), bool) {
+// on it, which a mounted filesystem would be). What is a block device and
+// what is claimed comes from the device walk (see devices).
+func (s *Scanner) mappedObjects(st *scanState, devs []Dev) ([]mappedProbe, func(), bool) {
+	self := st.tables[st.selfNS]
 	var objs []mappedProbe
 	closeAll := func() {
 		for _, o := range objs {
@@ -28,7 +29,7 @@ func (s *Scanner) mappedObjects(self *table, devs []Dev) ([]mappedProbe, func(),
 		return nil, func() {}, false
 	}
 	for _, d := range devs {
-		name := s.kname(d)
+		name := st.blockNames[d]
 		if name != "" {
 			fd, err := openDevice(filepath.Join(s.DevDir, name), d)
 			if err != nil {
@@ -51,7 +52,7 @@ func (s *Scanner) mappedObjects(self *table, devs []Dev) ([]mappedProbe, func(),
 				break
 			}
 		}
-		if !mounted && (name == "" || !hasHolders(s.blockDir(name))) {
+		if !mounted && !st.claimed[d] {
 			return fail("%s is not mounted in this namespace and may be elsewhere", d)
 		}
 	}
@@ -87,13 +88,6 @@ func openMountDir(dir string, d Dev) (int, error) {
 		return -1, fmt.Errorf("%s is not on %s", dir, d)
 	}
 	return fd, nil
-}
-
-// hasHolders reports whether the block device whose sysfs directory is
-// dir is claimed by a device stacked on it.
-func hasHolders(dir string) bool {
-	ents, err := os.ReadDir(filepath.Join(dir, "holders"))
-	return err == nil && len(ents) > 0
 }
 
 // probeMapped runs the mapped-files probe for objs (walking at most limit

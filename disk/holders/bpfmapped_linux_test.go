@@ -35,13 +35,25 @@ func TestRootMappedProbe(t *testing.T) {
 		t.Fatal(err)
 	}
 	dev := Dev{unix.Major(st.Dev), unix.Minor(st.Dev)}
-	probe := func(devs ...Dev) int {
+	// walked is the scanner's state when the probe runs: after the walk
+	// of the devices from d.
+	walked := func(d Dev) *scanState {
 		t.Helper()
+		st := newScanState()
 		self, err := s.readTable(0, "self")
 		if err != nil {
 			t.Fatal(err)
 		}
-		return s.probeMapped(l, self, devs)
+		st.tables = map[uint64]*table{st.selfNS: self}
+		r := Report{Dev: d, Name: s.kname(d)}
+		if err := s.devices(st, &r); err != nil {
+			t.Fatal(err)
+		}
+		return st
+	}
+	probe := func(d Dev) int {
+		t.Helper()
+		return s.probeMapped(l, walked(d), []Dev{d})
 	}
 	mapHeld := func(engine string, pid int, path string) bool {
 		t.Helper()
@@ -88,11 +100,7 @@ func TestRootMappedProbe(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	self, err := s.readTable(0, "self")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got := s.probeMappedLimit(l, self, []Dev{dev}, 4); got != mappedUnknown {
+	if got := s.probeMappedLimit(l, walked(dev), []Dev{dev}, 4); got != mappedUnknown {
 		t.Errorf("more inodes than the limit: probe says %d, want %d (cannot tell)", got, mappedUnknown)
 	}
 	if n := processCount("/proc"); n < 3 {

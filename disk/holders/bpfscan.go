@@ -46,7 +46,7 @@ func (s *Scanner) tryBPF(st *scanState, devs []Dev) (*bpfResult, error) {
 	case s.Engine == EngineAuto && (s.ProcDir != "/proc" || s.SysDir != "/sys" || os.Geteuid() != 0):
 		return nil, nil // a fake tree, or no privilege to load BPF
 	}
-	res, err := s.scanBPF(devs, st.selfNS, st.tables[st.selfNS])
+	res, err := s.scanBPF(st, devs)
 	if err != nil {
 		if s.Engine == EngineBPF {
 			return nil, fmt.Errorf("scan processes with BPF: %w", err)
@@ -67,7 +67,7 @@ func (s *Scanner) tryBPF(st *scanState, devs []Dev) (*bpfResult, error) {
 
 // scanBPF runs the iterators, with the kernel's layout read once per
 // Scanner (a close or the live screen scans again and again).
-func (s *Scanner) scanBPF(devs []Dev, selfNS uint64, self *table) (*bpfResult, error) {
+func (s *Scanner) scanBPF(st *scanState, devs []Dev) (*bpfResult, error) {
 	s.layoutMu.Lock()
 	if s.layout == nil {
 		l, err := cachedLayout(s.log(), s.CacheDir, s.ProcDir, s.SysDir)
@@ -80,22 +80,22 @@ func (s *Scanner) scanBPF(devs []Dev, selfNS uint64, self *table) (*bpfResult, e
 	l := *s.layout
 	s.layoutMu.Unlock()
 	if !l.canProbeMapped() {
-		return scanBPF(s.log(), l, devs, selfNS, nil)
+		return scanBPF(s.log(), l, devs, st.selfNS, nil)
 	}
 	mapped := make(chan int, 1)
-	go func() { mapped <- s.probeMapped(l, self, devs) }()
-	return scanBPF(s.log(), l, devs, selfNS, mapped)
+	go func() { mapped <- s.probeMapped(l, st, devs) }()
+	return scanBPF(s.log(), l, devs, st.selfNS, mapped)
 }
 
 // probeMapped asks the kernel whether anything on devs is mapped at all
 // (see mappedProgram); -1 when it cannot ask, and the mappings must be
 // walked.
-func (s *Scanner) probeMapped(l kernelLayout, self *table, devs []Dev) int {
-	return s.probeMappedLimit(l, self, devs, mappedInodeLimit(processCount(s.ProcDir)))
+func (s *Scanner) probeMapped(l kernelLayout, st *scanState, devs []Dev) int {
+	return s.probeMappedLimit(l, st, devs, mappedInodeLimit(processCount(s.ProcDir)))
 }
 
 // probeMappedLimit is probeMapped with a limit on the inodes it walks.
-func (s *Scanner) probeMappedLimit(l kernelLayout, self *table, devs []Dev, limit int32) int {
+func (s *Scanner) probeMappedLimit(l kernelLayout, st *scanState, devs []Dev, limit int32) int {
 	if !l.canProbeMapped() {
 		return -1
 	}
@@ -103,7 +103,7 @@ func (s *Scanner) probeMappedLimit(l kernelLayout, self *table, devs []Dev, limi
 	// one that opened the objects (a thread may have a table of its own).
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
-	objs, closeAll, ok := s.mappedObjects(self, devs)
+	objs, closeAll, ok := s.mappedObjects(st, devs)
 	if !ok {
 		return -1
 	}

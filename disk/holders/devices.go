@@ -113,6 +113,7 @@ func (s *Scanner) devices(st *scanState, r *Report) error {
 				}
 			}
 			hs, _ := os.ReadDir(filepath.Join(dir, "holders"))
+			st.blockNames[it.dev], st.claimed[it.dev] = it.name, len(hs) > 0
 			for _, h := range hs {
 				names = append(names, h.Name())
 			}

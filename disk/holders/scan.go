@@ -101,10 +101,19 @@ type scanState struct {
 	hidden    map[uint64]bool // namespaces where a mount of devs is covered
 	noQuery   atomic.Bool     // the kernel lacks PROCMAP_QUERY
 	nodeFS    Dev             // the filesystem of DevDir, where mapped device nodes lie
-	denied    atomic.Int64    // processes we may not read
-	mu        sync.Mutex
-	warning   []string
-	devIDs    map[devKey]FileID // stats of device nodes by namespace and path
+	// blockNames are the kernel names of the block devices among devs,
+	// and claimed those that a device stacked on them holds (see devices).
+	blockNames map[Dev]string
+	claimed    map[Dev]bool
+	denied     atomic.Int64 // processes we may not read
+	mu         sync.Mutex
+	warning    []string
+	devIDs     map[devKey]FileID // stats of device nodes by namespace and path
+}
+
+func newScanState() *scanState {
+	return &scanState{devs: map[Dev]bool{}, hidden: map[uint64]bool{}, devIDs: map[devKey]FileID{},
+		blockNames: map[Dev]string{}, claimed: map[Dev]bool{}}
 }
 
 type devKey struct {
@@ -142,7 +151,7 @@ func (st *scanState) warn(format string, args ...any) {
 // Scan finds everything that holds target: a device path, a
 // device-mapper name, MAJOR:MINOR or a mount point.
 func (s *Scanner) Scan(ctx context.Context, target string) (Report, error) {
-	st := &scanState{devs: map[Dev]bool{}, hidden: map[uint64]bool{}, devIDs: map[devKey]FileID{}}
+	st := newScanState()
 	var err error
 	if st.procFD, err = openDir(s.ProcDir); err != nil {
 		return Report{}, fmt.Errorf("open %s: %w", s.ProcDir, err)
