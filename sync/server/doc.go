@@ -45,3 +45,4 @@ package server
 //	max_sessions = 10             # session channels per connection
 //	max_startups = 100            # unauthenticated connections at once
 //	max_request_length = 4096     # bytes of a channel request
+//	max_sftp_handles = 1024       # open files and directories per sftp session

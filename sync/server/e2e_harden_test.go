@@ -4,13 +4,18 @@ import (
 	"bytes"
 	"context"
 	be "encoding/binary"
+	"errors"
 	"fmt"
 	"io"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/pkg/sftp"
+	"golang.org/x/crypto/ssh"
 )
 
 // sftpInit is an SFTP client's first packet: SSH_FXP_INIT, version 3.
@@ -100,4 +105,98 @@ func TestForcedInternalSFTP(t *testing.T) {
 		}
 		s.waitLog(t, u.log)
 	}
+}
+
+// dialUser connects to s as u with u's key, through x/crypto's client.
+func dialUser(t *testing.T, s *server, u *testUser) *ssh.Client {
+	t.Helper()
+	pem, err := os.ReadFile(u.key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	signer, err := ssh.ParsePrivateKey(pem)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := ssh.Dial("tcp", "127.0.0.1:"+s.port, &ssh.ClientConfig{
+		User: u.name, Auth: []ssh.AuthMethod{ssh.PublicKeys(signer)},
+		HostKeyCallback: ssh.InsecureIgnoreHostKey(),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
+// TestSFTPHandleLimit holds files open in one sftp session of a server
+// with max_sftp_handles = 4: the fifth open (file or directory) fails with
+// the limit named, closing one lets the next open succeed, another session
+// has handles of its own, and the refusal is logged once per session.
+func TestSFTPHandleLimit(t *testing.T) {
+	needRoot(t)
+	u := newUser(t, "")
+	conf := filepath.Join(t.TempDir(), "serve.toml")
+	if err := os.WriteFile(conf, []byte("max_sftp_handles = 4\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	s := startServer(t, openDir(t), filepath.Join(t.TempDir(), "hk"), nil, "--config", conf)
+	conn := dialUser(t, s, u)
+	c, err := sftp.NewClient(conn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	var files []*sftp.File
+	for i := range 4 {
+		f, err := c.Create(fmt.Sprintf("f%d", i))
+		if err != nil {
+			t.Fatalf("open %d of 4: %v", i+1, err)
+		}
+		files = append(files, f)
+	}
+	tooMany := func(what string, err error) {
+		t.Helper()
+		var se *sftp.StatusError
+		if !errors.As(err, &se) || se.FxCode() != sftp.ErrSSHFxFailure || !strings.Contains(se.Error(), "too many open handles (limit 4)") {
+			t.Errorf("%s past the limit: got %v, want SSH_FX_FAILURE: too many open handles (limit 4)", what, err)
+		}
+	}
+	_, err = c.Open("f0")
+	tooMany("open", err)
+	_, err = c.ReadDir("/")
+	tooMany("opendir", err)
+	// Calls without a handle go on.
+	if _, err := c.Stat("f0"); err != nil {
+		t.Errorf("stat at the limit: %v", err)
+	}
+	// Another session of the same connection has handles of its own.
+	c2, err := sftp.NewClient(conn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ents, err := c2.ReadDir("/"); err != nil || len(ents) != 4 {
+		t.Errorf("opendir in another session: got %d entries, %v; want 4", len(ents), err)
+	}
+	c2.Close()
+	if err := files[0].Close(); err != nil {
+		t.Fatal(err)
+	}
+	f, err := c.Open("f1")
+	if err != nil {
+		t.Fatalf("open after a close: %v", err)
+	}
+	_, err = c.Create("f4")
+	tooMany("create", err)
+	f.Close()
+	if ents, err := c.ReadDir("/"); err != nil || len(ents) != 4 {
+		t.Errorf("opendir after a close: got %d entries, %v; want 4", len(ents), err)
+	}
+	for _, f := range files[1:] {
+		f.Close()
+	}
+	if n := strings.Count(s.logs.String(), `msg="sftp open refused"`); n != 1 {
+		t.Errorf("got %d log lines of refused opens, want 1 per session", n)
+	}
+	s.waitLog(t, "reason=\"too many open handles\" limit=4")
 }

@@ -122,7 +122,7 @@ func FuzzSFTP(f *testing.F) {
 		a, b := net.Pipe()
 		done := make(chan struct{})
 		go func() {
-			ServeSFTP(a, root, true, slog.New(slog.DiscardHandler))
+			ServeSFTP(a, root, true, 8, slog.New(slog.DiscardHandler))
 			close(done)
 		}()
 		go io.Copy(io.Discard, b)
