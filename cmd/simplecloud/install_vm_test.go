@@ -236,6 +236,7 @@ func volumeMountedSafe(t *testing.T, g guest, how string) {
 	if len(f) < 4 {
 		t.Fatalf("after %s: got /proc/mounts line %q", how, line)
 	}
+	t.Logf("after %s: the volume is mounted %s", how, f[3])
 	opts := "," + f[3] + ","
 	for _, want := range []string{"nosuid", "nodev"} {
 		if !strings.Contains(opts, ","+want+",") {
