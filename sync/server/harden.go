@@ -20,8 +20,10 @@ import (
 //     forks it from a thread that has it set (startConfined), and a child
 //     and every thread it makes inherit it. An exec can then gain nothing:
 //     no set-user-id or set-group-id bit and no file capability counts.
-//     As root, before the drop, it changes nothing for the helpers PAM
-//     modules may run: those get root's capabilities as always.
+//     As root, before the drop, it takes nothing from the programs PAM
+//     modules may run: they still get root's capabilities (only a helper
+//     that relies on its own set-user-id bit to become another user, or
+//     on an SELinux domain change, would notice).
 //   - an empty capability bounding set and no ambient capabilities, set
 //     right before setuid (confine), once authentication, PAM and making
 //     the user's root are done, which need full root.
