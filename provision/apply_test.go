@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"simplecloud/disk"
 	"simplecloud/disk/wipe"
 	"simplecloud/luks"
@@ -68,11 +70,16 @@ func (m *fileMapper) Remove(name string) error {
 
 type fakeMounter struct {
 	mounted map[string]string
+	flags   map[string]uintptr // of each mounted target
 	log     []string
 }
 
-func (f *fakeMounter) Mount(src, target, fstype string) error {
+func (f *fakeMounter) Mount(src, target, fstype string, flags uintptr) error {
 	f.mounted[target] = src
+	if f.flags == nil {
+		f.flags = map[string]uintptr{}
+	}
+	f.flags[target] = flags
 	f.log = append(f.log, "mount "+src+" "+target+" "+fstype)
 	return nil
 }
@@ -177,6 +184,9 @@ func TestApplyWholeDisk(t *testing.T) {
 	}
 	if mnt.mounted[o.Mount] != filepath.Join(sys.Dev, "mapper", DefaultName) {
 		t.Errorf("got mounts %v, want the mapping at %s", mnt.mounted, o.Mount)
+	}
+	if got, want := mnt.flags[o.Mount], uintptr(unix.MS_NOSUID|unix.MS_NODEV); got != want {
+		t.Errorf("got mount flags %#x, want nosuid,nodev (%#x)", got, want)
 	}
 	cfg, err := LoadConfig(sys.ConfigPath())
 	if err != nil {

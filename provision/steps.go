@@ -83,7 +83,7 @@ func (r *run) mount() (string, error) {
 	if err := os.MkdirAll(m, 0o755); err != nil {
 		return "", fmt.Errorf("mount: %w", err)
 	}
-	if err := r.sys.Mounter.Mount(r.res.Mapper, m, "ext4"); err != nil {
+	if err := r.sys.Mounter.Mount(r.res.Mapper, m, "ext4", VolumeMountFlags); err != nil {
 		return "", fmt.Errorf("mount: %w", err)
 	}
 	return "mounted at " + m, nil

@@ -28,10 +28,17 @@ type Mapper interface {
 }
 
 // Mounter mounts and unmounts filesystems; unixMounter is the real one.
+// Mount's flags are mount(2)'s (unix.MS_*).
 type Mounter interface {
-	Mount(source, target, fstype string) error
+	Mount(source, target, fstype string, flags uintptr) error
 	Unmount(target string) error
 }
+
+// VolumeMountFlags are the data volume's mount flags, for install and
+// unlock alike: nosuid and nodev. The users write the volume over SFTP, and
+// a set-user-id file or a device node one of them makes there (chmod 4755
+// works over SFTP) must give nobody anything.
+const VolumeMountFlags = unix.MS_NOSUID | unix.MS_NODEV
 
 // System is every OS edge of the pipeline. Paths are as the machine sees
 // them; tests point them at temporary directories.
@@ -112,8 +119,8 @@ func (execRunner) Output(ctx context.Context, c cmdrun.Cmd) ([]byte, error) { re
 
 type unixMounter struct{}
 
-func (unixMounter) Mount(source, target, fstype string) error {
-	if err := unix.Mount(source, target, fstype, 0, ""); err != nil {
+func (unixMounter) Mount(source, target, fstype string, flags uintptr) error {
+	if err := unix.Mount(source, target, fstype, flags, ""); err != nil {
 		return &os.PathError{Op: "mount " + source + " on", Path: target, Err: err}
 	}
 	return nil

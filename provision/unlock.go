@@ -138,7 +138,7 @@ func (s *System) checkAndMount(ctx context.Context, res *UnlockResult) error {
 	if err := os.MkdirAll(res.Mount, 0o755); err != nil {
 		return fmt.Errorf("unlock: %w", err)
 	}
-	if err := s.Mounter.Mount(res.Mapper, res.Mount, "ext4"); err != nil {
+	if err := s.Mounter.Mount(res.Mapper, res.Mount, "ext4", VolumeMountFlags); err != nil {
 		return fmt.Errorf("unlock: %w", err)
 	}
 	return nil

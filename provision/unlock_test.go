@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"testing"
 
+	"golang.org/x/sys/unix"
+
 	"simplecloud/luks"
 )
 
@@ -73,6 +75,9 @@ func TestUnlockTries(t *testing.T) {
 	}
 	if mnt.mounted[cfg.Volume.Mount] == "" {
 		t.Error("not mounted")
+	}
+	if got, want := mnt.flags[cfg.Volume.Mount], uintptr(unix.MS_NOSUID|unix.MS_NODEV); got != want {
+		t.Errorf("got mount flags %#x, want nosuid,nodev (%#x)", got, want)
 	}
 	// Already open: reported, nothing asked.
 	os.WriteFile(filepath.Join(sys.Proc, "self", "mounts"), []byte("/dev/mapper/simplecloud "+cfg.Volume.Mount+" ext4 rw 0 0\n"), 0o644)

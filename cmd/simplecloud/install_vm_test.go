@@ -126,6 +126,7 @@ func TestVMInstallAndUnlock(t *testing.T) {
 		}
 	}
 	g.sh("grep -q '^/dev/mapper/simplecloud /srv/simplecloud ext4' /proc/mounts")
+	volumeMountedSafe(t, g, "install")
 	cfg := g.sh("cat /etc/simplecloud/simplecloud.toml")
 	if !strings.Contains(cfg, `uuid = "`+uuid+`"`) {
 		t.Errorf("config lacks the LUKS UUID:\n%s", cfg)
@@ -176,6 +177,7 @@ func TestVMInstallAndUnlock(t *testing.T) {
 	if got := g.sh("cat /srv/simplecloud/f"); got != "written-before-reboot\n" {
 		t.Errorf("got %q after the reboot, want the file written before", got)
 	}
+	volumeMountedSafe(t, g, "unlock")
 	if strings.Contains(g.m.Console(), "correct horse") || strings.Contains(g.m.Console(), "wrong horse") {
 		t.Error("a passphrase was echoed on the console")
 	}
@@ -221,6 +223,25 @@ func TestVMInstallAndUnlock(t *testing.T) {
 	g.sh("test ! -e /dev/mapper/simplecloud && ! grep -q /srv/simplecloud /proc/mounts")
 	if r, err := holder.Wait(ctx); err != nil || r.Exit == 0 {
 		t.Errorf("the process holding the volume: got %+v, %v; want it stopped", r, err)
+	}
+}
+
+// volumeMountedSafe checks that the data volume is mounted nosuid and
+// nodev (by install or unlock, as how says): a set-user-id file a user
+// makes over SFTP must not run with its owner's rights.
+func volumeMountedSafe(t *testing.T, g guest, how string) {
+	t.Helper()
+	line := g.sh("grep '^/dev/mapper/simplecloud /srv/simplecloud ' /proc/mounts")
+	f := strings.Fields(line)
+	if len(f) < 4 {
+		t.Fatalf("after %s: got /proc/mounts line %q", how, line)
+	}
+	t.Logf("after %s: the volume is mounted %s", how, f[3])
+	opts := "," + f[3] + ","
+	for _, want := range []string{"nosuid", "nodev"} {
+		if !strings.Contains(opts, ","+want+",") {
+			t.Errorf("after %s: the volume is mounted %s, want %s", how, f[3], want)
+		}
 	}
 }
 

@@ -15,6 +15,9 @@ import (
 const (
 	extUser = "simplecloud-user"
 	extFP   = "simplecloud-key-fp"
+	// extCommand is the key's forced command (command= in
+	// authorized_keys); only forceSFTP is ever set.
+	extCommand = "simplecloud-force-command"
 )
 
 // errDenied is what clients learn about any refusal; the reason goes to the log.
@@ -72,11 +75,16 @@ func (a *authenticator) publicKey(conn ssh.ConnMetadata, key ssh.PublicKey) (*ss
 		if !bytes.Equal(k.Key.Marshal(), want) {
 			continue
 		}
-		if err := checkOptions(k.Options, conn.RemoteAddr(), a.now()); err != nil {
+		rules, err := checkOptions(k.Options, conn.RemoteAddr(), a.now())
+		if err != nil {
 			log.Info("auth refused", "reason", "key options", "line", k.Line, "err", err)
 			continue
 		}
-		return &ssh.Permissions{Extensions: map[string]string{extUser: acct.Name, extFP: fp}}, nil
+		ext := map[string]string{extUser: acct.Name, extFP: fp}
+		if rules.command != "" {
+			ext[extCommand] = rules.command
+		}
+		return &ssh.Permissions{Extensions: ext}, nil
 	}
 	log.Debug("auth refused", "reason", "key not in authorized_keys")
 	return nil, errDenied
@@ -89,7 +97,11 @@ func (a *authenticator) verified(conn ssh.ConnMetadata, key ssh.PublicKey, p *ss
 		return nil, fmt.Errorf("verified key without permissions: %w", errDenied)
 	}
 	a.backoff.succeed(hostOf(conn.RemoteAddr()))
-	a.log.Info("auth accepted", "user", conn.User(), "addr", conn.RemoteAddr().String(),
+	log := a.log
+	if cmd := p.Extensions[extCommand]; cmd != "" {
+		log = log.With("command", cmd)
+	}
+	log.Info("auth accepted", "user", conn.User(), "addr", conn.RemoteAddr().String(),
 		"key", p.Extensions[extFP], "alg", alg, "client", string(conn.ClientVersion()))
 	return p, nil
 }

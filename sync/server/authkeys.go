@@ -2,6 +2,7 @@ package server
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -190,38 +191,78 @@ var restrictions = map[string]bool{
 	"no-agent-forwarding": true, "no-x11-forwarding": true, "no-user-rc": true,
 }
 
+// forceSFTP is the one forced command the server honours: OpenSSH's
+// name for its in-process sftp server, which users write as
+// restrict,command="internal-sftp" to confine a key to SFTP.
+const forceSFTP = "internal-sftp"
+
+// keyRules are what a key's options ask of the connection beyond what the
+// server does anyway.
+type keyRules struct {
+	// command is the forced command: "" or forceSFTP, which serves sftp
+	// for every exec, shell or subsystem request.
+	command string
+}
+
 // checkOptions decides whether a key with these options may be used from
-// addr at time now. Options the server does not honour (command=,
-// environment=, permitopen=, principals=, cert-authority, tunnel=, ...) make
+// addr at time now, and returns what they ask of the connection. Options
+// the server does not honour (environment=, permitopen=, principals=,
+// cert-authority, tunnel=, a command= other than "internal-sftp", ...) make
 // the key unusable: silently ignoring a restriction would grant more than
 // its owner meant.
-func checkOptions(opts []string, addr net.Addr, now time.Time) error {
+func checkOptions(opts []string, addr net.Addr, now time.Time) (keyRules, error) {
+	var r keyRules
+	seenCommand := false
 	for _, o := range opts {
 		name, val, hasVal := strings.Cut(o, "=")
 		name = strings.ToLower(name)
 		switch {
 		case restrictions[name] && !hasVal:
+		case name == "command" && hasVal:
+			if seenCommand {
+				return r, errors.New("more than one command= option")
+			}
+			seenCommand = true
+			cmd, err := parseCommand(val)
+			if err != nil {
+				return r, err
+			}
+			r.command = cmd
 		case name == "from" && hasVal:
 			ok, err := matchFrom(unquote(val), addr)
 			if err != nil {
-				return err
+				return r, err
 			}
 			if !ok {
-				return fmt.Errorf("from= does not match %s", hostOf(addr))
+				return r, fmt.Errorf("from= does not match %s", hostOf(addr))
 			}
 		case name == "expiry-time" && hasVal:
 			t, err := parseExpiry(unquote(val))
 			if err != nil {
-				return err
+				return r, err
 			}
 			if !now.Before(t) {
-				return fmt.Errorf("key expired at %s", t.Format(time.RFC3339))
+				return r, fmt.Errorf("key expired at %s", t.Format(time.RFC3339))
 			}
 		default:
-			return fmt.Errorf("unsupported option %q", name)
+			return r, fmt.Errorf("unsupported option %q", name)
 		}
 	}
-	return nil
+	return r, nil
+}
+
+// parseCommand checks a command= option's value (quoted, as sshd
+// requires): only "internal-sftp" itself is honoured. With arguments
+// (-R for read-only, -u for a umask, ...) it would ask for more than the
+// server does, so it is refused like any other command.
+func parseCommand(val string) (string, error) {
+	if len(val) < 2 || val[0] != '"' || val[len(val)-1] != '"' {
+		return "", fmt.Errorf("command=%s is not quoted", val)
+	}
+	if cmd := unquote(val); cmd != forceSFTP {
+		return "", fmt.Errorf("command=%s is not supported: only command=%q", val, forceSFTP)
+	}
+	return forceSFTP, nil
 }
 
 func unquote(s string) string {

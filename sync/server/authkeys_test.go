@@ -15,39 +15,54 @@ func TestCheckOptions(t *testing.T) {
 	addr := &net.TCPAddr{IP: net.ParseIP("192.0.2.7"), Port: 5000}
 	now := time.Date(2026, 6, 1, 12, 0, 0, 0, time.Local)
 	tests := []struct {
-		opts    []string
-		wantErr string // "" means accepted
+		opts        []string
+		wantErr     string // "" means accepted
+		wantCommand string // the forced command of an accepted key
 	}{
-		{nil, ""},
-		{[]string{"restrict"}, ""},
-		{[]string{"no-pty", "No-Port-Forwarding", "no-agent-forwarding", "no-X11-forwarding", "no-user-rc"}, ""},
-		{[]string{`from="192.0.2.*"`}, ""},
-		{[]string{`from="10.0.0.0/8,192.0.2.0/24"`}, ""},
-		{[]string{`from="10.0.0.0/8"`}, "does not match"},
-		{[]string{`from="192.0.2.0/24,!192.0.2.7"`}, "does not match"},
-		{[]string{`from="host.example.org"`}, "does not match"},
-		{[]string{`from="1.2.3.0/99"`}, "bad CIDR"},
-		{[]string{`expiry-time="20270101"`}, ""},
-		{[]string{`expiry-time="202601011200"`}, "expired"},
-		{[]string{`expiry-time="2026"`}, "want YYYYMMDD"},
-		{[]string{`command="/bin/true"`}, `unsupported option "command"`},
-		{[]string{"restrict", `environment="A=B"`}, `unsupported option "environment"`},
-		{[]string{`permitopen="localhost:80"`}, "unsupported"},
-		{[]string{`principals="a"`}, "unsupported"},
-		{[]string{"cert-authority"}, "unsupported"},
-		{[]string{"pty"}, "unsupported"},
-		{[]string{`tunnel="1"`}, "unsupported"},
-		{[]string{"no-touch-required"}, "unsupported"},
-		{[]string{"no-pty=1"}, "unsupported"},
+		{nil, "", ""},
+		{[]string{"restrict"}, "", ""},
+		{[]string{"no-pty", "No-Port-Forwarding", "no-agent-forwarding", "no-X11-forwarding", "no-user-rc"}, "", ""},
+		{[]string{`from="192.0.2.*"`}, "", ""},
+		{[]string{`from="10.0.0.0/8,192.0.2.0/24"`}, "", ""},
+		{[]string{`from="10.0.0.0/8"`}, "does not match", ""},
+		{[]string{`from="192.0.2.0/24,!192.0.2.7"`}, "does not match", ""},
+		{[]string{`from="host.example.org"`}, "does not match", ""},
+		{[]string{`from="1.2.3.0/99"`}, "bad CIDR", ""},
+		{[]string{`expiry-time="20270101"`}, "", ""},
+		{[]string{`expiry-time="202601011200"`}, "expired", ""},
+		{[]string{`expiry-time="2026"`}, "want YYYYMMDD", ""},
+		{[]string{"restrict", `command="internal-sftp"`}, "", "internal-sftp"},
+		{[]string{`Command="internal-sftp"`, "no-pty", `from="192.0.2.0/24"`}, "", "internal-sftp"},
+		{[]string{"restrict", `command="internal-sftp"`, `from="10.0.0.0/8"`}, "does not match", ""},
+		{[]string{`command="/bin/true"`}, `command="/bin/true" is not supported: only command="internal-sftp"`, ""},
+		{[]string{`command="/bin/date"`}, `command="/bin/date" is not supported: only command="internal-sftp"`, ""},
+		{[]string{`command="internal-sftp -R"`}, `command="internal-sftp -R" is not supported`, ""},
+		{[]string{`command="internal-sftp "`}, "is not supported", ""},
+		{[]string{`command="/usr/lib/openssh/sftp-server"`}, "is not supported", ""},
+		{[]string{`command=""`}, "is not supported", ""},
+		{[]string{"command=internal-sftp"}, "is not quoted", ""},
+		{[]string{`command="internal-sftp"`, `command="internal-sftp"`}, "more than one command=", ""},
+		{[]string{"command"}, `unsupported option "command"`, ""},
+		{[]string{"restrict", `environment="A=B"`}, `unsupported option "environment"`, ""},
+		{[]string{`permitopen="localhost:80"`}, "unsupported", ""},
+		{[]string{`principals="a"`}, "unsupported", ""},
+		{[]string{"cert-authority"}, "unsupported", ""},
+		{[]string{"pty"}, "unsupported", ""},
+		{[]string{`tunnel="1"`}, "unsupported", ""},
+		{[]string{"no-touch-required"}, "unsupported", ""},
+		{[]string{"no-pty=1"}, "unsupported", ""},
 	}
 	for _, tc := range tests {
 		t.Run(strings.Join(tc.opts, ","), func(t *testing.T) {
-			err := checkOptions(tc.opts, addr, now)
+			rules, err := checkOptions(tc.opts, addr, now)
 			if tc.wantErr == "" && err != nil {
 				t.Fatalf("got %v, want accepted", err)
 			}
 			if tc.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tc.wantErr)) {
 				t.Fatalf("got %v, want an error containing %q", err, tc.wantErr)
+			}
+			if err == nil && rules.command != tc.wantCommand {
+				t.Errorf("got forced command %q, want %q", rules.command, tc.wantCommand)
 			}
 		})
 	}

@@ -40,6 +40,9 @@ type Config struct {
 	MaxSessions      int      `toml:"max_sessions"`       // session channels per connection
 	MaxStartups      int      `toml:"max_startups"`       // unauthenticated connections at once
 	MaxPacketRequest int      `toml:"max_request_length"` // bytes of a channel request payload
+	// MaxSFTPHandles bounds the files and directories one SFTP session
+	// holds open; past it opens fail with "too many open handles".
+	MaxSFTPHandles int `toml:"max_sftp_handles"`
 }
 
 // Duration is a time.Duration that reads "30s" style strings from TOML.
@@ -76,6 +79,11 @@ func (c Config) Defaults() Config {
 	setInt(&c.MaxSessions, 10)
 	setInt(&c.MaxStartups, 100)
 	setInt(&c.MaxPacketRequest, 4096)
+	// OpenSSH's sftp-server has no limit of its own: its descriptors are
+	// bounded by RLIMIT_NOFILE, whose soft limit is 1,024 on most systems
+	// (systemd's default), and it advertises that less 5 as its
+	// max-open-handles. Clients (sftp, sshfs, rclone) hold a few.
+	setInt(&c.MaxSFTPHandles, 1024)
 	return c
 }
 
@@ -144,6 +152,9 @@ func (c Config) Validate() error {
 	}
 	if c.MaxSessions < 0 || c.MaxStartups < 0 {
 		return errors.New("max_sessions and max_startups must not be negative")
+	}
+	if c.MaxSFTPHandles < 0 {
+		return errors.New("max_sftp_handles must not be negative")
 	}
 	if c.PasswordAuth && !PasswordAuthSupported {
 		return errNoPAM

@@ -30,6 +30,10 @@ password_auth = true
 			d := c.Defaults()
 			return d.MaxAuthTries == 6 && d.KeepAlive.Duration == 30*time.Second && d.Umask == 0o022 && d.Listen == ":2200"
 		}},
+		{"max_sftp_handles", `max_sftp_handles = 16`, "", func(c Config) bool {
+			return c.Defaults().MaxSFTPHandles == 16 && (Config{}).Defaults().MaxSFTPHandles == 1024 &&
+				(Config{MaxSFTPHandles: -1}).Validate() != nil
+		}},
 		{"misspelt key", `max_auth_trys = 3`, `unknown key "max_auth_trys"`, nil},
 		{"bad duration", `idle_timeout = "soon"`, "idle_timeout", nil},
 		{"bad toml", `listen = `, "parse config", nil},

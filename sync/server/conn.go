@@ -239,9 +239,13 @@ func (s *connServer) keepalive(c *conn, done <-chan struct{}) {
 	}
 }
 
-// ChildFiles returns a connection child's inherited connection (ConnFD)
-// and control socket (CtlFD).
+// ChildFiles returns a connection child's inherited connection (ConnFD),
+// control socket (CtlFD) and signing socket (SignFD). It closes any other
+// descriptor the child inherited (see closeStray).
 func ChildFiles() (nc, ctl, sign net.Conn, err error) {
+	if err := closeStray("/proc/self/fd", SignFD+1); err != nil {
+		return nil, nil, nil, err
+	}
 	var out [3]net.Conn
 	for i, fd := range []int{ConnFD, CtlFD, SignFD} {
 		f := os.NewFile(uintptr(fd), "inherited")

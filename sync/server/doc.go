@@ -9,8 +9,9 @@
 // ~/.ssh/authorized_keys (or PAM), reporting every failure and the success
 // to the parent over a control socket, so that the back-off holds across
 // connections. Then it becomes the user for good: uid, gid and
-// supplementary groups on every thread, checked in /proc before anything is
-// served (any failure refuses the connection). Only then does it serve the
+// supplementary groups on every thread, with no_new_privs and no
+// capability left, not even in the bounding set (see harden.go), checked
+// in /proc before anything is served (any failure refuses the connection). Only then does it serve the
 // connection's sftp sessions, in-process, from a directory handle,
 // resolving every path with openat2(RESOLVE_BENEATH), so that "..",
 // absolute paths and symbolic links cannot leave the user's root, and the
@@ -45,3 +46,4 @@ package server
 //	max_sessions = 10             # session channels per connection
 //	max_startups = 100            # unauthenticated connections at once
 //	max_request_length = 4096     # bytes of a channel request
+//	max_sftp_handles = 1024       # open files and directories per sftp session

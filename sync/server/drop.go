@@ -17,10 +17,17 @@ import (
 // the supplementary groups: Go's syscall.Setgroups, Setgid and Setuid
 // change every thread of the process (through libc when cgo is in), and
 // setuid as root sets the real, effective, saved and file-system ids, so
-// there is no way back. It then checks every thread in /proc and returns an
-// error if any of them still has other ids or any capability; the caller
-// must not serve then.
+// there is no way back. First it sets no_new_privs and empties the
+// capability bounding and ambient sets (confine; on the calling thread
+// only in a cgo build). It then checks every thread in /proc and returns an
+// error if any of them still has other ids, any capability, no
+// no_new_privs, or (where confine could reach every thread) a bounding
+// set; the caller must not serve then.
 func dropPrivileges(uid, gid uint32, groups []uint32) error {
+	allThreads, err := confine()
+	if err != nil {
+		return fmt.Errorf("drop privileges: %w", err)
+	}
 	gs := make([]int, len(groups))
 	for i, g := range groups {
 		gs[i] = int(g)
@@ -40,14 +47,15 @@ func dropPrivileges(uid, gid uint32, groups []uint32) error {
 	if err := unix.Prctl(unix.PR_SET_DUMPABLE, 0, 0, 0, 0); err != nil {
 		return fmt.Errorf("drop privileges: not dumpable: %w", err)
 	}
-	return checkThreads("/proc/self/task", uid, gid, groups)
+	return checkThreads("/proc/self/task", uid, gid, groups, allThreads)
 }
 
 // checkThreads reads the status of every thread under dir (a
 // /proc/PID/task directory) and returns an error unless each has uid for
 // its real, effective, saved and file-system uid, likewise gid, exactly
-// the groups, and no permitted or effective capability.
-func checkThreads(dir string, uid, gid uint32, groups []uint32) error {
+// the groups, no permitted, effective or ambient capability, no_new_privs
+// set and, when noBounding, an empty capability bounding set.
+func checkThreads(dir string, uid, gid uint32, groups []uint32, noBounding bool) error {
 	tasks, err := os.ReadDir(dir)
 	if err != nil {
 		return fmt.Errorf("check threads: %w", err)
@@ -66,7 +74,7 @@ func checkThreads(dir string, uid, gid uint32, groups []uint32) error {
 		if err != nil {
 			return fmt.Errorf("check thread %s: %w", t.Name(), err)
 		}
-		if err := st.is(uid, gid, want); err != nil {
+		if err := st.is(uid, gid, want, noBounding); err != nil {
 			return fmt.Errorf("check thread %s: %w", t.Name(), err)
 		}
 	}
@@ -75,12 +83,15 @@ func checkThreads(dir string, uid, gid uint32, groups []uint32) error {
 
 // taskStatus is what checkThreads reads of /proc/PID/task/TID/status.
 type taskStatus struct {
-	uids, gids, groups []uint32
-	capPrm, capEff     string
+	uids, gids, groups     []uint32
+	capPrm, capEff, capAmb string
+	capBnd                 string
+	noNewPrivs             string
 }
 
-// is reports how st differs from the wanted ids (want sorted, no repeats).
-func (st taskStatus) is(uid, gid uint32, want []uint32) error {
+// is reports how st differs from the wanted ids (want sorted, no repeats)
+// and the wanted confinement (noBounding: an empty bounding set too).
+func (st taskStatus) is(uid, gid uint32, want []uint32, noBounding bool) error {
 	if len(st.uids) != 4 || len(st.gids) != 4 {
 		return fmt.Errorf("status lacks uids or gids: %v %v", st.uids, st.gids)
 	}
@@ -99,8 +110,14 @@ func (st taskStatus) is(uid, gid uint32, want []uint32) error {
 	if !slices.Equal(slices.Compact(got), want) {
 		return fmt.Errorf("groups %v, want %v", st.groups, want)
 	}
-	if strings.Trim(st.capPrm, "0") != "" || strings.Trim(st.capEff, "0") != "" {
-		return fmt.Errorf("capabilities left: permitted %s, effective %s", st.capPrm, st.capEff)
+	if strings.Trim(st.capPrm, "0") != "" || strings.Trim(st.capEff, "0") != "" || strings.Trim(st.capAmb, "0") != "" {
+		return fmt.Errorf("capabilities left: permitted %s, effective %s, ambient %s", st.capPrm, st.capEff, st.capAmb)
+	}
+	if st.noNewPrivs != "1" {
+		return fmt.Errorf("no_new_privs is %q, want 1", st.noNewPrivs)
+	}
+	if noBounding && strings.Trim(st.capBnd, "0") != "" {
+		return fmt.Errorf("capability bounding set %s, want empty", st.capBnd)
 	}
 	return nil
 }
@@ -126,7 +143,7 @@ func readStatus(p string) (taskStatus, error) {
 		}
 		return out, nil
 	}
-	capPrm, capEff := false, false
+	seen := map[string]bool{}
 	for sc.Scan() {
 		k, v, _ := strings.Cut(sc.Text(), ":")
 		switch k {
@@ -137,10 +154,17 @@ func readStatus(p string) (taskStatus, error) {
 		case "Groups":
 			st.groups, err = ids(v)
 		case "CapPrm":
-			st.capPrm, capPrm = strings.TrimSpace(v), true
+			st.capPrm = strings.TrimSpace(v)
 		case "CapEff":
-			st.capEff, capEff = strings.TrimSpace(v), true
+			st.capEff = strings.TrimSpace(v)
+		case "CapBnd":
+			st.capBnd = strings.TrimSpace(v)
+		case "CapAmb":
+			st.capAmb = strings.TrimSpace(v)
+		case "NoNewPrivs":
+			st.noNewPrivs = strings.TrimSpace(v)
 		}
+		seen[k] = true
 		if err != nil {
 			return st, err
 		}
@@ -148,8 +172,10 @@ func readStatus(p string) (taskStatus, error) {
 	if err := sc.Err(); err != nil {
 		return st, fmt.Errorf("read %s: %w", p, err)
 	}
-	if !capPrm || !capEff {
-		return st, fmt.Errorf("read %s: no capability lines", p)
+	for _, k := range []string{"CapPrm", "CapEff", "CapBnd", "CapAmb", "NoNewPrivs"} {
+		if !seen[k] {
+			return st, fmt.Errorf("read %s: no %s line", p, k)
+		}
 	}
 	return st, nil
 }

@@ -20,38 +20,48 @@ import (
 )
 
 func TestTaskStatusIs(t *testing.T) {
-	good := taskStatus{uids: []uint32{7, 7, 7, 7}, gids: []uint32{8, 8, 8, 8}, groups: []uint32{9, 8}, capPrm: "0000000000000000", capEff: "0000000000000000"}
+	const zero = "0000000000000000"
+	good := taskStatus{uids: []uint32{7, 7, 7, 7}, gids: []uint32{8, 8, 8, 8}, groups: []uint32{9, 8},
+		capPrm: zero, capEff: zero, capAmb: zero, capBnd: zero, noNewPrivs: "1"}
 	bad := func(f func(*taskStatus)) taskStatus {
 		st := good
 		f(&st)
 		return st
 	}
 	cases := []struct {
-		name string
-		st   taskStatus
-		ok   bool
+		name       string
+		st         taskStatus
+		noBounding bool
+		ok         bool
 	}{
-		{"all the user's", good, true},
-		{"saved uid root", bad(func(s *taskStatus) { s.uids = []uint32{7, 7, 0, 7} }), false},
-		{"fs uid root", bad(func(s *taskStatus) { s.uids = []uint32{7, 7, 7, 0} }), false},
-		{"gid root", bad(func(s *taskStatus) { s.gids = []uint32{0, 8, 8, 8} }), false},
-		{"extra group", bad(func(s *taskStatus) { s.groups = []uint32{9, 8, 0} }), false},
-		{"missing group", bad(func(s *taskStatus) { s.groups = []uint32{8} }), false},
-		{"capability left", bad(func(s *taskStatus) { s.capEff = "0000000000000400" }), false},
-		{"no uid line", bad(func(s *taskStatus) { s.uids = nil }), false},
+		{"all the user's", good, true, true},
+		{"saved uid root", bad(func(s *taskStatus) { s.uids = []uint32{7, 7, 0, 7} }), true, false},
+		{"fs uid root", bad(func(s *taskStatus) { s.uids = []uint32{7, 7, 7, 0} }), true, false},
+		{"gid root", bad(func(s *taskStatus) { s.gids = []uint32{0, 8, 8, 8} }), true, false},
+		{"extra group", bad(func(s *taskStatus) { s.groups = []uint32{9, 8, 0} }), true, false},
+		{"missing group", bad(func(s *taskStatus) { s.groups = []uint32{8} }), true, false},
+		{"capability left", bad(func(s *taskStatus) { s.capEff = "0000000000000400" }), true, false},
+		{"ambient capability", bad(func(s *taskStatus) { s.capAmb = "0000000000000400" }), true, false},
+		{"no_new_privs off", bad(func(s *taskStatus) { s.noNewPrivs = "0" }), true, false},
+		{"no_new_privs off, cgo build", bad(func(s *taskStatus) { s.noNewPrivs = "0" }), false, false},
+		{"bounding set left", bad(func(s *taskStatus) { s.capBnd = "000001ffffffffff" }), true, false},
+		{"bounding set left, cgo build", bad(func(s *taskStatus) { s.capBnd = "000001ffffffffff" }), false, true},
+		{"no uid line", bad(func(s *taskStatus) { s.uids = nil }), true, false},
 	}
 	for _, tc := range cases {
-		err := tc.st.is(7, 8, []uint32{8, 9})
-		if (err == nil) != tc.ok {
-			t.Errorf("%s: got %v, want ok=%v", tc.name, err, tc.ok)
-		}
+		t.Run(tc.name, func(t *testing.T) {
+			err := tc.st.is(7, 8, []uint32{8, 9}, tc.noBounding)
+			if (err == nil) != tc.ok {
+				t.Errorf("got %v, want ok=%v", err, tc.ok)
+			}
+		})
 	}
 }
 
 // TestCheckThreadsSeesRoot checks that checkThreads fails on this process's
 // own threads when they do not have the ids asked for.
 func TestCheckThreadsSeesRoot(t *testing.T) {
-	err := checkThreads("/proc/self/task", uint32(os.Getuid())+1, uint32(os.Getgid()), nil)
+	err := checkThreads("/proc/self/task", uint32(os.Getuid())+1, uint32(os.Getgid()), nil, true)
 	if err == nil || !strings.Contains(err.Error(), "uids") {
 		t.Errorf("checkThreads with another uid: got %v, want an error naming the uids", err)
 	}
@@ -76,8 +86,15 @@ func TestConnChildDrop(t *testing.T) {
 		os.Chmod(dir, 0o755)
 		cmd := exec.Command(os.Args[0], "-test.run=^TestDropHelper$", "-test.v")
 		cmd.Env = append(os.Environ(), dropHelperEnv+"="+ids, dropHelperEnv+"_DIR="+dir)
-		out, _ := cmd.CombinedOutput()
-		return string(out)
+		var out bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &out, &out
+		// Started as the server starts a connection child: it inherits
+		// no_new_privs, which the drop checks on every thread.
+		if err := startConfined(cmd); err != nil {
+			t.Fatal(err)
+		}
+		cmd.Wait()
+		return out.String()
 	}
 	out := run("65534:65534:65534,100")
 	if !strings.Contains(out, "SESSION served") {
@@ -86,12 +103,19 @@ func TestConnChildDrop(t *testing.T) {
 	if !strings.Contains(out, "list /private: permission denied") {
 		t.Errorf("good user listing root's 0700 directory: want permission denied:\n%s", out)
 	}
+	// The test binary is a cgo build when cgo is enabled (the net package
+	// uses it): then the bounding set is dropped on one thread only.
+	want := "Uid: 65534 65534 65534 65534 Gid: 65534 65534 65534 65534 Groups: 100 65534 CapPrm: 0000000000000000 CapEff: 0000000000000000"
+	if !cgoBuild {
+		want += " CapBnd: 0000000000000000"
+	}
+	want += " CapAmb: 0000000000000000 NoNewPrivs: 1"
 	threads := 0
 	for _, l := range strings.Split(out, "\n") {
 		if f := strings.Fields(l); len(f) > 0 && f[0] == "THREAD" {
 			threads++
-			if got := strings.Join(f[2:], " "); got != "Uid: 65534 65534 65534 65534 Gid: 65534 65534 65534 65534 Groups: 100 65534" {
-				t.Errorf("thread %s: got %q, want the user's ids", f[1], got)
+			if got := strings.Join(f[2:], " "); got != want {
+				t.Errorf("thread %s: got %q, want %q", f[1], got, want)
 			}
 		}
 	}
@@ -183,7 +207,13 @@ func TestDropHelper(t *testing.T) {
 		b, _ := os.ReadFile(filepath.Join("/proc/self/task", task.Name(), "status"))
 		var ids []string
 		for _, l := range strings.Split(string(b), "\n") {
-			if k, _, _ := strings.Cut(l, ":"); k == "Uid" || k == "Gid" || k == "Groups" {
+			switch k, _, _ := strings.Cut(l, ":"); k {
+			case "CapBnd":
+				if cgoBuild {
+					continue
+				}
+				fallthrough
+			case "Uid", "Gid", "Groups", "CapPrm", "CapEff", "CapAmb", "NoNewPrivs":
 				ids = append(ids, strings.Join(strings.Fields(l), " "))
 			}
 		}

@@ -38,7 +38,7 @@ func TestAuthRefused(t *testing.T) {
 		{"unknown user", "sct-nosuchuser", good.key, "no such user"},
 		{"root", "root", good.key, "root login is not permitted"},
 		{"denied user", denied.name, denied.key, "deny_users"},
-		{"unsupported option", opt.name, opt.key, `unsupported option \"command\"`},
+		{"unsupported option", opt.name, opt.key, `command=\"/bin/sh\" is not supported: only command=\"internal-sftp\"`},
 		{"from= elsewhere", elsewhere.name, elsewhere.key, "from= does not match"},
 		{"group-writable authorized_keys", lax.name, lax.key, "bad modes"},
 	}

@@ -69,7 +69,11 @@ func binary(t *testing.T) string {
 		}
 		os.Chmod(binDir, 0o755)
 		binPath = filepath.Join(binDir, "simplecloud")
-		out, err := exec.Command("go", "build", "-o", binPath, "simplecloud/cmd/simplecloud").CombinedOutput()
+		// Pure Go, as make build ships it: the connection child confines
+		// every thread only in that build (see harden.go).
+		cmd := exec.Command("go", "build", "-o", binPath, "simplecloud/cmd/simplecloud")
+		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+		out, err := cmd.CombinedOutput()
 		if err != nil {
 			buildErr = fmt.Errorf("go build: %v: %s", err, out)
 		}
@@ -210,10 +214,21 @@ func startServer(t *testing.T, root, hostKeyDir string, env []string, args ...st
 // startServerBin is startServer with the binary bin.
 func startServerBin(t *testing.T, bin, root, hostKeyDir string, env []string, args ...string) *server {
 	t.Helper()
+	return startServerCmd(t, serverCmd(bin, root, hostKeyDir, env, args...), root, hostKeyDir)
+}
+
+// serverCmd is the command startServerBin runs.
+func serverCmd(bin, root, hostKeyDir string, env []string, args ...string) *exec.Cmd {
 	argv := append([]string{"--log-level", "debug", "serve", "--listen", "127.0.0.1:0",
 		"--root", root, "--host-key-dir", hostKeyDir, "--shutdown-timeout", "5s"}, args...)
 	cmd := exec.Command(bin, argv...)
 	cmd.Env = append(os.Environ(), env...)
+	return cmd
+}
+
+// startServerCmd starts cmd (from serverCmd) and waits until it listens.
+func startServerCmd(t *testing.T, cmd *exec.Cmd, root, hostKeyDir string) *server {
+	t.Helper()
 	s := &server{cmd: cmd, hostKeyDir: hostKeyDir, root: root, logs: &syncBuffer{}, exited: make(chan error, 1),
 		knownHosts: filepath.Join(t.TempDir(), "known_hosts")}
 	cmd.Stderr = s.logs

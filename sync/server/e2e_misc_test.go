@@ -1,6 +1,7 @@
 package server_test
 
 import (
+	"debug/buildinfo"
 	"fmt"
 	"io"
 	"os"
@@ -77,22 +78,38 @@ func TestIdleTimeout(t *testing.T) {
 }
 
 // TestConnChildIsUser holds an sftp session open and checks the process
-// that serves it: every thread has the user's uid, gid and groups and no
-// capability left, while the root parent holds nothing under the data root.
+// that serves it: every thread has the user's uids, gids and groups, no
+// capability left, no_new_privs set (so no exec, of a set-user-id root
+// binary either, can gain anything) and, in the pure-Go build, an empty
+// bounding set; it holds no descriptor but its own, although the server
+// inherited some without close-on-exec; and the root parent holds nothing
+// under the data root.
 func TestConnChildIsUser(t *testing.T) {
 	needRoot(t)
 	u := newUser(t, "")
 	root := openDir(t)
-	s := startServer(t, root, filepath.Join(t.TempDir(), "hk"), nil)
-	cmd := exec.Command("sftp", append(s.sshArgs(u.key, "-P"), "-b", "-", u.name+"@127.0.0.1")...)
-	in, err := cmd.StdinPipe()
+	hk := filepath.Join(t.TempDir(), "hk")
+	// The server inherits a file on descriptors 3 to 9, not close-on-exec,
+	// as it may from systemd, a shell or a test harness.
+	canary, err := os.Create(filepath.Join(t.TempDir(), "inherited-canary"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := cmd.Start(); err != nil {
+	defer canary.Close()
+	cmd := serverCmd(binary(t), root, hk, nil)
+	for range 7 {
+		cmd.ExtraFiles = append(cmd.ExtraFiles, canary)
+	}
+	s := startServerCmd(t, cmd, root, hk)
+	cli := exec.Command("sftp", append(s.sshArgs(u.key, "-P"), "-b", "-", u.name+"@127.0.0.1")...)
+	in, err := cli.StdinPipe()
+	if err != nil {
 		t.Fatal(err)
 	}
-	defer cmd.Wait()
+	if err := cli.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cli.Wait()
 	defer in.Close()
 	io.WriteString(in, "mkdir d\n")
 	s.waitLog(t, "sftp session started")
@@ -106,8 +123,15 @@ func TestConnChildIsUser(t *testing.T) {
 	}
 	groups := strings.Fields(run(t, "id", "-G", u.name))
 	slices.Sort(groups)
-	want := fmt.Sprintf("Uid: %d %d %d %d Gid: %d %d %d %d Groups: %s CapPrm: 0000000000000000 CapEff: 0000000000000000",
-		u.uid, u.uid, u.uid, u.uid, u.gid, u.gid, u.gid, u.gid, strings.Join(groups, " "))
+	const zero = "0000000000000000"
+	want := fmt.Sprintf("Uid: %d %d %d %d Gid: %d %d %d %d Groups: %s CapPrm: %s CapEff: %s CapBnd: %s CapAmb: %s NoNewPrivs: 1",
+		u.uid, u.uid, u.uid, u.uid, u.gid, u.gid, u.gid, u.gid, strings.Join(groups, " "), zero, zero, zero, zero)
+	// A cgo build (PAM, or -race) empties the bounding set of one thread
+	// only: nothing to check on the others.
+	cgo := cgoBinary(t, binary(t))
+	if cgo {
+		want = strings.Replace(want, "CapBnd: "+zero+" ", "", 1)
+	}
 	tasks, err := os.ReadDir(fmt.Sprintf("/proc/%d/task", pid))
 	if err != nil || len(tasks) < 2 {
 		t.Fatalf("threads of %d: got %d, %v; want several", pid, len(tasks), err)
@@ -124,7 +148,11 @@ func TestConnChildIsUser(t *testing.T) {
 				continue
 			}
 			switch f[0] {
-			case "Uid:", "Gid:", "CapPrm:", "CapEff:":
+			case "CapBnd:":
+				if !cgo {
+					got = append(got, strings.Join(f, " "))
+				}
+			case "Uid:", "Gid:", "CapPrm:", "CapEff:", "CapAmb:", "NoNewPrivs:":
 				got = append(got, strings.Join(f, " "))
 			case "Groups:":
 				slices.Sort(f[1:])
@@ -135,6 +163,7 @@ func TestConnChildIsUser(t *testing.T) {
 			t.Errorf("thread %s of session process %d: got %q, want %q", task.Name(), pid, g, want)
 		}
 	}
+	checkChildFDs(t, pid, filepath.Join(root, u.name), canary.Name())
 	fds, _ := os.ReadDir(fmt.Sprintf("/proc/%d/fd", s.cmd.Process.Pid))
 	for _, fd := range fds {
 		l, _ := os.Readlink(fmt.Sprintf("/proc/%d/fd/%s", s.cmd.Process.Pid, fd.Name()))
@@ -142,6 +171,51 @@ func TestConnChildIsUser(t *testing.T) {
 			t.Errorf("the root parent holds %s open", l)
 		}
 	}
+}
+
+// checkChildFDs fails t if the connection child pid holds a descriptor
+// other than its sockets, pipes, the runtime's anonymous inodes and cgroup
+// CPU limit files (Go sizes GOMAXPROCS from those), /dev/null and the
+// user's root (userRoot): canary, which the server inherited, above all.
+func checkChildFDs(t *testing.T, pid int, userRoot, canary string) {
+	t.Helper()
+	dir := fmt.Sprintf("/proc/%d/fd", pid)
+	fds, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var list []string
+	for _, fd := range fds {
+		l, err := os.Readlink(filepath.Join(dir, fd.Name()))
+		if err != nil {
+			continue // closed meanwhile
+		}
+		list = append(list, fd.Name()+" -> "+l)
+		switch {
+		case l == canary:
+			t.Errorf("the connection child holds descriptor %s of the server's inherited %s", fd.Name(), l)
+		case strings.HasPrefix(l, "socket:["), strings.HasPrefix(l, "pipe:["), strings.HasPrefix(l, "anon_inode:"),
+			strings.HasPrefix(l, "/sys/fs/cgroup/"), l == "/dev/null", l == userRoot:
+		default:
+			t.Errorf("the connection child holds descriptor %s -> %s", fd.Name(), l)
+		}
+	}
+	t.Logf("descriptors of the connection child: %s", strings.Join(list, ", "))
+}
+
+// cgoBinary reports whether the binary at p was built with cgo.
+func cgoBinary(t *testing.T, p string) bool {
+	t.Helper()
+	bi, err := buildinfo.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range bi.Settings {
+		if s.Key == "CGO_ENABLED" {
+			return s.Value == "1"
+		}
+	}
+	return false
 }
 
 // TestBinaryReplaced removes the server's binary while it runs, as an

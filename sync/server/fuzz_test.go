@@ -66,20 +66,28 @@ func FuzzPreAuth(f *testing.F) {
 // no panics, and a key is only accepted with options the server honours.
 func FuzzAuthorizedKeys(f *testing.F) {
 	f.Add([]byte(`restrict,from="127.0.0.1" ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGnSJ6SyvEvtgVt2prH8mmSG3P1tETTH9mC2Mt9+4zGR a`))
+	f.Add([]byte(`restrict,command="internal-sftp" ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGnSJ6SyvEvtgVt2prH8mmSG3P1tETTH9mC2Mt9+4zGR`))
 	f.Add([]byte(`command="x" ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGnSJ6SyvEvtgVt2prH8mmSG3P1tETTH9mC2Mt9+4zGR`))
 	f.Add([]byte(`expiry-time="20991231",from="!1.2.3.4,*" ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGnSJ6SyvEvtgVt2prH8mmSG3P1tETTH9mC2Mt9+4zGR`))
 	addr := &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 1}
 	f.Fuzz(func(t *testing.T, in []byte) {
 		keys, _ := parseAuthorizedKeys(in)
 		for _, k := range keys {
-			if checkOptions(k.Options, addr, time.Now()) != nil {
+			rules, err := checkOptions(k.Options, addr, time.Now())
+			if err != nil {
 				continue
 			}
 			for _, o := range k.Options {
-				name, _, _ := strings.Cut(strings.ToLower(o), "=")
-				if !restrictions[name] && name != "from" && name != "expiry-time" {
+				name, val, _ := strings.Cut(strings.ToLower(o), "=")
+				if name == "command" && val != `"internal-sftp"` {
 					t.Fatalf("accepted a key with option %q", o)
 				}
+				if !restrictions[name] && name != "from" && name != "expiry-time" && name != "command" {
+					t.Fatalf("accepted a key with option %q", o)
+				}
+			}
+			if rules.command != "" && rules.command != forceSFTP {
+				t.Fatalf("accepted forced command %q", rules.command)
 			}
 		}
 	})
@@ -114,7 +122,7 @@ func FuzzSFTP(f *testing.F) {
 		a, b := net.Pipe()
 		done := make(chan struct{})
 		go func() {
-			ServeSFTP(a, root, true, slog.New(slog.DiscardHandler))
+			ServeSFTP(a, root, true, 8, slog.New(slog.DiscardHandler))
 			close(done)
 		}()
 		go io.Copy(io.Discard, b)

@@ -13,6 +13,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"syscall"
 
 	"golang.org/x/crypto/ssh"
 )
@@ -40,16 +41,27 @@ var hostKeyKinds = []struct {
 }
 
 // LoadHostKeys reads the host keys from dir, making the missing ones (mode
-// 0600, in OpenSSH's format, with a .pub beside them). A key file that others
-// may read or write is refused, as sshd does.
+// 0600, in OpenSSH's format, with a .pub beside them). As sshd does with its
+// keys, it refuses a key file that others may read or write or that does
+// not belong to the server's user (root), and a directory that does not
+// belong to that user or that group or others may write to: whoever can
+// write there can swap the keys.
 func LoadHostKeys(dir string) ([]HostKey, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("make host key dir: %w", err)
 	}
+	euid := uint32(os.Geteuid())
+	st, err := os.Stat(dir)
+	if err != nil {
+		return nil, fmt.Errorf("check host key dir: %w", err)
+	}
+	if err := checkHostKeyDir(dir, st, euid); err != nil {
+		return nil, err
+	}
 	var keys []HostKey
 	for _, k := range hostKeyKinds {
 		p := filepath.Join(dir, k.file)
-		hk, err := loadHostKey(p)
+		hk, err := loadHostKey(p, euid)
 		if errors.Is(err, fs.ErrNotExist) {
 			hk, err = createHostKey(p, k.gen)
 		}
@@ -61,7 +73,40 @@ func LoadHostKeys(dir string) ([]HostKey, error) {
 	return keys, nil
 }
 
-func loadHostKey(p string) (HostKey, error) {
+// checkHostKeyDir refuses a host key directory (st is its stat) that does
+// not belong to euid or that group or others may write to.
+func checkHostKeyDir(p string, st fs.FileInfo, euid uint32) error {
+	if uid, ok := ownerOf(st); !ok || uid != euid {
+		return fmt.Errorf("host key dir %s: bad ownership: uid %d, want %d (the server's user)", p, uid, euid)
+	}
+	if st.Mode().Perm()&0o022 != 0 {
+		return fmt.Errorf("host key dir %s: bad modes: %#o is writable by group or others", p, st.Mode().Perm())
+	}
+	return nil
+}
+
+// checkHostKeyFile refuses a private host key (st is its stat) that others
+// may read or write or that does not belong to euid.
+func checkHostKeyFile(p string, st fs.FileInfo, euid uint32) error {
+	if st.Mode().Perm()&0o077 != 0 {
+		return fmt.Errorf("host key %s: mode %#o lets others read it, want 0600", p, st.Mode().Perm())
+	}
+	if uid, ok := ownerOf(st); !ok || uid != euid {
+		return fmt.Errorf("host key %s: bad ownership: uid %d, want %d (the server's user)", p, uid, euid)
+	}
+	return nil
+}
+
+// ownerOf returns the owner of a file from its stat.
+func ownerOf(st fs.FileInfo) (uint32, bool) {
+	sys, ok := st.Sys().(*syscall.Stat_t)
+	if !ok {
+		return 0, false
+	}
+	return sys.Uid, true
+}
+
+func loadHostKey(p string, euid uint32) (HostKey, error) {
 	f, err := os.Open(p)
 	if err != nil {
 		return HostKey{}, err
@@ -71,8 +116,8 @@ func loadHostKey(p string) (HostKey, error) {
 	if err != nil {
 		return HostKey{}, fmt.Errorf("stat host key: %w", err)
 	}
-	if st.Mode().Perm()&0o077 != 0 {
-		return HostKey{}, fmt.Errorf("host key %s: mode %#o lets others read it, want 0600", p, st.Mode().Perm())
+	if err := checkHostKeyFile(p, st, euid); err != nil {
+		return HostKey{}, err
 	}
 	b, err := io.ReadAll(io.LimitReader(f, 64<<10))
 	if err != nil {

@@ -37,11 +37,14 @@ func (s *connServer) channel(c *conn, nch ssh.NewChannel) {
 
 // session serves the requests of one session channel. Only the sftp
 // subsystem is offered: shells, commands, ptys, forwarding and environment
-// are refused.
+// are refused. A key whose authorized_keys line forces
+// command="internal-sftp" gets the sftp server for any command, shell or
+// subsystem, as sshd does.
 func (s *connServer) session(c *conn, ch ssh.Channel, reqs <-chan *ssh.Request) {
 	defer func() { go ssh.DiscardRequests(reqs) }()
 	defer ch.Close()
 	started := false
+	forced := forcedCommand(c.sc)
 	done := make(chan uint32, 1)
 	for {
 		select {
@@ -59,6 +62,20 @@ func (s *connServer) session(c *conn, ch ssh.Channel, reqs <-chan *ssh.Request) 
 			switch {
 			case len(req.Payload) > s.cfg.MaxPacketRequest:
 				c.log.Info("request refused", "type", req.Type, "reason", "too long", "bytes", len(req.Payload))
+			case !started && forced == forceSFTP && (req.Type == "exec" || req.Type == "shell" || req.Type == "subsystem"):
+				// A forced command wins over whatever the client asks for,
+				// as with sshd: the command, the shell or the subsystem
+				// asked for is ignored and the sftp server runs. This case
+				// must stay ahead of every subsystem, the sync subsystem
+				// (simplecloud-sync) included: a key confined to sftp must
+				// never get anything else.
+				log := c.log.With("request", req.Type)
+				if req.Type == "subsystem" {
+					log = log.With("subsystem", subsystem(req.Payload))
+				}
+				log.Info("forced command", "command", forced)
+				s.startSFTP(c, ch, done)
+				started, ok = true, true
 			case req.Type == "subsystem" && !started && subsystem(req.Payload) == "sftp":
 				s.startSFTP(c, ch, done)
 				started, ok = true, true
@@ -82,6 +99,15 @@ func (s *connServer) session(c *conn, ch ssh.Channel, reqs <-chan *ssh.Request) 
 	}
 }
 
+// forcedCommand returns the forced command of the key the connection
+// authenticated with ("" for none; only forceSFTP is ever set).
+func forcedCommand(sc *ssh.ServerConn) string {
+	if sc == nil || sc.Permissions == nil {
+		return ""
+	}
+	return sc.Permissions.Extensions[extCommand]
+}
+
 // subsystem decodes a subsystem request's name.
 func subsystem(payload []byte) string {
 	var m struct{ Name string }
@@ -97,7 +123,7 @@ func (s *connServer) startSFTP(c *conn, ch ssh.Channel, done chan<- uint32) {
 	c.log.Info("sftp session started", "root", c.root, "pid", os.Getpid())
 	go func() {
 		code := uint32(0)
-		if err := ServeSFTP(activity{ch, c}, c.root, s.cfg.PermitRoot, c.log); err != nil {
+		if err := ServeSFTP(activity{ch, c}, c.root, s.cfg.PermitRoot, s.cfg.MaxSFTPHandles, c.log); err != nil {
 			c.log.Info("sftp session ended", "err", err)
 			code = 1
 		} else {

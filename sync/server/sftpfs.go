@@ -16,7 +16,10 @@ import (
 // sftpFS implements pkg/sftp's request-server handlers over a rootFS. It
 // runs in the session child, as the user: the kernel checks every
 // permission.
-type sftpFS struct{ r *rootFS }
+type sftpFS struct {
+	r       *rootFS
+	handles *handleLimit // the session's open file and directory handles
+}
 
 // handlers returns the sftp.Handlers for fsys.
 func (f *sftpFS) handlers() sftp.Handlers {
@@ -25,20 +28,32 @@ func (f *sftpFS) handlers() sftp.Handlers {
 
 // Fileread opens a file for reading.
 func (f *sftpFS) Fileread(r *sftp.Request) (io.ReaderAt, error) {
-	return f.r.open(r.Filepath, unix.O_RDONLY, 0, true)
+	h, err := f.openHandle(r.Filepath, unix.O_RDONLY, 0)
+	if err != nil {
+		return nil, err
+	}
+	return h, nil
 }
 
 // Filewrite opens a file for writing.
 func (f *sftpFS) Filewrite(r *sftp.Request) (io.WriterAt, error) {
-	return f.openWrite(r, unix.O_WRONLY)
+	h, err := f.openWrite(r, unix.O_WRONLY)
+	if err != nil {
+		return nil, err
+	}
+	return h, nil
 }
 
 // OpenFile opens a file for reading and writing.
 func (f *sftpFS) OpenFile(r *sftp.Request) (sftp.WriterAtReaderAt, error) {
-	return f.openWrite(r, unix.O_RDWR)
+	h, err := f.openWrite(r, unix.O_RDWR)
+	if err != nil {
+		return nil, err
+	}
+	return h, nil
 }
 
-func (f *sftpFS) openWrite(r *sftp.Request, flags int) (*os.File, error) {
+func (f *sftpFS) openWrite(r *sftp.Request, flags int) (*handleFile, error) {
 	pf := r.Pflags()
 	if pf.Creat {
 		flags |= unix.O_CREAT
@@ -51,7 +66,7 @@ func (f *sftpFS) openWrite(r *sftp.Request, flags int) (*os.File, error) {
 	}
 	// Append is not passed on as O_APPEND: the client sends offsets, and
 	// WriteAt refuses files opened with O_APPEND.
-	return f.r.open(r.Filepath, flags, 0o666, true)
+	return f.openHandle(r.Filepath, flags, 0o666)
 }
 
 // Filecmd runs the path commands.
@@ -192,8 +207,12 @@ func (f *sftpFS) setstat(r *sftp.Request) error {
 // Filelist answers List (directory listing), Stat and Readlink.
 func (f *sftpFS) Filelist(r *sftp.Request) (sftp.ListerAt, error) {
 	switch r.Method {
-	case "List":
-		return f.list(r.Filepath)
+	case "List": // opendir: the listing is held until the handle is closed
+		h, err := f.listHandle(r.Filepath)
+		if err != nil {
+			return nil, err
+		}
+		return h, nil
 	case "Stat":
 		return f.stat(r.Filepath, true)
 	}
@@ -231,7 +250,7 @@ func (f *sftpFS) stat(p string, follow bool) (sftp.ListerAt, error) {
 	return listerAt{fi}, nil
 }
 
-func (f *sftpFS) list(p string) (sftp.ListerAt, error) {
+func (f *sftpFS) list(p string) (listerAt, error) {
 	d, err := f.r.open(p, unix.O_RDONLY|unix.O_DIRECTORY, 0, true)
 	if err != nil {
 		return nil, err

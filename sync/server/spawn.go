@@ -93,7 +93,9 @@ func startChild(argv []string, nc net.Conn, setup connSetup) (*child, error) {
 	// runtime does to threads. The child ends when the control socket
 	// closes instead.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
-	if err := cmd.Start(); err != nil {
+	// With no_new_privs on every thread, and no descriptor but these
+	// (see harden.go).
+	if err := startConfined(cmd); err != nil {
 		ctl.Close()
 		sign.Close()
 		return nil, fmt.Errorf("start connection child: %w", err)
