@@ -87,6 +87,20 @@ func accountRefusal(a Account, shell shellFile, check string, today int64) strin
 	return shellRefusal(loginShell(a.Shell), shell, check)
 }
 
+// lockHint is a hint for the log when a's password field is a bare "!" or
+// "!!": an account that never had a password (useradd leaves it so, and
+// usermod -L on it changes nothing), which may be meant for keys alone.
+func lockHint(a Account) string {
+	hash := a.Password
+	if a.Shadow != nil {
+		hash = a.Shadow.Hash
+	}
+	if hash != "!" && hash != "!!" {
+		return ""
+	}
+	return "the account never had a password (useradd leaves \"!\"); for key logins without one: usermod -p '*' " + a.Name
+}
+
 // shellRefusal is accountRefusal's rule for the login shell path.
 func shellRefusal(path string, f shellFile, check string) string {
 	switch {

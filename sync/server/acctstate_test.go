@@ -295,3 +295,39 @@ func TestKeyLoginMustChange(t *testing.T) {
 		})
 	}
 }
+
+func TestValidateAccountKeys(t *testing.T) {
+	on := true
+	tests := []struct {
+		name string
+		cfg  Config
+		ok   bool
+	}{
+		{"defaults", Config{}.Defaults(), true},
+		{"shell_check exists", Config{ShellCheck: ShellExists}, true},
+		{"shell_check off", Config{ShellCheck: ShellOff}, true},
+		{"shell_check misspelt", Config{ShellCheck: "nologin"}, false},
+		{"use_pam", Config{UsePAM: &on}, PasswordAuthSupported},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if err := tc.cfg.Validate(); (err == nil) != tc.ok {
+				t.Fatalf("got %v, want ok %v", err, tc.ok)
+			}
+		})
+	}
+	d := Config{}.Defaults()
+	if d.ShellCheck != ShellLogin || d.PAMService != PAMService || d.UsePAM == nil || *d.UsePAM != PasswordAuthSupported {
+		t.Errorf("defaults: got shell_check %q, pam_service %q, use_pam %v; want %q, %q, %v",
+			d.ShellCheck, d.PAMService, d.UsePAM, ShellLogin, PAMService, PasswordAuthSupported)
+	}
+}
+
+func TestLoadConfigAccountKeys(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "c.toml")
+	os.WriteFile(p, []byte("shell_check = \"exists\"\nuse_pam = false\npam_service = \"sc-test\"\n"), 0o644)
+	c, err := LoadConfig(p)
+	if err != nil || c.ShellCheck != ShellExists || c.UsePAM == nil || *c.UsePAM || c.PAMService != "sc-test" {
+		t.Fatalf("got %+v, %v; want shell_check exists, use_pam false, pam_service sc-test", c, err)
+	}
+}

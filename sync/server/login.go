@@ -25,6 +25,9 @@ func (a *authenticator) account(log *slog.Logger, name string) (Account, bool) {
 		return Account{}, false
 	}
 	if why := accountRefusal(acct, statShell(acct), a.cfg.ShellCheck, day(a.now())); why != "" {
+		if h := lockHint(acct); h != "" {
+			log = log.With("hint", h)
+		}
 		log.Info("auth refused", "reason", why)
 		return Account{}, false
 	}
