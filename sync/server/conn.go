@@ -85,7 +85,7 @@ func ServeConn(nc, ctl, sign net.Conn, setup io.Reader, accounts Accounts, log *
 	}
 	s := &connServer{cfg: cfg, log: log, auth: a, ssh: a.serverConfig(keys), nc: nc}
 	go s.control(ctl)
-	return s.serve()
+	return runConn(s.serve)
 }
 
 // control follows the parent: a drain request lets the sessions finish

@@ -138,7 +138,9 @@ func TestPAMAccountState(t *testing.T) {
 		t.Fatal(err)
 	}
 	os.Chmod(marker, 0o666)
-	script := fmt.Sprintf("#!/bin/sh\necho \"$PAM_TYPE $PAM_USER $(id -u)\" >> %s\n", marker)
+	// The hook's parent is the connection child: its loginuid shows that
+	// pam_loginuid, which runs first, could set it.
+	script := fmt.Sprintf("#!/bin/sh\necho \"$PAM_TYPE $PAM_USER $(id -u) $(cat /proc/$PPID/loginuid)\" >> %s\n", marker)
 	if err := os.WriteFile(hook, []byte(script), 0o755); err != nil {
 		t.Fatal(err)
 	}
@@ -146,19 +148,31 @@ func TestPAMAccountState(t *testing.T) {
 	if err := os.WriteFile(deny, []byte(refused.name+"\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	// pam_loginuid (in Debian's sshd stack) works only on a process's main
+	// thread, and only while the loginuid is unset or with
+	// CAP_AUDIT_CONTROL: required when the test's own is unset.
+	loginuid := "optional"
+	if b, _ := os.ReadFile("/proc/self/loginuid"); string(b) == "4294967295" {
+		loginuid = "required"
+	}
 	service := pamService(t, fmt.Sprintf(`auth     required pam_unix.so
 account  required pam_listfile.so item=user sense=deny file=%s onerr=fail
 account  required pam_unix.so
+session  %s pam_loginuid.so
 session  required pam_exec.so %s
-`, deny, hook))
+`, deny, loginuid, hook))
 	conf := fmt.Sprintf("pam_service = %q\n", service)
 	bin := pamBinary(t)
 	users := testAccountState(t, bin, conf)
 
 	t.Run("session opened and closed for key logins", func(t *testing.T) {
 		u := users[slices.IndexFunc(acctCases, func(c acctCase) bool { return c.tool == nil })]
-		waitFile(t, marker, "open_session "+u.name+" 0\n")
-		waitFile(t, marker, fmt.Sprintf("close_session %s %d\n", u.name, u.uid))
+		open := "open_session " + u.name + " 0 "
+		if loginuid == "required" {
+			open += fmt.Sprint(u.uid, "\n")
+		}
+		waitFile(t, marker, open)
+		waitFile(t, marker, fmt.Sprintf("close_session %s %d ", u.name, u.uid))
 	})
 
 	const pw = "expired pa55word"

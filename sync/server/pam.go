@@ -7,13 +7,54 @@ import (
 	"fmt"
 	"runtime"
 	"sync"
+	"sync/atomic"
 
 	"github.com/msteinert/pam/v2"
+	"golang.org/x/sys/unix"
 )
 
 // PasswordAuthSupported reports whether this binary was built with PAM
 // (-tags pam) and so can enable password_auth and use_pam.
 const PasswordAuthSupported = true
+
+func init() {
+	// main.main runs on the main thread and keeps it, so that a
+	// connection child can run its PAM transactions there (runConn): the
+	// kernel lets only a process's main thread write /proc/self/loginuid,
+	// so pam_loginuid (in Debian's sshd stack) fails on any other, and
+	// modules are written for single-threaded daemons.
+	runtime.LockOSThread()
+}
+
+// mainCalls carries PAM calls to the main thread while runConn keeps it
+// for them (onMain).
+var (
+	mainCalls = make(chan func())
+	onMain    atomic.Bool
+)
+
+// runConn runs serve. Called on the main thread (ServeConn from
+// main.main), it runs serve in another goroutine and keeps the main
+// thread for the PAM transactions (pamTx) until serve returns; elsewhere
+// (tests) it runs serve directly and every transaction gets a thread of
+// its own.
+func runConn(serve func() error) error {
+	if unix.Gettid() != unix.Getpid() {
+		return serve()
+	}
+	done := make(chan error, 1)
+	onMain.Store(true)
+	defer onMain.Store(false)
+	go func() { done <- serve() }()
+	for {
+		select {
+		case f := <-mainCalls:
+			f()
+		case err := <-done:
+			return err
+		}
+	}
+}
 
 // pamChecker runs logins through a PAM service with the real libpam. Every
 // login is a transaction of its own, so it is safe for concurrent use.
@@ -98,11 +139,13 @@ func acctMgmt(tx *pam.Transaction, flags pam.Flags) error {
 
 // pamTx is one login's PAM transaction. PAM modules are written for
 // single-threaded daemons, so every call of a transaction, from pam_start
-// to pam_end, runs on one OS thread: that of a goroutine of its own,
-// locked to it, which runs the calls handed to it (do). The transaction
-// lives from authentication to the end of the connection, as its session.
+// to pam_end, runs on one OS thread, which runs the calls handed to it
+// (do): the main thread in a connection child (runConn), else that of a
+// goroutine of its own, locked to it. The transaction lives from
+// authentication to the end of the connection, as its session.
 type pamTx struct {
 	calls chan func()
+	own   bool // calls is the transaction's own goroutine's
 	once  sync.Once
 	// Only the transaction's goroutine touches these.
 	tx             *pam.Transaction
@@ -113,8 +156,11 @@ type pamTx struct {
 // startTx starts the transaction's goroutine and calls pam_start for user
 // from the address rhost; conv answers the stack until it is replaced.
 func startTx(service, user, rhost string, conv conversation) (*pamTx, error) {
-	t := &pamTx{calls: make(chan func()), conv: conv}
-	go t.run()
+	t := &pamTx{calls: mainCalls, conv: conv}
+	if !onMain.Load() {
+		t.calls, t.own = make(chan func()), true
+		go t.run()
+	}
 	var err error
 	t.do(func() {
 		t.tx, err = pam.StartFunc(service, user, t.respond)
@@ -227,7 +273,9 @@ func (t *pamTx) end() error {
 				err = errors.Join(err, fmt.Errorf("pam_end: %w", e))
 			}
 		})
-		close(t.calls)
+		if t.own {
+			close(t.calls)
+		}
 	})
 	return err
 }
