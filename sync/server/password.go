@@ -12,12 +12,16 @@ import (
 	"golang.org/x/crypto/ssh"
 )
 
-// PAMService is the PAM service name password logins go through: the stack
-// in /etc/pam.d/simplecloud (PAM falls back to /etc/pam.d/other without it).
-// A minimal one:
+// PAMService is the default PAM service (pam_service) that password logins
+// go through, and with use_pam every login's account and session phases:
+// the stack in /etc/pam.d/simplecloud (PAM falls back to /etc/pam.d/other
+// without it). A minimal one:
 //
 //	auth    required pam_unix.so
 //	account required pam_unix.so
+//	session required pam_unix.so
+//
+// Debian's sshd stack works too (pam_service = "sshd").
 const PAMService = "simplecloud"
 
 // errNoPAM is what New returns when password_auth is set in a build
