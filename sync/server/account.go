@@ -1,7 +1,11 @@
 package server
 
 import (
+	"cmp"
+	"errors"
 	"fmt"
+	"io/fs"
+	"os"
 	"os/user"
 	"slices"
 	"strconv"
@@ -17,6 +21,13 @@ type Account struct {
 	// for allow/deny lists; ids without a name appear as numbers.
 	GroupNames []string
 	Home       string
+	// Shell is the login shell the passwd entry names ("" means /bin/sh),
+	// Password its password field ("x" when the hash is in the shadow
+	// database) and Shadow the shadow entry, nil when there is none (an
+	// account from NSS alone). accountRefusal decides with them.
+	Shell    string
+	Password string
+	Shadow   *Shadow
 }
 
 // Accounts looks users up. The server owns one; it is safe for concurrent use.
@@ -24,13 +35,23 @@ type Accounts interface {
 	Lookup(name string) (Account, error)
 }
 
-// SystemAccounts looks users up with os/user. In a static binary built with
-// CGO_ENABLED=0, os/user reads /etc/passwd and /etc/group itself; with cgo
-// it goes through NSS.
-type SystemAccounts struct{}
+// SystemAccounts looks users up with os/user, and reads the login shell
+// and password field from PasswdPath (or, with cgo, NSS when the file lacks
+// the user) and the shadow entry from ShadowPath. In a static binary built
+// with CGO_ENABLED=0, os/user reads /etc/passwd and /etc/group itself;
+// with cgo it goes through NSS. The zero value reads /etc/passwd and
+// /etc/shadow.
+type SystemAccounts struct {
+	PasswdPath string // default /etc/passwd
+	ShadowPath string // default /etc/shadow
+}
 
-// Lookup returns the account called name.
-func (SystemAccounts) Lookup(name string) (Account, error) {
+// Lookup returns the account called name. A shadow database that cannot be
+// read is an error when running as root, so that the login is refused
+// (fail closed); when not root (tests) the shadow rules are skipped. A
+// missing shadow file means no account has a shadow entry, as getspnam
+// then finds none.
+func (s SystemAccounts) Lookup(name string) (Account, error) {
 	u, err := user.Lookup(name)
 	if err != nil {
 		return Account{}, fmt.Errorf("look up user %q: %w", name, err)
@@ -60,7 +81,73 @@ func (SystemAccounts) Lookup(name string) (Account, error) {
 			a.GroupNames = append(a.GroupNames, s)
 		}
 	}
+	pw, err := s.passwd(name)
+	if err != nil {
+		return Account{}, err
+	}
+	if pw.UID != a.UID {
+		return Account{}, fmt.Errorf("look up user %q: passwd says uid %d, the user database %d", name, pw.UID, a.UID)
+	}
+	a.Shell, a.Password = pw.Shell, pw.Password
+	if a.Shadow, err = s.shadow(name); err != nil {
+		return Account{}, err
+	}
 	return a, nil
+}
+
+// passwd returns name's passwd entry from PasswdPath or else from NSS.
+func (s SystemAccounts) passwd(name string) (passwdEntry, error) {
+	p := cmp.Or(s.PasswdPath, "/etc/passwd")
+	line, found, err := findLineIn(p, name)
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return passwdEntry{}, fmt.Errorf("look up user %q: %w", name, err)
+	}
+	if found {
+		return parsePasswd(line)
+	}
+	pw, found, err := lookupPasswdNSS(name)
+	if err != nil {
+		return passwdEntry{}, fmt.Errorf("look up user %q in NSS: %w", name, err)
+	}
+	if !found {
+		return passwdEntry{}, fmt.Errorf("look up user %q: no passwd entry in %s or NSS", name, p)
+	}
+	return pw, nil
+}
+
+// shadow returns name's shadow entry from ShadowPath, nil when it has none.
+func (s SystemAccounts) shadow(name string) (*Shadow, error) {
+	p := cmp.Or(s.ShadowPath, "/etc/shadow")
+	line, found, err := findLineIn(p, name)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return nil, nil
+	case errors.Is(err, fs.ErrPermission) && os.Geteuid() != 0:
+		return nil, nil
+	case err != nil:
+		return nil, fmt.Errorf("look up user %q: %w", name, err)
+	case !found:
+		return nil, nil
+	}
+	sh, err := parseShadow(line)
+	if err != nil {
+		return nil, fmt.Errorf("look up user %q: %s: %w", name, p, err)
+	}
+	return &sh, nil
+}
+
+// findLineIn is findLine over the file at path.
+func findLineIn(path, name string) (string, bool, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return "", false, err
+	}
+	defer f.Close()
+	line, found, err := findLine(f, name)
+	if err != nil {
+		return "", false, fmt.Errorf("read %s: %w", path, err)
+	}
+	return line, found, nil
 }
 
 // policy decides whether an account may log in at all, before any key is

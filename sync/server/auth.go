@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"path/filepath"
+	"sync"
 	"time"
 
 	"golang.org/x/crypto/ssh"
@@ -18,6 +19,9 @@ const (
 	// extCommand is the key's forced command (command= in
 	// authorized_keys); only forceSFTP is ever set.
 	extCommand = "simplecloud-force-command"
+	// extPwChange says why the password must be changed, for the log of
+	// a key login that goes on anyway.
+	extPwChange = "simplecloud-password-change"
 )
 
 // errDenied is what clients learn about any refusal; the reason goes to the log.
@@ -44,6 +48,11 @@ type authenticator struct {
 	// methods through the system's password stack (password.go).
 	passwords     passwordChecker
 	passwordDelay time.Duration // how long refusals before the stack take
+	// pam, when set (use_pam), runs PAM's account phase for key logins;
+	// the login's transaction (login) then lives on for the session.
+	pam   accountChecker
+	mu    sync.Mutex
+	login pamLogin
 }
 
 // publicKey is ssh.ServerConfig.PublicKeyCallback: it decides whether key may
@@ -51,13 +60,8 @@ type authenticator struct {
 func (a *authenticator) publicKey(conn ssh.ConnMetadata, key ssh.PublicKey) (*ssh.Permissions, error) {
 	fp := ssh.FingerprintSHA256(key)
 	log := a.log.With("user", conn.User(), "addr", conn.RemoteAddr().String(), "key", fp)
-	acct, err := a.accounts.Lookup(conn.User())
-	if err != nil {
-		log.Info("auth refused", "reason", "no such user")
-		return nil, errDenied
-	}
-	if ok, why := policy(a.cfg, acct); !ok {
-		log.Info("auth refused", "reason", why)
+	acct, ok := a.account(log, conn.User())
+	if !ok {
 		return nil, errDenied
 	}
 	p := filepath.Join(acct.Home, ".ssh", "authorized_keys")
@@ -84,6 +88,9 @@ func (a *authenticator) publicKey(conn ssh.ConnMetadata, key ssh.PublicKey) (*ss
 		if rules.command != "" {
 			ext[extCommand] = rules.command
 		}
+		if why := passwordChange(acct.Shadow, day(a.now())); why != "" {
+			ext[extPwChange] = why
+		}
 		return &ssh.Permissions{Extensions: ext}, nil
 	}
 	log.Debug("auth refused", "reason", "key not in authorized_keys")
@@ -96,13 +103,27 @@ func (a *authenticator) verified(conn ssh.ConnMetadata, key ssh.PublicKey, p *ss
 	if p == nil || p.Extensions[extUser] != conn.User() {
 		return nil, fmt.Errorf("verified key without permissions: %w", errDenied)
 	}
+	log := a.log.With("user", conn.User(), "addr", conn.RemoteAddr().String(), "key", p.Extensions[extFP])
+	// As sshd: a password that must be changed does not stop a key.
+	if why := p.Extensions[extPwChange]; why != "" {
+		log.Warn("key login with a password that must be changed", "reason", why)
+	}
+	if a.pam != nil {
+		l, err := a.pam.account(conn.User(), hostOf(conn.RemoteAddr()))
+		if err != nil && l == nil {
+			log.Info("auth refused", "reason", "PAM account check", "err", err)
+			return nil, errDenied
+		}
+		if err != nil {
+			log.Warn("key login with a password that must be changed", "reason", "PAM", "err", err)
+		}
+		a.keepLogin(l)
+	}
 	a.backoff.succeed(hostOf(conn.RemoteAddr()))
-	log := a.log
 	if cmd := p.Extensions[extCommand]; cmd != "" {
 		log = log.With("command", cmd)
 	}
-	log.Info("auth accepted", "user", conn.User(), "addr", conn.RemoteAddr().String(),
-		"key", p.Extensions[extFP], "alg", alg, "client", string(conn.ClientVersion()))
+	log.Info("auth accepted", "alg", alg, "client", string(conn.ClientVersion()))
 	return p, nil
 }
 

@@ -28,6 +28,15 @@ type Config struct {
 	// PAM (service PAMService), as "password" and "keyboard-interactive".
 	// Off by default; only a binary built with -tags pam supports it.
 	PasswordAuth bool `toml:"password_auth"`
+	// ShellCheck is what the login shell must be like: ShellLogin
+	// (default), ShellExists or ShellOff (see accountRefusal).
+	ShellCheck string `toml:"shell_check"`
+	// UsePAM runs PAM's account and session phases (service PAMService)
+	// for every login, key logins too, as sshd's UsePAM does. Nil means
+	// the default: on in a build with PAM, which alone supports it.
+	UsePAM *bool `toml:"use_pam"`
+	// PAMService is the PAM service (default PAMService).
+	PAMService string `toml:"pam_service"`
 
 	MaxAuthTries     int      `toml:"max_auth_tries"`     // failed attempts per connection
 	LoginGraceTime   Duration `toml:"login_grace_time"`   // time to finish authentication
@@ -66,6 +75,12 @@ func (d Duration) MarshalText() ([]byte, error) { return []byte(d.String()), nil
 func (c Config) Defaults() Config {
 	setStr(&c.Listen, ":2222")
 	setStr(&c.HostKeyDir, "/etc/simplecloud/hostkeys")
+	setStr(&c.ShellCheck, ShellLogin)
+	setStr(&c.PAMService, PAMService)
+	if c.UsePAM == nil {
+		v := PasswordAuthSupported
+		c.UsePAM = &v
+	}
 	if c.Umask == 0 {
 		c.Umask = 0o022
 	}
@@ -158,6 +173,14 @@ func (c Config) Validate() error {
 	}
 	if c.PasswordAuth && !PasswordAuthSupported {
 		return errNoPAM
+	}
+	if c.UsePAM != nil && *c.UsePAM && !PasswordAuthSupported {
+		return errNoPAMAccount
+	}
+	switch c.ShellCheck {
+	case "", ShellLogin, ShellExists, ShellOff:
+	default:
+		return fmt.Errorf("shell_check %q: want %q, %q or %q", c.ShellCheck, ShellLogin, ShellExists, ShellOff)
 	}
 	return nil
 }

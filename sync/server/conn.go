@@ -44,6 +44,7 @@ type conn struct {
 	sessions atomic.Int32
 	lastUse  atomic.Int64 // unix nanoseconds of the last channel traffic
 	wg       sync.WaitGroup
+	pam      pamLogin // the login's PAM transaction (use_pam), or nil
 }
 
 func (c *conn) touch() { c.lastUse.Store(time.Now().UnixNano()) }
@@ -70,8 +71,13 @@ func ServeConn(nc, ctl, sign net.Conn, setup io.Reader, accounts Accounts, log *
 	}
 	log = log.With("component", "sshd")
 	a := &authenticator{cfg: cfg, accounts: accounts, backoff: ctlEvents{ctl}, log: log, now: time.Now}
+	if *cfg.UsePAM {
+		if a.pam, err = newAccountChecker(cfg.PAMService); err != nil {
+			return err
+		}
+	}
 	if cfg.PasswordAuth {
-		pw, err := newPasswordChecker(PAMService)
+		pw, err := newPasswordChecker(cfg.PAMService)
 		if err != nil {
 			return err
 		}
@@ -79,7 +85,7 @@ func ServeConn(nc, ctl, sign net.Conn, setup io.Reader, accounts Accounts, log *
 	}
 	s := &connServer{cfg: cfg, log: log, auth: a, ssh: a.serverConfig(keys), nc: nc}
 	go s.control(ctl)
-	return s.serve()
+	return runConn(s.serve)
 }
 
 // control follows the parent: a drain request lets the sessions finish
@@ -140,7 +146,9 @@ func (s *connServer) serve() error {
 	addr := s.nc.RemoteAddr().String()
 	s.nc.SetDeadline(time.Now().Add(s.cfg.LoginGraceTime.Duration))
 	sc, chans, reqs, err := ssh.NewServerConn(s.nc, s.ssh)
+	login := s.auth.takeLogin()
 	if err != nil {
+		endLogin(login, s.log)
 		s.log.Info("handshake failed", "addr", addr, "err", err)
 		return nil
 	}
@@ -150,10 +158,16 @@ func (s *connServer) serve() error {
 	gone := s.closed || s.drain
 	s.mu.Unlock()
 	if gone {
+		endLogin(login, s.log)
 		sc.Close()
 		return nil
 	}
-	c := &conn{sc: sc, user: sc.User(), log: s.log.With("user", sc.User(), "addr", addr)}
+	c := &conn{sc: sc, user: sc.User(), log: s.log.With("user", sc.User(), "addr", addr), pam: login}
+	// The PAM session ends when the connection does. This runs as the
+	// user, after the drop, not as root: modules that need root to close
+	// a session may fail, which is logged at debug. sshd keeps a root
+	// monitor process for it; this child has none.
+	defer endLogin(c.pam, c.log)
 	if err := s.become(c); err != nil {
 		c.log.Error("connection refused", "reason", "cannot become the user", "err", err)
 		sc.Close()
@@ -190,8 +204,20 @@ func (s *connServer) become(c *conn) error {
 	if ok, why := policy(s.cfg, acct); !ok {
 		return errors.New(why)
 	}
+	if why := accountRefusal(acct, statShell(acct), s.cfg.ShellCheck, day(time.Now())); why != "" {
+		return errors.New(why)
+	}
 	if c.root, err = userRoot(s.cfg.Root, acct); err != nil {
 		return err
+	}
+	if s.auth.pam != nil {
+		// As sshd with UsePAM: credentials and session before the drop.
+		if c.pam == nil {
+			return errors.New("no PAM transaction for the login")
+		}
+		if err := c.pam.openSession(); err != nil {
+			return err
+		}
 	}
 	if acct.UID != 0 {
 		if err := dropPrivileges(acct.UID, acct.GID, acct.Groups); err != nil {

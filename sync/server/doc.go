@@ -35,6 +35,9 @@ package server
 //	allow_groups = ["cloud"]
 //	deny_users = ["backup"]
 //	password_auth = false         # PAM service "simplecloud"; needs a build with -tags pam
+//	shell_check = "login"         # "login", "exists" or "off"; see below
+//	use_pam = true                # default true with -tags pam; true without it is an error
+//	pam_service = "simplecloud"   # the PAM service of password_auth and use_pam
 //	max_auth_tries = 6
 //	login_grace_time = "60s"
 //	backoff_after = 10            # failed attempts per address before back-off
@@ -47,3 +50,27 @@ package server
 //	max_startups = 100            # unauthenticated connections at once
 //	max_request_length = 4096     # bytes of a channel request
 //	max_sftp_handles = 1024       # open files and directories per sftp session
+//
+// Every login, by key or password, and again just before the drop, is
+// refused for an account as OpenSSH's sshd refuses it (allowed_user()):
+// one whose shadow entry has expired (usermod -e, chage -E; from the
+// expiry day on, as pam_unix counts), whose password is locked (a hash
+// starting with "!", as usermod -L and useradd without a password leave
+// it, or "*LK*"; "*" has no password and is not locked, so usermod -p '*'
+// makes a key-only account), or whose password expired more than the
+// shadow entry's inactive days ago (pam_unix's rule). An account with no
+// shadow entry (NSS alone) skips these; a shadow file that root cannot
+// read refuses every login. shell_check says what the login shell must be
+// like: "login" (the default) that it exists, is an executable file and is
+// not /usr/sbin/nologin, /sbin/nologin, /bin/false or /usr/bin/false;
+// "exists" that it exists and is executable, sshd's own rule, so that
+// nologin accounts may use SFTP as with sshd's ForceCommand internal-sftp;
+// "off" no check, as sshd when it chroots. A password that must be changed
+// (chage -d 0, or older than the maximum age) refuses a password login
+// with a message the client shows, and lets a key login in with a warning
+// in the log, as sshd without PAM does. With use_pam, key logins also run
+// pam_acct_mgmt, and every login runs pam_setcred and pam_open_session
+// before the drop; the session is closed when the connection ends, then as
+// the user (sshd keeps a root process for that; this server has none), so
+// modules that need root to close a session may fail, which is logged at
+// debug. Every refusal is logged ("auth refused") with its reason.

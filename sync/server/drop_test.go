@@ -159,7 +159,8 @@ func TestDropHelper(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	setup, _ := json.Marshal(connSetup{Config: Config{}.Defaults(),
+	// No PAM: alice is no system user.
+	setup, _ := json.Marshal(connSetup{Config: Config{UsePAM: new(false)}.Defaults(),
 		HostKeys: []string{string(ssh.MarshalAuthorizedKey(keys[0].Signer.PublicKey()))}})
 	// Not net.Pipe: both sides of SSH write their version first.
 	ln, err := net.Listen("tcp", "127.0.0.1:0")

@@ -109,7 +109,10 @@ func newUser(t *testing.T, options string) *testUser {
 	b := make([]byte, 4)
 	rand.Read(b)
 	name := "sct-" + hex.EncodeToString(b)
-	run(t, "useradd", "-m", "-s", "/bin/sh", name)
+	// useradd alone leaves the password "!", a locked account, which the
+	// server refuses (as sshd without PAM does); "*" has no password and
+	// is not locked, so keys work.
+	runLocking(t, "useradd", "-m", "-s", "/bin/sh", "-p", "*", name)
 	t.Cleanup(func() {
 		exec.Command("pkill", "-KILL", "-u", name).Run()
 		if out, err := exec.Command("userdel", "-r", name).CombinedOutput(); err != nil {
@@ -126,6 +129,24 @@ func newUser(t *testing.T, options string) *testUser {
 	tu.key = newKey(t)
 	tu.authorize(t, options, tu.key)
 	return tu
+}
+
+// runLocking runs a tool that locks /etc/passwd or /etc/shadow (useradd,
+// usermod, chage), again while another process holds the lock: other
+// tests on the machine make users too.
+func runLocking(t *testing.T, name string, args ...string) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		out, err := exec.Command(name, args...).CombinedOutput()
+		if err == nil {
+			return
+		}
+		if !strings.Contains(string(out), "cannot lock") || time.Now().After(deadline) {
+			t.Fatalf("%s %s: %v: %s", name, strings.Join(args, " "), err, out)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 }
 
 // newKey makes an ed25519 key pair in a temporary directory.

@@ -1,6 +1,7 @@
 package server_test
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"os"
@@ -95,6 +96,9 @@ type pwClient struct {
 	s       *server
 	askpass string
 	methods string // PreferredAuthentications
+	// logLevel is the client's LogLevel, ERROR when empty; the client
+	// shows the server's banners only from INFO on.
+	logLevel string
 }
 
 func newPWClient(t *testing.T, s *server, methods string) *pwClient {
@@ -123,7 +127,7 @@ func (c *pwClient) run(t *testing.T, prog string, passwords []string, args ...st
 		"-o", "PreferredAuthentications=" + c.methods, "-o", "PubkeyAuthentication=no",
 		"-o", fmt.Sprintf("NumberOfPasswordPrompts=%d", len(passwords)),
 		"-o", "StrictHostKeyChecking=accept-new", "-o", "UserKnownHostsFile=" + c.s.knownHosts,
-		"-o", "ConnectTimeout=20", "-o", "LogLevel=ERROR"}
+		"-o", "ConnectTimeout=20", "-o", "LogLevel=" + cmp.Or(c.logLevel, "ERROR")}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, prog, append(argv, args...)...)
@@ -198,7 +202,7 @@ func TestPAMPasswordLogin(t *testing.T) {
 	}{
 		{"wrong password", u.name, "not " + pw, "Authentication failure"},
 		{"root", "root", pw, "root login is not permitted"},
-		{"locked account", locked.name, pw, "password stack"},
+		{"locked account", locked.name, pw, "account is locked"},
 		{"denied user", denied.name, pw, "deny_users"},
 		{"unknown user", "sct-nosuchuser", pw, "no such user"},
 	}

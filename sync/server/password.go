@@ -12,17 +12,26 @@ import (
 	"golang.org/x/crypto/ssh"
 )
 
-// PAMService is the PAM service name password logins go through: the stack
-// in /etc/pam.d/simplecloud (PAM falls back to /etc/pam.d/other without it).
-// A minimal one:
+// PAMService is the default PAM service (pam_service) that password logins
+// go through, and with use_pam every login's account and session phases:
+// the stack in /etc/pam.d/simplecloud (PAM falls back to /etc/pam.d/other
+// without it). A minimal one:
 //
 //	auth    required pam_unix.so
 //	account required pam_unix.so
+//	session required pam_unix.so
+//
+// Debian's sshd stack works too (pam_service = "sshd").
 const PAMService = "simplecloud"
 
 // errNoPAM is what New returns when password_auth is set in a build
 // without PAM.
 var errNoPAM = errors.New("password authentication (--password-auth, password_auth) needs a simplecloud built with PAM support " +
+	"(CGO_ENABLED=1 go build -tags pam, with libpam0g-dev); this one is not")
+
+// errNoPAMAccount is what New returns when use_pam is set in a build
+// without PAM.
+var errNoPAMAccount = errors.New("use_pam needs a simplecloud built with PAM support " +
 	"(CGO_ENABLED=1 go build -tags pam, with libpam0g-dev); this one is not")
 
 // errNUL refuses an answer with a NUL byte, which C (and so PAM) would
@@ -48,9 +57,36 @@ type conversation func(style msgStyle, msg string) (string, error)
 type passwordChecker interface {
 	// authenticate runs one login for user from the address rhost,
 	// answering the stack's questions through conv, and then checks that
-	// the account may be used now (pam_acct_mgmt).
-	authenticate(user, rhost string, conv conversation) error
+	// the account may be used now (pam_acct_mgmt). It returns the login's
+	// transaction for the session (nil when there is none), or an error
+	// wrapping errPasswordExpired when the password must be changed.
+	authenticate(user, rhost string, conv conversation) (pamLogin, error)
 }
+
+// accountChecker runs PAM's account phase for logins that did not go
+// through the password stack (keys). It is safe for concurrent use.
+type accountChecker interface {
+	// account starts a transaction for user from rhost and runs
+	// pam_acct_mgmt. When PAM says the password must be changed, it
+	// returns the login and an error wrapping errPasswordExpired.
+	account(user, rhost string) (pamLogin, error)
+}
+
+// pamLogin is a login's PAM transaction after its account check. The
+// connection child opens the session before it drops privileges and ends
+// the transaction when the connection ends.
+type pamLogin interface {
+	// openSession runs pam_setcred(PAM_ESTABLISH_CRED) and
+	// pam_open_session.
+	openSession() error
+	// end closes the session if it is open (pam_close_session,
+	// pam_setcred(PAM_DELETE_CRED)) and ends the transaction (pam_end).
+	end() error
+}
+
+// errPasswordExpired is what the password stack reports when the
+// password must be changed (PAM_NEW_AUTHTOK_REQD).
+var errPasswordExpired = errors.New("the password has expired and must be changed")
 
 // passwordFailDelay is how long a refusal takes when the password stack was
 // never asked (unknown or refused user), so that it looks like a wrong
@@ -62,20 +98,30 @@ const passwordFailDelay = 2 * time.Second
 // "keyboard-interactive", for the log. Nothing of the password is logged.
 func (a *authenticator) passwordLogin(conn ssh.ConnMetadata, method string, conv conversation) (*ssh.Permissions, error) {
 	log := a.log.With("user", conn.User(), "addr", conn.RemoteAddr().String(), "method", method)
-	acct, err := a.accounts.Lookup(conn.User())
+	acct, ok := a.account(log, conn.User())
+	if !ok {
+		a.failDelay()
+		return nil, errDenied
+	}
+	login, err := a.passwords.authenticate(acct.Name, hostOf(conn.RemoteAddr()), conv)
+	if errors.Is(err, errPasswordExpired) {
+		log.Info("auth refused", "reason", "password must be changed", "err", err)
+		return nil, &ssh.BannerError{Err: errDenied, Message: passwordExpiredBanner}
+	}
 	if err != nil {
-		log.Info("auth refused", "reason", "no such user")
-		a.failDelay()
-		return nil, errDenied
-	}
-	if ok, why := policy(a.cfg, acct); !ok {
-		log.Info("auth refused", "reason", why)
-		a.failDelay()
-		return nil, errDenied
-	}
-	if err := a.passwords.authenticate(acct.Name, hostOf(conn.RemoteAddr()), conv); err != nil {
 		log.Info("auth refused", "reason", "password stack", "err", err)
 		return nil, errDenied
+	}
+	// Only now, with the password right, is the client told.
+	if why := passwordChange(acct.Shadow, day(a.now())); why != "" {
+		endLogin(login, log)
+		log.Info("auth refused", "reason", why)
+		return nil, &ssh.BannerError{Err: errDenied, Message: passwordExpiredBanner}
+	}
+	if a.pam != nil {
+		a.keepLogin(login)
+	} else {
+		endLogin(login, log)
 	}
 	a.backoff.succeed(hostOf(conn.RemoteAddr()))
 	log.Info("auth accepted", "client", string(conn.ClientVersion()))

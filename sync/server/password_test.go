@@ -16,22 +16,22 @@ import (
 // accepts "secret" (read up to a NUL, like C). It records the users it was asked about.
 type fakeStack struct{ asked []string }
 
-func (f *fakeStack) authenticate(user, rhost string, conv conversation) error {
+func (f *fakeStack) authenticate(user, rhost string, conv conversation) (pamLogin, error) {
 	f.asked = append(f.asked, user)
 	if _, err := conv(textInfo, "hello"); err != nil {
-		return err
+		return nil, err
 	}
 	ans, err := conv(promptEchoOff, "Password: ")
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if i := strings.IndexByte(ans, 0); i >= 0 {
 		ans = ans[:i] // as C sees it
 	}
 	if ans != "secret" {
-		return errors.New("wrong password")
+		return nil, errors.New("wrong password")
 	}
-	return nil
+	return nil, nil
 }
 
 // fakeConn is the ssh.ConnMetadata of a client at 192.0.2.1.
@@ -106,13 +106,13 @@ func TestPasswordCallback(t *testing.T) {
 // secondSecret asks two secrets, which the password method cannot answer.
 type secondSecret struct{}
 
-func (secondSecret) authenticate(user, rhost string, conv conversation) error {
+func (secondSecret) authenticate(user, rhost string, conv conversation) (pamLogin, error) {
 	for range 2 {
 		if _, err := conv(promptEchoOff, "Password: "); err != nil {
-			return err
+			return nil, err
 		}
 	}
-	return nil
+	return nil, nil
 }
 
 func TestPasswordCallbackOneSecret(t *testing.T) {
