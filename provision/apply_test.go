@@ -166,7 +166,7 @@ func TestApplyWholeDisk(t *testing.T) {
 	if ct.Offset != 16<<20/512 || ct.Length != (64-16)<<20/512 || ct.Device != img || ct.Cipher != "aes-xts-plain64" {
 		t.Errorf("got crypt target %+v, want offset 32768, length 98304 of %s", ct, img)
 	}
-	if want := CryptUUID(2, res.UUID, DefaultName); fm.uuids[DefaultName] != want {
+	if want := luks.DMUUID(2, res.UUID, DefaultName); fm.uuids[DefaultName] != want {
 		t.Errorf("got dm uuid %s, want %s", fm.uuids[DefaultName], want)
 	}
 	if ok, _ := h.VerifyVolumeKey(ct.Key); !ok {

@@ -50,7 +50,7 @@ func (s *System) Unlock(ctx context.Context, cfg *Config, key []byte, prompt Pro
 		return nil, fmt.Errorf("unlock: %w", err)
 	}
 	if info.Exists {
-		if info.UUID != "" && info.UUID != CryptUUID(2, v.UUID, v.Name) {
+		if info.UUID != "" && !ownMapping(info.UUID, v.UUID, v.Name) {
 			return nil, fmt.Errorf("unlock: /dev/mapper/%s is another device (uuid %s)", v.Name, info.UUID)
 		}
 		res.AlreadyOpen = true

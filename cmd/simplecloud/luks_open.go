@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"slices"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -58,49 +57,11 @@ header or device is invalid.`,
 	return cmd
 }
 
-// luksCryptTarget builds the dm-crypt table of an unlocked volume.
-func luksCryptTarget(v *luksVolume, vk []byte) (dm.CryptTarget, error) {
-	h, g := v.hdr, v.dev.Geometry
-	t := dm.CryptTarget{Key: vk, Device: v.dev.Path}
-	var off uint64
-	if h.V1 != nil {
-		t.Cipher, t.SectorSize, off = h.V1.Cipher(), 512, uint64(h.V1.PayloadOffset)*512
-		t.Length = (g.Size - min(g.Size, off)) / 512
-	} else {
-		if err := h.CanActivate(); err != nil {
-			return t, err
-		}
-		seg := h.Meta.Segments[0]
-		if seg == nil || seg.Type != "crypt" || len(h.Meta.Segments) != 1 || len(seg.Integrity) > 0 {
-			return t, errors.New("only volumes with one plain crypt segment can be opened")
-		}
-		t.Cipher, t.SectorSize, t.IVOffset, off = seg.Encryption, seg.SectorSize, seg.IVTweak, seg.Offset
-		size := seg.Size
-		if seg.Dynamic {
-			size = g.Size - min(g.Size, off)
-		}
-		size -= size % uint64(seg.SectorSize)
-		t.Length = size / 512
-		t.AllowDiscards = slices.Contains(h.Meta.Config.Flags, "allow-discards")
-	}
-	if t.Length == 0 {
-		return t, fmt.Errorf("%s has no room for data after the header", v.dev.Path)
-	}
-	t.Offset = off / 512
-	return t, nil
-}
-
-// luksDmUUID is the device-mapper UUID cryptsetup gives a LUKS mapping, so
-// that cryptsetup status and close recognise ours.
-func luksDmUUID(h *luks.Header, name string) string {
-	return fmt.Sprintf("CRYPT-LUKS%d-%s-%s", h.Version, strings.ReplaceAll(h.UUID, "-", ""), name)
-}
-
 func luksActivate(a *app, v *luksVolume, name string, vk []byte, discards, readOnly bool) error {
 	if err := dm.ValidName(name); err != nil {
 		return usageError{err}
 	}
-	t, err := luksCryptTarget(v, vk)
+	t, err := v.hdr.CryptTarget(v.dev.Path, v.dev.Geometry.Size, vk)
 	if err != nil {
 		return err
 	}
@@ -124,7 +85,7 @@ func luksActivate(a *app, v *luksVolume, name string, vk []byte, discards, readO
 	if info, err := ctl.Info(name); err == nil && info.Exists {
 		return fmt.Errorf("device %s already exists", name)
 	}
-	if err := ctl.CreateCrypt(name, luksDmUUID(v.hdr, name), t); err != nil {
+	if err := ctl.CreateCrypt(name, luks.DMUUID(v.hdr.Version, v.hdr.UUID, name), t); err != nil {
 		return fmt.Errorf("luksActivate %s: %w", name, err)
 	}
 	a.log.Info("opened LUKS volume", "device", v.dev.Path, "name", name)
