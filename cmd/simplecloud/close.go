@@ -91,15 +91,14 @@ func runClose(ctx context.Context, a *app, name string, f closeFlags) error {
 	if r.DMName != name {
 		return fmt.Errorf("close %s: not a device-mapper mapping (it resolves to %s %s)", name, r.Name, r.Dev)
 	}
-	for _, m := range r.Mounts {
-		if m.Initial && m.MountPoint == "/" {
-			return fmt.Errorf("close %s: it holds the root filesystem; stopping its holders would stop the system", name)
-		}
-	}
 	ops := holders.NewLinuxOps()
 	ops.ProcDir = f.roots.proc
 	opts := holders.PlanOptions{Mapping: name, Self: os.Getpid(), Protect: ops.Ancestors(os.Getpid()),
 		Kill: f.kill, Deferred: f.deferred, Systemd: holders.SystemdRunning(), Grace: f.grace}
+	plan, err := holders.MakePlan(r, opts)
+	if err != nil {
+		return fmt.Errorf("close %s: %w", name, err) // before the screen asks anything
+	}
 	interactive := closeTerminal(a.stdin)
 	screen := interactive && !f.yes && !f.dryRun && !f.asJSON && r.Busy()
 	if screen {
@@ -114,8 +113,10 @@ func runClose(ctx context.Context, a *app, name string, f closeFlags) error {
 			return errors.New("close cancelled: nothing was stopped")
 		}
 		r, opts.Choices = last, choices
+		if plan, err = holders.MakePlan(r, opts); err != nil {
+			return fmt.Errorf("close %s: %w", name, err)
+		}
 	}
-	plan := holders.MakePlan(r, opts)
 	out := closeOutput{Holders: r, Plan: plan}
 	if !f.asJSON {
 		if err := holders.WriteTable(a.stdout, r); err != nil {

@@ -7,7 +7,6 @@ import (
 	"strings"
 	"testing"
 
-	"simplecloud/disk/holders"
 	"simplecloud/provision"
 )
 
@@ -46,20 +45,5 @@ func TestLockPlanOutput(t *testing.T) {
 	want := "dry run: lock would close the data volume data:\n  1. unmount /srv/data\n  2. close /dev/mapper/data (remove the dm-crypt mapping)\n"
 	if out.String() != want {
 		t.Errorf("got %q, want %q", out.String(), want)
-	}
-	for _, c := range []struct {
-		name string
-		r    holders.Report
-		busy bool
-	}{
-		{"nothing", holders.Report{}, false},
-		{"its own mount", holders.Report{Mounts: []holders.Mount{{MountPoint: "/srv/data/", Initial: true}}}, false},
-		{"a second mount", holders.Report{Mounts: []holders.Mount{{MountPoint: "/srv/data", Initial: true}, {MountPoint: "/mnt", Initial: true}}}, true},
-		{"a mount in another namespace", holders.Report{Mounts: []holders.Mount{{MountPoint: "/srv/data"}}}, true},
-		{"a process", holders.Report{Processes: []holders.Process{{PID: 42}}}, true},
-	} {
-		if got := lockBusy(c.r, p); got != c.busy {
-			t.Errorf("%s: got busy %v, want %v", c.name, got, c.busy)
-		}
 	}
 }
