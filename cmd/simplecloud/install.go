@@ -193,7 +193,7 @@ func runInstall(cmd *cobra.Command, a *app, f *installFlags) error {
 	}
 	if !f.yes {
 		name := p.Disk.ID
-		if err := confirm(a, wipeTarget{name: name, summary: fmt.Sprintf("%s (%s, %s)", name, p.Disk.Path, disk.Size(p.Disk.SizeBytes))}); err != nil {
+		if err := confirm(a, disk.Target{Name: name, Summary: fmt.Sprintf("%s (%s, %s)", name, p.Disk.Path, disk.Size(p.Disk.SizeBytes))}); err != nil {
 			return err
 		}
 	}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"simplecloud/disk"
 	"simplecloud/disk/wipe"
 )
 
@@ -41,11 +42,11 @@ nothing.`,
 			if err != nil {
 				return usageError{err}
 			}
-			tgt, err := resolveWipeTarget(cmd, a, &flags, args[0])
+			tgt, err := disk.ResolveTarget(args[0], flags.root, func() ([]disk.Disk, error) { return flags.discover(cmd, a, true) })
 			if err != nil {
 				return err
 			}
-			t, err := wipe.Open(tgt.path)
+			t, err := wipe.Open(tgt.Path)
 			if err != nil {
 				return err
 			}
@@ -93,13 +94,13 @@ nothing.`,
 var errNotConfirmed = errors.New("the name typed does not match; nothing was written")
 
 // confirm asks for the target's stable name on stdin.
-func confirm(a *app, tgt wipeTarget) error {
-	fmt.Fprintf(a.stderr, "This destroys everything on %s.\nType %s to confirm: ", tgt.summary, tgt.name)
+func confirm(a *app, tgt disk.Target) error {
+	fmt.Fprintf(a.stderr, "This destroys everything on %s.\nType %s to confirm: ", tgt.Summary, tgt.Name)
 	line, err := bufio.NewReader(a.stdin).ReadString('\n')
 	if err != nil && line == "" {
 		return fmt.Errorf("read confirmation: %w", err)
 	}
-	if strings.TrimSpace(line) != tgt.name {
+	if strings.TrimSpace(line) != tgt.Name {
 		return errNotConfirmed
 	}
 	return nil

@@ -35,19 +35,19 @@ func estimateWipe(t *wipe.Target, p *wipe.Plan) error {
 }
 
 // printWipePlan prints what wipe would do, as JSON or in words.
-func printWipePlan(a *app, tgt wipeTarget, p wipe.Plan, asJSON bool) error {
-	name := tgt.name
+func printWipePlan(a *app, tgt disk.Target, p wipe.Plan, asJSON bool) error {
+	name := tgt.Name
 	if name == "" {
 		name = p.Path
 	}
 	if asJSON {
 		enc := json.NewEncoder(a.stdout)
-		if err := enc.Encode(wipeDryRun{DryRun: true, Name: name, Target: tgt.summary, Plan: p}); err != nil {
+		if err := enc.Encode(wipeDryRun{DryRun: true, Name: name, Target: tgt.Summary, Plan: p}); err != nil {
 			return fmt.Errorf("write plan: %w", err)
 		}
 		return nil
 	}
-	summary := tgt.summary
+	summary := tgt.Summary
 	if summary == "" {
 		summary = name
 	}

@@ -84,7 +84,7 @@ func progressText(e wipe.Event) string {
 
 // summary prints the final summary: the fixed JSON object with --json, a
 // line for people otherwise.
-func (p *progressWriter) summary(tgt wipeTarget, s wipe.Summary) error {
+func (p *progressWriter) summary(tgt disk.Target, s wipe.Summary) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.bar {
@@ -101,6 +101,6 @@ func (p *progressWriter) summary(tgt wipeTarget, s wipe.Summary) error {
 		verified = "verified"
 	}
 	_, err := fmt.Fprintf(p.a.stdout, "wiped %s of %s (%s) in %.1f s, %s/s, %s\n", disk.Size(uint64(s.Bytes)),
-		tgt.name, s.Mode, s.Seconds, disk.Size(uint64(s.RateBytesPerSec)), verified)
+		tgt.Name, s.Mode, s.Seconds, disk.Size(uint64(s.RateBytesPerSec)), verified)
 	return err
 }

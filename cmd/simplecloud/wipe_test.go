@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"simplecloud/disk"
 	"simplecloud/disk/wipe"
 )
 
@@ -102,7 +103,7 @@ func TestProgressWriterPlainAndBar(t *testing.T) {
 	if got := bar(half, 10); got != "[#####.....]" {
 		t.Errorf("got bar %q, want [#####.....]", got)
 	}
-	p.summary(wipeTarget{name: "virtio-X"}, wipe.Summary{Mode: wipe.Random, Bytes: 2 << 30, Seconds: 4, RateBytesPerSec: 512 << 20, Verified: true})
+	p.summary(disk.Target{Name: "virtio-X"}, wipe.Summary{Mode: wipe.Random, Bytes: 2 << 30, Seconds: 4, RateBytesPerSec: 512 << 20, Verified: true})
 	if want := "wiped 2 GiB of virtio-X (random) in 4.0 s, 512 MiB/s, verified\n"; out.String() != want {
 		t.Errorf("got summary %q, want %q", out.String(), want)
 	}
