@@ -12,6 +12,7 @@ import (
 
 	"simplecloud/disk"
 	"simplecloud/disk/wipe"
+	"simplecloud/internal/prompt"
 	"simplecloud/luks"
 	"simplecloud/provision"
 )
@@ -73,7 +74,7 @@ Exit codes: 0 done, 1 failure, 64 bad usage.`,
 				return err
 			}
 			if f.disk == "" {
-				if !f.tui && !isTerminal(a.stderr) || f.asJSON || f.dryRun {
+				if !f.tui && !prompt.IsTerminal(a.stderr) || f.asJSON || f.dryRun {
 					return usageError{errors.New("--disk is required when not on a terminal (or with --json, --dry-run)")}
 				}
 				return runInstallTUI(cmd, a, &f)
@@ -193,7 +194,7 @@ func runInstall(cmd *cobra.Command, a *app, f *installFlags) error {
 	}
 	if !f.yes {
 		name := p.Disk.ID
-		if err := confirm(a, disk.Target{Name: name, Summary: fmt.Sprintf("%s (%s, %s)", name, p.Disk.Path, disk.Size(p.Disk.SizeBytes))}); err != nil {
+		if err := a.ask().ConfirmName(fmt.Sprintf("%s (%s, %s)", name, p.Disk.Path, disk.Size(p.Disk.SizeBytes)), name); err != nil {
 			return err
 		}
 	}

@@ -7,6 +7,7 @@ import (
 	"sync"
 	"time"
 
+	"simplecloud/internal/prompt"
 	"simplecloud/provision"
 )
 
@@ -22,7 +23,7 @@ type installPrinter struct {
 }
 
 func newInstallPrinter(a *app, asJSON bool) *installPrinter {
-	p := &installPrinter{a: a, tty: isTerminal(a.stderr)}
+	p := &installPrinter{a: a, tty: prompt.IsTerminal(a.stderr)}
 	if asJSON {
 		p.enc = json.NewEncoder(a.stdout)
 	}

@@ -1,26 +1,19 @@
 package main
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
-	"io"
-	"os"
-	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
-	"golang.org/x/term"
 
+	"simplecloud/internal/prompt"
 	"simplecloud/luks"
 )
 
 // exitInactive is cryptsetup's exit code for a device that is not active
 // (status) or not a LUKS device.
 const exitInactive = 4
-
-// maxKeyFileSize is cryptsetup's default limit on key files.
-const maxKeyFileSize = 8 << 20
 
 func newLuksCmd(a *app) *cobra.Command {
 	cmd := &cobra.Command{
@@ -105,77 +98,7 @@ func (p *luksPbkdfOpts) resolve(a *app) (luks.PBKDF, error) {
 }
 
 // luksReadKeyFile reads a key file whole, as cryptsetup does ("-" is stdin).
-func luksReadKeyFile(a *app, path string) ([]byte, error) {
-	var r io.Reader
-	if path == "-" {
-		r = a.stdin
-	} else {
-		f, err := os.Open(path)
-		if err != nil {
-			return nil, fmt.Errorf("read key file: %w", err)
-		}
-		defer f.Close()
-		r = f
-	}
-	b, err := io.ReadAll(io.LimitReader(r, maxKeyFileSize+1))
-	if err != nil {
-		return nil, fmt.Errorf("read key file: %w", err)
-	}
-	if len(b) > maxKeyFileSize {
-		clear(b)
-		return nil, fmt.Errorf("key file %s is larger than %d bytes", path, maxKeyFileSize)
-	}
-	if len(b) == 0 {
-		return nil, fmt.Errorf("key file %s is empty", path)
-	}
-	return b, nil
-}
-
-// luksTerminalFd returns the descriptor of stdin when it is a terminal.
-func luksTerminalFd(a *app) (int, bool) {
-	f, ok := a.stdin.(*os.File)
-	if !ok || !term.IsTerminal(int(f.Fd())) {
-		return -1, false
-	}
-	return int(f.Fd()), true
-}
-
-// luksPrompt asks for a passphrase: without echo on a terminal, else one line
-// of stdin (newline stripped), as cryptsetup does.
-func luksPrompt(a *app, text string) ([]byte, error) {
-	if fd, ok := luksTerminalFd(a); ok {
-		fmt.Fprint(a.stderr, text)
-		p, err := term.ReadPassword(fd)
-		fmt.Fprintln(a.stderr)
-		if err != nil {
-			return nil, fmt.Errorf("read passphrase: %w", err)
-		}
-		return p, nil
-	}
-	line, err := luksReadLine(a.stdin)
-	if err != nil && len(line) == 0 {
-		return nil, fmt.Errorf("read passphrase from stdin: %w", err)
-	}
-	return line, nil
-}
-
-// luksReadLine reads one line byte by byte, so nothing after it is consumed.
-func luksReadLine(r io.Reader) ([]byte, error) {
-	var out []byte
-	var b [1]byte
-	for {
-		n, err := r.Read(b[:])
-		if n == 1 {
-			if b[0] == '\n' {
-				return bytes.TrimSuffix(out, []byte("\r")), nil
-			}
-			out = append(out, b[0])
-		}
-		if err != nil {
-			return out, err
-		}
-	}
-}
+func luksReadKeyFile(a *app, path string) ([]byte, error) { return luks.ReadKeyFile(path, a.stdin) }
 
 // luksNewPassphrase gets a new passphrase from a key file or the terminal
 // (asked twice when interactive).
@@ -183,26 +106,7 @@ func luksNewPassphrase(a *app, keyFile, what string) ([]byte, error) {
 	if keyFile != "" {
 		return luksReadKeyFile(a, keyFile)
 	}
-	p, err := luksPrompt(a, "Enter "+what+": ")
-	if err != nil {
-		return nil, err
-	}
-	if len(p) == 0 {
-		return nil, errors.New("empty passphrase")
-	}
-	if _, ok := luksTerminalFd(a); ok {
-		v, err := luksPrompt(a, "Verify passphrase: ")
-		if err != nil {
-			clear(p)
-			return nil, err
-		}
-		defer clear(v)
-		if !bytes.Equal(p, v) {
-			clear(p)
-			return nil, errors.New("passphrases do not match")
-		}
-	}
-	return p, nil
+	return a.ask().NewPassphrase("Enter " + what + ": ")
 }
 
 // luksConfirm asks the user to type YES unless batch mode is on.
@@ -210,12 +114,7 @@ func luksConfirm(a *app, batch bool, warning string) error {
 	if batch {
 		return nil
 	}
-	fmt.Fprintf(a.stderr, "\nWARNING!\n========\n%s\n\nAre you sure? (Type 'yes' in capital letters): ", warning)
-	line, _ := luksReadLine(a.stdin)
-	if strings.TrimSpace(string(line)) != "YES" {
-		return errors.New("operation aborted: confirmation was not YES")
-	}
-	return nil
+	return a.ask().ConfirmYES(warning)
 }
 
 // luksVolume is a device opened with its header read under the metadata lock.
@@ -267,13 +166,13 @@ func (v *luksVolume) unlock(a *app, k luksKeyOpts, slot int) ([]byte, int, error
 		return v.unlockWith(pass, slot)
 	}
 	tries := max(k.tries, 1)
-	if _, ok := luksTerminalFd(a); !ok {
+	if !prompt.IsTerminal(a.stdin) {
 		tries = 1
 	}
 	var err error
 	for i := 0; i < tries; i++ {
 		var pass []byte
-		pass, err = luksPrompt(a, fmt.Sprintf("Enter passphrase for %s: ", v.dev.Path))
+		pass, err = a.ask().Passphrase(fmt.Sprintf("Enter passphrase for %s: ", v.dev.Path))
 		if err != nil {
 			return nil, -1, err
 		}

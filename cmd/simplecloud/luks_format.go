@@ -66,7 +66,7 @@ ranges that would be written, without asking or writing.`,
 		},
 	}
 	f := cmd.Flags()
-	f.StringVarP(&keyFile, "key-file", "d", "", "read the passphrase from this file (default: luksPrompt)")
+	f.StringVarP(&keyFile, "key-file", "d", "", "read the passphrase from this file (default: prompt)")
 	p.register(cmd)
 	f.IntVar(&sectorSize, "sector-size", 0, "encryption sector size: 512 or 4096 (default: from the device)")
 	f.IntVarP(&keySize, "key-size", "s", luks.DefaultKeyBits, "volume key size in bits")

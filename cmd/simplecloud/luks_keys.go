@@ -186,7 +186,7 @@ func luksOldPass(a *app, k luksKeyOpts, path string) ([]byte, error) {
 	if k.keyFile != "" {
 		return luksReadKeyFile(a, k.keyFile)
 	}
-	return luksPrompt(a, "Enter passphrase to be changed for "+path+": ")
+	return a.ask().Passphrase("Enter passphrase to be changed for " + path + ": ")
 }
 
 func newLuksKillSlotCmd(a *app) *cobra.Command {

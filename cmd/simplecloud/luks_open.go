@@ -48,7 +48,7 @@ header or device is invalid.`,
 		},
 	}
 	f := cmd.Flags()
-	k.register(cmd, "read the passphrase from this file (default: luksPrompt)")
+	k.register(cmd, "read the passphrase from this file (default: prompt)")
 	f.IntVar(&k.tries, "tries", 3, "how often to ask for a passphrase")
 	f.IntVarP(&slot, "key-slot", "S", luks.AnySlot, "try only this keyslot")
 	f.BoolVar(&test, "test-passphrase", false, "only check the passphrase; make no mapping")

@@ -1,12 +1,8 @@
 package main
 
 import (
-	"bufio"
-	"errors"
-	"fmt"
 	"os"
 	"os/signal"
-	"strings"
 	"syscall"
 
 	"github.com/spf13/cobra"
@@ -63,7 +59,7 @@ nothing.`,
 				return printWipePlan(a, tgt, plan, asJSON)
 			}
 			if !yes {
-				if err := confirm(a, tgt); err != nil {
+				if err := a.ask().ConfirmName(tgt.Summary, tgt.Name); err != nil {
 					return err
 				}
 			}
@@ -88,20 +84,4 @@ nothing.`,
 	cmd.Flags().Int64Var(&offset, "offset", 0, "start at this byte offset (resume an interrupted wipe)")
 	_ = cmd.MarkFlagRequired("mode")
 	return cmd
-}
-
-// errNotConfirmed is returned when the typed name does not match.
-var errNotConfirmed = errors.New("the name typed does not match; nothing was written")
-
-// confirm asks for the target's stable name on stdin.
-func confirm(a *app, tgt disk.Target) error {
-	fmt.Fprintf(a.stderr, "This destroys everything on %s.\nType %s to confirm: ", tgt.Summary, tgt.Name)
-	line, err := bufio.NewReader(a.stdin).ReadString('\n')
-	if err != nil && line == "" {
-		return fmt.Errorf("read confirmation: %w", err)
-	}
-	if strings.TrimSpace(line) != tgt.Name {
-		return errNotConfirmed
-	}
-	return nil
 }

@@ -3,16 +3,13 @@ package main
 import (
 	"encoding/json"
 	"fmt"
-	"io"
-	"os"
 	"strings"
 	"sync"
 	"time"
 
-	"golang.org/x/sys/unix"
-
 	"simplecloud/disk"
 	"simplecloud/disk/wipe"
+	"simplecloud/internal/prompt"
 )
 
 // plainEvery is how often progress lines are printed when stderr is not a
@@ -31,20 +28,11 @@ type progressWriter struct {
 }
 
 func newProgressWriter(a *app, asJSON bool) *progressWriter {
-	p := &progressWriter{a: a, tty: isTerminal(a.stderr)}
+	p := &progressWriter{a: a, tty: prompt.IsTerminal(a.stderr)}
 	if asJSON {
 		p.enc = json.NewEncoder(a.stdout)
 	}
 	return p
-}
-
-func isTerminal(w io.Writer) bool {
-	f, ok := w.(*os.File)
-	if !ok {
-		return false
-	}
-	_, err := unix.IoctlGetTermios(int(f.Fd()), unix.TCGETS)
-	return err == nil
 }
 
 func (p *progressWriter) event(e wipe.Event) {
