@@ -2,11 +2,13 @@ package main
 
 import (
 	"fmt"
+	"io"
 	"strconv"
 
 	"github.com/spf13/cobra"
 
 	"simplecloud/luks"
+	"simplecloud/tui"
 )
 
 // luksWriteOpen opens DEVICE for a header change and unlocks it.
@@ -280,10 +282,15 @@ With --qr it is also drawn as a QR code for a phone to scan.`,
 			}
 			fmt.Fprintf(a.stderr, "Recovery key added in key slot %d. Write it down; it is not shown again:\n", s)
 			fmt.Fprintln(a.stdout, rk)
-			if qr {
-				return luksWriteQR(a.stdout, rk)
+			if !qr {
+				return nil
 			}
-			return nil
+			code, err := tui.QRCode(rk, tui.QRMedium, 2)
+			if err != nil {
+				return err
+			}
+			_, err = io.WriteString(a.stdout, code)
+			return err
 		},
 	}
 	k.register(cmd, "file with an existing passphrase (default: prompt)")
