@@ -12,20 +12,20 @@ import (
 	"strings"
 )
 
-// Object is a JSON object whose members keep their order and their exact
+// object is a JSON object whose members keep their order and their exact
 // encoded values. It holds the members of the LUKS2 metadata this package
 // does not interpret, so that a rewrite of the header preserves them.
-type Object []Member
+type object []member
 
-// Member is one name/value pair of an Object; Value is the member's JSON
+// member is one name/value pair of an object; Value is the member's JSON
 // text, compacted.
-type Member struct {
+type member struct {
 	Key   string
 	Value json.RawMessage
 }
 
-// Get returns the value of key and whether it is present.
-func (o Object) Get(key string) (json.RawMessage, bool) {
+// get returns the value of key and whether it is present.
+func (o object) get(key string) (json.RawMessage, bool) {
 	for _, m := range o {
 		if m.Key == key {
 			return m.Value, true
@@ -34,29 +34,19 @@ func (o Object) Get(key string) (json.RawMessage, bool) {
 	return nil, false
 }
 
-// Set replaces the value of key, or appends it when absent.
-func (o *Object) Set(key string, v json.RawMessage) {
+// set replaces the value of key, or appends it when absent.
+func (o *object) set(key string, v json.RawMessage) {
 	for i, m := range *o {
 		if m.Key == key {
 			(*o)[i].Value = v
 			return
 		}
 	}
-	*o = append(*o, Member{Key: key, Value: v})
-}
-
-// Delete removes key if present.
-func (o *Object) Delete(key string) {
-	for i, m := range *o {
-		if m.Key == key {
-			*o = append((*o)[:i:i], (*o)[i+1:]...)
-			return
-		}
-	}
+	*o = append(*o, member{Key: key, Value: v})
 }
 
 // MarshalJSON encodes the members in order.
-func (o Object) MarshalJSON() ([]byte, error) {
+func (o object) MarshalJSON() ([]byte, error) {
 	var b bytes.Buffer
 	b.WriteByte('{')
 	for i, m := range o {
@@ -78,7 +68,7 @@ func (o Object) MarshalJSON() ([]byte, error) {
 
 // UnmarshalJSON decodes an object keeping member order. Duplicate names are
 // an error: they make the meaning of the metadata ambiguous.
-func (o *Object) UnmarshalJSON(data []byte) error {
+func (o *object) UnmarshalJSON(data []byte) error {
 	obj, err := parseObject(data)
 	if err != nil {
 		return err
@@ -88,7 +78,7 @@ func (o *Object) UnmarshalJSON(data []byte) error {
 }
 
 // parseObject decodes data, which must be exactly one JSON object.
-func parseObject(data []byte) (Object, error) {
+func parseObject(data []byte) (object, error) {
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.UseNumber()
 	tok, err := dec.Token()
@@ -98,7 +88,7 @@ func parseObject(data []byte) (Object, error) {
 	if d, ok := tok.(json.Delim); !ok || d != '{' {
 		return nil, fmt.Errorf("is %s, want an object", jsonKind(data))
 	}
-	var obj Object
+	var obj object
 	for dec.More() {
 		tok, err := dec.Token()
 		if err != nil {
@@ -112,14 +102,14 @@ func parseObject(data []byte) (Object, error) {
 		if err := dec.Decode(&raw); err != nil {
 			return nil, jsonSyntax(err)
 		}
-		if _, dup := obj.Get(key); dup {
+		if _, dup := obj.get(key); dup {
 			return nil, fmt.Errorf("duplicate member %q", key)
 		}
 		var c bytes.Buffer
 		if err := json.Compact(&c, raw); err != nil {
 			return nil, jsonSyntax(err)
 		}
-		obj = append(obj, Member{Key: key, Value: c.Bytes()})
+		obj = append(obj, member{Key: key, Value: c.Bytes()})
 	}
 	if _, err := dec.Token(); err != nil {
 		return nil, jsonSyntax(err)
@@ -159,17 +149,17 @@ func jsonKind(v json.RawMessage) string {
 	}
 }
 
-// fields reads typed members out of an Object, recording the first error
+// fields reads typed members out of an object, recording the first error
 // with the full path of the offending member, and remembers which members it
 // consumed so the rest can be kept as unknown fields.
 type fields struct {
-	obj  Object
+	obj  object
 	path string
 	used map[string]bool
 	err  error
 }
 
-func newFields(obj Object, path string) *fields {
+func newFields(obj object, path string) *fields {
 	return &fields{obj: obj, path: path, used: map[string]bool{}}
 }
 
@@ -190,13 +180,13 @@ func joinPath(path, key string) string {
 }
 
 func (f *fields) has(key string) bool {
-	_, ok := f.obj.Get(key)
+	_, ok := f.obj.get(key)
 	return ok
 }
 
 func (f *fields) raw(key string, required bool) (json.RawMessage, bool) {
 	f.used[key] = true
-	v, ok := f.obj.Get(key)
+	v, ok := f.obj.get(key)
 	if !ok {
 		if required {
 			f.fail(key, "missing")
@@ -315,7 +305,7 @@ func (f *fields) idArray(key string, required bool) []int {
 	return out
 }
 
-func (f *fields) object(key string, required bool) Object {
+func (f *fields) object(key string, required bool) object {
 	v, ok := f.raw(key, required)
 	if !ok {
 		return nil
@@ -333,8 +323,8 @@ func (f *fields) object(key string, required bool) Object {
 }
 
 // rest returns the members not read so far, in their original order.
-func (f *fields) rest() Object {
-	var out Object
+func (f *fields) rest() object {
+	var out object
 	for _, m := range f.obj {
 		if !f.used[m.Key] {
 			out = append(out, m)
@@ -427,7 +417,7 @@ func (w *jsonWriter) raw(k string, v json.RawMessage) {
 	w.b.Write(v)
 }
 
-func (w *jsonWriter) extra(o Object) {
+func (w *jsonWriter) extra(o object) {
 	for _, m := range o {
 		w.raw(m.Key, m.Value)
 	}
