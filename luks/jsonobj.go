@@ -45,6 +45,21 @@ func (o *object) set(key string, v json.RawMessage) {
 	*o = append(*o, member{Key: key, Value: v})
 }
 
+// add appends a member whose value is the JSON text v.
+func (o *object) add(key string, v json.RawMessage) {
+	*o = append(*o, member{Key: key, Value: v})
+}
+
+// put appends a member whose value is v encoded by encoding/json.
+func (o *object) put(key string, v any) { o.add(key, mustJSON(v)) }
+
+// encode returns the object as compact JSON, the members in order and
+// their values as they are.
+func (o object) encode() json.RawMessage {
+	b, _ := o.MarshalJSON()
+	return b
+}
+
 // MarshalJSON encodes the members in order.
 func (o object) MarshalJSON() ([]byte, error) {
 	var b bytes.Buffer
@@ -344,81 +359,4 @@ func parseID(s string) (int, error) {
 		return 0, errors.New("not an id")
 	}
 	return n, nil
-}
-
-// jsonWriter builds a compact JSON object member by member.
-type jsonWriter struct {
-	b     bytes.Buffer
-	first []bool
-}
-
-func (w *jsonWriter) open() {
-	w.b.WriteByte('{')
-	w.first = append(w.first, true)
-}
-
-func (w *jsonWriter) close() {
-	w.b.WriteByte('}')
-	w.first = w.first[:len(w.first)-1]
-}
-
-func (w *jsonWriter) key(k string) {
-	if !w.first[len(w.first)-1] {
-		w.b.WriteByte(',')
-	}
-	w.first[len(w.first)-1] = false
-	kb, _ := json.Marshal(k)
-	w.b.Write(kb)
-	w.b.WriteByte(':')
-}
-
-func (w *jsonWriter) str(k, v string) {
-	w.key(k)
-	vb, _ := json.Marshal(v)
-	w.b.Write(vb)
-}
-
-func (w *jsonWriter) int(k string, v int64) {
-	w.key(k)
-	w.b.WriteString(strconv.FormatInt(v, 10))
-}
-
-func (w *jsonWriter) u64(k string, v uint64) {
-	w.str(k, strconv.FormatUint(v, 10))
-}
-
-func (w *jsonWriter) b64(k string, v []byte) {
-	w.str(k, base64.StdEncoding.EncodeToString(v))
-}
-
-func (w *jsonWriter) strs(k string, v []string) {
-	w.key(k)
-	w.b.WriteByte('[')
-	for i, s := range v {
-		if i > 0 {
-			w.b.WriteByte(',')
-		}
-		sb, _ := json.Marshal(s)
-		w.b.Write(sb)
-	}
-	w.b.WriteByte(']')
-}
-
-func (w *jsonWriter) ids(k string, v []int) {
-	ss := make([]string, len(v))
-	for i, n := range v {
-		ss[i] = strconv.Itoa(n)
-	}
-	w.strs(k, ss)
-}
-
-func (w *jsonWriter) raw(k string, v json.RawMessage) {
-	w.key(k)
-	w.b.Write(v)
-}
-
-func (w *jsonWriter) extra(o object) {
-	for _, m := range o {
-		w.raw(m.Key, m.Value)
-	}
 }

@@ -1,25 +1,17 @@
 package luks
 
 import (
+	"encoding/base64"
 	"encoding/json"
 	"slices"
 	"strconv"
 )
 
 // marshal encodes the metadata as compact JSON, in the member order
-// cryptsetup uses, unknown members after the known ones.
+// cryptsetup uses, unknown members after the known ones. Every object is
+// built as an ordered object; encoding/json encodes the values.
 func (m *Metadata) marshal() []byte {
-	var w jsonWriter
-	w.open()
-	w.key("keyslots")
-	w.open()
-	for _, id := range sortedIDs(m.Keyslots) {
-		w.key(strconv.Itoa(id))
-		m.Keyslots[id].write(&w)
-	}
-	w.close()
-	w.key("tokens")
-	w.open()
+	var tokens object
 	for _, id := range sortedIDs(m.Tokens) {
 		t := m.Tokens[id]
 		fs := slices.Clone(t.Fields)
@@ -27,127 +19,125 @@ func (m *Metadata) marshal() []byte {
 			fs = object{{Key: "type", Value: mustJSON(t.Type)}}
 		}
 		fs.set("keyslots", mustJSON(idStrings(t.Keyslots)))
-		w.raw(strconv.Itoa(id), mustJSON(fs))
+		tokens.add(strconv.Itoa(id), mustJSON(fs))
 	}
-	w.close()
-	w.key("segments")
-	w.open()
-	for _, id := range sortedIDs(m.Segments) {
-		w.key(strconv.Itoa(id))
-		m.Segments[id].write(&w)
-	}
-	w.close()
-	w.key("digests")
-	w.open()
-	for _, id := range sortedIDs(m.Digests) {
-		w.key(strconv.Itoa(id))
-		m.Digests[id].write(&w)
-	}
-	w.close()
-	w.key("config")
-	c := &m.Config
-	w.open()
-	w.u64("json_size", c.JSONSize)
-	w.u64("keyslots_size", c.KeyslotsSize)
-	if c.hasFlags || len(c.Flags) > 0 {
-		w.strs("flags", c.Flags)
-	}
-	if len(c.Requirements) > 0 {
-		w.raw("requirements", c.Requirements)
-	}
-	w.extra(c.Extra)
-	w.close()
-	w.extra(m.Extra)
-	w.close()
-	return w.b.Bytes()
+	var o object
+	o.add("keyslots", encodeByID(m.Keyslots, (*Keyslot).object))
+	o.add("tokens", tokens.encode())
+	o.add("segments", encodeByID(m.Segments, (*Segment).object))
+	o.add("digests", encodeByID(m.Digests, (*Digest).object))
+	o.add("config", m.Config.object().encode())
+	return append(o, m.Extra...).encode()
 }
 
-func (k *Keyslot) write(w *jsonWriter) {
-	w.open()
-	w.str("type", k.Type)
-	w.int("key_size", int64(k.KeySize))
-	if k.Type == "luks2" {
-		w.key("af")
-		w.open()
-		w.str("type", k.AF.Type)
-		w.int("stripes", int64(k.AF.Stripes))
-		w.str("hash", k.AF.Hash)
-		w.extra(k.AF.Extra)
-		w.close()
+// encodeByID encodes a section of the metadata: an object of objects named
+// by their ids, in ascending order.
+func encodeByID[T any](m map[int]T, obj func(T) object) json.RawMessage {
+	var o object
+	for _, id := range sortedIDs(m) {
+		o.add(strconv.Itoa(id), obj(m[id]).encode())
 	}
-	w.key("area")
-	w.open()
-	w.str("type", k.Area.Type)
-	w.u64("offset", k.Area.Offset)
-	w.u64("size", k.Area.Size)
+	return o.encode()
+}
+
+func (k *Keyslot) object() object {
+	var o object
+	o.put("type", k.Type)
+	o.put("key_size", k.KeySize)
+	if k.Type == "luks2" {
+		var af object
+		af.put("type", k.AF.Type)
+		af.put("stripes", k.AF.Stripes)
+		af.put("hash", k.AF.Hash)
+		o.add("af", append(af, k.AF.Extra...).encode())
+	}
+	var area object
+	area.put("type", k.Area.Type)
+	area.put("offset", decimal(k.Area.Offset))
+	area.put("size", decimal(k.Area.Size))
 	if k.Area.Type == "raw" {
-		w.str("encryption", k.Area.Encryption)
-		w.int("key_size", int64(k.Area.KeySize))
+		area.put("encryption", k.Area.Encryption)
+		area.put("key_size", k.Area.KeySize)
 	}
-	w.extra(k.Area.Extra)
-	w.close()
+	o.add("area", append(area, k.Area.Extra...).encode())
 	if k.Type == "luks2" {
-		w.key("kdf")
-		w.open()
-		w.str("type", k.KDF.Type)
-		switch k.KDF.Type {
-		case "pbkdf2":
-			w.str("hash", k.KDF.Hash)
-			w.int("iterations", int64(k.KDF.Iterations))
-		case "argon2i", "argon2id":
-			w.int("time", int64(k.KDF.Time))
-			w.int("memory", int64(k.KDF.Memory))
-			w.int("cpus", int64(k.KDF.CPUs))
-		}
-		w.b64("salt", k.KDF.Salt)
-		w.extra(k.KDF.Extra)
-		w.close()
+		o.add("kdf", k.KDF.object().encode())
 	}
 	if k.Priority != nil {
-		w.int("priority", int64(*k.Priority))
+		o.put("priority", *k.Priority)
 	}
-	w.extra(k.Extra)
-	w.close()
+	return append(o, k.Extra...)
 }
 
-func (s *Segment) write(w *jsonWriter) {
-	w.open()
-	w.str("type", s.Type)
-	w.u64("offset", s.Offset)
+func (k *KDF) object() object {
+	var o object
+	o.put("type", k.Type)
+	switch k.Type {
+	case "pbkdf2":
+		o.put("hash", k.Hash)
+		o.put("iterations", k.Iterations)
+	case "argon2i", "argon2id":
+		o.put("time", k.Time)
+		o.put("memory", k.Memory)
+		o.put("cpus", k.CPUs)
+	}
+	o.put("salt", base64.StdEncoding.EncodeToString(k.Salt))
+	return append(o, k.Extra...)
+}
+
+func (s *Segment) object() object {
+	var o object
+	o.put("type", s.Type)
+	o.put("offset", decimal(s.Offset))
 	if s.Dynamic {
-		w.str("size", "dynamic")
+		o.put("size", "dynamic")
 	} else {
-		w.u64("size", s.Size)
+		o.put("size", decimal(s.Size))
 	}
 	if s.Type == "crypt" {
-		w.u64("iv_tweak", s.IVTweak)
-		w.str("encryption", s.Encryption)
-		w.int("sector_size", int64(s.SectorSize))
+		o.put("iv_tweak", decimal(s.IVTweak))
+		o.put("encryption", s.Encryption)
+		o.put("sector_size", s.SectorSize)
 		if len(s.Integrity) > 0 {
-			w.raw("integrity", s.Integrity)
+			o.add("integrity", s.Integrity)
 		}
 	}
 	if s.hasFlags || len(s.Flags) > 0 {
-		w.strs("flags", s.Flags)
+		o.put("flags", append([]string{}, s.Flags...))
 	}
-	w.extra(s.Extra)
-	w.close()
+	return append(o, s.Extra...)
 }
 
-func (d *Digest) write(w *jsonWriter) {
-	w.open()
-	w.str("type", d.Type)
-	w.ids("keyslots", d.Keyslots)
-	w.ids("segments", d.Segments)
+func (d *Digest) object() object {
+	var o object
+	o.put("type", d.Type)
+	o.put("keyslots", idStrings(d.Keyslots))
+	o.put("segments", idStrings(d.Segments))
 	if d.Type == "pbkdf2" {
-		w.str("hash", d.Hash)
-		w.int("iterations", int64(d.Iterations))
-		w.b64("salt", d.Salt)
-		w.b64("digest", d.Digest)
+		o.put("hash", d.Hash)
+		o.put("iterations", d.Iterations)
+		o.put("salt", base64.StdEncoding.EncodeToString(d.Salt))
+		o.put("digest", base64.StdEncoding.EncodeToString(d.Digest))
 	}
-	w.extra(d.Extra)
-	w.close()
+	return append(o, d.Extra...)
 }
+
+func (c *Config) object() object {
+	var o object
+	o.put("json_size", decimal(c.JSONSize))
+	o.put("keyslots_size", decimal(c.KeyslotsSize))
+	if c.hasFlags || len(c.Flags) > 0 {
+		o.put("flags", append([]string{}, c.Flags...))
+	}
+	if len(c.Requirements) > 0 {
+		o.add("requirements", c.Requirements)
+	}
+	return append(o, c.Extra...)
+}
+
+// decimal is how LUKS2 writes 64-bit numbers: as decimal strings, which
+// JSON parsers that hold numbers in doubles read without loss.
+func decimal(v uint64) string { return strconv.FormatUint(v, 10) }
 
 func idStrings(ids []int) []string {
 	out := make([]string, len(ids))
