@@ -188,9 +188,9 @@ func runInstall(cmd *cobra.Command, a *app, f *installFlags) error {
 	if err != nil {
 		return err
 	}
-	out := newInstallPrinter(a, f.asJSON)
+	out := provision.NewPrinter(a.stdout, a.stderr, prompt.IsTerminal(a.stderr), f.asJSON)
 	if f.dryRun {
-		return out.plan(p)
+		return out.Plan(p)
 	}
 	if !f.yes {
 		name := p.Disk.ID
@@ -225,11 +225,11 @@ func runInstall(cmd *cobra.Command, a *app, f *installFlags) error {
 			}
 		}
 	}
-	res, err := in.Apply(ctx, p, sec, out.event)
+	res, err := in.Apply(ctx, p, sec, out.Event)
 	if err != nil {
 		return err
 	}
-	return out.result(res)
+	return out.Result(res)
 }
 
 // selfPath is the path of the running binary, for the systemd units.

@@ -9,6 +9,7 @@ import (
 
 	"simplecloud/disk"
 	"simplecloud/disk/wipe"
+	"simplecloud/internal/prompt"
 )
 
 func newWipeCmd(a *app) *cobra.Command {
@@ -53,10 +54,10 @@ nothing.`,
 				return usageError{err}
 			}
 			if dryRun {
-				if err := estimateWipe(t, &plan); err != nil {
+				if err := plan.EstimateOn(t); err != nil {
 					return err
 				}
-				return printWipePlan(a, tgt, plan, asJSON)
+				return wipe.WritePlan(a.stdout, tgt.Name, tgt.Summary, plan, asJSON)
 			}
 			if !yes {
 				if err := a.ask().ConfirmName(tgt.Summary, tgt.Name); err != nil {
@@ -65,10 +66,10 @@ nothing.`,
 			}
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
-			out := newProgressWriter(a, asJSON)
-			opts.Progress = out.event
+			out := wipe.NewPrinter(a.stdout, a.stderr, prompt.IsTerminal(a.stderr), asJSON)
+			opts.Progress = out.Event
 			sum, err := wipe.Run(ctx, t, opts)
-			if perr := out.summary(tgt, sum); perr != nil && err == nil {
+			if perr := out.Summary(tgt.Name, sum); perr != nil && err == nil {
 				err = perr
 			}
 			return err
