@@ -1,87 +1,56 @@
 package provision
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
 	"strings"
-	"sync"
-	"time"
 
-	"simplecloud/disk/wipe"
+	"simplecloud/internal/progress"
 )
 
 // Printer shows an unattended install: JSON objects, one a line, on out
 // with asJSON; else the steps on status, with a progress line that redraws
-// itself on a terminal (or a plain one every wipe.PlainEvery), and the
-// result on out. Event is safe for concurrent use.
+// itself on a terminal (or a plain one every progress.Every), and the result
+// on out. Event is safe for concurrent use.
 type Printer struct {
-	out, status io.Writer
-	enc         *json.Encoder
-	tty         bool
-	mu          sync.Mutex
-	last        time.Time
-	bar         bool // a progress line is on screen and needs a newline
+	w *progress.Writer
 }
 
 // NewPrinter returns a Printer; tty says whether status is a terminal.
 func NewPrinter(out, status io.Writer, tty, asJSON bool) *Printer {
-	p := &Printer{out: out, status: status, tty: tty}
-	if asJSON {
-		p.enc = json.NewEncoder(out)
-	}
-	return p
+	return &Printer{progress.New(out, status, tty, asJSON)}
 }
 
 // Event shows one event of the install; it is a Sink.
 func (p *Printer) Event(e Event) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.enc != nil {
-		_ = p.enc.Encode(e)
-		return
-	}
-	if e.Kind == EventProgress {
-		switch {
-		case p.tty:
-			fmt.Fprintf(p.status, "\r%-70s", e.String())
-			p.bar = true
-		case time.Since(p.last) >= wipe.PlainEvery || e.Done == e.Total:
-			fmt.Fprintln(p.status, e.String())
-			p.last = time.Now()
-		}
-		return
-	}
-	if p.bar {
-		fmt.Fprintln(p.status)
-		p.bar = false
-	}
-	switch e.Kind {
-	case EventStarted:
-		fmt.Fprintf(p.status, "%-9s %s\n", e.Step, e.Message)
-	case EventDone:
-		fmt.Fprintf(p.status, "%-9s done: %s\n", "", e.Message)
+	switch {
+	case p.w.JSON():
+		_ = p.w.Encode(e)
+	case e.Kind == EventProgress:
+		p.w.Progress(fmt.Sprintf("%-70s", e.String()), e.String(), e.Done == e.Total)
+	case e.Kind == EventStarted:
+		p.w.Status("%-9s %s", e.Step, e.Message)
+	case e.Kind == EventDone:
+		p.w.Status("%-9s done: %s", "", e.Message)
 	default:
-		fmt.Fprintf(p.status, "%-9s %s\n", "", strings.TrimPrefix(e.String(), string(e.Step)+": "))
+		p.w.Status("%-9s %s", "", strings.TrimPrefix(e.String(), string(e.Step)+": "))
 	}
 }
 
 // Plan prints a dry run's plan.
 func (p *Printer) Plan(pl *Plan) error {
-	if p.enc != nil {
-		return p.enc.Encode(map[string]any{"plan": pl})
+	if p.w.JSON() {
+		return p.w.Encode(map[string]any{"plan": pl})
 	}
-	_, err := fmt.Fprintf(p.out, "%sNothing was written (--dry-run).\n", pl)
-	return err
+	return p.w.Result("%sNothing was written (--dry-run).\n", pl)
 }
 
 // Result prints what the install did and how to use it.
 func (p *Printer) Result(r *Result) error {
-	if p.enc != nil {
-		return p.enc.Encode(map[string]any{"result": r})
+	if p.w.JSON() {
+		return p.w.Encode(map[string]any{"result": r})
 	}
-	_, err := fmt.Fprint(p.out, r.Summary())
-	return err
+	return p.w.Result("%s", r.Summary())
 }
 
 // Summary is the closing text of an install for people.

@@ -5,10 +5,10 @@ import (
 	"fmt"
 	"io"
 	"strings"
-	"sync"
 	"time"
 
 	"simplecloud/disk"
+	"simplecloud/internal/progress"
 )
 
 // DryRun is the JSON form of a dry run: the target as the user confirms it
@@ -56,48 +56,27 @@ func WritePlan(w io.Writer, name, summary string, p Plan, asJSON bool) error {
 	return err
 }
 
-// PlainEvery is how often Printer prints a progress line when its status
-// stream is not a terminal.
-const PlainEvery = 5 * time.Second
-
-// Printer shows a wipe's progress and summary: JSON objects, one a line, on
-// out with asJSON; else a bar that redraws itself on a terminal, or a plain
-// line every PlainEvery, on status, and the summary line on out. Its
-// methods are safe for concurrent use.
+// Printer shows a wipe's progress and summary: JSON objects, one a line,
+// on out with asJSON; else a bar that redraws itself on a terminal, or a
+// plain line every progress.Every, on status, and the summary line on out.
+// Its methods are safe for concurrent use.
 type Printer struct {
-	out, status io.Writer
-	enc         *json.Encoder
-	tty         bool
-	mu          sync.Mutex
-	last        time.Time
-	bar         bool // a bar is on screen and needs a newline
+	w *progress.Writer
 }
 
 // NewPrinter returns a Printer; tty says whether status is a terminal.
 func NewPrinter(out, status io.Writer, tty, asJSON bool) *Printer {
-	p := &Printer{out: out, status: status, tty: tty}
-	if asJSON {
-		p.enc = json.NewEncoder(out)
-	}
-	return p
+	return &Printer{progress.New(out, status, tty, asJSON)}
 }
 
 // Event shows one progress event; it fits Options.Progress.
 func (p *Printer) Event(e Event) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	switch {
-	case p.enc != nil:
-		_ = p.enc.Encode(e)
-	case p.tty:
-		fmt.Fprintf(p.status, "\r%-6s %s %s", e.Phase, bar(e, 30), progressText(e))
-		p.bar = true
-	default:
-		if time.Since(p.last) >= PlainEvery || e.BytesDone == e.BytesTotal {
-			fmt.Fprintf(p.status, "%s: %s\n", e.Phase, progressText(e))
-			p.last = time.Now()
-		}
+	if p.w.JSON() {
+		_ = p.w.Encode(e)
+		return
 	}
+	text := progressText(e)
+	p.w.Progress(fmt.Sprintf("%-6s %s %s", e.Phase, bar(e, 30), text), e.Phase+": "+text, e.BytesDone == e.BytesTotal)
 }
 
 func bar(e Event, width int) string {
@@ -121,22 +100,13 @@ func progressText(e Event) string {
 // Summary prints the outcome of the wipe of name: the fixed JSON object with
 // asJSON, a line for people otherwise.
 func (p *Printer) Summary(name string, s Summary) error {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.bar {
-		fmt.Fprintln(p.status)
-	}
-	if p.enc != nil {
-		if err := p.enc.Encode(s); err != nil {
-			return fmt.Errorf("write summary: %w", err)
-		}
-		return nil
+	if p.w.JSON() {
+		return p.w.Encode(s)
 	}
 	verified := "not verified"
 	if s.Verified {
 		verified = "verified"
 	}
-	_, err := fmt.Fprintf(p.out, "wiped %s of %s (%s) in %.1f s, %s/s, %s\n", disk.Size(uint64(s.Bytes)),
+	return p.w.Result("wiped %s of %s (%s) in %.1f s, %s/s, %s\n", disk.Size(uint64(s.Bytes)),
 		name, s.Mode, s.Seconds, disk.Size(uint64(s.RateBytesPerSec)), verified)
-	return err
 }
