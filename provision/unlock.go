@@ -32,6 +32,14 @@ type UnlockResult struct {
 	Handoff     string `json:"handoff"`
 }
 
+// String says for people what an unlock did.
+func (r *UnlockResult) String() string {
+	if r.AlreadyOpen {
+		return fmt.Sprintf("The data volume was already open; it is mounted at %s.\n", r.Mount)
+	}
+	return fmt.Sprintf("Unlocked %s (keyslot %d) as %s, mounted at %s.\n%s\n", r.Device, r.Slot, r.Mapper, r.Mount, r.Handoff)
+}
+
 // Unlock opens the configured volume with key (a key file's contents or a
 // recovery key), or, when key is nil, with passphrases from prompt, at most
 // tries times (0: no limit). It then checks the filesystem (e2fsck -p),

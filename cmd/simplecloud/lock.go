@@ -72,7 +72,7 @@ func lockDryRun(ctx context.Context, a *app, sys *provision.System, cfg *provisi
 	if err != nil {
 		return unlockExit(err)
 	}
-	printLockPlan(a, p)
+	fmt.Fprint(a.stdout, p)
 	if ctx == nil {
 		ctx = context.Background()
 	}
@@ -94,12 +94,4 @@ func lockDryRun(ctx context.Context, a *app, sys *provision.System, cfg *provisi
 	}
 	_, err = fmt.Fprintln(a.stdout, "Nothing was changed.")
 	return err
-}
-
-// printLockPlan prints the steps of a lock plan.
-func printLockPlan(a *app, p provision.LockPlan) {
-	fmt.Fprintf(a.stdout, "dry run: lock would close the data volume %s:\n", p.Name)
-	for i, s := range p.Steps {
-		fmt.Fprintf(a.stdout, "  %d. %s\n", i+1, s)
-	}
 }

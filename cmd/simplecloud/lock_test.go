@@ -1,13 +1,10 @@
 package main
 
 import (
-	"bytes"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
-
-	"simplecloud/provision"
 )
 
 // TestLockDryRunRefusals: where lock refuses (no configuration; a volume
@@ -34,16 +31,5 @@ func TestLockDryRunRefusals(t *testing.T) {
 			t.Errorf("lock --config %s --dry-run: got exit %d, stderr %q; want exit %d, stderr %q as without --dry-run",
 				c.config, dcode, dstderr, code, stderr)
 		}
-	}
-}
-
-func TestLockPlanOutput(t *testing.T) {
-	p := provision.LockPlan{Name: "data", Mapper: "/dev/mapper/data", Mount: "/srv/data", Unmount: true,
-		Steps: []string{"unmount /srv/data", "close /dev/mapper/data (remove the dm-crypt mapping)"}}
-	var out bytes.Buffer
-	printLockPlan(&app{stdout: &out}, p)
-	want := "dry run: lock would close the data volume data:\n  1. unmount /srv/data\n  2. close /dev/mapper/data (remove the dm-crypt mapping)\n"
-	if out.String() != want {
-		t.Errorf("got %q, want %q", out.String(), want)
 	}
 }

@@ -200,15 +200,3 @@ func (v *luksVolume) unlockWith(pass []byte, slot int) ([]byte, int, error) {
 	}
 	return key, s, err
 }
-
-// luksDescribeSlot says how a new keyslot's passphrase is hashed.
-func luksDescribeSlot(h *luks.Header, slot int) string {
-	k := h.Meta.Keyslots[slot]
-	if k == nil {
-		return fmt.Sprintf("key slot %d", slot)
-	}
-	if k.KDF.Type == "pbkdf2" {
-		return fmt.Sprintf("key slot %d: pbkdf2-%s, %d iterations", slot, k.KDF.Hash, k.KDF.Iterations)
-	}
-	return fmt.Sprintf("key slot %d: %s, %d iterations, %d KiB, %d threads", slot, k.KDF.Type, k.KDF.Time, k.KDF.Memory, k.KDF.CPUs)
-}

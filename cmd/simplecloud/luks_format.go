@@ -60,7 +60,7 @@ ranges that would be written, without asking or writing.`,
 				return fmt.Errorf("format %s: %w", path, err)
 			}
 			clear(vk)
-			fmt.Fprintf(a.stderr, "Formatted %s (%s).\n", path, luksDescribeSlot(h, 0))
+			fmt.Fprintf(a.stderr, "Formatted %s (%s).\n", path, h.DescribeKeyslot(0))
 			a.log.Info("formatted LUKS2 volume", "device", path, "uuid", h.UUID)
 			return nil
 		},

@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -70,14 +69,7 @@ func luksDumpKey(a *app, v *luksVolume, k luksKeyOpts, batch bool) error {
 		return err
 	}
 	defer clear(vk)
-	fmt.Fprintf(a.stdout, "LUKS header information for %s\nCipher:        %s\nUUID:          %s\nMK bits:       %d\nMK dump:       ",
-		v.dev.Path, v.hdr.Cipher(), v.hdr.UUID, len(vk)*8)
-	h := make([]byte, hex.EncodedLen(len(vk)))
-	hex.Encode(h, vk)
-	h = append(h, '\n')
-	_, err = a.stdout.Write(h)
-	clear(h)
-	return err
+	return luks.WriteVolumeKey(a.stdout, v.hdr, v.dev.Path, vk)
 }
 
 func newLuksHeaderBackupCmd(a *app) *cobra.Command {

@@ -59,7 +59,7 @@ func newLuksAddKeyCmd(a *app) *cobra.Command {
 			if err != nil {
 				return fmt.Errorf("add key to %s: %w", args[0], err)
 			}
-			fmt.Fprintf(a.stderr, "Created %s.\n", luksDescribeSlot(v.hdr, s))
+			fmt.Fprintf(a.stderr, "Created %s.\n", v.hdr.DescribeKeyslot(s))
 			return nil
 		},
 	}

@@ -3,8 +3,6 @@ package main
 import (
 	"errors"
 	"fmt"
-	"os"
-	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -153,69 +151,11 @@ func newLuksStatusCmd(a *app) *cobra.Command {
 				fmt.Fprintf(a.stdout, "%s is inactive.\n", path)
 				return withExitCode(exitInactive, fmt.Errorf("%s is inactive", name))
 			}
-			return luksPrintStatus(a, ctl, path, info)
+			tbl, err := ctl.Table(name)
+			if err != nil {
+				return fmt.Errorf("table of %s: %w", name, err)
+			}
+			return luks.WriteStatus(a.stdout, path, info, tbl, "/sys")
 		},
 	}
-}
-
-func luksPrintStatus(a *app, ctl *dm.Control, path string, info dm.Info) error {
-	use := ""
-	if info.OpenCount > 0 {
-		use = " and is in use"
-	}
-	w := a.stdout
-	fmt.Fprintf(w, "%s is active%s.\n", path, use)
-	typ := "n/a"
-	if p := strings.SplitN(info.UUID, "-", 3); len(p) >= 2 && p[0] == "CRYPT" {
-		typ = p[1]
-	}
-	fmt.Fprintf(w, "  type:    %s\n", typ)
-	tbl, err := ctl.Table(info.Name)
-	if err != nil {
-		return fmt.Errorf("table of %s: %w", info.Name, err)
-	}
-	if len(tbl) != 1 || tbl[0].Type != "crypt" {
-		fmt.Fprintf(w, "  (not a single crypt target)\n")
-		return nil
-	}
-	t, err := dm.ParseCrypt(tbl[0])
-	if err != nil {
-		return err
-	}
-	clear(t.Key)
-	ss := max(t.SectorSize, 512)
-	fmt.Fprintf(w, "  cipher:  %s\n  keysize: %d bits\n  key location: dm-crypt\n", t.Cipher, len(t.Key)*8)
-	dev := luksDevicePath(t.Device)
-	fmt.Fprintf(w, "  device:  %s\n", dev)
-	if b, err := os.ReadFile("/sys/block/" + strings.TrimPrefix(dev, "/dev/") + "/loop/backing_file"); err == nil {
-		fmt.Fprintf(w, "  loop:    %s\n", strings.TrimSpace(string(b)))
-	}
-	fmt.Fprintf(w, "  sector size:  %d\n", ss)
-	fmt.Fprintf(w, "  offset:  %d sectors\n  size:    %d sectors\n", t.Offset, tbl[0].Length)
-	mode := "read/write"
-	if info.ReadOnly {
-		mode = "readonly"
-	}
-	fmt.Fprintf(w, "  mode:    %s\n", mode)
-	if t.AllowDiscards {
-		fmt.Fprintf(w, "  flags:   discards\n")
-	}
-	if info.DeferredRemove {
-		fmt.Fprintf(w, "  deferred remove pending\n")
-	}
-	return nil
-}
-
-// luksDevicePath turns "MAJOR:MINOR" into /dev/NAME when sysfs knows it.
-func luksDevicePath(dev string) string {
-	b, err := os.ReadFile("/sys/dev/block/" + dev + "/uevent")
-	if err != nil {
-		return dev
-	}
-	for _, l := range strings.Split(string(b), "\n") {
-		if n, ok := strings.CutPrefix(l, "DEVNAME="); ok {
-			return "/dev/" + n
-		}
-	}
-	return dev
 }
