@@ -232,9 +232,9 @@ func TestApplyFailureClosesAndKeepsState(t *testing.T) {
 	if len(fm.created) != 0 || strings.Join(fm.removed, ",") != DefaultName {
 		t.Errorf("got mappings %v removed %v, want ours closed", fm.created, fm.removed)
 	}
-	st, err := LoadState(sys.StatePath())
-	if err != nil || st == nil {
-		t.Fatalf("got state %v, %v; want the state of the failed run", st, err)
+	cfg, st, err := sys.Previous()
+	if err != nil || st == nil || cfg != nil {
+		t.Fatalf("got config %v, state %v, %v; want no config and the state of the failed run", cfg, st, err)
 	}
 	if st.Disk != d.ID || st.UUID == "" || strings.Join(stepsOf(st.Completed), ",") != "format,open" {
 		t.Errorf("got state %+v, want disk, uuid and format,open completed", st)

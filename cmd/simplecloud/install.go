@@ -147,20 +147,6 @@ func installSystem(cmd *cobra.Command, a *app, f *installFlags) provision.System
 	return sys
 }
 
-// loadPrevious reads what an earlier install left: the configuration and
-// the state of an interrupted run, each nil when absent.
-func loadPrevious(sys *provision.System) (*provision.Config, *provision.State, error) {
-	cfg, err := provision.LoadConfig(sys.ConfigPath())
-	if errors.Is(err, provision.ErrNoConfig) {
-		cfg, err = nil, nil
-	}
-	if err != nil {
-		return nil, nil, err
-	}
-	st, err := provision.LoadState(sys.StatePath())
-	return cfg, st, err
-}
-
 // installPlan discovers the disks and plans the install on the chosen one.
 func installPlan(cmd *cobra.Command, a *app, f *installFlags, sys *provision.System) (*provision.Plan, error) {
 	o, err := f.options(a)
@@ -175,7 +161,7 @@ func installPlan(cmd *cobra.Command, a *app, f *installFlags, sys *provision.Sys
 	if !ok {
 		return nil, fmt.Errorf("install on %s: no disk has that name (see simplecloud disks)", f.disk)
 	}
-	cfg, st, err := loadPrevious(sys)
+	cfg, st, err := sys.Previous()
 	if err != nil {
 		return nil, err
 	}

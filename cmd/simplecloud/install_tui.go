@@ -49,7 +49,7 @@ func runInstallTUI(cmd *cobra.Command, a *app, f *installFlags) error {
 	if err != nil {
 		return err
 	}
-	cfg, st, err := loadPrevious(&sys)
+	cfg, st, err := sys.Previous()
 	if err != nil {
 		return err
 	}
