@@ -117,84 +117,56 @@ func luksConfirm(a *app, batch bool, warning string) error {
 	return a.ask().ConfirmYES(warning)
 }
 
-// luksVolume is a device opened with its header read under the metadata lock.
-type luksVolume struct {
-	dev *luks.Device
-	hdr *luks.Header
-}
-
-// luksOpenVolume opens path, takes the metadata lock (exclusive when write) and
-// reads the header. Errors carry exit code 1 for bad headers and devices.
-func luksOpenVolume(a *app, path string, write bool) (*luksVolume, error) {
-	d, err := luks.OpenDevice(path, write)
-	if err != nil {
+// luksOpenVolume opens path under the metadata lock (exclusive when write)
+// with its header, warning of a damaged header copy. Errors carry exit code
+// 1 for bad headers and devices.
+func luksOpenVolume(a *app, path string, write bool) (*luks.Volume, error) {
+	v, err := luks.OpenVolume(path, write)
+	if errors.Is(err, luks.ErrNotLUKS) {
+		return nil, fmt.Errorf("%s is not a valid LUKS device", path)
+	} else if err != nil {
 		return nil, err
 	}
-	if err := d.Lock(write); err != nil {
-		d.Close()
-		return nil, err
-	}
-	h, err := luks.ReadHeader(d)
-	if err != nil {
-		d.Close()
-		if errors.Is(err, luks.ErrNotLUKS) {
-			return nil, fmt.Errorf("%s is not a valid LUKS device", path)
-		}
-		return nil, fmt.Errorf("read header of %s: %w", path, err)
-	}
-	if h.PrimaryErr != nil || h.SecondaryErr != nil {
-		for _, e := range []error{h.PrimaryErr, h.SecondaryErr} {
-			if e != nil {
-				fmt.Fprintf(a.stderr, "Warning: %v; run 'simplecloud luks repair %s'.\n", e, path)
-			}
+	for _, e := range []error{v.Header.PrimaryErr, v.Header.SecondaryErr} {
+		if e != nil {
+			fmt.Fprintf(a.stderr, "Warning: %v; run 'simplecloud luks repair %s'.\n", e, path)
 		}
 	}
-	return &luksVolume{dev: d, hdr: h}, nil
+	return v, nil
 }
 
-func (v *luksVolume) Close() error { return v.dev.Close() }
-
-// unlock recovers the volume key: from the key file, or by prompting up
-// to tries times. A wrong passphrase exits with exitAuth.
-func (v *luksVolume) unlock(a *app, k luksKeyOpts, slot int) ([]byte, int, error) {
+// luksUnlock recovers the volume key: from the key file, or by prompting up
+// to tries times (once when stdin is not a terminal). A wrong passphrase
+// exits with exitAuth.
+func luksUnlock(a *app, v *luks.Volume, k luksKeyOpts, slot int) ([]byte, int, error) {
 	if k.keyFile != "" {
 		pass, err := luksReadKeyFile(a, k.keyFile)
 		if err != nil {
 			return nil, -1, err
 		}
 		defer clear(pass)
-		return v.unlockWith(pass, slot)
+		return luksUnlockWith(v, pass, slot)
 	}
 	tries := max(k.tries, 1)
 	if !prompt.IsTerminal(a.stdin) {
 		tries = 1
 	}
-	var err error
-	for i := 0; i < tries; i++ {
-		var pass []byte
-		pass, err = a.ask().Passphrase(fmt.Sprintf("Enter passphrase for %s: ", v.dev.Path))
-		if err != nil {
-			return nil, -1, err
-		}
-		var key []byte
-		var s int
-		key, s, err = v.unlockWith(pass, slot)
-		clear(pass)
-		if err == nil {
-			return key, s, nil
-		}
-		if !errors.Is(err, luks.ErrWrongKey) {
-			return nil, -1, err
-		}
-		if i+1 < tries {
+	vk, s, err := v.UnlockAsking(slot, tries, func(_ int, last error) ([]byte, error) {
+		if last != nil {
 			fmt.Fprintln(a.stderr, "No key available with this passphrase.")
 		}
+		return a.ask().Passphrase(fmt.Sprintf("Enter passphrase for %s: ", v.Dev.Path))
+	})
+	if errors.Is(err, luks.ErrWrongKey) {
+		return nil, -1, withExitCode(exitAuth, luks.ErrWrongKey)
 	}
-	return nil, -1, err
+	return vk, s, err
 }
 
-func (v *luksVolume) unlockWith(pass []byte, slot int) ([]byte, int, error) {
-	key, s, err := v.hdr.Unlock(v.dev, pass, slot)
+// luksUnlockWith recovers the volume key with one passphrase. A wrong one
+// exits with exitAuth.
+func luksUnlockWith(v *luks.Volume, pass []byte, slot int) ([]byte, int, error) {
+	key, s, err := v.Header.Unlock(v.Dev, pass, slot)
 	if errors.Is(err, luks.ErrWrongKey) {
 		return nil, -1, withExitCode(exitAuth, luks.ErrWrongKey)
 	}

@@ -33,7 +33,7 @@ header or device is invalid.`,
 				return err
 			}
 			defer v.Close()
-			vk, s, err := v.unlock(a, k, slot)
+			vk, s, err := luksUnlock(a, v, k, slot)
 			if err != nil {
 				return err
 			}
@@ -55,18 +55,18 @@ header or device is invalid.`,
 	return cmd
 }
 
-func luksActivate(a *app, v *luksVolume, name string, vk []byte, discards, readOnly bool) error {
+func luksActivate(a *app, v *luks.Volume, name string, vk []byte, discards, readOnly bool) error {
 	if err := dm.ValidName(name); err != nil {
 		return usageError{err}
 	}
-	t, err := v.hdr.CryptTarget(v.dev.Path, v.dev.Geometry.Size, vk)
+	t, err := v.Header.CryptTarget(v.Dev.Path, v.Dev.Geometry.Size, vk)
 	if err != nil {
 		return err
 	}
-	if !v.dev.IsBlock {
+	if !v.Dev.IsBlock {
 		// An image file: map it through a loop device that goes away with
 		// the mapping, as cryptsetup does.
-		loop, hold, err := luks.AttachLoop(v.dev.Path, readOnly)
+		loop, hold, err := luks.AttachLoop(v.Dev.Path, readOnly)
 		if err != nil {
 			return err
 		}
@@ -83,10 +83,10 @@ func luksActivate(a *app, v *luksVolume, name string, vk []byte, discards, readO
 	if info, err := ctl.Info(name); err == nil && info.Exists {
 		return fmt.Errorf("device %s already exists", name)
 	}
-	if err := ctl.CreateCrypt(name, luks.DMUUID(v.hdr.Version, v.hdr.UUID, name), t); err != nil {
+	if err := ctl.CreateCrypt(name, luks.DMUUID(v.Header.Version, v.Header.UUID, name), t); err != nil {
 		return fmt.Errorf("luksActivate %s: %w", name, err)
 	}
-	a.log.Info("opened LUKS volume", "device", v.dev.Path, "name", name)
+	a.log.Info("opened LUKS volume", "device", v.Dev.Path, "name", name)
 	return nil
 }
 
