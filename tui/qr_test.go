@@ -13,8 +13,9 @@ func modules(t *testing.T, s string) [][]bool {
 	t.Helper()
 	var rows [][]bool
 	for _, line := range strings.Split(strings.TrimSuffix(s, "\n"), "\n") {
-		body, ok := strings.CutPrefix(line, "\x1b[30;47m")
-		if body, ok = strings.CutSuffix(body, "\x1b[0m"); !ok {
+		body, okStart := strings.CutPrefix(line, "\x1b[30;47m")
+		body, okEnd := strings.CutSuffix(body, "\x1b[0m")
+		if !okStart || !okEnd {
 			t.Fatalf("line %q is not black on white, reset at its end", line)
 		}
 		var top, bottom []bool
