@@ -23,26 +23,10 @@ func parseMetadataOpt(text []byte, hdrSize uint64, check bool) (*Metadata, error
 		limit int
 		parse func(id int, obj object, path string) error
 	}{
-		{"keyslots", MaxKeyslots, func(id int, o object, p string) error {
-			k, err := parseKeyslot(o, p)
-			m.Keyslots[id] = k
-			return err
-		}},
-		{"tokens", MaxTokens, func(id int, o object, p string) error {
-			t, err := parseToken(o, p)
-			m.Tokens[id] = t
-			return err
-		}},
-		{"segments", maxInt32, func(id int, o object, p string) error {
-			s, err := parseSegment(o, p)
-			m.Segments[id] = s
-			return err
-		}},
-		{"digests", maxInt32, func(id int, o object, p string) error {
-			d, err := parseDigest(o, p)
-			m.Digests[id] = d
-			return err
-		}},
+		{"keyslots", MaxKeyslots, parseInto(m.Keyslots, parseKeyslot)},
+		{"tokens", MaxTokens, parseInto(m.Tokens, parseToken)},
+		{"segments", maxInt32, parseInto(m.Segments, parseSegment)},
+		{"digests", maxInt32, parseInto(m.Digests, parseDigest)},
 	}
 	for _, sec := range sections {
 		obj := f.object(sec.name, true)
@@ -84,6 +68,16 @@ func parseMetadataOpt(text []byte, hdrSize uint64, check bool) (*Metadata, error
 		}
 	}
 	return m, nil
+}
+
+// parseInto returns a section's parser: it parses one entry with parse and
+// stores it in dst under its id, also when parse fails.
+func parseInto[T any](dst map[int]T, parse func(object, string) (T, error)) func(int, object, string) error {
+	return func(id int, o object, path string) error {
+		v, err := parse(o, path)
+		dst[id] = v
+		return err
+	}
 }
 
 func parseKeyslot(o object, path string) (*Keyslot, error) {
