@@ -12,6 +12,7 @@
 //
 // The real cryptsetup is the oracle in the tests: headers written here pass
 // cryptsetup luksDump and open, and headers cryptsetup writes open here.
-// The package imports nothing else from the project; device-mapper
-// activation lives in the subpackage dm.
+// The package imports nothing else from the project but its subpackage dm,
+// where the device-mapper ioctls live: Header.CryptTarget computes the
+// dm-crypt mapping that opens a volume, once for every caller.
 package luks

@@ -2,6 +2,7 @@ package luks
 
 import (
 	"bufio"
+	"encoding/hex"
 	"fmt"
 	"io"
 	"slices"
@@ -154,4 +155,34 @@ func (h *Header) ActiveSlots() []int {
 			}
 		}
 	})
+}
+
+// WriteVolumeKey prints the volume key vk of the volume at path in hex, in
+// the layout of cryptsetup luksDump --dump-volume-key. Anyone with it reads
+// the data without a passphrase. The hex text is cleared after writing.
+func WriteVolumeKey(w io.Writer, h *Header, path string, vk []byte) error {
+	fmt.Fprintf(w, "LUKS header information for %s\nCipher:        %s\nUUID:          %s\nMK bits:       %d\nMK dump:       ",
+		path, h.Cipher(), h.UUID, len(vk)*8)
+	b := make([]byte, hex.EncodedLen(len(vk)), hex.EncodedLen(len(vk))+1)
+	hex.Encode(b, vk)
+	b = append(b, '\n')
+	_, err := w.Write(b)
+	clear(b)
+	return err
+}
+
+// DescribeKeyslot says in a line how the passphrase of keyslot slot is
+// hashed.
+func (h *Header) DescribeKeyslot(slot int) string {
+	var k *Keyslot
+	if h.Meta != nil {
+		k = h.Meta.Keyslots[slot]
+	}
+	switch {
+	case k == nil:
+		return fmt.Sprintf("key slot %d", slot)
+	case k.KDF.Type == "pbkdf2":
+		return fmt.Sprintf("key slot %d: pbkdf2-%s, %d iterations", slot, k.KDF.Hash, k.KDF.Iterations)
+	}
+	return fmt.Sprintf("key slot %d: %s, %d iterations, %d KiB, %d threads", slot, k.KDF.Type, k.KDF.Time, k.KDF.Memory, k.KDF.CPUs)
 }

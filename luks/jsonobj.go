@@ -12,20 +12,20 @@ import (
 	"strings"
 )
 
-// Object is a JSON object whose members keep their order and their exact
+// object is a JSON object whose members keep their order and their exact
 // encoded values. It holds the members of the LUKS2 metadata this package
 // does not interpret, so that a rewrite of the header preserves them.
-type Object []Member
+type object []member
 
-// Member is one name/value pair of an Object; Value is the member's JSON
+// member is one name/value pair of an object; Value is the member's JSON
 // text, compacted.
-type Member struct {
+type member struct {
 	Key   string
 	Value json.RawMessage
 }
 
-// Get returns the value of key and whether it is present.
-func (o Object) Get(key string) (json.RawMessage, bool) {
+// get returns the value of key and whether it is present.
+func (o object) get(key string) (json.RawMessage, bool) {
 	for _, m := range o {
 		if m.Key == key {
 			return m.Value, true
@@ -34,29 +34,34 @@ func (o Object) Get(key string) (json.RawMessage, bool) {
 	return nil, false
 }
 
-// Set replaces the value of key, or appends it when absent.
-func (o *Object) Set(key string, v json.RawMessage) {
+// set replaces the value of key, or appends it when absent.
+func (o *object) set(key string, v json.RawMessage) {
 	for i, m := range *o {
 		if m.Key == key {
 			(*o)[i].Value = v
 			return
 		}
 	}
-	*o = append(*o, Member{Key: key, Value: v})
+	*o = append(*o, member{Key: key, Value: v})
 }
 
-// Delete removes key if present.
-func (o *Object) Delete(key string) {
-	for i, m := range *o {
-		if m.Key == key {
-			*o = append((*o)[:i:i], (*o)[i+1:]...)
-			return
-		}
-	}
+// add appends a member whose value is the JSON text v.
+func (o *object) add(key string, v json.RawMessage) {
+	*o = append(*o, member{Key: key, Value: v})
+}
+
+// put appends a member whose value is v encoded by encoding/json.
+func (o *object) put(key string, v any) { o.add(key, mustJSON(v)) }
+
+// encode returns the object as compact JSON, the members in order and
+// their values as they are.
+func (o object) encode() json.RawMessage {
+	b, _ := o.MarshalJSON()
+	return b
 }
 
 // MarshalJSON encodes the members in order.
-func (o Object) MarshalJSON() ([]byte, error) {
+func (o object) MarshalJSON() ([]byte, error) {
 	var b bytes.Buffer
 	b.WriteByte('{')
 	for i, m := range o {
@@ -78,7 +83,7 @@ func (o Object) MarshalJSON() ([]byte, error) {
 
 // UnmarshalJSON decodes an object keeping member order. Duplicate names are
 // an error: they make the meaning of the metadata ambiguous.
-func (o *Object) UnmarshalJSON(data []byte) error {
+func (o *object) UnmarshalJSON(data []byte) error {
 	obj, err := parseObject(data)
 	if err != nil {
 		return err
@@ -88,7 +93,7 @@ func (o *Object) UnmarshalJSON(data []byte) error {
 }
 
 // parseObject decodes data, which must be exactly one JSON object.
-func parseObject(data []byte) (Object, error) {
+func parseObject(data []byte) (object, error) {
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.UseNumber()
 	tok, err := dec.Token()
@@ -98,7 +103,7 @@ func parseObject(data []byte) (Object, error) {
 	if d, ok := tok.(json.Delim); !ok || d != '{' {
 		return nil, fmt.Errorf("is %s, want an object", jsonKind(data))
 	}
-	var obj Object
+	var obj object
 	for dec.More() {
 		tok, err := dec.Token()
 		if err != nil {
@@ -112,14 +117,14 @@ func parseObject(data []byte) (Object, error) {
 		if err := dec.Decode(&raw); err != nil {
 			return nil, jsonSyntax(err)
 		}
-		if _, dup := obj.Get(key); dup {
+		if _, dup := obj.get(key); dup {
 			return nil, fmt.Errorf("duplicate member %q", key)
 		}
 		var c bytes.Buffer
 		if err := json.Compact(&c, raw); err != nil {
 			return nil, jsonSyntax(err)
 		}
-		obj = append(obj, Member{Key: key, Value: c.Bytes()})
+		obj = append(obj, member{Key: key, Value: c.Bytes()})
 	}
 	if _, err := dec.Token(); err != nil {
 		return nil, jsonSyntax(err)
@@ -159,17 +164,17 @@ func jsonKind(v json.RawMessage) string {
 	}
 }
 
-// fields reads typed members out of an Object, recording the first error
+// fields reads typed members out of an object, recording the first error
 // with the full path of the offending member, and remembers which members it
 // consumed so the rest can be kept as unknown fields.
 type fields struct {
-	obj  Object
+	obj  object
 	path string
 	used map[string]bool
 	err  error
 }
 
-func newFields(obj Object, path string) *fields {
+func newFields(obj object, path string) *fields {
 	return &fields{obj: obj, path: path, used: map[string]bool{}}
 }
 
@@ -190,13 +195,13 @@ func joinPath(path, key string) string {
 }
 
 func (f *fields) has(key string) bool {
-	_, ok := f.obj.Get(key)
+	_, ok := f.obj.get(key)
 	return ok
 }
 
 func (f *fields) raw(key string, required bool) (json.RawMessage, bool) {
 	f.used[key] = true
-	v, ok := f.obj.Get(key)
+	v, ok := f.obj.get(key)
 	if !ok {
 		if required {
 			f.fail(key, "missing")
@@ -315,7 +320,7 @@ func (f *fields) idArray(key string, required bool) []int {
 	return out
 }
 
-func (f *fields) object(key string, required bool) Object {
+func (f *fields) object(key string, required bool) object {
 	v, ok := f.raw(key, required)
 	if !ok {
 		return nil
@@ -333,8 +338,8 @@ func (f *fields) object(key string, required bool) Object {
 }
 
 // rest returns the members not read so far, in their original order.
-func (f *fields) rest() Object {
-	var out Object
+func (f *fields) rest() object {
+	var out object
 	for _, m := range f.obj {
 		if !f.used[m.Key] {
 			out = append(out, m)
@@ -354,81 +359,4 @@ func parseID(s string) (int, error) {
 		return 0, errors.New("not an id")
 	}
 	return n, nil
-}
-
-// jsonWriter builds a compact JSON object member by member.
-type jsonWriter struct {
-	b     bytes.Buffer
-	first []bool
-}
-
-func (w *jsonWriter) open() {
-	w.b.WriteByte('{')
-	w.first = append(w.first, true)
-}
-
-func (w *jsonWriter) close() {
-	w.b.WriteByte('}')
-	w.first = w.first[:len(w.first)-1]
-}
-
-func (w *jsonWriter) key(k string) {
-	if !w.first[len(w.first)-1] {
-		w.b.WriteByte(',')
-	}
-	w.first[len(w.first)-1] = false
-	kb, _ := json.Marshal(k)
-	w.b.Write(kb)
-	w.b.WriteByte(':')
-}
-
-func (w *jsonWriter) str(k, v string) {
-	w.key(k)
-	vb, _ := json.Marshal(v)
-	w.b.Write(vb)
-}
-
-func (w *jsonWriter) int(k string, v int64) {
-	w.key(k)
-	w.b.WriteString(strconv.FormatInt(v, 10))
-}
-
-func (w *jsonWriter) u64(k string, v uint64) {
-	w.str(k, strconv.FormatUint(v, 10))
-}
-
-func (w *jsonWriter) b64(k string, v []byte) {
-	w.str(k, base64.StdEncoding.EncodeToString(v))
-}
-
-func (w *jsonWriter) strs(k string, v []string) {
-	w.key(k)
-	w.b.WriteByte('[')
-	for i, s := range v {
-		if i > 0 {
-			w.b.WriteByte(',')
-		}
-		sb, _ := json.Marshal(s)
-		w.b.Write(sb)
-	}
-	w.b.WriteByte(']')
-}
-
-func (w *jsonWriter) ids(k string, v []int) {
-	ss := make([]string, len(v))
-	for i, n := range v {
-		ss[i] = strconv.Itoa(n)
-	}
-	w.strs(k, ss)
-}
-
-func (w *jsonWriter) raw(k string, v json.RawMessage) {
-	w.key(k)
-	w.b.Write(v)
-}
-
-func (w *jsonWriter) extra(o Object) {
-	for _, m := range o {
-		w.raw(m.Key, m.Value)
-	}
 }

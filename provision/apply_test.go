@@ -173,7 +173,7 @@ func TestApplyWholeDisk(t *testing.T) {
 	if ct.Offset != 16<<20/512 || ct.Length != (64-16)<<20/512 || ct.Device != img || ct.Cipher != "aes-xts-plain64" {
 		t.Errorf("got crypt target %+v, want offset 32768, length 98304 of %s", ct, img)
 	}
-	if want := CryptUUID(2, res.UUID, DefaultName); fm.uuids[DefaultName] != want {
+	if want := luks.DMUUID(2, res.UUID, DefaultName); fm.uuids[DefaultName] != want {
 		t.Errorf("got dm uuid %s, want %s", fm.uuids[DefaultName], want)
 	}
 	if ok, _ := h.VerifyVolumeKey(ct.Key); !ok {
@@ -242,9 +242,9 @@ func TestApplyFailureClosesAndKeepsState(t *testing.T) {
 	if len(fm.created) != 0 || strings.Join(fm.removed, ",") != DefaultName {
 		t.Errorf("got mappings %v removed %v, want ours closed", fm.created, fm.removed)
 	}
-	st, err := LoadState(sys.StatePath())
-	if err != nil || st == nil {
-		t.Fatalf("got state %v, %v; want the state of the failed run", st, err)
+	cfg, st, err := sys.Previous()
+	if err != nil || st == nil || cfg != nil {
+		t.Fatalf("got config %v, state %v, %v; want no config and the state of the failed run", cfg, st, err)
 	}
 	if st.Disk != d.ID || st.UUID == "" || strings.Join(stepsOf(st.Completed), ",") != "format,open" {
 		t.Errorf("got state %+v, want disk, uuid and format,open completed", st)

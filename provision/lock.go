@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"strings"
 
 	"golang.org/x/sys/unix"
 
@@ -32,6 +33,17 @@ type LockPlan struct {
 	Mount   string   `json:"mount"`   // the configured mount point
 	Unmount bool     `json:"unmount"` // something is mounted there
 	Steps   []string `json:"steps"`   // in words, in order
+}
+
+// String is the plan as a dry run prints it: a line for the volume, then
+// the steps numbered.
+func (p LockPlan) String() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "dry run: lock would close the data volume %s:\n", p.Name)
+	for i, s := range p.Steps {
+		fmt.Fprintf(&b, "  %d. %s\n", i+1, s)
+	}
+	return b.String()
 }
 
 // PlanLock checks that the volume is open and returns what Lock would do,

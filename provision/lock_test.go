@@ -62,3 +62,12 @@ func TestPlanLock(t *testing.T) {
 		t.Error("the disk changed")
 	}
 }
+
+func TestLockPlanString(t *testing.T) {
+	p := LockPlan{Name: "data", Mapper: "/dev/mapper/data", Mount: "/srv/data", Unmount: true,
+		Steps: []string{"unmount /srv/data", "close /dev/mapper/data (remove the dm-crypt mapping)"}}
+	want := "dry run: lock would close the data volume data:\n  1. unmount /srv/data\n  2. close /dev/mapper/data (remove the dm-crypt mapping)\n"
+	if got := p.String(); got != want {
+		t.Errorf("got %q, want %q", got, want)
+	}
+}

@@ -45,6 +45,20 @@ func LoadState(path string) (*State, error) {
 	return &s, nil
 }
 
+// Previous reads what an earlier install left on s: the configuration and
+// the state of an interrupted run, each nil when absent.
+func (s *System) Previous() (*Config, *State, error) {
+	cfg, err := LoadConfig(s.ConfigPath())
+	if errors.Is(err, ErrNoConfig) {
+		cfg, err = nil, nil
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	st, err := LoadState(s.StatePath())
+	return cfg, st, err
+}
+
 func saveState(path string, s *State) error {
 	var b bytes.Buffer
 	b.WriteString("# An install of the data disk in progress (simplecloud install).\n")

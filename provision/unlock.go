@@ -32,6 +32,14 @@ type UnlockResult struct {
 	Handoff     string `json:"handoff"`
 }
 
+// String says for people what an unlock did.
+func (r *UnlockResult) String() string {
+	if r.AlreadyOpen {
+		return fmt.Sprintf("The data volume was already open; it is mounted at %s.\n", r.Mount)
+	}
+	return fmt.Sprintf("Unlocked %s (keyslot %d) as %s, mounted at %s.\n%s\n", r.Device, r.Slot, r.Mapper, r.Mount, r.Handoff)
+}
+
 // Unlock opens the configured volume with key (a key file's contents or a
 // recovery key), or, when key is nil, with passphrases from prompt, at most
 // tries times (0: no limit). It then checks the filesystem (e2fsck -p),
@@ -50,7 +58,7 @@ func (s *System) Unlock(ctx context.Context, cfg *Config, key []byte, prompt Pro
 		return nil, fmt.Errorf("unlock: %w", err)
 	}
 	if info.Exists {
-		if info.UUID != "" && info.UUID != CryptUUID(2, v.UUID, v.Name) {
+		if info.UUID != "" && !ownMapping(info.UUID, v.UUID, v.Name) {
 			return nil, fmt.Errorf("unlock: /dev/mapper/%s is another device (uuid %s)", v.Name, info.UUID)
 		}
 		res.AlreadyOpen = true
@@ -76,53 +84,27 @@ func (s *System) Unlock(ctx context.Context, cfg *Config, key []byte, prompt Pro
 
 // open reads the header, recovers the volume key and maps the volume.
 func (s *System) open(ctx context.Context, cfg *Config, path string, key []byte, prompt Prompter, tries int, res *UnlockResult) error {
-	dev, err := luks.OpenDevice(path, false)
+	v, err := luks.OpenVolume(path, false)
 	if err != nil {
 		return fmt.Errorf("unlock: %w", err)
 	}
-	defer dev.Close()
-	if err := dev.Lock(false); err != nil {
-		return fmt.Errorf("unlock: %w", err)
-	}
-	defer dev.Unlock()
-	h, err := luks.ReadHeader(dev)
-	if err != nil {
-		return fmt.Errorf("unlock: read header of %s: %w", path, err)
-	}
+	defer v.Close()
 	var vk []byte
-	if key != nil {
-		vk, res.Slot, err = h.Unlock(dev, key, luks.AnySlot)
-	} else {
-		vk, res.Slot, err = askUntilOpen(ctx, h, dev, prompt, tries)
+	switch {
+	case key != nil:
+		vk, res.Slot, err = v.Header.Unlock(v.Dev, key, luks.AnySlot)
+	case prompt == nil:
+		err = errors.New("no key file and no terminal to ask for the passphrase")
+	default:
+		vk, res.Slot, err = v.UnlockAsking(luks.AnySlot, tries, func(attempt int, last error) ([]byte, error) {
+			return prompt.Passphrase(ctx, attempt, last)
+		})
 	}
 	if err != nil {
 		return fmt.Errorf("unlock %s: %w", path, err)
 	}
 	defer clear(vk)
-	return activate(s.Mapper, cfg.Volume.Name, h, path, dev.Geometry.Size, vk, cfg.Volume.Discard)
-}
-
-func askUntilOpen(ctx context.Context, h *luks.Header, dev *luks.Device, prompt Prompter, tries int) ([]byte, int, error) {
-	if prompt == nil {
-		return nil, -1, errors.New("no key file and no terminal to ask for the passphrase")
-	}
-	var last error
-	for attempt := 1; tries == 0 || attempt <= tries; attempt++ {
-		pass, err := prompt.Passphrase(ctx, attempt, last)
-		if err != nil {
-			return nil, -1, err
-		}
-		vk, slot, err := h.Unlock(dev, pass, luks.AnySlot)
-		clear(pass)
-		if err == nil {
-			return vk, slot, nil
-		}
-		if !errors.Is(err, luks.ErrWrongKey) {
-			return nil, -1, err
-		}
-		last = err
-	}
-	return nil, -1, fmt.Errorf("%d tries: %w", tries, last)
+	return activate(s.Mapper, cfg.Volume.Name, v.Header, path, v.Dev.Geometry.Size, vk, cfg.Volume.Discard)
 }
 
 // checkAndMount runs e2fsck -p and mounts the volume unless it is mounted.

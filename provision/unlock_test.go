@@ -122,3 +122,19 @@ func TestUnlockMissingDisk(t *testing.T) {
 		t.Error("two disks with one UUID: got no error")
 	}
 }
+
+func TestUnlockResultString(t *testing.T) {
+	for _, c := range []struct {
+		r    UnlockResult
+		want string
+	}{
+		{UnlockResult{Device: "/dev/vdb1", Slot: 1, Mapper: "/dev/mapper/simplecloud", Mount: "/srv/simplecloud", Handoff: "started simplecloud-serve.service"},
+			"Unlocked /dev/vdb1 (keyslot 1) as /dev/mapper/simplecloud, mounted at /srv/simplecloud.\nstarted simplecloud-serve.service\n"},
+		{UnlockResult{AlreadyOpen: true, Mount: "/srv/simplecloud", Slot: -1},
+			"The data volume was already open; it is mounted at /srv/simplecloud.\n"},
+	} {
+		if got := c.r.String(); got != c.want {
+			t.Errorf("got %q, want %q", got, c.want)
+		}
+	}
+}

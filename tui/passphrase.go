@@ -11,7 +11,6 @@ import (
 
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/charmbracelet/lipgloss"
-	"rsc.io/qr"
 )
 
 // minPassphrase is the shortest passphrase the installer accepts.
@@ -213,38 +212,9 @@ func (m *Installer) viewRecovery() string {
 		keyBoxStyle.Render(strings.Join(groups[:half], "-")) + "\n" +
 		keyBoxStyle.Render(strings.Join(groups[half:], "-")) + "\n\n" +
 		"(groups of four joined\nby dashes)\n\nWrite it down or scan\nthe code, and keep it\naway from the server.\n"
-	q := qrBlock(string(r.key))
-	if q == "" || m.height < 22 {
+	q, err := QRCode(string(r.key), QRLow, 1)
+	if err != nil || m.height < 22 {
 		return text
 	}
 	return lipgloss.JoinHorizontal(lipgloss.Top, q, " ", text)
-}
-
-// qrBlock renders text as a QR code with half-block characters, two rows of
-// modules per line, light modules as full blocks (for a dark terminal) and a
-// quiet zone of one module so that it fits in 80x24.
-func qrBlock(text string) string {
-	c, err := qr.Encode(text, qr.L)
-	if err != nil {
-		return ""
-	}
-	black := func(x, y int) bool { return x >= 0 && y >= 0 && x < c.Size && y < c.Size && c.Black(x, y) }
-	var b strings.Builder
-	for y := -1; y < c.Size+1; y += 2 {
-		for x := -1; x < c.Size+1; x++ {
-			top, bot := black(x, y), black(x, y+1)
-			switch {
-			case top && bot:
-				b.WriteString(" ")
-			case top:
-				b.WriteString("▄")
-			case bot:
-				b.WriteString("▀")
-			default:
-				b.WriteString("█")
-			}
-		}
-		b.WriteString("\n")
-	}
-	return b.String()
 }

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
@@ -14,9 +13,9 @@ import (
 
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/spf13/cobra"
-	"golang.org/x/term"
 
 	"simplecloud/disk/holders"
+	"simplecloud/internal/prompt"
 	"simplecloud/luks/dm"
 	"simplecloud/tui"
 )
@@ -91,16 +90,15 @@ func runClose(ctx context.Context, a *app, name string, f closeFlags) error {
 	if r.DMName != name {
 		return fmt.Errorf("close %s: not a device-mapper mapping (it resolves to %s %s)", name, r.Name, r.Dev)
 	}
-	for _, m := range r.Mounts {
-		if m.Initial && m.MountPoint == "/" {
-			return fmt.Errorf("close %s: it holds the root filesystem; stopping its holders would stop the system", name)
-		}
-	}
 	ops := holders.NewLinuxOps()
 	ops.ProcDir = f.roots.proc
 	opts := holders.PlanOptions{Mapping: name, Self: os.Getpid(), Protect: ops.Ancestors(os.Getpid()),
 		Kill: f.kill, Deferred: f.deferred, Systemd: holders.SystemdRunning(), Grace: f.grace}
-	interactive := closeTerminal(a.stdin)
+	plan, err := holders.MakePlan(r, opts)
+	if err != nil {
+		return fmt.Errorf("close %s: %w", name, err) // before the screen asks anything
+	}
+	interactive := prompt.IsTerminal(a.stdin)
 	screen := interactive && !f.yes && !f.dryRun && !f.asJSON && r.Busy()
 	if screen {
 		// The screen shows the holders live and asks per process.
@@ -114,8 +112,10 @@ func runClose(ctx context.Context, a *app, name string, f closeFlags) error {
 			return errors.New("close cancelled: nothing was stopped")
 		}
 		r, opts.Choices = last, choices
+		if plan, err = holders.MakePlan(r, opts); err != nil {
+			return fmt.Errorf("close %s: %w", name, err)
+		}
 	}
-	plan := holders.MakePlan(r, opts)
 	out := closeOutput{Holders: r, Plan: plan}
 	if !f.asJSON {
 		if err := holders.WriteTable(a.stdout, r); err != nil {
@@ -134,7 +134,7 @@ func runClose(ctx context.Context, a *app, name string, f closeFlags) error {
 		if !interactive {
 			return usageError{fmt.Errorf("close %s: it is busy; refusing to stop its holders without --yes (see the plan with --dry-run)", name)}
 		}
-		if !closeAsk(a, "Proceed? [y/N] ") {
+		if !a.ask().YesNo("Proceed? [y/N] ") {
 			return errors.New("close: not confirmed")
 		}
 	}
@@ -156,7 +156,7 @@ func applyClose(ctx context.Context, a *app, plan holders.Plan, f closeFlags, in
 	ap := &holders.Applier{Ops: holders.NewLinuxOps(), Mapping: ctl, Log: a.log.With("component", "holders")}
 	if interactive && !f.yes {
 		ap.ConfirmKill = func(pids []int, cmds []string) bool {
-			return closeAsk(a, fmt.Sprintf("pids %v (%s) are still running. Send SIGKILL? [y/N] ", pids, strings.Join(cmds, "; ")))
+			return a.ask().YesNo(fmt.Sprintf("pids %v (%s) are still running. Send SIGKILL? [y/N] ", pids, strings.Join(cmds, "; ")))
 		}
 	}
 	if !f.asJSON {
@@ -216,20 +216,4 @@ func writeCloseJSON(w io.Writer, out closeOutput) error {
 		return fmt.Errorf("write JSON: %w", err)
 	}
 	return nil
-}
-
-func closeTerminal(r io.Reader) bool {
-	f, ok := r.(*os.File)
-	return ok && term.IsTerminal(int(f.Fd()))
-}
-
-// closeAsk asks a yes/no question on the terminal; only "y" or "yes" is yes.
-func closeAsk(a *app, q string) bool {
-	fmt.Fprint(a.stderr, q)
-	line, _ := bufio.NewReader(a.stdin).ReadString('\n')
-	switch strings.ToLower(strings.TrimSpace(line)) {
-	case "y", "yes":
-		return true
-	}
-	return false
 }

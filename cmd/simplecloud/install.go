@@ -12,6 +12,7 @@ import (
 
 	"simplecloud/disk"
 	"simplecloud/disk/wipe"
+	"simplecloud/internal/prompt"
 	"simplecloud/luks"
 	"simplecloud/provision"
 )
@@ -73,7 +74,7 @@ Exit codes: 0 done, 1 failure, 64 bad usage.`,
 				return err
 			}
 			if f.disk == "" {
-				if !f.tui && !isTerminal(a.stderr) || f.asJSON || f.dryRun {
+				if !f.tui && !prompt.IsTerminal(a.stderr) || f.asJSON || f.dryRun {
 					return usageError{errors.New("--disk is required when not on a terminal (or with --json, --dry-run)")}
 				}
 				return runInstallTUI(cmd, a, &f)
@@ -146,20 +147,6 @@ func installSystem(cmd *cobra.Command, a *app, f *installFlags) provision.System
 	return sys
 }
 
-// loadPrevious reads what an earlier install left: the configuration and
-// the state of an interrupted run, each nil when absent.
-func loadPrevious(sys *provision.System) (*provision.Config, *provision.State, error) {
-	cfg, err := provision.LoadConfig(sys.ConfigPath())
-	if errors.Is(err, provision.ErrNoConfig) {
-		cfg, err = nil, nil
-	}
-	if err != nil {
-		return nil, nil, err
-	}
-	st, err := provision.LoadState(sys.StatePath())
-	return cfg, st, err
-}
-
 // installPlan discovers the disks and plans the install on the chosen one.
 func installPlan(cmd *cobra.Command, a *app, f *installFlags, sys *provision.System) (*provision.Plan, error) {
 	o, err := f.options(a)
@@ -174,7 +161,7 @@ func installPlan(cmd *cobra.Command, a *app, f *installFlags, sys *provision.Sys
 	if !ok {
 		return nil, fmt.Errorf("install on %s: no disk has that name (see simplecloud disks)", f.disk)
 	}
-	cfg, st, err := loadPrevious(sys)
+	cfg, st, err := sys.Previous()
 	if err != nil {
 		return nil, err
 	}
@@ -187,13 +174,13 @@ func runInstall(cmd *cobra.Command, a *app, f *installFlags) error {
 	if err != nil {
 		return err
 	}
-	out := newInstallPrinter(a, f.asJSON)
+	out := provision.NewPrinter(a.stdout, a.stderr, prompt.IsTerminal(a.stderr), f.asJSON)
 	if f.dryRun {
-		return out.plan(p)
+		return out.Plan(p)
 	}
 	if !f.yes {
 		name := p.Disk.ID
-		if err := confirm(a, wipeTarget{name: name, summary: fmt.Sprintf("%s (%s, %s)", name, p.Disk.Path, disk.Size(p.Disk.SizeBytes))}); err != nil {
+		if err := a.ask().ConfirmName(fmt.Sprintf("%s (%s, %s)", name, p.Disk.Path, disk.Size(p.Disk.SizeBytes)), name); err != nil {
 			return err
 		}
 	}
@@ -224,11 +211,11 @@ func runInstall(cmd *cobra.Command, a *app, f *installFlags) error {
 			}
 		}
 	}
-	res, err := in.Apply(ctx, p, sec, out.event)
+	res, err := in.Apply(ctx, p, sec, out.Event)
 	if err != nil {
 		return err
 	}
-	return out.result(res)
+	return out.Result(res)
 }
 
 // selfPath is the path of the running binary, for the systemd units.

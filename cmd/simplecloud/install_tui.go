@@ -49,7 +49,7 @@ func runInstallTUI(cmd *cobra.Command, a *app, f *installFlags) error {
 	if err != nil {
 		return err
 	}
-	cfg, st, err := loadPrevious(&sys)
+	cfg, st, err := sys.Previous()
 	if err != nil {
 		return err
 	}
@@ -67,6 +67,6 @@ func runInstallTUI(cmd *cobra.Command, a *app, f *installFlags) error {
 	case res == nil:
 		return errors.New("install cancelled")
 	}
-	_, err = fmt.Fprint(a.stdout, installSummary(res))
+	_, err = fmt.Fprint(a.stdout, res.Summary())
 	return err
 }

@@ -4,12 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"path/filepath"
 	"time"
 
 	"github.com/spf13/cobra"
 
-	"simplecloud/disk/holders"
 	"simplecloud/provision"
 )
 
@@ -74,7 +72,7 @@ func lockDryRun(ctx context.Context, a *app, sys *provision.System, cfg *provisi
 	if err != nil {
 		return unlockExit(err)
 	}
-	printLockPlan(a, p)
+	fmt.Fprint(a.stdout, p)
 	if ctx == nil {
 		ctx = context.Background()
 	}
@@ -86,7 +84,7 @@ func lockDryRun(ctx context.Context, a *app, sys *provision.System, cfg *provisi
 	switch {
 	case err != nil:
 		fmt.Fprintf(a.stdout, "note: could not find what holds %s: %v\n", p.Mapper, err)
-	case lockBusy(r, p):
+	case r.BusyBesides(p.Mount):
 		fmt.Fprintf(a.stdout, "\n%s is held by more than its mount: the lock would find it busy and hand over to close, which would:\n", p.Mapper)
 		if err := runClose(ctx, a, p.Name, f); err != nil {
 			return err
@@ -96,22 +94,4 @@ func lockDryRun(ctx context.Context, a *app, sys *provision.System, cfg *provisi
 	}
 	_, err = fmt.Fprintln(a.stdout, "Nothing was changed.")
 	return err
-}
-
-// printLockPlan prints the steps of a lock plan.
-func printLockPlan(a *app, p provision.LockPlan) {
-	fmt.Fprintf(a.stdout, "dry run: lock would close the data volume %s:\n", p.Name)
-	for i, s := range p.Steps {
-		fmt.Fprintf(a.stdout, "  %d. %s\n", i+1, s)
-	}
-}
-
-// lockBusy reports whether anything but the volume's own mount holds it.
-func lockBusy(r holders.Report, p provision.LockPlan) bool {
-	for _, m := range r.Mounts {
-		if !(m.Initial && filepath.Clean(m.MountPoint) == filepath.Clean(p.Mount)) {
-			return true
-		}
-	}
-	return len(r.Processes)+len(r.Swaps)+len(r.Loops)+len(r.Stacked)+len(r.Kernel) > 0
 }

@@ -1,14 +1,10 @@
 package main
 
 import (
-	"bytes"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
-
-	"simplecloud/disk/holders"
-	"simplecloud/provision"
 )
 
 // TestLockDryRunRefusals: where lock refuses (no configuration; a volume
@@ -34,32 +30,6 @@ func TestLockDryRunRefusals(t *testing.T) {
 		if dcode != code || dstderr != stderr || dout != out {
 			t.Errorf("lock --config %s --dry-run: got exit %d, stderr %q; want exit %d, stderr %q as without --dry-run",
 				c.config, dcode, dstderr, code, stderr)
-		}
-	}
-}
-
-func TestLockPlanOutput(t *testing.T) {
-	p := provision.LockPlan{Name: "data", Mapper: "/dev/mapper/data", Mount: "/srv/data", Unmount: true,
-		Steps: []string{"unmount /srv/data", "close /dev/mapper/data (remove the dm-crypt mapping)"}}
-	var out bytes.Buffer
-	printLockPlan(&app{stdout: &out}, p)
-	want := "dry run: lock would close the data volume data:\n  1. unmount /srv/data\n  2. close /dev/mapper/data (remove the dm-crypt mapping)\n"
-	if out.String() != want {
-		t.Errorf("got %q, want %q", out.String(), want)
-	}
-	for _, c := range []struct {
-		name string
-		r    holders.Report
-		busy bool
-	}{
-		{"nothing", holders.Report{}, false},
-		{"its own mount", holders.Report{Mounts: []holders.Mount{{MountPoint: "/srv/data/", Initial: true}}}, false},
-		{"a second mount", holders.Report{Mounts: []holders.Mount{{MountPoint: "/srv/data", Initial: true}, {MountPoint: "/mnt", Initial: true}}}, true},
-		{"a mount in another namespace", holders.Report{Mounts: []holders.Mount{{MountPoint: "/srv/data"}}}, true},
-		{"a process", holders.Report{Processes: []holders.Process{{PID: 42}}}, true},
-	} {
-		if got := lockBusy(c.r, p); got != c.busy {
-			t.Errorf("%s: got busy %v, want %v", c.name, got, c.busy)
 		}
 	}
 }

@@ -1,26 +1,19 @@
 package main
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
-	"io"
-	"os"
-	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
-	"golang.org/x/term"
 
+	"simplecloud/internal/prompt"
 	"simplecloud/luks"
 )
 
 // exitInactive is cryptsetup's exit code for a device that is not active
 // (status) or not a LUKS device.
 const exitInactive = 4
-
-// maxKeyFileSize is cryptsetup's default limit on key files.
-const maxKeyFileSize = 8 << 20
 
 func newLuksCmd(a *app) *cobra.Command {
 	cmd := &cobra.Command{
@@ -105,77 +98,7 @@ func (p *luksPbkdfOpts) resolve(a *app) (luks.PBKDF, error) {
 }
 
 // luksReadKeyFile reads a key file whole, as cryptsetup does ("-" is stdin).
-func luksReadKeyFile(a *app, path string) ([]byte, error) {
-	var r io.Reader
-	if path == "-" {
-		r = a.stdin
-	} else {
-		f, err := os.Open(path)
-		if err != nil {
-			return nil, fmt.Errorf("read key file: %w", err)
-		}
-		defer f.Close()
-		r = f
-	}
-	b, err := io.ReadAll(io.LimitReader(r, maxKeyFileSize+1))
-	if err != nil {
-		return nil, fmt.Errorf("read key file: %w", err)
-	}
-	if len(b) > maxKeyFileSize {
-		clear(b)
-		return nil, fmt.Errorf("key file %s is larger than %d bytes", path, maxKeyFileSize)
-	}
-	if len(b) == 0 {
-		return nil, fmt.Errorf("key file %s is empty", path)
-	}
-	return b, nil
-}
-
-// luksTerminalFd returns the descriptor of stdin when it is a terminal.
-func luksTerminalFd(a *app) (int, bool) {
-	f, ok := a.stdin.(*os.File)
-	if !ok || !term.IsTerminal(int(f.Fd())) {
-		return -1, false
-	}
-	return int(f.Fd()), true
-}
-
-// luksPrompt asks for a passphrase: without echo on a terminal, else one line
-// of stdin (newline stripped), as cryptsetup does.
-func luksPrompt(a *app, text string) ([]byte, error) {
-	if fd, ok := luksTerminalFd(a); ok {
-		fmt.Fprint(a.stderr, text)
-		p, err := term.ReadPassword(fd)
-		fmt.Fprintln(a.stderr)
-		if err != nil {
-			return nil, fmt.Errorf("read passphrase: %w", err)
-		}
-		return p, nil
-	}
-	line, err := luksReadLine(a.stdin)
-	if err != nil && len(line) == 0 {
-		return nil, fmt.Errorf("read passphrase from stdin: %w", err)
-	}
-	return line, nil
-}
-
-// luksReadLine reads one line byte by byte, so nothing after it is consumed.
-func luksReadLine(r io.Reader) ([]byte, error) {
-	var out []byte
-	var b [1]byte
-	for {
-		n, err := r.Read(b[:])
-		if n == 1 {
-			if b[0] == '\n' {
-				return bytes.TrimSuffix(out, []byte("\r")), nil
-			}
-			out = append(out, b[0])
-		}
-		if err != nil {
-			return out, err
-		}
-	}
-}
+func luksReadKeyFile(a *app, path string) ([]byte, error) { return luks.ReadKeyFile(path, a.stdin) }
 
 // luksNewPassphrase gets a new passphrase from a key file or the terminal
 // (asked twice when interactive).
@@ -183,26 +106,7 @@ func luksNewPassphrase(a *app, keyFile, what string) ([]byte, error) {
 	if keyFile != "" {
 		return luksReadKeyFile(a, keyFile)
 	}
-	p, err := luksPrompt(a, "Enter "+what+": ")
-	if err != nil {
-		return nil, err
-	}
-	if len(p) == 0 {
-		return nil, errors.New("empty passphrase")
-	}
-	if _, ok := luksTerminalFd(a); ok {
-		v, err := luksPrompt(a, "Verify passphrase: ")
-		if err != nil {
-			clear(p)
-			return nil, err
-		}
-		defer clear(v)
-		if !bytes.Equal(p, v) {
-			clear(p)
-			return nil, errors.New("passphrases do not match")
-		}
-	}
-	return p, nil
+	return a.ask().NewPassphrase("Enter " + what + ": ")
 }
 
 // luksConfirm asks the user to type YES unless batch mode is on.
@@ -210,106 +114,61 @@ func luksConfirm(a *app, batch bool, warning string) error {
 	if batch {
 		return nil
 	}
-	fmt.Fprintf(a.stderr, "\nWARNING!\n========\n%s\n\nAre you sure? (Type 'yes' in capital letters): ", warning)
-	line, _ := luksReadLine(a.stdin)
-	if strings.TrimSpace(string(line)) != "YES" {
-		return errors.New("operation aborted: confirmation was not YES")
-	}
-	return nil
+	return a.ask().ConfirmYES(warning)
 }
 
-// luksVolume is a device opened with its header read under the metadata lock.
-type luksVolume struct {
-	dev *luks.Device
-	hdr *luks.Header
-}
-
-// luksOpenVolume opens path, takes the metadata lock (exclusive when write) and
-// reads the header. Errors carry exit code 1 for bad headers and devices.
-func luksOpenVolume(a *app, path string, write bool) (*luksVolume, error) {
-	d, err := luks.OpenDevice(path, write)
-	if err != nil {
+// luksOpenVolume opens path under the metadata lock (exclusive when write)
+// with its header, warning of a damaged header copy. Errors carry exit code
+// 1 for bad headers and devices.
+func luksOpenVolume(a *app, path string, write bool) (*luks.Volume, error) {
+	v, err := luks.OpenVolume(path, write)
+	if errors.Is(err, luks.ErrNotLUKS) {
+		return nil, fmt.Errorf("%s is not a valid LUKS device", path)
+	} else if err != nil {
 		return nil, err
 	}
-	if err := d.Lock(write); err != nil {
-		d.Close()
-		return nil, err
-	}
-	h, err := luks.ReadHeader(d)
-	if err != nil {
-		d.Close()
-		if errors.Is(err, luks.ErrNotLUKS) {
-			return nil, fmt.Errorf("%s is not a valid LUKS device", path)
-		}
-		return nil, fmt.Errorf("read header of %s: %w", path, err)
-	}
-	if h.PrimaryErr != nil || h.SecondaryErr != nil {
-		for _, e := range []error{h.PrimaryErr, h.SecondaryErr} {
-			if e != nil {
-				fmt.Fprintf(a.stderr, "Warning: %v; run 'simplecloud luks repair %s'.\n", e, path)
-			}
+	for _, e := range []error{v.Header.PrimaryErr, v.Header.SecondaryErr} {
+		if e != nil {
+			fmt.Fprintf(a.stderr, "Warning: %v; run 'simplecloud luks repair %s'.\n", e, path)
 		}
 	}
-	return &luksVolume{dev: d, hdr: h}, nil
+	return v, nil
 }
 
-func (v *luksVolume) Close() error { return v.dev.Close() }
-
-// unlock recovers the volume key: from the key file, or by prompting up
-// to tries times. A wrong passphrase exits with exitAuth.
-func (v *luksVolume) unlock(a *app, k luksKeyOpts, slot int) ([]byte, int, error) {
+// luksUnlock recovers the volume key: from the key file, or by prompting up
+// to tries times (once when stdin is not a terminal). A wrong passphrase
+// exits with exitAuth.
+func luksUnlock(a *app, v *luks.Volume, k luksKeyOpts, slot int) ([]byte, int, error) {
 	if k.keyFile != "" {
 		pass, err := luksReadKeyFile(a, k.keyFile)
 		if err != nil {
 			return nil, -1, err
 		}
 		defer clear(pass)
-		return v.unlockWith(pass, slot)
+		return luksUnlockWith(v, pass, slot)
 	}
 	tries := max(k.tries, 1)
-	if _, ok := luksTerminalFd(a); !ok {
+	if !prompt.IsTerminal(a.stdin) {
 		tries = 1
 	}
-	var err error
-	for i := 0; i < tries; i++ {
-		var pass []byte
-		pass, err = luksPrompt(a, fmt.Sprintf("Enter passphrase for %s: ", v.dev.Path))
-		if err != nil {
-			return nil, -1, err
-		}
-		var key []byte
-		var s int
-		key, s, err = v.unlockWith(pass, slot)
-		clear(pass)
-		if err == nil {
-			return key, s, nil
-		}
-		if !errors.Is(err, luks.ErrWrongKey) {
-			return nil, -1, err
-		}
-		if i+1 < tries {
+	vk, s, err := v.UnlockAsking(slot, tries, func(_ int, last error) ([]byte, error) {
+		if last != nil {
 			fmt.Fprintln(a.stderr, "No key available with this passphrase.")
 		}
+		return a.ask().Passphrase(fmt.Sprintf("Enter passphrase for %s: ", v.Dev.Path))
+	})
+	if errors.Is(err, luks.ErrWrongKey) {
+		return nil, -1, withExitCode(exitAuth, luks.ErrWrongKey)
 	}
-	return nil, -1, err
+	return vk, s, err
 }
 
-func (v *luksVolume) unlockWith(pass []byte, slot int) ([]byte, int, error) {
-	key, s, err := v.hdr.Unlock(v.dev, pass, slot)
+// luksUnlockWith recovers the volume key with one passphrase. A wrong one
+// exits with exitAuth.
+func luksUnlockWith(v *luks.Volume, pass []byte, slot int) ([]byte, int, error) {
+	key, s, err := v.Header.Unlock(v.Dev, pass, slot)
 	if errors.Is(err, luks.ErrWrongKey) {
 		return nil, -1, withExitCode(exitAuth, luks.ErrWrongKey)
 	}
 	return key, s, err
-}
-
-// luksDescribeSlot says how a new keyslot's passphrase is hashed.
-func luksDescribeSlot(h *luks.Header, slot int) string {
-	k := h.Meta.Keyslots[slot]
-	if k == nil {
-		return fmt.Sprintf("key slot %d", slot)
-	}
-	if k.KDF.Type == "pbkdf2" {
-		return fmt.Sprintf("key slot %d: pbkdf2-%s, %d iterations", slot, k.KDF.Hash, k.KDF.Iterations)
-	}
-	return fmt.Sprintf("key slot %d: %s, %d iterations, %d KiB, %d threads", slot, k.KDF.Type, k.KDF.Time, k.KDF.Memory, k.KDF.CPUs)
 }

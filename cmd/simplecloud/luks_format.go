@@ -60,13 +60,13 @@ ranges that would be written, without asking or writing.`,
 				return fmt.Errorf("format %s: %w", path, err)
 			}
 			clear(vk)
-			fmt.Fprintf(a.stderr, "Formatted %s (%s).\n", path, luksDescribeSlot(h, 0))
+			fmt.Fprintf(a.stderr, "Formatted %s (%s).\n", path, h.DescribeKeyslot(0))
 			a.log.Info("formatted LUKS2 volume", "device", path, "uuid", h.UUID)
 			return nil
 		},
 	}
 	f := cmd.Flags()
-	f.StringVarP(&keyFile, "key-file", "d", "", "read the passphrase from this file (default: luksPrompt)")
+	f.StringVarP(&keyFile, "key-file", "d", "", "read the passphrase from this file (default: prompt)")
 	p.register(cmd)
 	f.IntVar(&sectorSize, "sector-size", 0, "encryption sector size: 512 or 4096 (default: from the device)")
 	f.IntVarP(&keySize, "key-size", "s", luks.DefaultKeyBits, "volume key size in bits")

@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -37,18 +36,18 @@ without a passphrase, so it asks for YES unless --batch-mode.`,
 				return luksDumpKey(a, v, k, batch)
 			}
 			if asJSON {
-				if v.hdr.Meta == nil {
+				if v.Header.Meta == nil {
 					return errors.New("--json: a LUKS1 header has no JSON metadata")
 				}
 				var out bytes.Buffer
-				if err := json.Indent(&out, v.hdr.Meta.JSON(), "", "  "); err != nil {
+				if err := json.Indent(&out, v.Header.Meta.JSON(), "", "  "); err != nil {
 					return err
 				}
 				out.WriteByte('\n')
 				_, err := a.stdout.Write(out.Bytes())
 				return err
 			}
-			return luks.WriteDump(a.stdout, v.hdr)
+			return luks.WriteDump(a.stdout, v.Header)
 		},
 	}
 	k.register(cmd, "file with a passphrase (for --dump-volume-key)")
@@ -58,26 +57,19 @@ without a passphrase, so it asks for YES unless --batch-mode.`,
 	return cmd
 }
 
-func luksDumpKey(a *app, v *luksVolume, k luksKeyOpts, batch bool) error {
+func luksDumpKey(a *app, v *luks.Volume, k luksKeyOpts, batch bool) error {
 	const warning = "The header dump with volume key is sensitive information\nthat allows access to encrypted partition without a passphrase."
 	if batch {
 		fmt.Fprintf(a.stderr, "WARNING: %s\n", strings.ReplaceAll(warning, "\n", " "))
 	} else if err := luksConfirm(a, batch, warning); err != nil {
 		return err
 	}
-	vk, _, err := v.unlock(a, k, luks.AnySlot)
+	vk, _, err := luksUnlock(a, v, k, luks.AnySlot)
 	if err != nil {
 		return err
 	}
 	defer clear(vk)
-	fmt.Fprintf(a.stdout, "LUKS header information for %s\nCipher:        %s\nUUID:          %s\nMK bits:       %d\nMK dump:       ",
-		v.dev.Path, v.hdr.Cipher(), v.hdr.UUID, len(vk)*8)
-	h := make([]byte, hex.EncodedLen(len(vk)))
-	hex.Encode(h, vk)
-	h = append(h, '\n')
-	_, err = a.stdout.Write(h)
-	clear(h)
-	return err
+	return luks.WriteVolumeKey(a.stdout, v.Header, v.Dev.Path, vk)
 }
 
 func newLuksHeaderBackupCmd(a *app) *cobra.Command {
@@ -99,7 +91,7 @@ func newLuksHeaderBackupCmd(a *app) *cobra.Command {
 			if err != nil {
 				return fmt.Errorf("create backup file: %w", err)
 			}
-			if err := v.hdr.Backup(v.dev, f); err != nil {
+			if err := v.Header.Backup(v.Dev, f); err != nil {
 				f.Close()
 				os.Remove(file)
 				return fmt.Errorf("back up header: %w", err)
@@ -181,18 +173,18 @@ func newLuksRepairCmd(a *app) *cobra.Command {
 				return err
 			}
 			defer v.Close()
-			if !v.hdr.NeedsRepair() {
+			if !v.Header.NeedsRepair() {
 				fmt.Fprintln(a.stderr, "Both header copies are intact; nothing to repair.")
 				return nil
 			}
-			c, err := v.hdr.PlanRepair()
+			c, err := v.Header.PlanRepair()
 			if err != nil {
 				return fmt.Errorf("repair %s: %w", args[0], err)
 			}
 			if dryRun {
 				return printLuksChange(a, args[0], c)
 			}
-			if err := v.hdr.Repair(v.dev); err != nil {
+			if err := v.Header.Repair(v.Dev); err != nil {
 				return fmt.Errorf("repair %s: %w", args[0], err)
 			}
 			fmt.Fprintln(a.stderr, "Header repaired.")

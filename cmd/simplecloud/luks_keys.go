@@ -2,20 +2,22 @@ package main
 
 import (
 	"fmt"
+	"io"
 	"strconv"
 
 	"github.com/spf13/cobra"
 
 	"simplecloud/luks"
+	"simplecloud/tui"
 )
 
 // luksWriteOpen opens DEVICE for a header change and unlocks it.
-func luksWriteOpen(a *app, path string, k luksKeyOpts, slot int) (*luksVolume, []byte, int, error) {
+func luksWriteOpen(a *app, path string, k luksKeyOpts, slot int) (*luks.Volume, []byte, int, error) {
 	v, err := luksOpenVolume(a, path, true)
 	if err != nil {
 		return nil, nil, -1, err
 	}
-	vk, s, err := v.unlock(a, k, slot)
+	vk, s, err := luksUnlock(a, v, k, slot)
 	if err != nil {
 		v.Close()
 		return nil, nil, -1, err
@@ -53,11 +55,11 @@ func newLuksAddKeyCmd(a *app) *cobra.Command {
 				return err
 			}
 			defer clear(pass)
-			s, err := v.hdr.AddKeyslot(v.dev, vk, pass, luks.KeyslotOptions{Slot: newSlot, PBKDF: kdf})
+			s, err := v.Header.AddKeyslot(v.Dev, vk, pass, luks.KeyslotOptions{Slot: newSlot, PBKDF: kdf})
 			if err != nil {
 				return fmt.Errorf("add key to %s: %w", args[0], err)
 			}
-			fmt.Fprintf(a.stderr, "Created %s.\n", luksDescribeSlot(v.hdr, s))
+			fmt.Fprintf(a.stderr, "Created %s.\n", v.Header.DescribeKeyslot(s))
 			return nil
 		},
 	}
@@ -84,7 +86,7 @@ func newLuksRemoveKeyCmd(a *app) *cobra.Command {
 			}
 			defer v.Close()
 			clear(vk)
-			c, err := v.hdr.PlanKillSlot(s)
+			c, err := v.Header.PlanKillSlot(s)
 			if err != nil {
 				return fmt.Errorf("remove key slot %d: %w", s, err)
 			}
@@ -92,12 +94,12 @@ func newLuksRemoveKeyCmd(a *app) *cobra.Command {
 			if dryRun {
 				return printLuksChange(a, args[0], c)
 			}
-			if len(v.hdr.Meta.Keyslots) == 1 {
+			if len(v.Header.Meta.Keyslots) == 1 {
 				if err := luksConfirm(a, batch, "This is the last keyslot. Device will become unusable after purging this key."); err != nil {
 					return err
 				}
 			}
-			if err := v.hdr.KillSlot(v.dev, s); err != nil {
+			if err := v.Header.KillSlot(v.Dev, s); err != nil {
 				return fmt.Errorf("remove key slot %d: %w", s, err)
 			}
 			fmt.Fprintf(a.stderr, "Key slot %d removed.\n", s)
@@ -140,7 +142,7 @@ func newLuksChangeKeyCmd(a *app) *cobra.Command {
 				return err
 			}
 			defer clear(oldPass)
-			vk, s, err := v.unlockWith(oldPass, slot)
+			vk, s, err := luksUnlockWith(v, oldPass, slot)
 			if err != nil {
 				return err
 			}
@@ -153,7 +155,7 @@ func newLuksChangeKeyCmd(a *app) *cobra.Command {
 				return err
 			}
 			defer clear(pass)
-			if err := v.hdr.ChangeKey(v.dev, s, oldPass, pass, kdf); err != nil {
+			if err := v.Header.ChangeKey(v.Dev, s, oldPass, pass, kdf); err != nil {
 				return fmt.Errorf("change key in slot %d: %w", s, err)
 			}
 			fmt.Fprintf(a.stderr, "Key slot %d changed.\n", s)
@@ -170,11 +172,11 @@ func newLuksChangeKeyCmd(a *app) *cobra.Command {
 
 // luksChangeKeyDryRun prints what change-key would write to keyslot s; a
 // new key file is read and checked, a new passphrase is not asked for.
-func luksChangeKeyDryRun(a *app, v *luksVolume, path, newKey string, s int) error {
+func luksChangeKeyDryRun(a *app, v *luks.Volume, path, newKey string, s int) error {
 	if err := luksCheckKeyFile(a, newKey); err != nil {
 		return err
 	}
-	c, err := v.hdr.PlanChangeKey(s)
+	c, err := v.Header.PlanChangeKey(s)
 	if err != nil {
 		return fmt.Errorf("change key in slot %d: %w", s, err)
 	}
@@ -186,7 +188,7 @@ func luksOldPass(a *app, k luksKeyOpts, path string) ([]byte, error) {
 	if k.keyFile != "" {
 		return luksReadKeyFile(a, k.keyFile)
 	}
-	return luksPrompt(a, "Enter passphrase to be changed for "+path+": ")
+	return a.ask().Passphrase("Enter passphrase to be changed for " + path + ": ")
 }
 
 func newLuksKillSlotCmd(a *app) *cobra.Command {
@@ -208,18 +210,18 @@ func newLuksKillSlotCmd(a *app) *cobra.Command {
 				return err
 			}
 			defer v.Close()
-			if v.hdr.V1 == nil && v.hdr.Meta.Keyslots[slot] == nil {
+			if v.Header.V1 == nil && v.Header.Meta.Keyslots[slot] == nil {
 				return fmt.Errorf("keyslot %d is not in use", slot)
 			}
 			if k.keyFile != "" {
 				// Proof of another key, as cryptsetup asks without --batch-mode.
-				vk, _, err := v.unlock(a, k, luks.AnySlot)
+				vk, _, err := luksUnlock(a, v, k, luks.AnySlot)
 				if err != nil {
 					return err
 				}
 				clear(vk)
 			}
-			c, err := v.hdr.PlanKillSlot(slot)
+			c, err := v.Header.PlanKillSlot(slot)
 			if err != nil {
 				return fmt.Errorf("kill slot %d: %w", slot, err)
 			}
@@ -231,7 +233,7 @@ func newLuksKillSlotCmd(a *app) *cobra.Command {
 					return err
 				}
 			}
-			if err := v.hdr.KillSlot(v.dev, slot); err != nil {
+			if err := v.Header.KillSlot(v.Dev, slot); err != nil {
 				return fmt.Errorf("kill slot %d: %w", slot, err)
 			}
 			fmt.Fprintf(a.stderr, "Key slot %d removed.\n", slot)
@@ -274,16 +276,21 @@ With --qr it is also drawn as a QR code for a phone to scan.`,
 			if err != nil {
 				return err
 			}
-			s, err := v.hdr.AddKeyslot(v.dev, vk, []byte(rk), luks.KeyslotOptions{Slot: slot, PBKDF: kdf})
+			s, err := v.Header.AddKeyslot(v.Dev, vk, []byte(rk), luks.KeyslotOptions{Slot: slot, PBKDF: kdf})
 			if err != nil {
 				return fmt.Errorf("add recovery key: %w", err)
 			}
 			fmt.Fprintf(a.stderr, "Recovery key added in key slot %d. Write it down; it is not shown again:\n", s)
 			fmt.Fprintln(a.stdout, rk)
-			if qr {
-				return luksWriteQR(a.stdout, rk)
+			if !qr {
+				return nil
 			}
-			return nil
+			code, err := tui.QRCode(rk, tui.QRMedium, 2)
+			if err != nil {
+				return err
+			}
+			_, err = io.WriteString(a.stdout, code)
+			return err
 		},
 	}
 	k.register(cmd, "file with an existing passphrase (default: prompt)")
@@ -311,13 +318,13 @@ func newLuksEraseCmd(a *app) *cobra.Command {
 			}
 			defer v.Close()
 			if dryRun {
-				c, err := v.hdr.PlanErase()
+				c, err := v.Header.PlanErase()
 				if err != nil {
 					return fmt.Errorf("erase %s: %w", args[0], err)
 				}
 				return printLuksChange(a, args[0], c)
 			}
-			if err := v.hdr.Erase(v.dev); err != nil {
+			if err := v.Header.Erase(v.Dev); err != nil {
 				return fmt.Errorf("erase %s: %w", args[0], err)
 			}
 			return nil

@@ -3,9 +3,6 @@ package main
 import (
 	"errors"
 	"fmt"
-	"os"
-	"slices"
-	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -36,7 +33,7 @@ header or device is invalid.`,
 				return err
 			}
 			defer v.Close()
-			vk, s, err := v.unlock(a, k, slot)
+			vk, s, err := luksUnlock(a, v, k, slot)
 			if err != nil {
 				return err
 			}
@@ -49,7 +46,7 @@ header or device is invalid.`,
 		},
 	}
 	f := cmd.Flags()
-	k.register(cmd, "read the passphrase from this file (default: luksPrompt)")
+	k.register(cmd, "read the passphrase from this file (default: prompt)")
 	f.IntVar(&k.tries, "tries", 3, "how often to ask for a passphrase")
 	f.IntVarP(&slot, "key-slot", "S", luks.AnySlot, "try only this keyslot")
 	f.BoolVar(&test, "test-passphrase", false, "only check the passphrase; make no mapping")
@@ -58,56 +55,18 @@ header or device is invalid.`,
 	return cmd
 }
 
-// luksCryptTarget builds the dm-crypt table of an unlocked volume.
-func luksCryptTarget(v *luksVolume, vk []byte) (dm.CryptTarget, error) {
-	h, g := v.hdr, v.dev.Geometry
-	t := dm.CryptTarget{Key: vk, Device: v.dev.Path}
-	var off uint64
-	if h.V1 != nil {
-		t.Cipher, t.SectorSize, off = h.V1.Cipher(), 512, uint64(h.V1.PayloadOffset)*512
-		t.Length = (g.Size - min(g.Size, off)) / 512
-	} else {
-		if err := h.CanActivate(); err != nil {
-			return t, err
-		}
-		seg := h.Meta.Segments[0]
-		if seg == nil || seg.Type != "crypt" || len(h.Meta.Segments) != 1 || len(seg.Integrity) > 0 {
-			return t, errors.New("only volumes with one plain crypt segment can be opened")
-		}
-		t.Cipher, t.SectorSize, t.IVOffset, off = seg.Encryption, seg.SectorSize, seg.IVTweak, seg.Offset
-		size := seg.Size
-		if seg.Dynamic {
-			size = g.Size - min(g.Size, off)
-		}
-		size -= size % uint64(seg.SectorSize)
-		t.Length = size / 512
-		t.AllowDiscards = slices.Contains(h.Meta.Config.Flags, "allow-discards")
-	}
-	if t.Length == 0 {
-		return t, fmt.Errorf("%s has no room for data after the header", v.dev.Path)
-	}
-	t.Offset = off / 512
-	return t, nil
-}
-
-// luksDmUUID is the device-mapper UUID cryptsetup gives a LUKS mapping, so
-// that cryptsetup status and close recognise ours.
-func luksDmUUID(h *luks.Header, name string) string {
-	return fmt.Sprintf("CRYPT-LUKS%d-%s-%s", h.Version, strings.ReplaceAll(h.UUID, "-", ""), name)
-}
-
-func luksActivate(a *app, v *luksVolume, name string, vk []byte, discards, readOnly bool) error {
+func luksActivate(a *app, v *luks.Volume, name string, vk []byte, discards, readOnly bool) error {
 	if err := dm.ValidName(name); err != nil {
 		return usageError{err}
 	}
-	t, err := luksCryptTarget(v, vk)
+	t, err := v.Header.CryptTarget(v.Dev.Path, v.Dev.Geometry.Size, vk)
 	if err != nil {
 		return err
 	}
-	if !v.dev.IsBlock {
+	if !v.Dev.IsBlock {
 		// An image file: map it through a loop device that goes away with
 		// the mapping, as cryptsetup does.
-		loop, hold, err := luks.AttachLoop(v.dev.Path, readOnly)
+		loop, hold, err := luks.AttachLoop(v.Dev.Path, readOnly)
 		if err != nil {
 			return err
 		}
@@ -124,10 +83,10 @@ func luksActivate(a *app, v *luksVolume, name string, vk []byte, discards, readO
 	if info, err := ctl.Info(name); err == nil && info.Exists {
 		return fmt.Errorf("device %s already exists", name)
 	}
-	if err := ctl.CreateCrypt(name, luksDmUUID(v.hdr, name), t); err != nil {
+	if err := ctl.CreateCrypt(name, luks.DMUUID(v.Header.Version, v.Header.UUID, name), t); err != nil {
 		return fmt.Errorf("luksActivate %s: %w", name, err)
 	}
-	a.log.Info("opened LUKS volume", "device", v.dev.Path, "name", name)
+	a.log.Info("opened LUKS volume", "device", v.Dev.Path, "name", name)
 	return nil
 }
 
@@ -192,69 +151,11 @@ func newLuksStatusCmd(a *app) *cobra.Command {
 				fmt.Fprintf(a.stdout, "%s is inactive.\n", path)
 				return withExitCode(exitInactive, fmt.Errorf("%s is inactive", name))
 			}
-			return luksPrintStatus(a, ctl, path, info)
+			tbl, err := ctl.Table(name)
+			if err != nil {
+				return fmt.Errorf("table of %s: %w", name, err)
+			}
+			return luks.WriteStatus(a.stdout, path, info, tbl, "/sys")
 		},
 	}
-}
-
-func luksPrintStatus(a *app, ctl *dm.Control, path string, info dm.Info) error {
-	use := ""
-	if info.OpenCount > 0 {
-		use = " and is in use"
-	}
-	w := a.stdout
-	fmt.Fprintf(w, "%s is active%s.\n", path, use)
-	typ := "n/a"
-	if p := strings.SplitN(info.UUID, "-", 3); len(p) >= 2 && p[0] == "CRYPT" {
-		typ = p[1]
-	}
-	fmt.Fprintf(w, "  type:    %s\n", typ)
-	tbl, err := ctl.Table(info.Name)
-	if err != nil {
-		return fmt.Errorf("table of %s: %w", info.Name, err)
-	}
-	if len(tbl) != 1 || tbl[0].Type != "crypt" {
-		fmt.Fprintf(w, "  (not a single crypt target)\n")
-		return nil
-	}
-	t, err := dm.ParseCrypt(tbl[0])
-	if err != nil {
-		return err
-	}
-	clear(t.Key)
-	ss := max(t.SectorSize, 512)
-	fmt.Fprintf(w, "  cipher:  %s\n  keysize: %d bits\n  key location: dm-crypt\n", t.Cipher, len(t.Key)*8)
-	dev := luksDevicePath(t.Device)
-	fmt.Fprintf(w, "  device:  %s\n", dev)
-	if b, err := os.ReadFile("/sys/block/" + strings.TrimPrefix(dev, "/dev/") + "/loop/backing_file"); err == nil {
-		fmt.Fprintf(w, "  loop:    %s\n", strings.TrimSpace(string(b)))
-	}
-	fmt.Fprintf(w, "  sector size:  %d\n", ss)
-	fmt.Fprintf(w, "  offset:  %d sectors\n  size:    %d sectors\n", t.Offset, tbl[0].Length)
-	mode := "read/write"
-	if info.ReadOnly {
-		mode = "readonly"
-	}
-	fmt.Fprintf(w, "  mode:    %s\n", mode)
-	if t.AllowDiscards {
-		fmt.Fprintf(w, "  flags:   discards\n")
-	}
-	if info.DeferredRemove {
-		fmt.Fprintf(w, "  deferred remove pending\n")
-	}
-	return nil
-}
-
-// luksDevicePath turns "MAJOR:MINOR" into /dev/NAME when sysfs knows it.
-func luksDevicePath(dev string) string {
-	b, err := os.ReadFile("/sys/dev/block/" + dev + "/uevent")
-	if err != nil {
-		return dev
-	}
-	for _, l := range strings.Split(string(b), "\n") {
-		if n, ok := strings.CutPrefix(l, "DEVNAME="); ok {
-			return "/dev/" + n
-		}
-	}
-	return dev
 }

@@ -7,6 +7,8 @@ import (
 	"strings"
 
 	"github.com/spf13/cobra"
+
+	"simplecloud/internal/prompt"
 )
 
 // app holds what every command needs. Commands get a pointer to it when they
@@ -99,3 +101,6 @@ func usageArgs(v cobra.PositionalArgs) cobra.PositionalArgs {
 		return nil
 	}
 }
+
+// ask returns the prompter that asks on stderr and reads stdin.
+func (a *app) ask() prompt.Prompter { return prompt.Prompter{In: a.stdin, Out: a.stderr} }

@@ -140,10 +140,6 @@ func printUnlock(a *app, asJSON bool, res *provision.UnlockResult, err error) er
 	if asJSON {
 		return json.NewEncoder(a.stdout).Encode(res)
 	}
-	if res.AlreadyOpen {
-		_, werr := fmt.Fprintf(a.stdout, "The data volume was already open; it is mounted at %s.\n", res.Mount)
-		return werr
-	}
-	_, werr := fmt.Fprintf(a.stdout, "Unlocked %s (keyslot %d) as %s, mounted at %s.\n%s\n", res.Device, res.Slot, res.Mapper, res.Mount, res.Handoff)
+	_, werr := fmt.Fprint(a.stdout, res)
 	return werr
 }

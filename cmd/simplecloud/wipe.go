@@ -1,17 +1,15 @@
 package main
 
 import (
-	"bufio"
-	"errors"
-	"fmt"
 	"os"
 	"os/signal"
-	"strings"
 	"syscall"
 
 	"github.com/spf13/cobra"
 
+	"simplecloud/disk"
 	"simplecloud/disk/wipe"
+	"simplecloud/internal/prompt"
 )
 
 func newWipeCmd(a *app) *cobra.Command {
@@ -41,11 +39,11 @@ nothing.`,
 			if err != nil {
 				return usageError{err}
 			}
-			tgt, err := resolveWipeTarget(cmd, a, &flags, args[0])
+			tgt, err := disk.ResolveTarget(args[0], flags.root, func() ([]disk.Disk, error) { return flags.discover(cmd, a, true) })
 			if err != nil {
 				return err
 			}
-			t, err := wipe.Open(tgt.path)
+			t, err := wipe.Open(tgt.Path)
 			if err != nil {
 				return err
 			}
@@ -56,22 +54,22 @@ nothing.`,
 				return usageError{err}
 			}
 			if dryRun {
-				if err := estimateWipe(t, &plan); err != nil {
+				if err := plan.EstimateOn(t); err != nil {
 					return err
 				}
-				return printWipePlan(a, tgt, plan, asJSON)
+				return wipe.WritePlan(a.stdout, tgt.Name, tgt.Summary, plan, asJSON)
 			}
 			if !yes {
-				if err := confirm(a, tgt); err != nil {
+				if err := a.ask().ConfirmName(tgt.Summary, tgt.Name); err != nil {
 					return err
 				}
 			}
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
-			out := newProgressWriter(a, asJSON)
-			opts.Progress = out.event
+			out := wipe.NewPrinter(a.stdout, a.stderr, prompt.IsTerminal(a.stderr), asJSON)
+			opts.Progress = out.Event
 			sum, err := wipe.Run(ctx, t, opts)
-			if perr := out.summary(tgt, sum); perr != nil && err == nil {
+			if perr := out.Summary(tgt.Name, sum); perr != nil && err == nil {
 				err = perr
 			}
 			return err
@@ -87,20 +85,4 @@ nothing.`,
 	cmd.Flags().Int64Var(&offset, "offset", 0, "start at this byte offset (resume an interrupted wipe)")
 	_ = cmd.MarkFlagRequired("mode")
 	return cmd
-}
-
-// errNotConfirmed is returned when the typed name does not match.
-var errNotConfirmed = errors.New("the name typed does not match; nothing was written")
-
-// confirm asks for the target's stable name on stdin.
-func confirm(a *app, tgt wipeTarget) error {
-	fmt.Fprintf(a.stderr, "This destroys everything on %s.\nType %s to confirm: ", tgt.summary, tgt.name)
-	line, err := bufio.NewReader(a.stdin).ReadString('\n')
-	if err != nil && line == "" {
-		return fmt.Errorf("read confirmation: %w", err)
-	}
-	if strings.TrimSpace(line) != tgt.name {
-		return errNotConfirmed
-	}
-	return nil
 }

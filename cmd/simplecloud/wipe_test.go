@@ -7,8 +7,6 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-
-	"simplecloud/disk/wipe"
 )
 
 // TestWipeImageJSON wipes an image file with --json: progress objects, then
@@ -85,25 +83,5 @@ func TestWipeBadInput(t *testing.T) {
 		if code != c.code || !strings.Contains(stderr, c.msg) {
 			t.Errorf("simplecloud %v: got exit %d, stderr %q; want %d and %q", c.args, code, stderr, c.code, c.msg)
 		}
-	}
-}
-
-func TestProgressWriterPlainAndBar(t *testing.T) {
-	var out, errb bytes.Buffer
-	p := newProgressWriter(&app{stdout: &out, stderr: &errb}, false)
-	half := wipe.Event{Phase: "write", BytesDone: 1 << 30, BytesTotal: 2 << 30, RateBytesPerSec: 512 << 20, ETASeconds: 2}
-	p.event(half)
-	p.event(half) // within plainEvery of the first: no second line
-	p.event(wipe.Event{Phase: "write", BytesDone: 2 << 30, BytesTotal: 2 << 30})
-	want := "write:  50.0% 1 GiB of 2 GiB, 512 MiB/s, ETA 2s \nwrite: 100.0% 2 GiB of 2 GiB, 0 B/s, ETA 0s \n"
-	if errb.String() != want {
-		t.Errorf("got plain progress %q, want %q", errb.String(), want)
-	}
-	if got := bar(half, 10); got != "[#####.....]" {
-		t.Errorf("got bar %q, want [#####.....]", got)
-	}
-	p.summary(wipeTarget{name: "virtio-X"}, wipe.Summary{Mode: wipe.Random, Bytes: 2 << 30, Seconds: 4, RateBytesPerSec: 512 << 20, Verified: true})
-	if want := "wiped 2 GiB of virtio-X (random) in 4.0 s, 512 MiB/s, verified\n"; out.String() != want {
-		t.Errorf("got summary %q, want %q", out.String(), want)
 	}
 }

@@ -1,6 +1,7 @@
 package holders
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"slices"
@@ -109,12 +110,20 @@ type Plan struct {
 	Grace  time.Duration `json:"grace_ns"`
 }
 
+// ErrRootFilesystem is returned by MakePlan for a device that holds the
+// root filesystem: every process would be a holder.
+var ErrRootFilesystem = errors.New("it holds the root filesystem; stopping its holders would stop the system")
+
 // MakePlan orders the teardown of everything in r: stop holder processes
 // (by unit or by signal), then, from the top of the device stack down, swap
 // off, unmount in every namespace (other namespaces first, inner mount
 // points first) and remove the stacked devices of each level; the mapping
-// itself comes last.
-func MakePlan(r Report, o PlanOptions) Plan {
+// itself comes last. It refuses, with ErrRootFilesystem, when r holds the
+// root filesystem of the scanner's own mount namespace.
+func MakePlan(r Report, o PlanOptions) (Plan, error) {
+	if r.HoldsRoot() {
+		return Plan{}, fmt.Errorf("free %s: %w", r.Target, ErrRootFilesystem)
+	}
 	p := Plan{Steps: []Step{}, Manual: []string{}, Grace: o.Grace}
 	p.processSteps(r, o)
 	depth := deviceDepths(r)
@@ -144,7 +153,7 @@ func MakePlan(r Report, o PlanOptions) Plan {
 	if o.Mapping != "" {
 		p.Steps = append(p.Steps, Step{Kind: StepClose, Name: o.Mapping, Deferred: o.Deferred})
 	}
-	return p
+	return p, nil
 }
 
 // deviceDepths gives each device of the report its level above the target:

@@ -55,14 +55,20 @@ func TestMakePlan(t *testing.T) {
 		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			p := MakePlan(r, tc.o)
+			p, err := MakePlan(r, tc.o)
+			if err != nil {
+				t.Fatal(err)
+			}
 			want := slices.Concat(tc.procs, level1, base)
 			if got := stepLines(p); !slices.Equal(got, want) {
 				t.Errorf("got steps\n%q\nwant\n%q", got, want)
 			}
 		})
 	}
-	p := MakePlan(r, PlanOptions{Choices: map[int]Action{101: ActionSkip}})
+	p, err := MakePlan(r, PlanOptions{Choices: map[int]Action{101: ActionSkip}})
+	if err != nil {
+		t.Fatal(err)
+	}
 	if got := p.Manual; len(got) != 3 {
 		t.Errorf("got manual notes %q, want the unit of pid 100, skipped pid 101 and the nfsd export", got)
 	}

@@ -220,7 +220,10 @@ func TestRootScanLoopMount(t *testing.T) {
 	// is left running: unmounting there frees it), unmount in both
 	// namespaces, then detach the loop device.
 	r := scanUntil(t, mnt, want)
-	p := MakePlan(r, PlanOptions{Self: os.Getpid(), Kill: true, Grace: 3 * time.Second})
+	p, err := MakePlan(r, PlanOptions{Self: os.Getpid(), Kill: true, Grace: 3 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
 	var kinds []string
 	for _, st := range p.Steps {
 		kinds = append(kinds, st.Kind)
@@ -274,7 +277,10 @@ func TestRootScanDetached(t *testing.T) {
 	if len(r.Mounts) != 0 {
 		t.Errorf("got mounts %+v after umount -l, want none", r.Mounts)
 	}
-	p := MakePlan(r, PlanOptions{Self: os.Getpid(), Grace: 3 * time.Second})
+	p, err := MakePlan(r, PlanOptions{Self: os.Getpid(), Grace: 3 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
 	res := (&Applier{Ops: NewLinuxOps()}).Apply(context.Background(), p)
 	if !res.OK() || len(res.Outcomes) != 1 {
 		t.Fatalf("apply: %+v", res.Outcomes)
@@ -330,7 +336,10 @@ func TestRootSwapAndLoop(t *testing.T) {
 	if len(r.Loops) != 1 || "/dev/"+r.Loops[0].Name != inner || r.Loops[0].BackingFile != img {
 		t.Errorf("got loops %+v, want %s backed by %s", r.Loops, inner, img)
 	}
-	p := MakePlan(r, PlanOptions{Self: os.Getpid(), Grace: time.Second})
+	p, err := MakePlan(r, PlanOptions{Self: os.Getpid(), Grace: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
 	var got []string
 	for _, s := range p.Steps {
 		got = append(got, s.Kind)

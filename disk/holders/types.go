@@ -2,6 +2,7 @@ package holders
 
 import (
 	"fmt"
+	"path/filepath"
 	"strconv"
 	"strings"
 )
@@ -152,4 +153,26 @@ type Report struct {
 // Busy reports whether anything holds the device.
 func (r Report) Busy() bool {
 	return len(r.Processes)+len(r.Mounts)+len(r.Swaps)+len(r.Loops)+len(r.Stacked)+len(r.Kernel) > 0
+}
+
+// BusyBesides reports whether anything holds the device besides its own
+// mount at mountPoint in the scanner's namespace: what lock finds busy.
+func (r Report) BusyBesides(mountPoint string) bool {
+	for _, m := range r.Mounts {
+		if !m.Initial || filepath.Clean(m.MountPoint) != filepath.Clean(mountPoint) {
+			return true
+		}
+	}
+	return len(r.Processes)+len(r.Swaps)+len(r.Loops)+len(r.Stacked)+len(r.Kernel) > 0
+}
+
+// HoldsRoot reports whether the device (or one stacked on it) carries the
+// root filesystem of the scanner's mount namespace.
+func (r Report) HoldsRoot() bool {
+	for _, m := range r.Mounts {
+		if m.Initial && m.MountPoint == "/" {
+			return true
+		}
+	}
+	return false
 }

@@ -111,3 +111,19 @@ func (t *Target) SampleReadRate(off int64) (float64, error) {
 	}
 	return float64(n) / secs, nil
 }
+
+// EstimateOn fills in the expected duration of a wipe of t. Writing modes
+// are estimated from the rate of a short read of t (a wipe writes no faster
+// than the device reads); discards take what the device needs.
+func (p *Plan) EstimateOn(t *Target) error {
+	if p.Mode == Discard || (p.Mode == ZeroOut && !p.Block) {
+		p.Estimate(0, "no estimate: the device or filesystem decides how long a discard or hole takes (often seconds)")
+		return nil
+	}
+	rate, err := t.SampleReadRate(p.Start)
+	if err != nil {
+		return err
+	}
+	p.Estimate(rate, "from the read rate of the target measured just now; writes may be slower")
+	return nil
+}
