@@ -1,6 +1,4 @@
-package holders
-
-import "slices"
+package kscan
 
 // walksFDs reports whether the task program walks the descriptor tables
 // itself: with the open-coded number iterator (Linux 6.4+), read-only
@@ -8,48 +6,19 @@ import "slices"
 // iterator does in a second walk of every task, which costs a program
 // load, a reference count per open file and a third iterator competing
 // for the CPUs.
-func (l kernelLayout) walksFDs() bool {
+func (l Layout) walksFDs() bool {
 	return l.numNew != 0 && l.rdonlyCast != 0 && l.vmaNew != 0
-}
-
-// splitFDRecords moves the task programs' records of open files (from
-// every shard) to the file records. It sizes its slices first: fresh
-// memory costs a page fault per page.
-func splitFDRecords(shards [][]taskRecord, files []fileRecord) ([]taskRecord, []fileRecord) {
-	nt, nf := 0, len(files)
-	for _, tasks := range shards {
-		for i := range tasks {
-			if tasks[i].Kinds&(1<<taskFD) != 0 {
-				nf++
-			} else {
-				nt++
-			}
-		}
-	}
-	out := make([]taskRecord, 0, nt)
-	files = slices.Grow(files, nf-len(files))
-	for _, tasks := range shards {
-		for i := range tasks {
-			t := &tasks[i]
-			if t.Kinds&(1<<taskFD) != 0 {
-				files = append(files, fileRecord{procInfo: t.procInfo, TID: t.TID, FD: t.FD, Dev: t.FDDev, Path: t.Path})
-			} else {
-				out = append(out, *t)
-			}
-		}
-	}
-	return out, files
 }
 
 // walkFDs emits the loop over the descriptor table of the task in r7
 // (untrusted; kept) when it is its process's leader or has a table of its
 // own: for each word of the open_fds bitmap that is not zero, for each of
-// its set bits up to the last, it checks the file and writes a taskFD
+// its set bits up to the last, it checks the file and writes a KindFD
 // record at fdRec for one on devs. The table is read under the RCU read
 // lock the iterator holds, as the kernel's own task_file iterator reads
 // it; a descriptor closed meanwhile is dropped later, when its path is
 // read from /proc.
-func (l kernelLayout) walkFDs(p *bpfProg, devs []int32) {
+func (l Layout) walkFDs(p *bpfProg, devs []int32) {
 	p.load(sizeW, r1, r10, taskRec)
 	p.load(sizeW, r2, r10, taskTIDAt)
 	p.jumpEqReg(r1, r2, "fdwalk")
@@ -99,7 +68,7 @@ func (l kernelLayout) walkFDs(p *bpfProg, devs []int32) {
 	p.store(sizeW, r10, r1, fdRec+taskFDOff+4)
 	p.load(sizeW, r1, r10, fdIndexAt)
 	p.store(sizeW, r10, r1, fdRec+taskFDOff)
-	p.storeImm(sizeW, r10, fdRec+taskKindsOff, 1<<taskFD)
+	p.storeImm(sizeW, r10, fdRec+taskKindsOff, 1<<KindFD)
 	p.copyField(sizeW, fdRec+taskTIDOff, r7, l.taskPid)
 	p.copyField(sizeDW, fdRec+taskPathOff, r9, l.fileMnt)
 	p.copyField(sizeDW, fdRec+taskPathOff+8, r9, l.fileDentry)
@@ -115,7 +84,7 @@ func (l kernelLayout) walkFDs(p *bpfProg, devs []int32) {
 }
 
 // iterNew starts the number iterator at fp+at over [start, end in reg).
-func (p *bpfProg) iterNew(l kernelLayout, at int16, start int32, end uint8) {
+func (p *bpfProg) iterNew(l Layout, at int16, start int32, end uint8) {
 	if end != r3 {
 		p.movReg(r3, end)
 	}
@@ -142,7 +111,7 @@ func (p *bpfProg) callIter(at int16, kfunc int32) {
 // of the fd array whose address is kept at fp+arrayAt into fp+at, and
 // leaves it in r9 as a (read-only) struct file; it jumps to null for an
 // empty entry.
-func (l kernelLayout) fdFile(p *bpfProg, at, arrayAt int16, null string) {
+func (l Layout) fdFile(p *bpfProg, at, arrayAt int16, null string) {
 	p.probeElem(at, arrayAt)
 	p.load(sizeDW, r1, r10, at)
 	p.jumpEq(r1, 0, null)

@@ -1,61 +1,9 @@
-package holders
+package kscan
 
-// procInfo opens every record the programs write: the process the record
-// belongs to, read from its thread-group leader, so that any record of a
-// process names it (user, start time, command) without /proc.
-type procInfo struct {
-	TGID    uint32
-	UID     uint32
-	MountNS uint64
-	StartNS uint64 // start_boottime, ns since boot
-	// CSS is the leader's css_set: processes that share one are in the
-	// same cgroups, so /proc/PID/cgroup is read once per css_set. 0 when
-	// the kernel has no cgroups.
-	CSS  uint64
-	Comm [16]byte
-	// ArgStart and ArgEnd bound the leader's argument strings in its
-	// memory (0 when it has none, or was not read).
-	ArgStart, ArgEnd uint64
-}
-
-// pathKey names a path by its mount and dentry (kernel addresses): two
-// holds with the same key have the same path, read once.
-type pathKey struct{ Mnt, Dentry uint64 }
-
-// taskRecord is what the task program writes for a thread that holds
-// something, for a thread-group leader that lives in another mount
-// namespace than the scanner's and, where it walks the descriptor tables,
-// for each open file on the devices (kind taskFD). Devices are in the
-// kernel's encoding (see kernelDev).
-type taskRecord struct {
-	procInfo
-	TID   uint32
-	Kinds uint32
-	// Devs are the devices the cwd, root, exe and a mapping lie on, where
-	// Kinds says.
-	Devs      [4]uint32
-	FD, FDDev uint32  // for kind taskFD: the descriptor and its device
-	Path      pathKey // the cwd's (kind taskCwd) or the open file's (taskFD)
-}
-
-// Sizes and offsets of the records, shared by the programs that write them
-// and the decoder.
+// Where the task program keeps things, from the frame pointer: the task
+// record, the iterators' state, the descriptor walk's slots (see walkFDs)
+// and a second record for the open files it finds.
 const (
-	procInfoSize   = 64
-	taskRecordSize = procInfoSize + 48
-	fileRecordSize = procInfoSize + 32
-	mapRecordSize  = procInfoSize
-
-	// Offsets in a task record.
-	taskTIDOff   = procInfoSize
-	taskKindsOff = taskTIDOff + 4
-	taskDevsOff  = taskTIDOff + 8
-	taskFDOff    = taskTIDOff + 24
-	taskPathOff  = taskTIDOff + 32
-
-	// Where the task program keeps things, from the frame pointer: the
-	// task record, the iterators' state, the descriptor walk's slots (see
-	// walkFDs) and a second record for the open files it finds.
 	taskRec     = -taskRecordSize
 	taskTIDAt   = taskRec + taskTIDOff
 	taskKindsAt = taskRec + taskKindsOff
@@ -76,24 +24,10 @@ const (
 // The descriptor walk's slots lie between the task record and seqSlot.
 var _ = [1]int{}[fdBaseAt-8-seqSlot]
 
-// Kinds a task record reports, as bit numbers.
-const (
-	taskCwd = iota
-	taskRoot
-	taskExe
-	taskMap      // the leader maps a file on the devices
-	taskMapsBusy // the leader's mappings were locked: read them from /proc
-	taskKernel   // a kernel thread
-	taskFD       // not a task but one of its open files (see taskRecord)
-)
-
-// userDev decodes a device number in the kernel's encoding.
-func userDev(d uint32) Dev { return Dev{d >> 20, d & 0xfffff} }
-
 // setKind sets bit i in the kinds of the task record and, for a kind
 // that has one, stores the device in r1 as its device.
 func (p *bpfProg) setKind(i int) {
-	if i < taskMapsBusy {
+	if i < KindMapsBusy {
 		p.store(sizeW, r10, r1, taskDevsAt+4*int16(i))
 	}
 	p.load(sizeW, r1, r10, taskKindsAt)
@@ -109,11 +43,11 @@ func (p *bpfProg) setKind(i int) {
 // record for each thread that holds something, and for each leader in a
 // mount namespace other than selfNS (the processes of a namespace that
 // keeps a mount alive).
-func (l kernelLayout) taskProgram(shard, shards int32, selfNS uint32, walkMaps bool) func(devs []int32) ([]byte, error) {
+func (l Layout) taskProgram(shard, shards int32, selfNS uint32, walkMaps bool) func(devs []int32) ([]byte, error) {
 	return func(devs []int32) ([]byte, error) { return l.buildTaskProgram(devs, shard, shards, selfNS, walkMaps) }
 }
 
-func (l kernelLayout) buildTaskProgram(devs []int32, shard, shards int32, selfNS uint32, walkMaps bool) ([]byte, error) {
+func (l Layout) buildTaskProgram(devs []int32, shard, shards int32, selfNS uint32, walkMaps bool) ([]byte, error) {
 	var p bpfProg
 	const rec = -taskRecordSize
 	p.prologue()
@@ -130,7 +64,7 @@ func (l kernelLayout) buildTaskProgram(devs []int32, shard, shards int32, selfNS
 	// No mm: a kernel thread, which holds nothing.
 	p.load(sizeDW, r8, r7, int16(l.taskMM))
 	p.jumpNe(r8, 0, "user")
-	p.setKind(taskKernel)
+	p.setKind(KindKernel)
 	p.jump("common")
 	p.mark("user")
 	// The loops come first, while every path through the program is still
@@ -148,13 +82,13 @@ func (l kernelLayout) buildTaskProgram(devs []int32, shard, shards int32, selfNS
 	p.inodeOn(l, r8, r9, devs, "exe", "exe")
 	p.jump("exedone")
 	p.mark("exe")
-	p.setKind(taskExe)
+	p.setKind(KindExe)
 	p.mark("exedone")
 	for _, d := range []struct {
 		off  int32
 		kind int
 		name string
-	}{{l.fsPwd, taskCwd, "cwd"}, {l.fsRoot, taskRoot, "root"}} {
+	}{{l.fsPwd, KindCwd, "cwd"}, {l.fsRoot, KindRoot, "root"}} {
 		p.deref(r8, r7, l.taskFS, d.name+"done")
 		p.deref(r8, r8, d.off, d.name+"done")
 		p.deref(r8, r8, l.dentrySB, d.name+"done")
@@ -162,7 +96,7 @@ func (l kernelLayout) buildTaskProgram(devs []int32, shard, shards int32, selfNS
 		p.jump(d.name + "done")
 		p.mark(d.name)
 		p.setKind(d.kind)
-		if d.kind == taskCwd {
+		if d.kind == KindCwd {
 			p.load(sizeDW, r8, r7, int16(l.taskFS))
 			p.copyField(sizeDW, taskPathAt, r8, l.fsPwdMnt)
 			p.copyField(sizeDW, taskPathAt+8, r8, l.fsPwd)
@@ -173,7 +107,7 @@ func (l kernelLayout) buildTaskProgram(devs []int32, shard, shards int32, selfNS
 	// Write the record when the thread holds something, or when it is a
 	// leader in another mount namespace.
 	p.load(sizeW, r1, r10, taskKindsAt)
-	p.andImm(r1, ^int32(1<<taskKernel))
+	p.andImm(r1, ^int32(1<<KindKernel))
 	p.jumpNe(r1, 0, "emit")
 	p.load(sizeW, r1, r10, rec)
 	p.load(sizeW, r2, r10, taskTIDAt)
@@ -189,10 +123,10 @@ func (l kernelLayout) buildTaskProgram(devs []int32, shard, shards int32, selfNS
 	return p.assemble()
 }
 
-// leaderInfo fills the procInfo at rec from the leader of the task in r7
+// leaderInfo fills the ProcInfo at rec from the leader of the task in r7
 // (an untrusted pointer); it overwrites r8 and r9. id makes its labels
 // unique in the program.
-func (l kernelLayout) leaderInfo(p *bpfProg, rec int16, id string) {
+func (l Layout) leaderInfo(p *bpfProg, rec int16, id string) {
 	p.deref(r8, r7, l.taskGroupLeader, "infodone"+id)
 	p.copyField(sizeW, rec, r8, l.taskTgid)
 	p.copyField(sizeDW, rec+16, r8, l.taskStart)
@@ -214,9 +148,9 @@ func (l kernelLayout) leaderInfo(p *bpfProg, rec int16, id string) {
 }
 
 // walkVMAs emits the loop over the mappings of a thread-group leader
-// (threads share its mappings): kind taskMap when one maps a file on
-// devs, taskMapsBusy when its mappings were locked and could not be read.
-func (l kernelLayout) walkVMAs(p *bpfProg, devs []int32) {
+// (threads share its mappings): kind KindMap when one maps a file on
+// devs, KindMapsBusy when its mappings were locked and could not be read.
+func (l Layout) walkVMAs(p *bpfProg, devs []int32) {
 	const rec, iter = taskRec, vmaIterAt
 	p.load(sizeW, r1, r10, rec)
 	p.load(sizeW, r2, r10, taskTIDAt)
@@ -226,7 +160,7 @@ func (l kernelLayout) walkVMAs(p *bpfProg, devs []int32) {
 	p.movImm(r3, 0)
 	p.callIter(iter, l.vmaNew)
 	p.jumpEq(r0, 0, "vmastart")
-	p.setKind(taskMapsBusy)
+	p.setKind(KindMapsBusy)
 	p.mark("vmastart")
 	// r7 holds the file of the last mapping checked: a file is mapped
 	// several times in a row (text, data, ...), and each check of a new
@@ -243,76 +177,11 @@ func (l kernelLayout) walkVMAs(p *bpfProg, devs []int32) {
 	p.inodeOn(l, r9, r1, devs, "vmahit", "vma")
 	p.jump("vmanext")
 	p.mark("vmahit")
-	p.setKind(taskMap)
+	p.setKind(KindMap)
 	p.mark("vmaend")
 	p.callIter(iter, l.vmaDestroy)
 	p.load(sizeDW, r7, r6, 8) // the task again: r7 held files
 	p.jumpEq(r7, 0, "out")
 	p.untrust(r7, l.rdonlyCast, l.task)
 	p.mark("vmadone")
-}
-
-// fileRecord is what the file program writes for an open file on the
-// devices.
-type fileRecord struct {
-	procInfo
-	TID     uint32 // the task whose descriptor table holds it
-	FD, Dev uint32
-	_       uint32
-	Path    pathKey
-}
-
-// iterArgs starts a file or mapping program: the task in r7 and the
-// object at ctx+off, of BTF type btfID, in r8 (both non-NULL and
-// untrusted, or the program ends), and a zeroed record of size bytes.
-func (l kernelLayout) iterArgs(p *bpfProg, off int16, btfID int32, size int16) {
-	p.prologue()
-	p.load(sizeDW, r7, r6, 8) // ctx->task
-	p.jumpEq(r7, 0, "out")
-	p.load(sizeDW, r8, r6, off)
-	p.jumpEq(r8, 0, "out")
-	p.untrust(r8, l.rdonlyCast, btfID)
-	p.untrust(r7, l.rdonlyCast, l.task)
-	p.zero(size)
-}
-
-// fileProgram is run for every open file of every process.
-func (l kernelLayout) fileProgram(devs []int32) ([]byte, error) {
-	var p bpfProg
-	const rec = -fileRecordSize
-	l.iterArgs(&p, 24, l.file, fileRecordSize) // ctx->file
-	p.deref(r9, r8, l.fileInode, "out")
-	p.inodeOn(l, r9, r1, devs, "hit", "f")
-	p.jump("out")
-	p.mark("hit")
-	p.store(sizeW, r10, r1, rec+procInfoSize+8)
-	p.load(sizeW, r1, r6, 16) // ctx->fd
-	p.store(sizeW, r10, r1, rec+procInfoSize+4)
-	p.copyField(sizeW, rec+procInfoSize, r7, l.taskPid)
-	p.copyField(sizeDW, rec+procInfoSize+16, r8, l.fileMnt)
-	p.copyField(sizeDW, rec+procInfoSize+24, r8, l.fileDentry)
-	l.leaderInfo(&p, rec, "")
-	p.emit(fileRecordSize)
-	p.done()
-	return p.assemble()
-}
-
-// mapRecord is what the mapping program writes for a mapping of a file
-// on the devices: which process maps it (the paths come from its maps).
-type mapRecord struct{ procInfo }
-
-// mapProgram is run for every mapping of every process where the kernel
-// lacks the open-coded VMA iterator.
-func (l kernelLayout) mapProgram(devs []int32) ([]byte, error) {
-	var p bpfProg
-	l.iterArgs(&p, 16, l.vma, mapRecordSize) // ctx->vma
-	p.deref(r9, r8, l.vmaFile, "out")
-	p.deref(r9, r9, l.fileInode, "out")
-	p.inodeOn(l, r9, r1, devs, "hit", "m")
-	p.jump("out")
-	p.mark("hit")
-	l.leaderInfo(&p, -mapRecordSize, "")
-	p.emit(mapRecordSize)
-	p.done()
-	return p.assemble()
 }
