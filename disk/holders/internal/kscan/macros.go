@@ -31,7 +31,11 @@ func (p *bpfProg) devIn(src uint8, off int32, devs []int32, match string) {
 
 // inodeOn jumps to match when the inode in reg lies on one of devs, or is
 // a block device node of one of them, with the device in r1. reg and tmp
-// are distinct registers (tmp may be r1); tmp is overwritten.
+// are distinct registers (tmp may be r1); tmp is overwritten. In the
+// programs' pseudo-C, on_devs(inode, &dev):
+//
+//	(inode->i_sb && (dev = inode->i_sb->s_dev) in devs) ||
+//	(S_ISBLK(inode->i_mode) && (dev = inode->i_rdev) in devs)
 func (p *bpfProg) inodeOn(l Layout, reg, tmp uint8, devs []int32, match, id string) {
 	p.deref(tmp, reg, l.inodeSB, "nosb"+id)
 	p.devIn(tmp, l.sbDev, devs, match)
@@ -110,4 +114,60 @@ func (p *bpfProg) done() {
 	p.mark("out")
 	p.movImm(r0, 0)
 	p.exit()
+}
+
+// iterNew starts the number iterator at fp+at over [start, end in reg).
+func (p *bpfProg) iterNew(l Layout, at int16, start int32, end uint8) {
+	if end != r3 {
+		p.movReg(r3, end)
+	}
+	p.movImm(r2, start)
+	p.callIter(at, l.numNew)
+}
+
+// iterNext steps the iterator at fp+at with kfunc, jumping to end when it
+// is done; otherwise r0 points to the item.
+func (p *bpfProg) iterNext(at int16, kfunc int32, end string) {
+	p.callIter(at, kfunc)
+	p.jumpEq(r0, 0, end)
+}
+
+// callIter calls kfunc with the iterator at fp+at as its first argument
+// (the others already in r2 and r3).
+func (p *bpfProg) callIter(at int16, kfunc int32) {
+	p.movReg(r1, r10)
+	p.addImm(r1, int32(at))
+	p.callKfunc(kfunc)
+}
+
+// fdFile reads the file of a descriptor table's entry at byte offset r2
+// of the fd array whose address is kept at fp+arrayAt into fp+at, and
+// leaves it in r9 as a (read-only) struct file; it jumps to null for an
+// empty entry.
+func (l Layout) fdFile(p *bpfProg, at, arrayAt int16, null string) {
+	p.probeElem(at, arrayAt)
+	p.load(sizeDW, r1, r10, at)
+	p.jumpEq(r1, 0, null)
+	p.movImm(r2, l.file)
+	p.callKfunc(l.rdonlyCast)
+	p.movReg(r9, r0)
+}
+
+// probeElem reads the 8 bytes at offset r2 of the array whose address is
+// kept at fp+arrayAt into fp+at.
+func (p *bpfProg) probeElem(at, arrayAt int16) {
+	p.load(sizeDW, r3, r10, arrayAt)
+	p.addReg(r3, r2)
+	p.probeTo(at, 8, r3)
+}
+
+// probeTo emits bpf_probe_read_kernel(fp+at, size, src).
+func (p *bpfProg) probeTo(at int16, size int32, src uint8) {
+	if src != r3 {
+		p.movReg(r3, src)
+	}
+	p.movReg(r1, r10)
+	p.addImm(r1, int32(at))
+	p.movImm(r2, size)
+	p.call(helperProbeReadKernel)
 }

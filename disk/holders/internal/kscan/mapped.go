@@ -54,11 +54,40 @@ func (l Layout) CanProbeMapped() bool {
 		l.fileMapping >= 0 && l.mappingMmap >= 0 && l.inode != 0
 }
 
-// mappedProgram returns the probe: a task program run for the scanner's
-// own thread only, which writes one 8-byte answer (MappedNone, ...). It
-// walks at most limit inodes of each filesystem.
-func (l Layout) mappedProgram(objs []MappedObject, limit int32) ([]byte, error) {
-	var p bpfProg
+// mappedProgram emits the probe: a task program run for the scanner's own
+// thread only, which writes one 8-byte answer (MappedNone, ...). It walks
+// at most limit inodes of each filesystem.
+//
+//	int sc_mapped(struct bpf_iter__task *ctx) {
+//		struct seq_file *seq = ctx->meta->seq;
+//		struct task_struct *t = ctx->task;
+//		if (!t) return 0;
+//		u64 answer = MappedNone;
+//		if (!t->files || !t->files->fdt) goto unknown;
+//		struct file **fd = t->files->fdt->fd;
+//		for (o in objs) {                         // unrolled
+//			struct file *f;
+//			bpf_probe_read_kernel(&f, 8, &fd[o.fd]);
+//			if (!f) goto unknown;
+//			f = bpf_rdonly_cast(f, struct file);
+//			if (o.block_dev) {                // its page cache
+//				if (!f->f_mapping) goto unknown;
+//				if (f->f_mapping->i_mmap.rb_root.rb_node) goto some;
+//			} else {
+//				walk_inodes(f);           // see walkInodes
+//			}
+//		}
+//		goto answer;
+//	unknown:
+//		answer = MappedUnknown;
+//		goto answer;
+//	some:
+//		answer = MappedSome;
+//	answer:
+//		bpf_seq_write(seq, &answer, 8);
+//		return 0;
+//	}
+func (l Layout) mappedProgram(p *bpfProg, objs []MappedObject, limit int32) {
 	p.prologue()
 	p.load(sizeDW, r7, r6, 8) // ctx->task
 	p.jumpEq(r7, 0, "out")
@@ -69,13 +98,13 @@ func (l Layout) mappedProgram(objs []MappedObject, limit int32) ([]byte, error) 
 	p.copyField(sizeDW, mpArrayAt, r8, l.fdtFd)
 	for i, o := range objs {
 		p.movImm(r2, int32(o.FD)*8)
-		l.fdFile(&p, mpFileAt, mpArrayAt, "unknown")
+		l.fdFile(p, mpFileAt, mpArrayAt, "unknown")
 		if o.BlockDev {
 			p.deref(r1, r9, l.fileMapping, "unknown")
 			p.load(sizeDW, r1, r1, int16(l.mappingMmap))
 			p.jumpNe(r1, 0, "some")
 		} else {
-			l.walkInodes(&p, fmt.Sprint(i), limit)
+			l.walkInodes(p, fmt.Sprint(i), limit)
 		}
 	}
 	p.jump("answer")
@@ -87,7 +116,6 @@ func (l Layout) mappedProgram(objs []MappedObject, limit int32) ([]byte, error) 
 	p.mark("answer")
 	p.emitAt(mpResultAt, 8)
 	p.done()
-	return p.assemble()
 }
 
 // walkInodes emits the walk of the s_inodes list of the superblock of the
@@ -97,6 +125,23 @@ func (l Layout) mappedProgram(objs []MappedObject, limit int32) ([]byte, error) 
 // list is read without its lock, under the RCU read lock the iterator
 // holds (inodes are freed after a grace period): an entry unlinked
 // meanwhile has poisoned links, whose read fails.
+//
+//	// walk_inodes(f):
+//	struct super_block *sb;
+//	if (!f->f_inode) goto unknown;
+//	if (bpf_probe_read_kernel(&sb, 8, &f->f_inode->i_sb) || !sb) goto unknown;
+//	struct list_head *head = &sb->s_inodes, *cur;
+//	if (bpf_probe_read_kernel(&cur, 8, &head->next)) goto unknown;
+//	bpf_for(i, 0, limit) {
+//		if (cur == head) goto end;                // all walked
+//		if (!cur) goto unknown;
+//		struct inode *in = bpf_rdonly_cast(container_of(cur, struct inode, i_sb_list), struct inode);
+//		if (S_ISCHR(in->i_mode) || S_ISBLK(in->i_mode)) goto some;
+//		if (in->i_mapping && in->i_mapping->i_mmap.rb_root.rb_node) goto some;
+//		if (bpf_probe_read_kernel(&cur, 8, &cur->next)) goto unknown;
+//	}
+//	goto unknown;                                     // longer than limit
+//	end:
 func (l Layout) walkInodes(p *bpfProg, id string, limit int32) {
 	end, fail, hit := "inodesend"+id, "inodesfail"+id, "inodeshit"+id
 	p.deref(r1, r9, l.fileInode, "unknown")

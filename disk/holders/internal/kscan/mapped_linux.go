@@ -13,7 +13,9 @@ import (
 // on it (runtime.LockOSThread): the probe reads that thread's descriptor
 // table.
 func ProbeMapped(l Layout, objs []MappedObject, limit int32) (int, error) {
-	code, err := l.mappedProgram(objs, limit)
+	var p bpfProg
+	l.mappedProgram(&p, objs, limit)
+	code, err := p.assemble()
 	if err != nil {
 		return 0, err
 	}

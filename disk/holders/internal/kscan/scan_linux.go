@@ -65,7 +65,7 @@ type bpfRun struct {
 // once loaded, and how to decode what it writes.
 type bpfIterator struct {
 	name, fn string
-	build    func([]int32) ([]byte, error)
+	build    func(p *bpfProg, devs []int32)
 	decode   func([]byte) error
 	prog     int
 	loadTime time.Duration
@@ -83,7 +83,9 @@ func newBPFRun(l Layout, selfNS uint64, walkMaps bool) *bpfRun {
 	r := &bpfRun{tasks: make([][]TaskRecord, shards)}
 	for i := range shards {
 		r.its = append(r.its, &bpfIterator{name: "sc_task", fn: "bpf_iter_task",
-			build: l.taskProgram(int32(i), int32(shards), uint32(selfNS), walkMaps),
+			build: func(p *bpfProg, devs []int32) {
+				l.taskProgram(p, devs, int32(i), int32(shards), uint32(selfNS), walkMaps)
+			},
 			decode: func(b []byte) (err error) {
 				r.tasks[i], err = decodeRecords[TaskRecord](b, taskRecordSize)
 				return err
@@ -128,7 +130,9 @@ func (r *bpfRun) each(f func(it *bpfIterator) error) error {
 // load builds and loads every program.
 func (r *bpfRun) load(l Layout, devs []int32) error {
 	return r.each(func(it *bpfIterator) error {
-		code, err := it.build(devs)
+		var p bpfProg
+		it.build(&p, devs)
+		code, err := p.assemble()
 		if err != nil {
 			return err
 		}

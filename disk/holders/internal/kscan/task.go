@@ -35,20 +35,52 @@ func (p *bpfProg) setKind(i int) {
 	p.store(sizeW, r10, r1, taskKindsAt)
 }
 
-// taskProgram returns a builder of the program run for every task whose
-// thread-group id is shard modulo shards. With the kernel's open-coded VMA
-// iterator (Linux 6.7+), it also walks the mappings of each thread-group
-// leader (unless walkMaps is false: the mapped-files probe found nothing
-// mapped on the devices), which costs a fraction of the task_vma iterator. It writes a
+// taskProgram emits the program run for every task whose thread-group id
+// is shard modulo shards. With the kernel's open-coded VMA iterator (Linux
+// 6.7+), it also walks the mappings of each thread-group leader (unless
+// walkMaps is false: the mapped-files probe found nothing mapped on the
+// devices), which costs a fraction of the task_vma iterator. It writes a
 // record for each thread that holds something, and for each leader in a
 // mount namespace other than selfNS (the processes of a namespace that
-// keeps a mount alive).
-func (l Layout) taskProgram(shard, shards int32, selfNS uint32, walkMaps bool) func(devs []int32) ([]byte, error) {
-	return func(devs []int32) ([]byte, error) { return l.buildTaskProgram(devs, shard, shards, selfNS, walkMaps) }
-}
-
-func (l Layout) buildTaskProgram(devs []int32, shard, shards int32, selfNS uint32, walkMaps bool) ([]byte, error) {
-	var p bpfProg
+// keeps a mount alive). The program, where on_devs(inode) stands for
+// inodeOn and every task pointer is read-only (untrust):
+//
+//	int sc_task(struct bpf_iter__task *ctx) {
+//		struct seq_file *seq = ctx->meta->seq;
+//		struct task_struct *t = ctx->task;
+//		if (!t) return 0;
+//		struct task_record r = {0};
+//		r.tgid = t->tgid;
+//		if (shards > 1 && r.tgid % shards != shard) return 0;
+//		r.tid = t->pid;
+//		if (!t->mm) {
+//			r.kinds |= 1 << KindKernel;       // holds nothing
+//			goto common;
+//		}
+//		walk_fds(t, &r);            // where walksFDs; see walkFDs
+//		walk_vmas(ctx->task, &r);   // where walkMaps (6.7+); see walkVMAs
+//		struct file *exe = t->mm->exe_file;
+//		if (exe && exe->f_inode && on_devs(exe->f_inode, &dev))
+//			r.devs[KindExe] = dev, r.kinds |= 1 << KindExe;
+//		if (t->fs && t->fs->pwd.dentry && t->fs->pwd.dentry->d_sb &&
+//		    t->fs->pwd.dentry->d_sb->s_dev in devs) {
+//			r.devs[KindCwd] = dev, r.kinds |= 1 << KindCwd;
+//			r.path = (struct path_key){t->fs->pwd.mnt, t->fs->pwd.dentry};
+//		}
+//		if (t->fs && t->fs->root.dentry && t->fs->root.dentry->d_sb &&
+//		    t->fs->root.dentry->d_sb->s_dev in devs)
+//			r.devs[KindRoot] = dev, r.kinds |= 1 << KindRoot;
+//	common:
+//		if (!(r.kinds & ~(1 << KindKernel))) {    // holds nothing:
+//			if (r.tgid != r.tid) return 0;    // only a leader
+//			if (!t->nsproxy || !t->nsproxy->mnt_ns) return 0;
+//			if ((u32)t->nsproxy->mnt_ns->ns.inum == selfNS) return 0;
+//		}
+//		leader_info(t, &r);                       // see leaderInfo
+//		bpf_seq_write(seq, &r, sizeof(r));
+//		return 0;
+//	}
+func (l Layout) taskProgram(p *bpfProg, devs []int32, shard, shards int32, selfNS uint32, walkMaps bool) {
 	const rec = -taskRecordSize
 	p.prologue()
 	p.load(sizeDW, r7, r6, 8) // ctx->task
@@ -71,10 +103,10 @@ func (l Layout) buildTaskProgram(devs []int32, shard, shards int32, selfNS uint3
 	// one: the verifier checks a loop once per distinct state that reaches
 	// it, and each hold found below makes another.
 	if l.walksFDs() {
-		l.walkFDs(&p, devs)
+		l.walkFDs(p, devs)
 	}
 	if l.vmaNew != 0 && walkMaps {
-		l.walkVMAs(&p, devs)
+		l.walkVMAs(p, devs)
 	}
 	p.load(sizeDW, r8, r7, int16(l.taskMM))
 	p.deref(r8, r8, l.mmExe, "exedone")
@@ -117,15 +149,27 @@ func (l Layout) buildTaskProgram(devs []int32, shard, shards int32, selfNS uint3
 	p.load(sizeW, r1, r8, int16(l.mntnsInum))
 	p.jumpEq32(r1, int32(selfNS), "out")
 	p.mark("emit")
-	l.leaderInfo(&p, rec, "")
+	l.leaderInfo(p, rec, "")
 	p.emit(taskRecordSize)
 	p.done()
-	return p.assemble()
 }
 
 // leaderInfo fills the ProcInfo at rec from the leader of the task in r7
 // (an untrusted pointer); it overwrites r8 and r9. id makes its labels
 // unique in the program.
+//
+//	void leader_info(struct task_struct *t, struct proc_info *rec) {
+//		struct task_struct *g = t->group_leader;
+//		if (!g) return;
+//		rec->tgid = g->tgid;
+//		rec->start_ns = g->start_boottime;
+//		rec->css = g->cgroups;                    // where the kernel has cgroups
+//		bpf_probe_read_kernel(rec->comm, 16, g->comm);
+//		if (g->real_cred) rec->uid = g->real_cred->uid.val;
+//		if (g->mm) rec->arg_start = g->mm->arg_start, rec->arg_end = g->mm->arg_end;
+//		if (g->nsproxy && g->nsproxy->mnt_ns)
+//			rec->mount_ns = g->nsproxy->mnt_ns->ns.inum;
+//	}
 func (l Layout) leaderInfo(p *bpfProg, rec int16, id string) {
 	p.deref(r8, r7, l.taskGroupLeader, "infodone"+id)
 	p.copyField(sizeW, rec, r8, l.taskTgid)
@@ -150,6 +194,27 @@ func (l Layout) leaderInfo(p *bpfProg, rec int16, id string) {
 // walkVMAs emits the loop over the mappings of a thread-group leader
 // (threads share its mappings): kind KindMap when one maps a file on
 // devs, KindMapsBusy when its mappings were locked and could not be read.
+// The task in r7 is read again at the end: the loop uses r7.
+//
+//	if (r.tgid == r.tid && ctx->task) {
+//		struct bpf_iter_task_vma it;
+//		if (bpf_iter_task_vma_new(&it, ctx->task, 0))  // mmap_lock taken
+//			r.kinds |= 1 << KindMapsBusy;          // (next gives NULL)
+//		struct file *last = NULL;
+//		struct vm_area_struct *v;
+//		while ((v = bpf_iter_task_vma_next(&it))) {
+//			struct file *f = v->vm_file;
+//			if (!f || f == last) continue;         // text, data, ... of one file
+//			last = f;
+//			if (f->f_inode && on_devs(f->f_inode, &dev)) {
+//				r.devs[KindMap] = dev, r.kinds |= 1 << KindMap;
+//				break;
+//			}
+//		}
+//		bpf_iter_task_vma_destroy(&it);
+//		t = ctx->task;
+//		if (!t) return 0;
+//	}
 func (l Layout) walkVMAs(p *bpfProg, devs []int32) {
 	const rec, iter = taskRec, vmaIterAt
 	p.load(sizeW, r1, r10, rec)
