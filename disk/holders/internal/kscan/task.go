@@ -110,11 +110,7 @@ func (l Layout) taskProgram(p *bpfProg, devs []int32, shard, shards int32, selfN
 	}
 	p.load(sizeDW, r8, r7, int16(l.taskMM))
 	p.deref(r8, r8, l.mmExe, "exedone")
-	p.deref(r8, r8, l.fileInode, "exedone")
-	p.inodeOn(l, r8, r9, devs, "exe", "exe")
-	p.jump("exedone")
-	p.mark("exe")
-	p.setKind(KindExe)
+	l.fileKind(p, r8, r9, devs, KindExe, "exe", "exedone")
 	p.mark("exedone")
 	for _, d := range []struct {
 		off  int32
@@ -152,6 +148,18 @@ func (l Layout) taskProgram(p *bpfProg, devs []int32, shard, shards int32, selfN
 	l.leaderInfo(p, rec, "")
 	p.emit(taskRecordSize)
 	p.done()
+}
+
+// fileKind sets kind in the task record (see setKind) when the file in
+// reg (not NULL) lies on devs, and jumps to skip when it does not; reg
+// and tmp are as for inodeOn, and reg is overwritten. id makes its labels
+// unique in the program.
+func (l Layout) fileKind(p *bpfProg, reg, tmp uint8, devs []int32, kind int, id, skip string) {
+	p.deref(reg, reg, l.fileInode, skip)
+	p.inodeOn(l, reg, tmp, devs, id+"hit", id)
+	p.jump(skip)
+	p.mark(id + "hit")
+	p.setKind(kind)
 }
 
 // leaderInfo fills the ProcInfo at rec from the leader of the task in r7
@@ -238,11 +246,7 @@ func (l Layout) walkVMAs(p *bpfProg, devs []int32) {
 	p.deref(r9, r8, l.vmaFile, "vmanext")
 	p.jumpEqReg(r9, r7, "vmanext")
 	p.movReg(r7, r9)
-	p.deref(r9, r9, l.fileInode, "vmanext")
-	p.inodeOn(l, r9, r1, devs, "vmahit", "vma")
-	p.jump("vmanext")
-	p.mark("vmahit")
-	p.setKind(KindMap)
+	l.fileKind(p, r9, r1, devs, KindMap, "vma", "vmanext")
 	p.mark("vmaend")
 	p.callIter(iter, l.vmaDestroy)
 	p.load(sizeDW, r7, r6, 8) // the task again: r7 held files
