@@ -33,6 +33,12 @@ func (h Host) Discover(ctx context.Context) ([]Disk, error) {
 }
 
 func (h Host) gather(ctx context.Context) (facts, error) {
+	// ghw.Block, from ghw's root package (which links all of ghw), for
+	// WithLogger: block.New with ghw/pkg/option's options takes no logger,
+	// and ghw's warnings would go to stderr, across the installer's screen.
+	// The narrower import would save 0.4 ms of package initialisation of
+	// every command (measured for issue 13), within the noise of a run;
+	// ghw/pkg/block alone still links net/http, pcidb and yaml.
 	info, err := ghw.Block(ctx, ghw.WithChroot(h.Root), ghw.WithDisableTools(), ghw.WithLogger(h.Log),
 		ghw.WithPathOverrides(map[string]string{"/sys": h.Sys, "/proc": h.Proc, "/dev": h.Dev, "/run": h.Run}))
 	if err != nil {

@@ -3,7 +3,6 @@ package holders
 import (
 	"context"
 	"fmt"
-	"log/slog"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -160,10 +159,13 @@ func TestRootEnginesAgree(t *testing.T) {
 	}
 }
 
-// TestEngineUnavailable checks that the BPF engine says what it lacks.
+// TestEngineUnavailable checks that the BPF engine says what it lacks,
+// and fails rather than fall back when asked for by name.
 func TestEngineUnavailable(t *testing.T) {
-	_, err := loadLayout(slog.New(slog.DiscardHandler), t.TempDir())
-	if err == nil || !strings.Contains(err.Error(), "BTF") {
+	s := testScanner(t)
+	s.SysDir, s.Engine = t.TempDir(), EngineBPF
+	st := newScanState()
+	if _, err := s.tryBPF(st, []Dev{{7, 0}}); err == nil || !strings.Contains(err.Error(), "BTF") {
 		t.Errorf("BPF scan without BTF: got %v, want an error about BTF", err)
 	}
 	for _, name := range []string{"auto", "", "proc", "bpf"} {

@@ -5,6 +5,8 @@ import (
 	"path/filepath"
 
 	"golang.org/x/sys/unix"
+
+	"simplecloud/disk/holders/internal/kscan"
 )
 
 // mappedObjects opens what the mapped-files probe needs to rule out a
@@ -15,15 +17,15 @@ import (
 // another namespace (not mounted here and not claimed by a device stacked
 // on it, which a mounted filesystem would be). What is a block device and
 // what is claimed comes from the device walk (see devices).
-func (s *Scanner) mappedObjects(st *scanState, devs []Dev) ([]mappedProbe, func(), bool) {
+func (s *Scanner) mappedObjects(st *scanState, devs []Dev) ([]kscan.MappedObject, func(), bool) {
 	self := st.tables[st.selfNS]
-	var objs []mappedProbe
+	var objs []kscan.MappedObject
 	closeAll := func() {
 		for _, o := range objs {
-			unix.Close(o.fd)
+			unix.Close(o.FD)
 		}
 	}
-	fail := func(why string, args ...any) ([]mappedProbe, func(), bool) {
+	fail := func(why string, args ...any) ([]kscan.MappedObject, func(), bool) {
 		closeAll()
 		s.log().Debug("walking every mapping", "why", fmt.Sprintf(why, args...))
 		return nil, func() {}, false
@@ -35,7 +37,7 @@ func (s *Scanner) mappedObjects(st *scanState, devs []Dev) ([]mappedProbe, func(
 			if err != nil {
 				return fail("open %s: %v", name, err)
 			}
-			objs = append(objs, mappedProbe{fd: fd, bdev: true})
+			objs = append(objs, kscan.MappedObject{FD: fd, BlockDev: true})
 		}
 		mounted := false
 		if self != nil {
@@ -47,7 +49,7 @@ func (s *Scanner) mappedObjects(st *scanState, devs []Dev) ([]mappedProbe, func(
 				if err != nil {
 					continue // covered by another mount, say: try the next one
 				}
-				objs = append(objs, mappedProbe{fd: fd})
+				objs = append(objs, kscan.MappedObject{FD: fd})
 				mounted = true
 				break
 			}
@@ -88,34 +90,6 @@ func openMountDir(dir string, d Dev) (int, error) {
 		return -1, fmt.Errorf("%s is not on %s", dir, d)
 	}
 	return fd, nil
-}
-
-// probeMapped runs the mapped-files probe for objs (walking at most limit
-// inodes of each filesystem), which the calling
-// thread opened and must still be on (runtime.LockOSThread), and returns
-// its answer.
-func probeMapped(l kernelLayout, objs []mappedProbe, limit int32) (int, error) {
-	code, err := l.mappedProgram(objs, limit)
-	if err != nil {
-		return 0, err
-	}
-	prog, err := loadIterProgram("sc_mapped", code, l.iters["bpf_iter_task"])
-	if err != nil {
-		return 0, err
-	}
-	defer unix.Close(prog)
-	out, err := runIteratorOn(prog, uint32(unix.Gettid()), 64)
-	if err != nil {
-		return 0, err
-	}
-	ans, err := decodeRecords[uint64](out, 8)
-	if err != nil {
-		return 0, err
-	}
-	if len(ans) != 1 {
-		return 0, fmt.Errorf("mapped-files probe: %d answers, want 1", len(ans))
-	}
-	return int(ans[0]), nil
 }
 
 // processCount returns how many processes run, from the link count procfs

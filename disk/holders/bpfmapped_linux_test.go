@@ -10,6 +10,8 @@ import (
 	"testing"
 
 	"golang.org/x/sys/unix"
+
+	"simplecloud/disk/holders/internal/kscan"
 )
 
 // TestRootMappedProbe checks the answers of the mapped-files probe on a
@@ -23,11 +25,11 @@ func TestRootMappedProbe(t *testing.T) {
 		t.Fatal(err)
 	}
 	s := testScanner(t)
-	l, err := cachedLayout(s.log(), s.CacheDir, "/proc", "/sys")
+	l, err := kscan.CachedLayout(s.log(), s.CacheDir, "/proc", "/sys")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !l.canProbeMapped() {
+	if !l.CanProbeMapped() {
 		t.Skip("this kernel lacks the open-coded iterators the probe needs")
 	}
 	var st unix.Stat_t
@@ -74,14 +76,14 @@ func TestRootMappedProbe(t *testing.T) {
 	cwd := exec.Command("sleep", "1000")
 	cwd.Dir = mnt
 	start(t, cwd)
-	if got := probe(dev); got != mappedNone {
-		t.Errorf("a working directory and no mapping: probe says %d, want %d (nothing mapped)", got, mappedNone)
+	if got := probe(dev); got != kscan.MappedNone {
+		t.Errorf("a working directory and no mapping: probe says %d, want %d (nothing mapped)", got, kscan.MappedNone)
 	}
 
 	for _, path := range []string{filepath.Join(mnt, "f"), loop} {
 		mm := startMapper(t, path)
-		if got := probe(dev); got != mappedSome {
-			t.Errorf("%s mapped: probe says %d, want %d", path, got, mappedSome)
+		if got := probe(dev); got != kscan.MappedSome {
+			t.Errorf("%s mapped: probe says %d, want %d", path, got, kscan.MappedSome)
 		}
 		for _, engine := range []string{EngineBPF, EngineProc} {
 			if !mapHeld(engine, mm.Process.Pid, path) {
@@ -89,8 +91,8 @@ func TestRootMappedProbe(t *testing.T) {
 			}
 		}
 		stop(mm)
-		if got := probe(dev); got != mappedNone {
-			t.Errorf("%s unmapped again: probe says %d, want %d", path, got, mappedNone)
+		if got := probe(dev); got != kscan.MappedNone {
+			t.Errorf("%s unmapped again: probe says %d, want %d", path, got, kscan.MappedNone)
 		}
 	}
 
@@ -100,8 +102,8 @@ func TestRootMappedProbe(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if got := s.probeMappedLimit(l, walked(dev), []Dev{dev}, 4); got != mappedUnknown {
-		t.Errorf("more inodes than the limit: probe says %d, want %d (cannot tell)", got, mappedUnknown)
+	if got := s.probeMappedLimit(l, walked(dev), []Dev{dev}, 4); got != kscan.MappedUnknown {
+		t.Errorf("more inodes than the limit: probe says %d, want %d (cannot tell)", got, kscan.MappedUnknown)
 	}
 	if n := processCount("/proc"); n < 3 {
 		t.Errorf("process count from /proc's links: %d", n)
@@ -113,8 +115,8 @@ func TestRootMappedProbe(t *testing.T) {
 	if err := unix.Mknod(node, unix.S_IFCHR|0o600, int(unix.Mkdev(1, 3))); err != nil {
 		t.Fatal(err)
 	}
-	if got := probe(dev); got != mappedSome {
-		t.Errorf("a device node on the filesystem: probe says %d, want %d", got, mappedSome)
+	if got := probe(dev); got != kscan.MappedSome {
+		t.Errorf("a device node on the filesystem: probe says %d, want %d", got, kscan.MappedSome)
 	}
 	if err := os.Remove(node); err != nil {
 		t.Fatal(err)

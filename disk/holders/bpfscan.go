@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"sync"
 	"time"
+
+	"simplecloud/disk/holders/internal/kscan"
 )
 
 // Engines a Scanner finds processes with.
@@ -39,7 +41,7 @@ func ParseEngine(s string) (string, error) {
 // tryBPF runs the BPF iterators for devs when the engine allows it. It
 // returns nil (and no error) when the scan should read /proc instead; on
 // success it has recorded every process's mount namespace in st.
-func (s *Scanner) tryBPF(st *scanState, devs []Dev) (*bpfResult, error) {
+func (s *Scanner) tryBPF(st *scanState, devs []Dev) (*kscan.Result, error) {
 	switch {
 	case s.Engine == EngineProc:
 		return nil, nil
@@ -56,7 +58,7 @@ func (s *Scanner) tryBPF(st *scanState, devs []Dev) (*bpfResult, error) {
 	}
 	var pids []int
 	var nss []uint64
-	for _, t := range res.tasks {
+	for _, t := range res.Tasks {
 		if t.TGID == t.TID {
 			pids, nss = append(pids, int(t.TGID)), append(nss, t.MountNS)
 		}
@@ -67,10 +69,10 @@ func (s *Scanner) tryBPF(st *scanState, devs []Dev) (*bpfResult, error) {
 
 // scanBPF runs the iterators, with the kernel's layout read once per
 // Scanner (a close or the live screen scans again and again).
-func (s *Scanner) scanBPF(st *scanState, devs []Dev) (*bpfResult, error) {
+func (s *Scanner) scanBPF(st *scanState, devs []Dev) (*kscan.Result, error) {
 	s.layoutMu.Lock()
 	if s.layout == nil {
-		l, err := cachedLayout(s.log(), s.CacheDir, s.ProcDir, s.SysDir)
+		l, err := kscan.CachedLayout(s.log(), s.CacheDir, s.ProcDir, s.SysDir)
 		if err != nil {
 			s.layoutMu.Unlock()
 			return nil, err
@@ -79,24 +81,28 @@ func (s *Scanner) scanBPF(st *scanState, devs []Dev) (*bpfResult, error) {
 	}
 	l := *s.layout
 	s.layoutMu.Unlock()
-	if !l.canProbeMapped() {
-		return scanBPF(s.log(), l, devs, st.selfNS, nil)
+	kdevs := make([]kscan.Dev, len(devs))
+	for i, d := range devs {
+		kdevs[i] = kscan.Dev(d)
+	}
+	if !l.CanProbeMapped() {
+		return kscan.Scan(s.log(), l, kdevs, st.selfNS, nil)
 	}
 	mapped := make(chan int, 1)
 	go func() { mapped <- s.probeMapped(l, st, devs) }()
-	return scanBPF(s.log(), l, devs, st.selfNS, mapped)
+	return kscan.Scan(s.log(), l, kdevs, st.selfNS, mapped)
 }
 
 // probeMapped asks the kernel whether anything on devs is mapped at all
-// (see mappedProgram); -1 when it cannot ask, and the mappings must be
-// walked.
-func (s *Scanner) probeMapped(l kernelLayout, st *scanState, devs []Dev) int {
-	return s.probeMappedLimit(l, st, devs, mappedInodeLimit(processCount(s.ProcDir)))
+// (see kscan.ProbeMapped); -1 when it cannot ask, and the mappings must
+// be walked.
+func (s *Scanner) probeMapped(l kscan.Layout, st *scanState, devs []Dev) int {
+	return s.probeMappedLimit(l, st, devs, kscan.MappedInodeLimit(processCount(s.ProcDir)))
 }
 
 // probeMappedLimit is probeMapped with a limit on the inodes it walks.
-func (s *Scanner) probeMappedLimit(l kernelLayout, st *scanState, devs []Dev, limit int32) int {
-	if !l.canProbeMapped() {
+func (s *Scanner) probeMappedLimit(l kscan.Layout, st *scanState, devs []Dev, limit int32) int {
+	if !l.CanProbeMapped() {
 		return -1
 	}
 	// The probe reads the descriptor table of the thread it runs for: the
@@ -109,7 +115,7 @@ func (s *Scanner) probeMappedLimit(l kernelLayout, st *scanState, devs []Dev, li
 	}
 	defer closeAll()
 	begin := time.Now()
-	ans, err := probeMapped(l, objs, limit)
+	ans, err := kscan.ProbeMapped(l, objs, limit)
 	if err != nil {
 		s.log().Debug("mapped-files probe failed; walking every mapping", "err", err)
 		return -1
@@ -120,10 +126,10 @@ func (s *Scanner) probeMappedLimit(l kernelLayout, st *scanState, devs []Dev, li
 
 // bpfHolder gathers what the iterators found for one process.
 type bpfHolder struct {
-	info    procInfo
-	leader  *taskRecord  // when the leader holds something or lives in another namespace
-	threads []taskRecord // threads other than the leader that hold something
-	fds     []fileRecord
+	info    kscan.ProcInfo
+	leader  *kscan.TaskRecord  // when the leader holds something or lives in another namespace
+	threads []kscan.TaskRecord // threads other than the leader that hold something
+	fds     []kscan.FileRecord
 	maps    bool
 }
 
@@ -131,9 +137,9 @@ type bpfHolder struct {
 // from /proc only the paths of the holds (once per mount and dentry), the
 // command line, and the unit (once per css_set) of the processes that hold
 // something.
-func (s *Scanner) bpfProcesses(ctx context.Context, st *scanState, res *bpfResult) ([]Process, error) {
+func (s *Scanner) bpfProcesses(ctx context.Context, st *scanState, res *kscan.Result) ([]Process, error) {
 	byPID := map[int]*bpfHolder{}
-	get := func(info procInfo) *bpfHolder {
+	get := func(info kscan.ProcInfo) *bpfHolder {
 		h := byPID[int(info.TGID)]
 		if h == nil {
 			h = &bpfHolder{info: info}
@@ -141,37 +147,37 @@ func (s *Scanner) bpfProcesses(ctx context.Context, st *scanState, res *bpfResul
 		}
 		return h
 	}
-	for i := range res.tasks {
-		t := &res.tasks[i]
+	for i := range res.Tasks {
+		t := &res.Tasks[i]
 		switch {
-		case t.Kinds&(1<<taskKernel) != 0:
+		case t.Has(kscan.KindKernel):
 			// A kernel thread, in another namespace: it holds nothing.
 		case t.Kinds == 0 && st.mountNSHolds(t.MountNS) == nil:
 			// A leader in another namespace that holds nothing there.
 		case t.TGID == t.TID:
-			get(t.procInfo).leader = t
+			get(t.ProcInfo).leader = t
 		default:
-			h := get(t.procInfo)
+			h := get(t.ProcInfo)
 			h.threads = append(h.threads, *t)
 		}
 	}
-	for _, f := range res.files {
-		h := get(f.procInfo)
+	for _, f := range res.Files {
+		h := get(f.ProcInfo)
 		h.fds = append(h.fds, f)
 	}
-	for _, m := range res.maps {
-		get(m.procInfo).maps = true
+	for _, m := range res.Maps {
+		get(m.ProcInfo).maps = true
 	}
 	pids := make([]int, 0, len(byPID))
 	for pid, h := range byPID {
 		if h.leader != nil {
-			h.maps = h.maps || h.leader.Kinds&(1<<taskMap|1<<taskMapsBusy) != 0
+			h.maps = h.maps || (h.leader.Has(kscan.KindMap) || h.leader.Has(kscan.KindMapsBusy))
 		}
 		pids = append(pids, pid)
 	}
 	slices.Sort(pids)
 	results := make([]*Process, len(pids))
-	c := &bpfCache{paths: map[pathKey]string{}, units: map[uint64]string{}}
+	c := &bpfCache{paths: map[kscan.PathKey]string{}, units: map[uint64]string{}}
 	parallel(len(pids), numWorkers(s.Workers), func(io *fastIO, i int) {
 		if ctx.Err() == nil {
 			results[i] = s.bpfProcess(st, io, c, pids[i], byPID[pids[i]])
@@ -210,7 +216,7 @@ func (s *Scanner) bpfProcess(st *scanState, io *fastIO, c *bpfCache, pid int, h 
 			holds = append(holds, Hold{Kind: kind, Path: cleanLink(link), Dev: dev})
 		}
 	}
-	slices.SortFunc(h.fds, func(a, b fileRecord) int { return int(a.FD) - int(b.FD) })
+	slices.SortFunc(h.fds, func(a, b kscan.FileRecord) int { return int(a.FD) - int(b.FD) })
 	for _, f := range h.fds {
 		fdDir := dir // a thread with a descriptor table of its own has its own fd directory
 		if f.TID != 0 && int(f.TID) != pid {
@@ -222,7 +228,7 @@ func (s *Scanner) bpfProcess(st *scanState, io *fastIO, c *bpfCache, pid int, h 
 		if err != nil {
 			continue // closed since
 		}
-		holds = append(holds, Hold{Kind: HoldFD, Path: cleanLink(link), FD: int(f.FD), Dev: userDev(f.Dev)})
+		holds = append(holds, Hold{Kind: HoldFD, Path: cleanLink(link), FD: int(f.FD), Dev: Dev(f.Dev.Dev())})
 	}
 	if h.maps {
 		if dirfd, err := openDirAt(st.procFD, strconv.Itoa(pid)); err == nil {
@@ -238,12 +244,12 @@ func (s *Scanner) bpfProcess(st *scanState, io *fastIO, c *bpfCache, pid int, h 
 	if len(holds) == 0 {
 		return nil // closed since, or only its mappings were unknown
 	}
-	p := &Process{PID: pid, UID: int(h.info.UID), MountNS: ns, Holds: holds, StartTime: clockTicks(h.info.StartNS)}
+	p := &Process{PID: pid, UID: int(h.info.UID), MountNS: ns, Holds: holds, StartTime: h.info.StartTicks()}
 	cmdline, err := io.cmdline(st.procFD, dir, pid, h.info)
 	if err != nil && len(h.fds)+len(h.threads) == 0 && (h.leader == nil || h.leader.Kinds == 0) && !h.maps {
 		return nil // gone, and it held nothing but its namespace
 	}
-	p.Command = parseCmdline(cmdline, commString(h.info.Comm))
+	p.Command = parseCmdline(cmdline, h.info.Command())
 	p.Unit = c.unit(h.info.CSS, func() (string, bool) {
 		b, err := io.readRecordAt(st.procFD, dir+"cgroup")
 		if err != nil {
@@ -258,19 +264,19 @@ func (s *Scanner) bpfProcess(st *scanState, io *fastIO, c *bpfCache, pid int, h 
 // (bit i of the task kinds) when the leader or another thread holds it,
 // read from the thread that does.
 func (s *Scanner) threadLink(io *fastIO, procFD int, c *bpfCache, dir string, h *bpfHolder, i int, kind string) (string, Dev, bool) {
-	read := func(t *taskRecord, link string) (string, Dev, bool) {
-		var key pathKey
-		if i == taskCwd {
+	read := func(t *kscan.TaskRecord, link string) (string, Dev, bool) {
+		var key kscan.PathKey
+		if i == kscan.KindCwd {
 			key = t.Path
 		}
 		p, err := c.path(key, func() (string, error) { return io.readlinkAt(procFD, link) })
-		return p, userDev(t.Devs[i]), err == nil
+		return p, Dev(t.Devs[i].Dev()), err == nil
 	}
-	if h.leader != nil && h.leader.Kinds&(1<<i) != 0 {
+	if h.leader != nil && h.leader.Has(i) {
 		return read(h.leader, dir+kind)
 	}
 	for j := range h.threads {
-		if t := &h.threads[j]; t.Kinds&(1<<i) != 0 {
+		if t := &h.threads[j]; t.Has(i) {
 			return read(t, dir+"task/"+strconv.Itoa(int(t.TID))+"/"+kind)
 		}
 	}
@@ -281,13 +287,13 @@ func (s *Scanner) threadLink(io *fastIO, procFD int, c *bpfCache, dir string, h 
 // several processes share.
 type bpfCache struct {
 	mu    sync.Mutex
-	paths map[pathKey]string
+	paths map[kscan.PathKey]string
 	units map[uint64]string // by css_set
 }
 
 // path returns the path of key, read with read on its first use (always,
 // for an unknown key).
-func (c *bpfCache) path(key pathKey, read func() (string, error)) (string, error) {
+func (c *bpfCache) path(key kscan.PathKey, read func() (string, error)) (string, error) {
 	if key.Mnt == 0 || key.Dentry == 0 {
 		return read()
 	}

@@ -6,6 +6,8 @@ import (
 	"path"
 
 	"golang.org/x/sys/unix"
+
+	"simplecloud/disk/holders/internal/kscan"
 )
 
 // cmdline returns the command line of process pid, whose argument area and
@@ -13,7 +15,7 @@ import (
 // process_vm_readv where that gives what /proc/PID/cmdline would, and from
 // /proc (dir is "PID/" there) otherwise. /proc costs an open, a read and a
 // close, each a path walk or a page of kernel work, for every holder.
-func (f *fastIO) cmdline(procFD int, dir string, pid int, info procInfo) ([]byte, error) {
+func (f *fastIO) cmdline(procFD int, dir string, pid int, info kscan.ProcInfo) ([]byte, error) {
 	if b, ok := f.cmdlineVM(pid, info); ok {
 		return b, nil
 	}
@@ -26,7 +28,7 @@ func (f *fastIO) cmdline(procFD int, dir string, pid int, info procInfo) ([]byte
 // where the kernel reads on into the environment), or a first argument
 // whose name does not match comm, which also catches a process that has
 // exec'd since the scan read its area.
-func (f *fastIO) cmdlineVM(pid int, info procInfo) ([]byte, bool) {
+func (f *fastIO) cmdlineVM(pid int, info kscan.ProcInfo) ([]byte, bool) {
 	n := info.ArgEnd - info.ArgStart
 	if info.ArgStart == 0 || info.ArgEnd <= info.ArgStart || n > 1<<24 {
 		return nil, false
@@ -49,7 +51,7 @@ func (f *fastIO) cmdlineVM(pid int, info procInfo) ([]byte, bool) {
 		break
 	}
 	argv0 := b[:bytes.IndexByte(b, 0)]
-	if comm := commString(info.Comm); comm == "" || !matchesComm(string(argv0), comm) {
+	if comm := info.Command(); comm == "" || !matchesComm(string(argv0), comm) {
 		return nil, false
 	}
 	return b, true

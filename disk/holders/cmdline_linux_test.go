@@ -9,6 +9,8 @@ import (
 	"testing"
 
 	"golang.org/x/sys/unix"
+
+	"simplecloud/disk/holders/internal/kscan"
 )
 
 func TestMatchesComm(t *testing.T) {
@@ -28,7 +30,7 @@ func TestMatchesComm(t *testing.T) {
 
 // procArgs reads what the BPF scan would read of a process: its argument
 // area (fields 48 and 49 of /proc/PID/stat) and comm.
-func procArgs(t *testing.T, pid int) procInfo {
+func procArgs(t *testing.T, pid int) kscan.ProcInfo {
 	t.Helper()
 	st, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
 	if err != nil {
@@ -36,7 +38,7 @@ func procArgs(t *testing.T, pid int) procInfo {
 	}
 	s := string(st)
 	f := strings.Fields(s[strings.LastIndexByte(s, ')')+2:]) // from field 3
-	var info procInfo
+	var info kscan.ProcInfo
 	info.ArgStart, _ = strconv.ParseUint(f[48-3], 10, 64)
 	info.ArgEnd, _ = strconv.ParseUint(f[49-3], 10, 64)
 	comm, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/comm")

@@ -23,11 +23,14 @@
 // mapping of a device node, which lies on the node's filesystem, is
 // stat'ed through /proc/PID/map_files.
 //
-// The BPF engine (Linux 5.12+ with BTF, as root) has the kernel walk every
-// task, descriptor and mapping in iterator programs instead. On 6.7+ a
-// probe first checks whether anything on the devices is mapped at all
-// (the i_mmap trees of every inode of their filesystems and of the devices'
-// own page cache); when nothing is, the walk of every mapping is left out.
+// The BPF engine (Linux 5.12+ with BTF, as root; package internal/kscan)
+// has the kernel walk every task, descriptor and mapping in iterator
+// programs instead, and returns a record for each hold; the scanner reads
+// from /proc only the paths, command lines and units of the holders. On
+// 6.7+ a probe first checks whether anything on the devices is mapped at
+// all (the i_mmap trees of every inode of their filesystems and of the
+// devices' own page cache); when nothing is, the walk of every mapping is
+// left out.
 //
 // MakePlan turns a Report into ordered steps: stop the holder processes
 // (a systemd service by its unit), then, from the top of the device stack

@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"simplecloud/disk/holders/internal/kscan"
 )
 
 // FileID is what the scan needs from a stat of a file.
@@ -54,7 +56,7 @@ type Scanner struct {
 	Log      *slog.Logger
 
 	layoutMu sync.Mutex
-	layout   *kernelLayout // read from BTF by the first BPF scan
+	layout   *kscan.Layout // read from BTF by the first BPF scan
 }
 
 // NewScanner returns a Scanner of the running system.

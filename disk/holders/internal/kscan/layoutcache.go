@@ -1,4 +1,4 @@
-package holders
+package kscan
 
 import (
 	"bytes"
@@ -32,13 +32,13 @@ type layoutCache struct {
 }
 
 // ids lists the layout's BTF ids by name.
-func (l *kernelLayout) ids() map[string]*int32 {
+func (l *Layout) ids() map[string]*int32 {
 	m := l.kfuncs()
 	maps.Copy(m, l.structs())
 	return m
 }
 
-func (l kernelLayout) toCache(bootID string, btfSize int64) layoutCache {
+func (l Layout) toCache(bootID string, btfSize int64) layoutCache {
 	c := layoutCache{BootID: bootID, BTFSize: btfSize, Offsets: map[string]int32{}, IDs: map[string]int32{}, Iters: l.iters}
 	for _, f := range l.fields() {
 		c.Offsets[f.strct+"."+f.field] = *f.dst
@@ -49,8 +49,8 @@ func (l kernelLayout) toCache(bootID string, btfSize int64) layoutCache {
 	return c
 }
 
-func (c layoutCache) layout() (kernelLayout, error) {
-	var l kernelLayout
+func (c layoutCache) layout() (Layout, error) {
+	var l Layout
 	for _, f := range l.fields() {
 		v, ok := c.Offsets[f.strct+"."+f.field]
 		if !ok {
@@ -70,10 +70,10 @@ func (c layoutCache) layout() (kernelLayout, error) {
 	return l, nil
 }
 
-// cachedLayout returns the layout from dir's cache file when it was
+// CachedLayout returns the layout from dir's cache file when it was
 // written on this boot for this kernel's BTF, else reads BTF and writes
 // the file (a failure to write is only logged).
-func cachedLayout(log *slog.Logger, dir, procDir, sysDir string) (kernelLayout, error) {
+func CachedLayout(log *slog.Logger, dir, procDir, sysDir string) (Layout, error) {
 	boot, err := os.ReadFile(filepath.Join(procDir, "sys", "kernel", "random", "boot_id"))
 	fi, err2 := os.Stat(filepath.Join(sysDir, "kernel", "btf", "vmlinux"))
 	if dir == "" || err != nil || err2 != nil {

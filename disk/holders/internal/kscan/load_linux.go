@@ -1,4 +1,4 @@
-package holders
+package kscan
 
 import (
 	"bytes"
@@ -9,7 +9,6 @@ import (
 	"os"
 	"runtime"
 	"slices"
-	"sync"
 	"time"
 	"unsafe"
 
@@ -162,168 +161,17 @@ func readKernelBTF(sysDir string) (k *kernelBTF, release func(), err error) {
 
 // loadLayout reads the field offsets and ids the programs need from the
 // kernel's BTF.
-func loadLayout(log *slog.Logger, sysDir string) (kernelLayout, error) {
+func loadLayout(log *slog.Logger, sysDir string) (Layout, error) {
 	begin := time.Now()
 	k, release, err := readKernelBTF(sysDir)
 	if err != nil {
-		return kernelLayout{}, err
+		return Layout{}, err
 	}
 	defer release()
 	l, err := newKernelLayout(k)
 	if err != nil {
-		return kernelLayout{}, err
+		return Layout{}, err
 	}
 	log.Debug("read kernel BTF", "types", len(k.offs), "took", time.Since(begin))
 	return l, nil
-}
-
-// bpfResult is what the iterators found.
-type bpfResult struct {
-	tasks []taskRecord
-	files []fileRecord
-	maps  []mapRecord
-	// mapped is the mapped-files probe's answer (mappedNone, ...), -1
-	// without one; the mappings were walked unless it is mappedNone.
-	mapped int
-}
-
-// scanBPF runs the task, file and mapping iterators for devs; selfNS is
-// the scanner's mount namespace (see taskProgram). When mapped is not nil
-// it delivers the mapped-files probe's answer: the task program that
-// leaves the mappings out is loaded meanwhile, and replaced by ones that
-// walk them unless the answer is mappedNone.
-func scanBPF(log *slog.Logger, l kernelLayout, devs []Dev, selfNS uint64, mapped <-chan int) (*bpfResult, error) {
-	kdevs := make([]int32, len(devs))
-	for i, d := range devs {
-		kdevs[i] = kernelDev(d)
-	}
-	answer := -1
-	run := newBPFRun(l, selfNS, mapped == nil)
-	defer func() { run.close() }()
-	err := run.load(l, kdevs)
-	if mapped != nil {
-		if answer = <-mapped; answer != mappedNone && err == nil {
-			run.close()
-			run = newBPFRun(l, selfNS, true)
-			err = run.load(l, kdevs)
-		}
-	}
-	if err != nil {
-		return nil, err
-	}
-	if err := run.run(log); err != nil {
-		return nil, err
-	}
-	res := &bpfResult{maps: run.maps, mapped: answer}
-	res.tasks, res.files = splitFDRecords(run.tasks, run.files)
-	return res, nil
-}
-
-// bpfRun is one set of iterator programs and what they found.
-type bpfRun struct {
-	its   []*bpfIterator
-	tasks [][]taskRecord
-	files []fileRecord
-	maps  []mapRecord
-}
-
-// bpfIterator is one iterator program: how to build it, its descriptor
-// once loaded, and how to decode what it writes.
-type bpfIterator struct {
-	name, fn string
-	build    func([]int32) ([]byte, error)
-	decode   func([]byte) error
-	prog     int
-	loadTime time.Duration
-}
-
-// newBPFRun lists the programs of a scan. The task program is split in
-// shards by thread-group id, one per CPU, when it walks the mappings,
-// which is then most of the work; without them one program is cheaper
-// than a second load.
-func newBPFRun(l kernelLayout, selfNS uint64, walkMaps bool) *bpfRun {
-	shards := 1
-	if walkMaps {
-		shards = min(runtime.NumCPU(), 4)
-	}
-	r := &bpfRun{tasks: make([][]taskRecord, shards)}
-	for i := range shards {
-		r.its = append(r.its, &bpfIterator{name: "sc_task", fn: "bpf_iter_task",
-			build: l.taskProgram(int32(i), int32(shards), uint32(selfNS), walkMaps),
-			decode: func(b []byte) (err error) {
-				r.tasks[i], err = decodeRecords[taskRecord](b, taskRecordSize)
-				return err
-			}})
-	}
-	if !l.walksFDs() {
-		r.its = append(r.its, &bpfIterator{name: "sc_file", fn: "bpf_iter_task_file", build: l.fileProgram,
-			decode: func(b []byte) (err error) {
-				r.files, err = decodeRecords[fileRecord](b, fileRecordSize)
-				return err
-			}})
-	}
-	if l.vmaNew == 0 && walkMaps {
-		r.its = append(r.its, &bpfIterator{name: "sc_vma", fn: "bpf_iter_task_vma", build: l.mapProgram,
-			decode: func(b []byte) (err error) {
-				r.maps, err = decodeRecords[mapRecord](b, mapRecordSize)
-				return err
-			}})
-	}
-	for _, it := range r.its {
-		it.prog = -1
-	}
-	return r
-}
-
-// each runs f for every program at once and joins their errors: the
-// kernel verifies, and runs, each on its own CPU.
-func (r *bpfRun) each(f func(it *bpfIterator) error) error {
-	errs := make([]error, len(r.its))
-	var wg sync.WaitGroup
-	for i, it := range r.its {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			errs[i] = f(it)
-		}()
-	}
-	wg.Wait()
-	return errors.Join(errs...)
-}
-
-// load builds and loads every program.
-func (r *bpfRun) load(l kernelLayout, devs []int32) error {
-	return r.each(func(it *bpfIterator) error {
-		code, err := it.build(devs)
-		if err != nil {
-			return err
-		}
-		begin := time.Now()
-		it.prog, err = loadIterProgram(it.name, code, l.iters[it.fn])
-		it.loadTime = time.Since(begin)
-		return err
-	})
-}
-
-// run runs every loaded program and decodes what it wrote.
-func (r *bpfRun) run(log *slog.Logger) error {
-	return r.each(func(it *bpfIterator) error {
-		begin := time.Now()
-		out, err := runIterator(it.prog)
-		if err != nil {
-			return err
-		}
-		log.Debug("ran BPF iterator", "iterator", it.fn, "load", it.loadTime, "run", time.Since(begin), "bytes", len(out))
-		return it.decode(out)
-	})
-}
-
-// close unloads the programs.
-func (r *bpfRun) close() {
-	for _, it := range r.its {
-		if it.prog >= 0 {
-			unix.Close(it.prog)
-			it.prog = -1
-		}
-	}
 }

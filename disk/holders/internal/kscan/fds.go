@@ -1,6 +1,4 @@
-package holders
-
-import "slices"
+package kscan
 
 // walksFDs reports whether the task program walks the descriptor tables
 // itself: with the open-coded number iterator (Linux 6.4+), read-only
@@ -8,48 +6,45 @@ import "slices"
 // iterator does in a second walk of every task, which costs a program
 // load, a reference count per open file and a third iterator competing
 // for the CPUs.
-func (l kernelLayout) walksFDs() bool {
+func (l Layout) walksFDs() bool {
 	return l.numNew != 0 && l.rdonlyCast != 0 && l.vmaNew != 0
-}
-
-// splitFDRecords moves the task programs' records of open files (from
-// every shard) to the file records. It sizes its slices first: fresh
-// memory costs a page fault per page.
-func splitFDRecords(shards [][]taskRecord, files []fileRecord) ([]taskRecord, []fileRecord) {
-	nt, nf := 0, len(files)
-	for _, tasks := range shards {
-		for i := range tasks {
-			if tasks[i].Kinds&(1<<taskFD) != 0 {
-				nf++
-			} else {
-				nt++
-			}
-		}
-	}
-	out := make([]taskRecord, 0, nt)
-	files = slices.Grow(files, nf-len(files))
-	for _, tasks := range shards {
-		for i := range tasks {
-			t := &tasks[i]
-			if t.Kinds&(1<<taskFD) != 0 {
-				files = append(files, fileRecord{procInfo: t.procInfo, TID: t.TID, FD: t.FD, Dev: t.FDDev, Path: t.Path})
-			} else {
-				out = append(out, *t)
-			}
-		}
-	}
-	return out, files
 }
 
 // walkFDs emits the loop over the descriptor table of the task in r7
 // (untrusted; kept) when it is its process's leader or has a table of its
 // own: for each word of the open_fds bitmap that is not zero, for each of
-// its set bits up to the last, it checks the file and writes a taskFD
+// its set bits up to the last, it checks the file and writes a KindFD
 // record at fdRec for one on devs. The table is read under the RCU read
 // lock the iterator holds, as the kernel's own task_file iterator reads
 // it; a descriptor closed meanwhile is dropped later, when its path is
 // read from /proc.
-func (l kernelLayout) walkFDs(p *bpfProg, devs []int32) {
+//
+//	if (r.tgid == r.tid || (t->group_leader && t->files != t->group_leader->files)) {
+//		if (!t->files || !t->files->fdt) goto done;
+//		struct file **fd = t->files->fdt->fd;
+//		unsigned long *open = t->files->fdt->open_fds;
+//		bpf_for(w, 0, t->files->fdt->max_fds / 64) {
+//			u64 word;
+//			bpf_probe_read_kernel(&word, 8, &open[w]);
+//			if (!word) continue;
+//			bpf_for(b, 0, 64) {
+//				if (!(word >> b)) break;
+//				if (!(word >> b & 1)) continue;
+//				struct file *f;
+//				bpf_probe_read_kernel(&f, 8, &fd[w*64 + b]);
+//				if (!f) continue;
+//				f = bpf_rdonly_cast(f, struct file);
+//				if (!f->f_inode || !on_devs(f->f_inode, &dev)) continue;
+//				struct task_record fr = {.kinds = 1 << KindFD,
+//					.fd = w*64 + b, .fd_dev = dev, .tid = t->pid,
+//					.path = {f->f_path.mnt, f->f_path.dentry}};
+//				leader_info(t, &fr);
+//				bpf_seq_write(seq, &fr, sizeof(fr));
+//			}
+//		}
+//	}
+//	done:
+func (l Layout) walkFDs(p *bpfProg, devs []int32) {
 	p.load(sizeW, r1, r10, taskRec)
 	p.load(sizeW, r2, r10, taskTIDAt)
 	p.jumpEqReg(r1, r2, "fdwalk")
@@ -99,7 +94,7 @@ func (l kernelLayout) walkFDs(p *bpfProg, devs []int32) {
 	p.store(sizeW, r10, r1, fdRec+taskFDOff+4)
 	p.load(sizeW, r1, r10, fdIndexAt)
 	p.store(sizeW, r10, r1, fdRec+taskFDOff)
-	p.storeImm(sizeW, r10, fdRec+taskKindsOff, 1<<taskFD)
+	p.storeImm(sizeW, r10, fdRec+taskKindsOff, 1<<KindFD)
 	p.copyField(sizeW, fdRec+taskTIDOff, r7, l.taskPid)
 	p.copyField(sizeDW, fdRec+taskPathOff, r9, l.fileMnt)
 	p.copyField(sizeDW, fdRec+taskPathOff+8, r9, l.fileDentry)
@@ -112,60 +107,4 @@ func (l kernelLayout) walkFDs(p *bpfProg, devs []int32) {
 	p.mark("fdwordend")
 	p.callIter(wordIterAt, l.numDestroy)
 	p.mark("fddone")
-}
-
-// iterNew starts the number iterator at fp+at over [start, end in reg).
-func (p *bpfProg) iterNew(l kernelLayout, at int16, start int32, end uint8) {
-	if end != r3 {
-		p.movReg(r3, end)
-	}
-	p.movImm(r2, start)
-	p.callIter(at, l.numNew)
-}
-
-// iterNext steps the iterator at fp+at with kfunc, jumping to end when it
-// is done; otherwise r0 points to the item.
-func (p *bpfProg) iterNext(at int16, kfunc int32, end string) {
-	p.callIter(at, kfunc)
-	p.jumpEq(r0, 0, end)
-}
-
-// callIter calls kfunc with the iterator at fp+at as its first argument
-// (the others already in r2 and r3).
-func (p *bpfProg) callIter(at int16, kfunc int32) {
-	p.movReg(r1, r10)
-	p.addImm(r1, int32(at))
-	p.callKfunc(kfunc)
-}
-
-// fdFile reads the file of a descriptor table's entry at byte offset r2
-// of the fd array whose address is kept at fp+arrayAt into fp+at, and
-// leaves it in r9 as a (read-only) struct file; it jumps to null for an
-// empty entry.
-func (l kernelLayout) fdFile(p *bpfProg, at, arrayAt int16, null string) {
-	p.probeElem(at, arrayAt)
-	p.load(sizeDW, r1, r10, at)
-	p.jumpEq(r1, 0, null)
-	p.movImm(r2, l.file)
-	p.callKfunc(l.rdonlyCast)
-	p.movReg(r9, r0)
-}
-
-// probeElem reads the 8 bytes at offset r2 of the array whose address is
-// kept at fp+arrayAt into fp+at.
-func (p *bpfProg) probeElem(at, arrayAt int16) {
-	p.load(sizeDW, r3, r10, arrayAt)
-	p.addReg(r3, r2)
-	p.probeTo(at, 8, r3)
-}
-
-// probeTo emits bpf_probe_read_kernel(fp+at, size, src).
-func (p *bpfProg) probeTo(at int16, size int32, src uint8) {
-	if src != r3 {
-		p.movReg(r3, src)
-	}
-	p.movReg(r1, r10)
-	p.addImm(r1, int32(at))
-	p.movImm(r2, size)
-	p.call(helperProbeReadKernel)
 }

@@ -1,4 +1,4 @@
-package holders
+package kscan
 
 import (
 	"encoding/binary"

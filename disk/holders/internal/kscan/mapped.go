@@ -1,4 +1,4 @@
-package holders
+package kscan
 
 import "fmt"
 
@@ -11,29 +11,29 @@ import "fmt"
 // mapping, no process maps anything on them and the walk can be left out.
 // The mapped-files probe answers that before the task programs are built.
 
-// mappedProbe is one object the probe checks through a descriptor of the
+// MappedObject is one object the probe checks through a descriptor of the
 // scanner's own: a directory of a mounted filesystem (every inode of its
 // superblock) or a block device (its page cache, which is what a mapping
 // of the device node maps).
-type mappedProbe struct {
-	fd   int
-	bdev bool
+type MappedObject struct {
+	FD       int
+	BlockDev bool
 }
 
 // Answers of the probe.
 const (
-	mappedNone    = 0 // nothing on the devices is mapped
-	mappedSome    = 1 // some inode or device is mapped, or may be
-	mappedUnknown = 2 // the probe could not tell (a read failed, too many inodes)
+	MappedNone    = 0 // nothing on the devices is mapped
+	MappedSome    = 1 // some inode or device is mapped, or may be
+	MappedUnknown = 2 // the probe could not tell (a read failed, too many inodes)
 )
 
-// mappedInodeLimit bounds the walk of one superblock's inodes; past it
-// the probe answers mappedUnknown and the mappings are walked. Checking an
+// MappedInodeLimit bounds the walk of one superblock's inodes; past it
+// the probe answers MappedUnknown and the mappings are walked. Checking an
 // inode costs about what checking a mapping does, and a process has some
 // 40 mappings walked on every CPU at once, while the probe runs alongside
 // the loading of the task program: ten inodes a process keeps the probe
 // cheaper than the walk it may save, within bounds.
-func mappedInodeLimit(processes int) int32 {
+func MappedInodeLimit(processes int) int32 {
 	return int32(min(max(10*processes, 1024), 65536))
 }
 
@@ -48,46 +48,74 @@ const (
 	mpIterAt   = mpCurAt - 8
 )
 
-// canProbeMapped reports whether the kernel has what the probe needs.
-func (l kernelLayout) canProbeMapped() bool {
+// CanProbeMapped reports whether the kernel has what the probe needs.
+func (l Layout) CanProbeMapped() bool {
 	return l.walksFDs() && l.sbInodes >= 0 && l.inodeSbList >= 0 && l.inodeMapping >= 0 &&
 		l.fileMapping >= 0 && l.mappingMmap >= 0 && l.inode != 0
 }
 
-// mappedProgram returns the probe: a task program run for the scanner's
-// own thread only, which writes one 8-byte answer (mappedNone, ...). It
-// walks at most limit inodes of each filesystem.
-func (l kernelLayout) mappedProgram(objs []mappedProbe, limit int32) ([]byte, error) {
-	var p bpfProg
+// mappedProgram emits the probe: a task program run for the scanner's own
+// thread only, which writes one 8-byte answer (MappedNone, ...). It walks
+// at most limit inodes of each filesystem.
+//
+//	int sc_mapped(struct bpf_iter__task *ctx) {
+//		struct seq_file *seq = ctx->meta->seq;
+//		struct task_struct *t = ctx->task;
+//		if (!t) return 0;
+//		u64 answer = MappedNone;
+//		if (!t->files || !t->files->fdt) goto unknown;
+//		struct file **fd = t->files->fdt->fd;
+//		for (o in objs) {                         // unrolled
+//			struct file *f;
+//			bpf_probe_read_kernel(&f, 8, &fd[o.fd]);
+//			if (!f) goto unknown;
+//			f = bpf_rdonly_cast(f, struct file);
+//			if (o.block_dev) {                // its page cache
+//				if (!f->f_mapping) goto unknown;
+//				if (f->f_mapping->i_mmap.rb_root.rb_node) goto some;
+//			} else {
+//				walk_inodes(f);           // see walkInodes
+//			}
+//		}
+//		goto answer;
+//	unknown:
+//		answer = MappedUnknown;
+//		goto answer;
+//	some:
+//		answer = MappedSome;
+//	answer:
+//		bpf_seq_write(seq, &answer, 8);
+//		return 0;
+//	}
+func (l Layout) mappedProgram(p *bpfProg, objs []MappedObject, limit int32) {
 	p.prologue()
 	p.load(sizeDW, r7, r6, 8) // ctx->task
 	p.jumpEq(r7, 0, "out")
 	p.untrust(r7, l.rdonlyCast, l.task)
-	p.storeImm(sizeDW, r10, mpResultAt, mappedNone)
+	p.storeImm(sizeDW, r10, mpResultAt, MappedNone)
 	p.deref(r8, r7, l.taskFiles, "unknown")
 	p.deref(r8, r8, l.filesFdt, "unknown")
 	p.copyField(sizeDW, mpArrayAt, r8, l.fdtFd)
 	for i, o := range objs {
-		p.movImm(r2, int32(o.fd)*8)
-		l.fdFile(&p, mpFileAt, mpArrayAt, "unknown")
-		if o.bdev {
+		p.movImm(r2, int32(o.FD)*8)
+		l.fdFile(p, mpFileAt, mpArrayAt, "unknown")
+		if o.BlockDev {
 			p.deref(r1, r9, l.fileMapping, "unknown")
 			p.load(sizeDW, r1, r1, int16(l.mappingMmap))
 			p.jumpNe(r1, 0, "some")
 		} else {
-			l.walkInodes(&p, fmt.Sprint(i), limit)
+			l.walkInodes(p, fmt.Sprint(i), limit)
 		}
 	}
 	p.jump("answer")
 	p.mark("unknown")
-	p.storeImm(sizeDW, r10, mpResultAt, mappedUnknown)
+	p.storeImm(sizeDW, r10, mpResultAt, MappedUnknown)
 	p.jump("answer")
 	p.mark("some")
-	p.storeImm(sizeDW, r10, mpResultAt, mappedSome)
+	p.storeImm(sizeDW, r10, mpResultAt, MappedSome)
 	p.mark("answer")
 	p.emitAt(mpResultAt, 8)
 	p.done()
-	return p.assemble()
 }
 
 // walkInodes emits the walk of the s_inodes list of the superblock of the
@@ -97,7 +125,24 @@ func (l kernelLayout) mappedProgram(objs []mappedProbe, limit int32) ([]byte, er
 // list is read without its lock, under the RCU read lock the iterator
 // holds (inodes are freed after a grace period): an entry unlinked
 // meanwhile has poisoned links, whose read fails.
-func (l kernelLayout) walkInodes(p *bpfProg, id string, limit int32) {
+//
+//	// walk_inodes(f):
+//	struct super_block *sb;
+//	if (!f->f_inode) goto unknown;
+//	if (bpf_probe_read_kernel(&sb, 8, &f->f_inode->i_sb) || !sb) goto unknown;
+//	struct list_head *head = &sb->s_inodes, *cur;
+//	if (bpf_probe_read_kernel(&cur, 8, &head->next)) goto unknown;
+//	bpf_for(i, 0, limit) {
+//		if (cur == head) goto end;                // all walked
+//		if (!cur) goto unknown;
+//		struct inode *in = bpf_rdonly_cast(container_of(cur, struct inode, i_sb_list), struct inode);
+//		if (S_ISCHR(in->i_mode) || S_ISBLK(in->i_mode)) goto some;
+//		if (in->i_mapping && in->i_mapping->i_mmap.rb_root.rb_node) goto some;
+//		if (bpf_probe_read_kernel(&cur, 8, &cur->next)) goto unknown;
+//	}
+//	goto unknown;                                     // longer than limit
+//	end:
+func (l Layout) walkInodes(p *bpfProg, id string, limit int32) {
 	end, fail, hit := "inodesend"+id, "inodesfail"+id, "inodeshit"+id
 	p.deref(r1, r9, l.fileInode, "unknown")
 	p.movReg(r3, r1)

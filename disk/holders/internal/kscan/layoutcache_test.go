@@ -1,10 +1,11 @@
-package holders
+package kscan
 
 import (
 	"encoding/json"
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -18,7 +19,7 @@ func TestLayoutCache(t *testing.T) {
 	log := slog.New(slog.DiscardHandler)
 	dir := t.TempDir()
 	path := filepath.Join(dir, layoutCacheFile)
-	fromBTF, err := cachedLayout(log, dir, "/proc", "/sys")
+	fromBTF, err := CachedLayout(log, dir, "/proc", "/sys")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -42,7 +43,7 @@ func TestLayoutCache(t *testing.T) {
 	}
 	tgid := func() int32 {
 		t.Helper()
-		l, err := cachedLayout(log, dir, "/proc", "/sys")
+		l, err := CachedLayout(log, dir, "/proc", "/sys")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -78,7 +79,16 @@ func TestLayoutCache(t *testing.T) {
 	if got := tgid(); got != fromBTF.taskTgid {
 		t.Errorf("a cache others may write: got %d, want %d", got, fromBTF.taskTgid)
 	}
-	if l, err := cachedLayout(log, "", "/proc", "/sys"); err != nil || l.taskTgid != fromBTF.taskTgid {
+	if l, err := CachedLayout(log, "", "/proc", "/sys"); err != nil || l.taskTgid != fromBTF.taskTgid {
 		t.Errorf("no cache directory: got %d, %v", l.taskTgid, err)
+	}
+}
+
+// TestLayoutUnavailable checks that a kernel without BTF gets an error
+// that says so.
+func TestLayoutUnavailable(t *testing.T) {
+	_, err := CachedLayout(slog.New(slog.DiscardHandler), t.TempDir(), "/proc", t.TempDir())
+	if err == nil || !strings.Contains(err.Error(), "BTF") {
+		t.Errorf("layout without BTF: got %v, want an error about BTF", err)
 	}
 }
