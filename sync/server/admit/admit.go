@@ -73,10 +73,10 @@ const (
 )
 
 var reasonNames = map[Reason]string{
-	Penalised: "penalty", BackedOff: "back-off", Full: "too many unauthenticated connections",
-	PerSource: "too many unauthenticated connections from the source", EarlyDrop: "random early drop",
+	Penalised: "penalty", BackedOff: "back-off", Full: "full", PerSource: "per-source", EarlyDrop: "early-drop",
 }
 
+// String is a short name of r.
 func (r Reason) String() string { return reasonNames[r] }
 
 // Refusal is the error Admit returns for a refused connection.
@@ -90,11 +90,17 @@ type Refusal struct {
 func (r *Refusal) Error() string {
 	switch r.Reason {
 	case Penalised:
-		return fmt.Sprintf("%s (%s) for %s", r.Reason, r.Kind, r.Wait)
+		return fmt.Sprintf("penalty (%s) for %s", r.Kind, r.Wait.Round(time.Millisecond))
 	case BackedOff:
-		return fmt.Sprintf("%s for %s", r.Reason, r.Wait)
+		return fmt.Sprintf("back-off after failed logins, for %s", r.Wait.Round(time.Millisecond))
+	case Full:
+		return "too many unauthenticated connections"
+	case PerSource:
+		return "too many unauthenticated connections from the source"
+	case EarlyDrop:
+		return "random early drop: many unauthenticated connections"
 	}
-	return r.Reason.String()
+	return "refused"
 }
 
 // Key is the source a connection from addr counts against: the address
