@@ -30,6 +30,9 @@ var rules = []rule{
 	{prefix: "sync/core", allow: []string{"sync/core", "internal/"}},
 	{prefix: "sync/proto", allow: []string{"sync/proto", "internal/"}},
 	{prefix: "sync/server", allow: []string{"sync/server", "sync/core", "sync/proto", "internal/"}},
+	// The admission policy is pure: time and randomness are handed in.
+	{prefix: "sync/server/admit", allow: []string{"sync/server/admit"},
+		forbidOS: []string{"os", "os/exec", "syscall", "golang.org/x/sys/unix", "net"}},
 	{prefix: "sync/client", allow: []string{"sync/client", "sync/core", "sync/proto", "internal/"}},
 	{prefix: "images", allow: []string{"images", "internal/"}},
 	{prefix: "internal/", allow: []string{"internal/"}},
@@ -140,6 +143,8 @@ func TestRuleTable(t *testing.T) {
 		{"tui", "luks", false},
 		{"sync/server", "sync/core", true},
 		{"sync/core", "sync/proto", false},
+		{"sync/server", "sync/server/admit", true},
+		{"sync/server/admit", "internal/cmdrun", false},
 		{"disk/holders", "luks/dm", false},
 		{"cmd/simplecloud", "sync/server", true},
 		{"diskette", "luks", false},

@@ -28,12 +28,12 @@ const (
 var errDenied = errors.New("permission denied")
 
 // authEvents learns the outcome of authentication attempts for the
-// per-address back-off. In tests it is the back-off table itself; in a
-// connection child it is the report to the parent (ctlEvents), which keeps
-// the table across connections.
+// back-off per source and user. In a connection child it is the report to
+// the parent (ctlEvents), whose admission policy keeps the counts across
+// connections.
 type authEvents interface {
-	fail(host string)    // an attempt failed
-	succeed(host string) // the connection is authenticated
+	fail(user string)    // an attempt for user failed
+	succeed(user string) // the connection is authenticated as user
 }
 
 // authenticator holds the server's authentication: public keys always,
@@ -119,7 +119,7 @@ func (a *authenticator) verified(conn ssh.ConnMetadata, key ssh.PublicKey, p *ss
 		}
 		a.keepLogin(l)
 	}
-	a.backoff.succeed(hostOf(conn.RemoteAddr()))
+	a.backoff.succeed(conn.User())
 	if cmd := p.Extensions[extCommand]; cmd != "" {
 		log = log.With("command", cmd)
 	}
@@ -133,7 +133,7 @@ func (a *authenticator) authLog(conn ssh.ConnMetadata, method string, err error)
 	if err == nil || method == "none" {
 		return
 	}
-	a.backoff.fail(hostOf(conn.RemoteAddr()))
+	a.backoff.fail(conn.User())
 	a.log.Debug("auth attempt failed", "user", conn.User(), "addr", conn.RemoteAddr().String(), "method", method)
 }
 

@@ -40,18 +40,27 @@ type Config struct {
 
 	MaxAuthTries     int      `toml:"max_auth_tries"`     // failed attempts per connection
 	LoginGraceTime   Duration `toml:"login_grace_time"`   // time to finish authentication
-	BackoffAfter     int      `toml:"backoff_after"`      // failures per address before back-off
+	KexTimeout       Duration `toml:"kex_timeout"`        // time to identify and finish the key exchange
+	BackoffAfter     int      `toml:"backoff_after"`      // failures per source before back-off
 	BackoffMax       Duration `toml:"backoff_max"`        // longest back-off
+	BackoffDecay     Duration `toml:"backoff_decay"`      // one failure forgiven per this much time
 	KeepAlive        Duration `toml:"keepalive_interval"` // keepalive request interval
 	KeepAliveMax     int      `toml:"keepalive_count_max"`
 	IdleTimeout      Duration `toml:"idle_timeout"` // close connections without channel traffic for this long; 0 is never
 	ShutdownTimeout  Duration `toml:"shutdown_timeout"`
 	MaxSessions      int      `toml:"max_sessions"`       // session channels per connection
-	MaxStartups      int      `toml:"max_startups"`       // unauthenticated connections at once
 	MaxPacketRequest int      `toml:"max_request_length"` // bytes of a channel request payload
 	// MaxSFTPHandles bounds the files and directories one SFTP session
 	// holds open; past it opens fail with "too many open handles".
 	MaxSFTPHandles int `toml:"max_sftp_handles"`
+
+	// Pre-authentication limits (limits.go): unauthenticated connections
+	// at once, in all and per source (an IPv4 address or IPv6 /64), and
+	// penalties for sources whose connections end without authenticating.
+	MaxStartups          Startups `toml:"max_startups"`
+	PerSourceMaxStartups int      `toml:"per_source_max_startups"`
+	PerSourcePenalties   string   `toml:"per_source_penalties"` // sshd's syntax; "" is its defaults
+	PenaltyExempt        []string `toml:"penalty_exempt"`       // addresses and CIDR blocks never penalised
 }
 
 // Duration is a time.Duration that reads "30s" style strings from TOML.
@@ -86,19 +95,24 @@ func (c Config) Defaults() Config {
 	}
 	setInt(&c.MaxAuthTries, 6)
 	setDur(&c.LoginGraceTime, 60*time.Second)
+	setDur(&c.KexTimeout, 20*time.Second)
 	setInt(&c.BackoffAfter, 10)
 	setDur(&c.BackoffMax, 5*time.Minute)
+	setDur(&c.BackoffDecay, time.Minute)
 	setDur(&c.KeepAlive, 30*time.Second)
 	setInt(&c.KeepAliveMax, 3)
 	setDur(&c.ShutdownTimeout, 30*time.Second)
 	setInt(&c.MaxSessions, 10)
-	setInt(&c.MaxStartups, 100)
 	setInt(&c.MaxPacketRequest, 4096)
 	// OpenSSH's sftp-server has no limit of its own: its descriptors are
 	// bounded by RLIMIT_NOFILE, whose soft limit is 1,024 on most systems
 	// (systemd's default), and it advertises that less 5 as its
 	// max-open-handles. Clients (sftp, sshfs, rclone) hold a few.
 	setInt(&c.MaxSFTPHandles, 1024)
+	if c.MaxStartups == (Startups{}) {
+		c.MaxStartups = defaultStartups
+	}
+	setInt(&c.PerSourceMaxStartups, 10)
 	return c
 }
 
@@ -165,8 +179,11 @@ func (c Config) Validate() error {
 	if c.Umask > 0o777 {
 		return fmt.Errorf("umask %#o: want at most 0777", c.Umask)
 	}
-	if c.MaxSessions < 0 || c.MaxStartups < 0 {
-		return errors.New("max_sessions and max_startups must not be negative")
+	if c.MaxSessions < 0 || c.PerSourceMaxStartups < 0 || c.BackoffAfter < 0 {
+		return errors.New("max_sessions, per_source_max_startups and backoff_after must not be negative")
+	}
+	if _, err := c.admitConfig(); err != nil {
+		return err
 	}
 	if c.MaxSFTPHandles < 0 {
 		return errors.New("max_sftp_handles must not be negative")

@@ -28,11 +28,14 @@ type connServer struct {
 	auth *authenticator
 	ssh  *ssh.ServerConfig
 	nc   net.Conn
+	ctl  ctlEvents
 
-	mu     sync.Mutex
-	sc     *ssh.ServerConn // set once authenticated
-	drain  bool            // the parent is shutting down
-	closed bool            // the connection is being closed
+	mu      sync.Mutex
+	sc      *ssh.ServerConn // set once authenticated
+	drain   bool            // the parent is shutting down
+	closed  bool            // the connection is being closed
+	timer   *time.Timer     // closes the connection when the client takes too long
+	expired string          // the limit that ran out, if one did
 }
 
 // conn is one authenticated connection.
@@ -70,7 +73,8 @@ func ServeConn(nc, ctl, sign net.Conn, setup io.Reader, accounts Accounts, log *
 		keys = append(keys, HostKey{Signer: k})
 	}
 	log = log.With("component", "sshd")
-	a := &authenticator{cfg: cfg, accounts: accounts, backoff: ctlEvents{ctl}, log: log, now: time.Now}
+	events := ctlEvents{ctl}
+	a := &authenticator{cfg: cfg, accounts: accounts, backoff: events, log: log, now: time.Now}
 	if *cfg.UsePAM {
 		if a.pam, err = newAccountChecker(cfg.PAMService); err != nil {
 			return err
@@ -83,7 +87,7 @@ func ServeConn(nc, ctl, sign net.Conn, setup io.Reader, accounts Accounts, log *
 		}
 		a.passwords, a.passwordDelay = pw, passwordFailDelay
 	}
-	s := &connServer{cfg: cfg, log: log, auth: a, ssh: a.serverConfig(keys), nc: nc}
+	s := &connServer{cfg: cfg, log: log, auth: a, ssh: a.serverConfig(keys), nc: nc, ctl: events}
 	go s.control(ctl)
 	return runConn(s.serve)
 }
@@ -144,15 +148,24 @@ func (s *connServer) close() {
 // serve runs the connection.
 func (s *connServer) serve() error {
 	addr := s.nc.RemoteAddr().String()
-	s.nc.SetDeadline(time.Now().Add(s.cfg.LoginGraceTime.Duration))
-	sc, chans, reqs, err := ssh.NewServerConn(s.nc, s.ssh)
+	sc, chans, reqs, err := s.handshake()
 	login := s.auth.takeLogin()
 	if err != nil {
 		endLogin(login, s.log)
-		s.log.Info("handshake failed", "addr", addr, "err", err)
+		expired := s.stopLimit()
+		var bad *identError
+		switch {
+		case expired != "":
+			s.log.Info("connection closed", "addr", addr, "reason", expired+" exceeded before authentication")
+			s.ctl.timedOut()
+		case errors.As(err, &bad):
+			s.log.Info("connection refused", "addr", addr, "reason", bad.Error())
+		default:
+			s.log.Info("handshake failed", "addr", addr, "err", err)
+		}
+		s.nc.Close()
 		return nil
 	}
-	s.nc.SetDeadline(time.Time{})
 	s.mu.Lock()
 	s.sc = sc
 	gone := s.closed || s.drain
@@ -190,6 +203,67 @@ func (s *connServer) serve() error {
 	c.wg.Wait()
 	c.log.Info("connection closed")
 	return nil
+}
+
+// handshake checks the client's identification line, then does the key
+// exchange and authentication. The identification and key exchange must
+// be over within KexTimeout, all of it within LoginGraceTime, both from
+// the start; else the connection is closed.
+func (s *connServer) handshake() (*ssh.ServerConn, <-chan ssh.NewChannel, <-chan *ssh.Request, error) {
+	start := time.Now()
+	grace := s.cfg.LoginGraceTime.Duration
+	s.limit(min(s.cfg.KexTimeout.Duration, grace), "kex_timeout")
+	s.ssh.PreAuthConnCallback = func(ssh.ServerPreAuthConn) {
+		s.limit(time.Until(start.Add(grace)), "login_grace_time")
+	}
+	nc, err := exchangeIdent(s.nc, s.ssh.ServerVersion)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	sc, chans, reqs, err := ssh.NewServerConn(nc, s.ssh)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	if s.stopLimit() != "" {
+		sc.Close()
+		return nil, nil, nil, errors.New("authenticated too late")
+	}
+	return sc, chans, reqs, nil
+}
+
+// limit closes the connection after d unless stopLimit comes first; what
+// names the limit for the log. It replaces the limit set before.
+func (s *connServer) limit(d time.Duration, what string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.timer != nil {
+		s.timer.Stop()
+	}
+	var t *time.Timer
+	t = time.AfterFunc(max(d, 0), func() {
+		s.mu.Lock()
+		mine := s.timer == t
+		if mine {
+			s.expired = what
+		}
+		s.mu.Unlock()
+		if mine {
+			s.nc.Close()
+		}
+	})
+	s.timer = t
+}
+
+// stopLimit stops the limit's timer and returns the limit that ran out,
+// if one did.
+func (s *connServer) stopLimit() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.timer != nil {
+		s.timer.Stop()
+		s.timer = nil
+	}
+	return s.expired
 }
 
 // become makes the process the authenticated user: it makes the user's

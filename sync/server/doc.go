@@ -1,13 +1,16 @@
 // Package server is the SSH server for the machine's own users.
 //
 // It is split the way OpenSSH splits sshd and sshd-session. The root parent
-// process (Server) only accepts connections: it refuses addresses in
-// back-off and connections beyond MaxStartups, and starts a connection child
-// (the same binary, re-executed, still root) for every other one, handing
-// it the socket. The child (ServeConn) does the SSH handshake and
-// authenticates the user against the system's accounts and their
-// ~/.ssh/authorized_keys (or PAM), reporting every failure and the success
-// to the parent over a control socket, so that the back-off holds across
+// process (Server) only accepts connections: its admission policy (package
+// admit) refuses sources (an IPv4 address, an IPv6 /64) that serve a
+// penalty or a back-off and connections beyond max_startups, and it starts
+// a connection child (the same binary, re-executed, still root) for every
+// other one, handing it the socket. The child (ServeConn) sends its
+// identification, closes the connection at once when the client's first
+// line is not one, does the SSH handshake and authenticates the user
+// against the system's accounts and their ~/.ssh/authorized_keys (or PAM),
+// reporting every failure and the success, with the user name, to the
+// parent over a control socket, so that the back-off holds across
 // connections. Then it becomes the user for good: uid, gid and
 // supplementary groups on every thread, with no_new_privs and no
 // capability left, not even in the bounding set (see harden.go), checked
@@ -39,17 +42,22 @@ package server
 //	use_pam = true                # default true with -tags pam; true without it is an error
 //	pam_service = "simplecloud"   # the PAM service of password_auth and use_pam
 //	max_auth_tries = 6
-//	login_grace_time = "60s"
-//	backoff_after = 10            # failed attempts per address before back-off
+//	login_grace_time = "60s"      # to authenticate, from the connection's start
+//	kex_timeout = "20s"           # to identify and finish the key exchange
+//	backoff_after = 10            # failed logins per source before back-off
 //	backoff_max = "5m"
+//	backoff_decay = "1m"          # one failed login forgiven per this much time
 //	keepalive_interval = "30s"
 //	keepalive_count_max = 3
 //	idle_timeout = "1h"
 //	shutdown_timeout = "30s"
 //	max_sessions = 10             # session channels per connection
-//	max_startups = 100            # unauthenticated connections at once
 //	max_request_length = 4096     # bytes of a channel request
 //	max_sftp_handles = 1024       # open files and directories per sftp session
+//	max_startups = "20:30:100"    # unauthenticated connections: start:rate:full
+//	per_source_max_startups = 10  # unauthenticated connections per source
+//	per_source_penalties = "crash:90s authfail:5s noauth:1s grace-exceeded:10s max:10m min:15s"
+//	penalty_exempt = []           # addresses and CIDR blocks never penalised
 //
 // Every login, by key or password, and again just before the drop, is
 // refused for an account as OpenSSH's sshd refuses it (allowed_user()):
@@ -74,3 +82,29 @@ package server
 // the user (sshd keeps a root process for that; this server has none), so
 // modules that need root to close a session may fail, which is logged at
 // debug. Every refusal is logged ("auth refused") with its reason.
+//
+// Before authentication the limits are OpenSSH's. A source is an IPv4
+// address or an IPv6 /64. max_startups is sshd's MaxStartups: from start
+// unauthenticated connections on, a new one is refused at random with a
+// chance of rate percent, rising to 100 at full (a plain number N, the old
+// form, means N:100:N). Start is twice the per-source cap, so that one
+// source alone never makes others' connections fail. per_source_penalties
+// is sshd's PerSourcePenalties: a connection that ends before
+// authenticating adds to its source's penalty (crash: the child died of a
+// signal the server did not send; authfail: attempts failed; noauth: none
+// were made; grace-exceeded: kex_timeout or login_grace_time ran out), up
+// to max; once more than min is outstanding, the source is refused until
+// the penalty has run out. "no" turns penalties off; a subset of the pairs
+// changes only those. The back-off counts failed logins per source and user
+// name (16 names apart, the rest together), forgiving one per
+// backoff_decay; from backoff_after on, the source is refused for 1s,
+// doubling with every further failure up to backoff_max; a user's success
+// clears only that user's failures. The policy remembers the 65,536
+// sources used most recently. Each refused connection is logged once, at
+// most 20 lines per 10 seconds; the rest are summed up in one line.
+//
+// A client's first line must be its SSH identification ("SSH-2.0-" or
+// "SSH-1.99-", at most 255 bytes): anything else (an HTTP request, say)
+// is answered "Invalid SSH identification string." and closed at once.
+// kex_timeout also bounds the time a user may take to accept an unknown
+// host key at the client's first connection.

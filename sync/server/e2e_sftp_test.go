@@ -184,7 +184,9 @@ func TestConcurrentSessions(t *testing.T) {
 	needRoot(t)
 	u := newUser(t, "")
 	root := openDir(t)
-	s := startServer(t, root, filepath.Join(t.TempDir(), "hk"), nil)
+	// 50 handshakes at once from one address: past the default caps.
+	s := startServer(t, root, filepath.Join(t.TempDir(), "hk"), nil,
+		configFile(t, "max_startups = 100\nper_source_max_startups = 100")...)
 	local := t.TempDir()
 	writeRandom(t, filepath.Join(local, "src"), 256<<10)
 	s.mustSFTP(t, u.name, u.key, "ls\n") // records the host key once

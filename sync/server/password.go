@@ -123,7 +123,7 @@ func (a *authenticator) passwordLogin(conn ssh.ConnMetadata, method string, conv
 	} else {
 		endLogin(login, log)
 	}
-	a.backoff.succeed(hostOf(conn.RemoteAddr()))
+	a.backoff.succeed(conn.User())
 	log.Info("auth accepted", "client", string(conn.ClientVersion()))
 	return &ssh.Permissions{Extensions: map[string]string{extUser: acct.Name}}, nil
 }

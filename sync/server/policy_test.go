@@ -2,7 +2,6 @@ package server
 
 import (
 	"testing"
-	"time"
 )
 
 func TestPolicy(t *testing.T) {
@@ -35,43 +34,6 @@ func TestPolicy(t *testing.T) {
 				t.Error("refusal without a reason")
 			}
 		})
-	}
-}
-
-func TestBackoff(t *testing.T) {
-	now := time.Unix(1e9, 0)
-	b := newBackoff(3, time.Minute)
-	b.now = func() time.Time { return now }
-	for i := range 2 {
-		b.fail("a")
-		if d := b.blocked("a"); d != 0 {
-			t.Fatalf("after %d failures: got blocked %v, want 0", i+1, d)
-		}
-	}
-	wants := []time.Duration{time.Second, 2 * time.Second, 4 * time.Second}
-	for i, want := range wants {
-		b.fail("a")
-		if d := b.blocked("a"); d != want {
-			t.Fatalf("after %d failures: got %v, want %v", i+3, d, want)
-		}
-	}
-	if d := b.blocked("b"); d != 0 {
-		t.Errorf("other address: got %v, want 0", d)
-	}
-	for range 40 {
-		b.fail("a")
-	}
-	if d := b.blocked("a"); d != time.Minute {
-		t.Errorf("after many failures: got %v, want the cap %v", d, time.Minute)
-	}
-	now = now.Add(2 * time.Minute)
-	if d := b.blocked("a"); d != 0 {
-		t.Errorf("after the wait: got %v, want 0", d)
-	}
-	b.fail("a")
-	b.succeed("a")
-	if d := b.blocked("a"); d != 0 {
-		t.Errorf("after success: got %v, want 0", d)
 	}
 }
 

@@ -1,29 +1,33 @@
 package server
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
-	"golang.org/x/crypto/ssh"
 	"io"
 	"log/slog"
 	"net"
 	"sync"
 	"time"
+
+	"golang.org/x/crypto/ssh"
+
+	"simplecloud/sync/server/admit"
 )
 
-// Server is the root parent: it accepts connections, refuses addresses in
-// back-off and connections beyond MaxStartups, and hands every other
-// connection to a connection child (ServeConn). It never speaks SSH and
-// never opens user files. Create it with New.
+// Server is the root parent: it accepts connections, asks the admission
+// policy (package admit) about each, and hands every one it takes to a
+// connection child (ServeConn), whose reports and end it tells the policy.
+// It never speaks SSH and never opens user files. Create it with New.
 type Server struct {
 	cfg       Config
 	log       *slog.Logger
-	backoff   *backoff
+	admit     *admit.Policy
+	refusals  *refusalLog
 	signers   []ssh.Signer // the host keys, which only the parent holds
 	pubs      []string     // their public halves, for the children
 	childArgv []string     // argv of the connection child
-	startups  chan struct{}
 
 	mu       sync.Mutex
 	children map[*child]struct{} // every running connection child
@@ -42,9 +46,14 @@ func New(cfg Config, keys []HostKey, conn []string, log *slog.Logger) (*Server, 
 	if len(keys) == 0 || len(conn) == 0 {
 		return nil, errors.New("new server: need host keys and a connection command")
 	}
+	policy, err := newPolicy(cfg)
+	if err != nil {
+		return nil, err
+	}
+	log = log.With("component", "sshd")
 	s := &Server{
-		cfg: cfg, log: log.With("component", "sshd"), backoff: newBackoff(cfg.BackoffAfter, cfg.BackoffMax.Duration),
-		childArgv: conn, startups: make(chan struct{}, cfg.MaxStartups), children: map[*child]struct{}{},
+		cfg: cfg, log: log, admit: policy, refusals: newRefusalLog(log),
+		childArgv: conn, children: map[*child]struct{}{},
 	}
 	for _, k := range keys {
 		s.signers = append(s.signers, k.Signer)
@@ -73,22 +82,16 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 			time.Sleep(100 * time.Millisecond)
 			continue
 		}
-		if d := s.backoff.blocked(hostOf(nc.RemoteAddr())); d > 0 {
-			s.log.Info("connection refused", "addr", nc.RemoteAddr().String(), "reason", "back-off", "for", d.Round(time.Second))
-			nc.Close()
-			continue
-		}
-		select {
-		case s.startups <- struct{}{}:
-		default:
-			s.log.Warn("connection refused", "addr", nc.RemoteAddr().String(), "reason", "too many unauthenticated connections")
+		ac, err := s.admit.Admit(addrOf(nc.RemoteAddr()))
+		if err != nil {
+			s.refusals.refused(nc.RemoteAddr().String(), err)
 			nc.Close()
 			continue
 		}
 		s.wg.Add(1)
 		go func() {
 			defer s.wg.Done()
-			s.handle(nc)
+			s.handle(nc, ac)
 		}()
 	}
 	if ctx.Err() == nil {
@@ -119,22 +122,20 @@ func (s *Server) shutdown() {
 	}
 	s.mu.Lock()
 	for c := range s.children {
-		c.cmd.Process.Kill()
+		c.kill()
 	}
 	s.mu.Unlock()
 	<-done
 }
 
-// handle runs a connection child for nc and applies its reports to the
-// back-off table until it exits.
-func (s *Server) handle(nc net.Conn) {
-	host, addr := hostOf(nc.RemoteAddr()), nc.RemoteAddr().String()
-	var once sync.Once
-	release := func() { once.Do(func() { <-s.startups }) }
-	defer release()
+// handle runs a connection child for nc and tells the admission policy
+// what becomes of the connection until the child exits.
+func (s *Server) handle(nc net.Conn, ac *admit.Conn) {
+	addr := nc.RemoteAddr().String()
 	c, err := startChild(s.childArgv, nc, connSetup{Config: s.cfg, HostKeys: s.pubs})
 	nc.Close() // the child has its own copy
 	if err != nil {
+		ac.End(admit.Aborted)
 		s.log.Error("start connection child", "addr", addr, "err", err)
 		return
 	}
@@ -153,42 +154,76 @@ func (s *Server) handle(nc net.Conn) {
 			c.sign.Close() // the child can no longer rekey: its connection ends
 		}
 	}()
-	follow(c.ctl, s.backoff, host, release)
+	timedOut := follow(c.ctl, ac)
 	// The child closes its end when its connection is over, a little
 	// before it exits.
 	s.mu.Lock()
 	s.open--
 	s.mu.Unlock()
-	if err := c.wait(); err != nil {
+	err = c.wait()
+	how := admit.Closed
+	switch {
+	case c.killed.Load():
+		how = admit.Aborted
+	case c.crashed(err):
+		how = admit.Crashed
+		s.log.Warn("connection child crashed", "addr", addr, "pid", c.cmd.Process.Pid, "err", err)
+	case timedOut:
+		how = admit.TimedOut
+	}
+	if err != nil && how != admit.Crashed {
 		s.log.Info("connection child ended", "addr", addr, "pid", c.cmd.Process.Pid, "err", err)
+	}
+	if p, ok := ac.End(how); ok {
+		lvl := slog.LevelDebug
+		if p.Activated {
+			lvl = slog.LevelInfo
+		}
+		s.log.Log(context.Background(), lvl, "source penalised", "source", ac.Source().String(), "addr", addr,
+			"penalty", p.Kind.String(), "added", p.Added, "refused", p.Activated, "for", p.Remaining.Round(time.Millisecond))
 	}
 }
 
-// follow applies a connection child's reports from ctl to the back-off
-// table for host until ctl ends (the child exited); authed runs when the
-// child reports the connection authenticated. Reports count only until
-// then: after that the child runs as the user, who must not be able to
-// clear or fill anyone's back-off through it. Reading on until the end
-// keeps the control socket open, whose closing tells the child that the
-// parent is gone.
-func follow(ctl io.Reader, b *backoff, host string, authed func()) {
-	done := false
-	buf := make([]byte, 64)
+// reportSink is what the parent tells of a connection child's reports:
+// an *admit.Conn.
+type reportSink interface {
+	Failed(user string)
+	Authenticated(user string)
+}
+
+// follow applies a connection child's reports from ctl to sink until ctl
+// ends (the child exited), and says whether the child reported that the
+// client ran out of time. Reports count only until the child reports the
+// connection authenticated: after that the child runs as the user, who
+// must not be able to clear or fill anyone's back-off through it. Reading
+// on until the end keeps the control socket open, whose closing tells the
+// child that the parent is gone.
+func follow(ctl io.Reader, sink reportSink) (timedOut bool) {
+	r := bufio.NewReaderSize(ctl, 256)
+	defer io.Copy(io.Discard, r)
 	for {
-		n, err := ctl.Read(buf)
-		for _, r := range buf[:n] {
-			switch {
-			case done:
-			case r == reportFail:
-				b.fail(host)
-			case r == reportAuth:
-				done = true
-				b.succeed(host)
-				authed()
-			}
-		}
+		kind, err := r.ReadByte()
 		if err != nil {
-			return
+			return timedOut
+		}
+		switch kind {
+		case reportTimeout:
+			timedOut = true
+		case reportFail, reportAuth:
+			n, err := r.ReadByte()
+			if err != nil || n > maxReportUser {
+				return timedOut // not from an honest child: nothing more counts
+			}
+			user := make([]byte, n)
+			if _, err := io.ReadFull(r, user); err != nil {
+				return timedOut
+			}
+			if kind == reportFail {
+				sink.Failed(string(user))
+				continue
+			}
+			sink.Authenticated(string(user))
+			return false
 		}
 	}
 }

@@ -3,11 +3,13 @@ package server
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net"
 	"os"
 	"os/exec"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -22,14 +24,18 @@ const (
 	SignFD = 5 // the socket to ask the parent for host key signatures over
 )
 
-// The control socket carries single bytes. The child reports failed
-// authentication attempts and, once, that the connection is authenticated;
-// the parent ignores everything after that. The parent asks the child to
-// drain. Either side closing it means that side is gone.
+// The control socket carries the child's reports, before authentication
+// only: a byte naming the report and, for a failure and the success, a
+// byte of length and the user name (cut to maxReportUser bytes). The
+// parent ignores everything after the success, when the child runs as the
+// user. The parent asks the child to drain with one byte. Either side
+// closing it means that side is gone.
 const (
-	reportFail = 'F' // child: an authentication attempt failed
-	reportAuth = 'A' // child: the connection is authenticated
-	ctlDrain   = 'D' // parent: shutting down; let the sessions finish
+	reportFail    = 'F' // child: an authentication attempt failed (+ user)
+	reportAuth    = 'A' // child: the connection is authenticated (+ user)
+	reportTimeout = 'T' // child: the client ran out of time before authenticating
+	ctlDrain      = 'D' // parent: shutting down; let the sessions finish
+	maxReportUser = 64
 )
 
 // connSetup is what a connection child learns from the parent.
@@ -40,9 +46,10 @@ type connSetup struct {
 
 // child is a running connection child, seen from the parent.
 type child struct {
-	cmd  *exec.Cmd
-	ctl  *net.UnixConn
-	sign net.Conn
+	cmd    *exec.Cmd
+	ctl    *net.UnixConn
+	sign   net.Conn
+	killed atomic.Bool // the parent killed it
 }
 
 // childEnv are the variables of the parent's environment a connection child
@@ -126,6 +133,24 @@ func (c *child) drain() {
 	c.ctl.Write([]byte{ctlDrain})
 }
 
+// kill kills the child.
+func (c *child) kill() {
+	c.killed.Store(true)
+	c.cmd.Process.Kill()
+}
+
+// crashed reports whether the child, which ended with err (from wait),
+// crashed: it died by a signal the parent did not send, or the Go runtime
+// ended it (status 2, a panic or fatal error).
+func (c *child) crashed(err error) bool {
+	var ee *exec.ExitError
+	if c.killed.Load() || !errors.As(err, &ee) {
+		return false
+	}
+	ws, ok := ee.Sys().(syscall.WaitStatus)
+	return ok && (ws.Signaled() || ws.Exited() && ws.ExitStatus() == 2)
+}
+
 // wait reaps the child and closes the control socket.
 func (c *child) wait() error {
 	err := c.cmd.Wait()
@@ -135,8 +160,18 @@ func (c *child) wait() error {
 }
 
 // ctlEvents reports authentication events to the parent over the control
-// socket; it is the child's authEvents. The host is the parent's to know.
+// socket; it is the child's authEvents. The address is the parent's to
+// know.
 type ctlEvents struct{ w io.Writer }
 
-func (e ctlEvents) fail(string)    { e.w.Write([]byte{reportFail}) }
-func (e ctlEvents) succeed(string) { e.w.Write([]byte{reportAuth}) }
+func (e ctlEvents) fail(user string)    { e.w.Write(report(reportFail, user)) }
+func (e ctlEvents) succeed(user string) { e.w.Write(report(reportAuth, user)) }
+func (e ctlEvents) timedOut()           { e.w.Write([]byte{reportTimeout}) }
+
+// report encodes a report about user.
+func report(kind byte, user string) []byte {
+	if len(user) > maxReportUser {
+		user = user[:maxReportUser]
+	}
+	return append([]byte{kind, byte(len(user))}, user...)
+}
