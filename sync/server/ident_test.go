@@ -136,3 +136,30 @@ func TestExchangeIdentRefuses(t *testing.T) {
 		t.Errorf("got %v, want an identError quoting the request", err)
 	}
 }
+
+// FuzzCheckIdent checks that a line checkIdent calls complete is an SSH
+// 2.0 (or 1.99) identification of at most identMax bytes, and that every
+// prefix of it was let through.
+func FuzzCheckIdent(f *testing.F) {
+	f.Add([]byte("SSH-2.0-OpenSSH_9.2\r\n"))
+	f.Add([]byte("GET / HTTP/1.1\r\n\r\n"))
+	f.Add([]byte("SSH-1.99-x\n"))
+	f.Fuzz(func(t *testing.T, in []byte) {
+		complete, err := checkIdent(in)
+		if !complete {
+			return
+		}
+		if err != nil {
+			t.Fatalf("%q: complete with error %v", in, err)
+		}
+		line, _, _ := strings.Cut(string(in), "\n")
+		if len(line)+1 > identMax || !strings.HasPrefix(line, "SSH-2.0-") && !strings.HasPrefix(line, "SSH-1.99-") {
+			t.Fatalf("%q: accepted", line)
+		}
+		for i := range len(line) {
+			if _, err := checkIdent(in[:i]); err != nil {
+				t.Fatalf("prefix %q of an accepted line refused: %v", in[:i], err)
+			}
+		}
+	})
+}
