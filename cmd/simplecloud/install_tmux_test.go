@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"simplecloud/internal/testutil"
 	"simplecloud/provision"
 )
 
@@ -129,7 +130,7 @@ func fillRandom(t *testing.T, path string, n int64) []byte {
 
 // TestTmuxInstallerCancel: Esc on the first screen writes nothing.
 func TestTmuxInstallerCancel(t *testing.T) {
-	needRootTools(t, "tmux", "losetup")
+	testutil.NeedRoot(t, "tmux", "losetup")
 	dev, backing := attachLoop(t, 32<<20)
 	want := fillRandom(t, backing, 32<<20)
 	s := startTmux(t, "install", "--etc", t.TempDir())
@@ -150,7 +151,7 @@ func TestTmuxInstallerCancel(t *testing.T) {
 // wipes and formats, then stops at the open step because this host kernel
 // has no device-mapper. cryptsetup checks the header it wrote.
 func TestTmuxInstallerLoop(t *testing.T) {
-	needRootTools(t, "tmux", "losetup", "cryptsetup")
+	testutil.NeedRoot(t, "tmux", "losetup", "cryptsetup")
 	dev, backing := attachLoop(t, 64<<20)
 	fillRandom(t, backing, 64<<20)
 	id := listDisk(t, dev).ID
