@@ -266,6 +266,12 @@ func (r *run) wipe(ctx context.Context) (string, error) {
 		return "", fmt.Errorf("wipe: %w", err)
 	}
 	defer t.Close()
+	if r.state.WipeDone >= t.Size {
+		// A run stopped after its wipe wrote the last byte and before the
+		// step was on record.
+		r.state.WipeDone = t.Size
+		return fmt.Sprintf("%s wipe of %s finished by an earlier run", r.p.Options.Wipe, disk.Size(uint64(t.Size))), nil
+	}
 	o := wipe.Options{Mode: r.p.Options.Wipe, Offset: r.state.WipeDone, Log: r.sys.Log}
 	o.Progress = func(e wipe.Event) {
 		r.sink.emit(Event{Step: StepWipe, Kind: EventProgress, Message: e.Phase, Done: e.BytesDone, Total: e.BytesTotal, RatePerSec: e.RateBytesPerSec, ETASeconds: e.ETASeconds})
