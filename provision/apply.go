@@ -20,9 +20,6 @@ type Installer struct {
 	Binary string
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
-	// AfterStep, when set, is called after each step is recorded as done;
-	// tests use it to kill the process at an exact point.
-	AfterStep func(StepName)
 }
 
 // Secrets are the keys of a new volume. The caller owns them and zeroes
@@ -99,9 +96,6 @@ func (in *Installer) Apply(ctx context.Context, p *Plan, sec Secrets, sink Sink)
 		}
 		in.Sys.log().Debug("install step done", "step", st.Name, "result", msg)
 		sink.emit(Event{Step: st.Name, Kind: EventDone, Message: msg, ElapsedSecs: in.now().Sub(t0).Seconds()})
-		if in.AfterStep != nil {
-			in.AfterStep(st.Name)
-		}
 	}
 	r.opened = false // a finished install stays open and mounted
 	r.res.Seconds = in.now().Sub(start).Seconds()
