@@ -8,6 +8,8 @@ import (
 	"testing"
 
 	"github.com/u-root/u-root/pkg/cpio"
+
+	"simplecloud/internal/testutil"
 )
 
 func TestInitramfsRoundTrip(t *testing.T) {
@@ -65,9 +67,7 @@ func TestInitramfsRoundTrip(t *testing.T) {
 // and its libraries, unpacks it and runs the program
 // in a chroot: the libraries must be complete.
 func TestInitramfsProgramRunsInChroot(t *testing.T) {
-	if os.Getuid() != 0 {
-		t.Skip("chroot needs root; skipping")
-	}
+	testutil.NeedRoot(t) // chroot
 	prog, err := exec.LookPath("ls")
 	if err != nil {
 		t.Skip("no ls")

@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"simplecloud/internal/testutil"
 )
 
 // TestOracleBackupRestore: our backup restores with cryptsetup, and
@@ -128,28 +130,21 @@ func lockBlocksCryptsetup(t *testing.T, o *oracle, dev, lockFile string) {
 	exited := make(chan error, 1)
 	go func() { exited <- cmd.Wait() }()
 	// /proc/locks lists a blocked flock request as "N: -> FLOCK ... <pid> <dev>:<inode> ...".
-	waiting := func() bool {
-		b, _ := os.ReadFile("/proc/locks")
-		for _, l := range strings.Split(string(b), "\n") {
-			if strings.Contains(l, "-> FLOCK") && strings.Contains(l, " "+strconv.Itoa(cmd.Process.Pid)+" ") &&
-				strings.Contains(l, ":"+strconv.FormatUint(st.Ino, 10)+" ") {
-				return true
-			}
-		}
-		return false
-	}
-	deadline := time.Now().Add(20 * time.Second)
-	for !waiting() {
+	testutil.Eventually(t, 20*time.Second, func() error {
 		select {
 		case err := <-exited:
 			t.Fatalf("cryptsetup finished (%v) while we held the write lock:\n%s", err, out.String())
 		default:
 		}
-		if time.Now().After(deadline) {
-			t.Fatal("cryptsetup never waited for our lock")
+		b, _ := os.ReadFile("/proc/locks")
+		for _, l := range strings.Split(string(b), "\n") {
+			if strings.Contains(l, "-> FLOCK") && strings.Contains(l, " "+strconv.Itoa(cmd.Process.Pid)+" ") &&
+				strings.Contains(l, ":"+strconv.FormatUint(st.Ino, 10)+" ") {
+				return nil
+			}
 		}
-		time.Sleep(10 * time.Millisecond)
-	}
+		return fmt.Errorf("cryptsetup never waited for our lock; /proc/locks:\n%s", b)
+	})
 	d.Unlock()
 	select {
 	case err := <-exited:
@@ -194,14 +189,10 @@ func TestAttachLoop(t *testing.T) {
 		t.Fatal(err)
 	}
 	backing := "/sys/block/" + filepath.Base(loop) + "/loop/backing_file"
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		if _, err := os.Stat(backing); errors.Is(err, os.ErrNotExist) {
-			break
+	testutil.Eventually(t, 10*time.Second, func() error {
+		if _, err := os.Stat(backing); !errors.Is(err, os.ErrNotExist) {
+			return fmt.Errorf("%s still attached after its last user closed it (%s: %v)", loop, backing, err)
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s still attached after its last user closed it", loop)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+		return nil
+	})
 }

@@ -10,6 +10,7 @@ import (
 
 	"simplecloud/images/vm"
 	"simplecloud/images/vmtest"
+	"simplecloud/internal/testutil"
 )
 
 // guestRun runs a shell script in the guest and fails t unless it exits 0.
@@ -38,7 +39,7 @@ func TestVMDMCrypt(t *testing.T) {
 	})
 	guestRun(t, m, "printf 'correct horse' > /tmp/key; mkdir -p /mnt/a")
 
-	t.Run("ours then cryptsetup", func(t *testing.T) {
+	testutil.Step(t, "ours then cryptsetup", func(t *testing.T) {
 		out := guestRun(t, m, `
 simplecloud luks format /dev/vda --key-file /tmp/key --batch-mode --pbkdf pbkdf2 --pbkdf-force-iterations 1000
 simplecloud luks open /dev/vda ours --key-file /tmp/key
@@ -61,7 +62,7 @@ cmp /tmp/sum-ours /tmp/sum-theirs && echo same`)
 		}
 	})
 
-	t.Run("cryptsetup then ours", func(t *testing.T) {
+	testutil.Step(t, "cryptsetup then ours", func(t *testing.T) {
 		out := guestRun(t, m, `
 cryptsetup luksFormat --batch-mode --type luks2 --pbkdf pbkdf2 --pbkdf-force-iterations 1000 --key-file /tmp/key /dev/vdb
 cryptsetup open --key-file /tmp/key /dev/vdb theirs
@@ -84,7 +85,7 @@ cmp /tmp/sum-ours /tmp/sum-theirs && echo same`)
 		}
 	})
 
-	t.Run("wrong passphrase", func(t *testing.T) {
+	testutil.Step(t, "wrong passphrase", func(t *testing.T) {
 		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 		defer cancel()
 		r, err := m.RunCmd(ctx, vm.Cmd{Argv: []string{"simplecloud", "luks", "open", "/dev/vda", "bad", "--key-file", "/dev/stdin"}, Stdin: []byte("wrong")})

@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"simplecloud/internal/testutil"
 )
 
 // Fast KDF parameters for tests.
@@ -22,9 +24,7 @@ var (
 // need it and root (cryptsetup wants root even on image files).
 func needCryptsetup(t *testing.T) string {
 	t.Helper()
-	if os.Geteuid() != 0 {
-		t.Skip("cryptsetup oracle tests need root")
-	}
+	testutil.NeedRoot(t)
 	return needTool(t, "cryptsetup")
 }
 

@@ -5,6 +5,7 @@ package luks_test
 import (
 	"context"
 	"crypto/rand"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -15,6 +16,7 @@ import (
 	"simplecloud/images"
 	"simplecloud/images/vm"
 	"simplecloud/images/vmtest"
+	"simplecloud/internal/testutil"
 	"simplecloud/luks"
 )
 
@@ -106,8 +108,8 @@ func TestVMLuksCLI(t *testing.T) {
 	if r := g.run([]byte("vm pass"), "sh", "-c", "cat > /k"); r.Exit != 0 {
 		t.Fatalf("write key file: %s", r.Stderr)
 	}
-	t.Run("ours to cryptsetup", func(t *testing.T) {
-		g.t = t
+	testutil.Step(t, "ours to cryptsetup", func(t *testing.T) {
+		g := csGuest{t, m}
 		g.sh(0, "simplecloud luks format /dev/vda --batch-mode --key-file /k --sector-size 4096 "+fastKDF)
 		g.sh(0, "simplecloud luks open /dev/vda ours --key-file /k")
 		st := g.sh(0, "simplecloud luks status ours")
@@ -122,8 +124,8 @@ func TestVMLuksCLI(t *testing.T) {
 		g.sh(4, "simplecloud luks status ours")
 		g.sh(0, "cryptsetup open --key-file /k /dev/vda cs && dd if=/dev/mapper/cs bs=4096 skip=3 count=64 2>/dev/null | cmp - /pattern && cryptsetup close cs")
 	})
-	t.Run("cryptsetup to ours", func(t *testing.T) {
-		g.t = t
+	testutil.Step(t, "cryptsetup to ours", func(t *testing.T) {
+		g := csGuest{t, m}
 		g.sh(0, "cryptsetup luksFormat --batch-mode --key-file /k --pbkdf argon2id --pbkdf-memory 32768 --pbkdf-force-iterations 4 /dev/vdb")
 		g.sh(0, "cryptsetup open --key-file /k /dev/vdb cs && dd if=/pattern of=/dev/mapper/cs bs=4096 seek=5 conv=fsync 2>/dev/null && cryptsetup close cs")
 		g.sh(0, "simplecloud luks open /dev/vdb theirs --key-file /k --allow-discards")
@@ -135,44 +137,42 @@ func TestVMLuksCLI(t *testing.T) {
 		}
 		g.sh(0, "cryptsetup close theirs")
 	})
-	t.Run("userspace writes read through dm-crypt", func(t *testing.T) {
-		g.t = t
+	testutil.Step(t, "userspace writes read through dm-crypt", func(t *testing.T) {
+		g := csGuest{t, m}
 		for _, dev := range []string{"vdc", "vdd"} {
 			g.sh(0, "cryptsetup open --key-file /k /dev/"+dev+" us")
 			g.sh(0, fmt.Sprintf("dd if=/dev/mapper/us bs=512 skip=%d count=%d 2>/dev/null | cmp - /pattern", usOffset/512, vmPattern/512))
 			g.sh(0, "cryptsetup close us")
 		}
 	})
-	t.Run("image file through a loop device", func(t *testing.T) {
-		g.t = t
+	testutil.Step(t, "image file through a loop device", func(t *testing.T) {
+		g := csGuest{t, m}
 		g.sh(0, "dd if=/dev/zero of=/img bs=1048576 count=32 2>/dev/null")
 		g.sh(0, "simplecloud luks format /img --batch-mode --key-file /k "+fastKDF)
 		g.sh(0, "simplecloud luks open /img imgmap --key-file /k")
 		g.sh(0, "dd if=/pattern of=/dev/mapper/imgmap bs=4096 seek=2 conv=fsync 2>/dev/null")
 		g.sh(0, "simplecloud luks close imgmap")
-		deadline := time.Now().Add(time.Minute)
-		for g.run(nil, "sh", "-c", "cat /sys/block/loop*/loop/backing_file 2>/dev/null | grep -q /img").Exit == 0 {
-			if time.Now().After(deadline) {
-				t.Fatal("the loop device stayed attached after close")
+		testutil.Eventually(t, time.Minute, func() error {
+			if g.run(nil, "sh", "-c", "cat /sys/block/loop*/loop/backing_file 2>/dev/null | grep -q /img").Exit == 0 {
+				return errors.New("the loop device stayed attached after close")
 			}
-			time.Sleep(200 * time.Millisecond)
-		}
+			return nil
+		})
 		g.sh(0, "cryptsetup open --key-file /k /img cs2 && dd if=/dev/mapper/cs2 bs=4096 skip=2 count=64 2>/dev/null | cmp - /pattern && cryptsetup close cs2")
 	})
-	t.Run("deferred close", func(t *testing.T) {
-		g.t = t
+	testutil.Step(t, "deferred close", func(t *testing.T) {
+		g := csGuest{t, m}
 		g.sh(0, "simplecloud luks open /dev/vda busy --key-file /k")
 		p, err := m.StartCmd(vm.Cmd{Argv: []string{"sh", "-c", "exec 3</dev/mapper/busy; exec sleep 600"}})
 		if err != nil {
 			t.Fatal(err)
 		}
-		deadline := time.Now().Add(time.Minute)
-		for !strings.Contains(g.sh(0, "simplecloud luks status busy"), "in use") {
-			if time.Now().After(deadline) {
-				t.Fatal("the holder never opened the mapping")
+		testutil.Eventually(t, time.Minute, func() error {
+			if st := g.sh(0, "simplecloud luks status busy"); !strings.Contains(st, "in use") {
+				return fmt.Errorf("the holder never opened the mapping; status:\n%s", st)
 			}
-			time.Sleep(200 * time.Millisecond)
-		}
+			return nil
+		})
 		g.sh(5, "simplecloud luks close busy")
 		g.sh(0, "simplecloud luks close busy --deferred")
 		if st := g.sh(0, "simplecloud luks status busy"); !strings.Contains(st, "deferred remove pending") {
@@ -186,11 +186,11 @@ func TestVMLuksCLI(t *testing.T) {
 		if err := p.Signal(9); err != nil {
 			t.Fatal(err)
 		}
-		for g.run(nil, "simplecloud", "luks", "status", "busy").Exit != 4 {
-			if time.Now().After(deadline) {
-				t.Fatal("the mapping did not go away after its last user")
+		testutil.Eventually(t, time.Minute, func() error {
+			if r := g.run(nil, "simplecloud", "luks", "status", "busy"); r.Exit != 4 {
+				return fmt.Errorf("the mapping did not go away after its last user: status exits %d\n%s", r.Exit, r.Stdout)
 			}
-			time.Sleep(200 * time.Millisecond)
-		}
+			return nil
+		})
 	})
 }

@@ -20,9 +20,6 @@ type Installer struct {
 	Binary string
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
-	// AfterStep, when set, is called after each step is recorded as done;
-	// tests use it to kill the process at an exact point.
-	AfterStep func(StepName)
 }
 
 // Secrets are the keys of a new volume. The caller owns them and zeroes
@@ -99,9 +96,6 @@ func (in *Installer) Apply(ctx context.Context, p *Plan, sec Secrets, sink Sink)
 		}
 		in.Sys.log().Debug("install step done", "step", st.Name, "result", msg)
 		sink.emit(Event{Step: st.Name, Kind: EventDone, Message: msg, ElapsedSecs: in.now().Sub(t0).Seconds()})
-		if in.AfterStep != nil {
-			in.AfterStep(st.Name)
-		}
 	}
 	r.opened = false // a finished install stays open and mounted
 	r.res.Seconds = in.now().Sub(start).Seconds()
@@ -266,6 +260,12 @@ func (r *run) wipe(ctx context.Context) (string, error) {
 		return "", fmt.Errorf("wipe: %w", err)
 	}
 	defer t.Close()
+	if r.state.WipeDone >= t.Size {
+		// A run stopped after its wipe wrote the last byte and before the
+		// step was on record.
+		r.state.WipeDone = t.Size
+		return fmt.Sprintf("%s wipe of %s finished by an earlier run", r.p.Options.Wipe, disk.Size(uint64(t.Size))), nil
+	}
 	o := wipe.Options{Mode: r.p.Options.Wipe, Offset: r.state.WipeDone, Log: r.sys.Log}
 	o.Progress = func(e wipe.Event) {
 		r.sink.emit(Event{Step: StepWipe, Kind: EventProgress, Message: e.Phase, Done: e.BytesDone, Total: e.BytesTotal, RatePerSec: e.RateBytesPerSec, ETASeconds: e.ETASeconds})

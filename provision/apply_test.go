@@ -344,3 +344,30 @@ func TestApplyGuard(t *testing.T) {
 		})
 	}
 }
+
+// TestApplyResumesAWipeDoneToTheEnd: a run killed after its wipe wrote the
+// last byte, but before the step was on record, leaves wipe_done at the
+// disk's size; the next run takes the wipe as done instead of refusing the
+// offset.
+func TestApplyResumesAWipeDoneToTheEnd(t *testing.T) {
+	const size = 32 << 20
+	sys, d, _, _ := testSystem(t, size)
+	o := Options{WholeDisk: true, Wipe: wipe.Zero, PBKDF: fastKDF, Mount: filepath.Join(t.TempDir(), "data")}
+	st := &State{Disk: d.ID, Name: DefaultName, Mount: o.Mount, WipeMode: string(wipe.Zero), WipeDone: size}
+	p, err := NewPlan(o, d, nil, st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wiped []Event
+	in := &Installer{Sys: *sys}
+	if _, err := in.Apply(context.Background(), p, Secrets{Passphrase: []byte("pw")}, func(e Event) {
+		if e.Step == StepWipe && e.Kind != EventProgress {
+			wiped = append(wiped, e)
+		}
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if len(wiped) != 2 || wiped[1].Kind != EventDone || !strings.Contains(wiped[1].Message, "earlier run") {
+		t.Errorf("got wipe events %+v, want it started and done by the earlier run", wiped)
+	}
+}

@@ -9,15 +9,14 @@ import (
 	"golang.org/x/sys/unix"
 
 	"simplecloud/internal/mountinfo"
+	"simplecloud/internal/testutil"
 )
 
 // TestUnixMounterFlags mounts a tmpfs with the real Mounter and
 // VolumeMountFlags and reads the kernel's mount table: the options must
 // include nosuid and nodev.
 func TestUnixMounterFlags(t *testing.T) {
-	if os.Geteuid() != 0 {
-		t.Skip("needs root (mount); CI runs as root")
-	}
+	testutil.NeedRoot(t) // mount
 	dir := t.TempDir()
 	m := unixMounter{}
 	if err := m.Mount("sc-test", dir, "tmpfs", VolumeMountFlags); err != nil {

@@ -2,6 +2,7 @@ package tui
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -11,6 +12,7 @@ import (
 	"github.com/charmbracelet/x/exp/teatest"
 
 	"simplecloud/disk/holders"
+	"simplecloud/internal/testutil"
 )
 
 // fakeHolders returns its reports in turn, then the last one forever.
@@ -128,19 +130,14 @@ func TestHoldersLive(t *testing.T) {
 	tm.Send(hRunes("j"))
 	tm.Send(hRunes("j"))
 	tm.Send(hRunes("x")) // pid 300
-	deadline := time.Now().Add(10 * time.Second)
-	for {
+	testutil.Eventually(t, 10*time.Second, func() error {
 		src.mu.Lock()
-		n := src.calls
-		src.mu.Unlock()
-		if n >= 2 {
-			break
+		defer src.mu.Unlock()
+		if src.calls < 2 {
+			return fmt.Errorf("no rescan: %d scans", src.calls)
 		}
-		if time.Now().After(deadline) {
-			t.Fatal("no rescan")
-		}
-		time.Sleep(5 * time.Millisecond) // poll interval
-	}
+		return nil
+	})
 	tm.Send(hKey(tea.KeyEnter))
 	fm := tm.FinalModel(t, teatest.WithFinalTimeout(10*time.Second)).(*Holders)
 	proceed, got, last := fm.Outcome()

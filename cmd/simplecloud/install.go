@@ -39,7 +39,6 @@ type installFlags struct {
 	dryRun      bool
 	asJSON      bool
 	tui         bool
-	killAfter   string // hidden: SIGKILL itself after this step (tests)
 }
 
 func newInstallCmd(a *app) *cobra.Command {
@@ -107,8 +106,6 @@ func (f *installFlags) register(cmd *cobra.Command) {
 	fl.BoolVar(&f.asJSON, "json", false, "print events and the result as JSON lines on stdout")
 	fl.BoolVar(&f.tui, "tui", false, "run the interactive installer even when stderr is not a terminal")
 	fl.StringVar(&f.etc, "etc", "/etc", "configuration root (for tests)")
-	fl.StringVar(&f.killAfter, "kill-after", "", "kill the process with SIGKILL after this step (tests)")
-	_ = fl.MarkHidden("kill-after")
 	_ = fl.MarkHidden("etc")
 	_ = fl.MarkHidden("tui")
 }
@@ -204,13 +201,6 @@ func runInstall(cmd *cobra.Command, a *app, f *installFlags) error {
 	ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	in := &provision.Installer{Sys: sys, Binary: selfPath()}
-	if f.killAfter != "" {
-		in.AfterStep = func(s provision.StepName) {
-			if string(s) == f.killAfter {
-				_ = syscall.Kill(os.Getpid(), syscall.SIGKILL)
-			}
-		}
-	}
 	res, err := in.Apply(ctx, p, sec, out.Event)
 	if err != nil {
 		return err

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"simplecloud/internal/testutil"
 	"simplecloud/luks"
 	"simplecloud/provision"
 )
@@ -20,7 +21,7 @@ const fixture = "../../disk/testdata/blank"
 // loopDisk attaches a blank loop device for a dry run (root only).
 func loopDisk(t *testing.T) string {
 	t.Helper()
-	needRootTools(t, "losetup")
+	testutil.NeedRoot(t, "losetup")
 	dev, _ := attachLoop(t, 64<<20)
 	return dev
 }

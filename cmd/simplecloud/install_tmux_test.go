@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"crypto/rand"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -12,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"simplecloud/internal/testutil"
 	"simplecloud/provision"
 )
 
@@ -70,17 +72,14 @@ func (s *tmuxSession) screen() string {
 // wait polls the screen until it contains want.
 func (s *tmuxSession) wait(want string) string {
 	s.t.Helper()
-	deadline := time.Now().Add(60 * time.Second)
-	for {
-		scr := s.screen()
-		if strings.Contains(scr, want) {
-			return scr
+	var scr string
+	testutil.Eventually(s.t, 60*time.Second, func() error {
+		if scr = s.screen(); !strings.Contains(scr, want) {
+			return fmt.Errorf("screen never showed %q; last screen:\n%s", want, scr)
 		}
-		if time.Now().After(deadline) {
-			s.t.Fatalf("screen never showed %q; last screen:\n%s", want, scr)
-		}
-		time.Sleep(50 * time.Millisecond) // polling interval against the deadline
-	}
+		return nil
+	})
+	return scr
 }
 
 func (s *tmuxSession) keys(keys ...string) {
@@ -110,10 +109,13 @@ func (s *tmuxSession) choose(dev string) {
 		}
 		before := s.screen()
 		s.keys("Down")
-		deadline := time.Now().Add(5 * time.Second)
-		for s.screen() == before && time.Now().Before(deadline) {
-			time.Sleep(20 * time.Millisecond)
-		}
+		// On the last line the cursor stays: go on when the wait ends either way.
+		_ = testutil.Poll(5*time.Second, func() error {
+			if s.screen() == before {
+				return errors.New("the screen did not change")
+			}
+			return nil
+		})
 	}
 	s.t.Fatalf("%s is not among the eligible disks:\n%s", dev, s.screen())
 }
@@ -129,7 +131,7 @@ func fillRandom(t *testing.T, path string, n int64) []byte {
 
 // TestTmuxInstallerCancel: Esc on the first screen writes nothing.
 func TestTmuxInstallerCancel(t *testing.T) {
-	needRootTools(t, "tmux", "losetup")
+	testutil.NeedRoot(t, "tmux", "losetup")
 	dev, backing := attachLoop(t, 32<<20)
 	want := fillRandom(t, backing, 32<<20)
 	s := startTmux(t, "install", "--etc", t.TempDir())
@@ -150,7 +152,7 @@ func TestTmuxInstallerCancel(t *testing.T) {
 // wipes and formats, then stops at the open step because this host kernel
 // has no device-mapper. cryptsetup checks the header it wrote.
 func TestTmuxInstallerLoop(t *testing.T) {
-	needRootTools(t, "tmux", "losetup", "cryptsetup")
+	testutil.NeedRoot(t, "tmux", "losetup", "cryptsetup")
 	dev, backing := attachLoop(t, 64<<20)
 	fillRandom(t, backing, 64<<20)
 	id := listDisk(t, dev).ID

@@ -5,6 +5,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -13,6 +14,7 @@ import (
 	"simplecloud/disk"
 	"simplecloud/images/vm"
 	"simplecloud/images/vmtest"
+	"simplecloud/internal/testutil"
 )
 
 // guest wraps a booted machine with helpers that fail the test.
@@ -62,19 +64,40 @@ mount --bind /sysroot/etc/simplecloud /etc/simplecloud && cp /bin/simplecloud /s
 	return g
 }
 
+// sc is simplecloud as the install guests run it: from the "system" disk.
+const sc = "/sysroot/simplecloud"
+
 // TestVMInstallAndUnlock is the first-boot story in a real kernel: an
 // unattended install on the blank disk next to a mounted system disk, checked
 // with cryptsetup and dumpe2fs; then a second boot on the same images where
 // unlock on the serial console refuses a wrong passphrase, accepts the right
-// one, and the file written before reads back.
+// one, and the file written before reads back. Each step builds on the ones
+// before.
 func TestVMInstallAndUnlock(t *testing.T) {
 	dir := t.TempDir()
-	system, data := filepath.Join(dir, "system.img"), filepath.Join(dir, "data.img")
-	const sc = "/sysroot/simplecloud"
-	var uuid string
+	s := &installStory{system: filepath.Join(dir, "system.img"), data: filepath.Join(dir, "data.img")}
+	s.m = bootInstallGuest(t, s.system, s.data, true).m
+	testutil.Step(t, "disks", s.disks)
+	testutil.Step(t, "install refuses the system disk", s.refuseSystem)
+	testutil.Step(t, "install", s.install)
+	testutil.Step(t, "the volume as cryptsetup and dumpe2fs see it", s.checkVolume)
+	testutil.Step(t, "a re-run refuses", s.rerun)
+	testutil.Step(t, "lock", s.lock)
+	s.m = bootInstallGuest(t, s.system, s.data, false).m // the second boot
+	testutil.Step(t, "unlock on the console", s.unlockOnConsole)
+	testutil.Step(t, "exit codes", s.exitCodes)
+	testutil.Step(t, "lock of a busy volume", s.lockBusy)
+}
 
-	g := bootInstallGuest(t, system, data, true)
+// installStory is what the steps of TestVMInstallAndUnlock share.
+type installStory struct {
+	system, data string      // the disk images
+	m            *vm.Machine // the guest of the current boot
+	uuid         string      // the LUKS UUID install reported
+}
 
+func (s *installStory) disks(t *testing.T) {
+	g := guest{t, s.m}
 	r := g.run("", sc, "disks", "--json")
 	var l disk.Listing
 	if r.Exit != 0 || json.Unmarshal(r.Stdout, &l) != nil {
@@ -85,13 +108,20 @@ func TestVMInstallAndUnlock(t *testing.T) {
 			t.Errorf("got %s eligible=%v; want only virtio-SC-DATA eligible", d.ID, d.Eligible)
 		}
 	}
+}
+
+func (s *installStory) refuseSystem(t *testing.T) {
+	g := guest{t, s.m}
 	g.sh("printf 'correct horse' > /tmp/key")
-	r = g.run("", sc, "install", "--disk", "virtio-SC-SYSTEM", "--key-file", "/tmp/key", "--yes")
+	r := g.run("", sc, "install", "--disk", "virtio-SC-SYSTEM", "--key-file", "/tmp/key", "--yes")
 	if r.Exit != 1 || !strings.Contains(string(r.Stderr), "refusing to install on virtio-SC-SYSTEM") {
 		t.Errorf("install on the system disk: got exit %d %s, want a refusal", r.Exit, r.Stderr)
 	}
+}
 
-	r = g.run("", sc, "install", "--disk", "virtio-SC-DATA", "--key-file", "/tmp/key", "--yes", "--wipe", "zero",
+func (s *installStory) install(t *testing.T) {
+	g := guest{t, s.m}
+	r := g.run("", sc, "install", "--disk", "virtio-SC-DATA", "--key-file", "/tmp/key", "--yes", "--wipe", "zero",
 		"--pbkdf", "pbkdf2", "--pbkdf-force-iterations", "1000", "--recovery-key", "/sysroot/recovery.txt", "--json")
 	if r.Exit != 0 {
 		t.Fatalf("install: exit %d\n%s%s", r.Exit, r.Stdout, r.Stderr)
@@ -103,14 +133,17 @@ func TestVMInstallAndUnlock(t *testing.T) {
 	if err := json.Unmarshal([]byte(lines[len(lines)-1]), &last); err != nil || last.Result.UUID == "" {
 		t.Fatalf("last JSON line %q: %v; want the result", lines[len(lines)-1], err)
 	}
-	uuid = last.Result.UUID
+	s.uuid = last.Result.UUID
 	if last.Result.Target != "/dev/vdb1" {
 		t.Errorf("got target %s, want /dev/vdb1 (one GPT partition)", last.Result.Target)
 	}
 	t.Logf("install printed %d JSON lines; result %+v", len(lines), last.Result)
+}
 
+func (s *installStory) checkVolume(t *testing.T) {
+	g := guest{t, s.m}
 	dump := g.sh("cryptsetup luksDump /dev/vdb1")
-	for _, want := range []string{"Version:       \t2", "UUID:          \t" + uuid, "Label:         \tsimplecloud", "0: luks2", "1: luks2"} {
+	for _, want := range []string{"Version:       \t2", "UUID:          \t" + s.uuid, "Label:         \tsimplecloud", "0: luks2", "1: luks2"} {
 		if !strings.Contains(dump, want) {
 			t.Errorf("cryptsetup luksDump lacks %q:\n%s", want, dump)
 		}
@@ -128,30 +161,38 @@ func TestVMInstallAndUnlock(t *testing.T) {
 	g.sh("grep -q '^/dev/mapper/simplecloud /srv/simplecloud ext4' /proc/mounts")
 	volumeMountedSafe(t, g, "install")
 	cfg := g.sh("cat /etc/simplecloud/simplecloud.toml")
-	if !strings.Contains(cfg, `uuid = "`+uuid+`"`) {
+	if !strings.Contains(cfg, `uuid = "`+s.uuid+`"`) {
 		t.Errorf("config lacks the LUKS UUID:\n%s", cfg)
 	}
 	g.sh("ls /etc/systemd/system/simplecloud-unlock.service /etc/systemd/system/simplecloud-serve.service")
 	g.sh("echo written-before-reboot > /srv/simplecloud/f && sync")
+}
 
-	r = g.run("", sc, "install", "--disk", "virtio-SC-DATA", "--key-file", "/tmp/key", "--yes", "--allow-signature")
+func (s *installStory) rerun(t *testing.T) {
+	r := guest{t, s.m}.run("", sc, "install", "--disk", "virtio-SC-DATA", "--key-file", "/tmp/key", "--yes", "--allow-signature")
 	if r.Exit != 1 || !strings.Contains(string(r.Stderr), "already") || !strings.Contains(string(r.Stderr), "nothing was written") {
 		t.Errorf("re-run: got exit %d %s, want a refusal: already installed", r.Exit, r.Stderr)
 	}
+}
+
+// lock closes the volume and powers the guest off; the system disk was
+// written only through its mounted filesystem.
+func (s *installStory) lock(t *testing.T) {
+	g := guest{t, s.m}
 	if r := g.run("", sc, "lock"); r.Exit != 0 {
 		t.Fatalf("lock: exit %d %s", r.Exit, r.Stderr)
 	}
-	// The system disk was written only through its mounted filesystem.
 	g.sh("umount /etc/simplecloud && umount /sysroot && e2fsck -fn /dev/vda")
-	if err := g.m.Close(); err != nil {
+	if err := s.m.Close(); err != nil {
 		t.Fatal(err)
 	}
+}
 
-	// Second boot on the same images: the unlock prompt on the console.
-	g = bootInstallGuest(t, system, data, false)
+func (s *installStory) unlockOnConsole(t *testing.T) {
+	g := guest{t, s.m}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	p, err := g.m.StartCmd(vm.Cmd{Console: true, Argv: []string{sc, "unlock"}})
+	p, err := s.m.StartCmd(vm.Cmd{Console: true, Argv: []string{sc, "unlock"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -161,11 +202,11 @@ func TestVMInstallAndUnlock(t *testing.T) {
 		{"Enter passphrase for simplecloud", "correct horse"},
 		{"Unlocked /dev/vdb1", ""},
 	} {
-		if err := g.m.Expect(ctx, step.expect); err != nil {
-			t.Fatalf("expect %q: %v\nconsole:\n%s", step.expect, err, tail(g.m.Console(), 2000))
+		if err := s.m.Expect(ctx, step.expect); err != nil {
+			t.Fatalf("expect %q: %v\nconsole:\n%s", step.expect, err, tail(s.m.Console(), 2000))
 		}
 		if step.send != "" {
-			if err := g.m.SendLine(step.send); err != nil {
+			if err := s.m.SendLine(step.send); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -178,10 +219,13 @@ func TestVMInstallAndUnlock(t *testing.T) {
 		t.Errorf("got %q after the reboot, want the file written before", got)
 	}
 	volumeMountedSafe(t, g, "unlock")
-	if strings.Contains(g.m.Console(), "correct horse") || strings.Contains(g.m.Console(), "wrong horse") {
+	if strings.Contains(s.m.Console(), "correct horse") || strings.Contains(s.m.Console(), "wrong horse") {
 		t.Error("a passphrase was echoed on the console")
 	}
+}
 
+func (s *installStory) exitCodes(t *testing.T) {
+	g := guest{t, s.m}
 	exits := []struct {
 		argv []string
 		want int
@@ -191,6 +235,7 @@ func TestVMInstallAndUnlock(t *testing.T) {
 		{[]string{sc, "lock"}, 0},
 		{[]string{sc, "lock"}, exitAlreadyOpen},
 		{[]string{"sh", "-c", "printf nope > /tmp/bad && " + sc + " unlock --key-file /tmp/bad"}, exitAuth},
+		// A terminal-less stdin that stays open, silent, past the timeout.
 		{[]string{"sh", "-c", "sleep 5 | " + sc + " unlock --timeout 2s"}, exitTimeout},
 		{[]string{"sh", "-c", sc + " unlock --tries 1 < /dev/null"}, exitTimeout},
 		{[]string{"sh", "-c", "sed 's/uuid = .*/uuid = \"00000000-0000-4000-8000-000000000000\"/' /etc/simplecloud/simplecloud.toml > /tmp/other.toml && " +
@@ -206,13 +251,21 @@ func TestVMInstallAndUnlock(t *testing.T) {
 	if got := g.sh("cat /srv/simplecloud/f"); got != "written-before-reboot\n" {
 		t.Errorf("after the recovery key: got %q, want the file", got)
 	}
+}
 
-	// lock of a busy volume goes through the busy-device helper.
-	holder, err := g.m.StartCmd(vm.Cmd{Argv: []string{"sh", "-c", "cd /srv/simplecloud && exec sleep 600"}})
+// lockBusy locks a busy volume: lock goes through the busy-device helper.
+func (s *installStory) lockBusy(t *testing.T) {
+	g := guest{t, s.m}
+	holder, err := s.m.StartCmd(vm.Cmd{Argv: []string{"sh", "-c", "cd /srv/simplecloud && exec sleep 600"}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	g.sh("for i in $(seq 50); do ls -l /proc/*/cwd 2>/dev/null | grep -q /srv/simplecloud && exit 0; sleep 0.1; done; exit 1")
+	testutil.Eventually(t, time.Minute, func() error {
+		if g.run("", "sh", "-c", "ls -l /proc/*/cwd 2>/dev/null | grep -q /srv/simplecloud").Exit != 0 {
+			return errors.New("the holder never made /srv/simplecloud its working directory")
+		}
+		return nil
+	})
 	if r := g.run("", sc, "lock"); r.Exit != exitUsage || !strings.Contains(string(r.Stderr), "--yes") {
 		t.Errorf("lock of a busy volume without --yes: got exit %d %s, want a refusal naming --yes", r.Exit, r.Stderr)
 	}
@@ -221,6 +274,8 @@ func TestVMInstallAndUnlock(t *testing.T) {
 		t.Errorf("lock --yes of a busy volume: exit %d\n%s%s", r.Exit, r.Stdout, r.Stderr)
 	}
 	g.sh("test ! -e /dev/mapper/simplecloud && ! grep -q /srv/simplecloud /proc/mounts")
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
 	if r, err := holder.Wait(ctx); err != nil || r.Exit == 0 {
 		t.Errorf("the process holding the volume: got %+v, %v; want it stopped", r, err)
 	}

@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"simplecloud/internal/testutil"
 )
 
 // dryRun runs a luks command with --dry-run and nothing on stdin (a dry run
@@ -125,7 +127,7 @@ func TestLuksDryRunHeader(t *testing.T) {
 // alone, and refuses it while it is mounted, as format does.
 func TestLuksDryRunFormatLoop(t *testing.T) {
 	e := newLuksEnv(t)
-	needRootTools(t, "losetup", "mkfs.ext4", "mount", "umount")
+	testutil.NeedRoot(t, "losetup", "mkfs.ext4", "mount", "umount")
 	dev, _ := attachLoop(t, 32<<20)
 	if out, err := exec.Command("mkfs.ext4", "-q", dev).CombinedOutput(); err != nil {
 		t.Fatalf("mkfs.ext4: %v: %s", err, out)

@@ -10,6 +10,8 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	"simplecloud/internal/testutil"
 )
 
 // luksEnv is an image file, key files and cryptsetup as the oracle.
@@ -22,9 +24,7 @@ type luksEnv struct {
 
 func newLuksEnv(t *testing.T) *luksEnv {
 	t.Helper()
-	if os.Geteuid() != 0 {
-		t.Skip("luks CLI tests use cryptsetup as the oracle, which needs root")
-	}
+	testutil.NeedRoot(t) // cryptsetup, the oracle, wants root even on image files
 	cs, err := exec.LookPath("cryptsetup")
 	if err != nil {
 		if _, err := os.Stat("/usr/sbin/cryptsetup"); err != nil {

@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"simplecloud/internal/testutil"
 )
 
 // fileSum returns the SHA-256 of the whole file or device at path.
@@ -109,7 +111,7 @@ func TestWipeDryRunRefusals(t *testing.T) {
 // by its stable name and leaves it alone; the file backing it is refused
 // under --dry-run as without it.
 func TestWipeDryRunLoop(t *testing.T) {
-	needRootTools(t, "losetup")
+	testutil.NeedRoot(t, "losetup")
 	dev, backing := attachLoop(t, 32<<20)
 	f, err := os.OpenFile(dev, os.O_WRONLY, 0)
 	if err != nil {

@@ -10,19 +10,8 @@ import (
 	"testing"
 
 	"simplecloud/disk"
+	"simplecloud/internal/testutil"
 )
-
-func needRootTools(t *testing.T, tools ...string) {
-	t.Helper()
-	if os.Geteuid() != 0 {
-		t.Skip("needs root for loop devices and mounts; run the tests as root (CI does)")
-	}
-	for _, tool := range tools {
-		if _, err := exec.LookPath(tool); err != nil {
-			t.Skipf("%s not installed: %v", tool, err)
-		}
-	}
-}
 
 // attachLoop attaches a new sparse backing file of size bytes to a free
 // loop device, detached when the test ends.
@@ -76,7 +65,7 @@ func reasonCodes(d disk.Disk) map[string]bool {
 // list it as ineligible with its reasons and wipe must refuse it; once
 // unmounted it is eligible with --allow-signature and wipes by its name.
 func TestWipeRefusesMountedLoop(t *testing.T) {
-	needRootTools(t, "losetup", "mkfs.ext4", "mount", "umount")
+	testutil.NeedRoot(t, "losetup", "mkfs.ext4", "mount", "umount")
 	dev, backing := attachLoop(t, 64<<20)
 	if out, err := exec.Command("mkfs.ext4", "-q", dev).CombinedOutput(); err != nil {
 		t.Fatalf("mkfs.ext4: %v: %s", err, out)

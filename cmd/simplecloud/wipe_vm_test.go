@@ -4,17 +4,16 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"simplecloud/disk"
 	"simplecloud/images/vm"
 	"simplecloud/images/vmtest"
+	"simplecloud/internal/testutil"
 )
 
 // TestVMDisksAndWipe boots a guest kernel with three virtio disks and mounts
@@ -30,27 +29,57 @@ func TestVMDisksAndWipe(t *testing.T) {
 		{Path: images[1], Size: 64 << 20, Serial: "SC-DATA-1"},
 		{Path: images[2], Size: 64 << 20, Serial: "SC-DATA-2"},
 	}}, Programs: []string{"mkfs.ext4"}})
-	run := func(stdin string, argv ...string) vm.Result {
-		t.Helper()
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-		defer cancel()
-		r, err := m.RunCmd(ctx, vm.Cmd{Argv: argv, Stdin: []byte(stdin)})
-		if err != nil {
-			t.Fatalf("run %q: %v", argv, err)
-		}
-		return r
-	}
-	sh := func(script string) {
-		t.Helper()
-		if r := run("", "sh", "-c", script); r.Exit != 0 {
-			t.Fatalf("%s: exit %d\n%s%s", script, r.Exit, r.Stdout, r.Stderr)
-		}
-	}
-	sh("mkfs.ext4 -q /dev/vda && mkdir -p /sysroot && mount /dev/vda /sysroot && cp /bin/simplecloud /sysroot/simplecloud")
-	sh("dd if=/dev/urandom of=/dev/vdb bs=1M count=64 2>/dev/null && dd if=/dev/urandom of=/dev/vdc bs=1M count=4 2>/dev/null && sync")
-	const sc = "/sysroot/simplecloud" // runs from the "system" disk
+	g := guest{t, m}
+	g.sh("mkfs.ext4 -q /dev/vda && mkdir -p /sysroot && mount /dev/vda /sysroot && cp /bin/simplecloud /sysroot/simplecloud")
+	g.sh("dd if=/dev/urandom of=/dev/vdb bs=1M count=64 2>/dev/null && dd if=/dev/urandom of=/dev/vdc bs=1M count=4 2>/dev/null && sync")
 
-	r := run("", sc, "disks", "--json")
+	testutil.Step(t, "disks", func(t *testing.T) { vmDisksEligible(guest{t, m}) })
+	testutil.Step(t, "wipe refuses the system disk", func(t *testing.T) {
+		g := guest{t, m}
+		for _, arg := range []string{"/dev/vda", "virtio-SC-SYSTEM", "/dev/disk/by-id/virtio-SC-SYSTEM"} {
+			r := g.run("", sc, "wipe", arg, "--mode", "zero", "--yes", "--allow-signature")
+			if r.Exit != 1 || !bytes.Contains(r.Stderr, []byte("mounted at /sysroot")) {
+				t.Errorf("wipe %s: got exit %d, stderr %q; want a refusal naming the mount", arg, r.Exit, r.Stderr)
+			}
+		}
+		g.sh("test -x /sysroot/simplecloud") // the system disk still works
+	})
+	testutil.Step(t, "wipe zero", func(t *testing.T) {
+		g := guest{t, m}
+		r := g.run("", sc, "wipe", "virtio-SC-DATA-1", "--mode", "zero", "--verify", "--yes", "--json")
+		if r.Exit != 0 {
+			t.Fatalf("wipe virtio-SC-DATA-1: exit %d\n%s%s", r.Exit, r.Stdout, r.Stderr)
+		}
+		lines := bytes.Split(bytes.TrimSpace(r.Stdout), []byte("\n"))
+		var sum struct {
+			Mode     string `json:"mode"`
+			Bytes    int64  `json:"bytes"`
+			Verified bool   `json:"verified"`
+		}
+		if json.Unmarshal(lines[len(lines)-1], &sum) != nil || sum.Mode != "zero" || sum.Bytes != 64<<20 || !sum.Verified {
+			t.Errorf("got summary %s, want 64 MiB zero, verified", lines[len(lines)-1])
+		}
+		g.sh("cmp -n 67108864 /dev/vdb /dev/zero") // busybox cmp: equal, so it exits at once
+	})
+	testutil.Step(t, "wipe random with the name typed", func(t *testing.T) {
+		g := guest{t, m}
+		r := g.run("virtio-SC-DATA-2\n", sc, "wipe", "/dev/vdc", "--mode", "random", "--verify")
+		if r.Exit != 0 || !bytes.Contains(r.Stdout, []byte("verified")) {
+			t.Fatalf("wipe /dev/vdc with typed name: exit %d\n%s%s", r.Exit, r.Stdout, r.Stderr)
+		}
+		g.sh("umount /sysroot && sync")
+		if err := m.Close(); err != nil {
+			t.Fatal(err)
+		}
+	})
+	testutil.Step(t, "the images on the host", func(t *testing.T) { hostImagesWiped(t, images) })
+}
+
+// vmDisksEligible checks that disks lists exactly the two data disks as
+// eligible, and the mounted system disk with its reasons.
+func vmDisksEligible(g guest) {
+	t := g.t
+	r := g.run("", sc, "disks", "--json")
 	var l disk.Listing
 	if r.Exit != 0 || json.Unmarshal(r.Stdout, &l) != nil {
 		t.Fatalf("disks --json: exit %d\n%s%s", r.Exit, r.Stdout, r.Stderr)
@@ -80,39 +109,11 @@ func TestVMDisksAndWipe(t *testing.T) {
 			t.Errorf("vda: reason %s missing from %+v", c, system.Reasons)
 		}
 	}
+}
 
-	for _, arg := range []string{"/dev/vda", "virtio-SC-SYSTEM", "/dev/disk/by-id/virtio-SC-SYSTEM"} {
-		r = run("", sc, "wipe", arg, "--mode", "zero", "--yes", "--allow-signature")
-		if r.Exit != 1 || !bytes.Contains(r.Stderr, []byte("mounted at /sysroot")) {
-			t.Errorf("wipe %s: got exit %d, stderr %q; want a refusal naming the mount", arg, r.Exit, r.Stderr)
-		}
-	}
-	sh("test -x /sysroot/simplecloud") // the system disk still works
-
-	r = run("", sc, "wipe", "virtio-SC-DATA-1", "--mode", "zero", "--verify", "--yes", "--json")
-	if r.Exit != 0 {
-		t.Fatalf("wipe virtio-SC-DATA-1: exit %d\n%s%s", r.Exit, r.Stdout, r.Stderr)
-	}
-	lines := bytes.Split(bytes.TrimSpace(r.Stdout), []byte("\n"))
-	var sum struct {
-		Mode     string `json:"mode"`
-		Bytes    int64  `json:"bytes"`
-		Verified bool   `json:"verified"`
-	}
-	if json.Unmarshal(lines[len(lines)-1], &sum) != nil || sum.Mode != "zero" || sum.Bytes != 64<<20 || !sum.Verified {
-		t.Errorf("got summary %s, want 64 MiB zero, verified", lines[len(lines)-1])
-	}
-	sh("cmp -n 67108864 /dev/vdb /dev/zero") // busybox cmp: equal, so it exits at once
-
-	// Typed confirmation: the by-id name on stdin.
-	r = run("virtio-SC-DATA-2\n", sc, "wipe", "/dev/vdc", "--mode", "random", "--verify")
-	if r.Exit != 0 || !bytes.Contains(r.Stdout, []byte("verified")) {
-		t.Fatalf("wipe /dev/vdc with typed name: exit %d\n%s%s", r.Exit, r.Stdout, r.Stderr)
-	}
-	sh("umount /sysroot && sync")
-	if err := m.Close(); err != nil {
-		t.Fatal(err)
-	}
+// hostImagesWiped reads the images after the guest is gone: data1 zeroed,
+// data2 random, the system disk's ext4 superblock intact.
+func hostImagesWiped(t *testing.T, images []string) {
 	got, err := os.ReadFile(images[1])
 	if err != nil {
 		t.Fatal(err)

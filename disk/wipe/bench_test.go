@@ -13,6 +13,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"simplecloud/internal/testutil"
 )
 
 // TestBenchWipe wipes the same 2 GiB loop device, one after another in one
@@ -21,14 +23,7 @@ import (
 // side. The goals (random >= 0.9x zero, >= 5x shred, >= 8x dd) are
 // reported, not asserted: timings depend on the machine.
 func TestBenchWipe(t *testing.T) {
-	if os.Geteuid() != 0 {
-		t.Skip("needs root for a loop device")
-	}
-	for _, tool := range []string{"losetup", "shred", "dd"} {
-		if _, err := exec.LookPath(tool); err != nil {
-			t.Skipf("%s not installed: %v", tool, err)
-		}
-	}
+	testutil.NeedRoot(t, "losetup", "shred", "dd")
 	// The page cache behind a plain loop device makes it as fast as the
 	// CPUs; with direct I/O to its backing file it is as fast as the disk
 	// below. Both are measured.

@@ -10,18 +10,9 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-)
 
-// needRoot skips a test that needs root (loop devices).
-func needRoot(t *testing.T) {
-	t.Helper()
-	if os.Geteuid() != 0 {
-		t.Skip("needs root for loop devices; run the tests as root (CI does)")
-	}
-	if _, err := exec.LookPath("losetup"); err != nil {
-		t.Skipf("losetup not installed: %v", err)
-	}
-}
+	"simplecloud/internal/testutil"
+)
 
 // loopDevice attaches a backing file filled with random bytes to a free
 // loop device, detached again when the test ends. It returns the device,
@@ -50,7 +41,7 @@ func loopDevice(t *testing.T, size int, args ...string) (dev, backing string, ol
 // TestWipeLoopDeviceEveryMode wipes a real block device in every mode with
 // verify, and checks the backing file byte for byte.
 func TestWipeLoopDeviceEveryMode(t *testing.T) {
-	needRoot(t)
+	testutil.NeedRoot(t, "losetup")
 	for _, mode := range []Mode{Zero, Random, Discard, ZeroOut} {
 		t.Run(string(mode), func(t *testing.T) {
 			dev, backing, old := loopDevice(t, 16<<20)
@@ -79,7 +70,7 @@ func TestWipeLoopDeviceEveryMode(t *testing.T) {
 }
 
 func TestLoopDeviceRefusals(t *testing.T) {
-	needRoot(t)
+	testutil.NeedRoot(t, "losetup")
 	t.Run("read-only", func(t *testing.T) {
 		dev, _, _ := loopDevice(t, 1<<20, "-r")
 		if _, err := Open(dev); err == nil || !strings.Contains(err.Error(), "read-only") {
@@ -118,7 +109,7 @@ func TestLoopDeviceRefusals(t *testing.T) {
 // it, so the write fails with ENOSPC part way; the error must name the
 // offset and the resume point.
 func TestIOErrorMidway(t *testing.T) {
-	needRoot(t)
+	testutil.NeedRoot(t, "losetup")
 	dir := t.TempDir()
 	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", dir).CombinedOutput(); err != nil {
 		t.Skipf("mount tmpfs: %v: %s", err, out)
@@ -145,7 +136,7 @@ func TestIOErrorMidway(t *testing.T) {
 // TestNoPermission checks the errors for targets root may not write: an
 // immutable file and a file on a read-only mount.
 func TestNoPermission(t *testing.T) {
-	needRoot(t)
+	testutil.NeedRoot(t, "losetup")
 	t.Run("immutable file", func(t *testing.T) {
 		if _, err := exec.LookPath("chattr"); err != nil {
 			t.Skipf("chattr not installed: %v", err)

@@ -2,12 +2,15 @@ package agent
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"net"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
+
+	"simplecloud/internal/testutil"
 )
 
 // pipePair connects a Server and a Client over net.Pipe.
@@ -64,8 +67,7 @@ func TestSignalKillsGroup(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Retry until the process is registered on the guest side.
-	deadline := time.Now().Add(5 * time.Second)
-	for {
+	testutil.Eventually(t, 5*time.Second, func() error {
 		_, sch, err := c.Send(Request{Op: OpSignal, Target: id, Signal: int(syscall.SIGKILL)})
 		if err != nil {
 			t.Fatal(err)
@@ -74,13 +76,11 @@ func TestSignalKillsGroup(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if r.Error == "" {
-			break
+		if r.Error != "" {
+			return fmt.Errorf("signal never reached the process: %s", r.Error)
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("signal never reached the process: %s", r.Error)
-		}
-	}
+		return nil
+	})
 	r, err := c.Wait(ctx(t), ch)
 	if err != nil || r.Exit != 128+9 || strings.Contains(string(r.Stdout), "never") {
 		t.Errorf("got %+v, %v; want exit 137 and no output", r, err)

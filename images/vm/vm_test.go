@@ -17,6 +17,7 @@ import (
 
 	"simplecloud/images/vm"
 	"simplecloud/images/vmtest"
+	"simplecloud/internal/testutil"
 )
 
 func ctxFor(t *testing.T, d time.Duration) context.Context {
@@ -144,22 +145,18 @@ if grep -q through-dm-crypt /dev/vda; then echo plaintext on disk; exit 1; fi`
 			t.Fatal("no host port for guest port 8080")
 		}
 		url := fmt.Sprintf("http://127.0.0.1:%d/index.html", port)
-		deadline := time.Now().Add(3 * time.Minute)
-		for {
+		testutil.Eventually(t, 3*time.Minute, func() error {
 			resp, err := http.Get(url)
-			if err == nil {
-				b, _ := io.ReadAll(resp.Body)
-				resp.Body.Close()
-				if string(b) == "guest-says-hi\n" {
-					break
-				}
-				err = fmt.Errorf("status %s body %q", resp.Status, b)
+			if err != nil {
+				return err
 			}
-			if time.Now().After(deadline) {
-				t.Fatalf("GET %s: %v", url, err)
+			b, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if string(b) != "guest-says-hi\n" {
+				return fmt.Errorf("GET %s: status %s body %q", url, resp.Status, b)
 			}
-			time.Sleep(200 * time.Millisecond)
-		}
+			return nil
+		})
 	})
 
 	t.Run("command timeout kills the command", func(t *testing.T) {
@@ -174,16 +171,12 @@ if grep -q through-dm-crypt /dev/vda; then echo plaintext on disk; exit 1; fi`
 			!strings.Contains(msg, "kill: killed") {
 			t.Errorf("the timeout error shows no process list and kill answer: %v", err)
 		}
-		deadline := time.Now().Add(30 * time.Second)
-		for {
-			r := run(t, m, "sh", "-c", "pgrep -f 'sleep 300' || true")
-			if len(strings.TrimSpace(string(r.Stdout))) == 0 {
-				break
+		testutil.Eventually(t, 30*time.Second, func() error {
+			if pids := strings.TrimSpace(string(run(t, m, "sh", "-c", "pgrep -f 'sleep 300' || true").Stdout)); pids != "" {
+				return fmt.Errorf("sleep 300 still runs in the guest: pids %s", pids)
 			}
-			if time.Now().After(deadline) {
-				t.Fatalf("sleep 300 still runs in the guest: pids %s", r.Stdout)
-			}
-		}
+			return nil
+		})
 	})
 }
 

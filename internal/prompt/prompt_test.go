@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"simplecloud/internal/testutil"
 )
 
 // openPTY returns the two ends of a new pseudo-terminal.
@@ -185,13 +187,12 @@ func TestPassphraseContext(t *testing.T) {
 			t.Errorf("got %q, %v; want hunter2", got, err)
 		}
 	}()
-	deadline := time.Now().Add(5 * time.Second)
-	for echoOn(t, slave) && time.Now().Before(deadline) {
-		time.Sleep(time.Millisecond) // poll: the prompt turns echo off
-	}
-	if echoOn(t, slave) {
-		t.Fatal("echo still on while asking")
-	}
+	testutil.Eventually(t, 5*time.Second, func() error {
+		if echoOn(t, slave) {
+			return errors.New("echo still on while asking")
+		}
+		return nil
+	})
 	master.WriteString("hunter2\r")
 	<-done
 	if !echoOn(t, slave) {

@@ -9,6 +9,8 @@ import (
 	"testing"
 
 	"golang.org/x/sys/unix"
+
+	"simplecloud/internal/testutil"
 )
 
 // stubKernel answers ioctls the way device-mapper does, for the parts of
@@ -147,9 +149,7 @@ func TestCreateCryptZeroesAndUndoes(t *testing.T) {
 
 // TestCreateCryptMakesAndRemovesTheNode needs root for mknod.
 func TestCreateCryptMakesAndRemovesTheNode(t *testing.T) {
-	if os.Geteuid() != 0 {
-		t.Skip("mknod needs root")
-	}
+	testutil.NeedRoot(t) // mknod
 	c, k := newStub()
 	c.dir = t.TempDir()
 	node := filepath.Join(c.dir, "vol")
@@ -196,9 +196,7 @@ func TestCreateCryptMakesAndRemovesTheNode(t *testing.T) {
 
 // TestRemovePrunesStaleNode needs root for mknod.
 func TestRemovePrunesStaleNode(t *testing.T) {
-	if os.Geteuid() != 0 {
-		t.Skip("mknod needs root")
-	}
+	testutil.NeedRoot(t) // mknod
 	c, k := newStub()
 	c.dir = t.TempDir()
 	k.listNeed = 24 // one entry, "only" with 253:0 (0xfd00)

@@ -18,6 +18,7 @@ import (
 	"simplecloud/images"
 	"simplecloud/images/vm"
 	"simplecloud/images/vmtest"
+	"simplecloud/internal/testutil"
 	"simplecloud/luks/dm"
 )
 
@@ -73,16 +74,14 @@ func (g guest) info(name string) dm.Info { g.t.Helper(); return decode[dm.Info](
 // waitInfo polls the device's state until ok accepts it.
 func (g guest) waitInfo(name, what string, ok func(dm.Info) bool) dm.Info {
 	g.t.Helper()
-	deadline := time.Now().Add(time.Minute)
-	for {
-		info := g.info(name)
-		if ok(info) {
-			return info
+	var info dm.Info
+	testutil.Eventually(g.t, time.Minute, func() error {
+		if info = g.info(name); !ok(info) {
+			return fmt.Errorf("%s: %s never happened; last state %+v", name, what, info)
 		}
-		if time.Now().After(deadline) {
-			g.t.Fatalf("%s: %s never happened; last state %+v", name, what, info)
-		}
-	}
+		return nil
+	})
+	return info
 }
 
 // devOf returns the MAJ:MIN of a guest block device.
@@ -141,15 +140,22 @@ func TestVMDeviceMapper(t *testing.T) {
 	vdb := g.devOf("vdb")
 
 	// Each step leaves the state the next one expects.
-	t.Run("version", func(t *testing.T) { g.t = t; testVersion(g) })
-	t.Run("create and inspect", func(t *testing.T) { g.t = t; testCreate(g, hexKey, vdb) })
-	t.Run("busy and deferred remove", func(t *testing.T) { g.t = t; testBusy(g, hexKey) })
-	t.Run("remove", func(t *testing.T) { g.t = t; testRemove(g, hexKey) })
-	t.Run("failures clean up", func(t *testing.T) { g.t = t; testFailures(g, hexKey) })
-	t.Run("list grows its buffer", func(t *testing.T) { g.t = t; testManyDevices(g, hexKey) })
-	t.Run("cryptsetup plain reads our data", func(t *testing.T) { g.t = t; testPlainOracle(g, key, vdb) })
-	t.Run("cryptsetup status sees ours", func(t *testing.T) { g.t = t; testStatusOracle(g, hexKey) })
-	t.Run("cryptsetup luks2", func(t *testing.T) { g.t = t; testLUKSOracle(g) })
+	for _, step := range []struct {
+		name string
+		run  func(guest)
+	}{
+		{"version", testVersion},
+		{"create and inspect", func(g guest) { testCreate(g, hexKey, vdb) }},
+		{"busy and deferred remove", func(g guest) { testBusy(g, hexKey) }},
+		{"remove", func(g guest) { testRemove(g, hexKey) }},
+		{"failures clean up", func(g guest) { testFailures(g, hexKey) }},
+		{"list grows its buffer", func(g guest) { testManyDevices(g, hexKey) }},
+		{"cryptsetup plain reads our data", func(g guest) { testPlainOracle(g, key, vdb) }},
+		{"cryptsetup status sees ours", func(g guest) { testStatusOracle(g, hexKey) }},
+		{"cryptsetup luks2", testLUKSOracle},
+	} {
+		testutil.Step(t, step.name, func(t *testing.T) { step.run(guest{t, m}) })
+	}
 }
 
 func testVersion(g guest) {
