@@ -5,6 +5,7 @@ package holders
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -13,6 +14,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"simplecloud/internal/testutil"
 )
 
 // TestBenchHolders compares `simplecloud holders MOUNTPOINT` with `fuser -m`
@@ -41,8 +44,7 @@ func TestBenchHolders(t *testing.T) {
 	const holding = 200
 	want := spawnSleepers(t, mnt, 1000, holding)
 	// Let every holder get through its exec before timing.
-	deadline := time.Now().Add(time.Minute)
-	for {
+	testutil.Eventually(t, time.Minute, func() error {
 		got, _ := timed(t, bin, "holders", mnt, "--json")
 		n := 0
 		for pid := range got {
@@ -50,14 +52,11 @@ func TestBenchHolders(t *testing.T) {
 				n++
 			}
 		}
-		if n == holding {
-			break
+		if n != holding {
+			return fmt.Errorf("holders sees %d of the %d holders", n, holding)
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("holders sees %d of the %d holders", n, holding)
-		}
-		time.Sleep(100 * time.Millisecond) // poll interval
-	}
+		return nil
+	})
 	benchHolders(t, bin, mnt, want)
 	// The same holders among 2000 more processes: how each tool scales.
 	spawnSleepers(t, mnt, 2000, 0)

@@ -2,6 +2,7 @@ package holders
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -11,6 +12,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"simplecloud/internal/testutil"
 )
 
 // sshfsMount mounts dir/src at dir/mnt with sshfs talking to a local
@@ -41,20 +44,20 @@ func sshfsMount(t *testing.T) (mnt string, server int) {
 	c := exec.Command("sshfs", "-f", "-o", "ssh_command="+fakeSSH, "localhost:"+src, mnt)
 	start(t, c)
 	t.Cleanup(func() { exec.Command("fusermount", "-u", "-z", mnt).Run() })
-	deadline := time.Now().Add(20 * time.Second)
-	for {
+	var pid int
+	testutil.Eventually(t, 20*time.Second, func() error {
 		b, _ := os.ReadFile("/proc/self/mountinfo")
 		p, _ := os.ReadFile(pidFile)
-		if pid, err := strconv.Atoi(strings.TrimSpace(string(p))); err == nil && strings.Contains(string(b), " "+mnt+" ") {
-			// Whatever happens, let the server run again before cleanup.
-			t.Cleanup(func() { syscall.Kill(pid, syscall.SIGCONT) })
-			return mnt, pid
+		n, err := strconv.Atoi(strings.TrimSpace(string(p)))
+		if err != nil || !strings.Contains(string(b), " "+mnt+" ") {
+			return fmt.Errorf("sshfs did not mount %s (server pid %q)", mnt, p)
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("sshfs did not mount %s", mnt)
-		}
-		time.Sleep(50 * time.Millisecond) // poll interval
-	}
+		pid = n
+		return nil
+	})
+	// Whatever happens, let the server run again before cleanup.
+	t.Cleanup(func() { syscall.Kill(pid, syscall.SIGCONT) })
+	return mnt, pid
 }
 
 // TestRootHungFUSE: processes with their cwd and an open file on a FUSE

@@ -2,6 +2,7 @@ package holders
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -12,6 +13,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"simplecloud/internal/testutil"
 
 	"golang.org/x/sys/unix"
 )
@@ -50,14 +53,7 @@ func helper(h string) int {
 
 func needRoot(t *testing.T, tools ...string) {
 	t.Helper()
-	if os.Geteuid() != 0 {
-		t.Skip("needs root (loop devices, mounts, namespaces)")
-	}
-	for _, tool := range tools {
-		if _, err := exec.LookPath(tool); err != nil {
-			t.Skipf("needs %s: %v", tool, err)
-		}
-	}
+	testutil.NeedRoot(t, tools...) // loop devices, mounts, namespaces
 }
 
 func runOrFail(t *testing.T, name string, args ...string) string {
@@ -154,21 +150,18 @@ func startMapper(t *testing.T, path string) *exec.Cmd {
 func scanUntil(t *testing.T, target string, want map[string]int) Report {
 	t.Helper()
 	s := testScanner(t)
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		r, err := s.Scan(context.Background(), target)
-		if err != nil {
+	var r Report
+	testutil.Eventually(t, 10*time.Second, func() error {
+		var err error
+		if r, err = s.Scan(context.Background(), target); err != nil {
 			t.Fatal(err)
 		}
-		missing := missingHolders(r, want)
-		if len(missing) == 0 {
-			return r
+		if missing := missingHolders(r, want); len(missing) > 0 {
+			return fmt.Errorf("holders of %s: missing %v; got processes %+v", target, missing, r.Processes)
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("holders of %s: missing %v; got processes %+v", target, missing, r.Processes)
-		}
-		time.Sleep(20 * time.Millisecond) // poll interval, not a wait for an event
-	}
+		return nil
+	})
+	return r
 }
 
 func missingHolders(r Report, want map[string]int) []string {
@@ -316,20 +309,16 @@ func TestRootSwapAndLoop(t *testing.T) {
 	// block device with an exclusive open) may hold the loop device for a
 	// moment: scan until no process does.
 	var r Report
-	deadline := time.Now().Add(10 * time.Second)
-	for {
+	testutil.Eventually(t, 10*time.Second, func() error {
 		var err error
 		if r, err = testScanner(t).Scan(context.Background(), loop); err != nil {
 			t.Fatal(err)
 		}
-		if len(r.Processes) == 0 {
-			break
+		if len(r.Processes) > 0 {
+			return fmt.Errorf("processes hold %s: %+v", loop, r.Processes)
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("processes hold %s: %+v", loop, r.Processes)
-		}
-		time.Sleep(50 * time.Millisecond) // poll interval
-	}
+		return nil
+	})
 	if len(r.Swaps) != 1 || r.Swaps[0].Path != swap {
 		t.Errorf("got swaps %+v, want %s", r.Swaps, swap)
 	}
@@ -379,15 +368,12 @@ func TestRootUnmountInReturns(t *testing.T) {
 	nsPath := "/proc/" + strconv.Itoa(other.Process.Pid) + "/ns/mnt"
 	self, _ := os.Readlink("/proc/self/ns/mnt")
 	var st unix.Stat_t
-	for deadline := time.Now().Add(10 * time.Second); ; {
+	testutil.Eventually(t, 10*time.Second, func() error {
 		if l, _ := os.Readlink(nsPath); l != "" && l != self && unix.Stat(nsPath, &st) == nil {
-			break
+			return nil
 		}
-		if time.Now().After(deadline) {
-			t.Fatal("unshare -m did not make a namespace")
-		}
-		time.Sleep(20 * time.Millisecond) // poll interval
-	}
+		return errors.New("unshare -m did not make a namespace")
+	})
 	errc := make(chan error)
 	go func() {
 		runtime.LockOSThread() // never unlocked: the thread has a filesystem context of its own now

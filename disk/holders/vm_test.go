@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/binary"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -18,6 +19,7 @@ import (
 	"simplecloud/disk/holders"
 	"simplecloud/images/vm"
 	"simplecloud/images/vmtest"
+	"simplecloud/internal/testutil"
 )
 
 type guest struct {
@@ -52,17 +54,17 @@ func (g guest) start(name, script string) int {
 	if _, err := g.m.StartCmd(vm.Cmd{Argv: []string{"sh", "-c", "echo $$ > /tmp/" + name + ".pid.tmp && mv /tmp/" + name + ".pid.tmp /tmp/" + name + ".pid; " + script}}); err != nil {
 		g.t.Fatalf("start %s: %v", name, err)
 	}
-	deadline := time.Now().Add(time.Minute)
-	for {
+	var pid int
+	testutil.Eventually(g.t, time.Minute, func() error {
 		r := g.run("cat", "/tmp/"+name+".pid")
-		if pid, err := strconv.Atoi(strings.TrimSpace(string(r.Stdout))); r.Exit == 0 && err == nil {
-			return pid
+		n, err := strconv.Atoi(strings.TrimSpace(string(r.Stdout)))
+		if r.Exit != 0 || err != nil {
+			return fmt.Errorf("%s did not start: exit %d, %v", name, r.Exit, err)
 		}
-		if time.Now().After(deadline) {
-			g.t.Fatalf("%s did not start", name)
-		}
-		time.Sleep(100 * time.Millisecond) // poll interval
-	}
+		pid = n
+		return nil
+	})
+	return pid
 }
 
 // TestVMCloseThings is the original guide's scenario: a LUKS volume
@@ -94,8 +96,7 @@ losetup -f /mnt/things/disk.img`)
 	// Wait until the scan sees every holder (the processes have to get
 	// as far as their exec).
 	var rep holders.Report
-	deadline := time.Now().Add(time.Minute)
-	for {
+	testutil.Eventually(t, time.Minute, func() error {
 		r := g.run("/bin/simplecloud", "holders", "things", "--json")
 		if r.Exit != 0 {
 			t.Fatalf("holders: exit %d: %s", r.Exit, r.Stderr)
@@ -103,13 +104,11 @@ losetup -f /mnt/things/disk.img`)
 		if err := json.Unmarshal(r.Stdout, &rep); err != nil {
 			t.Fatalf("holders --json: %v\n%s", err, r.Stdout)
 		}
-		if missing := missing(rep, map[int]string{cwd: holders.HoldCwd, fd: holders.HoldFD, ns: holders.HoldMountNS}); len(missing) == 0 && len(rep.Loops) == 1 {
-			break
-		} else if time.Now().After(deadline) {
-			t.Fatalf("holders: missing %v (loops %+v) in\n%s", missing, rep.Loops, r.Stdout)
+		if missing := missing(rep, map[int]string{cwd: holders.HoldCwd, fd: holders.HoldFD, ns: holders.HoldMountNS}); len(missing) > 0 || len(rep.Loops) != 1 {
+			return fmt.Errorf("holders: missing %v (loops %+v) in\n%s", missing, rep.Loops, r.Stdout)
 		}
-		time.Sleep(200 * time.Millisecond) // poll interval
-	}
+		return nil
+	})
 	if len(rep.Mounts) != 2 {
 		t.Errorf("got mounts %+v, want /mnt/things here and in the second namespace", rep.Mounts)
 	}
@@ -238,13 +237,12 @@ func closeDeferred(t *testing.T, g guest) {
 		t.Error("things went away while pid " + strconv.Itoa(pid) + " still holds it")
 	}
 	g.sh("kill -9 " + strconv.Itoa(pid))
-	deadline := time.Now().Add(time.Minute)
-	for g.run("cryptsetup", "status", "things").Exit == 0 {
-		if time.Now().After(deadline) {
-			t.Fatal("things is still there after its last user was killed")
+	testutil.Eventually(t, time.Minute, func() error {
+		if g.run("cryptsetup", "status", "things").Exit == 0 {
+			return errors.New("things is still there after its last user was killed")
 		}
-		time.Sleep(200 * time.Millisecond) // poll interval
-	}
+		return nil
+	})
 }
 
 // closeOnConsole opens things again with one holder and runs simplecloud
@@ -317,20 +315,16 @@ mkdir -p /mnt/parted && mount /dev/vdb1 /mnt/parted`)
 	pid := g.start("parted", "cd /mnt/parted && exec sleep 1000")
 	for _, engine := range []string{holders.EngineBPF, holders.EngineProc} {
 		var rep holders.Report
-		deadline := time.Now().Add(time.Minute)
-		for {
+		testutil.Eventually(t, time.Minute, func() error {
 			r := g.run("/bin/simplecloud", "holders", "/dev/vdb", "--json", "--engine", engine)
 			if err := json.Unmarshal(r.Stdout, &rep); r.Exit != 0 || err != nil {
 				t.Fatalf("holders /dev/vdb --engine %s: exit %d, %v: %s%s", engine, r.Exit, err, r.Stdout, r.Stderr)
 			}
-			if len(missing(rep, map[int]string{pid: holders.HoldCwd})) == 0 || time.Now().After(deadline) {
-				break
+			if m := missing(rep, map[int]string{pid: holders.HoldCwd}); len(m) > 0 {
+				return fmt.Errorf("engine %s: missing %v in %+v", engine, m, rep.Processes)
 			}
-			time.Sleep(200 * time.Millisecond) // poll interval
-		}
-		if m := missing(rep, map[int]string{pid: holders.HoldCwd}); len(m) > 0 {
-			t.Errorf("engine %s: missing %v in %+v", engine, m, rep.Processes)
-		}
+			return nil
+		})
 		if len(rep.Stacked) != 1 || rep.Stacked[0].Name != "vdb1" || rep.Stacked[0].Kind != "partition" || rep.Stacked[0].On != rep.Dev {
 			t.Errorf("engine %s: stacked %+v, want vdb1, a partition on %s", engine, rep.Stacked, rep.Dev)
 		}
