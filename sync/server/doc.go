@@ -16,7 +16,7 @@
 // capability left, not even in the bounding set (see harden.go), checked
 // in /proc before anything is served (any failure refuses the connection). Only then does it serve the
 // connection's sftp sessions, in-process, from a directory handle,
-// resolving every path with openat2(RESOLVE_BENEATH), so that "..",
+// resolving every path with openat2(RESOLVE_BENEATH) (package sync/rootfs), so that "..",
 // absolute paths and symbolic links cannot leave the user's root, and the
 // kernel checks every access against the user's ids. The parent never
 // opens user files and never speaks SSH. It alone holds the private host
