@@ -54,7 +54,7 @@ type Config struct {
 	// holds open; past it opens fail with "too many open handles".
 	MaxSFTPHandles int `toml:"max_sftp_handles"`
 
-	// Pre-authentication limits (limits.go): unauthenticated connections
+	// Pre-authentication limits (parent_limits.go): unauthenticated connections
 	// at once, in all and per source (an IPv4 address or IPv6 /64), and
 	// penalties for sources whose connections end without authenticating.
 	MaxStartups          Startups `toml:"max_startups"`

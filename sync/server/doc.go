@@ -22,6 +22,20 @@
 // opens user files and never speaks SSH. It alone holds the private host
 // keys: a child asks it to sign each key exchange's hash (see hostsign.go),
 // so a child running as the user can never hand a key to the user.
+//
+// A file's prefix says which process runs its code:
+//
+//   - parent_*.go: the root parent (Server, accepting and admission, host
+//     keys and signing for children, spawning and reaping children).
+//   - conn_*.go: the connection child before the drop, as root
+//     (identification, handshake, authentication, account checks, PAM,
+//     reading authorized_keys, the drop itself).
+//   - user_*.go: the connection child as the user (sessions, SFTP and its
+//     handles, over package sync/rootfs).
+//   - no prefix: what more than one role uses (config, doc), or both ends
+//     of one mechanism: harden.go (the parent starts children confined; a
+//     child confines itself at the drop) and hostsign.go (the parent signs,
+//     the child asks).
 package server
 
 // `simplecloud serve --config F` reads the [server] table of SimpleCloud's
