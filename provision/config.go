@@ -34,30 +34,14 @@ type VolumeConfig struct {
 // UnlockConfig holds the defaults of `simplecloud unlock`, as crypttab's
 // tries= and timeout=.
 type UnlockConfig struct {
-	Tries   int      `toml:"tries"`   // 0: unlimited
-	Timeout Duration `toml:"timeout"` // 0: wait for ever
+	Tries   int           `toml:"tries"`   // 0: unlimited
+	Timeout time.Duration `toml:"timeout"` // 0: wait for ever
 }
 
 // ServerConfig holds the server settings the installer writes; `simplecloud
 // serve --config` reads this table with every other server setting.
 type ServerConfig struct {
 	Listen string `toml:"listen"`
-}
-
-// Duration is a time.Duration written as "90s" in TOML.
-type Duration struct{ time.Duration }
-
-// MarshalText writes the duration as time.Duration.String does.
-func (d Duration) MarshalText() ([]byte, error) { return []byte(d.String()), nil }
-
-// UnmarshalText parses "90s", "2m".
-func (d *Duration) UnmarshalText(b []byte) error {
-	v, err := time.ParseDuration(string(b))
-	if err != nil {
-		return fmt.Errorf("parse duration %q: %w", b, err)
-	}
-	d.Duration = v
-	return nil
 }
 
 // Defaults of the configuration.

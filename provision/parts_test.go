@@ -87,7 +87,7 @@ func TestLUKSPartitionPartx(t *testing.T) {
 func TestConfigRoundTrip(t *testing.T) {
 	c := &Config{
 		Volume: VolumeConfig{UUID: "u-u-i-d", Label: "simplecloud", Name: "simplecloud", Mount: "/srv/simplecloud", Disk: "virtio-X"},
-		Unlock: UnlockConfig{Tries: 3, Timeout: Duration{90 * time.Second}},
+		Unlock: UnlockConfig{Tries: 3, Timeout: 90 * time.Second},
 		Server: ServerConfig{Listen: ":2222"},
 	}
 	b, err := c.Marshal()

@@ -56,9 +56,9 @@ later.`,
 	fl.StringSliceVar(&f.cfg.DenyGroups, "deny-groups", nil, "members of these groups may not log in")
 	fl.IntVar(&f.cfg.MaxAuthTries, "max-auth-tries", 6, "failed authentication attempts per connection")
 	fl.IntVar(&f.cfg.BackoffAfter, "backoff-after", 10, "failed logins from one source (an address, an IPv6 /64) before it is refused for a while")
-	fl.DurationVar(&f.cfg.IdleTimeout.Duration, "idle-timeout", 0, "close connections without traffic for this long (0: never)")
-	fl.DurationVar(&f.cfg.KeepAlive.Duration, "keepalive-interval", 30e9, "interval of keepalive requests to clients")
-	fl.DurationVar(&f.cfg.ShutdownTimeout.Duration, "shutdown-timeout", 30e9, "on SIGTERM, how long open sessions may go on")
+	fl.DurationVar(&f.cfg.IdleTimeout, "idle-timeout", 0, "close connections without traffic for this long (0: never)")
+	fl.DurationVar(&f.cfg.KeepAlive, "keepalive-interval", 30e9, "interval of keepalive requests to clients")
+	fl.DurationVar(&f.cfg.ShutdownTimeout, "shutdown-timeout", 30e9, "on SIGTERM, how long open sessions may go on")
 	return cmd
 }
 

@@ -63,7 +63,7 @@ Exit codes:
 				tries = cfg.Unlock.Tries
 			}
 			if !cmd.Flags().Changed("timeout") {
-				timeout = cfg.Unlock.Timeout.Duration
+				timeout = cfg.Unlock.Timeout
 			}
 			if tries < 0 || timeout < 0 {
 				return usageError{errors.New("--tries and --timeout must not be negative")}

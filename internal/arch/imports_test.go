@@ -18,6 +18,7 @@ type rule struct {
 	prefix   string
 	allow    []string // project package prefixes it may import
 	forbidOS []string // imports that would mean OS calls
+	forbid   []string // other imports the package must stay free of
 }
 
 var rules = []rule{
@@ -29,7 +30,10 @@ var rules = []rule{
 		forbidOS: []string{"os/exec", "syscall", "golang.org/x/sys/unix"}},
 	{prefix: "sync/core", allow: []string{"sync/core", "internal/"}},
 	{prefix: "sync/proto", allow: []string{"sync/proto", "internal/"}},
-	{prefix: "sync/server", allow: []string{"sync/server", "sync/core", "sync/proto", "internal/"}},
+	{prefix: "sync/server", allow: []string{"sync/server", "sync/core", "sync/proto", "sync/rootfs", "internal/"}},
+	// The rooted file system knows nothing of SSH: the sync subsystem uses it too.
+	{prefix: "sync/rootfs", allow: []string{"sync/rootfs", "internal/"},
+		forbid: []string{"golang.org/x/crypto/ssh", "github.com/pkg/sftp"}},
 	// The admission policy is pure: time and randomness are handed in.
 	{prefix: "sync/server/admit", allow: []string{"sync/server/admit"},
 		forbidOS: []string{"os", "os/exec", "syscall", "golang.org/x/sys/unix", "net"}},
@@ -107,6 +111,11 @@ func TestImportRules(t *testing.T) {
 						t.Errorf("%s imports %s: this package makes no OS calls", p.ImportPath, imp)
 					}
 				}
+				for _, f := range r.forbid {
+					if under(imp, f) {
+						t.Errorf("%s imports %s: forbidden by its rule", p.ImportPath, imp)
+					}
+				}
 				if imp != module && !strings.HasPrefix(imp, module+"/") {
 					continue
 				}
@@ -145,6 +154,9 @@ func TestRuleTable(t *testing.T) {
 		{"sync/core", "sync/proto", false},
 		{"sync/server", "sync/server/admit", true},
 		{"sync/server/admit", "internal/cmdrun", false},
+		{"sync/server", "sync/rootfs", true},
+		{"sync/rootfs", "sync/server", false},
+		{"sync/rootfs", "internal/mountinfo", true},
 		{"disk/holders", "luks/dm", false},
 		{"cmd/simplecloud", "sync/server", true},
 		{"diskette", "luks", false},

@@ -12,6 +12,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"simplecloud/internal/testutil"
 )
 
 // benchCipher is the cipher both servers are measured with.
@@ -223,14 +225,11 @@ AllowUsers %s
 	}
 	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
 	ref := &server{port: port, knownHosts: filepath.Join(dir, "known_hosts"), logs: logs, cipher: benchCipher}
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		if out, err := ref.sftp(t, u.name, u.key, "pwd\n"); err == nil {
-			break
-		} else if time.Now().After(deadline) {
-			t.Fatalf("sshd not answering: %v: %s\n%s", err, out, logs.String())
+	testutil.Eventually(t, 10*time.Second, func() error {
+		if out, err := ref.sftp(t, u.name, u.key, "pwd\n"); err != nil {
+			return fmt.Errorf("sshd not answering: %v: %s\n%s", err, out, logs.String())
 		}
-		time.Sleep(100 * time.Millisecond)
-	}
+		return nil
+	})
 	return func(batch string) (string, error) { return ref.sftp(t, u.name, u.key, batch) }, ""
 }

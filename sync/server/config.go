@@ -38,23 +38,23 @@ type Config struct {
 	// PAMService is the PAM service (default PAMService).
 	PAMService string `toml:"pam_service"`
 
-	MaxAuthTries     int      `toml:"max_auth_tries"`     // failed attempts per connection
-	LoginGraceTime   Duration `toml:"login_grace_time"`   // time to finish authentication
-	KexTimeout       Duration `toml:"kex_timeout"`        // time to identify and finish the key exchange
-	BackoffAfter     int      `toml:"backoff_after"`      // failures per source before back-off
-	BackoffMax       Duration `toml:"backoff_max"`        // longest back-off
-	BackoffDecay     Duration `toml:"backoff_decay"`      // one failure forgiven per this much time
-	KeepAlive        Duration `toml:"keepalive_interval"` // keepalive request interval
-	KeepAliveMax     int      `toml:"keepalive_count_max"`
-	IdleTimeout      Duration `toml:"idle_timeout"` // close connections without channel traffic for this long; 0 is never
-	ShutdownTimeout  Duration `toml:"shutdown_timeout"`
-	MaxSessions      int      `toml:"max_sessions"`       // session channels per connection
-	MaxPacketRequest int      `toml:"max_request_length"` // bytes of a channel request payload
+	MaxAuthTries     int           `toml:"max_auth_tries"`     // failed attempts per connection
+	LoginGraceTime   time.Duration `toml:"login_grace_time"`   // time to finish authentication
+	KexTimeout       time.Duration `toml:"kex_timeout"`        // time to identify and finish the key exchange
+	BackoffAfter     int           `toml:"backoff_after"`      // failures per source before back-off
+	BackoffMax       time.Duration `toml:"backoff_max"`        // longest back-off
+	BackoffDecay     time.Duration `toml:"backoff_decay"`      // one failure forgiven per this much time
+	KeepAlive        time.Duration `toml:"keepalive_interval"` // keepalive request interval
+	KeepAliveMax     int           `toml:"keepalive_count_max"`
+	IdleTimeout      time.Duration `toml:"idle_timeout"` // close connections without channel traffic for this long; 0 is never
+	ShutdownTimeout  time.Duration `toml:"shutdown_timeout"`
+	MaxSessions      int           `toml:"max_sessions"`       // session channels per connection
+	MaxPacketRequest int           `toml:"max_request_length"` // bytes of a channel request payload
 	// MaxSFTPHandles bounds the files and directories one SFTP session
 	// holds open; past it opens fail with "too many open handles".
 	MaxSFTPHandles int `toml:"max_sftp_handles"`
 
-	// Pre-authentication limits (limits.go): unauthenticated connections
+	// Pre-authentication limits (parent_limits.go): unauthenticated connections
 	// at once, in all and per source (an IPv4 address or IPv6 /64), and
 	// penalties for sources whose connections end without authenticating.
 	MaxStartups          Startups `toml:"max_startups"`
@@ -62,23 +62,6 @@ type Config struct {
 	PerSourcePenalties   string   `toml:"per_source_penalties"` // sshd's syntax; "" is its defaults
 	PenaltyExempt        []string `toml:"penalty_exempt"`       // addresses and CIDR blocks never penalised
 }
-
-// Duration is a time.Duration that reads "30s" style strings from TOML.
-type Duration struct{ time.Duration }
-
-// UnmarshalText parses a Go duration string.
-func (d *Duration) UnmarshalText(b []byte) error {
-	v, err := time.ParseDuration(string(b))
-	if err != nil {
-		return err
-	}
-	d.Duration = v
-	return nil
-}
-
-// MarshalText writes d as a Go duration string (for the connection
-// child's setup).
-func (d Duration) MarshalText() ([]byte, error) { return []byte(d.String()), nil }
 
 // Defaults returns c with every unset field set to its default.
 func (c Config) Defaults() Config {
@@ -128,9 +111,9 @@ func setInt(p *int, v int) {
 	}
 }
 
-func setDur(p *Duration, v time.Duration) {
-	if p.Duration == 0 {
-		p.Duration = v
+func setDur(p *time.Duration, v time.Duration) {
+	if *p == 0 {
+		*p = v
 	}
 }
 

@@ -1,8 +1,10 @@
 package server
 
 import (
+	"encoding/json"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -23,18 +25,21 @@ max_auth_tries = 3
 password_auth = true
 `, "", func(c Config) bool {
 			return c.Listen == "127.0.0.1:22" && c.Root == "/srv/data" && c.Umask == 0o027 &&
-				c.AllowGroups[0] == "cloud" && c.IdleTimeout.Duration == time.Hour && c.MaxAuthTries == 3 &&
+				c.AllowGroups[0] == "cloud" && c.IdleTimeout == time.Hour && c.MaxAuthTries == 3 &&
 				c.PasswordAuth
 		}},
 		{"defaults fill the rest", `listen = ":2200"`, "", func(c Config) bool {
 			d := c.Defaults()
-			return d.MaxAuthTries == 6 && d.KeepAlive.Duration == 30*time.Second && d.Umask == 0o022 && d.Listen == ":2200"
+			return d.MaxAuthTries == 6 && d.KeepAlive == 30*time.Second && d.Umask == 0o022 && d.Listen == ":2200"
 		}},
 		{"max_sftp_handles", `max_sftp_handles = 16`, "", func(c Config) bool {
 			return c.Defaults().MaxSFTPHandles == 16 && (Config{}).Defaults().MaxSFTPHandles == 1024 &&
 				(Config{MaxSFTPHandles: -1}).Validate() != nil
 		}},
 		{"misspelt key", `max_auth_trys = 3`, `unknown key "max_auth_trys"`, nil},
+		{"durations", "login_grace_time = \"60s\"\nbackoff_max = \"1h30m\"\n", "", func(c Config) bool {
+			return c.LoginGraceTime == time.Minute && c.BackoffMax == 90*time.Minute
+		}},
 		{"bad duration", `idle_timeout = "soon"`, "idle_timeout", nil},
 		{"bad toml", `listen = `, "parse config", nil},
 		{"simplecloud.toml", `[volume]
@@ -69,5 +74,22 @@ allow_users = ["alice"]
 				t.Fatalf("got %+v, %v", c, err)
 			}
 		})
+	}
+}
+
+// TestConfigJSON checks that a Config survives the JSON of the connection
+// child's setup unchanged (durations travel as nanoseconds).
+func TestConfigJSON(t *testing.T) {
+	want := Config{LoginGraceTime: 90 * time.Second, IdleTimeout: time.Hour}.Defaults()
+	b, err := json.Marshal(want)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got Config
+	if err := json.Unmarshal(b, &got); err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("got %+v, want %+v", got, want)
 	}
 }

@@ -16,12 +16,26 @@
 // capability left, not even in the bounding set (see harden.go), checked
 // in /proc before anything is served (any failure refuses the connection). Only then does it serve the
 // connection's sftp sessions, in-process, from a directory handle,
-// resolving every path with openat2(RESOLVE_BENEATH), so that "..",
+// resolving every path with openat2(RESOLVE_BENEATH) (package sync/rootfs), so that "..",
 // absolute paths and symbolic links cannot leave the user's root, and the
 // kernel checks every access against the user's ids. The parent never
 // opens user files and never speaks SSH. It alone holds the private host
 // keys: a child asks it to sign each key exchange's hash (see hostsign.go),
 // so a child running as the user can never hand a key to the user.
+//
+// A file's prefix says which process runs its code:
+//
+//   - parent_*.go: the root parent (Server, accepting and admission, host
+//     keys and signing for children, spawning and reaping children).
+//   - conn_*.go: the connection child before the drop, as root
+//     (identification, handshake, authentication, account checks, PAM,
+//     reading authorized_keys, the drop itself).
+//   - user_*.go: the connection child as the user (sessions, SFTP and its
+//     handles, over package sync/rootfs).
+//   - no prefix: what more than one role uses (config, doc), or both ends
+//     of one mechanism: harden.go (the parent starts children confined; a
+//     child confines itself at the drop) and hostsign.go (the parent signs,
+//     the child asks).
 package server
 
 // `simplecloud serve --config F` reads the [server] table of SimpleCloud's

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"simplecloud/internal/testutil"
 )
 
 // acctCase is an account state set with the system's tools, and whether a
@@ -85,18 +87,15 @@ const exemptLoopback = "penalty_exempt = [\"127.0.0.1\"]\n"
 // waitLogLine polls the server log until a line holds both user and want.
 func (s *server) waitLogLine(t *testing.T, user, want string) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		for _, l := range strings.Split(s.logs.String(), "\n") {
+	testutil.Eventually(t, 10*time.Second, func() error {
+		logs := s.logs.String()
+		for _, l := range strings.Split(logs, "\n") {
 			if strings.Contains(l, user) && strings.Contains(l, want) {
-				return
+				return nil
 			}
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("server log lacks a line with %q and %q:\n%s", user, want, s.logs.String())
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+		return fmt.Errorf("server log lacks a line with %q and %q:\n%s", user, want, logs)
+	})
 }
 
 // pamService writes a PAM service of the test's own, /etc/pam.d/NAME, with
@@ -205,15 +204,10 @@ session  required pam_exec.so %s
 // waitFile polls the file at p until it holds want.
 func waitFile(t *testing.T, p, want string) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		b, _ := os.ReadFile(p)
-		if strings.Contains(string(b), want) {
-			return
+	testutil.Eventually(t, 10*time.Second, func() error {
+		if b, _ := os.ReadFile(p); !strings.Contains(string(b), want) {
+			return fmt.Errorf("%s: got %q, want a line %q", p, b, want)
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: got %q, want a line %q", p, b, want)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+		return nil
+	})
 }

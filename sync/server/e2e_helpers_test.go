@@ -18,6 +18,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"simplecloud/internal/testutil"
 )
 
 // The end-to-end tests run the real simplecloud binary as a root server,
@@ -44,14 +46,7 @@ func TestMain(m *testing.M) {
 // needRoot skips t unless it runs as root with the OpenSSH client tools.
 func needRoot(t *testing.T, tools ...string) {
 	t.Helper()
-	if os.Geteuid() != 0 {
-		t.Skip("needs root (useradd, session children with other uids); CI runs as root")
-	}
-	for _, p := range append([]string{"useradd", "userdel", "ssh", "sftp", "ssh-keygen"}, tools...) {
-		if _, err := exec.LookPath(p); err != nil {
-			t.Skipf("needs %s: %v", p, err)
-		}
-	}
+	testutil.NeedRoot(t, append([]string{"useradd", "userdel", "ssh", "sftp", "ssh-keygen"}, tools...)...)
 }
 
 // binary builds simplecloud once per test process into a directory every
@@ -136,17 +131,17 @@ func newUser(t *testing.T, options string) *testUser {
 // tests on the machine make users too.
 func runLocking(t *testing.T, name string, args ...string) {
 	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for {
+	testutil.Eventually(t, 30*time.Second, func() error {
 		out, err := exec.Command(name, args...).CombinedOutput()
 		if err == nil {
-			return
+			return nil
 		}
-		if !strings.Contains(string(out), "cannot lock") || time.Now().After(deadline) {
-			t.Fatalf("%s %s: %v: %s", name, strings.Join(args, " "), err, out)
+		err = fmt.Errorf("%s %s: %v: %s", name, strings.Join(args, " "), err, out)
+		if !strings.Contains(string(out), "cannot lock") {
+			t.Fatal(err)
 		}
-		time.Sleep(50 * time.Millisecond)
-	}
+		return err
+	})
 }
 
 // newKey makes an ed25519 key pair in a temporary directory.
@@ -367,13 +362,12 @@ func (s *server) ssh(t *testing.T, user, key string, remote ...string) (string, 
 // waitLog polls the server log for s until the deadline.
 func (s *server) waitLog(t *testing.T, want string) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !strings.Contains(s.logs.String(), want) {
-		if time.Now().After(deadline) {
-			t.Fatalf("server log lacks %q:\n%s", want, s.logs.String())
+	testutil.Eventually(t, 10*time.Second, func() error {
+		if logs := s.logs.String(); !strings.Contains(logs, want) {
+			return fmt.Errorf("server log lacks %q:\n%s", want, logs)
 		}
-		time.Sleep(20 * time.Millisecond)
-	}
+		return nil
+	})
 }
 
 // writeRandom writes n random bytes to p.

@@ -3,6 +3,8 @@ package server_test
 import (
 	"bufio"
 	"context"
+	"errors"
+	"fmt"
 	"io"
 	"net"
 	"os"
@@ -16,6 +18,8 @@ import (
 	"time"
 
 	"golang.org/x/crypto/ssh"
+
+	"simplecloud/internal/testutil"
 )
 
 // configFile writes a server configuration for a test and returns the
@@ -176,20 +180,17 @@ func TestPenalties(t *testing.T) {
 	t.Run("noauth", func(t *testing.T) {
 		s := startServer(t, openDir(t), filepath.Join(t.TempDir(), "hk"), nil,
 			configFile(t, `per_source_penalties = "noauth:2s min:3s max:10s"`)...)
-		deadline := time.Now().Add(20 * time.Second)
 		probes := 0
-		for {
+		testutil.Eventually(t, 20*time.Second, func() error {
 			c := s.dialFrom(t, "127.0.0.1")
 			ok := admitted(c)
 			c.Close()
 			if !ok {
-				break
+				return nil
 			}
-			if probes++; time.Now().After(deadline) {
-				t.Fatalf("%d connections closed without authenticating: never refused", probes)
-			}
-			time.Sleep(50 * time.Millisecond) // let the parent reap the child
-		}
+			probes++
+			return fmt.Errorf("%d connections closed without authenticating: never refused", probes)
+		})
 		refused := time.Now()
 		t.Logf("refused after %d connections that never authenticated", probes)
 		s.waitLog(t, "penalty (noauth)")
@@ -199,18 +200,15 @@ func TestPenalties(t *testing.T) {
 			t.Error("127.0.0.2 during 127.0.0.1's penalty: refused, want admitted")
 		}
 		c.Close()
-		for {
+		testutil.Eventually(t, 20*time.Second, func() error {
 			c := s.dialFrom(t, "127.0.0.1")
 			ok := admitted(c)
 			c.Close()
-			if ok {
-				break
+			if !ok {
+				return errors.New("still refused after 20s; the penalty is at most 10s")
 			}
-			if time.Now().After(deadline) {
-				t.Fatal("still refused after 20s; the penalty is at most 10s")
-			}
-			time.Sleep(100 * time.Millisecond)
-		}
+			return nil
+		})
 		if d := time.Since(refused); d < time.Second {
 			t.Errorf("taken again after %v, want the penalty (over 3s) served", d)
 		} else {

@@ -9,6 +9,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"simplecloud/internal/testutil"
 )
 
 // TestGracefulShutdown sends SIGTERM during a download to the server and,
@@ -35,13 +37,12 @@ func TestGracefulShutdown(t *testing.T) {
 		t.Fatal(err)
 	}
 	// The first session was the ls above; wait for the download's.
-	deadline := time.Now().Add(10 * time.Second)
-	for strings.Count(s.logs.String(), "sftp session started") < 2 {
-		if time.Now().After(deadline) {
-			t.Fatalf("download session did not start:\n%s", s.logs.String())
+	testutil.Eventually(t, 10*time.Second, func() error {
+		if logs := s.logs.String(); strings.Count(logs, "sftp session started") < 2 {
+			return fmt.Errorf("download session did not start:\n%s", logs)
 		}
-		time.Sleep(20 * time.Millisecond)
-	}
+		return nil
+	})
 	// systemd sends SIGTERM to every process of the service: the session's
 	// process must drain too, not die.
 	logs := s.logs.String()
@@ -98,8 +99,7 @@ func TestServerKilledEndsSessions(t *testing.T) {
 	defer dl.Wait()
 	defer dl.Process.Kill()
 	var pid int
-	deadline := time.Now().Add(10 * time.Second)
-	for pid == 0 {
+	testutil.Eventually(t, 10*time.Second, func() error {
 		logs := s.logs.String()
 		if i := strings.LastIndex(logs, "sftp session started"); i >= 0 && strings.Count(logs, "sftp session started") >= 2 {
 			line := logs[i:]
@@ -107,26 +107,22 @@ func TestServerKilledEndsSessions(t *testing.T) {
 				fmt.Sscanf(line[j+4:], "%d", &pid)
 			}
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("no second session in the log:\n%s", logs)
+		if pid == 0 {
+			return fmt.Errorf("no second session in the log:\n%s", logs)
 		}
-		time.Sleep(20 * time.Millisecond)
-	}
+		return nil
+	})
 	if err := syscall.Kill(pid, 0); err != nil {
 		t.Fatalf("session child %d not running: %v", pid, err)
 	}
 	s.cmd.Process.Kill()
-	deadline = time.Now().Add(10 * time.Second)
-	for {
+	testutil.Eventually(t, 10*time.Second, func() error {
 		// The child is not ours to reap; it is gone once /proc says so
 		// or it is a zombie awaiting init.
 		st, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
 		if err != nil || strings.Contains(string(st), ") Z ") {
-			break
+			return nil
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("session child %d still running 10s after the server was killed", pid)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+		return fmt.Errorf("session child %d still running 10s after the server was killed", pid)
+	})
 }

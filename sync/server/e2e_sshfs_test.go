@@ -2,6 +2,7 @@ package server_test
 
 import (
 	"bytes"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -9,6 +10,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"simplecloud/internal/testutil"
 )
 
 // TestSSHFSMount mounts the user's root with `simplecloud mount` (sshfs),
@@ -91,17 +94,13 @@ func TestSSHFSMount(t *testing.T) {
 		t.Errorf("stop: %v", err)
 	}
 	startServer(t, root, hk, nil, "--listen", "127.0.0.1:"+port)
-	deadline := time.Now().Add(30 * time.Second)
-	for {
+	testutil.Eventually(t, 30*time.Second, func() error {
 		b, err := os.ReadFile(filepath.Join(mnt, "dir", "saa"))
 		if err == nil && len(b) == 1 {
-			break
+			return nil
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("read after server restart: %v, want sshfs to reconnect", err)
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
+		return fmt.Errorf("read after server restart: got %d bytes, %v; want sshfs to reconnect", len(b), err)
+	})
 
 	out, err := exec.Command(binary(t), "umount", mnt).CombinedOutput()
 	if err != nil {

@@ -14,7 +14,7 @@ import (
 )
 
 // Defence in depth for the connection child, which runs as the user once
-// authenticated. Beside the ids (drop.go) it gets:
+// authenticated. Beside the ids (conn_drop.go) it gets:
 //
 //   - no_new_privs on every thread, from its first instruction: the parent
 //     forks it from a thread that has it set (startConfined), and a child

@@ -130,7 +130,7 @@ func (s *connServer) startDrain() {
 	case !authed:
 		s.close()
 	default:
-		time.AfterFunc(s.cfg.ShutdownTimeout.Duration, s.close)
+		time.AfterFunc(s.cfg.ShutdownTimeout, s.close)
 	}
 }
 
@@ -211,8 +211,8 @@ func (s *connServer) serve() error {
 // the start; else the connection is closed.
 func (s *connServer) handshake() (*ssh.ServerConn, <-chan ssh.NewChannel, <-chan *ssh.Request, error) {
 	start := time.Now()
-	grace := s.cfg.LoginGraceTime.Duration
-	s.limit(min(s.cfg.KexTimeout.Duration, grace), "kex_timeout")
+	grace := s.cfg.LoginGraceTime
+	s.limit(min(s.cfg.KexTimeout, grace), "kex_timeout")
 	s.ssh.PreAuthConnCallback = func(ssh.ServerPreAuthConn) {
 		s.limit(time.Until(start.Add(grace)), "login_grace_time")
 	}
@@ -306,7 +306,7 @@ func (s *connServer) become(c *conn) error {
 // client stops answering or, with an idle timeout, when no channel traffic
 // has passed for that long.
 func (s *connServer) keepalive(c *conn, done <-chan struct{}) {
-	t := time.NewTicker(s.cfg.KeepAlive.Duration)
+	t := time.NewTicker(s.cfg.KeepAlive)
 	defer t.Stop()
 	var missed atomic.Int32
 	var pending atomic.Bool
@@ -316,7 +316,7 @@ func (s *connServer) keepalive(c *conn, done <-chan struct{}) {
 			return
 		case <-t.C:
 		}
-		if idle := s.cfg.IdleTimeout.Duration; idle > 0 && time.Since(time.Unix(0, c.lastUse.Load())) > idle {
+		if idle := s.cfg.IdleTimeout; idle > 0 && time.Since(time.Unix(0, c.lastUse.Load())) > idle {
 			c.log.Info("closing idle connection", "idle", idle)
 			c.sc.Close()
 			return

@@ -45,7 +45,7 @@ type authenticator struct {
 	log      *slog.Logger
 	now      func() time.Time
 	// passwords, when set, enables the password and keyboard-interactive
-	// methods through the system's password stack (password.go).
+	// methods through the system's password stack (conn_password.go).
 	passwords     passwordChecker
 	passwordDelay time.Duration // how long refusals before the stack take
 	// pam, when set (use_pam), runs PAM's account phase for key logins;

@@ -36,19 +36,3 @@ func TestPolicy(t *testing.T) {
 		})
 	}
 }
-
-func TestRelPath(t *testing.T) {
-	tests := map[string]string{
-		"/": ".", "": ".", "/a/b": "a/b", "a/../../b": "b", "/../../etc/passwd": "etc/passwd",
-		"//x//y/": "x/y", "/a/./b/..": "a",
-	}
-	for in, want := range tests {
-		got, err := relPath(in)
-		if err != nil || got != want {
-			t.Errorf("relPath(%q): got %q, %v; want %q", in, got, err, want)
-		}
-	}
-	if _, err := relPath("a\x00b"); err == nil {
-		t.Error("relPath with NUL: got nil error, want EINVAL")
-	}
-}

@@ -9,6 +9,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"simplecloud/internal/testutil"
 )
 
 func TestCheckOptions(t *testing.T) {
@@ -85,9 +87,7 @@ func TestParseAuthorizedKeys(t *testing.T) {
 // TestStrictModes checks the ownership and mode rules on real files that
 // belong to a made-up uid (root gives them away), read with that uid.
 func TestStrictModes(t *testing.T) {
-	if os.Geteuid() != 0 {
-		t.Skip("needs root to give files to another uid")
-	}
+	testutil.NeedRoot(t)
 	const user, other = 777777, 4242
 	tests := []struct {
 		name     string
@@ -164,9 +164,7 @@ func TestAuthorizedKeysFIFO(t *testing.T) {
 // TestAsUserFSRestores runs a function with a user's file-system ids and
 // groups on a locked thread and checks that the thread gets its own back.
 func TestAsUserFSRestores(t *testing.T) {
-	if os.Geteuid() != 0 {
-		t.Skip("needs root to change file-system ids")
-	}
+	testutil.NeedRoot(t)
 	status := func() string {
 		b, err := os.ReadFile("/proc/thread-self/status")
 		if err != nil {

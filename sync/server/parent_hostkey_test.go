@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"golang.org/x/crypto/ssh"
+
+	"simplecloud/internal/testutil"
 )
 
 func TestLoadHostKeys(t *testing.T) {
@@ -116,9 +118,7 @@ func TestLoadHostKeysRefuses(t *testing.T) {
 	if _, err := LoadHostKeys(dir); err != nil {
 		t.Errorf("host key dir mode 0755: got %v, want accepted", err)
 	}
-	if os.Geteuid() != 0 {
-		t.Skip("the ownership cases need root (chown); CI runs as root")
-	}
+	testutil.NeedRoot(t)
 	os.Chown(dir, 4242, 4242)
 	if _, err := LoadHostKeys(dir); err == nil || !strings.Contains(err.Error(), "host key dir "+dir+": bad ownership: uid 4242, want 0") {
 		t.Errorf("host key dir of uid 4242: got %v, want refused", err)

@@ -66,7 +66,7 @@ func (c Config) admitConfig() (admit.Config, error) {
 	}
 	return admit.Config{
 		Startups: c.MaxStartups.Startups, PerSource: c.PerSourceMaxStartups, Penalties: pen, Exempt: exempt,
-		BackoffAfter: c.BackoffAfter, BackoffMax: c.BackoffMax.Duration, BackoffDecay: c.BackoffDecay.Duration,
+		BackoffAfter: c.BackoffAfter, BackoffMax: c.BackoffMax, BackoffDecay: c.BackoffDecay,
 	}, nil
 }
 

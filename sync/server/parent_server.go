@@ -112,13 +112,13 @@ func (s *Server) shutdown() {
 		c.drain()
 	}
 	s.mu.Unlock()
-	s.log.Info("shutting down", "connections", n, "grace", s.cfg.ShutdownTimeout.Duration)
+	s.log.Info("shutting down", "connections", n, "grace", s.cfg.ShutdownTimeout)
 	// The children close their connections when the grace time is up; a
 	// second more lets them say goodbye before they are killed.
 	select {
 	case <-done:
 		return
-	case <-time.After(s.cfg.ShutdownTimeout.Duration + time.Second):
+	case <-time.After(s.cfg.ShutdownTimeout + time.Second):
 	}
 	s.mu.Lock()
 	for c := range s.children {

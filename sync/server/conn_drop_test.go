@@ -17,6 +17,8 @@ import (
 
 	"github.com/pkg/sftp"
 	"golang.org/x/crypto/ssh"
+
+	"simplecloud/internal/testutil"
 )
 
 func TestTaskStatusIs(t *testing.T) {
@@ -76,9 +78,7 @@ const dropHelperEnv = "SIMPLECLOUD_TEST_DROP"
 // thread of the process has the user's ids; with a uid the kernel refuses,
 // the connection is refused after authentication and no session is served.
 func TestConnChildDrop(t *testing.T) {
-	if os.Geteuid() != 0 {
-		t.Skip("needs root (setuid); CI runs as root")
-	}
+	testutil.NeedRoot(t)
 	run := func(ids string) string {
 		// The helper cannot clean up after itself once it is the user.
 		dir := t.TempDir()

@@ -93,7 +93,7 @@ func (f *sftpFS) openHandle(p string, flags int, mode uint32) (*handleFile, erro
 	if err := f.handles.acquire(); err != nil {
 		return nil, err
 	}
-	file, err := f.r.open(p, flags, mode, true)
+	file, err := f.r.OpenFile(p, flags, mode, true)
 	if err != nil {
 		f.handles.release()
 		return nil, err
@@ -107,10 +107,10 @@ func (f *sftpFS) listHandle(p string) (*handleList, error) {
 	if err := f.handles.acquire(); err != nil {
 		return nil, err
 	}
-	l, err := f.list(p)
+	l, err := f.r.List(p)
 	if err != nil {
 		f.handles.release()
 		return nil, err
 	}
-	return &handleList{listerAt: l, release: f.handles.release}, nil
+	return &handleList{listerAt: listerAt(l), release: f.handles.release}, nil
 }

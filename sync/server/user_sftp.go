@@ -8,6 +8,8 @@ import (
 	"os"
 
 	"github.com/pkg/sftp"
+
+	"simplecloud/sync/rootfs"
 )
 
 // ServeSFTP serves the SFTP protocol of one session on rw with root as the
@@ -19,7 +21,7 @@ func ServeSFTP(rw io.ReadWriteCloser, root string, allowRoot bool, maxHandles in
 	if os.Geteuid() == 0 && !allowRoot {
 		return errors.New("serve sftp: refusing to run as root")
 	}
-	r, err := openRoot(root)
+	r, err := rootfs.Open(root)
 	if err != nil {
 		return err
 	}

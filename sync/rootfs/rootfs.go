@@ -1,4 +1,15 @@
-package server
+// Package rootfs gives access to the files below one directory and nowhere
+// else. Every lookup goes through openat2 with RESOLVE_BENEATH, so the kernel
+// refuses "..", absolute symbolic links and any other way out of the root
+// while it resolves, which string checks alone cannot do (a symbolic link may
+// change between check and use).
+//
+// Paths are client paths: "/a/b" and "a/b" both name a/b below the root, and
+// "/" is the root itself. The package knows nothing of SSH or SFTP: the SFTP
+// handlers of sync/server and the sync subsystem use it alike. It makes no
+// permission checks of its own; the process runs as the user and the kernel
+// checks every access.
+package rootfs
 
 import (
 	"errors"
@@ -10,25 +21,23 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// rootFS resolves client paths below one directory handle. Every lookup goes
-// through openat2 with RESOLVE_BENEATH, so the kernel refuses "..", absolute
-// symbolic links and any other way out of the root while it resolves, which
-// string checks alone cannot do (a symlink may change between check and use).
-type rootFS struct {
-	root *os.File // O_PATH|O_DIRECTORY handle of the user's root
+// Root resolves client paths below one directory handle.
+type Root struct {
+	root *os.File // O_PATH|O_DIRECTORY handle of the root
 }
 
-// openRoot opens dir, which must be a directory and not a symbolic link.
-func openRoot(dir string) (*rootFS, error) {
+// Open opens dir, which must be a directory and not a symbolic link, as a
+// root.
+func Open(dir string) (*Root, error) {
 	fd, err := unix.Open(dir, unix.O_PATH|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return nil, fmt.Errorf("open root %s: %w", dir, err)
 	}
-	return &rootFS{root: os.NewFile(uintptr(fd), dir)}, nil
+	return &Root{root: os.NewFile(uintptr(fd), dir)}, nil
 }
 
 // Close releases the root handle.
-func (r *rootFS) Close() error { return r.root.Close() }
+func (r *Root) Close() error { return r.root.Close() }
 
 // relPath turns a client path ("/a/b", as the sftp request server cleans it)
 // into a path relative to the root. "/" is ".".
@@ -43,9 +52,11 @@ func relPath(p string) (string, error) {
 	return r, nil
 }
 
-// open resolves p below the root with openat2. follow=false leaves a final
-// symbolic link unresolved (O_NOFOLLOW; with O_PATH it opens the link itself).
-func (r *rootFS) open(p string, flags int, mode uint32, follow bool) (*os.File, error) {
+// OpenFile resolves p below the root with openat2 and opens it with flags
+// (O_CREAT and O_TMPFILE use mode). follow=false leaves a final symbolic link
+// unresolved (O_NOFOLLOW; with O_PATH it opens the link itself). An attempt
+// to leave the root fails with EACCES.
+func (r *Root) OpenFile(p string, flags int, mode uint32, follow bool) (*os.File, error) {
 	rel, err := relPath(p)
 	if err != nil {
 		return nil, &os.PathError{Op: "open", Path: p, Err: err}
@@ -84,7 +95,7 @@ func escapeErr(err error) error {
 
 // parent opens the directory that holds p and returns its handle and the
 // final name. The root itself has no parent inside the root.
-func (r *rootFS) parent(p string) (*os.File, string, error) {
+func (r *Root) parent(p string) (*os.File, string, error) {
 	rel, err := relPath(p)
 	if err != nil {
 		return nil, "", &os.PathError{Op: "open", Path: p, Err: err}
@@ -93,7 +104,7 @@ func (r *rootFS) parent(p string) (*os.File, string, error) {
 		return nil, "", &os.PathError{Op: "open", Path: p, Err: unix.EACCES}
 	}
 	dir, base := path.Split("/" + rel)
-	d, err := r.open(dir, unix.O_PATH|unix.O_DIRECTORY, 0, true)
+	d, err := r.OpenFile(dir, unix.O_PATH|unix.O_DIRECTORY, 0, true)
 	if err != nil {
 		return nil, "", err
 	}

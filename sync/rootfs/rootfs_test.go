@@ -1,0 +1,72 @@
+package rootfs
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"golang.org/x/sys/unix"
+)
+
+func TestRelPath(t *testing.T) {
+	tests := map[string]string{
+		"/": ".", "": ".", "/a/b": "a/b", "a/../../b": "b", "/../../etc/passwd": "etc/passwd",
+		"//x//y/": "x/y", "/a/./b/..": "a",
+	}
+	for in, want := range tests {
+		got, err := relPath(in)
+		if err != nil || got != want {
+			t.Errorf("relPath(%q): got %q, %v; want %q", in, got, err, want)
+		}
+	}
+	if _, err := relPath("a\x00b"); err == nil {
+		t.Error("relPath with NUL: got nil error, want EINVAL")
+	}
+}
+
+// TestBeneath checks that symbolic links cannot lead out of the root, and
+// that an absolute symlink target is stored relative to the link.
+func TestBeneath(t *testing.T) {
+	outside := t.TempDir()
+	if err := os.WriteFile(filepath.Join(outside, "secret"), []byte("x"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	if err := os.Symlink(outside, filepath.Join(dir, "abs")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink("../"+filepath.Base(outside), filepath.Join(dir, "up")); err != nil {
+		t.Fatal(err)
+	}
+	r, err := Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	for _, p := range []string{"/abs/secret", "up/secret"} {
+		if f, err := r.OpenFile(p, unix.O_RDONLY, 0, true); !errors.Is(err, unix.EACCES) {
+			if f != nil {
+				f.Close()
+			}
+			t.Errorf("open %s: got %v, want EACCES", p, err)
+		}
+	}
+	if err := r.Mkdir("/d", 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Symlink("/d", "/link"); err != nil {
+		t.Fatal(err)
+	}
+	got, err := r.Readlink("/link")
+	if err != nil || got != "d" {
+		t.Errorf("readlink: got %q, %v; want %q", got, err, "d")
+	}
+	ls, err := r.List("/")
+	if err != nil || len(ls) != 4 {
+		t.Errorf("list /: got %d entries, %v; want 4", len(ls), err)
+	}
+	if fi, err := r.Stat("/link", true); err != nil || !fi.IsDir() {
+		t.Errorf("stat /link: got %v, %v; want a directory", fi, err)
+	}
+}
