@@ -65,10 +65,10 @@ type Config struct {
 
 // Defaults returns c with every unset field set to its default.
 func (c Config) Defaults() Config {
-	setStr(&c.Listen, ":2222")
-	setStr(&c.HostKeyDir, "/etc/simplecloud/hostkeys")
-	setStr(&c.ShellCheck, ShellLogin)
-	setStr(&c.PAMService, PAMService)
+	setDefault(&c.Listen, ":2222")
+	setDefault(&c.HostKeyDir, "/etc/simplecloud/hostkeys")
+	setDefault(&c.ShellCheck, ShellLogin)
+	setDefault(&c.PAMService, PAMService)
 	if c.UsePAM == nil {
 		v := PasswordAuthSupported
 		c.UsePAM = &v
@@ -76,43 +76,33 @@ func (c Config) Defaults() Config {
 	if c.Umask == 0 {
 		c.Umask = 0o022
 	}
-	setInt(&c.MaxAuthTries, 6)
-	setDur(&c.LoginGraceTime, 60*time.Second)
-	setDur(&c.KexTimeout, 20*time.Second)
-	setInt(&c.BackoffAfter, 10)
-	setDur(&c.BackoffMax, 5*time.Minute)
-	setDur(&c.BackoffDecay, time.Minute)
-	setDur(&c.KeepAlive, 30*time.Second)
-	setInt(&c.KeepAliveMax, 3)
-	setDur(&c.ShutdownTimeout, 30*time.Second)
-	setInt(&c.MaxSessions, 10)
-	setInt(&c.MaxPacketRequest, 4096)
+	setDefault(&c.MaxAuthTries, 6)
+	setDefault(&c.LoginGraceTime, 60*time.Second)
+	setDefault(&c.KexTimeout, 20*time.Second)
+	setDefault(&c.BackoffAfter, 10)
+	setDefault(&c.BackoffMax, 5*time.Minute)
+	setDefault(&c.BackoffDecay, time.Minute)
+	setDefault(&c.KeepAlive, 30*time.Second)
+	setDefault(&c.KeepAliveMax, 3)
+	setDefault(&c.ShutdownTimeout, 30*time.Second)
+	setDefault(&c.MaxSessions, 10)
+	setDefault(&c.MaxPacketRequest, 4096)
 	// OpenSSH's sftp-server has no limit of its own: its descriptors are
 	// bounded by RLIMIT_NOFILE, whose soft limit is 1,024 on most systems
 	// (systemd's default), and it advertises that less 5 as its
 	// max-open-handles. Clients (sftp, sshfs, rclone) hold a few.
-	setInt(&c.MaxSFTPHandles, 1024)
+	setDefault(&c.MaxSFTPHandles, 1024)
 	if c.MaxStartups == (Startups{}) {
 		c.MaxStartups = defaultStartups
 	}
-	setInt(&c.PerSourceMaxStartups, 10)
+	setDefault(&c.PerSourceMaxStartups, 10)
 	return c
 }
 
-func setStr(p *string, v string) {
-	if *p == "" {
-		*p = v
-	}
-}
-
-func setInt(p *int, v int) {
-	if *p == 0 {
-		*p = v
-	}
-}
-
-func setDur(p *time.Duration, v time.Duration) {
-	if *p == 0 {
+// setDefault sets *p to v when *p is the zero value (unset).
+func setDefault[T comparable](p *T, v T) {
+	var zero T
+	if *p == zero {
 		*p = v
 	}
 }

@@ -2,7 +2,6 @@ package server_test
 
 import (
 	"bytes"
-	"os"
 	"path/filepath"
 	"testing"
 
@@ -16,22 +15,7 @@ func TestBadRequests(t *testing.T) {
 	needRoot(t)
 	u := newUser(t, "")
 	s := startServer(t, openDir(t), filepath.Join(t.TempDir(), "hk"), nil)
-	pem, err := os.ReadFile(u.key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	signer, err := ssh.ParsePrivateKey(pem)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := ssh.Dial("tcp", "127.0.0.1:"+s.port, &ssh.ClientConfig{
-		User: u.name, Auth: []ssh.AuthMethod{ssh.PublicKeys(signer)},
-		HostKeyCallback: ssh.InsecureIgnoreHostKey(),
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+	c := dialUser(t, s, u)
 	for _, typ := range []string{"direct-tcpip", "x11", "forwarded-tcpip", "nonsense"} {
 		if _, _, err := c.OpenChannel(typ, nil); err == nil {
 			t.Errorf("channel %q: got accepted, want rejected", typ)
