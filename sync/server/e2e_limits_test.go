@@ -60,6 +60,18 @@ func (s *server) dialFrom(t *testing.T, from string) net.Conn {
 	return c
 }
 
+// wantPenalty checks that a new connection from 127.0.0.1 is refused for
+// a penalty of kind, and that the log says so; when names the cause.
+func (s *server) wantPenalty(t *testing.T, kind, when string) {
+	t.Helper()
+	c := s.dialFrom(t, "127.0.0.1")
+	defer c.Close()
+	if admitted(c) {
+		t.Errorf("%s: got admitted, want refused for a %s penalty", when, kind)
+	}
+	s.waitLog(t, "penalty ("+kind+")")
+}
+
 // admitted reports whether the server took c: whether c gets the
 // server's identification line within a few seconds, rather than being
 // closed at once.
@@ -229,12 +241,7 @@ func TestPenalties(t *testing.T) {
 		syscall.Kill(kids[0], syscall.SIGSEGV)
 		s.waitLog(t, "connection child crashed")
 		s.waitLog(t, "source penalised")
-		c2 := s.dialFrom(t, "127.0.0.1")
-		defer c2.Close()
-		if admitted(c2) {
-			t.Error("after a crash: got admitted, want refused (crash:90s is past min:15s)")
-		}
-		s.waitLog(t, "penalty (crash)")
+		s.wantPenalty(t, "crash", "after a crash (crash:90s is past min:15s)")
 	})
 }
 
@@ -305,12 +312,7 @@ func TestPreauthTimers(t *testing.T) {
 
 	// Two grace-exceeded penalties (10s each) pass min (15s).
 	s.waitLog(t, "refused=true")
-	p := s.dialFrom(t, "127.0.0.1")
-	defer p.Close()
-	if admitted(p) {
-		t.Error("after two timeouts: got admitted, want a grace-exceeded penalty")
-	}
-	s.waitLog(t, "penalty (grace-exceeded)")
+	s.wantPenalty(t, "grace-exceeded", "after two timeouts")
 }
 
 // watchConn is a connection that closes closed when a read fails.
