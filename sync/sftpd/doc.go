@@ -19,7 +19,8 @@
 // small enough that a codec with explicit bounds (no length read from the
 // wire is trusted for an allocation) is shorter than an adapter would be.
 //
-// Status: the codec and the dispatcher exist and are tested; the session
-// loop, the handle table and the handlers are still to come, and `serve`
-// does not use this package yet.
+// Status: the codec, the dispatcher, the handle table and the
+// descriptor operations (fstat, fsetstat, create modes) exist and are
+// tested; the session loop and the request handlers are still to come, and
+// `serve` does not use this package yet.
 package sftpd
