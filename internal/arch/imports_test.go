@@ -34,6 +34,9 @@ var rules = []rule{
 	// The rooted file system knows nothing of SSH: the sync subsystem uses it too.
 	{prefix: "sync/rootfs", allow: []string{"sync/rootfs", "internal/"},
 		forbid: []string{"golang.org/x/crypto/ssh", "github.com/pkg/sftp"}},
+	// The SFTP server serves any byte stream; SSH stays in sync/server.
+	{prefix: "sync/sftpd", allow: []string{"sync/sftpd", "sync/rootfs", "internal/"},
+		forbid: []string{"golang.org/x/crypto/ssh"}},
 	// The admission policy is pure: time and randomness are handed in.
 	{prefix: "sync/server/admit", allow: []string{"sync/server/admit"},
 		forbidOS: []string{"os", "os/exec", "syscall", "golang.org/x/sys/unix", "net"}},
@@ -157,6 +160,8 @@ func TestRuleTable(t *testing.T) {
 		{"sync/server", "sync/rootfs", true},
 		{"sync/rootfs", "sync/server", false},
 		{"sync/rootfs", "internal/mountinfo", true},
+		{"sync/sftpd", "sync/rootfs", true},
+		{"sync/sftpd", "sync/server", false},
 		{"disk/holders", "luks/dm", false},
 		{"cmd/simplecloud", "sync/server", true},
 		{"diskette", "luks", false},
