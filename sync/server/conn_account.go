@@ -35,12 +35,11 @@ type Accounts interface {
 	Lookup(name string) (Account, error)
 }
 
-// SystemAccounts looks users up with os/user, and reads the login shell
-// and password field from PasswdPath (or, with cgo, NSS when the file lacks
-// the user) and the shadow entry from ShadowPath. In a static binary built
-// with CGO_ENABLED=0, os/user reads /etc/passwd and /etc/group itself;
-// with cgo it goes through NSS. The zero value reads /etc/passwd and
-// /etc/shadow.
+// SystemAccounts reads a user's passwd entry (ids, home, shell, password
+// field) once, from PasswdPath or, with cgo, NSS when the file lacks the
+// user, the shadow entry from ShadowPath, and the groups with os/user (in
+// a static binary os/user reads /etc/group itself; with cgo it goes
+// through NSS). The zero value reads /etc/passwd and /etc/shadow.
 type SystemAccounts struct {
 	PasswdPath string // default /etc/passwd
 	ShadowPath string // default /etc/shadow
@@ -52,22 +51,18 @@ type SystemAccounts struct {
 // missing shadow file means no account has a shadow entry, as getspnam
 // then finds none.
 func (s SystemAccounts) Lookup(name string) (Account, error) {
-	u, err := user.Lookup(name)
+	pw, err := s.passwd(name)
 	if err != nil {
-		return Account{}, fmt.Errorf("look up user %q: %w", name, err)
+		return Account{}, err
 	}
-	uid, err1 := strconv.ParseUint(u.Uid, 10, 32)
-	gid, err2 := strconv.ParseUint(u.Gid, 10, 32)
-	if err1 != nil || err2 != nil {
-		return Account{}, fmt.Errorf("look up user %q: non-numeric uid %q or gid %q", name, u.Uid, u.Gid)
-	}
-	a := Account{Name: u.Username, UID: uint32(uid), GID: uint32(gid), Home: u.HomeDir}
-	ids, err := u.GroupIds()
+	a := Account{Name: pw.Name, UID: pw.UID, GID: pw.GID, Home: pw.Home, Shell: pw.Shell, Password: pw.Password}
+	gid := strconv.FormatUint(uint64(pw.GID), 10)
+	ids, err := (&user.User{Username: pw.Name, Gid: gid}).GroupIds()
 	if err != nil {
 		return Account{}, fmt.Errorf("list groups of %q: %w", name, err)
 	}
-	if !slices.Contains(ids, u.Gid) {
-		ids = append([]string{u.Gid}, ids...)
+	if !slices.Contains(ids, gid) {
+		ids = append([]string{gid}, ids...)
 	}
 	for _, s := range ids {
 		g, err := strconv.ParseUint(s, 10, 32)
@@ -81,14 +76,6 @@ func (s SystemAccounts) Lookup(name string) (Account, error) {
 			a.GroupNames = append(a.GroupNames, s)
 		}
 	}
-	pw, err := s.passwd(name)
-	if err != nil {
-		return Account{}, err
-	}
-	if pw.UID != a.UID {
-		return Account{}, fmt.Errorf("look up user %q: passwd says uid %d, the user database %d", name, pw.UID, a.UID)
-	}
-	a.Shell, a.Password = pw.Shell, pw.Password
 	if a.Shadow, err = s.shadow(name); err != nil {
 		return Account{}, err
 	}
@@ -110,7 +97,7 @@ func (s SystemAccounts) passwd(name string) (passwdEntry, error) {
 		return passwdEntry{}, fmt.Errorf("look up user %q in NSS: %w", name, err)
 	}
 	if !found {
-		return passwdEntry{}, fmt.Errorf("look up user %q: no passwd entry in %s or NSS", name, p)
+		return passwdEntry{}, fmt.Errorf("look up user in %s and NSS: %w", p, user.UnknownUserError(name))
 	}
 	return pw, nil
 }
