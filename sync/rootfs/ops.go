@@ -3,7 +3,7 @@ package rootfs
 import (
 	"os"
 	"path"
-	"path/filepath"
+	"strings"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -56,16 +56,13 @@ func (r *Root) Link(from, to string) error {
 	})
 }
 
-// Symlink makes link point at target. A target given as an absolute client
-// path is stored relative to the link's directory, so that the link means
-// the same on the server as through the root and stays inside it.
+// Symlink makes link point at target, stored exactly as given. An
+// absolute target is never followed by a lookup through the root
+// (RESOLVE_BENEATH refuses it), so it cannot lead out; clients (sshfs,
+// sftp) read it back with Readlink and resolve it themselves.
 func (r *Root) Symlink(target, link string) error {
-	if path.IsAbs(target) {
-		rel, err := filepath.Rel(path.Dir(path.Clean(link)), path.Clean(target))
-		if err != nil {
-			return &os.PathError{Op: "symlink", Path: link, Err: unix.EINVAL}
-		}
-		target = rel
+	if strings.IndexByte(target, 0) >= 0 {
+		return &os.PathError{Op: "symlink", Path: link, Err: unix.EINVAL}
 	}
 	return r.atParent(link, "symlink", func(dir int, base string) error {
 		return unix.Symlinkat(target, dir, base)
@@ -188,4 +185,25 @@ func (r *Root) List(p string) ([]os.FileInfo, error) {
 		out = append(out, fi)
 	}
 	return out, nil
+}
+
+// StatT returns p's stat buffer, all of it; follow=false describes a final
+// symbolic link itself.
+func (r *Root) StatT(p string, follow bool) (unix.Stat_t, error) {
+	var st unix.Stat_t
+	h, err := r.OpenFile(p, unix.O_PATH, 0, follow)
+	if err != nil {
+		return st, err
+	}
+	defer h.Close()
+	for {
+		err = unix.Fstatat(int(h.Fd()), "", &st, unix.AT_EMPTY_PATH)
+		if err != unix.EINTR {
+			break
+		}
+	}
+	if err != nil {
+		return st, &os.PathError{Op: "stat", Path: p, Err: err}
+	}
+	return st, nil
 }
