@@ -129,8 +129,10 @@ func (s *session) loop(br *bufio.Reader) error {
 			}
 			return fmt.Errorf("read sftp frame: %w", noEOF(err))
 		}
-		n := int(binary.BigEndian.Uint32(hdr))
-		buf := getBuf(n + 4)
+		// The length picks the pool; ReadFrame checks it against the
+		// limit before reading, so that no length sizes an allocation.
+		n := min(int(binary.BigEndian.Uint32(hdr)), s.opts.MaxPacket)
+		buf := getBuf(n)
 		pkt, err := ReadFrame(br, *buf, s.opts.MaxPacket)
 		if err != nil {
 			putBuf(buf)
