@@ -2,7 +2,6 @@ package rootfs
 
 import (
 	"os"
-	"path"
 	"strings"
 	"time"
 
@@ -149,47 +148,9 @@ func (r *Root) Readlink(p string) (string, error) {
 	return string(buf[:n]), nil
 }
 
-// Stat returns p's attributes; follow=false describes a final symbolic link
-// itself. The name is p's last element.
-func (r *Root) Stat(p string, follow bool) (os.FileInfo, error) {
-	h, err := r.OpenFile(p, unix.O_PATH, 0, follow)
-	if err != nil {
-		return nil, err
-	}
-	defer h.Close()
-	fi, err := statAt(int(h.Fd()), "", path.Base(p), unix.AT_EMPTY_PATH)
-	if err != nil {
-		return nil, &os.PathError{Op: "stat", Path: p, Err: err}
-	}
-	return fi, nil
-}
-
-// List returns the entries of the directory p (symbolic links not
-// followed), in directory order, leaving out entries removed meanwhile.
-func (r *Root) List(p string) ([]os.FileInfo, error) {
-	d, err := r.OpenFile(p, unix.O_RDONLY|unix.O_DIRECTORY, 0, true)
-	if err != nil {
-		return nil, err
-	}
-	defer d.Close()
-	names, err := d.Readdirnames(-1)
-	if err != nil {
-		return nil, &os.PathError{Op: "readdir", Path: p, Err: err}
-	}
-	out := make([]os.FileInfo, 0, len(names))
-	for _, n := range names {
-		fi, err := statAt(int(d.Fd()), n, n, unix.AT_SYMLINK_NOFOLLOW)
-		if err != nil {
-			continue // removed meanwhile
-		}
-		out = append(out, fi)
-	}
-	return out, nil
-}
-
-// StatT returns p's stat buffer, all of it; follow=false describes a final
-// symbolic link itself.
-func (r *Root) StatT(p string, follow bool) (unix.Stat_t, error) {
+// Stat returns p's stat buffer; follow=false describes a final symbolic
+// link itself.
+func (r *Root) Stat(p string, follow bool) (unix.Stat_t, error) {
 	var st unix.Stat_t
 	h, err := r.OpenFile(p, unix.O_PATH, 0, follow)
 	if err != nil {

@@ -36,7 +36,7 @@ func (s *session) pathReq(p *PathReq) *[]byte {
 
 // stat answers STAT (follow) and LSTAT.
 func (s *session) stat(id uint32, p string, follow bool) *[]byte {
-	st, err := s.root.StatT(p, follow)
+	st, err := s.root.Stat(p, follow)
 	if err != nil {
 		return errFrame(id, err)
 	}
@@ -93,7 +93,7 @@ func (s *session) renameNoReplace(from, to string) error {
 	if !errors.Is(err, unix.EINVAL) {
 		return err
 	}
-	if _, serr := s.root.StatT(to, false); serr == nil {
+	if _, serr := s.root.Stat(to, false); serr == nil {
 		return &os.PathError{Op: "rename", Path: to, Err: unix.EEXIST}
 	}
 	return s.root.Rename(from, to, 0)

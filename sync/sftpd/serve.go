@@ -76,7 +76,7 @@ func Serve(rw io.ReadWriter, root *rootfs.Root, opts Options, log *slog.Logger) 
 	opts = opts.withDefaults()
 	s := &session{root: root, opts: opts, log: log, handles: newHandleTable(opts.MaxHandles),
 		disp: NewDispatcher(opts.MaxInFlight)}
-	if st, err := root.StatT("/", true); err == nil {
+	if st, err := root.Stat("/", true); err == nil {
 		s.rootID = fileID{uint64(st.Dev), st.Ino}
 	}
 	br := bufio.NewReaderSize(rw, 64<<10)
