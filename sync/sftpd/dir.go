@@ -15,6 +15,9 @@ const readdirBatch = 100
 // time by READDIR, so that a large directory costs no more memory than
 // a batch.
 func (s *session) opendir(id uint32, p string) *[]byte {
+	if s.handles.full() {
+		return s.refuseHandle(id)
+	}
 	f, err := s.root.OpenFile(p, unix.O_RDONLY|unix.O_DIRECTORY, 0, true)
 	if err != nil {
 		return errFrame(id, err)

@@ -37,14 +37,15 @@ var extensions = []ExtPair{
 }
 
 // extended answers an EXTENDED request; an unknown one is
-// SSH_FX_OP_UNSUPPORTED, a malformed one SSH_FX_BAD_MESSAGE.
+// SSH_FX_OP_UNSUPPORTED, a truncated one SSH_FX_BAD_MESSAGE. Bytes after
+// the last field are ignored, as in every request.
 func (s *session) extended(p *Extended) *[]byte {
 	d := &decoder{b: p.Data}
 	var reply *[]byte
 	switch p.Name {
 	case extPosixRename, extHardlink:
 		from, to := d.str(), d.str()
-		if d.end(); d.err == nil {
+		if d.err == nil {
 			if p.Name == extHardlink {
 				reply = errFrame(p.ID, s.root.Link(from, to))
 			} else {
@@ -53,42 +54,42 @@ func (s *session) extended(p *Extended) *[]byte {
 		}
 	case extStatvfs:
 		pth := d.str()
-		if d.end(); d.err == nil {
+		if d.err == nil {
 			st, err := s.root.StatFS(pth)
 			reply = statvfsReply(p.ID, st, err)
 		}
 	case extFstatvfs:
 		h := d.str()
-		if d.end(); d.err == nil {
+		if d.err == nil {
 			reply = s.fstatvfs(p.ID, h)
 		}
 	case extFsync:
 		h := d.str()
-		if d.end(); d.err == nil {
+		if d.err == nil {
 			reply = s.fsync(p.ID, h)
 		}
 	case extLsetstat:
 		pth, a := d.str(), d.attrs()
-		if d.end(); d.err == nil {
+		if d.err == nil {
 			reply = errFrame(p.ID, s.root.LSetAttrs(pth, rootAttrs(a)))
 		}
 	case extLimits:
-		if d.end(); d.err == nil {
+		if d.err == nil {
 			reply = s.limits(p.ID)
 		}
 	case extExpandPath:
 		pth := d.str()
-		if d.end(); d.err == nil {
+		if d.err == nil {
 			reply = expandPath(p.ID, pth)
 		}
 	case extCopyData:
 		c := copyReq{from: d.str(), fromOff: d.u64(), n: d.u64(), to: d.str(), toOff: d.u64()}
-		if d.end(); d.err == nil {
+		if d.err == nil {
 			reply = errFrame(p.ID, s.copyData(c))
 		}
 	case extUsersGroups:
 		uids, gids := d.bytes(), d.bytes()
-		if d.end(); d.err == nil {
+		if d.err == nil {
 			reply = s.usersGroups(p.ID, uids, gids)
 		}
 	default:

@@ -2,6 +2,7 @@ package sftpd
 
 import (
 	"encoding/binary"
+	"fmt"
 	"os"
 
 	"golang.org/x/sys/unix"
@@ -23,6 +24,9 @@ func (s *session) fileHandle(h string) (*openHandle, error) {
 // open answers OPEN: it opens the path with OpenSSH's flags and, when it
 // creates the file, the client's permissions (0666 if none) less the umask.
 func (s *session) open(p *Open) *[]byte {
+	if s.handles.full() {
+		return s.refuseHandle(p.ID)
+	}
 	flags := openFlags(p.PFlags)
 	mode := createMode(p.Attrs, 0o666) &^ s.opts.Umask
 	f, err := s.root.OpenFile(p.Path, flags, mode, true)
@@ -39,12 +43,18 @@ func (s *session) addHandle(id uint32, oh *openHandle) *[]byte {
 	h, err := s.handles.add(oh)
 	if err != nil {
 		oh.f.Close()
-		s.refused.Do(func() {
-			s.log.Warn("sftp open refused", "reason", "too many open handles", "limit", s.opts.MaxHandles)
-		})
-		return errFrame(id, err)
+		return s.refuseHandle(id)
 	}
 	return frame(Handle(id, h))
+}
+
+// refuseHandle answers an open beyond the session's handle limit (logged
+// once per session: the rest would flood the log).
+func (s *session) refuseHandle(id uint32) *[]byte {
+	s.refused.Do(func() {
+		s.log.Warn("sftp open refused", "reason", "too many open handles", "limit", s.opts.MaxHandles)
+	})
+	return errFrame(id, fmt.Errorf("%w (limit %d)", errTooManyHandles, s.opts.MaxHandles))
 }
 
 // closeHandle answers CLOSE.

@@ -296,6 +296,13 @@ func TestMaxHandles(t *testing.T) {
 	if code := c.status(&PathReq{T: TypeOpendir, ID: c.nextID(), Path: "/"}); code != StatusFailure {
 		t.Errorf("third handle: got status %d, want FAILURE", code)
 	}
+	r := c.call(&Open{ID: c.nextID(), Path: "/new", PFlags: OpenWrite | OpenCreat})
+	if s, ok := r.(*Status); !ok || s.Message != "too many open handles (limit 2)" {
+		t.Errorf("create past the limit: got %#v, want FAILURE: too many open handles (limit 2)", r)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "new")); !os.IsNotExist(err) {
+		t.Errorf("create past the limit: got %v, want no file made", err)
+	}
 	c.ok(&HandleReq{T: TypeClose, ID: c.nextID(), Handle: h})
 	c.open("/f", OpenRead, Attrs{})
 }

@@ -58,6 +58,16 @@ func (t *handleTable) add(h *openHandle) (string, error) {
 	return s, nil
 }
 
+// full reports whether no handle can be added. OPEN and OPENDIR check it
+// before they touch the file system, so that an open refused for the limit
+// creates no file; they run one at a time (as barriers), and only CLOSE,
+// which frees handles, runs alongside, so add cannot then fail.
+func (t *handleTable) full() bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.max > 0 && len(t.files) >= t.max
+}
+
 // get returns the open handle of s.
 func (t *handleTable) get(s string) (*openHandle, bool) {
 	t.mu.Lock()

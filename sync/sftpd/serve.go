@@ -155,7 +155,7 @@ func (s *session) route(pkt []byte, buf *[]byte) error {
 	var p Packet
 	err := fmt.Errorf("packet type %d: %w", pkt[0], ErrBadPacket)
 	if isRequestType(pkt[0]) {
-		p, err = Decode(pkt)
+		p, err = decodeRequest(pkt)
 	}
 	if err != nil {
 		defer putBuf(buf)

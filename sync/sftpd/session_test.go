@@ -239,3 +239,21 @@ func TestVersion(t *testing.T) {
 	b.Close()
 	io.Copy(io.Discard, a)
 }
+
+// TestTrailingBytes checks that bytes after a request's last field are
+// ignored, as OpenSSH's sftp-server ignores them (rclone 1.60 sends them
+// after its WRITEs).
+func TestTrailingBytes(t *testing.T) {
+	c, dir := startSession(t, Options{})
+	h := c.open("/f", OpenWrite|OpenCreat, Attrs{})
+	w := AppendFrame(nil, &Write{ID: 77, Handle: h, Offset: 0, Data: []byte("abc")})
+	w = append(w, "pad"...)
+	w[3] += 3 // the frame's length covers the padding
+	c.sendRaw(w)
+	if s, ok := c.recv().(*Status); !ok || s.ID != 77 || s.Code != StatusOK {
+		t.Errorf("padded WRITE: got %#v, want OK for id 77", s)
+	}
+	if b, _ := os.ReadFile(filepath.Join(dir, "f")); string(b) != "abc" {
+		t.Errorf("file: got %q, want %q", b, "abc")
+	}
+}
