@@ -30,7 +30,7 @@ var rules = []rule{
 		forbidOS: []string{"os/exec", "syscall", "golang.org/x/sys/unix"}},
 	{prefix: "sync/core", allow: []string{"sync/core", "internal/"}},
 	{prefix: "sync/proto", allow: []string{"sync/proto", "internal/"}},
-	{prefix: "sync/server", allow: []string{"sync/server", "sync/core", "sync/proto", "sync/rootfs", "internal/"}},
+	{prefix: "sync/server", allow: []string{"sync/server", "sync/core", "sync/proto", "sync/rootfs", "sync/sftpd", "internal/"}},
 	// The rooted file system knows nothing of SSH: the sync subsystem uses it too.
 	{prefix: "sync/rootfs", allow: []string{"sync/rootfs", "internal/"},
 		forbid: []string{"golang.org/x/crypto/ssh", "github.com/pkg/sftp"}},

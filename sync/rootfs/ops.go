@@ -2,8 +2,7 @@ package rootfs
 
 import (
 	"os"
-	"path"
-	"path/filepath"
+	"strings"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -56,16 +55,13 @@ func (r *Root) Link(from, to string) error {
 	})
 }
 
-// Symlink makes link point at target. A target given as an absolute client
-// path is stored relative to the link's directory, so that the link means
-// the same on the server as through the root and stays inside it.
+// Symlink makes link point at target, stored exactly as given. An
+// absolute target is never followed by a lookup through the root
+// (RESOLVE_BENEATH refuses it), so it cannot lead out; clients (sshfs,
+// sftp) read it back with Readlink and resolve it themselves.
 func (r *Root) Symlink(target, link string) error {
-	if path.IsAbs(target) {
-		rel, err := filepath.Rel(path.Dir(path.Clean(link)), path.Clean(target))
-		if err != nil {
-			return &os.PathError{Op: "symlink", Path: link, Err: unix.EINVAL}
-		}
-		target = rel
+	if strings.IndexByte(target, 0) >= 0 {
+		return &os.PathError{Op: "symlink", Path: link, Err: unix.EINVAL}
 	}
 	return r.atParent(link, "symlink", func(dir int, base string) error {
 		return unix.Symlinkat(target, dir, base)
@@ -152,40 +148,23 @@ func (r *Root) Readlink(p string) (string, error) {
 	return string(buf[:n]), nil
 }
 
-// Stat returns p's attributes; follow=false describes a final symbolic link
-// itself. The name is p's last element.
-func (r *Root) Stat(p string, follow bool) (os.FileInfo, error) {
+// Stat returns p's stat buffer; follow=false describes a final symbolic
+// link itself.
+func (r *Root) Stat(p string, follow bool) (unix.Stat_t, error) {
+	var st unix.Stat_t
 	h, err := r.OpenFile(p, unix.O_PATH, 0, follow)
 	if err != nil {
-		return nil, err
+		return st, err
 	}
 	defer h.Close()
-	fi, err := statAt(int(h.Fd()), "", path.Base(p), unix.AT_EMPTY_PATH)
-	if err != nil {
-		return nil, &os.PathError{Op: "stat", Path: p, Err: err}
-	}
-	return fi, nil
-}
-
-// List returns the entries of the directory p (symbolic links not
-// followed), in directory order, leaving out entries removed meanwhile.
-func (r *Root) List(p string) ([]os.FileInfo, error) {
-	d, err := r.OpenFile(p, unix.O_RDONLY|unix.O_DIRECTORY, 0, true)
-	if err != nil {
-		return nil, err
-	}
-	defer d.Close()
-	names, err := d.Readdirnames(-1)
-	if err != nil {
-		return nil, &os.PathError{Op: "readdir", Path: p, Err: err}
-	}
-	out := make([]os.FileInfo, 0, len(names))
-	for _, n := range names {
-		fi, err := statAt(int(d.Fd()), n, n, unix.AT_SYMLINK_NOFOLLOW)
-		if err != nil {
-			continue // removed meanwhile
+	for {
+		err = unix.Fstatat(int(h.Fd()), "", &st, unix.AT_EMPTY_PATH)
+		if err != unix.EINTR {
+			break
 		}
-		out = append(out, fi)
 	}
-	return out, nil
+	if err != nil {
+		return st, &os.PathError{Op: "stat", Path: p, Err: err}
+	}
+	return st, nil
 }

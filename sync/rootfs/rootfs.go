@@ -6,7 +6,7 @@
 //
 // Paths are client paths: "/a/b" and "a/b" both name a/b below the root, and
 // "/" is the root itself. The package knows nothing of SSH or SFTP: the SFTP
-// handlers of sync/server and the sync subsystem use it alike. It makes no
+// server (sync/sftpd) and the sync subsystem use it alike. It makes no
 // permission checks of its own; the process runs as the user and the kernel
 // checks every access.
 package rootfs
@@ -39,7 +39,7 @@ func Open(dir string) (*Root, error) {
 // Close releases the root handle.
 func (r *Root) Close() error { return r.root.Close() }
 
-// relPath turns a client path ("/a/b", as the sftp request server cleans it)
+// relPath turns a client path ("/a/b" or "a/b", cleaned here)
 // into a path relative to the root. "/" is ".".
 func relPath(p string) (string, error) {
 	if strings.IndexByte(p, 0) >= 0 {

@@ -26,7 +26,8 @@ func TestRelPath(t *testing.T) {
 }
 
 // TestBeneath checks that symbolic links cannot lead out of the root, and
-// that an absolute symlink target is stored relative to the link.
+// that an absolute symlink target is stored as given yet never followed
+// out of the root.
 func TestBeneath(t *testing.T) {
 	outside := t.TempDir()
 	if err := os.WriteFile(filepath.Join(outside, "secret"), []byte("x"), 0o600); err != nil {
@@ -58,15 +59,27 @@ func TestBeneath(t *testing.T) {
 	if err := r.Symlink("/d", "/link"); err != nil {
 		t.Fatal(err)
 	}
-	got, err := r.Readlink("/link")
-	if err != nil || got != "d" {
-		t.Errorf("readlink: got %q, %v; want %q", got, err, "d")
+	if err := r.Symlink(outside, "/d/out"); err != nil {
+		t.Fatal(err)
 	}
-	ls, err := r.List("/")
-	if err != nil || len(ls) != 4 {
-		t.Errorf("list /: got %d entries, %v; want 4", len(ls), err)
+	for link, want := range map[string]string{"/link": "/d", "/d/out": outside} {
+		got, err := r.Readlink(link)
+		if err != nil || got != want {
+			t.Errorf("readlink %s: got %q, %v; want %q", link, got, err, want)
+		}
 	}
-	if fi, err := r.Stat("/link", true); err != nil || !fi.IsDir() {
-		t.Errorf("stat /link: got %v, %v; want a directory", fi, err)
+	for _, p := range []string{"/d/out/secret", "/link"} {
+		if f, err := r.OpenFile(p, unix.O_RDONLY, 0, true); !errors.Is(err, unix.EACCES) {
+			if f != nil {
+				f.Close()
+			}
+			t.Errorf("open %s through an absolute link: got %v, want EACCES", p, err)
+		}
+	}
+	if st, err := r.Stat("/link", false); err != nil || st.Mode&unix.S_IFMT != unix.S_IFLNK {
+		t.Errorf("lstat /link: got mode %#o, %v; want a symbolic link", st.Mode, err)
+	}
+	if st, err := r.Stat("/d", true); err != nil || st.Mode&unix.S_IFMT != unix.S_IFDIR {
+		t.Errorf("stat /d: got mode %#o, %v; want a directory", st.Mode, err)
 	}
 }

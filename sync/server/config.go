@@ -53,6 +53,9 @@ type Config struct {
 	// MaxSFTPHandles bounds the files and directories one SFTP session
 	// holds open; past it opens fail with "too many open handles".
 	MaxSFTPHandles int `toml:"max_sftp_handles"`
+	// SFTPUmask is cleared from the mode of every file and directory an
+	// SFTP client creates, as sftp-server -u does (nil: 022).
+	SFTPUmask *uint32 `toml:"sftp_umask"`
 
 	// Pre-authentication limits (parent_limits.go): unauthenticated connections
 	// at once, in all and per source (an IPv4 address or IPv6 /64), and
@@ -160,6 +163,9 @@ func (c Config) Validate() error {
 	}
 	if c.MaxSFTPHandles < 0 {
 		return errors.New("max_sftp_handles must not be negative")
+	}
+	if c.SFTPUmask != nil && *c.SFTPUmask > 0o777 {
+		return fmt.Errorf("sftp_umask %#o: want at most 0777", *c.SFTPUmask)
 	}
 	if c.PasswordAuth && !PasswordAuthSupported {
 		return errNoPAM

@@ -36,6 +36,15 @@ password_auth = true
 			return c.Defaults().MaxSFTPHandles == 16 && (Config{}).Defaults().MaxSFTPHandles == 1024 &&
 				(Config{MaxSFTPHandles: -1}).Validate() != nil
 		}},
+		{"sftp_umask", `sftp_umask = 0o077`, "", func(c Config) bool {
+			return c.sftpOptions().Umask == 0o077 && (Config{}).sftpOptions().Umask == 0o022 && c.Validate() == nil
+		}},
+		{"sftp_umask 0", `sftp_umask = 0`, "", func(c Config) bool {
+			return c.Defaults().sftpOptions().Umask == 0
+		}},
+		{"sftp_umask too big", `sftp_umask = 0o1000`, "", func(c Config) bool {
+			return c.Validate() != nil
+		}},
 		{"misspelt key", `max_auth_trys = 3`, `unknown key "max_auth_trys"`, nil},
 		{"durations", "login_grace_time = \"60s\"\nbackoff_max = \"1h30m\"\n", "", func(c Config) bool {
 			return c.LoginGraceTime == time.Minute && c.BackoffMax == 90*time.Minute

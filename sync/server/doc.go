@@ -30,8 +30,8 @@
 //   - conn_*.go: the connection child before the drop, as root
 //     (identification, handshake, authentication, account checks, PAM,
 //     reading authorized_keys, the drop itself).
-//   - user_*.go: the connection child as the user (sessions, SFTP and its
-//     handles, over package sync/rootfs).
+//   - user_*.go: the connection child as the user (sessions; SFTP is
+//     served by package sync/sftpd over package sync/rootfs).
 //   - no prefix: what more than one role uses (config, doc), or both ends
 //     of one mechanism: harden.go (the parent starts children confined; a
 //     child confines itself at the drop) and hostsign.go (the parent signs,
@@ -68,6 +68,7 @@ package server
 //	max_sessions = 10             # session channels per connection
 //	max_request_length = 4096     # bytes of a channel request
 //	max_sftp_handles = 1024       # open files and directories per sftp session
+//	sftp_umask = 0o022            # cleared from the mode of what sftp clients create
 //	max_startups = "20:30:100"    # unauthenticated connections: start:rate:full
 //	per_source_max_startups = 10  # unauthenticated connections per source
 //	per_source_penalties = "crash:90s authfail:5s noauth:1s grace-exceeded:10s max:10m min:15s"
@@ -96,6 +97,14 @@ package server
 // the user (sshd keeps a root process for that; this server has none), so
 // modules that need root to close a session may fail, which is logged at
 // debug. Every refusal is logged ("auth refused") with its reason.
+//
+// umask is the process umask of a connection child after the drop (the
+// kernel applies it to everything the child creates); sftp_umask is what
+// the SFTP server clears from the mode an SFTP client asks for at OPEN and
+// MKDIR (0666 and 0777 when it asks for none), as sftp-server -u does.
+// Both apply, so the mask in effect over SFTP is their union: sftp_umask
+// can tighten, never loosen, what umask allows. Both default to 022,
+// sshd's umask, which gives what OpenSSH's sftp-server gives.
 //
 // Before authentication the limits are OpenSSH's. A source is an IPv4
 // address or an IPv6 /64. max_startups is sshd's MaxStartups: from start

@@ -59,7 +59,8 @@ rm victim
 	if sys := st.Sys().(*syscall.Stat_t); int(sys.Uid) != u.uid || int(sys.Gid) != u.gid {
 		t.Errorf("owner: got %d:%d, want %d:%d (files must be made by the user's session child)", sys.Uid, sys.Gid, u.uid, u.gid)
 	}
-	for link, want := range map[string]string{"link": "dir/renamed", "rellink": "dir/renamed"} {
+	// Targets are stored as given, absolute ones too (issue 14).
+	for link, want := range map[string]string{"link": "/dir/renamed", "rellink": "dir/renamed"} {
 		if got, err := os.Readlink(filepath.Join(home, link)); err != nil || got != want {
 			t.Errorf("readlink %s: got %q, %v; want %q", link, got, err, want)
 		}
@@ -69,9 +70,13 @@ rm victim
 			t.Errorf("%s: got %v, want it gone", p, err)
 		}
 	}
-	// Reading through the symlink works; listing shows it as a link.
-	out := s.mustSFTP(t, u.name, u.key, fmt.Sprintf("get link %s/via-link\nls -l\n", local))
+	// Reading through a relative link works; listing shows it as a link.
+	// The server never follows an absolute link (RESOLVE_BENEATH).
+	out := s.mustSFTP(t, u.name, u.key, fmt.Sprintf("get rellink %s/via-link\nls -l\n", local))
 	sameFile(t, filepath.Join(local, "small"), filepath.Join(local, "via-link"))
+	if out, err := s.sftp(t, u.name, u.key, fmt.Sprintf("get link %s/via-abs\n", local)); err == nil {
+		t.Errorf("get through an absolute link: succeeded, want a refusal:\n%s", out)
+	}
 	if !strings.Contains(out, "lrwxrwxrwx") {
 		t.Errorf("ls -l: got %q, want a symlink entry", out)
 	}
@@ -128,11 +133,14 @@ func TestPathTraversal(t *testing.T) {
 	if _, err := os.Stat("/etc/x"); err == nil {
 		t.Error("/etc/x exists: a write escaped the root")
 	}
-	// A symlink the client makes to an absolute path is stored relative to
-	// the root and so can never point outside.
+	// A symlink the client makes to an absolute path is stored as given,
+	// and the server never follows it out of the root.
 	s.mustSFTP(t, u.name, u.key, "ln -s /etc/passwd pw\n")
-	if got, _ := os.Readlink(filepath.Join(home, "pw")); got != "etc/passwd" {
-		t.Errorf("client symlink to /etc/passwd: got target %q, want %q", got, "etc/passwd")
+	if got, _ := os.Readlink(filepath.Join(home, "pw")); got != "/etc/passwd" {
+		t.Errorf("client symlink to /etc/passwd: got target %q, want %q", got, "/etc/passwd")
+	}
+	if out, err := s.sftp(t, u.name, u.key, "get pw "+t.TempDir()+"/pw\n"); err == nil {
+		t.Errorf("get through a link to /etc/passwd: succeeded, want a refusal:\n%s", out)
 	}
 }
 

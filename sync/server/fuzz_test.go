@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"golang.org/x/crypto/ssh"
+
+	"simplecloud/sync/sftpd"
 )
 
 // fakeAccounts knows one user, whose home is a test directory.
@@ -122,7 +124,7 @@ func FuzzSFTP(f *testing.F) {
 		a, b := net.Pipe()
 		done := make(chan struct{})
 		go func() {
-			ServeSFTP(a, root, true, 8, slog.New(slog.DiscardHandler))
+			ServeSFTP(a, root, true, sftpd.Options{MaxHandles: 8}, slog.New(slog.DiscardHandler))
 			close(done)
 		}()
 		go io.Copy(io.Discard, b)

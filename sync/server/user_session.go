@@ -123,7 +123,7 @@ func (s *connServer) startSFTP(c *conn, ch ssh.Channel, done chan<- uint32) {
 	c.log.Info("sftp session started", "root", c.root, "pid", os.Getpid())
 	go func() {
 		code := uint32(0)
-		if err := ServeSFTP(activity{ch, c}, c.root, s.cfg.PermitRoot, s.cfg.MaxSFTPHandles, c.log); err != nil {
+		if err := ServeSFTP(activity{ch, c}, c.root, s.cfg.PermitRoot, s.cfg.sftpOptions(), c.log); err != nil {
 			c.log.Info("sftp session ended", "err", err)
 			code = 1
 		} else {

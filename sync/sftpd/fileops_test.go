@@ -94,12 +94,12 @@ func TestFileOpsOnDescriptor(t *testing.T) {
 		t.Fatal(err)
 	}
 	handles := newHandleTable(1)
-	h, err := handles.add(f)
+	h, err := handles.add(&openHandle{f: f})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer handles.closeAll()
-	if _, err := handles.add(f); err != errTooManyHandles {
+	if _, err := handles.add(&openHandle{f: f}); err != errTooManyHandles {
 		t.Errorf("second handle with limit 1: got %v, want errTooManyHandles", err)
 	}
 	if err := os.Rename(a, b); err != nil {
@@ -108,7 +108,8 @@ func TestFileOpsOnDescriptor(t *testing.T) {
 	if err := os.WriteFile(a, []byte("new file"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	f, _ = handles.get(h)
+	oh, _ := handles.get(h)
+	f = oh.f
 	if err := fsetstat(f, Attrs{Flags: AttrSize | AttrAcmodtime, Size: 3, Atime: 1000, Mtime: 2000}); err != nil {
 		t.Fatal(err)
 	}
@@ -128,10 +129,10 @@ func TestFileOpsOnDescriptor(t *testing.T) {
 			t.Errorf("%s: got size %d, want %d", filepath.Base(p), fi.Size(), want)
 		}
 	}
-	if f, ok := handles.remove(h); !ok {
+	if oh, ok := handles.remove(h); !ok {
 		t.Error("remove: handle not found")
 	} else {
-		f.Close()
+		oh.f.Close()
 	}
 	if _, ok := handles.get(h); ok {
 		t.Error("get after remove: got a file, want none")

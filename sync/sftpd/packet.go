@@ -224,8 +224,16 @@ const minEntry = 12
 
 // Decode decodes one packet (type byte and body, as ReadFrame returns it).
 // Byte fields of the result (Write.Data, Extended.Data, ExtendedReply.Data)
-// alias pkt. Every malformed packet is an error wrapping ErrBadPacket.
-func Decode(pkt []byte) (Packet, error) {
+// alias pkt. Every malformed packet is an error wrapping ErrBadPacket,
+// trailing bytes included.
+func Decode(pkt []byte) (Packet, error) { return decode(pkt, true) }
+
+// decodeRequest decodes a request as OpenSSH's sftp-server does: bytes
+// after the last field are ignored. Some clients send them (the pkg/sftp of
+// rclone 1.60 pads its concurrent WRITEs), and OpenSSH skips them.
+func decodeRequest(pkt []byte) (Packet, error) { return decode(pkt, false) }
+
+func decode(pkt []byte, strict bool) (Packet, error) {
 	if len(pkt) == 0 {
 		return nil, fmt.Errorf("empty packet: %w", ErrBadPacket)
 	}
@@ -278,7 +286,9 @@ func Decode(pkt []byte) (Packet, error) {
 	default:
 		return nil, fmt.Errorf("packet type %d: %w", t, ErrBadPacket)
 	}
-	d.end()
+	if strict {
+		d.end()
+	}
 	if d.err != nil {
 		return nil, fmt.Errorf("decode packet type %d: %w", t, d.err)
 	}
