@@ -68,7 +68,13 @@ func TestPjdfstestGroup(t *testing.T) {
 // test that passed but whose fixture failed in teardown.
 const junitOutput = `<?xml version="1.0" encoding="utf-8"?><testsuites><testsuite name="pytest" errors="1" failures="1" skipped="1" tests="5">
 <testcase classname="test_sshfs" name="test_sshfs[debug=false]" time="1.2"/>
-<testcase classname="test_sshfs" name="test_link" time="0.3"><failure message="AssertionError: assert 1 == 2&#10;more">trace</failure></testcase>
+<testcase classname="test_sshfs" name="test_link" time="0.3"><failure message="AssertionError: assert 1 == 2&#10;more">Traceback (most recent call last):
+  File "/t/test_sshfs.py", line 160, in test_sshfs
+    tst_link(mnt_dir, cache_timeout)
+  File "/t/test_sshfs.py", line 541, in tst_link
+    assert fstat1.st_nlink == 1
+  File "/usr/lib/python3/dist-packages/_pytest/x.py", line 10, in helper
+AssertionError: assert 1 == 2</failure></testcase>
 <testcase classname="test_sshfs" name="test_hardlink" time="0.1"><skipped type="pytest.skip" message="server does not support hardlink extension">x</skipped></testcase>
 <testcase classname="test_sshfs" name="test_teardown" time="0.1"/>
 <testcase classname="test_sshfs" name="test_teardown" time="0.1"><error message="failed on teardown with &quot;boom&quot;">x</error></testcase>
@@ -81,7 +87,7 @@ func TestParseJUnit(t *testing.T) {
 	}
 	want := Results{
 		"test_sshfs[debug=false]": {Pass: true, Status: "pass"},
-		"test_link":               {Status: "fail", Detail: "AssertionError: assert 1 == 2"},
+		"test_link":               {Status: "fail", Detail: "in tst_link: AssertionError: assert 1 == 2"},
 		"test_hardlink":           {Status: "skip", Detail: "server does not support hardlink extension"},
 		"test_teardown":           {Status: "error", Detail: `failed on teardown with "boom"`},
 	}

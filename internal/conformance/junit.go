@@ -4,6 +4,7 @@ import (
 	"encoding/xml"
 	"fmt"
 	"io"
+	"regexp"
 	"strings"
 )
 
@@ -17,6 +18,24 @@ type junitCase struct {
 
 type junitOutcome struct {
 	Message string `xml:"message,attr"`
+	Text    string `xml:",chardata"` // the traceback
+}
+
+// pyFrame matches a frame line of a Python traceback.
+var pyFrame = regexp.MustCompile(`, line \d+, in (\w+)`)
+
+// detail is what a failure shows: its message's first line, after the
+// innermost frame of the test file's helpers ("tst_symlink") when the
+// traceback has one, since sshfs's test_sshfs runs some thirty steps.
+func (o *junitOutcome) detail() string {
+	msg := firstLine(o.Message)
+	frames := pyFrame.FindAllStringSubmatch(o.Text, -1)
+	for i := len(frames) - 1; i >= 0; i-- {
+		if f := frames[i][1]; strings.HasPrefix(f, "tst_") {
+			return "in " + f + ": " + msg
+		}
+	}
+	return msg
 }
 
 // ParseJUnit reads pytest's junit XML (--junitxml) and returns a Result per
@@ -48,9 +67,9 @@ func ParseJUnit(r io.Reader) (Results, error) {
 		r := Result{Pass: true, Status: "pass"}
 		switch {
 		case c.Failure != nil:
-			r = Result{Status: "fail", Detail: firstLine(c.Failure.Message)}
+			r = Result{Status: "fail", Detail: c.Failure.detail()}
 		case c.Error != nil:
-			r = Result{Status: "error", Detail: firstLine(c.Error.Message)}
+			r = Result{Status: "error", Detail: c.Error.detail()}
 		case c.Skipped != nil:
 			r = Result{Status: "skip", Detail: firstLine(c.Skipped.Message)}
 		}
