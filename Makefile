@@ -42,10 +42,10 @@ vmtest: deps
 
 # pjdfstest and sshfs's own test suite (../shared/suites) on sshfs mounts of
 # our server and of OpenSSH's sftp-server, side by side; fails when a case
-# passes there and not here. The tables go to bin/conformance.md.
+# passes there and not here. The tables go to bin/conformance/report.md, with
+# the suites' raw outputs.
 conformance: deps
-	@mkdir -p bin
-	SIMPLECLOUD_CONFORMANCE_REPORT=$(CURDIR)/bin/conformance.md \
+	SIMPLECLOUD_CONFORMANCE_OUT=$(CURDIR)/bin/conformance \
 		$(GO) test -tags conformance -run '^TestConformance$$' -count=1 -v -timeout 60m ./sync/server/
 
 # The stages print their times (.ci/stages), to keep CI's budget in view.

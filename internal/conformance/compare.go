@@ -18,6 +18,8 @@ type Comparison struct {
 	// Regressions are the cases the reference passes and ours does not,
 	// in ID order; cases listed as not applicable are left out.
 	Regressions []string
+	// Gains are the cases ours passes and the reference does not.
+	Gains []string
 	// NotApplicable maps the IDs of cases that do not apply to ours to
 	// why; they are shown, never counted against ours.
 	NotApplicable map[string]string
@@ -55,6 +57,9 @@ func Compare(ours, ref Results, group func(id string) string, notApplicable map[
 			if _, na := notApplicable[id]; !na {
 				c.Regressions = append(c.Regressions, id)
 			}
+		}
+		if o && !r {
+			c.Gains = append(c.Gains, id)
 		}
 	}
 	for _, g := range byName {

@@ -113,6 +113,9 @@ func TestCompare(t *testing.T) {
 	if !reflect.DeepEqual(c.Regressions, wantReg) {
 		t.Errorf("regressions: got %q, want %q (natural order, not-applicable left out)", c.Regressions, wantReg)
 	}
+	if want := []string{"b/00.t 1"}; !reflect.DeepEqual(c.Gains, want) {
+		t.Errorf("gains: got %q, want %q", c.Gains, want)
+	}
 	wantFewer := []Group{{"a", 1, 3, 3}, {"c", 0, 1, 1}, {"d", 0, 1, 1}}
 	if got := c.Fewer(); !reflect.DeepEqual(got, wantFewer) {
 		t.Errorf("fewer: got %v, want %v", got, wantFewer)

@@ -19,7 +19,8 @@ import (
 // conformSide is one server the suites run against, and how to reach it.
 type conformSide struct {
 	name string
-	dir  string // the side's working directory (mount points, outputs)
+	dir  string // the side's working directory (mount point, ssh config)
+	out  string // where the suites' raw outputs are kept
 	// userRoot is the local directory the server shows as the user's
 	// files, and remoteRoot its name on the server: "/" for ours, which
 	// roots the user there, the same path for OpenSSH.
@@ -54,7 +55,7 @@ var sshfsMountOptions = []string{"-o", "allow_other,default_permissions"}
 // `prove -v -r tests` of the pjdfstest build in pjd inside the mount.
 func runPjdfstest(ctx context.Context, s conformSide, pjd string) suiteRun {
 	start := time.Now()
-	r := suiteRun{log: filepath.Join(s.dir, "pjdfstest.stderr")}
+	r := suiteRun{log: filepath.Join(s.out, "pjdfstest.stderr")}
 	work := filepath.Join(s.userRoot, "pjdfstest")
 	mnt := filepath.Join(s.dir, "pjdfstest-mnt")
 	for _, d := range []string{work, mnt} {
@@ -70,7 +71,7 @@ func runPjdfstest(ctx context.Context, s conformSide, pjd string) suiteRun {
 		return r
 	}
 	defer exec.Command("fusermount3", "-u", "-z", mnt).Run()
-	out := filepath.Join(s.dir, "pjdfstest.tap")
+	out := filepath.Join(s.out, "pjdfstest.tap")
 	cmd := groupCommand(ctx, "prove", append([]string{"-v", "-r"}, pjdfstestDirs(pjd)...)...)
 	cmd.Dir = mnt
 	r.err = runTo(cmd, out, r.log)
@@ -114,8 +115,8 @@ func pjdfstestDirs(pjd string) []string {
 // temporary directories below the side's userRoot.
 func runSSHFSSuite(ctx context.Context, s conformSide, suite string) suiteRun {
 	start := time.Now()
-	r := suiteRun{log: filepath.Join(s.dir, "sshfs-tests.out")}
-	junit := filepath.Join(s.dir, "sshfs-tests.xml")
+	r := suiteRun{log: filepath.Join(s.out, "sshfs-tests.out")}
+	junit := filepath.Join(s.out, "sshfs-tests.xml")
 	// pytest.ini's -x would stop at the first failure: every test runs.
 	cmd := groupCommand(ctx, "/usr/bin/python3", "-m", "pytest", "-p", "no:cacheprovider", "--maxfail=1000",
 		"--basetemp="+filepath.Join(s.userRoot, "pytest"), "--junitxml="+junit, "test_sshfs.py")
