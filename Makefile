@@ -8,7 +8,7 @@ VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo de
 LDFLAGS   := -s -w -X main.version=$(VERSION)
 PKGS      := ./...
 
-.PHONY: all build build-pam deps lint unit vmtest test demo bench fuzz clean
+.PHONY: all build build-pam deps lint unit vmtest conformance test demo bench fuzz clean
 
 all: build
 
@@ -25,9 +25,9 @@ deps:
 lint: deps
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 	$(GO) vet $(PKGS)
-	$(GO) vet -tags vmtest,bench,pam $(PKGS)
+	$(GO) vet -tags vmtest,bench,pam,conformance $(PKGS)
 	staticcheck $(PKGS)
-	staticcheck -tags vmtest,bench,pam $(PKGS)
+	staticcheck -tags vmtest,bench,pam,conformance $(PKGS)
 
 # Unit and root tests (root tests skip with a message when not root).
 unit:
@@ -40,9 +40,17 @@ unit:
 vmtest: deps
 	$(GO) test -tags vmtest -run '^TestVM' -count=1 -timeout 30m $(PKGS)
 
+# pjdfstest and sshfs's own test suite (../shared/suites) on sshfs mounts of
+# our server and of OpenSSH's sftp-server, side by side; fails when a case
+# passes there and not here. The tables go to bin/conformance/report.md, with
+# the suites' raw outputs.
+conformance: deps
+	SIMPLECLOUD_CONFORMANCE_OUT=$(CURDIR)/bin/conformance \
+		$(GO) test -tags conformance -run '^TestConformance$$' -count=1 -v -timeout 60m ./sync/server/
+
 # The stages print their times (.ci/stages), to keep CI's budget in view.
 test: deps
-	@MAKE='$(MAKE)' bash .ci/stages lint unit fuzz vmtest
+	@MAKE='$(MAKE)' bash .ci/stages lint unit fuzz vmtest conformance
 
 # Every fuzz target, briefly (FUZZTIME=30s make fuzz for a longer run).
 fuzz:
