@@ -5,6 +5,7 @@ import (
 	"io/fs"
 	"strings"
 	"testing"
+	"unsafe"
 )
 
 // Entries for table tests. A file's content is a small number: the
@@ -95,3 +96,5 @@ func dump(a, l, r Tree, p Plan) string {
 	return fmt.Sprintf("ancestor %s\nlocal    %s\nremote   %s\nlocal actions  %q\nremote actions %q",
 		treeString(a), treeString(l), treeString(r), actionStrings(p.Local), actionStrings(p.Remote))
 }
+
+func unsafeStringData(s string) *byte { return unsafe.StringData(s) }

@@ -60,62 +60,67 @@ func Reconcile(ancestor, local, remote Tree, opts Options) Plan {
 	ancestor = opts.Ignore.Apply(ancestor)
 	local = opts.Ignore.Apply(local)
 	remote = opts.Ignore.Apply(remote)
-	outs := disagreements(ancestor, local, remote)
-	for i := range outs {
-		o := &outs[i]
-		o.res, o.loser = decide(o.a, o.l, o.r)
-	}
 	g := planner{opts: &opts, trees: [3]Tree{ancestor, local, remote}, used: map[string]bool{}}
-	for i := range outs {
-		if outs[i].loser != 0 {
-			outs[i].copy = g.copyName(outs[i].path, outs[i].loser)
+	// Two walks over the paths the sides disagree on, so that no record
+	// per path is kept (an initial sync disagrees on every path): the
+	// first, children before parents, decides and fixes the tree's shape,
+	// remembering only conflicts and fix-ups; the second, parents first,
+	// decides again and writes the actions.
+	fixed, nl, nr := g.shape()
+	g.plan.Local = make([]Action, 0, nl)
+	g.plan.Remote = make([]Action, 0, nr)
+	walk(ancestor, local, remote, false, func(o *outcome) {
+		o.res, o.loser = decide(o.a, o.l, o.r)
+		if f, ok := fixed[o.path]; ok {
+			o.res, o.loser, o.copy = f.res, f.loser, f.copy
 		}
-	}
-	g.shape(outs)
-	for i := range outs {
-		g.actions(&outs[i], Local)
-		g.actions(&outs[i], Remote)
-	}
+		g.actions(o, Local)
+		g.actions(o, Remote)
+	})
 	g.plan.Local = order(findMoves(g.plan.Local, local))
 	g.plan.Remote = order(findMoves(g.plan.Remote, remote))
 	return g.plan
 }
 
-// disagreements walks the three trees in path order and returns the paths
-// where local and remote are not the Same.
-func disagreements(a, l, r Tree) []outcome {
-	var outs []outcome
-	i, j, k := 0, 0, 0
-	for i < len(a.recs) || j < len(l.recs) || k < len(r.recs) {
-		// The smallest path among the three cursors.
-		p := ""
-		for n, t := range [3]Tree{a, l, r} {
-			idx := [3]int{i, j, k}[n]
-			if idx < len(t.recs) {
-				if q := t.recs[idx].path(); p == "" || ComparePaths(q, p) < 0 {
-					p = q
+// walk calls fn for each path where local and remote are not the Same,
+// in path order or, with reverse, in the opposite order (children before
+// their parents). The outcome is reused between calls.
+func walk(a, l, r Tree, reverse bool, fn func(*outcome)) {
+	ts := [3][]record{a.recs, l.recs, r.recs}
+	var idx [3]int
+	step := 1
+	if reverse {
+		step = -1
+		for n := range ts {
+			idx[n] = len(ts[n]) - 1
+		}
+	}
+	var o outcome
+	for {
+		// The next path among the three cursors.
+		p, found := "", false
+		for n := range ts {
+			if i := idx[n]; i >= 0 && i < len(ts[n]) {
+				if q := ts[n][i].path(); !found || ComparePaths(q, p)*step < 0 {
+					p, found = q, true
 				}
 			}
 		}
-		var o outcome
-		o.path = p
-		if i < len(a.recs) && a.recs[i].path() == p {
-			o.a = a.recs[i].entry()
-			i++
+		if !found {
+			return
 		}
-		if j < len(l.recs) && l.recs[j].path() == p {
-			o.l = l.recs[j].entry()
-			j++
+		var es [3]Entry
+		for n := range ts {
+			if i := idx[n]; i >= 0 && i < len(ts[n]) && ts[n][i].path() == p {
+				es[n] = ts[n][i].entry()
+				idx[n] += step
+			}
 		}
-		if k < len(r.recs) && r.recs[k].path() == p {
-			o.r = r.recs[k].entry()
-			k++
-		}
-		if !Same(o.l, o.r) {
-			outs = append(outs, o)
+		if !Same(es[1], es[2]) {
+			o = outcome{path: p, a: es[0], l: es[1], r: es[2]}
+			fn(&o)
 		}
 	}
-	return outs
 }
 
 // decide applies the per-path rules (see Reconcile) to one path on which
@@ -191,30 +196,70 @@ func (g *planner) copyName(p string, s Side) string {
 	}
 }
 
-// shape makes every surviving path's parents directories (see Reconcile),
-// walking children before parents. Agreed paths need no check: both sides
-// hold them, so both hold their parents as directories.
-func (g *planner) shape(outs []outcome) {
+// fixup is an outcome the first walk decided differently from decide.
+type fixup struct {
+	res   Entry
+	loser Side
+	copy  string
+}
+
+// shape decides every path, children before parents, names conflict
+// copies, and makes every surviving path's parents directories (see
+// Reconcile). It returns the outcomes that differ from what decide alone
+// says, and those with a conflict copy. Agreed paths need no check: both
+// sides hold them, so both hold their parents as directories.
+func (g *planner) shape() (fixed map[string]fixup, nl, nr int) {
+	fixed = map[string]fixup{}
 	needDir := map[string]bool{}
-	for i := len(outs) - 1; i >= 0; i-- {
-		o := &outs[i]
-		if needDir[o.path] && o.res.Kind != Dir {
-			dirSide, other := Local, Remote
-			if o.l.Kind != Dir {
-				dirSide, other = Remote, Local
+	walk(g.trees[0], g.trees[1], g.trees[2], true, func(o *outcome) {
+		o.res, o.loser = decide(o.a, o.l, o.r)
+		if o.loser != 0 {
+			o.copy = g.copyName(o.path, o.loser)
+		}
+		if needDir[o.path] {
+			delete(needDir, o.path)
+			if o.res.Kind != Dir {
+				dirSide, other := Local, Remote
+				if o.l.Kind != Dir {
+					dirSide, other = Remote, Local
+				}
+				// The other side holds a file or link here that was
+				// changed (or it would not have beaten a directory): keep
+				// it aside.
+				if o.res.Present() && o.entry(other).Present() {
+					o.loser = other
+					o.copy = g.copyName(o.path, other)
+				}
+				o.res = o.entry(dirSide)
+				fixed[o.path] = fixup{res: o.res, loser: o.loser, copy: o.copy}
 			}
-			// The other side holds a file or link here that was changed
-			// (or it would not have beaten a directory): keep it aside.
-			if o.res.Present() && o.entry(other).Present() {
-				o.loser = other
-				o.copy = g.copyName(o.path, other)
-			}
-			o.res = o.entry(dirSide)
+		}
+		if o.loser != 0 {
+			fixed[o.path] = fixup{res: o.res, loser: o.loser, copy: o.copy}
 		}
 		if p := Parent(o.path); p != "" && (o.res.Present() || o.loser != 0) {
 			needDir[p] = true
 		}
+		nl += estimate(o, Local)
+		nr += estimate(o, Remote)
+	})
+	return fixed, nl, nr
+}
+
+// estimate returns how many actions side s gets for o: at most two for the
+// path (a removal and a write) and one for a conflict copy.
+func estimate(o *outcome, s Side) int {
+	n := 0
+	if o.loser != 0 {
+		n++
 	}
+	if cur := o.entry(s); !Same(cur, o.res) {
+		n++
+		if cur.Kind == Dir && o.res.Present() && o.res.Kind != Dir {
+			n++
+		}
+	}
+	return n
 }
 
 // actions adds side s's actions for one outcome.

@@ -67,6 +67,10 @@ type Builder struct {
 	unsorted bool
 }
 
+// Grow makes room for n more entries, for a caller that knows how many
+// are coming (saving append's copies and slack).
+func (b *Builder) Grow(n int) { b.recs = slices.Grow(b.recs, n) }
+
 // Add adds the entry e at path p. Only permission bits of e.Mode are kept.
 func (b *Builder) Add(p string, e Entry) error {
 	if err := ValidPath(p); err != nil {
@@ -90,12 +94,19 @@ func (b *Builder) Add(p string, e Entry) error {
 // path or an entry whose parent is missing or not a directory.
 func (b *Builder) Build() (Tree, error) {
 	recs := b.recs
+	unsorted := b.unsorted
 	*b = Builder{}
 	if len(recs) == 0 {
 		return Tree{}, nil
 	}
-	recs = slices.Clip(recs)
-	slices.SortFunc(recs, func(x, y record) int { return ComparePaths(x.path(), y.path()) })
+	if cap(recs)-len(recs) > len(recs)/16 {
+		// Append's growth left up to half the array unused: copy, so that
+		// a long-lived tree holds only what it uses.
+		recs = append(make([]record, 0, len(recs)), recs...)
+	}
+	if unsorted {
+		slices.SortFunc(recs, func(x, y record) int { return ComparePaths(x.path(), y.path()) })
+	}
 	// A stack of the directories enclosing the current path checks parents
 	// in one pass.
 	var dirs []string
