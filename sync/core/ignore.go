@@ -24,8 +24,9 @@ const (
 // Builtin), and whatever IgnoreFile patterns say. Patterns are matched by
 // go-git's gitignore package, which agrees with `git check-ignore` on the
 // cases our tests put to both; this type adds what git does around the
-// matcher: comments, blank lines, CRLF and a BOM, and a path below an
-// ignored directory being ignored whatever later patterns say. A nil
+// matcher: comments, blank lines, CRLF, a BOM, "[!...]" classes, and a
+// path below an ignored directory being ignored whatever later patterns
+// say. POSIX classes ("[[:digit:]]") are not supported. A nil
 // *Ignore applies the built-in rules only. Add is not safe concurrently
 // with Ignored; Ignored is safe concurrently with itself.
 type Ignore struct {
@@ -47,9 +48,28 @@ func (ig *Ignore) Add(dir string, data []byte) {
 		if strings.HasPrefix(line, "#") || strings.TrimSpace(line) == "" {
 			continue
 		}
-		ig.patterns = append(ig.patterns, gitignore.ParsePattern(line, domain))
+		ig.patterns = append(ig.patterns, gitignore.ParsePattern(bracketNot(line), domain))
 	}
 	ig.matcher = gitignore.NewMatcher(ig.patterns)
+}
+
+// bracketNot rewrites git's negated bracket "[!...]" as "[^...]", the
+// spelling Go's path.Match (under go-git's matcher) understands; git takes
+// both.
+func bracketNot(line string) string {
+	if !strings.Contains(line, "[!") {
+		return line
+	}
+	b := []byte(line)
+	for i := 0; i+1 < len(b); i++ {
+		switch {
+		case b[i] == '\\':
+			i++
+		case b[i] == '[' && b[i+1] == '!':
+			b[i+1] = '^'
+		}
+	}
+	return string(b)
 }
 
 // Ignored reports whether the path p (a directory when isDir) is ignored:
