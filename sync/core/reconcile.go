@@ -1,0 +1,166 @@
+package core
+
+import "io/fs"
+
+// outcome is the decision for one path on which the sides disagree.
+type outcome struct {
+	path    string
+	a, l, r Entry
+	res     Entry  // what both sides hold at path afterwards
+	loser   Side   // whose entry is kept at copy (0: none)
+	copy    string // the conflict copy's path
+}
+
+func (o *outcome) entry(s Side) Entry {
+	if s == Local {
+		return o.l
+	}
+	return o.r
+}
+
+// Reconcile compares the ancestor (the last state both sides agreed on)
+// with the local and remote snapshots, path by path, and plans what makes
+// the two sides equal again without losing anything either side changed.
+// It is a pure function of its arguments. The rules, for each path:
+//
+//   - Both sides the Same (mtimes may differ): nothing to do; the path is
+//     agreed (Settle records it).
+//   - One side unchanged since the ancestor: the other side's state wins,
+//     a deletion included. With no ancestor entry (a first run, or a lost
+//     state) nothing is unchanged, so nothing is ever deleted.
+//   - One side deleted, the other changed: the change survives and is
+//     recreated on the deleting side (Unison and Syncthing do the same).
+//   - Both changed to the same content with different permission bits,
+//     or one changed only the bits and the other only the content: merged,
+//     no conflict; bits both sides changed differently are ANDed (a
+//     permission one side took away stays away).
+//   - Otherwise a conflict: the winner (a directory over anything else,
+//     then the later mtime, then a fixed order; see wins) keeps the path,
+//     the loser is kept as a conflict copy (ConflictName, the loser's host)
+//     on both sides.
+//
+// Then the tree's shape: a path that survives needs its parents to be
+// directories, so a directory deleted (or replaced by a file or link) on
+// one side while the other added or changed something inside is kept
+// holding only what was added or changed (Syncthing's behaviour; Mutagen
+// would restore the whole directory, Unison report a conflict): unchanged
+// files the deleting side removed stay removed, and the server keeps them
+// as versions. A file or link that lost its name that way is kept as a
+// conflict copy. Finally, on each side, a file removal and a file write of
+// the same content hash become one move, so a moved or renamed file (or a
+// renamed directory's files) is not sent again.
+//
+// Paths that opts.Ignore ignores are taken out of all three trees first,
+// so they are neither synced nor deleted.
+func Reconcile(ancestor, local, remote Tree, opts Options) Plan {
+	ancestor = opts.Ignore.Apply(ancestor)
+	local = opts.Ignore.Apply(local)
+	remote = opts.Ignore.Apply(remote)
+	g := planner{opts: &opts, trees: [3]Tree{ancestor, local, remote}, used: map[string]bool{}}
+	// Two walks over the paths the sides disagree on, so that no record
+	// per path is kept (an initial sync disagrees on every path): the
+	// first, children before parents, decides and fixes the tree's shape,
+	// remembering only conflicts and fix-ups; the second, parents first,
+	// decides again and writes the actions.
+	fixed, nl, nr := g.shape()
+	g.plan.Local = make([]Action, 0, nl)
+	g.plan.Remote = make([]Action, 0, nr)
+	walk(ancestor, local, remote, false, func(o *outcome) {
+		o.res, o.loser = decide(o.a, o.l, o.r)
+		if f, ok := fixed[o.path]; ok {
+			o.res, o.loser, o.copy = f.res, f.loser, f.copy
+		}
+		g.actions(o, Local)
+		g.actions(o, Remote)
+	})
+	g.plan.Local = order(findMoves(g.plan.Local, local))
+	g.plan.Remote = order(findMoves(g.plan.Remote, remote))
+	return g.plan
+}
+
+// walk calls fn for each path where local and remote are not the Same,
+// in path order or, with reverse, in the opposite order (children before
+// their parents). The outcome is reused between calls.
+func walk(a, l, r Tree, reverse bool, fn func(*outcome)) {
+	ts := [3][]record{a.recs, l.recs, r.recs}
+	var idx [3]int
+	step := 1
+	if reverse {
+		step = -1
+		for n := range ts {
+			idx[n] = len(ts[n]) - 1
+		}
+	}
+	var o outcome
+	for {
+		// The next path among the three cursors.
+		p, found := "", false
+		for n := range ts {
+			if i := idx[n]; i >= 0 && i < len(ts[n]) {
+				if q := ts[n][i].path(); !found || ComparePaths(q, p)*step < 0 {
+					p, found = q, true
+				}
+			}
+		}
+		if !found {
+			return
+		}
+		var es [3]Entry
+		for n := range ts {
+			if i := idx[n]; i >= 0 && i < len(ts[n]) && ts[n][i].path() == p {
+				es[n] = ts[n][i].entry()
+				idx[n] += step
+			}
+		}
+		if !Same(es[1], es[2]) {
+			o = outcome{path: p, a: es[0], l: es[1], r: es[2]}
+			fn(&o)
+		}
+	}
+}
+
+// decide applies the per-path rules (see Reconcile) to one path on which
+// l and r differ.
+func decide(a, l, r Entry) (Entry, Side) {
+	switch {
+	case Same(l, a):
+		return r, 0
+	case Same(r, a):
+		return l, 0
+	case !l.Present():
+		return r, 0
+	case !r.Present():
+		return l, 0
+	case sameContent(l, r):
+		res := l
+		res.Mode = mergeMode(a, l, r)
+		return res, 0
+	case l.Kind == File && r.Kind == File && sameContent(l, a):
+		res := r
+		res.Mode = mergeMode(a, l, r)
+		return res, 0
+	case l.Kind == File && r.Kind == File && sameContent(r, a):
+		res := l
+		res.Mode = mergeMode(a, l, r)
+		return res, 0
+	case wins(l, r):
+		return l, Remote
+	}
+	return r, Local
+}
+
+// mergeMode merges l's and r's permission bits three-way: a side that left
+// them as the ancestor had them takes the other's; changed on both, the
+// bits both keep.
+func mergeMode(a, l, r Entry) fs.FileMode {
+	lm, rm := l.Mode&PermMask, r.Mode&PermMask
+	if a.Kind == l.Kind && a.Kind == r.Kind {
+		switch am := a.Mode & PermMask; {
+		case lm == am:
+			return rm
+		case rm == am:
+			return lm
+		}
+	}
+	return lm & rm
+}
