@@ -1,0 +1,194 @@
+package scan
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"simplecloud/sync/rootfs"
+)
+
+// entry makes the Entry for name in d (at path p), whose getdents type is
+// typ. ok is false when there is nothing to report: gone since the listing,
+// a type that is not reported, or a state that is unknown (then in
+// Unscanned).
+func (s *Scanner) entry(d *rootfs.Dir, name, p string, typ rootfs.DirentType) (Entry, bool) {
+	switch typ {
+	case unix.DT_REG:
+		return s.file(d, name, p)
+	case unix.DT_DIR, unix.DT_LNK:
+	default:
+		s.sum.Other++
+		return Entry{}, false
+	}
+	var st unix.Stat_t
+	if err := d.Lstat(name, &st); err != nil {
+		return s.lost(p, err)
+	}
+	return s.fromStat(d, name, p, &st)
+}
+
+// lost handles an entry that could not be looked at: gone (nothing to
+// report) or unknown (Unscanned).
+func (s *Scanner) lost(p string, err error) (Entry, bool) {
+	if !errors.Is(err, unix.ENOENT) {
+		s.unscanned(p, err)
+	}
+	return Entry{}, false
+}
+
+// fromStat makes the entry of a directory, symbolic link or regular file
+// from its stat buffer; other types are counted.
+func (s *Scanner) fromStat(d *rootfs.Dir, name, p string, st *unix.Stat_t) (Entry, bool) {
+	switch st.Mode & unix.S_IFMT {
+	case unix.S_IFREG:
+		return s.file(d, name, p)
+	case unix.S_IFDIR:
+		s.sum.Dirs++
+		return meta(p, Dir, st), true
+	case unix.S_IFLNK:
+		target, err := d.Readlink(name)
+		if err != nil {
+			return s.lost(p, err)
+		}
+		s.sum.Symlinks++
+		e := meta(p, Symlink, st)
+		e.Target = target
+		return e, true
+	}
+	s.sum.Other++
+	return Entry{}, false
+}
+
+func meta(p string, k Kind, st *unix.Stat_t) Entry {
+	return Entry{
+		Path: p, Kind: k, Size: st.Size, Mtime: st.Mtim.Nano(),
+		Mode: st.Mode & 0o777, Special: st.Mode & 0o7000, Ino: st.Ino,
+	}
+}
+
+// file makes the entry of the regular file name, with its content hash.
+func (s *Scanner) file(d *rootfs.Dir, name, p string) (Entry, bool) {
+	f, err := d.Open(name, unix.O_RDONLY|unix.O_NONBLOCK|unix.O_NOCTTY)
+	var st unix.Stat_t
+	if err != nil {
+		if lerr := d.Lstat(name, &st); lerr != nil {
+			return s.lost(p, lerr)
+		}
+		if st.Mode&unix.S_IFMT != unix.S_IFREG {
+			return s.fromStat(d, name, p, &st)
+		}
+		s.sum.Files++
+		s.sum.Unreadable++
+		e := meta(p, File, &st)
+		e.Err = err
+		return e, true
+	}
+	defer f.Close()
+	if err := unix.Fstat(int(f.Fd()), &st); err != nil {
+		return s.lost(p, err)
+	}
+	switch st.Mode & unix.S_IFMT {
+	case unix.S_IFREG:
+	case unix.S_IFDIR: // replaced since the listing: its contents are not listed
+		s.sum.Dirs++
+		s.unscanned(p, errChanged)
+		return meta(p, Dir, &st), true
+	default:
+		s.sum.Other++
+		return Entry{}, false
+	}
+	s.sum.Files++
+	e := meta(p, File, &st)
+	if s.opt.Hasher != nil {
+		s.hash(f, &st, &e)
+	}
+	return e, true
+}
+
+// hash fills e's hash from the cache, or by reading f (whose stat before
+// reading is st) and then caching it. A file that changed while it was read
+// is Unstable and nothing is cached.
+func (s *Scanner) hash(f *os.File, st *unix.Stat_t, e *Entry) {
+	name := s.opt.Hasher.Name()
+	before := statOf(st)
+	cache := !s.opt.NoCache && s.cacheNo[before.dev] == ""
+	if cache {
+		if r, ok := s.load(f, before.dev); ok && r.valid(name, before, time.Now().UnixNano()) {
+			e.Hash = r.hash
+			s.sum.CacheHits++
+			return
+		}
+	}
+	start := time.Now().UnixNano()
+	h, err := s.opt.Hasher.Hash(f)
+	if err != nil {
+		e.Err = fmt.Errorf("hash %s: %w", e.Path, err)
+		s.sum.Unreadable++
+		return
+	}
+	var st2 unix.Stat_t
+	if err := unix.Fstat(int(f.Fd()), &st2); err != nil {
+		e.Err = fmt.Errorf("stat %s after hashing: %w", e.Path, err)
+		s.sum.Unreadable++
+		return
+	}
+	s.sum.Hashed++
+	s.sum.HashedBytes += st.Size
+	after := statOf(&st2)
+	if !sameContent(before, after) {
+		e.Unstable = true
+		s.sum.Unstable++
+		return
+	}
+	e.Hash = h
+	if cache && !racy(before, start, s.opt.RacyWindow) {
+		s.store(f, after, record{hasher: name, size: after.size, mtime: after.mtime, ino: after.ino, hash: h})
+	}
+}
+
+// load reads f's cached record; ok is false for none or a foreign one.
+func (s *Scanner) load(f *os.File, dev uint64) (record, bool) {
+	n, err := unix.Fgetxattr(int(f.Fd()), XattrName, s.xbuf)
+	if err != nil {
+		if cacheOff(err) {
+			s.cacheOff(dev, err)
+		}
+		return record{}, false
+	}
+	r, err := decodeRecord(s.xbuf[:n])
+	return r, err == nil
+}
+
+// store writes r, with the current time as its write time, to f, whose
+// stat is st, and takes it back off when the stat after the write shows
+// more than the write's own ctime change.
+func (s *Scanner) store(f *os.File, st fileStat, r record) {
+	fd := int(f.Fd())
+	r.written = time.Now().UnixNano()
+	if err := unix.Fsetxattr(fd, XattrName, r.encode(), 0); err != nil {
+		if cacheOff(err) {
+			s.cacheOff(st.dev, err)
+		}
+		return
+	}
+	var st3 unix.Stat_t
+	if err := unix.Fstat(fd, &st3); err != nil || !keptAfterWrite(st, statOf(&st3), r.written) {
+		unix.Fremovexattr(fd, XattrName)
+		return
+	}
+	s.sum.CacheStored++
+}
+
+// cacheOff turns the cache off for the file system dev, for the life of
+// the Scanner.
+func (s *Scanner) cacheOff(dev uint64, err error) {
+	if s.cacheNo[dev] != "" {
+		return
+	}
+	s.cacheNo[dev] = err.Error()
+	s.log.Info("hash cache off on this file system", "dev", fmt.Sprintf("%d:%d", unix.Major(dev), unix.Minor(dev)), "err", err)
+}
