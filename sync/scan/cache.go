@@ -106,9 +106,12 @@ func (r record) valid(hasher string, st fileStat, now int64) bool {
 // same clock tick as the last one (or the same second, on file systems
 // that keep whole seconds) would leave mtime and ctime as they were, so the
 // check after reading could not see it. Git calls such index entries racy.
-func racy(st fileStat, start int64, window time.Duration) bool {
+// ctimeOurs says the last ctime change was the write of a record that
+// matches the file's size, mtime and inode (as when only the hasher
+// changed): then only mtime counts, for that write changed no content.
+func racy(st fileStat, start int64, window time.Duration, ctimeOurs bool) bool {
 	edge := start - int64(window)
-	return st.mtime >= edge || st.ctime >= edge
+	return st.mtime >= edge || (!ctimeOurs && st.ctime >= edge)
 }
 
 // keptAfterWrite reports whether a record written at written (ns) still

@@ -70,18 +70,21 @@ func TestRacy(t *testing.T) {
 	win := 2 * time.Second
 	tests := []struct {
 		mtime, ctime int64
+		ours         bool
 		want         bool
 	}{
-		{int64(7 * time.Second), int64(7 * time.Second), false},
-		{int64(8*time.Second) - 1, int64(8*time.Second) - 1, false},
-		{int64(8 * time.Second), int64(7 * time.Second), true},
-		{int64(7 * time.Second), int64(8 * time.Second), true},
-		{int64(7 * time.Second), start, true},
-		{int64(20 * time.Second), int64(7 * time.Second), true}, // mtime in the future
+		{int64(7 * time.Second), int64(7 * time.Second), false, false},
+		{int64(8*time.Second) - 1, int64(8*time.Second) - 1, false, false},
+		{int64(8 * time.Second), int64(7 * time.Second), false, true},
+		{int64(7 * time.Second), int64(8 * time.Second), false, true},
+		{int64(7 * time.Second), start, false, true},
+		{int64(7 * time.Second), start, true, false},                   // ctime from our own record
+		{int64(9 * time.Second), int64(7 * time.Second), true, true},   // mtime still counts
+		{int64(20 * time.Second), int64(7 * time.Second), false, true}, // mtime in the future
 	}
 	for _, tc := range tests {
-		if got := racy(fileStat{mtime: tc.mtime, ctime: tc.ctime}, start, win); got != tc.want {
-			t.Errorf("racy(mtime %d, ctime %d): got %v, want %v", tc.mtime, tc.ctime, got, tc.want)
+		if got := racy(fileStat{mtime: tc.mtime, ctime: tc.ctime}, start, win, tc.ours); got != tc.want {
+			t.Errorf("racy(mtime %d, ctime %d, ours %v): got %v, want %v", tc.mtime, tc.ctime, tc.ours, got, tc.want)
 		}
 	}
 }

@@ -116,12 +116,17 @@ func (s *Scanner) hash(f *os.File, st *unix.Stat_t, e *Entry) {
 	name := s.opt.Hasher.Name()
 	before := statOf(st)
 	cache := !s.opt.NoCache && s.cacheNo[before.dev] == ""
+	ours := false // the last ctime change was the record's own write
 	if cache {
-		if r, ok := s.load(f, before.dev); ok && r.valid(name, before, time.Now().UnixNano()) {
+		r, ok := s.load(f, before.dev)
+		if ok && r.valid(name, before, time.Now().UnixNano()) {
 			e.Hash = r.hash
 			s.sum.CacheHits++
 			return
 		}
+		ours = ok && r.ino == before.ino && r.size == before.size && r.mtime == before.mtime &&
+			before.ctime <= r.written+int64(ctimeSlack)
+		cache = s.cacheNo[before.dev] == ""
 	}
 	start := time.Now().UnixNano()
 	h, err := s.opt.Hasher.Hash(f)
@@ -145,13 +150,14 @@ func (s *Scanner) hash(f *os.File, st *unix.Stat_t, e *Entry) {
 		return
 	}
 	e.Hash = h
-	if cache && !racy(before, start, s.opt.RacyWindow) {
+	if cache && !racy(before, start, s.opt.RacyWindow, ours) {
 		s.store(f, after, record{hasher: name, size: after.size, mtime: after.mtime, ino: after.ino, hash: h})
 	}
 }
 
 // load reads f's cached record; ok is false for none or a foreign one.
 func (s *Scanner) load(f *os.File, dev uint64) (record, bool) {
+	s.xattrs++
 	n, err := unix.Fgetxattr(int(f.Fd()), XattrName, s.xbuf)
 	if err != nil {
 		if cacheOff(err) {
@@ -169,6 +175,7 @@ func (s *Scanner) load(f *os.File, dev uint64) (record, bool) {
 func (s *Scanner) store(f *os.File, st fileStat, r record) {
 	fd := int(f.Fd())
 	r.written = time.Now().UnixNano()
+	s.xattrs++
 	if err := unix.Fsetxattr(fd, XattrName, r.encode(), 0); err != nil {
 		if cacheOff(err) {
 			s.cacheOff(st.dev, err)

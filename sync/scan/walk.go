@@ -32,6 +32,7 @@ type Scanner struct {
 	buf     []byte            // getdents buffer
 	xbuf    []byte            // attribute read buffer
 	cacheNo map[uint64]string // file systems (st_dev) without the cache, and why
+	xattrs  int               // attribute calls made, for the tests
 	sum     Summary
 }
 
