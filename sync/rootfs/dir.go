@@ -4,7 +4,10 @@ import (
 	"bytes"
 	"encoding/binary"
 	"os"
+	"runtime"
 	"strings"
+	"sync/atomic"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
@@ -215,5 +218,67 @@ func parseDirents(b []byte, fn func(name []byte, typ DirentType)) {
 			continue
 		}
 		fn(name, typ)
+	}
+}
+
+// xattrArgs is struct xattr_args of getxattrat(2).
+type xattrArgs struct {
+	value uint64
+	size  uint32
+	flags uint32
+}
+
+// noGetxattrat is set once the kernel lacks getxattrat (before Linux 6.13).
+var noGetxattrat atomic.Bool
+
+// Getxattr reads the extended attribute attr of the entry name (one
+// component; a symbolic link is not followed) into buf and returns its
+// length, without opening the file: getxattrat relative to the handle, or
+// on kernels before 6.13 lgetxattr through the handle's /proc/self/fd link.
+// It returns the bare errno (ENODATA: no such attribute, ERANGE: buf too
+// small, ENOTSUP: none on this file system).
+func (d *Dir) Getxattr(name, attr string, buf []byte) (int, error) {
+	if err := checkName(name); err != nil {
+		return 0, err
+	}
+	if !noGetxattrat.Load() {
+		n, err := getxattrat(int(d.f.Fd()), name, attr, buf)
+		if err != unix.ENOSYS {
+			return n, err
+		}
+		noGetxattrat.Store(true)
+	}
+	for {
+		n, err := unix.Lgetxattr(procPath(d.f)+"/"+name, attr, buf)
+		if err != unix.EINTR {
+			return n, err
+		}
+	}
+}
+
+func getxattrat(dir int, name, attr string, buf []byte) (int, error) {
+	p, err := unix.BytePtrFromString(name)
+	if err != nil {
+		return 0, err
+	}
+	a, err := unix.BytePtrFromString(attr)
+	if err != nil {
+		return 0, err
+	}
+	args := xattrArgs{size: uint32(len(buf))}
+	if len(buf) > 0 {
+		args.value = uint64(uintptr(unsafe.Pointer(&buf[0])))
+	}
+	for {
+		n, _, errno := unix.Syscall6(unix.SYS_GETXATTRAT, uintptr(dir), uintptr(unsafe.Pointer(p)),
+			unix.AT_SYMLINK_NOFOLLOW, uintptr(unsafe.Pointer(a)), uintptr(unsafe.Pointer(&args)), unsafe.Sizeof(args))
+		runtime.KeepAlive(buf)
+		if errno == unix.EINTR {
+			continue
+		}
+		if errno != 0 {
+			return 0, errno
+		}
+		return int(n), nil
 	}
 }

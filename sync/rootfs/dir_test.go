@@ -93,3 +93,38 @@ func mustDo(t *testing.T, err error) {
 		t.Fatal(err)
 	}
 }
+
+// TestGetxattr reads an attribute by name relative to a Dir, through
+// getxattrat and through the fallback for older kernels.
+func TestGetxattr(t *testing.T) {
+	dir := t.TempDir()
+	mustDo(t, os.WriteFile(filepath.Join(dir, "f"), nil, 0o644))
+	mustDo(t, os.Symlink("f", filepath.Join(dir, "l")))
+	mustDo(t, unix.Setxattr(filepath.Join(dir, "f"), "user.t", []byte("value"), 0))
+	r, err := Open(dir)
+	mustDo(t, err)
+	defer r.Close()
+	d, err := r.OpenDir("/")
+	mustDo(t, err)
+	defer d.Close()
+	defer noGetxattrat.Store(false)
+	for _, fallback := range []bool{false, true} {
+		noGetxattrat.Store(fallback)
+		buf := make([]byte, 16)
+		if n, err := d.Getxattr("f", "user.t", buf); err != nil || string(buf[:n]) != "value" {
+			t.Errorf("fallback %v: Getxattr(f): got %q, %v; want \"value\"", fallback, buf[:n], err)
+		}
+		if _, err := d.Getxattr("f", "user.t", buf[:2]); !errors.Is(err, unix.ERANGE) {
+			t.Errorf("fallback %v: Getxattr into a short buffer: got %v, want ERANGE", fallback, err)
+		}
+		if _, err := d.Getxattr("f", "user.none", buf); !errors.Is(err, unix.ENODATA) {
+			t.Errorf("fallback %v: Getxattr of a missing attribute: got %v, want ENODATA", fallback, err)
+		}
+		if _, err := d.Getxattr("l", "user.t", buf); err == nil {
+			t.Errorf("fallback %v: Getxattr through a symbolic link: got nil error", fallback)
+		}
+		if _, err := d.Getxattr("../f", "user.t", buf); !errors.Is(err, unix.EINVAL) {
+			t.Errorf("fallback %v: Getxattr(../f): got %v, want EINVAL", fallback, err)
+		}
+	}
+}

@@ -45,7 +45,7 @@ func (s *Scanner) lost(p string, err error) (Entry, bool) {
 func (s *Scanner) fromStat(d *rootfs.Dir, name, p string, st *unix.Stat_t) (Entry, bool) {
 	switch st.Mode & unix.S_IFMT {
 	case unix.S_IFREG:
-		return s.file(d, name, p)
+		return s.regular(d, name, p, st)
 	case unix.S_IFDIR:
 		s.sum.Dirs++
 		return meta(p, Dir, st), true
@@ -70,64 +70,71 @@ func meta(p string, k Kind, st *unix.Stat_t) Entry {
 	}
 }
 
-// file makes the entry of the regular file name, with its content hash.
+// file makes the entry of name, listed as a regular file.
 func (s *Scanner) file(d *rootfs.Dir, name, p string) (Entry, bool) {
-	f, err := d.Open(name, unix.O_RDONLY|unix.O_NONBLOCK|unix.O_NOCTTY)
 	var st unix.Stat_t
-	if err != nil {
-		if lerr := d.Lstat(name, &st); lerr != nil {
-			return s.lost(p, lerr)
-		}
-		if st.Mode&unix.S_IFMT != unix.S_IFREG {
-			return s.fromStat(d, name, p, &st)
-		}
-		s.sum.Files++
-		s.sum.Unreadable++
-		e := meta(p, File, &st)
-		e.Err = err
-		return e, true
-	}
-	defer f.Close()
-	if err := unix.Fstat(int(f.Fd()), &st); err != nil {
+	if err := d.Lstat(name, &st); err != nil {
 		return s.lost(p, err)
 	}
-	switch st.Mode & unix.S_IFMT {
-	case unix.S_IFREG:
-	case unix.S_IFDIR: // replaced since the listing: its contents are not listed
-		s.sum.Dirs++
-		s.unscanned(p, errChanged)
-		return meta(p, Dir, &st), true
-	default:
-		s.sum.Other++
-		return Entry{}, false
+	if st.Mode&unix.S_IFMT != unix.S_IFREG {
+		return s.fromStat(d, name, p, &st)
 	}
-	s.sum.Files++
-	e := meta(p, File, &st)
-	if s.opt.Hasher != nil {
-		s.hash(f, &st, &e)
-	}
-	return e, true
+	return s.regular(d, name, p, &st)
 }
 
-// hash fills e's hash from the cache, or by reading f (whose stat before
-// reading is st) and then caching it. A file that changed while it was read
-// is Unstable and nothing is cached.
-func (s *Scanner) hash(f *os.File, st *unix.Stat_t, e *Entry) {
-	name := s.opt.Hasher.Name()
+// regular makes the entry of the regular file name, whose lstat is st,
+// with its content hash: the cached one if valid (a stat and an attribute
+// read, without opening the file), else read and hashed.
+func (s *Scanner) regular(d *rootfs.Dir, name, p string, st *unix.Stat_t) (Entry, bool) {
+	s.sum.Files++
+	e := meta(p, File, st)
+	if s.opt.Hasher == nil {
+		return e, true
+	}
+	hasher := s.opt.Hasher.Name()
 	before := statOf(st)
 	cache := !s.opt.NoCache && s.cacheNo[before.dev] == ""
 	ours := false // the last ctime change was the record's own write
 	if cache {
-		r, ok := s.load(f, before.dev)
-		if ok && r.valid(name, before, time.Now().UnixNano()) {
+		r, ok := s.load(d, name, before.dev)
+		if ok && r.valid(hasher, before, time.Now().UnixNano()) {
 			e.Hash = r.hash
 			s.sum.CacheHits++
-			return
+			return e, true
 		}
 		ours = ok && r.ino == before.ino && r.size == before.size && r.mtime == before.mtime &&
 			before.ctime <= r.written+int64(ctimeSlack)
 		cache = s.cacheNo[before.dev] == ""
 	}
+	f, err := d.Open(name, unix.O_RDONLY|unix.O_NONBLOCK|unix.O_NOCTTY)
+	if err != nil {
+		if errors.Is(err, unix.ENOENT) || errors.Is(err, unix.ELOOP) {
+			s.sum.Files--
+			s.unscanned(p, errChanged) // gone or replaced since the lstat
+			return Entry{}, false
+		}
+		s.sum.Unreadable++
+		e.Err = err
+		return e, true
+	}
+	defer f.Close()
+	// The file opened may have replaced the one stat'ed (an editor's
+	// save by rename): the entry is then the new file.
+	if err := unix.Fstat(int(f.Fd()), st); err != nil || st.Mode&unix.S_IFMT != unix.S_IFREG {
+		s.sum.Files--
+		s.unscanned(p, errChanged)
+		return Entry{}, false
+	}
+	e = meta(p, File, st)
+	s.hash(f, st, &e, cache && s.cacheNo[st.Dev] == "", ours && st.Ino == before.ino)
+	return e, true
+}
+
+// hash fills e's hash by reading f, whose stat before reading is st, and
+// caches it if cache (ours: see racy). A file that changed while it was
+// read is Unstable and nothing is cached.
+func (s *Scanner) hash(f *os.File, st *unix.Stat_t, e *Entry, cache, ours bool) {
+	before := statOf(st)
 	start := time.Now().UnixNano()
 	h, err := s.opt.Hasher.Hash(f)
 	if err != nil {
@@ -151,14 +158,15 @@ func (s *Scanner) hash(f *os.File, st *unix.Stat_t, e *Entry) {
 	}
 	e.Hash = h
 	if cache && !racy(before, start, s.opt.RacyWindow, ours) {
-		s.store(f, after, record{hasher: name, size: after.size, mtime: after.mtime, ino: after.ino, hash: h})
+		s.store(f, after, record{hasher: s.opt.Hasher.Name(), size: after.size, mtime: after.mtime, ino: after.ino, hash: h})
 	}
 }
 
-// load reads f's cached record; ok is false for none or a foreign one.
-func (s *Scanner) load(f *os.File, dev uint64) (record, bool) {
+// load reads the cached record of name in d, on the file system dev; ok
+// is false for none or a foreign one.
+func (s *Scanner) load(d *rootfs.Dir, name string, dev uint64) (record, bool) {
 	s.xattrs++
-	n, err := unix.Fgetxattr(int(f.Fd()), XattrName, s.xbuf)
+	n, err := d.Getxattr(name, XattrName, s.xbuf)
 	if err != nil {
 		if cacheOff(err) {
 			s.cacheOff(dev, err)
