@@ -56,8 +56,8 @@ func (e *Entry) HasHash() bool { return e.Kind == File && !e.Unstable && e.Err =
 // Hasher computes a file's content hash. Name identifies the algorithm and
 // its parameters; it is part of every cached hash, so a new Name makes all
 // cached hashes miss. Hash reads f from its start to its end and must not
-// keep f; it may be called for many files in turn but never concurrently by
-// one Scanner.
+// keep f. A Scanner calls it from several goroutines at once (see
+// Options.Workers), each with its own file.
 type Hasher interface {
 	Name() string
 	Hash(f *os.File) ([32]byte, error)
@@ -78,6 +78,10 @@ type Options struct {
 	// when it is hashed for the hash to be cached (default 2s, enough for
 	// file systems that keep whole seconds). See the package doc.
 	RacyWindow time.Duration
+	// Workers is how many entries of a directory are made at once (stat,
+	// attribute read, hashing): the work is mostly system calls and reads,
+	// which run in parallel. Default: GOMAXPROCS, at most 4.
+	Workers int
 	// Logger gets one line per file system on which the cache is off.
 	Logger *slog.Logger
 }

@@ -15,51 +15,52 @@ import (
 // typ. ok is false when there is nothing to report: gone since the listing,
 // a type that is not reported, or a state that is unknown (then in
 // Unscanned).
-func (s *Scanner) entry(d *rootfs.Dir, name, p string, typ rootfs.DirentType) (Entry, bool) {
+func (w *worker) entry(d *rootfs.Dir, name, p string, typ rootfs.DirentType) (Entry, bool) {
+	w.lostErr = nil
 	switch typ {
 	case unix.DT_REG:
-		return s.file(d, name, p)
+		return w.file(d, name, p)
 	case unix.DT_DIR, unix.DT_LNK:
 	default:
-		s.sum.Other++
+		w.sum.Other++
 		return Entry{}, false
 	}
 	var st unix.Stat_t
 	if err := d.Lstat(name, &st); err != nil {
-		return s.lost(p, err)
+		return w.lost(p, err)
 	}
-	return s.fromStat(d, name, p, &st)
+	return w.fromStat(d, name, p, &st)
 }
 
 // lost handles an entry that could not be looked at: gone (nothing to
-// report) or unknown (Unscanned).
-func (s *Scanner) lost(p string, err error) (Entry, bool) {
+// report) or unknown (to be listed in Unscanned).
+func (w *worker) lost(p string, err error) (Entry, bool) {
 	if !errors.Is(err, unix.ENOENT) {
-		s.unscanned(p, err)
+		w.unscanned(p, err)
 	}
 	return Entry{}, false
 }
 
 // fromStat makes the entry of a directory, symbolic link or regular file
 // from its stat buffer; other types are counted.
-func (s *Scanner) fromStat(d *rootfs.Dir, name, p string, st *unix.Stat_t) (Entry, bool) {
+func (w *worker) fromStat(d *rootfs.Dir, name, p string, st *unix.Stat_t) (Entry, bool) {
 	switch st.Mode & unix.S_IFMT {
 	case unix.S_IFREG:
-		return s.regular(d, name, p, st)
+		return w.regular(d, name, p, st)
 	case unix.S_IFDIR:
-		s.sum.Dirs++
+		w.sum.Dirs++
 		return meta(p, Dir, st), true
 	case unix.S_IFLNK:
 		target, err := d.Readlink(name)
 		if err != nil {
-			return s.lost(p, err)
+			return w.lost(p, err)
 		}
-		s.sum.Symlinks++
+		w.sum.Symlinks++
 		e := meta(p, Symlink, st)
 		e.Target = target
 		return e, true
 	}
-	s.sum.Other++
+	w.sum.Other++
 	return Entry{}, false
 }
 
@@ -71,49 +72,49 @@ func meta(p string, k Kind, st *unix.Stat_t) Entry {
 }
 
 // file makes the entry of name, listed as a regular file.
-func (s *Scanner) file(d *rootfs.Dir, name, p string) (Entry, bool) {
+func (w *worker) file(d *rootfs.Dir, name, p string) (Entry, bool) {
 	var st unix.Stat_t
 	if err := d.Lstat(name, &st); err != nil {
-		return s.lost(p, err)
+		return w.lost(p, err)
 	}
 	if st.Mode&unix.S_IFMT != unix.S_IFREG {
-		return s.fromStat(d, name, p, &st)
+		return w.fromStat(d, name, p, &st)
 	}
-	return s.regular(d, name, p, &st)
+	return w.regular(d, name, p, &st)
 }
 
 // regular makes the entry of the regular file name, whose lstat is st,
 // with its content hash: the cached one if valid (a stat and an attribute
 // read, without opening the file), else read and hashed.
-func (s *Scanner) regular(d *rootfs.Dir, name, p string, st *unix.Stat_t) (Entry, bool) {
-	s.sum.Files++
+func (w *worker) regular(d *rootfs.Dir, name, p string, st *unix.Stat_t) (Entry, bool) {
+	w.sum.Files++
 	e := meta(p, File, st)
-	if s.opt.Hasher == nil {
+	if w.s.opt.Hasher == nil {
 		return e, true
 	}
-	hasher := s.opt.Hasher.Name()
+	hasher := w.s.opt.Hasher.Name()
 	before := statOf(st)
-	cache := !s.opt.NoCache && s.cacheNo[before.dev] == ""
+	cache := !w.s.opt.NoCache && !w.fresh && w.s.cacheOn(before.dev)
 	ours := false // the last ctime change was the record's own write
 	if cache {
-		r, ok := s.load(d, name, before.dev)
+		r, ok := w.load(d, name, before.dev)
 		if ok && r.valid(hasher, before, time.Now().UnixNano()) {
 			e.Hash = r.hash
-			s.sum.CacheHits++
+			w.sum.CacheHits++
 			return e, true
 		}
 		ours = ok && r.ino == before.ino && r.size == before.size && r.mtime == before.mtime &&
 			before.ctime <= r.written+int64(ctimeSlack)
-		cache = s.cacheNo[before.dev] == ""
+		cache = w.s.cacheOn(before.dev)
 	}
 	f, err := d.Open(name, unix.O_RDONLY|unix.O_NONBLOCK|unix.O_NOCTTY)
 	if err != nil {
 		if errors.Is(err, unix.ENOENT) || errors.Is(err, unix.ELOOP) {
-			s.sum.Files--
-			s.unscanned(p, errChanged) // gone or replaced since the lstat
+			w.sum.Files--
+			w.unscanned(p, errChanged) // gone or replaced since the lstat
 			return Entry{}, false
 		}
-		s.sum.Unreadable++
+		w.sum.Unreadable++
 		e.Err = err
 		return e, true
 	}
@@ -121,72 +122,72 @@ func (s *Scanner) regular(d *rootfs.Dir, name, p string, st *unix.Stat_t) (Entry
 	// The file opened may have replaced the one stat'ed (an editor's
 	// save by rename): the entry is then the new file.
 	if err := unix.Fstat(int(f.Fd()), st); err != nil || st.Mode&unix.S_IFMT != unix.S_IFREG {
-		s.sum.Files--
-		s.unscanned(p, errChanged)
+		w.sum.Files--
+		w.unscanned(p, errChanged)
 		return Entry{}, false
 	}
 	e = meta(p, File, st)
-	s.hash(f, st, &e, cache && s.cacheNo[st.Dev] == "", ours && st.Ino == before.ino)
+	w.hash(f, st, &e, cache && w.s.cacheOn(st.Dev), ours && st.Ino == before.ino)
 	return e, true
 }
 
 // hash fills e's hash by reading f, whose stat before reading is st, and
 // caches it if cache (ours: see racy). A file that changed while it was
 // read is Unstable and nothing is cached.
-func (s *Scanner) hash(f *os.File, st *unix.Stat_t, e *Entry, cache, ours bool) {
+func (w *worker) hash(f *os.File, st *unix.Stat_t, e *Entry, cache, ours bool) {
 	before := statOf(st)
 	start := time.Now().UnixNano()
-	h, err := s.opt.Hasher.Hash(f)
+	h, err := w.s.opt.Hasher.Hash(f)
 	if err != nil {
 		e.Err = fmt.Errorf("hash %s: %w", e.Path, err)
-		s.sum.Unreadable++
+		w.sum.Unreadable++
 		return
 	}
 	var st2 unix.Stat_t
 	if err := unix.Fstat(int(f.Fd()), &st2); err != nil {
 		e.Err = fmt.Errorf("stat %s after hashing: %w", e.Path, err)
-		s.sum.Unreadable++
+		w.sum.Unreadable++
 		return
 	}
-	s.sum.Hashed++
-	s.sum.HashedBytes += st.Size
+	w.sum.Hashed++
+	w.sum.HashedBytes += st.Size
 	after := statOf(&st2)
 	if !sameContent(before, after) {
 		e.Unstable = true
-		s.sum.Unstable++
+		w.sum.Unstable++
 		return
 	}
 	e.Hash = h
-	if cache && !racy(before, start, s.opt.RacyWindow, ours) {
-		s.store(f, after, record{hasher: s.opt.Hasher.Name(), size: after.size, mtime: after.mtime, ino: after.ino, hash: h})
+	if cache && !racy(before, start, w.s.opt.RacyWindow, ours) {
+		w.store(f, after, record{hasher: w.s.opt.Hasher.Name(), size: after.size, mtime: after.mtime, ino: after.ino, hash: h})
 	}
 }
 
 // load reads the cached record of name in d, on the file system dev; ok
 // is false for none or a foreign one.
-func (s *Scanner) load(d *rootfs.Dir, name string, dev uint64) (record, bool) {
-	s.xattrs++
-	n, err := d.Getxattr(name, XattrName, s.xbuf)
+func (w *worker) load(d *rootfs.Dir, name string, dev uint64) (record, bool) {
+	w.xattrs++
+	n, err := d.Getxattr(name, XattrName, w.xbuf)
 	if err != nil {
 		if cacheOff(err) {
-			s.cacheOff(dev, err)
+			w.s.cacheOff(dev, err)
 		}
 		return record{}, false
 	}
-	r, err := decodeRecord(s.xbuf[:n])
+	r, err := decodeRecord(w.xbuf[:n])
 	return r, err == nil
 }
 
 // store writes r, with the current time as its write time, to f, whose
 // stat is st, and takes it back off when the stat after the write shows
 // more than the write's own ctime change.
-func (s *Scanner) store(f *os.File, st fileStat, r record) {
+func (w *worker) store(f *os.File, st fileStat, r record) {
 	fd := int(f.Fd())
 	r.written = time.Now().UnixNano()
-	s.xattrs++
+	w.xattrs++
 	if err := unix.Fsetxattr(fd, XattrName, r.encode(), 0); err != nil {
 		if cacheOff(err) {
-			s.cacheOff(st.dev, err)
+			w.s.cacheOff(st.dev, err)
 		}
 		return
 	}
@@ -195,12 +196,21 @@ func (s *Scanner) store(f *os.File, st fileStat, r record) {
 		unix.Fremovexattr(fd, XattrName)
 		return
 	}
-	s.sum.CacheStored++
+	w.sum.CacheStored++
+}
+
+// cacheOn reports whether the cache is on for the file system dev.
+func (s *Scanner) cacheOn(dev uint64) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.cacheNo[dev] == ""
 }
 
 // cacheOff turns the cache off for the file system dev, for the life of
 // the Scanner.
 func (s *Scanner) cacheOff(dev uint64, err error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	if s.cacheNo[dev] != "" {
 		return
 	}

@@ -4,8 +4,10 @@ import (
 	"errors"
 	"log/slog"
 	"path"
+	"runtime"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -21,19 +23,37 @@ const stateDir = ".simplecloud"
 var errChanged = errors.New("directory replaced during the scan")
 
 // Scanner walks a tree below a root. It is not safe for concurrent use;
-// a server or client runs one per tree and scans with it in turn. It
-// remembers, for its life, the file systems that refused the hash cache
+// a server or client runs one per tree and scans with it in turn. Within a
+// walk it looks at up to Options.Workers entries of a directory at once.
+// It remembers, for its life, the file systems that refused the hash cache
 // (ENOTSUP, EROFS, ...), so that it does not try every file of them again;
 // a new Scanner tries again.
 type Scanner struct {
 	root    *rootfs.Root
 	opt     Options
 	log     *slog.Logger
-	buf     []byte            // getdents buffer
-	xbuf    []byte            // attribute read buffer
-	cacheNo map[uint64]string // file systems (st_dev) without the cache, and why
-	xattrs  int               // attribute calls made, for the tests
+	buf     []byte    // getdents buffer
+	workers []*worker // workers[0] also serves single entries
 	sum     Summary
+
+	mu      sync.Mutex
+	cacheNo map[uint64]string // file systems (st_dev) without the cache, and why
+}
+
+// worker makes entries; each is used by one goroutine at a time and has
+// its own buffer and counts, added to the Scanner's at the end of a walk.
+type worker struct {
+	s       *Scanner
+	xbuf    []byte // attribute read buffer
+	sum     Summary
+	xattrs  int        // attribute calls made, for the tests
+	fresh   bool       // hash without the cache (Stat with fresh)
+	lostErr *PathError // the entry's state is unknown: for Unscanned
+}
+
+// unscanned notes that the state of the entry being made is unknown.
+func (w *worker) unscanned(p string, err error) {
+	w.lostErr = &PathError{Path: p, Err: err}
 }
 
 // New returns a Scanner of the tree below root.
@@ -41,14 +61,48 @@ func New(root *rootfs.Root, opt Options) *Scanner {
 	if opt.RacyWindow == 0 {
 		opt.RacyWindow = 2 * time.Second
 	}
+	if opt.Workers <= 0 {
+		opt.Workers = min(runtime.GOMAXPROCS(0), 4)
+	}
 	log := opt.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Scanner{
+	s := &Scanner{
 		root: root, opt: opt, log: log.With("component", "scan"),
-		buf: make([]byte, 32<<10), xbuf: make([]byte, 256), cacheNo: map[uint64]string{},
+		buf: make([]byte, 32<<10), cacheNo: map[uint64]string{},
 	}
+	for range opt.Workers {
+		s.workers = append(s.workers, &worker{s: s, xbuf: make([]byte, 256)})
+	}
+	return s
+}
+
+// begin starts the counts of a walk or stat.
+func (s *Scanner) begin() {
+	s.sum = Summary{}
+	for _, w := range s.workers {
+		w.sum = Summary{}
+	}
+}
+
+// end adds the workers' counts to the walk's and returns them.
+func (s *Scanner) end() Summary {
+	for _, w := range s.workers {
+		s.sum.Add(w.sum)
+		w.sum = Summary{}
+	}
+	return s.sum
+}
+
+// one makes the entry name of d at p with worker 0, outside a chunk.
+func (s *Scanner) one(d *rootfs.Dir, name, p string, typ rootfs.DirentType) (Entry, bool) {
+	w := s.workers[0]
+	e, ok := w.entry(d, name, p, typ)
+	if w.lostErr != nil {
+		s.sum.Unscanned = append(s.sum.Unscanned, *w.lostErr)
+	}
+	return e, ok
 }
 
 // Walk reports the entry p (a client path: "", "/" or "." is the root,
@@ -59,44 +113,49 @@ func New(root *rootfs.Root, opt Options) *Scanner {
 // not be read is in Unscanned and the walk goes on. p excluded or not
 // existing reports nothing (and ENOENT as an error).
 func (s *Scanner) Walk(p string, fn func(*Entry) error) (Summary, error) {
-	s.sum = Summary{}
+	s.begin()
+	err := s.walk(p, fn)
+	return s.end(), err
+}
+
+func (s *Scanner) walk(p string, fn func(*Entry) error) error {
 	rel, err := clean(p)
 	if err != nil {
-		return s.sum, err
+		return err
 	}
 	if rel == "" {
 		d, err := s.root.OpenDir("/")
 		if err != nil {
-			return s.sum, err
+			return err
 		}
 		defer d.Close()
-		return s.sum, s.walkDir(d, "", fn)
+		return s.walkDir(d, "", fn)
 	}
 	parent, base := path.Split(rel)
 	d, err := s.root.OpenDir("/" + parent)
 	if err != nil {
-		return s.sum, err
+		return err
 	}
 	defer d.Close()
 	var st unix.Stat_t
 	if err := d.Lstat(base, &st); err != nil {
-		return s.sum, &PathError{Path: rel, Err: err}
+		return &PathError{Path: rel, Err: err}
 	}
 	isDir := st.Mode&unix.S_IFMT == unix.S_IFDIR
 	if s.excluded(rel, isDir) {
 		s.sum.Excluded++
-		return s.sum, nil
+		return nil
 	}
-	e, ok := s.entry(d, base, rel, direntType(st.Mode))
+	e, ok := s.one(d, base, rel, direntType(st.Mode))
 	if ok {
 		if err := fn(&e); err != nil {
-			return s.sum, err
+			return err
 		}
 	}
 	if ok && e.Kind == Dir {
-		return s.sum, s.walkSub(d, item{name: base, ino: e.Ino, sub: true}, rel, fn)
+		return s.walkSub(d, item{name: base, ino: e.Ino, sub: true}, rel, fn)
 	}
-	return s.sum, nil
+	return nil
 }
 
 // Stat reports the single entry p as Walk would, without its subtree; a
@@ -104,7 +163,8 @@ func (s *Scanner) Walk(p string, fn func(*Entry) error) (Summary, error) {
 // (for a path the caller knows just changed). ok is false for an excluded
 // path, a fifo, socket or device.
 func (s *Scanner) Stat(p string, fresh bool) (e Entry, ok bool, err error) {
-	s.sum = Summary{}
+	s.begin()
+	defer s.end()
 	rel, err := clean(p)
 	if err != nil {
 		return e, false, err
@@ -125,10 +185,9 @@ func (s *Scanner) Stat(p string, fresh bool) (e Entry, ok bool, err error) {
 	if s.excluded(rel, st.Mode&unix.S_IFMT == unix.S_IFDIR) {
 		return e, false, nil
 	}
-	noCache := s.opt.NoCache
-	s.opt.NoCache = noCache || fresh
-	e, ok = s.entry(d, base, rel, direntType(st.Mode))
-	s.opt.NoCache = noCache
+	s.workers[0].fresh = fresh
+	e, ok = s.one(d, base, rel, direntType(st.Mode))
+	s.workers[0].fresh = false
 	return e, ok, nil
 }
 
@@ -221,8 +280,20 @@ func (s *Scanner) list(d *rootfs.Dir, dir string) ([]item, error) {
 	return slices.Clip(items), nil
 }
 
+// chunk is how many items of a directory the workers make entries of
+// together before they are reported.
+const chunk = 128
+
+// result is the entry made for one item.
+type result struct {
+	e    Entry
+	ok   bool
+	lost *PathError
+}
+
 // walkDir reports the contents of d, the directory at dir ("" for the
-// root).
+// root): in chunks, whose entries the workers make at once, then reported
+// in order; subtrees are walked in between, in their place.
 func (s *Scanner) walkDir(d *rootfs.Dir, dir string, fn func(*Entry) error) error {
 	prefix := dir
 	if dir != "" {
@@ -233,35 +304,74 @@ func (s *Scanner) walkDir(d *rootfs.Dir, dir string, fn func(*Entry) error) erro
 		s.unscanned(dir, err)
 		return nil
 	}
-	for i := range items {
-		it := &items[i]
-		p := prefix + it.name
-		if it.sub {
-			if it.skip {
+	res := make([]result, min(len(items), chunk))
+	for lo := 0; lo < len(items); lo += chunk {
+		part := items[lo:min(lo+chunk, len(items))]
+		s.make(d, prefix, part, res)
+		for i := range part {
+			it := &part[i]
+			p := prefix + it.name
+			if it.sub {
+				if it.skip {
+					continue
+				}
+				if err := s.walkSub(d, *it, p, fn); err != nil {
+					return err
+				}
 				continue
 			}
-			if err := s.walkSub(d, *it, p, fn); err != nil {
-				return err
+			r := &res[i]
+			if r.lost != nil {
+				s.sum.Unscanned = append(s.sum.Unscanned, *r.lost)
 			}
-			continue
-		}
-		e, ok := s.entry(d, it.name, p, it.typ)
-		if it.typ == unix.DT_DIR {
-			// The subtree item comes later; tell it what was reported.
-			j, found := slices.BinarySearchFunc(items[i:], item{name: it.name, sub: true}, compareItems)
-			if found {
-				sub := &items[i+j]
-				sub.skip, sub.ino = !ok || e.Kind != Dir, e.Ino
+			if it.typ == unix.DT_DIR {
+				// The subtree item comes later; tell it what was reported.
+				rest := items[lo+i:]
+				j, found := slices.BinarySearchFunc(rest, item{name: it.name, sub: true}, compareItems)
+				if found {
+					rest[j].skip, rest[j].ino = !r.ok || r.e.Kind != Dir, r.e.Ino
+				}
 			}
-		}
-		if !ok {
-			continue
-		}
-		if err := fn(&e); err != nil {
-			return err
+			if r.ok {
+				e := r.e
+				if err := fn(&e); err != nil {
+					return err
+				}
+			}
+			*r = result{}
 		}
 	}
 	return nil
+}
+
+// make fills res with the entries of the items in part (subtree items
+// left out), with all workers at once when there are enough.
+func (s *Scanner) make(d *rootfs.Dir, prefix string, part []item, res []result) {
+	run := func(w *worker, k int) {
+		for i := k; i < len(part); i += len(s.workers) {
+			it := &part[i]
+			if it.sub {
+				continue
+			}
+			res[i].e, res[i].ok = w.entry(d, it.name, prefix+it.name, it.typ)
+			res[i].lost = w.lostErr
+		}
+	}
+	if len(part) < 8 || len(s.workers) == 1 {
+		w := s.workers[0]
+		for i := range part {
+			if !part[i].sub {
+				res[i].e, res[i].ok = w.entry(d, part[i].name, prefix+part[i].name, part[i].typ)
+				res[i].lost = w.lostErr
+			}
+		}
+		return
+	}
+	var wg sync.WaitGroup
+	for k, w := range s.workers {
+		wg.Go(func() { run(w, k) })
+	}
+	wg.Wait()
 }
 
 // walkSub enters the subdirectory it of d (reported as a directory with

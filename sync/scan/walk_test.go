@@ -246,3 +246,39 @@ func TestWalkDeep(t *testing.T) {
 		t.Errorf("deep walk: got %d entries, last %q; want 101 ending in the file", len(got), got[len(got)-1].Path)
 	}
 }
+
+// TestWalkChunks walks a directory larger than a chunk, whose
+// subdirectories' contents come in later chunks than their entries, with
+// several workers: the order is still the byte order of paths.
+func TestWalkChunks(t *testing.T) {
+	dir := t.TempDir()
+	spec := map[string]string{}
+	var want []string
+	for i := range 3 * chunk {
+		name := fmt.Sprintf("n%03d", i)
+		if i%40 == 0 {
+			spec[name+"/in"] = "x"
+			spec[name+".after"] = "y"
+			want = append(want, name, name+"/in", name+".after")
+			continue
+		}
+		spec[name] = name
+		want = append(want, name)
+	}
+	tree(t, dir, spec)
+	slices.Sort(want)
+	for _, workers := range []int{1, 3} {
+		got, sum := walk(t, newScanner(t, dir, Options{Workers: workers}), "")
+		if paths(got) != strings.Join(want, " ") {
+			t.Errorf("%d workers: got %q, want %q", workers, paths(got), strings.Join(want, " "))
+		}
+		for _, e := range got {
+			if e.Kind == File && e.Hash != sha256.Sum256([]byte(spec[e.Path])) {
+				t.Errorf("%d workers: %s: hash of another file", workers, e.Path)
+			}
+		}
+		if sum.Files != len(want)-10 || sum.Dirs != 10 {
+			t.Errorf("%d workers: got %+v, want %d files and 10 dirs", workers, sum, len(want)-10)
+		}
+	}
+}
