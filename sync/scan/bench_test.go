@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"testing"
 	"time"
 
@@ -149,7 +150,7 @@ func BenchmarkWarmScan(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer r.Close()
-	s := New(r, Options{Hasher: sha{}, RacyWindow: time.Nanosecond})
+	s := New(r, Options{Hasher: sha{}, RacyWindow: time.Nanosecond, Workers: benchWorkers()})
 	if _, err := s.Walk("", func(*Entry) error { return nil }); err != nil {
 		b.Fatal(err)
 	}
@@ -160,4 +161,10 @@ func BenchmarkWarmScan(b *testing.B) {
 			b.Fatalf("got %+v, %v; want 20000 hits", sum, err)
 		}
 	}
+}
+
+// benchWorkers reads SCAN_WORKERS (0: the default).
+func benchWorkers() int {
+	n, _ := strconv.Atoi(os.Getenv("SCAN_WORKERS"))
+	return n
 }
