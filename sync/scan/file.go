@@ -105,7 +105,6 @@ func (w *worker) regular(d *rootfs.Dir, name, p string, st *unix.Stat_t) (Entry,
 		}
 		ours = ok && r.ino == before.ino && r.size == before.size && r.mtime == before.mtime &&
 			before.ctime <= r.written+int64(ctimeSlack)
-		cache = w.s.cacheOn(before.dev)
 	}
 	f, err := d.Open(name, unix.O_RDONLY|unix.O_NONBLOCK|unix.O_NOCTTY)
 	if err != nil {

@@ -282,3 +282,32 @@ func TestWalkChunks(t *testing.T) {
 		}
 	}
 }
+
+// TestDirBecomesFile replaces a listed directory by a file before its
+// entry is made (it lies in a later chunk than the entry whose report does
+// the swap): it is reported as the file, and its subtree is neither walked
+// nor called Unscanned.
+func TestDirBecomesFile(t *testing.T) {
+	dir := t.TempDir()
+	spec := map[string]string{"z/in": "x"}
+	for i := range chunk + 10 {
+		spec[fmt.Sprintf("a%03d", i)] = ""
+	}
+	tree(t, dir, spec)
+	s := newScanner(t, dir, Options{})
+	var got []Entry
+	sum, err := s.Walk("", func(e *Entry) error {
+		got = append(got, *e)
+		if e.Path == "a000" {
+			must(t, os.RemoveAll(filepath.Join(dir, "z")))
+			must(t, os.WriteFile(filepath.Join(dir, "z"), []byte("now a file"), 0o644))
+		}
+		return nil
+	})
+	must(t, err)
+	last := got[len(got)-1]
+	if last.Path != "z" || last.Kind != File || len(sum.Unscanned) != 0 || len(got) != chunk+11 {
+		t.Errorf("got %d entries ending in %s (%v), unscanned %v; want %d ending in the file z, none unscanned",
+			len(got), last.Path, last.Kind, sum.Unscanned, chunk+11)
+	}
+}
