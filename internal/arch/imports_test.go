@@ -30,7 +30,9 @@ var rules = []rule{
 		forbidOS: []string{"os/exec", "syscall", "golang.org/x/sys/unix"}},
 	{prefix: "sync/core", allow: []string{"sync/core", "internal/"}},
 	{prefix: "sync/proto", allow: []string{"sync/proto", "internal/"}},
-	{prefix: "sync/server", allow: []string{"sync/server", "sync/core", "sync/proto", "sync/rootfs", "sync/sftpd", "internal/"}},
+	{prefix: "sync/server", allow: []string{"sync/server", "sync/core", "sync/proto", "sync/rootfs", "sync/scan", "sync/sftpd", "internal/"}},
+	// The tree scanner serves the server and the client; it reads through rootfs.
+	{prefix: "sync/scan", allow: []string{"sync/scan", "sync/rootfs", "internal/"}},
 	// The rooted file system knows nothing of SSH: the sync subsystem uses it too.
 	{prefix: "sync/rootfs", allow: []string{"sync/rootfs", "internal/"},
 		forbid: []string{"golang.org/x/crypto/ssh", "github.com/pkg/sftp"}},
@@ -40,7 +42,7 @@ var rules = []rule{
 	// The admission policy is pure: time and randomness are handed in.
 	{prefix: "sync/server/admit", allow: []string{"sync/server/admit"},
 		forbidOS: []string{"os", "os/exec", "syscall", "golang.org/x/sys/unix", "net"}},
-	{prefix: "sync/client", allow: []string{"sync/client", "sync/core", "sync/proto", "internal/"}},
+	{prefix: "sync/client", allow: []string{"sync/client", "sync/core", "sync/proto", "sync/rootfs", "sync/scan", "internal/"}},
 	{prefix: "images", allow: []string{"images", "internal/"}},
 	{prefix: "internal/", allow: []string{"internal/"}},
 }
@@ -162,6 +164,9 @@ func TestRuleTable(t *testing.T) {
 		{"sync/rootfs", "internal/mountinfo", true},
 		{"sync/sftpd", "sync/rootfs", true},
 		{"sync/sftpd", "sync/server", false},
+		{"sync/scan", "sync/rootfs", true},
+		{"sync/scan", "sync/core", false},
+		{"sync/client", "sync/scan", true},
 		{"disk/holders", "luks/dm", false},
 		{"cmd/simplecloud", "sync/server", true},
 		{"diskette", "luks", false},

@@ -1,0 +1,406 @@
+package scan
+
+import (
+	"errors"
+	"log/slog"
+	"path"
+	"runtime"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"simplecloud/sync/rootfs"
+)
+
+// stateDir is the sync's own directory at the root, never scanned.
+const stateDir = ".simplecloud"
+
+// errChanged says a directory was replaced between its listing and its
+// walk; the watcher's notice of the change leads to a rescan of it.
+var errChanged = errors.New("directory replaced during the scan")
+
+// Scanner walks a tree below a root. It is not safe for concurrent use;
+// a server or client runs one per tree and scans with it in turn. Within a
+// walk it looks at up to Options.Workers entries of a directory at once.
+// It remembers, for its life, the file systems that refused the hash cache
+// (ENOTSUP, EROFS, ...), so that it does not try every file of them again;
+// a new Scanner tries again.
+type Scanner struct {
+	root    *rootfs.Root
+	opt     Options
+	log     *slog.Logger
+	buf     []byte    // getdents buffer
+	workers []*worker // workers[0] also serves single entries
+	sum     Summary
+
+	mu      sync.Mutex
+	cacheNo map[uint64]string // file systems (st_dev) without the cache, and why
+}
+
+// worker makes entries; each is used by one goroutine at a time and has
+// its own buffer and counts, added to the Scanner's at the end of a walk.
+type worker struct {
+	s       *Scanner
+	xbuf    []byte // attribute read buffer
+	sum     Summary
+	xattrs  int        // attribute calls made, for the tests
+	fresh   bool       // hash without the cache (Stat with fresh)
+	lostErr *PathError // the entry's state is unknown: for Unscanned
+}
+
+// unscanned notes that the state of the entry being made is unknown.
+func (w *worker) unscanned(p string, err error) {
+	w.lostErr = &PathError{Path: p, Err: err}
+}
+
+// New returns a Scanner of the tree below root.
+func New(root *rootfs.Root, opt Options) *Scanner {
+	if opt.RacyWindow == 0 {
+		opt.RacyWindow = 2 * time.Second
+	}
+	if opt.Workers <= 0 {
+		opt.Workers = min(runtime.GOMAXPROCS(0), 4)
+	}
+	log := opt.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	s := &Scanner{
+		root: root, opt: opt, log: log.With("component", "scan"),
+		buf: make([]byte, 32<<10), cacheNo: map[uint64]string{},
+	}
+	for range opt.Workers {
+		s.workers = append(s.workers, &worker{s: s, xbuf: make([]byte, 256)})
+	}
+	return s
+}
+
+// begin starts the counts of a walk or stat.
+func (s *Scanner) begin() {
+	s.sum = Summary{}
+	for _, w := range s.workers {
+		w.sum = Summary{}
+	}
+}
+
+// end adds the workers' counts to the walk's and returns them.
+func (s *Scanner) end() Summary {
+	for _, w := range s.workers {
+		s.sum.Add(w.sum)
+		w.sum = Summary{}
+	}
+	return s.sum
+}
+
+// one makes the entry name of d at p with worker 0, outside a chunk.
+func (s *Scanner) one(d *rootfs.Dir, name, p string, typ rootfs.DirentType) (Entry, bool) {
+	w := s.workers[0]
+	e, ok := w.entry(d, name, p, typ)
+	if w.lostErr != nil {
+		s.sum.Unscanned = append(s.sum.Unscanned, *w.lostErr)
+	}
+	return e, ok
+}
+
+// Walk reports the entry p (a client path: "", "/" or "." is the root,
+// which is itself not reported) and everything below it to fn, in byte
+// order of the paths (Compare). Symbolic links are reported, never
+// followed, also on the way to p. fn's error stops the walk and is
+// returned; every other problem is in the Summary: a directory that could
+// not be read is in Unscanned and the walk goes on. p excluded or not
+// existing reports nothing (and ENOENT as an error).
+func (s *Scanner) Walk(p string, fn func(*Entry) error) (Summary, error) {
+	s.begin()
+	err := s.walk(p, fn)
+	return s.end(), err
+}
+
+func (s *Scanner) walk(p string, fn func(*Entry) error) error {
+	rel, err := clean(p)
+	if err != nil {
+		return err
+	}
+	if rel == "" {
+		d, err := s.root.OpenDir("/")
+		if err != nil {
+			return err
+		}
+		defer d.Close()
+		return s.walkDir(d, "", fn)
+	}
+	parent, base := path.Split(rel)
+	d, err := s.root.OpenDir("/" + parent)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	var st unix.Stat_t
+	if err := d.Lstat(base, &st); err != nil {
+		return &PathError{Path: rel, Err: err}
+	}
+	isDir := st.Mode&unix.S_IFMT == unix.S_IFDIR
+	if s.excluded(rel, isDir) {
+		s.sum.Excluded++
+		return nil
+	}
+	e, ok := s.one(d, base, rel, direntType(st.Mode))
+	if ok {
+		if err := fn(&e); err != nil {
+			return err
+		}
+	}
+	if ok && e.Kind == Dir {
+		return s.walkSub(d, item{name: base, ino: e.Ino, sub: true}, rel, fn)
+	}
+	return nil
+}
+
+// Stat reports the single entry p as Walk would, without its subtree; a
+// file is hashed unless its cached hash is valid, or always with fresh
+// (for a path the caller knows just changed). ok is false for an excluded
+// path, a fifo, socket or device.
+func (s *Scanner) Stat(p string, fresh bool) (e Entry, ok bool, err error) {
+	s.begin()
+	defer s.end()
+	rel, err := clean(p)
+	if err != nil {
+		return e, false, err
+	}
+	if rel == "" {
+		return e, false, &PathError{Path: rel, Err: unix.EINVAL}
+	}
+	parent, base := path.Split(rel)
+	d, err := s.root.OpenDir("/" + parent)
+	if err != nil {
+		return e, false, err
+	}
+	defer d.Close()
+	var st unix.Stat_t
+	if err := d.Lstat(base, &st); err != nil {
+		return e, false, &PathError{Path: rel, Err: err}
+	}
+	if s.excluded(rel, st.Mode&unix.S_IFMT == unix.S_IFDIR) {
+		return e, false, nil
+	}
+	s.workers[0].fresh = fresh
+	e, ok = s.one(d, base, rel, direntType(st.Mode))
+	s.workers[0].fresh = false
+	return e, ok, nil
+}
+
+// Summary returns the counts of the last Walk or Stat.
+func (s *Scanner) Summary() Summary { return s.sum }
+
+// clean turns a client path into a root-relative one without leading
+// slash ("" for the root), refusing NUL.
+func clean(p string) (string, error) {
+	if strings.IndexByte(p, 0) >= 0 {
+		return "", &PathError{Path: p, Err: unix.EINVAL}
+	}
+	return strings.TrimLeft(path.Clean("/"+p), "/"), nil
+}
+
+// excluded reports whether the entry rel is left out.
+func (s *Scanner) excluded(rel string, dir bool) bool {
+	if rel == stateDir || strings.HasPrefix(rel, stateDir+"/") {
+		return true
+	}
+	return s.opt.Exclude != nil && s.opt.Exclude(rel, dir)
+}
+
+// item is one name of a directory listing: an entry, or (sub) the subtree
+// of the directory name, which sorts as name+"/".
+type item struct {
+	name string
+	ino  uint64 // for sub: the inode the directory entry was reported with
+	typ  rootfs.DirentType
+	sub  bool
+	skip bool // for sub: the entry turned out not to be a directory
+}
+
+// keyAt returns the byte of it's sort key at i, or -1 past its end.
+func (it *item) keyAt(i int) int {
+	if i < len(it.name) {
+		return int(it.name[i])
+	}
+	if i == len(it.name) && it.sub {
+		return '/'
+	}
+	return -1
+}
+
+// compareItems orders items by their keys' bytes, which puts every path
+// of a walk in byte order: a directory "a" comes before "a-b" and "a.txt",
+// and its contents ("a/...") after them.
+func compareItems(a, b item) int {
+	n := min(len(a.name), len(b.name))
+	if c := strings.Compare(a.name[:n], b.name[:n]); c != 0 {
+		return c
+	}
+	for i := n; ; i++ {
+		x, y := a.keyAt(i), b.keyAt(i)
+		if x != y || x == -1 {
+			return x - y
+		}
+	}
+}
+
+// Compare orders paths as a walk reports them: by their bytes.
+func Compare(a, b string) int { return strings.Compare(a, b) }
+
+// list reads directory d (at dir, "" for the root, else ending in "/"),
+// leaves out what is excluded and returns its items in walk order.
+func (s *Scanner) list(d *rootfs.Dir, dir string) ([]item, error) {
+	var items []item
+	err := d.ReadNames(s.buf, func(b []byte, typ rootfs.DirentType) {
+		name := string(b)
+		if typ == unix.DT_UNKNOWN {
+			var st unix.Stat_t
+			if d.Lstat(name, &st) != nil {
+				return // gone since the listing
+			}
+			typ = direntType(st.Mode)
+		}
+		if s.excluded(dir+name, typ == unix.DT_DIR) {
+			s.sum.Excluded++
+			return
+		}
+		items = append(items, item{name: name, typ: typ})
+		if typ == unix.DT_DIR {
+			items = append(items, item{name: name, typ: typ, sub: true})
+		}
+	})
+	if err != nil {
+		return nil, err
+	}
+	slices.SortFunc(items, compareItems)
+	return slices.Clip(items), nil
+}
+
+// chunk is how many items of a directory the workers make entries of
+// together before they are reported.
+const chunk = 128
+
+// result is the entry made for one item.
+type result struct {
+	e    Entry
+	ok   bool
+	lost *PathError
+}
+
+// walkDir reports the contents of d, the directory at dir ("" for the
+// root): in chunks, whose entries the workers make at once, then reported
+// in order; subtrees are walked in between, in their place.
+func (s *Scanner) walkDir(d *rootfs.Dir, dir string, fn func(*Entry) error) error {
+	prefix := dir
+	if dir != "" {
+		prefix += "/"
+	}
+	items, err := s.list(d, prefix)
+	if err != nil {
+		s.unscanned(dir, err)
+		return nil
+	}
+	res := make([]result, min(len(items), chunk))
+	for lo := 0; lo < len(items); lo += chunk {
+		part := items[lo:min(lo+chunk, len(items))]
+		s.make(d, prefix, part, res)
+		for i := range part {
+			it := &part[i]
+			p := prefix + it.name
+			if it.sub {
+				if it.skip {
+					continue
+				}
+				if err := s.walkSub(d, *it, p, fn); err != nil {
+					return err
+				}
+				continue
+			}
+			r := &res[i]
+			if r.lost != nil {
+				s.sum.Unscanned = append(s.sum.Unscanned, *r.lost)
+			}
+			if it.typ == unix.DT_DIR {
+				// The subtree item comes later; tell it what was reported.
+				rest := items[lo+i:]
+				j, found := slices.BinarySearchFunc(rest, item{name: it.name, sub: true}, compareItems)
+				if found {
+					rest[j].skip, rest[j].ino = !r.ok || r.e.Kind != Dir, r.e.Ino
+				}
+			}
+			if r.ok {
+				e := r.e
+				if err := fn(&e); err != nil {
+					return err
+				}
+			}
+			*r = result{}
+		}
+	}
+	return nil
+}
+
+// make fills res with the entries of the items in part (subtree items
+// left out), with all workers at once when there are enough.
+func (s *Scanner) make(d *rootfs.Dir, prefix string, part []item, res []result) {
+	run := func(w *worker, k int) {
+		for i := k; i < len(part); i += len(s.workers) {
+			it := &part[i]
+			if it.sub {
+				continue
+			}
+			res[i].e, res[i].ok = w.entry(d, it.name, prefix+it.name, it.typ)
+			res[i].lost = w.lostErr
+		}
+	}
+	if len(part) < 8 || len(s.workers) == 1 {
+		w := s.workers[0]
+		for i := range part {
+			if !part[i].sub {
+				res[i].e, res[i].ok = w.entry(d, part[i].name, prefix+part[i].name, part[i].typ)
+				res[i].lost = w.lostErr
+			}
+		}
+		return
+	}
+	var wg sync.WaitGroup
+	for k, w := range s.workers {
+		wg.Go(func() { run(w, k) })
+	}
+	wg.Wait()
+}
+
+// walkSub enters the subdirectory it of d (reported as a directory with
+// inode it.ino) and walks it; a directory that is no longer the one
+// reported, or no longer a directory, is Unscanned.
+func (s *Scanner) walkSub(d *rootfs.Dir, it item, p string, fn func(*Entry) error) error {
+	sd, err := d.OpenDir(it.name)
+	if err != nil {
+		s.unscanned(p, err)
+		return nil
+	}
+	defer sd.Close()
+	st, err := sd.Stat()
+	if err != nil {
+		s.unscanned(p, err)
+		return nil
+	}
+	if st.Ino != it.ino {
+		s.unscanned(p, errChanged)
+		return nil
+	}
+	return s.walkDir(sd, p, fn)
+}
+
+func (s *Scanner) unscanned(p string, err error) {
+	s.sum.Unscanned = append(s.sum.Unscanned, PathError{Path: p, Err: err})
+}
+
+// direntType converts a stat mode's type to getdents' DT_ value.
+func direntType(mode uint32) rootfs.DirentType {
+	return rootfs.DirentType((mode & unix.S_IFMT) >> 12)
+}
