@@ -151,6 +151,7 @@ func (s *connServer) startExec(ctx context.Context, c *conn, ch ssh.Channel, cmd
 		if err != nil {
 			c.log.Info("command failed", "command", cmd.name, "err", err)
 		}
+		c.log.Debug("command ended", "command", cmd.name, "status", code)
 		ch.CloseWrite()
 		done <- code
 	}()
