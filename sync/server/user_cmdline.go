@@ -84,6 +84,9 @@ type word struct {
 // shellWords splits line into words as a POSIX shell would, for the small
 // subset of the shell language described above, and refuses the rest.
 func shellWords(line string) ([]word, error) {
+	if strings.IndexByte(line, 0) >= 0 {
+		return nil, fmt.Errorf("NUL byte: %w", errNotOffered) // no path or argument can hold one
+	}
 	var (
 		words []word
 		cur   strings.Builder
