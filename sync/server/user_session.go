@@ -39,9 +39,9 @@ func (s *connServer) channel(c *conn, nch ssh.NewChannel) {
 // session serves the requests of one session channel. Only the sftp
 // subsystem is offered, and the few commands rclone runs for checksums and
 // free space, answered in-process (user_exec.go): shells, other commands,
-// ptys, forwarding and environment are refused. A key whose authorized_keys line forces
-// command="internal-sftp" gets the sftp server for any command, shell or
-// subsystem, as sshd does.
+// ptys, forwarding and environment are refused. A key whose
+// authorized_keys line forces command="internal-sftp" gets the sftp server
+// for any command, shell or subsystem, as sshd does.
 func (s *connServer) session(c *conn, ch ssh.Channel, reqs <-chan *ssh.Request) {
 	defer func() { go ssh.DiscardRequests(reqs) }()
 	defer ch.Close()
