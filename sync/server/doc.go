@@ -18,7 +18,12 @@
 // connection's sftp sessions, in-process, from a directory handle,
 // resolving every path with openat2(RESOLVE_BENEATH) (package sync/rootfs), so that "..",
 // absolute paths and symbolic links cannot leave the user's root, and the
-// kernel checks every access against the user's ids. The parent never
+// kernel checks every access against the user's ids. No shell and no
+// program is ever run: of exec requests, only the checksum and df command
+// lines rclone's SFTP backend sends (md5sum, sha1sum, sha256sum of one
+// file or of stdin; df -k of one path) are answered, computed in-process
+// over the same rooted handle (user_cmdline.go, user_exec.go); every other
+// command and shell is refused. The parent never
 // opens user files and never speaks SSH. It alone holds the private host
 // keys: a child asks it to sign each key exchange's hash (see hostsign.go),
 // so a child running as the user can never hand a key to the user.

@@ -87,7 +87,7 @@ func TestRclone(t *testing.T) {
 	if want := "a.txt\nsub/\nsub/b.bin\nsub/deep/\nsub/deep/c.txt\n"; got != want {
 		t.Errorf("lsf -R: got %q, want %q", got, want)
 	}
-	// --download compares contents: the server offers no commands to hash with.
+	// --download compares contents (TestRcloneHashes checks by hash).
 	s.mustRclone(t, u, "check", "--download", src, "sc:data")
 
 	s.mustRclone(t, u, "moveto", "sc:data/a.txt", "sc:data/sub/moved.txt")

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -36,13 +37,16 @@ func (s *connServer) channel(c *conn, nch ssh.NewChannel) {
 }
 
 // session serves the requests of one session channel. Only the sftp
-// subsystem is offered: shells, commands, ptys, forwarding and environment
-// are refused. A key whose authorized_keys line forces
-// command="internal-sftp" gets the sftp server for any command, shell or
-// subsystem, as sshd does.
+// subsystem is offered, and the few commands rclone runs for checksums and
+// free space, answered in-process (user_exec.go): shells, other commands,
+// ptys, forwarding and environment are refused. A key whose
+// authorized_keys line forces command="internal-sftp" gets the sftp server
+// for any command, shell or subsystem, as sshd does.
 func (s *connServer) session(c *conn, ch ssh.Channel, reqs <-chan *ssh.Request) {
 	defer func() { go ssh.DiscardRequests(reqs) }()
 	defer ch.Close()
+	ctx, cancel := context.WithCancel(context.Background()) // ends when the channel closes
+	defer cancel()
 	started := false
 	forced := forcedCommand(c.sc)
 	done := make(chan uint32, 1)
@@ -53,6 +57,7 @@ func (s *connServer) session(c *conn, ch ssh.Channel, reqs <-chan *ssh.Request) 
 			return
 		case req, ok := <-reqs:
 			if !ok {
+				cancel()
 				if started {
 					<-done
 				}
@@ -79,6 +84,15 @@ func (s *connServer) session(c *conn, ch ssh.Channel, reqs <-chan *ssh.Request) 
 			case req.Type == "subsystem" && !started && subsystem(req.Payload) == "sftp":
 				s.startSFTP(c, ch, done)
 				started, ok = true, true
+			case !started && execCommand(req) != nil:
+				// A checksum or df for rclone, answered in-process
+				// (user_exec.go); no other command is run.
+				if req.WantReply {
+					req.Reply(true, nil)
+				}
+				s.startExec(ctx, c, ch, execCommand(req), done)
+				started = true
+				continue
 			case !started && (req.Type == "exec" || req.Type == "shell"):
 				// Like sshd's "internal-sftp only" setups: accept, say why
 				// on stderr, and exit 1, so that the client shows the reason.
