@@ -54,7 +54,7 @@ package server
 //	deny_users = ["backup"]
 //	deny_groups = ["nocloud"]
 //	password_auth = false         # PAM service "simplecloud"; needs a build with -tags pam
-//	shell_check = "login"         # "login", "exists" or "off"; see below
+//	shell_check = "login"         # "login", "exists" or "off"
 //	use_pam = true                # default true with -tags pam; true without it is an error
 //	pam_service = "simplecloud"   # the PAM service of password_auth and use_pam
 //	max_auth_tries = 6
