@@ -163,10 +163,12 @@ func TestUnits(t *testing.T) {
 	c := &Config{Volume: VolumeConfig{Mount: "/srv/simplecloud"}, Server: ServerConfig{Listen: ":2222"}}
 	u := Units("/usr/local/bin/simplecloud", "/etc/simplecloud/simplecloud.toml", c)
 	for name, want := range map[string]string{
-		UnlockUnit:       "ExecStart=/usr/local/bin/simplecloud unlock --config /etc/simplecloud/simplecloud.toml\n",
-		ServeUnit:        "Requires=simplecloud-unlock.service\n",
-		ServeUnit + " ":  "ExecStart=/usr/local/bin/simplecloud serve --config /etc/simplecloud/simplecloud.toml --root /srv/simplecloud\n",
-		ServeUnit + "  ": "Type=notify\n",
+		UnlockUnit:        "ExecStart=/usr/local/bin/simplecloud unlock --config /etc/simplecloud/simplecloud.toml\n",
+		ServeUnit:         "Requires=simplecloud-unlock.service\n",
+		ServeUnit + " ":   "ExecStart=/usr/local/bin/simplecloud serve --config /etc/simplecloud/simplecloud.toml --root /srv/simplecloud\n",
+		ServeUnit + "  ":  "Type=notify\n",
+		UnlockUnit + " ":  "ConditionFileIsExecutable=/usr/local/bin/simplecloud\n",
+		ServeUnit + "   ": "ConditionFileIsExecutable=/usr/local/bin/simplecloud\n",
 	} {
 		if !strings.Contains(u[strings.TrimSpace(name)], want) {
 			t.Errorf("%s lacks %q:\n%s", name, want, u[name])

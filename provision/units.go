@@ -29,6 +29,8 @@ DefaultDependencies=no
 After=local-fs.target systemd-udev-settle.service
 Before=%[3]s
 ConditionPathExists=%[2]s
+# Skipped, not failed, once a package removal took the binary away.
+ConditionFileIsExecutable=%[1]s
 
 [Service]
 Type=oneshot
@@ -53,6 +55,7 @@ Description=SimpleCloud server
 Requires=%[3]s
 After=%[3]s network-online.target
 Wants=network-online.target
+ConditionFileIsExecutable=%[1]s
 
 [Service]
 # serve says READY=1 once it listens, and STOPPING=1 when it drains.
