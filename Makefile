@@ -8,7 +8,7 @@ VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo de
 LDFLAGS   := -s -w -X main.version=$(VERSION)
 PKGS      := ./...
 
-.PHONY: all build build-pam deps lint unit vmtest test demo bench fuzz clean
+.PHONY: all build build-pam deb debtest deps lint unit vmtest test demo bench fuzz clean
 
 all: build
 
@@ -18,6 +18,11 @@ build:
 # A dynamically linked build with PAM password login (serve --password-auth).
 build-pam:
 	CGO_ENABLED=1 $(GO) build -trimpath -tags pam -ldflags '$(LDFLAGS)' -o bin/simplecloud-pam ./cmd/simplecloud
+
+# The Debian package simplecloud_VERSION_amd64.deb (images/deb; needs nfpm,
+# which make deps installs).
+deb: build
+	$(GO) run ./images/deb -describe '$(VERSION)' -date "$$(git log -1 --format=%ct)" -bin bin/simplecloud -out .
 
 deps:
 	bash .ci/deps
@@ -57,4 +62,4 @@ bench: deps
 	$(GO) test -tags bench -run '^TestBench' -count=1 -v -timeout 60m $(PKGS)
 
 clean:
-	rm -rf bin
+	rm -rf bin simplecloud_*.deb

@@ -25,6 +25,7 @@ func Units(bin, config string, c *Config) map[string]string {
 	return map[string]string{
 		UnlockUnit: fmt.Sprintf(`[Unit]
 Description=Unlock and mount the SimpleCloud data volume
+Documentation=man:simplecloud-unlock(1)
 DefaultDependencies=no
 After=local-fs.target systemd-udev-settle.service
 Before=%[3]s
@@ -52,6 +53,7 @@ WantedBy=multi-user.target
 `, bin, config, ServeUnit),
 		ServeUnit: fmt.Sprintf(`[Unit]
 Description=SimpleCloud server
+Documentation=man:simplecloud-serve(1)
 Requires=%[3]s
 After=%[3]s network-online.target
 Wants=network-online.target
