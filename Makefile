@@ -24,15 +24,21 @@ build-pam:
 deb: build
 	$(GO) run ./images/deb -describe '$(VERSION)' -date "$$(git log -1 --format=%ct)" -bin bin/simplecloud -out .
 
+# Builds the package twice, runs lintian on it, and installs, upgrades,
+# removes and purges it in a clean Debian 12 root (mmdebstrap, cached in
+# ~/.cache/simplecloud).
+debtest: deps
+	$(GO) test -tags deb -run '^TestDeb' -count=1 -v -timeout 20m ./images/deb/
+
 deps:
 	bash .ci/deps
 
 lint: deps
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 	$(GO) vet $(PKGS)
-	$(GO) vet -tags vmtest,bench,pam $(PKGS)
+	$(GO) vet -tags vmtest,bench,pam,deb $(PKGS)
 	staticcheck $(PKGS)
-	staticcheck -tags vmtest,bench,pam $(PKGS)
+	staticcheck -tags vmtest,bench,pam,deb $(PKGS)
 
 # Unit and root tests (root tests skip with a message when not root).
 unit:
@@ -47,7 +53,7 @@ vmtest: deps
 
 # The stages print their times (.ci/stages), to keep CI's budget in view.
 test: deps
-	@MAKE='$(MAKE)' bash .ci/stages lint unit fuzz vmtest
+	@MAKE='$(MAKE)' bash .ci/stages lint unit fuzz vmtest debtest
 
 # Every fuzz target, briefly (FUZZTIME=30s make fuzz for a longer run).
 fuzz:

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"compress/gzip"
 	"io"
+	"os"
 	"os/exec"
 	"strings"
 	"testing"
@@ -97,5 +98,17 @@ func TestChangelog(t *testing.T) {
 		if err != nil || strings.TrimSpace(string(out)) != "1.2.3" {
 			t.Errorf("dpkg-parsechangelog: got %q, %v; want 1.2.3", out, err)
 		}
+	}
+}
+
+// TestNFPMVersion keeps the nfpm that .ci/deps installs and the one the
+// error message names in step.
+func TestNFPMVersion(t *testing.T) {
+	b, err := os.ReadFile("../../.ci/deps")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := "github.com/goreleaser/nfpm/v2/cmd/nfpm@" + NFPMVersion; !strings.Contains(string(b), want) {
+		t.Errorf(".ci/deps does not install %s", want)
 	}
 }
