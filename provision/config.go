@@ -54,8 +54,7 @@ const (
 )
 
 // ErrNoConfig is returned by LoadConfig when there is no configuration file,
-// or it names no data volume:
-// nothing was installed.
+// or it names no data volume: nothing was installed.
 var ErrNoConfig = errors.New("no configuration: the data disk is not installed (run simplecloud install)")
 
 // LoadConfig reads and checks the configuration file at path. A missing
