@@ -8,7 +8,7 @@ VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo de
 LDFLAGS   := -s -w -X main.version=$(VERSION)
 PKGS      := ./...
 
-.PHONY: all build build-pam deps lint unit vmtest conformance test demo bench fuzz clean
+.PHONY: all build build-pam deb debtest deps lint unit vmtest conformance test demo bench fuzz clean
 
 all: build
 
@@ -19,15 +19,26 @@ build:
 build-pam:
 	CGO_ENABLED=1 $(GO) build -trimpath -tags pam -ldflags '$(LDFLAGS)' -o bin/simplecloud-pam ./cmd/simplecloud
 
+# The Debian package simplecloud_VERSION_amd64.deb (images/deb; needs nfpm,
+# which make deps installs).
+deb: build
+	$(GO) run ./images/deb -describe '$(VERSION)' -date "$$(git log -1 --format=%ct)" -bin bin/simplecloud -out .
+
+# Builds the package twice, runs lintian on it, and installs, upgrades,
+# removes and purges it in a clean Debian 12 root (mmdebstrap, cached in
+# ~/.cache/simplecloud).
+debtest: deps
+	$(GO) test -tags deb -run '^TestDeb' -count=1 -v -timeout 20m ./images/deb/
+
 deps:
 	bash .ci/deps
 
 lint: deps
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 	$(GO) vet $(PKGS)
-	$(GO) vet -tags vmtest,bench,pam,conformance $(PKGS)
+	$(GO) vet -tags vmtest,bench,pam,conformance,deb $(PKGS)
 	staticcheck $(PKGS)
-	staticcheck -tags vmtest,bench,pam,conformance $(PKGS)
+	staticcheck -tags vmtest,bench,pam,conformance,deb $(PKGS)
 
 # Unit and root tests (root tests skip with a message when not root).
 unit:
@@ -50,7 +61,7 @@ conformance: deps
 
 # The stages print their times (.ci/stages), to keep CI's budget in view.
 test: deps
-	@MAKE='$(MAKE)' bash .ci/stages lint unit fuzz vmtest conformance
+	@MAKE='$(MAKE)' bash .ci/stages lint unit fuzz vmtest debtest conformance
 
 # Every fuzz target, briefly (FUZZTIME=30s make fuzz for a longer run).
 fuzz:
@@ -65,4 +76,4 @@ bench: deps
 	$(GO) test -tags bench -run '^TestBench' -count=1 -v -timeout 60m $(PKGS)
 
 clean:
-	rm -rf bin
+	rm -rf bin simplecloud_*.deb

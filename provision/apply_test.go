@@ -199,8 +199,11 @@ func TestApplyWholeDisk(t *testing.T) {
 		t.Errorf("state file left after a finished install: %v", err)
 	}
 	for _, u := range []string{UnlockUnit, ServeUnit} {
-		if _, err := os.Stat(filepath.Join(sys.UnitDir(), u)); err != nil {
+		// The header lets the package's purge tell install's units apart.
+		if b, err := os.ReadFile(filepath.Join(sys.UnitDir(), u)); err != nil {
 			t.Error(err)
+		} else if !strings.HasPrefix(string(b), InstallHeader) {
+			t.Errorf("%s starts %q, want %q", u, b[:min(len(b), 40)], InstallHeader)
 		}
 	}
 	// cryptsetup, the reference, reads the header.

@@ -53,11 +53,13 @@ const (
 	DefaultTries  = 3
 )
 
-// ErrNoConfig is returned by LoadConfig when there is no configuration file:
-// nothing was installed.
+// ErrNoConfig is returned by LoadConfig when there is no configuration file,
+// or it names no data volume: nothing was installed.
 var ErrNoConfig = errors.New("no configuration: the data disk is not installed (run simplecloud install)")
 
-// LoadConfig reads and checks the configuration file at path.
+// LoadConfig reads and checks the configuration file at path. A missing
+// file, or one that sets no volume.uuid (as a package ships it), is
+// ErrNoConfig: nothing was installed.
 func LoadConfig(path string) (*Config, error) {
 	b, err := os.ReadFile(path)
 	if errors.Is(err, fs.ErrNotExist) {
@@ -70,6 +72,11 @@ func LoadConfig(path string) (*Config, error) {
 	md, err := toml.Decode(string(b), &c)
 	if err != nil {
 		return nil, fmt.Errorf("parse %s: %w", path, err)
+	}
+	if !md.IsDefined("volume", "uuid") {
+		// The file as a package ships it (comments, or server settings
+		// alone): no data volume yet.
+		return nil, fmt.Errorf("read %s: no volume.uuid: %w", path, ErrNoConfig)
 	}
 	for _, k := range md.Undecoded() {
 		// The rest of [server] is the server's to read (and check).

@@ -111,6 +111,13 @@ func TestConfigRoundTrip(t *testing.T) {
 	if _, err := LoadConfig(filepath.Join(t.TempDir(), "none.toml")); !errors.Is(err, ErrNoConfig) {
 		t.Errorf("missing file: got %v, want ErrNoConfig", err)
 	}
+	// A file as the package ships it: comments, or server settings alone.
+	for _, body := range []string{"# [server]\n# listen = \":2222\"\n", "[server]\nlisten = \":2200\"\n"} {
+		os.WriteFile(path, []byte(body), 0o644)
+		if _, err := LoadConfig(path); !errors.Is(err, ErrNoConfig) {
+			t.Errorf("no [volume] in %q: got %v, want ErrNoConfig", body, err)
+		}
+	}
 	// The rest of [server] is the server's: it reads and checks it.
 	withServer := strings.Replace(string(b), "[server]\n", "[server]\nallow_users = [\"alice\"]\n", 1)
 	os.WriteFile(path, []byte(withServer), 0o644)
@@ -156,10 +163,12 @@ func TestUnits(t *testing.T) {
 	c := &Config{Volume: VolumeConfig{Mount: "/srv/simplecloud"}, Server: ServerConfig{Listen: ":2222"}}
 	u := Units("/usr/local/bin/simplecloud", "/etc/simplecloud/simplecloud.toml", c)
 	for name, want := range map[string]string{
-		UnlockUnit:       "ExecStart=/usr/local/bin/simplecloud unlock --config /etc/simplecloud/simplecloud.toml\n",
-		ServeUnit:        "Requires=simplecloud-unlock.service\n",
-		ServeUnit + " ":  "ExecStart=/usr/local/bin/simplecloud serve --config /etc/simplecloud/simplecloud.toml --root /srv/simplecloud\n",
-		ServeUnit + "  ": "Type=notify\n",
+		UnlockUnit:        "ExecStart=/usr/local/bin/simplecloud unlock --config /etc/simplecloud/simplecloud.toml\n",
+		ServeUnit:         "Requires=simplecloud-unlock.service\n",
+		ServeUnit + " ":   "ExecStart=/usr/local/bin/simplecloud serve --config /etc/simplecloud/simplecloud.toml --root /srv/simplecloud\n",
+		ServeUnit + "  ":  "Type=notify\n",
+		UnlockUnit + " ":  "ConditionFileIsExecutable=/usr/local/bin/simplecloud\n",
+		ServeUnit + "   ": "ConditionFileIsExecutable=/usr/local/bin/simplecloud\n",
 	} {
 		if !strings.Contains(u[strings.TrimSpace(name)], want) {
 			t.Errorf("%s lacks %q:\n%s", name, want, u[name])

@@ -54,10 +54,12 @@ package server
 //	root = "/srv/data"            # users see /srv/data/USER; "" = home directories
 //	umask = 0o022
 //	permit_root = false
-//	allow_groups = ["cloud"]
+//	allow_users = ["alice"]       # when set, only these users may log in
+//	allow_groups = ["cloud"]      # when set, only members of these groups may log in
 //	deny_users = ["backup"]
+//	deny_groups = ["nocloud"]
 //	password_auth = false         # PAM service "simplecloud"; needs a build with -tags pam
-//	shell_check = "login"         # "login", "exists" or "off"; see below
+//	shell_check = "login"         # "login", "exists" or "off"
 //	use_pam = true                # default true with -tags pam; true without it is an error
 //	pam_service = "simplecloud"   # the PAM service of password_auth and use_pam
 //	max_auth_tries = 6
