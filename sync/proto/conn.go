@@ -1,0 +1,106 @@
+package proto
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"sync"
+)
+
+// Frame is one received frame: the request id it belongs to, whether it is
+// the last of that id in its direction, and its message.
+type Frame struct {
+	ID    uint32
+	Final bool
+	Msg   Message
+}
+
+// Conn carries frames over a byte stream (the stdin and stdout of `ssh -s
+// simplecloud-sync`, or a net.Pipe in tests). Get one from Dial or Accept,
+// which do the handshake. Send is safe for concurrent use; Recv must be
+// called from one goroutine at a time. Each side must keep receiving while
+// it sends (a reader goroutine and writers), or two peers that both write
+// can block each other forever once the transport's buffers fill.
+type Conn struct {
+	r *bufio.Reader
+	w io.Writer
+
+	wmu  sync.Mutex
+	wbuf []byte
+
+	// Version is the protocol version agreed in the handshake.
+	Version uint32
+}
+
+// newConn wraps rw without a handshake.
+func newConn(rw io.ReadWriter) *Conn {
+	return &Conn{r: bufio.NewReaderSize(rw, 64<<10), w: rw}
+}
+
+// Send writes one frame for request id. final marks the last frame of the
+// id in this direction. A message that encodes beyond MaxFrame is an error
+// and nothing is written.
+func (c *Conn) Send(id uint32, final bool, m Message) error {
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	var flags uint8
+	if final {
+		flags |= FlagFinal
+	}
+	h := frameHeader{typ: m.Type(), flags: flags, id: id}
+	b := appendFrameHeader(c.wbuf[:0], h, 0)
+	b, err := appendBody(b, m)
+	if err != nil {
+		return err
+	}
+	if len(b)-4 > MaxFrame {
+		return fmt.Errorf("send %T: frame of %d bytes, max %d: %w", m, len(b)-4, MaxFrame, ErrTooLarge)
+	}
+	b = appendFrameHeader(b[:0], h, len(b)-4-headerLen)[:len(b)]
+	if cap(b) <= MaxFrame+4 {
+		c.wbuf = b
+	}
+	if _, err := c.w.Write(b); err != nil {
+		return fmt.Errorf("send %T: %w", m, err)
+	}
+	return nil
+}
+
+// Recv reads the next frame. It returns io.EOF when the peer closed the
+// stream between frames, and an error wrapping ErrFrame for a frame that
+// breaks the protocol, after which the connection is unusable. A Data
+// message's Bytes belong to the caller.
+func (c *Conn) Recv() (Frame, error) {
+	h, body, err := readFrame(c.r)
+	if err != nil {
+		return Frame{}, err
+	}
+	m, err := decodeBody(h.typ, body)
+	if err != nil {
+		return Frame{}, err
+	}
+	if h.flags&^FlagFinal != 0 {
+		return Frame{}, fmt.Errorf("%w: unknown flags %#x", ErrFrame, h.flags)
+	}
+	return Frame{ID: h.id, Final: h.flags&FlagFinal != 0, Msg: m}, nil
+}
+
+// Batches splits entries into runs that each fit one EntryBatch or
+// Changes frame: at most 1024 entries and 256 KiB of paths and targets.
+func Batches(entries []Entry) [][]Entry {
+	const maxEntries, maxBytes = 1024, 256 << 10
+	var out [][]Entry
+	start, bytes := 0, 0
+	for i := range entries {
+		n := len(entries[i].Path) + len(entries[i].Target) + 64
+		if i > start && (i-start == maxEntries || bytes+n > maxBytes) {
+			out = append(out, entries[start:i])
+			start, bytes = i, 0
+		}
+		bytes += n
+	}
+	if start < len(entries) {
+		out = append(out, entries[start:])
+	}
+	return out
+}
