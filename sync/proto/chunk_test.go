@@ -72,7 +72,7 @@ func TestChunkerShift(t *testing.T) {
 	data := testStream(16 << 20)
 	old := split(t, DefaultChunker(), data)
 	for _, n := range []int{1, 100, 70000} {
-		shifted := append(testStream(n+1)[1:], data...)
+		shifted := append(testStream(n + 1)[1:], data...)
 		got := split(t, DefaultChunker(), shifted)
 		have := map[Hash]bool{}
 		for _, r := range got {
