@@ -69,7 +69,7 @@ func TestBadFrames(t *testing.T) {
 	// A Mkdir with mode 04755, encoded by hand-editing a valid frame.
 	setuid := frameBytes(t, &Mkdir{Path: "d", Mode: 0o755})
 	i := bytes.Index(setuid, []byte{0x19, 0x01, 0xed}) // uint16 0o755
-	setuid[i+1], setuid[i+2] = 0x09, 0xed               // 0o4755
+	setuid[i+1], setuid[i+2] = 0x09, 0xed              // 0o4755
 	cases[15].in = setuid
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
