@@ -2,6 +2,7 @@ package proto
 
 import (
 	"encoding/binary"
+	"errors"
 	"fmt"
 
 	"github.com/fxamacker/cbor/v2"
@@ -136,6 +137,9 @@ func decodeBody(t Type, body []byte) (Message, error) {
 		return d, nil
 	}
 	if err := decMode.Unmarshal(body, m); err != nil {
+		if errors.Is(err, ErrFrame) {
+			return nil, err // our own check inside a custom decoder
+		}
 		return nil, fmt.Errorf("%w: type %d: %w", ErrFrame, t, err)
 	}
 	if v, ok := m.(interface{ validate() error }); ok {
