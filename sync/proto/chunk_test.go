@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"fmt"
+	"os"
 	"testing"
 	"testing/iotest"
 )
@@ -159,5 +160,34 @@ func TestFileHashOrder(t *testing.T) {
 	}
 	if FileHash([]ChunkRef{a}) == a.ID {
 		t.Error("a one-chunk file's hash equals its chunk id")
+	}
+}
+
+func TestPlainHasher(t *testing.T) {
+	data := bytes.Repeat([]byte("plain hasher "), 200_000)
+	f, err := os.CreateTemp(t.TempDir(), "f")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if _, err := f.Write(data); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.Seek(0, 0); err != nil {
+		t.Fatal(err)
+	}
+	got, err := PlainHasher{}.Hash(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, refs, err := HashReader(DefaultChunker(), bytes.NewReader(data))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(refs) < 2 || Hash(got) != want {
+		t.Errorf("got %x (%d chunks), want %x", got, len(refs), want)
+	}
+	if n := (PlainHasher{}).Name(); n != "scsync1-cdc-65536-262144-1048576" {
+		t.Errorf("Name() = %q", n)
 	}
 }
