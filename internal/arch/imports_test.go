@@ -30,7 +30,7 @@ var rules = []rule{
 		forbidOS: []string{"os/exec", "syscall", "golang.org/x/sys/unix"}},
 	{prefix: "sync/core", allow: []string{"sync/core", "internal/"}},
 	{prefix: "sync/proto", allow: []string{"sync/proto", "internal/"}},
-	{prefix: "sync/server", allow: []string{"sync/server", "sync/core", "sync/proto", "sync/rootfs", "sync/scan", "sync/sftpd", "internal/"}},
+	{prefix: "sync/server", allow: []string{"sync/server", "sync/core", "sync/proto", "sync/rootfs", "sync/scan", "sync/sftpd", "sync/syncd", "sync/watch", "sync/versions", "internal/"}},
 	// The tree scanner serves the server and the client; it reads through rootfs.
 	{prefix: "sync/scan", allow: []string{"sync/scan", "sync/rootfs", "internal/"}},
 	// The rooted file system knows nothing of SSH: the sync subsystem uses it too.
@@ -39,10 +39,16 @@ var rules = []rule{
 	// The SFTP server serves any byte stream; SSH stays in sync/server.
 	{prefix: "sync/sftpd", allow: []string{"sync/sftpd", "sync/rootfs", "internal/"},
 		forbid: []string{"golang.org/x/crypto/ssh"}},
+	// The sync subsystem's server serves any byte stream, as sftpd does.
+	{prefix: "sync/syncd", allow: []string{"sync/syncd", "sync/proto", "sync/core", "sync/rootfs", "sync/scan", "sync/watch", "sync/versions", "internal/"},
+		forbid: []string{"golang.org/x/crypto/ssh"}},
+	// The watcher and the version store work on a rooted tree, for the server and the client.
+	{prefix: "sync/watch", allow: []string{"sync/watch", "sync/rootfs", "internal/"}},
+	{prefix: "sync/versions", allow: []string{"sync/versions", "sync/rootfs", "internal/"}},
 	// The admission policy is pure: time and randomness are handed in.
 	{prefix: "sync/server/admit", allow: []string{"sync/server/admit"},
 		forbidOS: []string{"os", "os/exec", "syscall", "golang.org/x/sys/unix", "net"}},
-	{prefix: "sync/client", allow: []string{"sync/client", "sync/core", "sync/proto", "sync/rootfs", "sync/scan", "internal/"}},
+	{prefix: "sync/client", allow: []string{"sync/client", "sync/core", "sync/proto", "sync/rootfs", "sync/scan", "sync/watch", "internal/"}},
 	{prefix: "images", allow: []string{"images", "internal/"}},
 	{prefix: "internal/", allow: []string{"internal/"}},
 }
