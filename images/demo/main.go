@@ -5,7 +5,10 @@
 // ext4 with 0 reserved blocks), and cryptsetup and dumpe2fs confirm it.
 // Second boot on the same disk images: the unlock prompt on the
 // console refuses a wrong passphrase, accepts the right one, and the file
-// written before the reboot is there.
+// written before the reboot is there; then a user of the machine (a line in
+// /etc/passwd and her key, nothing else) reaches the server started on the
+// volume with OpenSSH's sftp from this machine, through a port qemu forwards
+// to 127.0.0.1, and the file lands on the volume as hers.
 package main
 
 import (
@@ -57,6 +60,29 @@ var firstBoot = []step{
 
 var afterUnlock = []step{
 	{"the volume after unlock", "grep simplecloud /proc/mounts && cat /srv/simplecloud/hello"},
+}
+
+// servePort is where the guest's server listens; the demo forwards it to a
+// port on the host's 127.0.0.1.
+const servePort = 2222
+
+// addUser makes the machine's user alice (a system account, no app
+// account) with the demo's key, and starts the server on the volume.
+func addUser(pubKey string) []step {
+	return []step{
+		{"a user of the machine, with her key (no app accounts: /etc/passwd is the list)",
+			"echo 'alice:x:1000:1000:Alice:/home/alice:/bin/sh' >> /etc/passwd && echo 'alice:x:1000:' >> /etc/group && " +
+				"printf 'root:*:20000:0:99999:7:::\\nalice:*:20000:0:99999:7:::\\n' > /etc/shadow && chmod 600 /etc/shadow && " +
+				"mkdir -p /home/alice/.ssh && echo '" + pubKey + "' > /home/alice/.ssh/authorized_keys && " +
+				"chown -R 1000:1000 /home/alice && chmod 700 /home/alice/.ssh && tail -1 /etc/passwd"},
+		{"the SSH server, on the unlocked volume",
+			fmt.Sprintf("simplecloud serve --config /etc/simplecloud/simplecloud.toml --root /srv/simplecloud --listen :%d > /tmp/serve.log 2>&1 & ", servePort) +
+				"for i in $(seq 100); do grep -q 'listening on' /tmp/serve.log && break; sleep 0.2; done; cat /tmp/serve.log"},
+	}
+}
+
+var beforeClose = []step{
+	{"alice's files on the server, as the kernel sees them", "ls -ln /srv/simplecloud/alice"},
 	{"holders of the busy volume, then close", "(cd /srv/simplecloud && exec sleep 600) & sleep 0.5; simplecloud holders /srv/simplecloud; simplecloud lock --yes --kill"},
 }
 
@@ -85,6 +111,7 @@ func run(keep bool) error {
 	}
 	opts := vm.Options{
 		Kernel: a.Kernel.Image, Initrd: initrd,
+		Forward: []int{servePort},
 		Disks: []vm.Disk{
 			{Path: filepath.Join(dir, "system.img"), Size: 64 << 20, Serial: "DEMO-SYSTEM"},
 			{Path: filepath.Join(dir, "data.img"), Size: 256 << 20, Serial: "DEMO-DATA"},
@@ -117,6 +144,12 @@ func run(keep bool) error {
 		return err
 	}
 	if err := runSteps(ctx, m2, afterUnlock); err != nil {
+		return err
+	}
+	if err := serveDemo(ctx, m2, dir); err != nil {
+		return err
+	}
+	if err := runSteps(ctx, m2, beforeClose); err != nil {
 		return err
 	}
 	if err := m2.Close(); err != nil {
