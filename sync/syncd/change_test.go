@@ -113,6 +113,16 @@ func TestBeneath(t *testing.T) {
 	if ents, _ := os.ReadDir(outside); len(ents) != 1 {
 		t.Errorf("the outside directory changed: %v", ents)
 	}
+	// A link inside the root is not followed either: sync reports links
+	// as links, so "in/f" does not exist for it.
+	p.file("real/f", []byte("f"))
+	os.Symlink("real", filepath.Join(p.dir, "in"))
+	if _, ok := p.do(&proto.Read{Path: "in/f"}).(*proto.Error); !ok {
+		t.Error("a read through a link inside the root was served")
+	}
+	if _, ok := p.do(p.putMsgs("in/g", proto.Expect{}, []byte("x"))...).(*proto.Error); !ok || p.read("real/g") != "<missing>" {
+		t.Error("an upload through a link inside the root was served")
+	}
 	// The link itself is listed as a link and can be deleted as one.
 	p.do(&proto.Delete{Path: "out", Expect: proto.Expect{Kind: proto.KindSymlink, Target: outside}})
 	if b, _ := os.ReadFile(filepath.Join(outside, "secret")); string(b) != "secret" {
