@@ -57,7 +57,7 @@ type Config struct {
 	// SFTP client creates, as sftp-server -u does (nil: 022).
 	SFTPUmask *uint32 `toml:"sftp_umask"`
 	// Sync is the [sync] table of simplecloud.toml (see SyncConfig).
-	Sync SyncConfig `toml:"sync"`
+	Sync SyncConfig `toml:"-"`
 
 	// Pre-authentication limits (parent_limits.go): unauthenticated connections
 	// at once, in all and per source (an IPv4 address or IPv6 /64), and
