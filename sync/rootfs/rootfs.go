@@ -23,8 +23,16 @@ import (
 
 // Root resolves client paths below one directory handle.
 type Root struct {
-	root *os.File // O_PATH|O_DIRECTORY handle of the root
+	root   *os.File // O_PATH|O_DIRECTORY handle of the root
+	strict bool     // refuse every symbolic link on the way (see Strict)
 }
+
+// Strict returns a Root over the same handle whose every lookup refuses
+// symbolic links in any component (RESOLVE_NO_SYMLINKS), not only in the
+// final one: the sync subsystem reports links as links and must never
+// reach through one, even inside the root. Closing either Root closes the
+// handle both share.
+func (r *Root) Strict() *Root { return &Root{root: r.root, strict: true} }
 
 // Open opens dir, which must be a directory and not a symbolic link, as a
 // root.
@@ -64,6 +72,9 @@ func (r *Root) OpenFile(p string, flags int, mode uint32, follow bool) (*os.File
 	how := unix.OpenHow{
 		Flags:   uint64(flags | unix.O_CLOEXEC),
 		Resolve: unix.RESOLVE_BENEATH | unix.RESOLVE_NO_MAGICLINKS,
+	}
+	if r.strict {
+		how.Resolve = strictResolve
 	}
 	if flags&(unix.O_CREAT|unix.O_TMPFILE) != 0 {
 		how.Mode = uint64(mode & 0o7777)

@@ -83,3 +83,38 @@ func TestBeneath(t *testing.T) {
 		t.Errorf("stat /d: got mode %#o, %v; want a directory", st.Mode, err)
 	}
 }
+
+// TestStrict shows that a strict Root refuses a symbolic link in the middle
+// of a path, which the ordinary Root follows while it stays inside.
+func TestStrict(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.Mkdir(filepath.Join(dir, "real"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "real", "f"), []byte("x"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink("real", filepath.Join(dir, "link")); err != nil {
+		t.Fatal(err)
+	}
+	r, err := Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	f, err := r.OpenFile("link/f", os.O_RDONLY, 0, true)
+	if err != nil {
+		t.Fatalf("ordinary root: %v", err)
+	}
+	f.Close()
+	s := r.Strict()
+	if _, err := s.OpenFile("link/f", os.O_RDONLY, 0, true); !errors.Is(err, unix.ELOOP) {
+		t.Errorf("strict OpenFile through a link: got %v, want ELOOP", err)
+	}
+	if err := s.Mkdir("link/d", 0o755); !errors.Is(err, unix.ELOOP) {
+		t.Errorf("strict Mkdir through a link: got %v, want ELOOP", err)
+	}
+	if err := s.Mkdir("real/d", 0o755); err != nil {
+		t.Errorf("strict Mkdir: %v", err)
+	}
+}

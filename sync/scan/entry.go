@@ -94,6 +94,9 @@ type PathError struct {
 
 func (e PathError) Error() string { return fmt.Sprintf("scan %q: %v", e.Path, e.Err) }
 
+// Unwrap returns the cause, so errors.Is(err, fs.ErrNotExist) works.
+func (e PathError) Unwrap() error { return e.Err }
+
 // Summary counts what a walk saw.
 type Summary struct {
 	Files, Dirs, Symlinks int

@@ -56,6 +56,8 @@ type Config struct {
 	// SFTPUmask is cleared from the mode of every file and directory an
 	// SFTP client creates, as sftp-server -u does (nil: 022).
 	SFTPUmask *uint32 `toml:"sftp_umask"`
+	// Sync is the [sync] table of simplecloud.toml (see SyncConfig).
+	Sync SyncConfig `toml:"-"`
 
 	// Pre-authentication limits (parent_limits.go): unauthenticated connections
 	// at once, in all and per source (an IPv4 address or IPv6 /64), and
@@ -126,7 +128,8 @@ func LoadConfig(path string) (Config, error) {
 		return c, fmt.Errorf("read config: %w", err)
 	}
 	var whole struct {
-		Server Config `toml:"server"`
+		Server Config     `toml:"server"`
+		Sync   SyncConfig `toml:"sync"`
 	}
 	md, err := toml.Decode(string(b), &whole)
 	if err != nil {
@@ -137,6 +140,9 @@ func LoadConfig(path string) (Config, error) {
 			if !otherSections[k[0]] {
 				return c, fmt.Errorf("parse config %s: unknown key %q", path, k.String())
 			}
+		}
+		if md.IsDefined("sync") {
+			whole.Server.Sync = whole.Sync
 		}
 		return whole.Server, nil
 	}
@@ -166,6 +172,9 @@ func (c Config) Validate() error {
 	}
 	if c.SFTPUmask != nil && *c.SFTPUmask > 0o777 {
 		return fmt.Errorf("sftp_umask %#o: want at most 0777", *c.SFTPUmask)
+	}
+	if err := c.Sync.validate(); err != nil {
+		return err
 	}
 	if c.PasswordAuth && !PasswordAuthSupported {
 		return errNoPAM

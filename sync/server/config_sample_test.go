@@ -12,9 +12,12 @@ import (
 // configKeys returns the TOML keys of Config's fields, by field index.
 func configKeys() []string {
 	t := reflect.TypeFor[Config]()
-	keys := make([]string, t.NumField())
-	for i := range keys {
-		keys[i], _, _ = strings.Cut(t.Field(i).Tag.Get("toml"), ",")
+	var keys []string
+	for i := range t.NumField() {
+		// "-": a table of its own ([sync]), documented apart.
+		if k, _, _ := strings.Cut(t.Field(i).Tag.Get("toml"), ","); k != "-" {
+			keys = append(keys, k)
+		}
 	}
 	return keys
 }

@@ -102,3 +102,27 @@ func TestConfigJSON(t *testing.T) {
 		t.Errorf("got %+v, want %+v", got, want)
 	}
 }
+
+func TestSyncTable(t *testing.T) {
+	dir := t.TempDir()
+	for _, tt := range []struct {
+		toml string
+		ok   bool
+		want SyncConfig
+	}{
+		{"[server]\nlisten = \":22\"\n[sync]\nversions = \"all\"\nversions_cap_percent = 5\n", true, SyncConfig{Versions: "all", VersionsCapPercent: 5}},
+		{"[server]\n[sync]\nversions = \"some\"\n", false, SyncConfig{}},
+		{"[server]\n[sync]\nversions_cap_percent = 101\n", false, SyncConfig{}},
+		{"[server]\n[sync]\nversion = \"all\"\n", false, SyncConfig{}},
+	} {
+		p := filepath.Join(dir, "c.toml")
+		os.WriteFile(p, []byte(tt.toml), 0o600)
+		c, err := LoadConfig(p)
+		if err == nil {
+			err = c.Validate()
+		}
+		if (err == nil) != tt.ok || (tt.ok && c.Sync != tt.want) {
+			t.Errorf("%q: got %+v, %v; want ok %v %+v", tt.toml, c.Sync, err, tt.ok, tt.want)
+		}
+	}
+}

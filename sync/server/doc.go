@@ -81,6 +81,14 @@ package server
 //	per_source_penalties = "crash:90s authfail:5s noauth:1s grace-exceeded:10s max:10m min:15s"
 //	penalty_exempt = []           # addresses and CIDR blocks never penalised
 //
+// The sync subsystem (simplecloud-sync, user_sync.go) keeps every file it
+// replaces or deletes in the user's .simplecloud/versions, thinned and capped
+// as the [sync] table of simplecloud.toml says:
+//
+//	[sync]
+//	versions = "staggered"        # or "all": never thinned, only capped
+//	versions_cap_percent = 10     # each user's versions, at most this share of the volume
+//
 // Every login, by key or password, and again just before the drop, is
 // refused for an account as OpenSSH's sshd refuses it (allowed_user()):
 // one whose shadow entry has expired (usermod -e, chage -E; from the

@@ -37,7 +37,8 @@ func (s *connServer) channel(c *conn, nch ssh.NewChannel) {
 }
 
 // session serves the requests of one session channel. Only the sftp
-// subsystem is offered, and the few commands rclone runs for checksums and
+// subsystem, the sync subsystem (simplecloud-sync, user_sync.go) and the
+// few commands rclone runs for checksums and
 // free space, answered in-process (user_exec.go): shells, other commands,
 // ptys, forwarding and environment are refused. A key whose
 // authorized_keys line forces command="internal-sftp" gets the sftp server
@@ -83,6 +84,9 @@ func (s *connServer) session(c *conn, ch ssh.Channel, reqs <-chan *ssh.Request) 
 				started, ok = true, true
 			case req.Type == "subsystem" && !started && subsystem(req.Payload) == "sftp":
 				s.startSFTP(c, ch, done)
+				started, ok = true, true
+			case req.Type == "subsystem" && !started && subsystem(req.Payload) == SyncSubsystem:
+				s.startSync(ctx, c, activity{ch, c}, done)
 				started, ok = true, true
 			case !started && execCommand(req) != nil:
 				// A checksum or df for rclone, answered in-process

@@ -1,0 +1,107 @@
+package server
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"time"
+
+	"simplecloud/sync/rootfs"
+	"simplecloud/sync/syncd"
+	"simplecloud/sync/versions"
+)
+
+// SyncSubsystem is the SSH subsystem that speaks the sync protocol
+// (sync/proto): `ssh -s HOST simplecloud-sync`.
+const SyncSubsystem = "simplecloud-sync"
+
+// SyncConfig is the [sync] table of simplecloud.toml.
+type SyncConfig struct {
+	// Versions is "staggered" (the default: every version for an hour,
+	// one an hour for a day, one a day for 30 days, one a week after) or
+	// "all" (never thinned, only capped).
+	Versions string `toml:"versions"`
+	// VersionsCapPercent caps the version store of each user at this
+	// share of the volume (default 10).
+	VersionsCapPercent float64 `toml:"versions_cap_percent"`
+}
+
+// validate checks the table.
+func (c SyncConfig) validate() error {
+	switch c.Versions {
+	case "", "staggered", "all":
+	default:
+		return fmt.Errorf("[sync] versions = %q: want \"staggered\" or \"all\"", c.Versions)
+	}
+	if c.VersionsCapPercent < 0 || c.VersionsCapPercent > 100 {
+		return fmt.Errorf("[sync] versions_cap_percent = %v: want 0 to 100", c.VersionsCapPercent)
+	}
+	return nil
+}
+
+// policy returns the version policy for the volume that root is on.
+func (c SyncConfig) policy(root *rootfs.Root) versions.Policy {
+	p := versions.Policy{Staggered: c.Versions != "all"}
+	pct := c.VersionsCapPercent
+	if pct == 0 {
+		pct = 10
+	}
+	if st, err := root.StatFS(""); err == nil {
+		p.CapBytes = int64(float64(st.Blocks) * float64(st.Bsize) * pct / 100)
+	}
+	return p
+}
+
+// startSync serves the sync subsystem on ch in this process, which already
+// runs as the user.
+func (s *connServer) startSync(ctx context.Context, c *conn, ch io.ReadWriteCloser, done chan<- uint32) {
+	c.log.Info("sync session started", "root", c.root, "pid", os.Getpid())
+	go func() {
+		code := uint32(0)
+		if err := ServeSync(ctx, ch, c.root, s.cfg, c.log); err != nil {
+			c.log.Info("sync session ended", "err", err)
+			code = 1
+		} else {
+			c.log.Info("sync session ended")
+		}
+		done <- code
+	}()
+}
+
+// ServeSync serves the sync protocol on rw for the tree below root, as the
+// current user (never as root unless cfg.PermitRoot). Replaced and deleted
+// files are kept in root/.simplecloud/versions, pruned at the start of every
+// session. The epoch is new for every session: each connection has a child
+// process of its own, and a client lists again after any reconnect.
+func ServeSync(ctx context.Context, rw io.ReadWriteCloser, root string, cfg Config, log *slog.Logger) error {
+	defer rw.Close()
+	if os.Geteuid() == 0 && !cfg.PermitRoot {
+		return errors.New("serve sync: refusing to run as root")
+	}
+	r, err := rootfs.Open(root)
+	if err != nil {
+		return err
+	}
+	defer r.Close()
+	store := versions.Open(r.Strict(), cfg.Sync.policy(r), log)
+	go func() {
+		if st, err := store.Prune(time.Now()); err != nil {
+			log.Warn("prune versions", "err", err)
+		} else if st.Removed > 0 {
+			log.Info("pruned versions", "removed", st.Removed, "bytes", st.RemovedBytes, "kept", st.Kept)
+		}
+	}()
+	var b [8]byte
+	rand.Read(b[:])
+	o := syncd.Options{Epoch: binary.BigEndian.Uint64(b[:]), Versions: store, Umask: cfg.Umask,
+		Agent: "simplecloud", Logger: log}
+	if err := syncd.Serve(ctx, rw, r, o); err != nil {
+		return fmt.Errorf("serve sync: %w", err)
+	}
+	return nil
+}

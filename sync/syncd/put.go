@@ -1,0 +1,205 @@
+package syncd
+
+import (
+	"context"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"simplecloud/sync/proto"
+)
+
+// upload is one Put in progress.
+type upload struct {
+	s    *session
+	m    *proto.Put
+	name string   // the temporary file, in tmpDir, named by the transfer id
+	f    *os.File // the temporary file
+	off  int64    // bytes written so far
+	base *os.File // the file being replaced, for Copy
+}
+
+// put serves an upload: Put, then Data and Copy frames in order, then
+// Commit. The temporary file survives a cancel or a broken connection (a
+// later Put with Resume continues it) unless the Cancel says Discard.
+func (s *session) put(r *request, m *proto.Put) (err error) {
+	if err := checkPath(m.Path, false); err != nil {
+		return err
+	}
+	if m.Format != proto.FormatPlain {
+		return &proto.Error{Code: proto.CodeUnsupported, Message: "sealed folders are not served yet"}
+	}
+	if m.Expect.Kind == proto.KindDir {
+		return badRequest("%s: an upload cannot replace a directory", m.Path)
+	}
+	if _, err := s.tmpName("check"); err != nil { // makes tmpDir
+		return err
+	}
+	u := &upload{s: s, m: m, name: path.Join(tmpDir, "put-"+hex.EncodeToString(m.Transfer[:]))}
+	if err := u.open(); err != nil {
+		return err
+	}
+	keep := false
+	defer func() {
+		u.f.Close()
+		if u.base != nil {
+			u.base.Close()
+		}
+		if !keep {
+			s.root.Remove(u.name, 0)
+		}
+	}()
+	if err := s.conn.Send(r.id, false, &proto.PutReady{Offset: uint64(u.off)}); err != nil {
+		return err
+	}
+	for {
+		var f proto.Frame
+		select {
+		case f = <-r.in:
+		case <-r.ctx.Done():
+			keep = true // the client went away: keep for a resume
+			return r.ctx.Err()
+		}
+		switch m := f.Msg.(type) {
+		case *proto.Cancel:
+			keep = !m.Discard
+			return context.Canceled
+		case *proto.Data:
+			err = u.data(m)
+		case *proto.Copy:
+			err = u.copy(m)
+		case *proto.Commit:
+			e, err := u.commit(m)
+			if err != nil {
+				return err
+			}
+			return s.conn.Send(r.id, true, &proto.Done{Entry: e})
+		}
+		if err != nil {
+			return err
+		}
+		if f.Final {
+			return badRequest("upload of %s ended without a commit", u.m.Path)
+		}
+	}
+}
+
+// open opens the temporary file: the one a resumed transfer left, synced
+// and continued at its end, or a new empty one.
+func (u *upload) open() error {
+	if u.m.Resume {
+		f, err := u.s.root.OpenFile(u.name, unix.O_RDWR, 0, false)
+		if err == nil {
+			if err := f.Sync(); err != nil {
+				f.Close()
+				return err
+			}
+			st, err := f.Stat()
+			if err != nil {
+				f.Close()
+				return err
+			}
+			u.f, u.off = f, st.Size()
+			return nil
+		}
+		if !errors.Is(err, unix.ENOENT) {
+			return err
+		}
+	}
+	f, err := u.s.root.OpenFile(u.name, unix.O_RDWR|unix.O_CREAT|unix.O_TRUNC, 0o600, false)
+	if err != nil {
+		return err
+	}
+	u.f = f
+	return nil
+}
+
+// data writes bytes at the upload's end.
+func (u *upload) data(m *proto.Data) error {
+	if int64(m.Offset) != u.off {
+		return badRequest("upload of %s: data at %d, expected %d", u.m.Path, m.Offset, u.off)
+	}
+	n, err := u.f.WriteAt(m.Bytes, u.off)
+	u.off += int64(n)
+	return err
+}
+
+// copy appends a range of the file being replaced.
+func (u *upload) copy(m *proto.Copy) error {
+	if int64(m.Offset) != u.off {
+		return badRequest("upload of %s: copy at %d, expected %d", u.m.Path, m.Offset, u.off)
+	}
+	if u.m.Expect.Kind != proto.KindFile {
+		return badRequest("upload of %s: copy without a file to copy from", u.m.Path)
+	}
+	if u.base == nil {
+		f, _, err := u.s.openFile(u.m.Path)
+		if err != nil {
+			return err
+		}
+		u.base = f
+	}
+	src, dst := int64(m.BaseOffset), u.off
+	for left := int(m.Length); left > 0; {
+		n, err := unix.CopyFileRange(int(u.base.Fd()), &src, int(u.f.Fd()), &dst, left, 0)
+		if err != nil || n == 0 {
+			// EXDEV, EINVAL, a base cut short: read and write.
+			buf := make([]byte, min(left, 1<<20))
+			k, rerr := u.base.ReadAt(buf, src)
+			if k == 0 {
+				if rerr == nil || rerr == io.EOF {
+					rerr = fmt.Errorf("the file being replaced is shorter than %d", src+1)
+				}
+				return &proto.Error{Code: proto.CodeConflict, Message: fmt.Sprintf("upload of %s: %v", u.m.Path, rerr)}
+			}
+			if _, err := u.f.WriteAt(buf[:k], dst); err != nil {
+				return err
+			}
+			n = k
+			src += int64(k)
+			dst += int64(k)
+		}
+		left -= n
+	}
+	u.off = dst
+	return nil
+}
+
+// commit checks the upload against its size and hash, gives it its mode
+// and mtime, syncs it and renames it into place (see replace).
+func (u *upload) commit(c *proto.Commit) (*proto.Entry, error) {
+	if uint64(u.off) != c.Size {
+		return nil, badRequest("upload of %s: %d bytes received, commit says %d", u.m.Path, u.off, c.Size)
+	}
+	h, _, err := proto.HashReader(proto.DefaultChunker(), io.NewSectionReader(u.f, 0, u.off))
+	if err != nil {
+		return nil, err
+	}
+	if h != c.Hash {
+		return nil, badRequest("upload of %s: the bytes received hash to %s, not %s", u.m.Path, h, c.Hash)
+	}
+	mode := c.Mode & proto.ModeMask
+	if u.m.Expect.Kind == proto.KindAbsent {
+		mode &^= u.s.opt.Umask
+	}
+	if err := u.f.Chmod(os.FileMode(mode)); err != nil {
+		return nil, err
+	}
+	mt := time.Unix(0, c.Mtime)
+	if err := os.Chtimes(fmt.Sprintf("/proc/self/fd/%d", u.f.Fd()), mt, mt); err != nil {
+		return nil, err
+	}
+	if err := u.f.Sync(); err != nil {
+		return nil, err
+	}
+	if err := u.s.replace(u.name, u.m.Path, u.m.Expect); err != nil {
+		return nil, err
+	}
+	return &proto.Entry{Path: u.m.Path, Kind: proto.KindFile, Size: c.Size, Mtime: c.Mtime, Mode: mode, Hash: h}, nil
+}

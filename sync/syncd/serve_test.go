@@ -1,0 +1,227 @@
+package syncd
+
+import (
+	"bytes"
+	"crypto/rand"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"simplecloud/sync/proto"
+)
+
+func TestWelcome(t *testing.T) {
+	p := newPeer(t, true)
+	if p.w.Epoch != 42 || p.w.MaxInflight != proto.MaxInflight || len(p.w.Caps) != 1 || p.w.Caps[0] != proto.CapVersions {
+		t.Errorf("welcome %+v", p.w)
+	}
+}
+
+func TestListStat(t *testing.T) {
+	p := newPeer(t, true)
+	p.file("a/b/c.txt", []byte("hello"))
+	p.file("a/z", nil)
+	p.file("a-b", []byte("x"))
+	p.file(".simplecloud/versions/old~20260101-000000", []byte("old"))
+	p.file("a/.simplecloud-tmp-123", []byte("partial"))
+	os.Symlink("/etc", filepath.Join(p.dir, "a/out"))
+	os.Chmod(filepath.Join(p.dir, "a-b"), 0o4755) // setuid is never carried
+	var got []string
+	entries := p.list("")
+	for _, e := range entries {
+		got = append(got, e.Kind.String()+" "+e.Path)
+	}
+	want := []string{"dir ", "dir a", "dir a/b", "file a/b/c.txt", "symlink a/out", "file a/z", "file a-b"}
+	if strings.Join(got, ",") != strings.Join(sortLike(want, got), ",") || len(got) != len(want) {
+		t.Errorf("List = %q, want (in some walk order) %q", got, want)
+	}
+	for _, e := range entries {
+		switch e.Path {
+		case "a/b/c.txt":
+			if e.Hash != hashOf([]byte("hello")) || e.Size != 5 || e.Mode != 0o644 {
+				t.Errorf("c.txt: %+v", e)
+			}
+		case "a/out":
+			if e.Target != "/etc" {
+				t.Errorf("link target %q", e.Target)
+			}
+		case "a-b":
+			if e.Mode != 0o755 {
+				t.Errorf("a-b mode %o, want 755 (no setuid)", e.Mode)
+			}
+		}
+	}
+	if sub := p.list("a/b"); len(sub) != 2 || sub[0].Path != "a/b" || sub[1].Path != "a/b/c.txt" {
+		t.Errorf("List a/b = %+v", sub)
+	}
+	p.wantCode(proto.CodeNotFound, &proto.List{Path: "nope"})
+	b, ok := p.do(&proto.Stat{Paths: []string{"a/z", "missing", "", "a/out"}}).(*proto.EntryBatch)
+	if !ok || len(b.Entries) != 4 {
+		t.Fatalf("Stat: %#v", b)
+	}
+	if b.Entries[0].Kind != proto.KindFile || b.Entries[0].Hash != hashOf(nil) || b.Entries[1].Kind != proto.KindAbsent ||
+		b.Entries[1].Path != "missing" || b.Entries[2].Kind != proto.KindDir || b.Entries[3].Kind != proto.KindSymlink {
+		t.Errorf("Stat = %+v", b.Entries)
+	}
+}
+
+// sortLike returns want if got holds the same strings (List's order is
+// the scanner's; the test checks the set and the root first).
+func sortLike(want, got []string) []string {
+	if len(got) == 0 || got[0] != want[0] {
+		return want
+	}
+	seen := map[string]bool{}
+	for _, g := range got {
+		seen[g] = true
+	}
+	for _, w := range want {
+		if !seen[w] {
+			return want
+		}
+	}
+	return got
+}
+
+func TestReadChunks(t *testing.T) {
+	p := newPeer(t, true)
+	data := make([]byte, 3<<20+12345)
+	rand.Read(data)
+	p.file("big", data)
+	var back []byte
+	for _, m := range p.answer(p.send(&proto.Read{Path: "big", Hash: hashOf(data)})) {
+		if d, ok := m.(*proto.Data); ok {
+			if int(d.Offset) != len(back) {
+				t.Fatalf("data at %d, want %d", d.Offset, len(back))
+			}
+			back = append(back, d.Bytes...)
+		} else if _, ok := m.(*proto.Done); !ok {
+			t.Fatalf("Read answered %#v", m)
+		}
+	}
+	if !bytes.Equal(back, data) {
+		t.Errorf("read %d bytes, not the file's %d", len(back), len(data))
+	}
+	part := p.answer(p.send(&proto.Read{Path: "big", Offset: 100, Length: 10}))
+	if d, ok := part[0].(*proto.Data); !ok || d.Offset != 100 || !bytes.Equal(d.Bytes, data[100:110]) {
+		t.Errorf("ranged read: %#v", part[0])
+	}
+	e := p.wantCode(proto.CodeConflict, &proto.Read{Path: "big", Hash: hashOf([]byte("other"))})
+	if e.Current == nil || e.Current.Hash != hashOf(data) {
+		t.Errorf("conflict's current: %+v", e.Current)
+	}
+	var refs []proto.ChunkRef
+	var final *proto.ChunkList
+	for _, m := range p.answer(p.send(&proto.Chunks{Path: "big"})) {
+		cl := m.(*proto.ChunkList)
+		refs = append(refs, cl.Chunks...)
+		final = cl
+	}
+	if final.Hash != hashOf(data) || final.Size != uint64(len(data)) || proto.FileHash(refs) != final.Hash || len(refs) < 4 {
+		t.Errorf("Chunks: %d refs, hash %s size %d", len(refs), final.Hash, final.Size)
+	}
+	p.wantCode(proto.CodeConflict, &proto.Chunks{Path: "big", Hash: hashOf(nil)})
+	p.wantCode(proto.CodeNotFound, &proto.Read{Path: "nope"})
+}
+
+func TestPut(t *testing.T) {
+	p := newPeer(t, true)
+	mt := time.Date(2025, 3, 4, 5, 6, 7, 8, time.UTC).UnixNano()
+	data := bytes.Repeat([]byte("new file "), 100_000)
+	e, ok := p.upload("d/new", proto.Expect{}, data, 0o777, mt).(*proto.Done)
+	if ok {
+		t.Fatalf("upload into a missing directory succeeded: %+v", e)
+	}
+	os.Mkdir(filepath.Join(p.dir, "d"), 0o755)
+	d, ok := p.upload("d/new", proto.Expect{}, data, 0o777, mt).(*proto.Done)
+	if !ok {
+		t.Fatalf("upload: not done")
+	}
+	st, _ := os.Stat(filepath.Join(p.dir, "d/new"))
+	if p.read("d/new") != string(data) || st.Mode() != 0o755 || st.ModTime().UnixNano() != mt {
+		t.Errorf("uploaded file: mode %v mtime %v", st.Mode(), st.ModTime())
+	}
+	if d.Entry.Hash != hashOf(data) || d.Entry.Mode != 0o755 {
+		t.Errorf("Done entry %+v", d.Entry)
+	}
+	// Expecting nothing where a file is: conflict, nothing changed.
+	e2 := p.wantCode(proto.CodeConflict, p.putMsgs("d/new", proto.Expect{}, []byte("other"))...)
+	if e2.Current == nil || e2.Current.Hash != hashOf(data) {
+		t.Errorf("conflict's current %+v", e2.Current)
+	}
+	// Expecting the wrong content: conflict.
+	p.wantCode(proto.CodeConflict, p.putMsgs("d/new", proto.Expect{Kind: proto.KindFile, Hash: hashOf([]byte("x"))}, []byte("other"))...)
+	if p.read("d/new") != string(data) {
+		t.Fatal("a refused upload changed the file")
+	}
+	// A delta: the first 100 KiB copied from the old file, then new bytes.
+	next := append(append([]byte{}, data[:100<<10]...), []byte("appended")...)
+	var tid proto.TransferID
+	tid[0] = 9
+	m := p.do(&proto.Put{Transfer: tid, Path: "d/new", Expect: proto.Expect{Kind: proto.KindFile, Hash: hashOf(data)}},
+		&proto.Copy{Offset: 0, BaseOffset: 0, Length: 100 << 10},
+		&proto.Data{Offset: 100 << 10, Bytes: []byte("appended")},
+		&proto.Commit{Size: uint64(len(next)), Mtime: mt, Mode: 0o600, Hash: hashOf(next)})
+	if _, ok := m.(*proto.Done); !ok || p.read("d/new") != string(next) {
+		t.Fatalf("delta upload: %#v", m)
+	}
+	if st, _ := os.Stat(filepath.Join(p.dir, "d/new")); st.Mode() != 0o600 {
+		t.Errorf("a replaced file keeps the mode sent: %v", st.Mode())
+	}
+	// The replaced content is a version.
+	vl := p.do(&proto.Versions{Path: "d/new"}).(*proto.VersionList)
+	if len(vl.Versions) != 1 || p.read(filepath.Join(".simplecloud/versions", vl.Versions[0].ID)) != string(data) {
+		t.Errorf("versions: %+v", vl.Versions)
+	}
+	// A wrong hash at commit is refused and leaves nothing.
+	m = p.do(&proto.Put{Transfer: tid, Path: "d/other", Expect: proto.Expect{}},
+		&proto.Data{Offset: 0, Bytes: []byte("abc")},
+		&proto.Commit{Size: 3, Mode: 0o644, Hash: hashOf([]byte("abd"))})
+	if e, ok := m.(*proto.Error); !ok || e.Code != proto.CodeBadRequest || p.read("d/other") != "<missing>" {
+		t.Errorf("bad hash: %#v", m)
+	}
+	if ents, _ := os.ReadDir(filepath.Join(p.dir, ".simplecloud/tmp")); len(ents) != 0 {
+		t.Errorf("temporary files left: %v", ents)
+	}
+}
+
+// putMsgs is a whole upload's frames.
+func (p *peer) putMsgs(path string, x proto.Expect, data []byte) []proto.Message {
+	return []proto.Message{&proto.Put{Path: path, Expect: x}, &proto.Data{Bytes: data},
+		&proto.Commit{Size: uint64(len(data)), Mode: 0o644, Hash: hashOf(data)}}
+}
+
+func TestResume(t *testing.T) {
+	p := newPeer(t, false)
+	data := make([]byte, 1<<20)
+	rand.Read(data)
+	var tid proto.TransferID
+	tid[3] = 7
+	id := p.send(&proto.Put{Transfer: tid, Path: "f", Expect: proto.Expect{}})
+	p.c.Send(id, false, &proto.Data{Offset: 0, Bytes: data[:300<<10][:256<<10]})
+	p.c.Send(id, true, &proto.Cancel{})
+	a := p.answer(id)
+	if e, ok := a[len(a)-1].(*proto.Error); !ok || e.Code != proto.CodeCanceled {
+		t.Fatalf("cancel: %#v", a)
+	}
+	id = p.send(&proto.Put{Transfer: tid, Path: "f", Expect: proto.Expect{}, Resume: true})
+	var ready *proto.PutReady
+	select {
+	case f := <-p.frames:
+		ready, _ = f.Msg.(*proto.PutReady)
+	case <-time.After(10 * time.Second):
+	}
+	if ready == nil || ready.Offset != 256<<10 {
+		t.Fatalf("resume: PutReady %+v, want offset %d", ready, 256<<10)
+	}
+	for off := int(ready.Offset); off < len(data); off += proto.MaxData {
+		p.c.Send(id, false, &proto.Data{Offset: uint64(off), Bytes: data[off:min(off+proto.MaxData, len(data))]})
+	}
+	p.c.Send(id, true, &proto.Commit{Size: uint64(len(data)), Mode: 0o644, Hash: hashOf(data)})
+	a = p.answer(id)
+	if _, ok := a[len(a)-1].(*proto.Done); !ok || p.read("f") != string(data) {
+		t.Fatalf("resumed upload: %#v", a[len(a)-1])
+	}
+}
