@@ -238,4 +238,3 @@ func join(dir, name string) string {
 func within(p, dir string) bool {
 	return dir == "" && p != "" || strings.HasPrefix(p, dir+"/")
 }
-
