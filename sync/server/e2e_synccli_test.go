@@ -2,6 +2,7 @@ package server_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -9,6 +10,9 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
+
+	"simplecloud/internal/testutil"
 )
 
 // syncSummary is `simplecloud sync --json`'s output.
@@ -161,5 +165,72 @@ func TestSyncCLI(t *testing.T) {
 	cmd := exec.Command(binary(t), "sync", "--once", one, "no-colon")
 	if err := cmd.Run(); err == nil || err.(*exec.ExitError).ExitCode() != 64 {
 		t.Errorf("bad target: %v, want exit 64", err)
+	}
+}
+
+// TestSyncDaemon: `simplecloud sync` without --once keeps running: a file
+// a root process moves into the user's server folder (as a finished
+// download would be) arrives on the client at once, a local file goes up,
+// and SIGTERM ends it with exit status 0.
+func TestSyncDaemon(t *testing.T) {
+	needRoot(t, "ssh", "useradd")
+	u := newUser(t, "")
+	root := openDir(t)
+	s := startServer(t, root, filepath.Join(t.TempDir(), "hk"), nil)
+	local := filepath.Join(t.TempDir(), "local")
+	rsh := "ssh " + strings.Join(s.sshArgs(u.key, "-p"), " ")
+	cmd := exec.Command(binary(t), "sync", "--json", "-e", rsh, local, u.name+"@127.0.0.1:Sync")
+	cmd.Env = append(os.Environ(), "XDG_STATE_HOME="+t.TempDir())
+	out := &syncBuffer{}
+	cmd.Stdout, cmd.Stderr = out, out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	t.Cleanup(func() {
+		cmd.Process.Kill()
+		if t.Failed() {
+			t.Logf("sync output:\n%s", out.String())
+		}
+	})
+	server := filepath.Join(root, u.name, "Sync")
+	testutil.Eventually(t, 20*time.Second, func() error {
+		if !strings.Contains(out.String(), `"converged":true`) {
+			return fmt.Errorf("no first run yet")
+		}
+		return nil
+	})
+	// A root process moves a finished download into the folder.
+	dl := filepath.Join(t.TempDir(), "film.mkv")
+	os.WriteFile(dl, []byte("a finished download"), 0o644)
+	os.Chown(dl, u.uid, u.gid)
+	moved := time.Now()
+	if err := exec.Command("mv", dl, filepath.Join(server, "film.mkv")).Run(); err != nil {
+		t.Fatal(err)
+	}
+	testutil.Eventually(t, 10*time.Second, func() error {
+		if b, _ := os.ReadFile(filepath.Join(local, "film.mkv")); string(b) != "a finished download" {
+			return fmt.Errorf("not on the client yet")
+		}
+		return nil
+	})
+	t.Logf("server change on the client after %v", time.Since(moved).Round(time.Millisecond))
+	// A local file goes up.
+	os.WriteFile(filepath.Join(local, "notes.txt"), []byte("written on the client"), 0o644)
+	testutil.Eventually(t, 10*time.Second, func() error {
+		if b, _ := os.ReadFile(filepath.Join(server, "notes.txt")); string(b) != "written on the client" {
+			return fmt.Errorf("not on the server yet")
+		}
+		return nil
+	})
+	cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case err := <-exited:
+		if err != nil {
+			t.Errorf("after SIGTERM: %v", err)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("still running 20s after SIGTERM")
 	}
 }
