@@ -146,7 +146,7 @@ func run(keep bool) error {
 	if err := runSteps(ctx, m2, afterUnlock); err != nil {
 		return err
 	}
-	if err := serveDemo(ctx, m2, dir); err != nil {
+	if err := serveDemo(ctx, m2, dir, a.Simplecloud); err != nil {
 		return err
 	}
 	if err := runSteps(ctx, m2, beforeClose); err != nil {

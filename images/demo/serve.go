@@ -14,7 +14,7 @@ import (
 // serveDemo starts the server in the guest for a user of the machine and
 // talks to it from this machine with OpenSSH's own sftp client, through
 // the port qemu forwards to 127.0.0.1.
-func serveDemo(ctx context.Context, m *vm.Machine, dir string) error {
+func serveDemo(ctx context.Context, m *vm.Machine, dir, bin string) error {
 	key := filepath.Join(dir, "alice_key")
 	if out, err := exec.CommandContext(ctx, "ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "alice@demo", "-f", key).CombinedOutput(); err != nil {
 		return fmt.Errorf("make the demo's key: %v: %s", err, out)
@@ -40,7 +40,7 @@ func serveDemo(ctx context.Context, m *vm.Machine, dir string) error {
 	if err != nil {
 		return fmt.Errorf("sftp to the guest: %w", err)
 	}
-	return nil
+	return syncDemo(ctx, m, dir, key, bin)
 }
 
 // sshOptions are the OpenSSH client options for the guest's server: the

@@ -48,7 +48,7 @@ var rules = []rule{
 	// The admission policy is pure: time and randomness are handed in.
 	{prefix: "sync/server/admit", allow: []string{"sync/server/admit"},
 		forbidOS: []string{"os", "os/exec", "syscall", "golang.org/x/sys/unix", "net"}},
-	{prefix: "sync/client", allow: []string{"sync/client", "sync/core", "sync/proto", "sync/rootfs", "sync/scan", "sync/watch", "internal/"}},
+	{prefix: "sync/client", allow: []string{"sync/client", "sync/core", "sync/proto", "sync/rootfs", "sync/scan", "sync/watch", "sync/versions", "internal/"}},
 	{prefix: "images", allow: []string{"images", "internal/"}},
 	{prefix: "internal/", allow: []string{"internal/"}},
 }

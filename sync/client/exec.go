@@ -2,163 +2,242 @@ package client
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
+	"fmt"
 	"log/slog"
-	gosync "sync"
+	"os"
+	"sync"
 
 	"golang.org/x/sys/unix"
 
+	"simplecloud/sync/client/remote"
 	"simplecloud/sync/core"
 	"simplecloud/sync/proto"
-	"simplecloud/sync/rootfs"
-	"simplecloud/sync/scan"
 )
 
-// executor carries out a plan, phase by phase (see core.Op), on both
-// sides at once: the local folder's actions on a small pool (system calls
-// and disk), the server's on a larger one (many requests in flight over
-// one connection, so 10,000 small files are not 10,000 round trips).
+// executor carries out a plan on both sides: phase by phase (core.Op),
+// both sides' actions of a phase at once, each side's writes many at a
+// time, everything else in list order. An action that fails (most often a
+// race: the path changed since the snapshot) is logged and left for the
+// next run; the ones that succeeded are returned, with New as the side
+// now holds it (a server may apply its umask).
 type executor struct {
-	remote Remote
-	base   string // the server's folder, relative to the user's root
-	local  *local
-	log    *slog.Logger
+	ctx     context.Context
+	l       *local
+	rc      Remote
+	base    string
+	workers int
+	log     *slog.Logger
 
-	localWorkers, remoteWorkers int
-
-	mu      gosync.Mutex
-	sent    int64
-	recv    int64
-	touched map[string]bool   // local directories to fsync at the end
-	modes   map[string]uint32 // local directories' final modes, set at the end
+	mu     sync.Mutex
+	failed int
 }
 
-func newExecutor(r Remote, base string, root *rootfs.Root, scanOpt scan.Options, lw, rw int, log *slog.Logger) *executor {
-	x := &executor{remote: r, base: base, log: log, localWorkers: lw, remoteWorkers: rw,
-		touched: map[string]bool{}, modes: map[string]uint32{}}
-	x.local = &local{root: root, ex: x}
-	for range lw {
-		x.local.scanners = append(x.local.scanners, scan.New(root, scanOpt))
-	}
-	return x
-}
-
-func (x *executor) count(ts TransferStats) {
-	x.mu.Lock()
-	x.sent += ts.Sent
-	x.recv += ts.Received
-	x.mu.Unlock()
-}
-
-func (x *executor) touch(dir string) {
-	x.mu.Lock()
-	x.touched[dir] = true
-	x.mu.Unlock()
-}
-
-func (x *executor) deferMode(dir string, mode uint32) {
-	x.mu.Lock()
-	x.modes[dir] = mode
-	x.mu.Unlock()
-}
-
-// outcome is what became of a plan: the actions that succeeded on each
-// side, how many raced (left for the next run) and the other failures.
-type outcome struct {
-	local, remote []core.Action
-	raced         int
-	failed        []error
-}
-
-// run executes the plan and returns what succeeded.
-func (x *executor) run(ctx context.Context, p core.Plan) outcome {
-	var out outcome
+func (x *executor) run(p *core.Plan) (doneL, doneR []core.Action) {
 	for phase := core.OpAside.Phase(); phase <= core.OpSetMeta.Phase(); phase++ {
-		la, ra := inPhase(p.Local, phase), inPhase(p.Remote, phase)
-		var lerrs, rerrs []error
-		var wg gosync.WaitGroup
+		var wg sync.WaitGroup
+		var dl, dr []core.Action
 		wg.Add(2)
-		go func() {
-			defer wg.Done()
-			lerrs = runPhase(ctx, la, x.localWorkers, func(w int, a core.Action) error { return x.local.do(ctx, w, a) })
-		}()
-		go func() {
-			defer wg.Done()
-			rerrs = runPhase(ctx, ra, x.remoteWorkers, func(_ int, a core.Action) error { return x.doRemote(ctx, a) })
-		}()
+		go func() { defer wg.Done(); dl = x.phase(p.Local, phase, x.localAction) }()
+		go func() { defer wg.Done(); dr = x.phase(p.Remote, phase, x.remoteAction) }()
 		wg.Wait()
-		out.local = x.collect(&out, core.Local, la, lerrs, out.local)
-		out.remote = x.collect(&out, core.Remote, ra, rerrs, out.remote)
-		if ctx.Err() != nil {
-			break
-		}
+		doneL, doneR = append(doneL, dl...), append(doneR, dr...)
 	}
-	x.finish(&out)
-	return out
+	return doneL, doneR
 }
 
-// collect appends the actions that succeeded to done and counts the rest.
-func (x *executor) collect(out *outcome, side core.Side, acts []core.Action, errs []error, done []core.Action) []core.Action {
-	for i, a := range acts {
-		switch err := errs[i]; {
-		case err == nil:
-			done = append(done, a)
-		case isRace(err):
-			out.raced++
-			x.log.Info("left for the next run", "side", side, "action", a.Op, "path", a.Path, "why", err)
-		case errors.Is(err, errDependency):
-			out.raced++
-		default:
-			out.failed = append(out.failed, err)
-			x.log.Warn("failed", "side", side, "action", a.Op, "path", a.Path, "err", err)
-		}
-	}
-	return done
-}
-
-// finish sets the deferred directory modes and fsyncs every local
-// directory an entry was renamed into or out of, so that the ancestor
-// saved next never claims a state the disk could still lose.
-func (x *executor) finish(out *outcome) {
-	for d, m := range x.modes {
-		if err := x.local.root.SetAttrs(d, rootfs.Attrs{SetMode: true, Mode: m}); err != nil && !errors.Is(err, unix.ENOENT) {
-			out.failed = append(out.failed, wrapOp("chmod", d, err))
-		}
-	}
-	for d := range x.touched {
-		if d == "" {
-			d = "/"
-		}
-		f, err := x.local.root.OpenFile(d, unix.O_RDONLY|unix.O_DIRECTORY, 0, false)
-		if err != nil {
-			continue // gone since: nothing to make durable
-		}
-		if err := f.Sync(); err != nil {
-			out.failed = append(out.failed, wrapOp("sync", d, err))
-		}
-		f.Close()
-	}
-}
-
-func inPhase(acts []core.Action, phase int) []core.Action {
-	var out []core.Action
+// phase runs a side's actions of one phase; writes in parallel.
+func (x *executor) phase(acts []core.Action, phase int, do func(core.Action) (core.Action, error)) []core.Action {
+	var mine []core.Action
 	for _, a := range acts {
 		if a.Op.Phase() == phase {
-			out = append(out, a)
+			mine = append(mine, a)
+		}
+	}
+	res := make([]*core.Action, len(mine))
+	one := func(i int) {
+		if x.ctx.Err() != nil {
+			return
+		}
+		a, err := do(mine[i])
+		if err != nil {
+			x.mu.Lock()
+			x.failed++
+			x.mu.Unlock()
+			x.log.Info("left for the next run", "action", mine[i].String(), "err", err)
+			return
+		}
+		res[i] = &a
+	}
+	if phase == core.OpWrite.Phase() {
+		sem := make(chan struct{}, x.workers)
+		var wg sync.WaitGroup
+		for i := range mine {
+			sem <- struct{}{}
+			wg.Add(1)
+			go func() { defer func() { <-sem; wg.Done() }(); one(i) }()
+		}
+		wg.Wait()
+	} else {
+		for i := range mine {
+			one(i)
+		}
+	}
+	var out []core.Action
+	for _, a := range res {
+		if a != nil {
+			out = append(out, *a)
 		}
 	}
 	return out
 }
 
-// raceErrors are the errors that mean "the state is not what the plan
-// expected": the action is left for the next run, nothing is lost.
-var raceErrors = []error{errRaced, proto.ErrConflict}
+// localAction carries out one action in the local folder.
+func (x *executor) localAction(a core.Action) (core.Action, error) {
+	l := x.l
+	switch a.Op {
+	case core.OpAside:
+		if err := l.check(a.From, a.Old); err != nil {
+			return a, err
+		}
+		return a, l.root.Rename(a.From, a.Path, unix.RENAME_NOREPLACE)
+	case core.OpMkdir:
+		if a.Old.Present() {
+			if err := l.remove(a.Path, a.Old); err != nil {
+				return a, err
+			}
+		}
+		err := l.root.Mkdir(a.Path, uint32(a.New.Mode&core.PermMask))
+		if errors.Is(err, unix.EEXIST) {
+			if cur, serr := l.stat(a.Path); serr == nil && cur.Kind == core.Dir {
+				a.New.Mode = cur.Mode
+				return a, nil
+			}
+		}
+		if err == nil {
+			err = l.setMeta(a.Path, core.Entry{Kind: core.Dir, Mode: a.New.Mode})
+		}
+		return a, err
+	case core.OpMove:
+		if err := l.check(a.From, a.Old); err != nil {
+			return a, err
+		}
+		if err := l.root.Rename(a.From, a.Path, unix.RENAME_NOREPLACE); err != nil {
+			return a, err
+		}
+		return a, l.setMeta(a.Path, a.New)
+	case core.OpRemove:
+		return a, l.remove(a.Path, a.Old)
+	case core.OpWrite:
+		return a, x.download(a)
+	case core.OpSetMeta:
+		if err := l.check(a.Path, a.Old); err != nil {
+			return a, err
+		}
+		return a, l.setMeta(a.Path, a.New)
+	}
+	return a, fmt.Errorf("unknown action %v", a.Op)
+}
 
-func isRace(err error) bool {
-	for _, r := range raceErrors {
-		if errors.Is(err, r) {
-			return true
+// download makes the local path hold a.New from the server's a.From.
+func (x *executor) download(a core.Action) error {
+	l := x.l
+	tmp, err := l.tmpName()
+	if err != nil {
+		return err
+	}
+	if a.New.Kind == core.Symlink {
+		if err := l.root.Symlink(a.New.Target, tmp); err != nil {
+			return err
+		}
+		return l.replace(tmp, a.Path, a.Old)
+	}
+	f, err := l.root.OpenFile(tmp, unix.O_RDWR|unix.O_CREAT|unix.O_EXCL, 0o600, false)
+	if err != nil {
+		return err
+	}
+	var base *os.File
+	if a.Old.Kind == core.File {
+		if base, err = l.open(a.Path); err != nil {
+			base = nil
 		}
 	}
-	return false
+	_, err = x.rc.Download(x.ctx, remotePath(x.base, a.From), proto.Hash(a.New.Hash), base, f)
+	if base != nil {
+		base.Close()
+	}
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = l.setMeta(tmp, a.New)
+	}
+	if err != nil {
+		l.root.Remove(tmp, 0)
+		return err
+	}
+	return l.replace(tmp, a.Path, a.Old)
+}
+
+// remoteAction carries out one action on the server.
+func (x *executor) remoteAction(a core.Action) (core.Action, error) {
+	ctx, rc := x.ctx, x.rc
+	rp := func(p string) string { return remotePath(x.base, p) }
+	switch a.Op {
+	case core.OpAside:
+		_, err := rc.Rename(ctx, rp(a.From), rp(a.Path), expect(a.Old), proto.Expect{})
+		return a, err
+	case core.OpMkdir:
+		if a.Old.Present() {
+			if err := rc.Delete(ctx, rp(a.Path), expect(a.Old)); err != nil {
+				return a, err
+			}
+		}
+		e, err := rc.Mkdir(ctx, rp(a.Path), uint32(a.New.Mode), a.New.MTime)
+		if err == nil && e.Kind == proto.KindDir {
+			a.New = fromProto(e)
+		}
+		return a, err
+	case core.OpMove:
+		e, err := rc.Rename(ctx, rp(a.From), rp(a.Path), expect(a.Old), proto.Expect{})
+		if err != nil {
+			return a, err
+		}
+		if fromProto(e).Mode != a.New.Mode || e.Mtime != a.New.MTime {
+			e, err = rc.SetAttr(ctx, rp(a.Path), expect(a.Old), uint32(a.New.Mode), a.New.MTime)
+		}
+		a.New.Mode = fromProto(e).Mode
+		return a, err
+	case core.OpRemove:
+		return a, rc.Delete(ctx, rp(a.Path), expect(a.Old))
+	case core.OpWrite:
+		if a.New.Kind == core.Symlink {
+			_, err := rc.Symlink(ctx, rp(a.Path), a.New.Target, expect(a.Old))
+			return a, err
+		}
+		f, err := x.l.open(a.From)
+		if err != nil {
+			return a, err
+		}
+		defer f.Close()
+		var tid proto.TransferID
+		rand.Read(tid[:])
+		e, _, err := rc.Upload(ctx, rp(a.Path), expect(a.Old), f, remote.UploadOptions{Transfer: tid,
+			Mode: uint32(a.New.Mode), Mtime: a.New.MTime, Size: a.New.Size, Hash: proto.Hash(a.New.Hash)})
+		if err == nil {
+			a.New.Mode = fromProto(e).Mode
+		}
+		return a, err
+	case core.OpSetMeta:
+		e, err := rc.SetAttr(ctx, rp(a.Path), expect(a.Old), uint32(a.New.Mode), a.New.MTime)
+		if err == nil {
+			a.New.Mode = fromProto(e).Mode
+		}
+		return a, err
+	}
+	return a, fmt.Errorf("unknown action %v", a.Op)
 }

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+
+	"simplecloud/sync/client/remote"
 )
 
 // SSHFSDefaults are the sshfs -o options every stream mount gets. They keep
@@ -28,8 +30,8 @@ type MountOptions struct {
 // SSHFSArgs returns sshfs's arguments that mount remote, USER@HOST[:PATH]
 // (HOST may be a bracketed IPv6 address), at mountpoint in stream mode. It
 // refuses a host or mount point that sshfs would take for an option.
-func SSHFSArgs(remote, mountpoint string, o MountOptions) ([]string, error) {
-	user, host, path, err := parseRemote(remote)
+func SSHFSArgs(remoteArg, mountpoint string, o MountOptions) ([]string, error) {
+	user, host, path, err := parseRemote(remoteArg)
 	if err != nil {
 		return nil, err
 	}
@@ -52,29 +54,11 @@ func SSHFSArgs(remote, mountpoint string, o MountOptions) ([]string, error) {
 }
 
 // parseRemote splits USER@HOST[:PATH], keeping the brackets of an IPv6
-// HOST.
-func parseRemote(remote string) (user, host, path string, err error) {
-	user, hostPath, ok := strings.Cut(remote, "@")
-	if !ok || user == "" || strings.ContainsAny(user, ":/") {
-		return "", "", "", fmt.Errorf("parse %q: want USER@HOST[:PATH]", remote)
+// HOST; a mount needs the user.
+func parseRemote(remoteArg string) (user, host, path string, err error) {
+	user, host, path, _, err = remote.Split(remoteArg)
+	if err == nil && user == "" {
+		err = fmt.Errorf("parse %q: want USER@HOST[:PATH]", remoteArg)
 	}
-	host = hostPath
-	if strings.HasPrefix(hostPath, "[") {
-		end := strings.Index(hostPath, "]")
-		if end < 0 {
-			return "", "", "", fmt.Errorf("parse %q: unclosed [ in host", remote)
-		}
-		host = hostPath[:end+1]
-		rest := hostPath[end+1:]
-		if rest != "" && !strings.HasPrefix(rest, ":") {
-			return "", "", "", fmt.Errorf("parse %q: want USER@[ADDR][:PATH]", remote)
-		}
-		path = strings.TrimPrefix(rest, ":")
-	} else if h, p, ok := strings.Cut(hostPath, ":"); ok {
-		host, path = h, p
-	}
-	if host == "" || host == "[]" || strings.HasPrefix(host, "-") {
-		return "", "", "", fmt.Errorf("parse %q: empty or bad host", remote)
-	}
-	return user, host, path, nil
+	return user, host, path, err
 }

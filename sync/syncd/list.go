@@ -2,11 +2,15 @@ package syncd
 
 import (
 	"errors"
+	"fmt"
+	"strings"
 
 	"golang.org/x/sys/unix"
 
+	"simplecloud/sync/core"
 	"simplecloud/sync/proto"
 	"simplecloud/sync/scan"
+	"simplecloud/sync/watch"
 )
 
 // Limits of one EntryBatch frame, as proto.Batches cuts them.
@@ -105,7 +109,81 @@ func (s *session) stat(r *request, m *proto.Stat) error {
 	return s.conn.Send(r.id, true, &proto.EntryBatch{Entries: out})
 }
 
-// subscribe is the change feed: not served by this build yet.
+// subscribe is the change feed of the subtree at m.Path: the entries of
+// whatever changed there, by anyone, until the client cancels. A loss of
+// events the watcher cannot recover from by itself is a Rescan.
 func (s *session) subscribe(r *request, m *proto.Subscribe) error {
-	return &proto.Error{Code: proto.CodeUnsupported, Message: "this server has no change feed yet"}
+	if err := checkPath(m.Path, true); err != nil {
+		return err
+	}
+	if m.Format != proto.FormatPlain {
+		return &proto.Error{Code: proto.CodeUnsupported, Message: "sealed folders are not served yet"}
+	}
+	w, err := watch.New(s.root, m.Path, watch.Options{Logger: s.log, Exclude: func(p string, dir bool) bool {
+		first, _, _ := strings.Cut(p, "/")
+		return first == core.StateDir || strings.HasPrefix(core.Base(p), core.TempPrefix)
+	}})
+	if err != nil {
+		return err
+	}
+	defer w.Close()
+	seq := uint64(0)
+	for {
+		select {
+		case <-r.ctx.Done():
+			return r.ctx.Err()
+		case evs, ok := <-w.Events():
+			if !ok {
+				s.conn.Send(r.id, false, &proto.Rescan{Epoch: s.opt.Epoch, Reason: "the watcher stopped"})
+				return fmt.Errorf("change feed of %q: %w", m.Path, w.Err())
+			}
+			entries, rescan := s.changes(r, m.Path, evs)
+			if rescan {
+				if err := s.conn.Send(r.id, false, &proto.Rescan{Epoch: s.opt.Epoch, Reason: "events were lost"}); err != nil {
+					return err
+				}
+			}
+			for _, b := range proto.Batches(entries) {
+				seq++
+				if err := s.conn.Send(r.id, false, &proto.Changes{Epoch: s.opt.Epoch, Seq: seq, Entries: b}); err != nil {
+					return err
+				}
+			}
+		}
+	}
+}
+
+// changes turns watch events into the entries of what they name: the path
+// itself (absent when gone) and, for a subtree, everything below it. A
+// file being written (no hash yet) is left out; it is reported once closed.
+func (s *session) changes(r *request, base string, evs []watch.Event) ([]proto.Entry, bool) {
+	var out []proto.Entry
+	for _, ev := range evs {
+		if ev.Subtree && ev.Path == base {
+			return nil, true
+		}
+		e, _, err := s.current(ev.Path, true)
+		if err != nil {
+			s.log.Debug("change not reported", "path", ev.Path, "err", err)
+			continue
+		}
+		e.Path = ev.Path
+		if e.Kind == proto.KindFile && e.Hash.IsZero() {
+			continue
+		}
+		if !ev.Subtree || e.Kind != proto.KindDir {
+			out = append(out, e)
+			continue
+		}
+		sc, put := s.scanner(true) // the walk reports ev.Path itself first
+		sc.Walk(ev.Path, func(se *scan.Entry) error {
+			if se.Kind == scan.File && !se.HasHash() {
+				return nil
+			}
+			out = append(out, toEntry(se))
+			return r.ctx.Err()
+		})
+		put()
+	}
+	return out, false
 }

@@ -225,3 +225,83 @@ func TestResume(t *testing.T) {
 		t.Fatalf("resumed upload: %#v", a[len(a)-1])
 	}
 }
+
+// TestSubscribe: changes made by anyone under the subscribed folder arrive
+// as Changes with growing Seq and the Welcome's epoch; a file being
+// written arrives once closed.
+func TestSubscribe(t *testing.T) {
+	p := newPeer(t, true)
+	os.MkdirAll(filepath.Join(p.dir, "Sync"), 0o755)
+	id := p.send(&proto.Subscribe{Path: "Sync"})
+	next := func() *proto.Changes {
+		t.Helper()
+		select {
+		case f := <-p.frames:
+			c, ok := f.Msg.(*proto.Changes)
+			if !ok || f.ID != id {
+				t.Fatalf("feed frame %#v", f)
+			}
+			return c
+		case <-time.After(10 * time.Second):
+			t.Fatal("no change within 10s")
+		}
+		return nil
+	}
+	// Let the watch get in place: poll with a marker file until it shows.
+	deadline := time.Now().Add(10 * time.Second)
+	var c *proto.Changes
+	for c == nil && time.Now().Before(deadline) {
+		p.file("Sync/marker", []byte("m"))
+		select {
+		case f := <-p.frames:
+			c = f.Msg.(*proto.Changes)
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+	if c == nil || c.Epoch != 42 || c.Seq != 1 {
+		t.Fatalf("first change %+v", c)
+	}
+	for drained := false; !drained; {
+		select {
+		case <-p.frames:
+		case <-time.After(200 * time.Millisecond):
+			drained = true
+		}
+	}
+	f, _ := os.Create(filepath.Join(p.dir, "Sync/slow"))
+	f.Write([]byte("half"))
+	select {
+	case fr := <-p.frames:
+		t.Fatalf("a file being written was reported: %#v", fr.Msg)
+	case <-time.After(300 * time.Millisecond):
+	}
+	f.Write([]byte(" and the rest"))
+	f.Close()
+	c = next()
+	if len(c.Entries) != 1 || c.Entries[0].Path != "Sync/slow" || c.Entries[0].Hash != hashOf([]byte("half and the rest")) {
+		t.Errorf("closed file: %+v", c.Entries)
+	}
+	// A tree moved in by another process, and a delete.
+	out := t.TempDir()
+	os.MkdirAll(filepath.Join(out, "dl/sub"), 0o755)
+	os.WriteFile(filepath.Join(out, "dl/sub/film"), []byte("film"), 0o644)
+	os.Rename(filepath.Join(out, "dl"), filepath.Join(p.dir, "Sync/dl"))
+	c = next()
+	var got []string
+	for _, e := range c.Entries {
+		got = append(got, e.Path)
+	}
+	if strings.Join(got, ",") != "Sync/dl,Sync/dl/sub,Sync/dl/sub/film" {
+		t.Errorf("moved-in tree: %q", got)
+	}
+	os.Remove(filepath.Join(p.dir, "Sync/marker"))
+	c = next()
+	if len(c.Entries) != 1 || c.Entries[0].Kind != proto.KindAbsent {
+		t.Errorf("delete: %+v", c.Entries)
+	}
+	p.c.Send(id, true, &proto.Cancel{})
+	a := p.answer(id)
+	if e, ok := a[len(a)-1].(*proto.Error); !ok || e.Code != proto.CodeCanceled {
+		t.Errorf("cancel: %#v", a[len(a)-1])
+	}
+}

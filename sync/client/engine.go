@@ -1,0 +1,284 @@
+package client
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"strings"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"simplecloud/sync/client/remote"
+	"simplecloud/sync/core"
+	"simplecloud/sync/proto"
+)
+
+// Remote is what the engine asks of the server: *remote.Client.
+type Remote interface {
+	List(ctx context.Context, p string, h proto.HashMode, fn func([]proto.Entry) error) error
+	Download(ctx context.Context, p string, want proto.Hash, base, dst *os.File) (remote.TransferStats, error)
+	Upload(ctx context.Context, p string, expect proto.Expect, src *os.File, o remote.UploadOptions) (proto.Entry, remote.TransferStats, error)
+	Mkdir(ctx context.Context, p string, mode uint32, mtime int64) (proto.Entry, error)
+	Symlink(ctx context.Context, p, target string, expect proto.Expect) (proto.Entry, error)
+	Rename(ctx context.Context, from, to string, expect, expectTo proto.Expect) (proto.Entry, error)
+	Delete(ctx context.Context, p string, expect proto.Expect) error
+	SetAttr(ctx context.Context, p string, expect proto.Expect, mode uint32, mtime int64) (proto.Entry, error)
+	Stats() remote.Stats
+}
+
+// Options configure a sync of one local folder with one server folder.
+type Options struct {
+	Local      string // the local folder (absolute)
+	RemoteName string // [USER@]HOST:PATH, for the state file and messages
+	RemotePath string // the folder below the user's root on the server
+	StateDir   string // where ancestors live (StateDir())
+	Limits     core.Limits
+	DryRun     bool
+	LocalHost  string // names the hosts in conflict copies
+	RemoteHost string
+	Workers    int // transfers at once (default 32)
+	Out        io.Writer
+	Logger     *slog.Logger
+}
+
+// Summary is what a run did, as --json prints it.
+type Summary struct {
+	Uploaded      int   `json:"uploaded"`
+	Downloaded    int   `json:"downloaded"`
+	DeletedLocal  int   `json:"deleted_local"`
+	DeletedRemote int   `json:"deleted_remote"`
+	Conflicts     int   `json:"conflicts"`
+	BytesSent     int64 `json:"bytes_sent"`
+	BytesReceived int64 `json:"bytes_received"`
+	Converged     bool  `json:"converged"`
+	Failed        int   `json:"failed"`  // actions left for the next run
+	Skipped       int   `json:"skipped"` // paths whose state was unknown (being written)
+}
+
+// ErrUnsafe is wrapped by the errors of a run refused for safety:
+// nothing was changed.
+var ErrUnsafe = errors.New("refused for safety, nothing changed")
+
+// RunOnce reconciles the folder with the server once: both snapshots, the
+// three-way plan against the last agreed state, the safety checks, then
+// the plan phase by phase on both sides, each action only if its path is
+// still as planned. The new agreed state is saved (unless DryRun).
+func RunOnce(ctx context.Context, rc Remote, o Options) (Summary, error) {
+	var sum Summary
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.Workers <= 0 {
+		o.Workers = 32
+	}
+	statePath := StatePath(o.StateDir, o.Local, o.RemoteName)
+	st, ancestor, err := loadState(statePath, o.Local, o.RemoteName)
+	if err != nil {
+		o.Logger.Warn("starting without the last sync state: nothing will be deleted this run", "err", err)
+		st, ancestor = nil, core.Tree{}
+	}
+	fsid, err := localFS(o.Local)
+	if errors.Is(err, unix.ENOENT) && ancestor.Len() == 0 && !o.DryRun {
+		if err = os.MkdirAll(o.Local, 0o755); err == nil {
+			fsid, err = localFS(o.Local)
+		}
+	}
+	if err != nil {
+		if errors.Is(err, unix.ENOENT) {
+			return sum, fmt.Errorf("%s does not exist (a disk not mounted?): %w", o.Local, ErrUnsafe)
+		}
+		return sum, err
+	}
+	if st != nil && ancestor.Len() > 0 && st.FS != fsid {
+		return sum, fmt.Errorf("%s is on another file system than at the last sync (a disk not mounted?): %w", o.Local, ErrUnsafe)
+	}
+	l, err := openLocal(o.Local)
+	if err != nil {
+		return sum, err
+	}
+	defer l.close()
+	// Both snapshots at once.
+	lunk, runk := map[string]bool{}, map[string]bool{}
+	type listed struct {
+		t   core.Tree
+		err error
+	}
+	rch := make(chan listed, 1)
+	go func() {
+		t, err := listRemote(ctx, rc, o.RemotePath, runk)
+		if errors.Is(err, proto.ErrNotFound) && !o.DryRun {
+			// A first sync into a new folder: make it (its parents too).
+			err = mkdirs(ctx, rc, o.RemotePath)
+		}
+		rch <- listed{t, err}
+	}()
+	localTree, _, lerr := l.snapshot(lunk)
+	r := <-rch
+	if lerr != nil {
+		return sum, lerr
+	}
+	if r.err != nil {
+		return sum, r.err
+	}
+	remoteTree := r.t
+	for p := range runk {
+		lunk[p] = true
+	}
+	// Paths whose state is unknown on either side are left alone this run.
+	if len(lunk) > 0 {
+		drop := func(p string, _ core.Entry) bool { return lunk[p] }
+		localTree, remoteTree, ancestor = localTree.Filter(drop), remoteTree.Filter(drop), ancestor.Filter(drop)
+		sum.Skipped = len(lunk)
+	}
+	ig, err := ignoreRules(ctx, l, rc, o.RemotePath, localTree, remoteTree)
+	if err != nil {
+		return sum, err
+	}
+	plan := core.Reconcile(ancestor, localTree, remoteTree, core.Options{Now: time.Now(),
+		LocalHost: o.LocalHost, RemoteHost: o.RemoteHost, Ignore: ig})
+	sum.Conflicts = len(plan.Conflicts)
+	if err := core.SafetyCheck(ancestor, localTree, remoteTree, &plan, o.Limits); err != nil {
+		return sum, fmt.Errorf("%w: %w", err, ErrUnsafe)
+	}
+	if o.DryRun {
+		printPlan(o.Out, &plan)
+		sum.Converged = plan.Empty()
+		return sum, nil
+	}
+	before := rc.Stats()
+	x := &executor{ctx: ctx, l: l, rc: rc, base: o.RemotePath, workers: o.Workers, log: o.Logger}
+	doneL, doneR := x.run(&plan)
+	after := rc.Stats()
+	sum.BytesSent, sum.BytesReceived = after.BytesSent-before.BytesSent, after.BytesReceived-before.BytesReceived
+	sum.Failed = x.failed
+	for _, a := range doneL {
+		switch {
+		case a.Op == core.OpWrite:
+			sum.Downloaded++
+		case a.Op == core.OpRemove && a.Old.Kind != core.Dir:
+			sum.DeletedLocal++
+		}
+	}
+	for _, a := range doneR {
+		switch {
+		case a.Op == core.OpWrite:
+			sum.Uploaded++
+		case a.Op == core.OpRemove && a.Old.Kind != core.Dir:
+			sum.DeletedRemote++
+		}
+	}
+	local2, err := core.Apply(localTree, doneL)
+	if err != nil {
+		return sum, fmt.Errorf("record the local changes: %w", err)
+	}
+	remote2, err := core.Apply(remoteTree, doneR)
+	if err != nil {
+		return sum, fmt.Errorf("record the server's changes: %w", err)
+	}
+	next := core.Settle(ancestor, local2, remote2)
+	if st == nil {
+		st = &state{Local: o.Local, Remote: o.RemoteName}
+	}
+	st.FS = fsid
+	if err := saveState(statePath, st, next); err != nil {
+		return sum, err
+	}
+	sum.Converged = x.failed == 0 && len(lunk) == 0 && ig.Apply(local2).Equal(ig.Apply(remote2))
+	return sum, nil
+}
+
+// printPlan writes a plan as --dry-run shows it.
+func printPlan(w io.Writer, p *core.Plan) {
+	if w == nil {
+		return
+	}
+	for _, side := range []core.Side{core.Local, core.Remote} {
+		for _, a := range p.Actions(side) {
+			fmt.Fprintf(w, "%s: %s\n", side, a)
+		}
+	}
+	for _, c := range p.Conflicts {
+		fmt.Fprintf(w, "conflict: %s (the other version kept as %s)\n", c.Path, c.Copy)
+	}
+	if p.Empty() {
+		fmt.Fprintln(w, "nothing to do")
+	}
+}
+
+// localFS identifies the file system the folder is on.
+func localFS(dir string) (FSID, error) {
+	var st unix.Stat_t
+	if err := unix.Stat(dir, &st); err != nil {
+		return FSID{}, err
+	}
+	var sf unix.Statfs_t
+	if err := unix.Statfs(dir, &sf); err != nil {
+		return FSID{}, err
+	}
+	return FSID{Dev: st.Dev, FSID: uint64(uint32(sf.Fsid.Val[0]))<<32 | uint64(uint32(sf.Fsid.Val[1]))}, nil
+}
+
+// remotePath is the server path of a folder path p.
+func remotePath(base, p string) string {
+	if base == "" {
+		return p
+	}
+	if p == "" {
+		return base
+	}
+	return base + "/" + p
+}
+
+// listRemote lists the server folder base as a tree of folder paths; files
+// listed without a hash (being written there) go to unknown. A folder that
+// does not exist is an empty tree.
+func listRemote(ctx context.Context, rc Remote, base string, unknown map[string]bool) (core.Tree, error) {
+	var b core.Builder
+	err := rc.List(ctx, base, proto.HashesAll, func(es []proto.Entry) error {
+		for _, e := range es {
+			p := e.Path
+			if base != "" {
+				if p == base {
+					continue
+				}
+				rest, ok := strings.CutPrefix(p, base+"/")
+				if !ok {
+					return fmt.Errorf("list %s: the server sent %q", base, p)
+				}
+				p = rest
+			} else if p == "" {
+				continue
+			}
+			if e.Kind == proto.KindFile && e.Hash.IsZero() {
+				unknown[p] = true
+			}
+			if err := b.Add(p, fromProto(e)); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if errors.Is(err, proto.ErrNotFound) && base != "" {
+		return core.Tree{}, err
+	}
+	if err != nil {
+		return core.Tree{}, err
+	}
+	return b.Build()
+}
+
+// mkdirs makes the server folder p and its parents.
+func mkdirs(ctx context.Context, rc Remote, p string) error {
+	cur := ""
+	for _, el := range strings.Split(p, "/") {
+		cur = remotePath(cur, el)
+		if _, err := rc.Mkdir(ctx, cur, 0o755, 0); err != nil {
+			return err
+		}
+	}
+	return nil
+}

@@ -1,0 +1,194 @@
+package client
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path"
+	"strings"
+	"sync"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"simplecloud/sync/core"
+	"simplecloud/sync/proto"
+	"simplecloud/sync/rootfs"
+	"simplecloud/sync/scan"
+	"simplecloud/sync/versions"
+)
+
+// errRaced marks an action left for the next run: the path is no longer
+// in the state the plan was based on.
+var errRaced = core.ErrRaced
+
+// local is the client's folder: scanned through a strict rooted handle
+// (no symbolic link followed), written through temporary files renamed
+// into place, and everything the sync overwrites or deletes here kept in
+// the folder's own .simplecloud/versions, as the server keeps its own: a
+// sync never destroys the last copy of anything.
+type local struct {
+	dir   string
+	root  *rootfs.Root
+	mu    sync.Mutex // the scanner is not safe for concurrent use
+	sc    *scan.Scanner
+	store *versions.Store
+}
+
+// tmpDir holds downloads in progress in the local folder.
+const tmpDir = core.StateDir + "/tmp"
+
+func openLocal(dir string) (*local, error) {
+	r, err := rootfs.Open(dir)
+	if err != nil {
+		return nil, err
+	}
+	strict := r.Strict()
+	l := &local{dir: dir, root: strict, store: versions.Open(strict, versions.DefaultPolicy(), nil)}
+	l.sc = scan.New(strict, scanOptions())
+	return l, nil
+}
+
+// scanOptions hash with the protocol's hash and leave out temporary files.
+func scanOptions() scan.Options {
+	return scan.Options{Hasher: proto.PlainHasher{}, Exclude: func(p string, dir bool) bool {
+		return strings.HasPrefix(core.Base(p), core.TempPrefix)
+	}}
+}
+
+func (l *local) close() { l.root.Close() }
+
+// snapshot scans the folder. unknown gets the paths whose state is not
+// known (files being written or unreadable, directories not listed): the
+// run leaves them alone on both sides.
+func (l *local) snapshot(unknown map[string]bool) (core.Tree, scan.Summary, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var b core.Builder
+	sum, err := l.sc.Walk("", func(e *scan.Entry) error {
+		ce, ok := fromScan(e)
+		if !ok {
+			unknown[e.Path] = true
+		}
+		return b.Add(e.Path, ce)
+	})
+	if err != nil {
+		return core.Tree{}, sum, fmt.Errorf("scan %s: %w", l.dir, err)
+	}
+	for _, u := range sum.Unscanned {
+		unknown[u.Path] = true
+	}
+	t, err := b.Build()
+	if err != nil {
+		return core.Tree{}, sum, fmt.Errorf("scan %s: %w", l.dir, err)
+	}
+	return t, sum, nil
+}
+
+// stat returns p's state now (absent when nothing is there).
+func (l *local) stat(p string) (core.Entry, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	e, ok, err := l.sc.Stat(p, false)
+	if errors.Is(err, fs.ErrNotExist) || (err == nil && !ok) {
+		return core.Entry{}, nil
+	}
+	if err != nil {
+		return core.Entry{}, err
+	}
+	ce, known := fromScan(&e)
+	if !known {
+		return core.Entry{}, fmt.Errorf("%s: %w (being written)", p, errRaced)
+	}
+	return ce, nil
+}
+
+// check fails with errRaced unless p is still old.
+func (l *local) check(p string, old core.Entry) error {
+	cur, err := l.stat(p)
+	if err != nil {
+		return err
+	}
+	if !old.Matches(cur) {
+		return fmt.Errorf("%s: %w", p, errRaced)
+	}
+	return nil
+}
+
+// tmpName returns a fresh temporary name in the folder's state directory.
+func (l *local) tmpName() (string, error) {
+	for _, d := range []string{core.StateDir, tmpDir} {
+		if err := l.root.Mkdir(d, 0o700); err != nil && !errors.Is(err, unix.EEXIST) {
+			return "", err
+		}
+	}
+	var b [12]byte
+	rand.Read(b[:])
+	return path.Join(tmpDir, core.TempPrefix+hex.EncodeToString(b[:])), nil
+}
+
+// replace puts the new entry tmp at p in place of old: old (checked) is
+// kept as a version first, then tmp is renamed in without replacing
+// anything that appeared meanwhile.
+func (l *local) replace(tmp, p string, old core.Entry) error {
+	var kept *versions.Version
+	if old.Present() {
+		if err := l.check(p, old); err != nil {
+			l.root.Remove(tmp, 0)
+			return err
+		}
+		v, err := l.store.Keep(p, time.Now())
+		if err != nil {
+			l.root.Remove(tmp, 0)
+			return err
+		}
+		kept = &v
+	}
+	if err := l.root.Rename(tmp, p, unix.RENAME_NOREPLACE); err != nil {
+		if kept != nil {
+			l.store.Return(*kept)
+		}
+		l.root.Remove(tmp, 0)
+		if errors.Is(err, unix.EEXIST) {
+			return fmt.Errorf("%s: %w", p, errRaced)
+		}
+		return err
+	}
+	return nil
+}
+
+// setMeta gives p the mode (not for links) and mtime of e.
+func (l *local) setMeta(p string, e core.Entry) error {
+	a := rootfs.Attrs{SetTimes: e.MTime != 0, Atime: time.Unix(0, e.MTime), Mtime: time.Unix(0, e.MTime)}
+	if e.Kind != core.Symlink {
+		a.SetMode, a.Mode = true, uint32(e.Mode&core.PermMask)
+	}
+	return l.root.LSetAttrs(p, a)
+}
+
+// remove removes p, expected to be old: a directory only when empty, a file
+// or link into the versions.
+func (l *local) remove(p string, old core.Entry) error {
+	if old.Kind == core.Dir {
+		if err := l.root.Remove(p, unix.AT_REMOVEDIR); err != nil {
+			if errors.Is(err, unix.ENOTEMPTY) || errors.Is(err, unix.EEXIST) {
+				return fmt.Errorf("%s: %w (holds files that are not synced)", p, errRaced)
+			}
+			return err
+		}
+		return nil
+	}
+	if err := l.check(p, old); err != nil {
+		return err
+	}
+	_, err := l.store.Keep(p, time.Now())
+	return err
+}
+
+// open opens the regular file p for reading, following no link.
+func (l *local) open(p string) (*os.File, error) {
+	return l.root.OpenFile(p, unix.O_RDONLY|unix.O_NONBLOCK, 0, false)
+}

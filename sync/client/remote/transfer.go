@@ -1,0 +1,390 @@
+package remote
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"sync"
+
+	"simplecloud/sync/proto"
+)
+
+var (
+	// ErrChanged: the server's file is no longer the content asked for.
+	ErrChanged = errors.New("the file changed on the server")
+	// ErrSourceChanged: the local file changed while it was sent.
+	ErrSourceChanged = errors.New("the file changed while it was sent")
+)
+
+// TransferStats counts a transfer's payload: bytes sent, received, and
+// taken from the old file instead of being sent.
+type TransferStats struct{ Sent, Received, Reused int64 }
+
+// minDelta is the smallest file worth a chunk list round trip.
+const minDelta = 1 << 20
+
+// Download writes the server's file p, which must hash to want, into dst
+// from offset 0. base, if not nil, is the local old content: chunks it holds
+// are copied from it and only the rest is read from the server. The result
+// is checked against want (ErrChanged when the server's file moved on).
+func (c *Client) Download(ctx context.Context, p string, want proto.Hash, base, dst *os.File) (TransferStats, error) {
+	var st TransferStats
+	if base != nil {
+		if fi, err := base.Stat(); err != nil || fi.Size() < minDelta {
+			base = nil
+		}
+	}
+	if base == nil {
+		n, got, err := c.readAll(ctx, p, want, dst)
+		st.Received = n
+		if err != nil {
+			return st, err
+		}
+		if got != want {
+			return st, fmt.Errorf("download %s: %w", p, ErrChanged)
+		}
+		return st, nil
+	}
+	have, err := chunkOffsets(base)
+	if err != nil {
+		return st, fmt.Errorf("download %s: read the old file: %w", p, err)
+	}
+	refs, h, _, err := c.Chunks(ctx, p, want)
+	if err != nil {
+		return st, c.changed(err)
+	}
+	if h != want {
+		return st, fmt.Errorf("download %s: %w", p, ErrChanged)
+	}
+	var missing []rng
+	off := int64(0)
+	for _, r := range refs {
+		if boff, ok := have[r.ID]; ok {
+			if err := copyRange(base, dst, boff, off, int64(r.Size)); err != nil {
+				return st, fmt.Errorf("download %s: %w", p, err)
+			}
+			st.Reused += int64(r.Size)
+		} else if n := len(missing); n > 0 && missing[n-1].off+missing[n-1].n == off {
+			missing[n-1].n += int64(r.Size)
+		} else {
+			missing = append(missing, rng{off, int64(r.Size)})
+		}
+		off += int64(r.Size)
+	}
+	n, err := c.readRanges(ctx, p, want, missing, dst)
+	st.Received = n
+	if err != nil {
+		return st, err
+	}
+	if err := dst.Truncate(off); err != nil {
+		return st, err
+	}
+	got, _, err := proto.HashReader(proto.DefaultChunker(), io.NewSectionReader(dst, 0, off))
+	if err != nil {
+		return st, err
+	}
+	if got != want {
+		return st, fmt.Errorf("download %s: %w", p, ErrChanged)
+	}
+	return st, nil
+}
+
+// changed turns a server conflict into ErrChanged.
+func (c *Client) changed(err error) error {
+	if errors.Is(err, proto.ErrConflict) {
+		return fmt.Errorf("%w: %w", ErrChanged, err)
+	}
+	return err
+}
+
+// rng is a byte range of a file.
+type rng struct{ off, n int64 }
+
+// chunkOffsets chunks f and maps each chunk id to its offset.
+func chunkOffsets(f *os.File) (map[proto.Hash]int64, error) {
+	m := map[proto.Hash]int64{}
+	off := int64(0)
+	err := proto.DefaultChunker().Split(io.NewSectionReader(f, 0, 1<<62), func(b []byte) error {
+		id := proto.ChunkID(b)
+		if _, ok := m[id]; !ok {
+			m[id] = off
+		}
+		off += int64(len(b))
+		return nil
+	})
+	return m, err
+}
+
+// copyRange copies n bytes from src at soff to dst at doff.
+func copyRange(src, dst *os.File, soff, doff, n int64) error {
+	buf := make([]byte, min(n, 1<<20))
+	for n > 0 {
+		k, err := src.ReadAt(buf[:min(n, int64(len(buf)))], soff)
+		if k == 0 {
+			if err == nil {
+				err = io.ErrUnexpectedEOF
+			}
+			return err
+		}
+		if _, err := dst.WriteAt(buf[:k], doff); err != nil {
+			return err
+		}
+		soff, doff, n = soff+int64(k), doff+int64(k), n-int64(k)
+	}
+	return nil
+}
+
+// readAll reads the whole file p into dst with one Read, hashing the bytes
+// as they come.
+func (c *Client) readAll(ctx context.Context, p string, want proto.Hash, dst *os.File) (int64, proto.Hash, error) {
+	pr, pw := io.Pipe()
+	type hres struct {
+		h   proto.Hash
+		err error
+	}
+	hc := make(chan hres, 1)
+	go func() {
+		h, _, err := proto.HashReader(proto.DefaultChunker(), pr)
+		pr.CloseWithError(err)
+		hc <- hres{h, err}
+	}()
+	n, err := c.read(ctx, p, want, 0, 0, func(off uint64, b []byte) error {
+		if _, err := dst.WriteAt(b, int64(off)); err != nil {
+			return err
+		}
+		_, err := pw.Write(b)
+		return err
+	})
+	pw.CloseWithError(err)
+	r := <-hc
+	if err != nil {
+		return n, proto.Hash{}, err
+	}
+	return n, r.h, r.err
+}
+
+// readRanges reads the ranges of p into dst, several Reads at once.
+func (c *Client) readRanges(ctx context.Context, p string, want proto.Hash, rs []rng, dst *os.File) (int64, error) {
+	var (
+		wg    sync.WaitGroup
+		mu    sync.Mutex
+		total int64
+		first error
+	)
+	sem := make(chan struct{}, 8)
+	for _, r := range rs {
+		sem <- struct{}{}
+		wg.Add(1)
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			n, err := c.read(ctx, p, want, uint64(r.off), uint64(r.n), func(off uint64, b []byte) error {
+				_, err := dst.WriteAt(b, int64(off))
+				return err
+			})
+			mu.Lock()
+			total += n
+			if err != nil && first == nil {
+				first = err
+			}
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	return total, first
+}
+
+// read runs one Read request, handing each Data frame to fn.
+func (c *Client) read(ctx context.Context, p string, want proto.Hash, off, n uint64, fn func(uint64, []byte) error) (int64, error) {
+	s, err := c.open(ctx, &proto.Read{Path: p, Hash: want, Offset: off, Length: n}, true)
+	if err != nil {
+		return 0, fmt.Errorf("read %s: %w", p, err)
+	}
+	defer s.close()
+	var got int64
+	var ferr error
+	for {
+		f, err := s.recv(ctx)
+		if err != nil {
+			return got, fmt.Errorf("read %s: %w", p, err)
+		}
+		switch m := f.Msg.(type) {
+		case *proto.Data:
+			got += int64(len(m.Bytes))
+			if ferr == nil {
+				if ferr = fn(m.Offset, m.Bytes); ferr != nil {
+					s.send(true, &proto.Cancel{})
+				}
+			}
+		case *proto.Error:
+			return got, fmt.Errorf("read %s: %w", p, c.changed(m))
+		}
+		if f.Final {
+			return got, ferr
+		}
+	}
+}
+
+// UploadOptions describe the file an upload sends.
+type UploadOptions struct {
+	Transfer proto.TransferID // names the upload across reconnects
+	Resume   bool             // continue what the server holds for Transfer
+	Mode     uint32
+	Mtime    int64
+	Size     int64
+	Hash     proto.Hash // what src must hash to
+}
+
+// Upload sends src (from offset 0) to p on the server, based on expect
+// (compare-and-swap: a race is proto.ErrConflict), as a delta against the
+// server's file when expect is a large file. src must hash to o.Hash as it
+// is read, else the upload is cancelled with ErrSourceChanged.
+func (c *Client) Upload(ctx context.Context, p string, expect proto.Expect, src *os.File, o UploadOptions) (proto.Entry, TransferStats, error) {
+	var st TransferStats
+	var have map[proto.Hash]int64
+	if expect.Kind == proto.KindFile && o.Size >= minDelta {
+		refs, _, _, err := c.Chunks(ctx, p, expect.Hash)
+		if err != nil {
+			return proto.Entry{}, st, fmt.Errorf("upload %s: %w", p, err)
+		}
+		have = map[proto.Hash]int64{}
+		off := int64(0)
+		for _, r := range refs {
+			if _, ok := have[r.ID]; !ok {
+				have[r.ID] = off
+			}
+			off += int64(r.Size)
+		}
+	}
+	s, err := c.open(ctx, &proto.Put{Transfer: o.Transfer, Path: p, Expect: expect, Resume: o.Resume}, false)
+	if err != nil {
+		return proto.Entry{}, st, fmt.Errorf("upload %s: %w", p, err)
+	}
+	defer s.close()
+	start := int64(0)
+	if o.Resume {
+		f, err := s.recv(ctx)
+		if err != nil {
+			return proto.Entry{}, st, fmt.Errorf("upload %s: %w", p, err)
+		}
+		r, ok := f.Msg.(*proto.PutReady)
+		if !ok {
+			return proto.Entry{}, st, c.answer(p, f)
+		}
+		start = int64(r.Offset)
+	}
+	fh := proto.NewFileHasher()
+	off := int64(0)
+	var pending *proto.Copy
+	flush := func() error {
+		if pending == nil {
+			return nil
+		}
+		err := s.send(false, pending)
+		pending = nil
+		return err
+	}
+	err = proto.DefaultChunker().Split(io.NewSectionReader(src, 0, 1<<62), func(b []byte) error {
+		id := proto.ChunkID(b)
+		fh.Add(proto.ChunkRef{ID: id, Size: uint32(len(b))})
+		end := off + int64(len(b))
+		defer func() { off = end }()
+		if end <= start {
+			return nil
+		}
+		if f, ok := s.early(); ok {
+			return c.answer(p, f)
+		}
+		skip := max(start-off, 0)
+		if boff, ok := have[id]; ok {
+			st.Reused += int64(len(b)) - skip
+			if pending != nil && int64(pending.Offset+pending.Length) == off+skip && int64(pending.BaseOffset+pending.Length) == boff+skip {
+				pending.Length += uint64(int64(len(b)) - skip)
+				return nil
+			}
+			if err := flush(); err != nil {
+				return err
+			}
+			pending = &proto.Copy{Offset: uint64(off + skip), BaseOffset: uint64(boff + skip), Length: uint64(int64(len(b)) - skip)}
+			return nil
+		}
+		if err := flush(); err != nil {
+			return err
+		}
+		for i := skip; i < int64(len(b)); i += proto.MaxData {
+			part := b[i:min(i+proto.MaxData, int64(len(b)))]
+			if err := s.send(false, &proto.Data{Offset: uint64(off + i), Bytes: part}); err != nil {
+				return err
+			}
+			st.Sent += int64(len(part))
+		}
+		return nil
+	})
+	if err == nil {
+		err = flush()
+	}
+	var pe *proto.Error
+	if errors.As(err, &pe) {
+		return proto.Entry{}, st, fmt.Errorf("upload %s: %w", p, err)
+	}
+	if err == nil && (fh.Sum() != o.Hash || off != o.Size) {
+		err = ErrSourceChanged
+	}
+	if err != nil {
+		s.send(true, &proto.Cancel{Discard: true})
+		s.drain()
+		return proto.Entry{}, st, fmt.Errorf("upload %s: %w", p, err)
+	}
+	if err := s.send(true, &proto.Commit{Size: uint64(off), Mtime: o.Mtime, Mode: o.Mode & proto.ModeMask, Hash: o.Hash}); err != nil {
+		return proto.Entry{}, st, fmt.Errorf("upload %s: %w", p, err)
+	}
+	for {
+		f, err := s.recv(ctx)
+		if err != nil {
+			return proto.Entry{}, st, fmt.Errorf("upload %s: %w", p, err)
+		}
+		if f.Final {
+			e, err := done("upload "+p, f.Msg, nil)
+			if err != nil {
+				return e, st, c.answer(p, f)
+			}
+			return e, st, nil
+		}
+	}
+}
+
+// early returns the final answer of the request if it already came (an
+// upload the server refused while it was being sent).
+func (s *stream) early() (proto.Frame, bool) {
+	for {
+		select {
+		case f, ok := <-s.in:
+			if !ok {
+				return proto.Frame{Msg: &proto.Error{Code: proto.CodeInternal, Message: "connection lost"}}, true
+			}
+			if f.Final {
+				return f, true
+			}
+		default:
+			return proto.Frame{}, false
+		}
+	}
+}
+
+// drain waits for the final answer after a Cancel.
+func (s *stream) drain() {
+	for f := range s.in {
+		if f.Final {
+			return
+		}
+	}
+}
+
+// answer turns an unexpected final answer into an error.
+func (c *Client) answer(p string, f proto.Frame) error {
+	if e, ok := f.Msg.(*proto.Error); ok {
+		return e
+	}
+	return fmt.Errorf("upload %s: unexpected %T", p, f.Msg)
+}
