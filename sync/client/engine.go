@@ -93,8 +93,12 @@ func RunOnce(ctx context.Context, rc Remote, o Options) (Summary, error) {
 		}
 		return sum, err
 	}
-	if st != nil && ancestor.Len() > 0 && st.FS != fsid {
-		return sum, fmt.Errorf("%s is on another file system than at the last sync (a disk not mounted?): %w", o.Local, ErrUnsafe)
+	if st != nil && ancestor.Len() > 0 && !st.FS.Same(fsid) {
+		if !o.Limits.Force {
+			return sum, fmt.Errorf("%s is on another file system than at the last sync (a disk not mounted?); --force syncs it anyway, merging without deleting anything: %w", o.Local, ErrUnsafe)
+		}
+		o.Logger.Warn("the folder is on another file system than at the last sync; merging without deleting anything (--force)", "folder", o.Local)
+		ancestor = core.Tree{}
 	}
 	l, err := openLocal(o.Local)
 	if err != nil {
