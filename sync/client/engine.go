@@ -129,13 +129,21 @@ func RunOnce(ctx context.Context, rc Remote, o Options) (Summary, error) {
 		return sum, r.err
 	}
 	remoteTree := r.t
+	// Paths whose state is unknown on either side are left alone this run
+	// (see held), unless the ancestor vouches for them.
+	if localTree, err = held(lunk).borrow(ancestor, localTree); err != nil {
+		return sum, err
+	}
+	if remoteTree, err = held(runk).borrow(ancestor, remoteTree); err != nil {
+		return sum, err
+	}
 	for p := range runk {
 		lunk[p] = true
 	}
-	// Paths whose state is unknown on either side are left alone this run.
+	lastAgreed := ancestor
 	if len(lunk) > 0 {
-		drop := func(p string, _ core.Entry) bool { return lunk[p] }
-		localTree, remoteTree, ancestor = localTree.Filter(drop), remoteTree.Filter(drop), ancestor.Filter(drop)
+		h := held(lunk)
+		localTree, remoteTree, ancestor = h.filter(localTree), h.filter(remoteTree), h.filter(ancestor)
 		sum.Skipped = len(lunk)
 	}
 	ig, err := ignoreRules(ctx, l, rc, o.RemotePath, localTree, remoteTree)
@@ -183,7 +191,10 @@ func RunOnce(ctx context.Context, rc Remote, o Options) (Summary, error) {
 	if err != nil {
 		return sum, fmt.Errorf("record the server's changes: %w", err)
 	}
-	next := core.Settle(ancestor, local2, remote2)
+	next, err := held(lunk).restore(core.Settle(ancestor, local2, remote2), lastAgreed)
+	if err != nil {
+		return sum, fmt.Errorf("record the new state: %w", err)
+	}
 	if st == nil {
 		st = &state{Local: o.Local, Remote: o.RemoteName}
 	}
