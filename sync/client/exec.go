@@ -17,8 +17,9 @@ import (
 )
 
 // executor carries out a plan on both sides: phase by phase (core.Op),
-// both sides' actions of a phase at once, each side's writes many at a
-// time, everything else in list order. An action that fails (most often a
+// both sides' actions of a phase at once, each side's many at a time
+// (runPhase orders only what depends on each other), so that 10,000 new
+// directories or deletes are not 10,000 round trips one after another. An action that fails (most often a
 // race: the path changed since the snapshot) is logged and left for the
 // next run; the ones that succeeded are returned, with New as the side
 // now holds it (a server may apply its umask).
@@ -47,7 +48,9 @@ func (x *executor) run(p *core.Plan) (doneL, doneR []core.Action) {
 	return doneL, doneR
 }
 
-// phase runs a side's actions of one phase; writes in parallel.
+// phase runs a side's actions of one phase, up to x.workers at once (a
+// directory's mkdir before its children's, a directory's removal after
+// its children's: see runPhase), and returns those that succeeded.
 func (x *executor) phase(acts []core.Action, phase int, do func(core.Action) (core.Action, error)) []core.Action {
 	var mine []core.Action
 	for _, a := range acts {
@@ -55,39 +58,23 @@ func (x *executor) phase(acts []core.Action, phase int, do func(core.Action) (co
 			mine = append(mine, a)
 		}
 	}
-	res := make([]*core.Action, len(mine))
-	one := func(i int) {
-		if x.ctx.Err() != nil {
-			return
-		}
+	res := make([]core.Action, len(mine))
+	errs := runPhase(x.ctx, mine, x.workers, func(i int) error {
 		a, err := do(mine[i])
-		if err != nil {
-			x.mu.Lock()
-			x.failed++
-			x.mu.Unlock()
-			x.log.Info("left for the next run", "action", mine[i].String(), "err", err)
-			return
-		}
-		res[i] = &a
-	}
-	if phase == core.OpWrite.Phase() {
-		sem := make(chan struct{}, x.workers)
-		var wg sync.WaitGroup
-		for i := range mine {
-			sem <- struct{}{}
-			wg.Add(1)
-			go func() { defer func() { <-sem; wg.Done() }(); one(i) }()
-		}
-		wg.Wait()
-	} else {
-		for i := range mine {
-			one(i)
-		}
-	}
+		res[i] = a
+		return err
+	})
 	var out []core.Action
-	for _, a := range res {
-		if a != nil {
-			out = append(out, *a)
+	for i, err := range errs {
+		if err == nil {
+			out = append(out, res[i])
+			continue
+		}
+		x.mu.Lock()
+		x.failed++
+		x.mu.Unlock()
+		if !errors.Is(err, errDependency) {
+			x.log.Info("left for the next run", "action", mine[i].String(), "err", err)
 		}
 	}
 	return out
