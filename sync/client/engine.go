@@ -43,6 +43,10 @@ type Options struct {
 	Workers    int // transfers at once (default 32)
 	Out        io.Writer
 	Logger     *slog.Logger
+
+	// afterPlan, if set, runs between planning and executing: the tests'
+	// way to change a side in between.
+	afterPlan func()
 }
 
 // Summary is what a run did, as --json prints it.
@@ -160,6 +164,9 @@ func RunOnce(ctx context.Context, rc Remote, o Options) (Summary, error) {
 		printPlan(o.Out, &plan)
 		sum.Converged = plan.Empty()
 		return sum, nil
+	}
+	if o.afterPlan != nil {
+		o.afterPlan()
 	}
 	before := rc.Stats()
 	x := &executor{ctx: ctx, l: l, rc: rc, base: o.RemotePath, workers: o.Workers, log: o.Logger}

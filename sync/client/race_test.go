@@ -1,0 +1,63 @@
+package client
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// TestEngineRaceLeftAlone changes both sides between the plan and its
+// execution: every path the plan would overwrite or delete was changed
+// meanwhile, on the side it would change. Nothing changed meanwhile may
+// be overwritten or deleted (compare-and-swap, locally by a fresh stat
+// and hash, on the server by the request's Expect); the run must not
+// claim to have converged; the next run keeps both versions of each.
+func TestEngineRaceLeftAlone(t *testing.T) {
+	p := newPair(t)
+	srv := filepath.Join(p.server, "Sync")
+	for _, n := range []string{"down", "up", "gone-here", "gone-there"} {
+		write(t, filepath.Join(p.local, n), n+" v1")
+	}
+	p.mustRun()
+	p.same()
+	write(t, filepath.Join(srv, "down"), "down v2 from the server") // plan: download
+	write(t, filepath.Join(p.local, "up"), "up v2 local")           // plan: upload
+	os.Remove(filepath.Join(srv, "gone-here"))                      // plan: delete locally
+	os.Remove(filepath.Join(p.local, "gone-there"))                 // plan: delete on the server
+	race := map[string]string{
+		filepath.Join(p.local, "down"):      "down v3 edited locally meanwhile",
+		filepath.Join(srv, "up"):            "up v3 edited on the server meanwhile",
+		filepath.Join(p.local, "gone-here"): "gone-here v3 edited locally meanwhile",
+		filepath.Join(srv, "gone-there"):    "gone-there v3 edited on the server meanwhile",
+	}
+	s, err := p.run(func(o *Options) {
+		o.afterPlan = func() {
+			for f, data := range race {
+				write(t, f, data)
+			}
+		}
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Converged || s.Failed != 4 {
+		t.Errorf("got %+v, want 4 actions left for the next run and not converged", s)
+	}
+	for f, data := range race {
+		if b, err := os.ReadFile(f); err != nil || string(b) != data {
+			t.Errorf("%s: got %q (%v), want the edit made meanwhile %q", f, b, err, data)
+		}
+	}
+	s = p.mustRun()
+	got := p.same()
+	for _, data := range race {
+		if !strings.Contains(got, data) {
+			t.Errorf("after the next run %q is lost: %s", data, got)
+		}
+	}
+	if !strings.Contains(got, "down v2 from the server") || !strings.Contains(got, "up v2 local") {
+		t.Errorf("after the next run an edit made before the plan is lost: %s", got)
+	}
+	t.Logf("next run: %+v", s)
+}
