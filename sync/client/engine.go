@@ -47,6 +47,9 @@ type Options struct {
 	// afterPlan, if set, runs between planning and executing: the tests'
 	// way to change a side in between.
 	afterPlan func()
+	// synced, if set, gets the local directories fsynced before the
+	// ancestor is saved.
+	synced func([]string)
 }
 
 // Summary is what a run did, as --json prints it.
@@ -206,6 +209,13 @@ func RunOnce(ctx context.Context, rc Remote, o Options) (Summary, error) {
 		st = &state{Local: o.Local, Remote: o.RemoteName}
 	}
 	st.FS = fsid
+	synced, err := l.syncDirs(doneL)
+	if o.synced != nil {
+		o.synced(synced)
+	}
+	if err != nil {
+		return sum, err
+	}
 	if err := saveState(statePath, st, next); err != nil {
 		return sum, err
 	}

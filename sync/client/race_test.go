@@ -61,3 +61,21 @@ func TestEngineRaceLeftAlone(t *testing.T) {
 	}
 	t.Logf("next run: %+v", s)
 }
+
+// TestEngineSyncsDirectories checks that the directories a run renamed
+// files into are fsynced before the ancestor that records them is saved.
+func TestEngineSyncsDirectories(t *testing.T) {
+	p := newPair(t)
+	srv := filepath.Join(p.server, "Sync")
+	write(t, filepath.Join(srv, "a/x"), "x")
+	write(t, filepath.Join(srv, "b/c/y"), "y")
+	write(t, filepath.Join(srv, "top"), "top")
+	var got []string
+	if _, err := p.run(func(o *Options) { o.synced = func(d []string) { got = d } }); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"", ".simplecloud/tmp", "a", "b", "b/c"}
+	if strings.Join(got, ",") != strings.Join(want, ",") {
+		t.Errorf("got %q fsynced, want %q", got, want)
+	}
+}
