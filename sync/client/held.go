@@ -21,8 +21,13 @@ import "simplecloud/sync/core"
 //     new on both sides and become a conflict copy instead of an update.
 type held map[string]bool
 
-// covers reports whether p or a directory above it is held.
+// covers reports whether p or a directory above it is held. A held root
+// ("": the folder itself could not be listed) covers everything: a run
+// that cannot see one side does nothing at all.
 func (h held) covers(p string) bool {
+	if h[""] {
+		return true
+	}
 	for ; p != ""; p = core.Parent(p) {
 		if h[p] {
 			return true

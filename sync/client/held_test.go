@@ -98,3 +98,16 @@ func TestHeldRestoreSubtree(t *testing.T) {
 		t.Errorf("got %d entries, want d, d/x2, d/x2/y", got.Len())
 	}
 }
+
+// TestHeldRoot: a local folder that could not be listed is an empty tree
+// with its root held; nothing may be planned from it, least of all the
+// server's files deleted or downloaded into it.
+func TestHeldRoot(t *testing.T) {
+	anc := mkTree(t, map[string]core.Entry{"a": fileA, "b": fileA, "c": fileA, "d": fileA})
+	remote := mkTree(t, map[string]core.Entry{"a": fileA, "b": fileA, "c": fileA, "d": fileA, "new": fileB})
+	h := held{"": true}
+	plan := core.Reconcile(h.filter(anc), h.filter(core.Tree{}), h.filter(remote), core.Options{})
+	if !plan.Empty() {
+		t.Errorf("got %+v, want nothing planned", plan)
+	}
+}
