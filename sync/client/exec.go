@@ -5,8 +5,10 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"os"
+	"sort"
 	"sync"
 
 	"golang.org/x/sys/unix"
@@ -31,8 +33,9 @@ type executor struct {
 	workers int
 	log     *slog.Logger
 
-	mu     sync.Mutex
-	failed int
+	mu       sync.Mutex
+	failed   int
+	dirModes map[string]fs.FileMode // local directories' modes, set at the end (writable)
 }
 
 func (x *executor) run(p *core.Plan) (doneL, doneR []core.Action) {
@@ -45,7 +48,45 @@ func (x *executor) run(p *core.Plan) (doneL, doneR []core.Action) {
 		wg.Wait()
 		doneL, doneR = append(doneL, dl...), append(doneR, dr...)
 	}
+	x.restrictDirs()
 	return doneL, doneR
+}
+
+// writable returns the mode a local directory the run makes or changes
+// gets while the run goes on: mode, with the owner's rwx bits added if it
+// lacks them, so that what the plan writes into it can be written by a
+// user who is not root; the directory's own mode (recorded) is set at the
+// end of the run by restrictDirs.
+func (x *executor) writable(p string, mode fs.FileMode) fs.FileMode {
+	mode &= core.PermMask
+	if mode&0o700 == 0o700 {
+		return mode
+	}
+	x.mu.Lock()
+	if x.dirModes == nil {
+		x.dirModes = map[string]fs.FileMode{}
+	}
+	x.dirModes[p] = mode
+	x.mu.Unlock()
+	return mode | 0o700
+}
+
+// restrictDirs gives the directories writable opened up their own modes,
+// deepest first.
+func (x *executor) restrictDirs() {
+	dirs := make([]string, 0, len(x.dirModes))
+	for d := range x.dirModes {
+		dirs = append(dirs, d)
+	}
+	sort.Slice(dirs, func(i, j int) bool { return core.ComparePaths(dirs[i], dirs[j]) > 0 })
+	for _, d := range dirs {
+		if err := x.l.setMeta(d, core.Entry{Kind: core.Dir, Mode: x.dirModes[d]}); err != nil {
+			x.mu.Lock()
+			x.failed++
+			x.mu.Unlock()
+			x.log.Warn("could not set a directory's mode", "dir", d, "err", err)
+		}
+	}
 }
 
 // phase runs a side's actions of one phase, up to x.workers at once (a
@@ -95,7 +136,7 @@ func (x *executor) localAction(a core.Action) (core.Action, error) {
 				return a, err
 			}
 		}
-		err := l.root.Mkdir(a.Path, uint32(a.New.Mode&core.PermMask))
+		err := l.root.Mkdir(a.Path, uint32(x.writable(a.Path, a.New.Mode)))
 		if errors.Is(err, unix.EEXIST) {
 			if cur, serr := l.stat(a.Path); serr == nil && cur.Kind == core.Dir {
 				a.New.Mode = cur.Mode
@@ -103,7 +144,7 @@ func (x *executor) localAction(a core.Action) (core.Action, error) {
 			}
 		}
 		if err == nil {
-			err = l.setMeta(a.Path, core.Entry{Kind: core.Dir, Mode: a.New.Mode})
+			err = l.setMeta(a.Path, core.Entry{Kind: core.Dir, Mode: x.writable(a.Path, a.New.Mode)})
 		}
 		return a, err
 	case core.OpMove:
@@ -122,7 +163,11 @@ func (x *executor) localAction(a core.Action) (core.Action, error) {
 		if err := l.check(a.Path, a.Old); err != nil {
 			return a, err
 		}
-		return a, l.setMeta(a.Path, a.New)
+		e := a.New
+		if e.Kind == core.Dir {
+			e.Mode = x.writable(a.Path, e.Mode)
+		}
+		return a, l.setMeta(a.Path, e)
 	}
 	return a, fmt.Errorf("unknown action %v", a.Op)
 }

@@ -1,0 +1,56 @@
+package client
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+)
+
+// TestEngineReadOnlyDir syncs a server directory without write permission
+// (mode 0555) holding a file. Its mode must arrive, and so must its
+// content: a directory made read-only before its children are written
+// into it would keep them out for any user but root, so the test runs
+// itself again as nobody when it runs as root.
+func TestEngineReadOnlyDir(t *testing.T) {
+	if os.Getuid() == 0 && os.Getenv("SC_TEST_AS_NOBODY") == "" {
+		exe, _ := os.Executable()
+		cmd := exec.Command("setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups", exe,
+			"-test.run=^TestEngineReadOnlyDir$", "-test.v")
+		cmd.Env = append(os.Environ(), "SC_TEST_AS_NOBODY=1", "TMPDIR=/tmp")
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("as nobody: %v\n%s", err, out)
+		}
+		t.Logf("as nobody:\n%s", out)
+		return
+	}
+	p := newPair(t)
+	ro := filepath.Join(p.server, "Sync", "ro")
+	write(t, filepath.Join(ro, "sub", "f"), "in a read-only directory")
+	os.Chmod(filepath.Join(ro, "sub"), 0o555)
+	os.Chmod(ro, 0o555)
+	t.Cleanup(func() { // let the test's cleanup remove them
+		filepath.Walk(filepath.Dir(p.local), func(f string, fi os.FileInfo, err error) error {
+			if err == nil && fi.IsDir() {
+				os.Chmod(f, 0o755)
+			}
+			return nil
+		})
+		os.Chmod(ro, 0o755)
+		os.Chmod(filepath.Join(ro, "sub"), 0o755)
+	})
+	s := p.mustRun()
+	if !s.Converged {
+		t.Errorf("got %+v, want converged", s)
+	}
+	b, err := os.ReadFile(filepath.Join(p.local, "ro", "sub", "f"))
+	if err != nil || string(b) != "in a read-only directory" {
+		t.Errorf("got %q, %v", b, err)
+	}
+	for _, d := range []string{"ro", "ro/sub"} {
+		if fi, err := os.Stat(filepath.Join(p.local, d)); err != nil || fi.Mode().Perm() != 0o555 {
+			t.Errorf("%s: got %v, want mode 0555", d, fi)
+		}
+	}
+}
