@@ -33,9 +33,10 @@ type executor struct {
 	workers int
 	log     *slog.Logger
 
-	mu       sync.Mutex
-	failed   int
-	dirModes map[string]fs.FileMode // local directories' modes, set at the end (writable)
+	mu         sync.Mutex
+	failed     int
+	dirModes   map[string]fs.FileMode // local directories' modes, set at the end (writable)
+	remoteDirs map[string]core.Entry  // the server's directories, likewise (remoteWritable)
 }
 
 func (x *executor) run(p *core.Plan) (doneL, doneR []core.Action) {
@@ -71,22 +72,53 @@ func (x *executor) writable(p string, mode fs.FileMode) fs.FileMode {
 	return mode | 0o700
 }
 
-// restrictDirs gives the directories writable opened up their own modes,
-// deepest first.
+// remoteWritable is writable for a directory on the server: the user's
+// server process needs the owner's rwx bits as much as a local one.
+func (x *executor) remoteWritable(p string, e core.Entry) fs.FileMode {
+	mode := e.Mode & core.PermMask
+	if mode&0o700 == 0o700 {
+		return mode
+	}
+	x.mu.Lock()
+	if x.remoteDirs == nil {
+		x.remoteDirs = map[string]core.Entry{}
+	}
+	x.remoteDirs[p] = e
+	x.mu.Unlock()
+	return mode | 0o700
+}
+
+// restrictDirs gives the directories writable and remoteWritable opened
+// up their own modes, deepest first.
 func (x *executor) restrictDirs() {
-	dirs := make([]string, 0, len(x.dirModes))
-	for d := range x.dirModes {
+	fail := func(side, d string, err error) {
+		x.mu.Lock()
+		x.failed++
+		x.mu.Unlock()
+		x.log.Warn("could not set a directory's mode", "side", side, "dir", d, "err", err)
+	}
+	for _, d := range deepestFirst(x.dirModes) {
+		if err := x.l.setMeta(d, core.Entry{Kind: core.Dir, Mode: x.dirModes[d]}); err != nil {
+			fail("local", d, err)
+		}
+	}
+	for _, d := range deepestFirst(x.remoteDirs) {
+		e := x.remoteDirs[d]
+		_, err := x.rc.SetAttr(x.ctx, remotePath(x.base, d), proto.Expect{Kind: proto.KindDir}, uint32(e.Mode&core.PermMask), e.MTime)
+		if err != nil {
+			fail("remote", d, err)
+		}
+	}
+}
+
+// deepestFirst returns m's keys, a directory after everything below it.
+func deepestFirst[V any](m map[string]V) []string {
+	dirs := make([]string, 0, len(m))
+	for d := range m {
 		dirs = append(dirs, d)
 	}
 	sort.Slice(dirs, func(i, j int) bool { return core.ComparePaths(dirs[i], dirs[j]) > 0 })
-	for _, d := range dirs {
-		if err := x.l.setMeta(d, core.Entry{Kind: core.Dir, Mode: x.dirModes[d]}); err != nil {
-			x.mu.Lock()
-			x.failed++
-			x.mu.Unlock()
-			x.log.Warn("could not set a directory's mode", "dir", d, "err", err)
-		}
-	}
+	return dirs
 }
 
 // phase runs a side's actions of one phase, up to x.workers at once (a
@@ -229,9 +261,14 @@ func (x *executor) remoteAction(a core.Action) (core.Action, error) {
 				return a, err
 			}
 		}
-		e, err := rc.Mkdir(ctx, rp(a.Path), uint32(a.New.Mode), a.New.MTime)
+		mode := x.remoteWritable(a.Path, a.New)
+		e, err := rc.Mkdir(ctx, rp(a.Path), uint32(mode), a.New.MTime)
 		if err == nil && e.Kind == proto.KindDir {
+			want := a.New.Mode & core.PermMask
 			a.New = fromProto(e)
+			if mode != want {
+				a.New.Mode = want // set by restrictDirs at the end
+			}
 		}
 		return a, err
 	case core.OpMove:
@@ -265,8 +302,12 @@ func (x *executor) remoteAction(a core.Action) (core.Action, error) {
 		}
 		return a, err
 	case core.OpSetMeta:
-		e, err := rc.SetAttr(ctx, rp(a.Path), expect(a.Old), uint32(a.New.Mode), a.New.MTime)
-		if err == nil {
+		mode := a.New.Mode & core.PermMask
+		if a.New.Kind == core.Dir {
+			mode = x.remoteWritable(a.Path, a.New)
+		}
+		e, err := rc.SetAttr(ctx, rp(a.Path), expect(a.Old), uint32(mode), a.New.MTime)
+		if err == nil && mode == a.New.Mode&core.PermMask {
 			a.New.Mode = fromProto(e).Mode
 		}
 		return a, err

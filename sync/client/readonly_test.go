@@ -39,7 +39,11 @@ func TestEngineReadOnlyDir(t *testing.T) {
 		})
 		os.Chmod(ro, 0o755)
 		os.Chmod(filepath.Join(ro, "sub"), 0o755)
+		os.Chmod(filepath.Join(p.server, "Sync", "lro"), 0o755)
 	})
+	lro := filepath.Join(p.local, "lro")
+	write(t, filepath.Join(lro, "g"), "in a read-only local directory")
+	os.Chmod(lro, 0o555)
 	s := p.mustRun()
 	if !s.Converged {
 		t.Errorf("got %+v, want converged", s)
@@ -47,6 +51,13 @@ func TestEngineReadOnlyDir(t *testing.T) {
 	b, err := os.ReadFile(filepath.Join(p.local, "ro", "sub", "f"))
 	if err != nil || string(b) != "in a read-only directory" {
 		t.Errorf("got %q, %v", b, err)
+	}
+	b, err = os.ReadFile(filepath.Join(p.server, "Sync", "lro", "g"))
+	if err != nil || string(b) != "in a read-only local directory" {
+		t.Errorf("on the server: got %q, %v", b, err)
+	}
+	if fi, err := os.Stat(filepath.Join(p.server, "Sync", "lro")); err != nil || fi.Mode().Perm() != 0o555 {
+		t.Errorf("lro on the server: got %v, want mode 0555", fi)
 	}
 	for _, d := range []string{"ro", "ro/sub"} {
 		if fi, err := os.Stat(filepath.Join(p.local, d)); err != nil || fi.Mode().Perm() != 0o555 {
