@@ -27,6 +27,7 @@ type Remote interface {
 	Rename(ctx context.Context, from, to string, expect, expectTo proto.Expect) (proto.Entry, error)
 	Delete(ctx context.Context, p string, expect proto.Expect) error
 	SetAttr(ctx context.Context, p string, expect proto.Expect, mode uint32, mtime int64) (proto.Entry, error)
+	Stat(ctx context.Context, paths []string, h proto.HashMode) ([]proto.Entry, error)
 	Stats() remote.Stats
 }
 
@@ -219,7 +220,8 @@ func RunOnce(ctx context.Context, rc Remote, o Options) (Summary, error) {
 	if err := saveState(statePath, st, next); err != nil {
 		return sum, err
 	}
-	sum.Converged = x.failed == 0 && len(lunk) == 0 && ig.Apply(local2).Equal(ig.Apply(remote2))
+	sum.Converged = x.failed == 0 && len(lunk) == 0 && ig.Apply(local2).Equal(ig.Apply(remote2)) &&
+		x.verify(doneL, doneR, local2, remote2)
 	return sum, nil
 }
 

@@ -79,3 +79,21 @@ func TestEngineSyncsDirectories(t *testing.T) {
 		t.Errorf("got %q fsynced, want %q", got, want)
 	}
 }
+
+// TestEngineChangedDuringRunNotConverged edits a file the run just
+// downloaded, after the run's actions and before it ends: the run must
+// not report both sides equal.
+func TestEngineChangedDuringRunNotConverged(t *testing.T) {
+	p := newPair(t)
+	write(t, filepath.Join(p.server, "Sync", "f"), "from the server")
+	s, err := p.run(func(o *Options) {
+		o.synced = func([]string) { write(t, filepath.Join(p.local, "f"), "edited at once, longer") }
+	})
+	if err != nil || s.Converged || s.Downloaded != 1 {
+		t.Errorf("got %+v, %v, want 1 download and not converged", s, err)
+	}
+	if s := p.mustRun(); !s.Converged || s.Uploaded != 1 {
+		t.Errorf("next run: got %+v, want the edit uploaded", s)
+	}
+	p.same()
+}
