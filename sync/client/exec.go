@@ -35,7 +35,8 @@ type executor struct {
 
 	mu         sync.Mutex
 	failed     int
-	dirModes   map[string]fs.FileMode // local directories' modes, set at the end (writable)
+	dirModes   map[string]fs.FileMode // local directories' modes, set at the end (writable, openUp)
+	looked     map[string]bool        // local directories openUp looked at
 	remoteDirs map[string]core.Entry  // the server's directories, likewise (remoteWritable)
 }
 
@@ -86,6 +87,41 @@ func (x *executor) remoteWritable(p string, e core.Entry) fs.FileMode {
 	x.remoteDirs[p] = e
 	x.mu.Unlock()
 	return mode | 0o700
+}
+
+// openUp makes an existing local directory that an action changes an
+// entry of writable by its owner for the rest of the run, as writable
+// does for the directories the run makes; restrictDirs gives it its mode
+// back (unless the plan gave it another). It looks at each directory
+// once a run.
+func (x *executor) openUp(dir string) {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	if x.looked == nil {
+		x.looked = map[string]bool{}
+	}
+	if x.looked[dir] {
+		return
+	}
+	x.looked[dir] = true
+	name := dir
+	if name == "" {
+		name = "/"
+	}
+	st, err := x.l.root.Lstat(name)
+	if err != nil || st.Mode&unix.S_IFMT != unix.S_IFDIR || st.Mode&0o700 == 0o700 {
+		return
+	}
+	mode := fs.FileMode(st.Mode) & core.PermMask
+	if err := x.l.setMeta(dir, core.Entry{Kind: core.Dir, Mode: mode | 0o700}); err != nil {
+		return // the action fails with the reason
+	}
+	if x.dirModes == nil {
+		x.dirModes = map[string]fs.FileMode{}
+	}
+	if _, ok := x.dirModes[dir]; !ok {
+		x.dirModes[dir] = mode
+	}
 }
 
 // restrictDirs gives the directories writable and remoteWritable opened
@@ -156,6 +192,10 @@ func (x *executor) phase(acts []core.Action, phase int, do func(core.Action) (co
 // localAction carries out one action in the local folder.
 func (x *executor) localAction(a core.Action) (core.Action, error) {
 	l := x.l
+	x.openUp(core.Parent(a.Path))
+	if a.From != "" {
+		x.openUp(core.Parent(a.From))
+	}
 	switch a.Op {
 	case core.OpAside:
 		if err := l.check(a.From, a.Old); err != nil {

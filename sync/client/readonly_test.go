@@ -59,6 +59,20 @@ func TestEngineReadOnlyDir(t *testing.T) {
 	if fi, err := os.Stat(filepath.Join(p.server, "Sync", "lro")); err != nil || fi.Mode().Perm() != 0o555 {
 		t.Errorf("lro on the server: got %v, want mode 0555", fi)
 	}
+	// The server adds a file to the directory that is read-only on both
+	// sides now, and changes one: both arrive, and the mode stays.
+	os.Chmod(filepath.Join(ro, "sub"), 0o755)
+	write(t, filepath.Join(ro, "sub", "new"), "new in a read-only directory")
+	write(t, filepath.Join(ro, "sub", "f"), "changed in a read-only directory")
+	os.Chmod(filepath.Join(ro, "sub"), 0o555)
+	if s := p.mustRun(); !s.Converged || s.Downloaded != 2 {
+		t.Errorf("into the read-only directory: got %+v, want 2 downloads, converged", s)
+	}
+	for f, want := range map[string]string{"new": "new in a read-only directory", "f": "changed in a read-only directory"} {
+		if b, err := os.ReadFile(filepath.Join(p.local, "ro", "sub", f)); string(b) != want {
+			t.Errorf("%s: got %q, %v, want %q", f, b, err, want)
+		}
+	}
 	for _, d := range []string{"ro", "ro/sub"} {
 		if fi, err := os.Stat(filepath.Join(p.local, d)); err != nil || fi.Mode().Perm() != 0o555 {
 			t.Errorf("%s: got %v, want mode 0555", d, fi)
