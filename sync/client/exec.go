@@ -33,11 +33,13 @@ type executor struct {
 	workers int
 	log     *slog.Logger
 
-	mu         sync.Mutex
-	failed     int
-	dirModes   map[string]fs.FileMode // local directories' modes, set at the end (writable, openUp)
-	looked     map[string]bool        // local directories openUp looked at
-	remoteDirs map[string]core.Entry  // the server's directories, likewise (remoteWritable)
+	mu           sync.Mutex
+	failed       int
+	dirModes     map[string]fs.FileMode // local directories' modes, set at the end (writable, openUp)
+	looked       map[string]bool        // local directories openUp looked at
+	rtree        core.Tree              // the server's snapshot (remoteOpenUp)
+	remoteLooked map[string]bool        // the server's directories remoteOpenUp looked at
+	remoteDirs   map[string]core.Entry  // the server's directories, likewise (remoteWritable)
 }
 
 func (x *executor) run(p *core.Plan) (doneL, doneR []core.Action) {
@@ -122,6 +124,37 @@ func (x *executor) openUp(dir string) {
 	if _, ok := x.dirModes[dir]; !ok {
 		x.dirModes[dir] = mode
 	}
+}
+
+// remoteOpenUp is openUp for a directory on the server, as the snapshot
+// listed it: the user's server process needs the owner's bits as much.
+func (x *executor) remoteOpenUp(dir string) {
+	e := x.rtree.Lookup(dir)
+	if dir == "" || e.Kind != core.Dir || e.Mode&0o700 == 0o700 {
+		return
+	}
+	x.mu.Lock()
+	if x.remoteLooked == nil {
+		x.remoteLooked = map[string]bool{}
+	}
+	seen := x.remoteLooked[dir]
+	x.remoteLooked[dir] = true
+	x.mu.Unlock()
+	if seen {
+		return
+	}
+	mode := e.Mode & core.PermMask
+	if _, err := x.rc.SetAttr(x.ctx, remotePath(x.base, dir), proto.Expect{Kind: proto.KindDir}, uint32(mode|0o700), e.MTime); err != nil {
+		return // the action fails with the reason
+	}
+	x.mu.Lock()
+	if x.remoteDirs == nil {
+		x.remoteDirs = map[string]core.Entry{}
+	}
+	if _, ok := x.remoteDirs[dir]; !ok {
+		x.remoteDirs[dir] = e
+	}
+	x.mu.Unlock()
 }
 
 // restrictDirs gives the directories writable and remoteWritable opened
@@ -291,6 +324,10 @@ func (x *executor) download(a core.Action) error {
 func (x *executor) remoteAction(a core.Action) (core.Action, error) {
 	ctx, rc := x.ctx, x.rc
 	rp := func(p string) string { return remotePath(x.base, p) }
+	x.remoteOpenUp(core.Parent(a.Path))
+	if a.From != "" {
+		x.remoteOpenUp(core.Parent(a.From))
+	}
 	switch a.Op {
 	case core.OpAside:
 		_, err := rc.Rename(ctx, rp(a.From), rp(a.Path), expect(a.Old), proto.Expect{})

@@ -73,6 +73,20 @@ func TestEngineReadOnlyDir(t *testing.T) {
 			t.Errorf("%s: got %q, %v, want %q", f, b, err, want)
 		}
 	}
+	// And the other way: a file added locally to lro, read-only on both
+	// sides now, reaches the server.
+	os.Chmod(lro, 0o755)
+	write(t, filepath.Join(lro, "h"), "new in lro")
+	os.Chmod(lro, 0o555)
+	if s := p.mustRun(); !s.Converged || s.Uploaded != 1 {
+		t.Errorf("into the server's read-only directory: got %+v, want 1 upload, converged", s)
+	}
+	if b, err := os.ReadFile(filepath.Join(p.server, "Sync", "lro", "h")); string(b) != "new in lro" {
+		t.Errorf("lro/h on the server: got %q, %v", b, err)
+	}
+	if fi, err := os.Stat(filepath.Join(p.server, "Sync", "lro")); err != nil || fi.Mode().Perm() != 0o555 {
+		t.Errorf("lro on the server after: got %v, want mode 0555", fi)
+	}
 	for _, d := range []string{"ro", "ro/sub"} {
 		if fi, err := os.Stat(filepath.Join(p.local, d)); err != nil || fi.Mode().Perm() != 0o555 {
 			t.Errorf("%s: got %v, want mode 0555", d, fi)
