@@ -96,6 +96,9 @@ func RunOnce(ctx context.Context, rc Remote, o Options) (Summary, error) {
 		}
 	}
 	if err != nil {
+		if errors.Is(err, unix.ENOENT) && ancestor.Len() == 0 {
+			return sum, fmt.Errorf("%s does not exist yet: a run without --dry-run makes it and brings the server's folder into it", o.Local)
+		}
 		if errors.Is(err, unix.ENOENT) {
 			return sum, fmt.Errorf("%s does not exist (a disk not mounted?): %w", o.Local, ErrUnsafe)
 		}

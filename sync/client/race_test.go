@@ -1,6 +1,7 @@
 package client
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -96,4 +97,18 @@ func TestEngineChangedDuringRunNotConverged(t *testing.T) {
 		t.Errorf("next run: got %+v, want the edit uploaded", s)
 	}
 	p.same()
+}
+
+// TestEngineDryRunNewFolder: a dry run of a first sync into a folder that
+// does not exist yet says so, makes nothing and does not call it unsafe.
+func TestEngineDryRunNewFolder(t *testing.T) {
+	p := newPair(t)
+	write(t, filepath.Join(p.server, "Sync", "f"), "f")
+	_, err := p.run(func(o *Options) { o.DryRun = true })
+	if err == nil || errors.Is(err, ErrUnsafe) || !strings.Contains(err.Error(), "does not exist yet") {
+		t.Errorf("got %v, want a plain 'does not exist yet'", err)
+	}
+	if _, err := os.Stat(p.local); !os.IsNotExist(err) {
+		t.Error("a dry run made the folder")
+	}
 }
