@@ -2,7 +2,6 @@ package client
 
 import (
 	"context"
-	"crypto/rand"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -27,6 +26,7 @@ import (
 // now holds it (a server may apply its umask).
 type executor struct {
 	ctx     context.Context
+	id      string // names this sync (host, folder, server folder) in transfer ids
 	l       *local
 	rc      Remote
 	base    string
@@ -370,9 +370,8 @@ func (x *executor) remoteAction(a core.Action) (core.Action, error) {
 			return a, err
 		}
 		defer f.Close()
-		var tid proto.TransferID
-		rand.Read(tid[:])
-		e, _, err := rc.Upload(ctx, rp(a.Path), expect(a.Old), f, remote.UploadOptions{Transfer: tid,
+		tid, resume := x.transferID(a)
+		e, _, err := rc.Upload(ctx, rp(a.Path), expect(a.Old), f, remote.UploadOptions{Transfer: tid, Resume: resume,
 			Mode: uint32(a.New.Mode), Mtime: a.New.MTime, Size: a.New.Size, Hash: proto.Hash(a.New.Hash)})
 		if err == nil {
 			a.New.Mode = fromProto(e).Mode
