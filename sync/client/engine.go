@@ -116,6 +116,13 @@ func RunOnce(ctx context.Context, rc Remote, o Options) (Summary, error) {
 		return sum, err
 	}
 	defer l.close()
+	if !o.DryRun {
+		if n, err := l.cleanTemp(time.Now()); err != nil {
+			o.Logger.Warn("could not remove the temporary files of interrupted runs", "err", err)
+		} else if n > 0 {
+			o.Logger.Info("removed the temporary files of interrupted runs", "files", n)
+		}
+	}
 	// Both snapshots at once.
 	lunk, runk := map[string]bool{}, map[string]bool{}
 	type listed struct {

@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestEngineRaceLeftAlone changes both sides between the plan and its
@@ -110,5 +111,26 @@ func TestEngineDryRunNewFolder(t *testing.T) {
 	}
 	if _, err := os.Stat(p.local); !os.IsNotExist(err) {
 		t.Error("a dry run made the folder")
+	}
+}
+
+// TestEngineCleansStaleTemp: the temporary files an interrupted run left
+// are removed by the next run once they are an hour unwritten; a fresh
+// one (a download in progress) stays.
+func TestEngineCleansStaleTemp(t *testing.T) {
+	p := newPair(t)
+	p.mustRun()
+	tmp := filepath.Join(p.local, ".simplecloud", "tmp")
+	old, fresh := filepath.Join(tmp, ".simplecloud-tmp-old"), filepath.Join(tmp, ".simplecloud-tmp-fresh")
+	write(t, old, "left by a killed run")
+	write(t, fresh, "being written")
+	then := time.Now().Add(-2 * time.Hour)
+	os.Chtimes(old, then, then)
+	p.mustRun()
+	if _, err := os.Stat(old); !os.IsNotExist(err) {
+		t.Errorf("the stale temporary file is still there (%v)", err)
+	}
+	if _, err := os.Stat(fresh); err != nil {
+		t.Errorf("the fresh temporary file is gone: %v", err)
 	}
 }
