@@ -153,7 +153,7 @@ func (b *syncBench) ourSync(local, path, state string) toolRun {
 	rsh := "ssh " + strings.Join(b.ours.sshArgs(b.u.key, "-p"), " ")
 	cmd := exec.Command(binary(b.t), "sync", "--once", "--json", "--log-level", "warn", "-e", rsh, local, b.u.name+"@127.0.0.1:"+path)
 	cmd.Env = append(os.Environ(), "XDG_STATE_HOME="+state)
-	r := b.timed(cmd, "simplecloud")
+	r := b.timed(cmd, "exe") // the connection child, re-executed through /proc/self/exe
 	var s syncSummary
 	if err := json.Unmarshal([]byte(r.out[strings.LastIndex(r.out, "{"):]), &s); err != nil || !s.Converged {
 		b.t.Fatalf("simplecloud sync: %v\n%s", err, r.out)
