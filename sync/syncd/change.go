@@ -206,3 +206,26 @@ func (s *session) syncDir(p string) {
 		f.Close()
 	}
 }
+
+// staleAfter is the age at which an unfinished upload's temporary file is
+// given up: a client resumes within minutes or hours, not days.
+const staleAfter = 24 * time.Hour
+
+// removeStale removes temporary files in tmpDir not written for staleAfter.
+func (s *session) removeStale() {
+	d, err := s.root.OpenDir(tmpDir)
+	if err != nil {
+		return
+	}
+	defer d.Close()
+	var names []string
+	d.ReadNames(make([]byte, 8<<10), func(name []byte, _ rootfs.DirentType) { names = append(names, string(name)) })
+	for _, n := range names {
+		var st unix.Stat_t
+		if d.Lstat(n, &st) == nil && st.Mode&unix.S_IFMT == unix.S_IFREG && s.opt.Now().Sub(time.Unix(0, st.Mtim.Nano())) > staleAfter {
+			if err := s.root.Remove(path.Join(tmpDir, n), 0); err == nil {
+				s.log.Info("removed an abandoned upload", "file", n)
+			}
+		}
+	}
+}

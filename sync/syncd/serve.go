@@ -81,6 +81,7 @@ func Serve(ctx context.Context, rw io.ReadWriter, root *rootfs.Root, o Options) 
 	s := &session{conn: conn, root: root.Strict(), opt: o, log: o.Logger.With("agent", hello.Agent),
 		reqs: map[uint32]*request{}, sem: make(chan struct{}, o.MaxInflight)}
 	s.log.Debug("sync session", "version", conn.Version)
+	s.removeStale()
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	bye, err := s.loop(ctx)
