@@ -3,6 +3,7 @@ package client
 import (
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -224,9 +225,8 @@ func (x *executor) remoteAction(a core.Action) (core.Action, error) {
 			return a, err
 		}
 		defer f.Close()
-		var tid proto.TransferID
-		rand.Read(tid[:])
-		e, _, err := rc.Upload(ctx, rp(a.Path), expect(a.Old), f, remote.UploadOptions{Transfer: tid,
+		tid, resume := transferID(rp(a.Path), a.New)
+		e, _, err := rc.Upload(ctx, rp(a.Path), expect(a.Old), f, remote.UploadOptions{Transfer: tid, Resume: resume,
 			Mode: uint32(a.New.Mode), Mtime: a.New.MTime, Size: a.New.Size, Hash: proto.Hash(a.New.Hash)})
 		if err == nil {
 			a.New.Mode = fromProto(e).Mode
@@ -240,4 +240,25 @@ func (x *executor) remoteAction(a core.Action) (core.Action, error) {
 		return a, err
 	}
 	return a, fmt.Errorf("unknown action %v", a.Op)
+}
+
+// resumeFrom is the size from which an upload is worth resuming: below it,
+// waiting for the server's PutReady costs more than sending again.
+const resumeFrom = 1 << 20
+
+// transferID names the upload of content e to server path p. A large file
+// gets an id derived from both, so that an upload cut by a dropped
+// connection or a killed client continues where the server's synced
+// temporary file ends, in the next run; a small one a random id.
+func transferID(p string, e core.Entry) (proto.TransferID, bool) {
+	var tid proto.TransferID
+	if e.Size < resumeFrom {
+		rand.Read(tid[:])
+		return tid, false
+	}
+	h := sha256.New()
+	h.Write([]byte("simplecloud-sync transfer v1\x00" + p + "\x00"))
+	h.Write(e.Hash[:])
+	copy(tid[:], h.Sum(nil))
+	return tid, true
 }

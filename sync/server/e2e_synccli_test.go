@@ -275,16 +275,21 @@ func TestSyncKill(t *testing.T) {
 	cmd := midUpload()
 	cmd.Process.Kill()
 	cmd.Wait()
-	if sum, out, err := s.syncCLI(t, u, local, "Sync", state); err != nil || !sum.Converged {
+	sum, out, err := s.syncCLI(t, u, local, "Sync", state)
+	if err != nil || !sum.Converged {
 		t.Fatalf("after killing the client: %+v %v\n%s", sum, err, out)
+	}
+	// The upload resumed: what the server had synced was not sent again.
+	if sum.BytesSent > 300<<20-8<<20 {
+		t.Errorf("the rerun sent %d bytes of a 300 MiB file the server held part of", sum.BytesSent)
 	}
 	sameFile(t, filepath.Join(local, "big"), filepath.Join(root, u.name, "Sync", "big"))
 	// The server's connection child killed.
 	writeRandom(t, filepath.Join(local, "big"), 300<<20)
 	cmd = midUpload()
-	out, _ := exec.Command("pkill", "-KILL", "-u", u.name, "-f", "serve-conn").CombinedOutput()
+	killed, _ := exec.Command("pkill", "-KILL", "-u", u.name, "-f", "serve-conn").CombinedOutput()
 	if err := cmd.Wait(); err == nil {
-		t.Errorf("the client exited 0 although the server died: %s", out)
+		t.Errorf("the client exited 0 although the server died: %s", killed)
 	}
 	if sum, out, err := s.syncCLI(t, u, local, "Sync", state); err != nil || !sum.Converged {
 		t.Fatalf("after killing the server: %+v %v\n%s", sum, err, out)
