@@ -191,6 +191,9 @@ func (b *syncBench) unisonSync(local, dst, archives string) toolRun {
 	cmd := exec.Command("unison", local, "ssh://"+b.u.name+"@127.0.0.1:"+port+"/"+dst, "-batch", "-auto", "-silent",
 		"-sshargs", strings.Join(args, " "), "-ui", "text")
 	cmd.Env = append(os.Environ(), "UNISON="+archives)
+	// Both replicas are on this machine: the server side's archives (in
+	// the user's ~/.unison) must start fresh with the client's.
+	os.RemoveAll(filepath.Join(b.u.home, ".unison"))
 	return b.timed(cmd, "unison")
 }
 

@@ -329,3 +329,29 @@ func TestStaleUploads(t *testing.T) {
 		t.Errorf("a recent upload was removed: %v", err)
 	}
 }
+
+// TestSyncer: many concurrent callers all return after a syncfs that
+// started after their call; a bad descriptor's error reaches them.
+func TestSyncer(t *testing.T) {
+	f, err := os.Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	y := newSyncer(int(f.Fd()))
+	errs := make(chan error, 64)
+	for range 64 {
+		go func() { errs <- y.sync() }()
+	}
+	for range 64 {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	if y.done != 64 || y.running {
+		t.Errorf("after 64 calls: done %d, running %v", y.done, y.running)
+	}
+	if err := newSyncer(-1).sync(); err == nil {
+		t.Error("syncfs of a bad descriptor succeeded")
+	}
+}
