@@ -187,7 +187,7 @@ func RunOnce(ctx context.Context, rc Remote, o Options) (Summary, error) {
 		o.afterPlan()
 	}
 	before := rc.Stats()
-	x := &executor{ctx: ctx, id: o.LocalHost + "\x00" + o.Local + "\x00" + o.RemoteName, l: l, rc: rc, base: o.RemotePath, workers: o.Workers, log: o.Logger, rtree: remoteTree}
+	x := &executor{ctx: ctx, l: l, rc: rc, base: o.RemotePath, workers: o.Workers, log: o.Logger, rtree: remoteTree}
 	doneL, doneR := x.run(&plan)
 	after := rc.Stats()
 	sum.BytesSent, sum.BytesReceived = after.BytesSent-before.BytesSent, after.BytesReceived-before.BytesReceived

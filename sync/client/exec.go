@@ -2,6 +2,8 @@ package client
 
 import (
 	"context"
+	"crypto/rand"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -26,7 +28,6 @@ import (
 // now holds it (a server may apply its umask).
 type executor struct {
 	ctx     context.Context
-	id      string // names this sync (host, folder, server folder) in transfer ids
 	l       *local
 	rc      Remote
 	base    string
@@ -370,7 +371,7 @@ func (x *executor) remoteAction(a core.Action) (core.Action, error) {
 			return a, err
 		}
 		defer f.Close()
-		tid, resume := x.transferID(a)
+		tid, resume := transferID(rp(a.Path), a.New)
 		e, _, err := rc.Upload(ctx, rp(a.Path), expect(a.Old), f, remote.UploadOptions{Transfer: tid, Resume: resume,
 			Mode: uint32(a.New.Mode), Mtime: a.New.MTime, Size: a.New.Size, Hash: proto.Hash(a.New.Hash)})
 		if err == nil {
@@ -389,4 +390,25 @@ func (x *executor) remoteAction(a core.Action) (core.Action, error) {
 		return a, err
 	}
 	return a, fmt.Errorf("unknown action %v", a.Op)
+}
+
+// resumeFrom is the size from which an upload is worth resuming: below it,
+// waiting for the server's PutReady costs more than sending again.
+const resumeFrom = 1 << 20
+
+// transferID names the upload of content e to server path p. A large file
+// gets an id derived from both, so that an upload cut by a dropped
+// connection or a killed client continues where the server's synced
+// temporary file ends, in the next run; a small one a random id.
+func transferID(p string, e core.Entry) (proto.TransferID, bool) {
+	var tid proto.TransferID
+	if e.Size < resumeFrom {
+		rand.Read(tid[:])
+		return tid, false
+	}
+	h := sha256.New()
+	h.Write([]byte("simplecloud-sync transfer v1\x00" + p + "\x00"))
+	h.Write(e.Hash[:])
+	copy(tid[:], h.Sum(nil))
+	return tid, true
 }

@@ -115,11 +115,23 @@ func (c *Chunker) Cut(data []byte) int {
 	return n
 }
 
+// splitBufs holds Split's read buffers.
+var splitBufs sync.Pool
+
 // Split reads r to its end and calls fn with each chunk in order. The slice
 // passed to fn is valid only until fn returns. An error from fn stops the
 // split and is returned as is.
 func (c *Chunker) Split(r io.Reader, fn func(chunk []byte) error) error {
-	buf := make([]byte, 2*c.p.Max)
+	// Buffers are pooled: a scan hashes many small files, and a fresh
+	// 2*Max buffer for each (2 MiB by default) kept the garbage collector
+	// busy and the heap large.
+	bp, _ := splitBufs.Get().(*[]byte)
+	if bp == nil || len(*bp) < 2*c.p.Max {
+		b := make([]byte, 2*c.p.Max)
+		bp = &b
+	}
+	defer splitBufs.Put(bp)
+	buf := (*bp)[:2*c.p.Max]
 	start, end := 0, 0
 	eof := false
 	for {

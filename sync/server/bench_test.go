@@ -185,6 +185,17 @@ func sftpServerPath() string {
 // installed.
 func startSSHD(t *testing.T, u *testUser, subsystem string) (func(batch string) (string, error), string) {
 	t.Helper()
+	ref, why := startRefSSHD(t, u, subsystem)
+	if ref == nil {
+		return nil, why
+	}
+	return func(batch string) (string, error) { return ref.sftp(t, u.name, u.key, batch) }, ""
+}
+
+// startRefSSHD is startSSHD returning the server, for tools other than
+// sftp (rsync, unison) that run commands over it.
+func startRefSSHD(t *testing.T, u *testUser, subsystem string) (*server, string) {
+	t.Helper()
 	sshd, err := exec.LookPath("sshd")
 	if err != nil {
 		if _, err2 := os.Stat("/usr/sbin/sshd"); err2 != nil {
@@ -231,5 +242,5 @@ AllowUsers %s
 		}
 		return nil
 	})
-	return func(batch string) (string, error) { return ref.sftp(t, u.name, u.key, batch) }, ""
+	return ref, ""
 }

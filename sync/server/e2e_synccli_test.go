@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"syscall"
@@ -232,5 +233,70 @@ func TestSyncDaemon(t *testing.T) {
 		}
 	case <-time.After(20 * time.Second):
 		t.Fatal("still running 20s after SIGTERM")
+	}
+}
+
+// TestSyncKill: kill -9 of the client, then of the server's connection
+// child, in the middle of an upload; each rerun converges with nothing
+// lost.
+func TestSyncKill(t *testing.T) {
+	needRoot(t, "ssh", "useradd")
+	u := newUser(t, "")
+	root := openDir(t)
+	s := startServer(t, root, filepath.Join(t.TempDir(), "hk"), nil)
+	local := filepath.Join(t.TempDir(), "local")
+	os.Mkdir(local, 0o755)
+	writeRandom(t, filepath.Join(local, "big"), 300<<20)
+	os.WriteFile(filepath.Join(local, "small"), []byte("small"), 0o644)
+	state := t.TempDir()
+	tmpDir := filepath.Join(root, u.name, ".simplecloud", "tmp")
+	// midUpload starts a sync and returns once the server holds part of
+	// the upload.
+	midUpload := func() *exec.Cmd {
+		old, _ := filepath.Glob(filepath.Join(tmpDir, "put-*"))
+		rsh := "ssh " + strings.Join(s.sshArgs(u.key, "-p"), " ")
+		cmd := exec.Command(binary(t), "sync", "--once", "-e", rsh, local, u.name+"@127.0.0.1:Sync")
+		cmd.Env = append(os.Environ(), "XDG_STATE_HOME="+state)
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		testutil.Eventually(t, 30*time.Second, func() error {
+			ents, _ := filepath.Glob(filepath.Join(tmpDir, "put-*"))
+			for _, e := range ents {
+				if fi, err := os.Stat(e); err == nil && fi.Size() > 10<<20 && !slices.Contains(old, e) {
+					return nil
+				}
+			}
+			return fmt.Errorf("no upload in progress")
+		})
+		return cmd
+	}
+	// The client killed.
+	cmd := midUpload()
+	cmd.Process.Kill()
+	cmd.Wait()
+	sum, out, err := s.syncCLI(t, u, local, "Sync", state)
+	if err != nil || !sum.Converged {
+		t.Fatalf("after killing the client: %+v %v\n%s", sum, err, out)
+	}
+	// The upload resumed: what the server had synced was not sent again.
+	if sum.BytesSent > 300<<20-8<<20 {
+		t.Errorf("the rerun sent %d bytes of a 300 MiB file the server held part of", sum.BytesSent)
+	}
+	sameFile(t, filepath.Join(local, "big"), filepath.Join(root, u.name, "Sync", "big"))
+	// The server's connection child killed.
+	writeRandom(t, filepath.Join(local, "big"), 300<<20)
+	cmd = midUpload()
+	killed, _ := exec.Command("pkill", "-KILL", "-u", u.name, "-f", "serve-conn").CombinedOutput()
+	if err := cmd.Wait(); err == nil {
+		t.Errorf("the client exited 0 although the server died: %s", killed)
+	}
+	if sum, out, err := s.syncCLI(t, u, local, "Sync", state); err != nil || !sum.Converged {
+		t.Fatalf("after killing the server: %+v %v\n%s", sum, err, out)
+	}
+	sameFile(t, filepath.Join(local, "big"), filepath.Join(root, u.name, "Sync", "big"))
+	// The first big file is kept as a version; nothing else is lost.
+	if vs, _ := filepath.Glob(filepath.Join(root, u.name, ".simplecloud/versions/Sync/big~*")); len(vs) != 1 {
+		t.Errorf("versions of big: %v", vs)
 	}
 }

@@ -195,14 +195,33 @@ func (s *session) replace(tmp, p string, x proto.Expect) error {
 	return nil
 }
 
-// syncDir fsyncs the directory holding p, so a rename is durable.
-func (s *session) syncDir(p string) {
-	dir := path.Dir(p)
-	if dir == "." {
-		dir = ""
+// syncDir makes a rename in p's directory durable before the answer that
+// reports it (a group commit: see syncer).
+func (s *session) syncDir(string) {
+	if err := s.disk.sync(); err != nil {
+		s.log.Warn("sync to disk", "err", err)
 	}
-	if f, err := s.root.OpenFile(dir, unix.O_RDONLY|unix.O_DIRECTORY, 0, false); err == nil {
-		f.Sync()
-		f.Close()
+}
+
+// staleAfter is the age at which an unfinished upload's temporary file is
+// given up: a client resumes within minutes or hours, not days.
+const staleAfter = 24 * time.Hour
+
+// removeStale removes temporary files in tmpDir not written for staleAfter.
+func (s *session) removeStale() {
+	d, err := s.root.OpenDir(tmpDir)
+	if err != nil {
+		return
+	}
+	defer d.Close()
+	var names []string
+	d.ReadNames(make([]byte, 8<<10), func(name []byte, _ rootfs.DirentType) { names = append(names, string(name)) })
+	for _, n := range names {
+		var st unix.Stat_t
+		if d.Lstat(n, &st) == nil && st.Mode&unix.S_IFMT == unix.S_IFREG && s.opt.Now().Sub(time.Unix(0, st.Mtim.Nano())) > staleAfter {
+			if err := s.root.Remove(path.Join(tmpDir, n), 0); err == nil {
+				s.log.Info("removed an abandoned upload", "file", n)
+			}
+		}
 	}
 }

@@ -195,7 +195,10 @@ func (u *upload) commit(c *proto.Commit) (*proto.Entry, error) {
 	if err := os.Chtimes(fmt.Sprintf("/proc/self/fd/%d", u.f.Fd()), mt, mt); err != nil {
 		return nil, err
 	}
-	if err := u.f.Sync(); err != nil {
+	// The content on disk before the rename, then the rename before the
+	// answer (replace): two group commits shared with the uploads that
+	// run at the same time.
+	if err := u.s.disk.sync(); err != nil {
 		return nil, err
 	}
 	if err := u.s.replace(u.name, u.m.Path, u.m.Expect); err != nil {

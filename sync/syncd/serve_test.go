@@ -3,6 +3,7 @@ package syncd
 import (
 	"bytes"
 	"crypto/rand"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -10,6 +11,7 @@ import (
 	"time"
 
 	"simplecloud/sync/proto"
+	"simplecloud/sync/rootfs"
 )
 
 func TestWelcome(t *testing.T) {
@@ -303,5 +305,53 @@ func TestSubscribe(t *testing.T) {
 	a := p.answer(id)
 	if e, ok := a[len(a)-1].(*proto.Error); !ok || e.Code != proto.CodeCanceled {
 		t.Errorf("cancel: %#v", a[len(a)-1])
+	}
+}
+
+// TestStaleUploads: an upload abandoned for more than a day is removed at
+// the next session; a recent one stays for a resume.
+func TestStaleUploads(t *testing.T) {
+	p := newPeer(t, false)
+	os.MkdirAll(filepath.Join(p.dir, ".simplecloud/tmp"), 0o700)
+	old, recent := filepath.Join(p.dir, ".simplecloud/tmp/put-old"), filepath.Join(p.dir, ".simplecloud/tmp/put-new")
+	os.WriteFile(old, []byte("x"), 0o600)
+	os.WriteFile(recent, []byte("x"), 0o600)
+	long := time.Now().Add(-48 * time.Hour)
+	os.Chtimes(old, long, long)
+	root, _ := rootfs.Open(p.dir)
+	defer root.Close()
+	q := &session{root: root.Strict(), opt: Options{Now: time.Now}, log: slog.New(slog.DiscardHandler)}
+	q.removeStale()
+	if _, err := os.Stat(old); !os.IsNotExist(err) {
+		t.Error("an upload abandoned two days ago is still there")
+	}
+	if _, err := os.Stat(recent); err != nil {
+		t.Errorf("a recent upload was removed: %v", err)
+	}
+}
+
+// TestSyncer: many concurrent callers all return after a syncfs that
+// started after their call; a bad descriptor's error reaches them.
+func TestSyncer(t *testing.T) {
+	f, err := os.Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	y := newSyncer(int(f.Fd()))
+	errs := make(chan error, 64)
+	for range 64 {
+		go func() { errs <- y.sync() }()
+	}
+	for range 64 {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	if y.done != 64 || y.running {
+		t.Errorf("after 64 calls: done %d, running %v", y.done, y.running)
+	}
+	if err := newSyncer(-1).sync(); err == nil {
+		t.Error("syncfs of a bad descriptor succeeded")
 	}
 }
