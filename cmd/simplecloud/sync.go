@@ -95,7 +95,7 @@ the next run; 64: a bad command line.`,
 	cmd.Flags().BoolVar(&once, "once", false, "one full two-way sync, then exit (default: keep running)")
 	cmd.Flags().BoolVarP(&dryRun, "dry-run", "n", false, "show what would be done, change nothing")
 	cmd.Flags().Float64Var(&maxDelete, "max-delete", 50, "refuse a run that deletes more than this percent of either side's files")
-	cmd.Flags().BoolVar(&force, "force", false, "lift --max-delete (never the empty-folder check)")
+	cmd.Flags().BoolVar(&force, "force", false, "lift --max-delete, and sync a folder found on another file system than last time, merging without deleting (never lifts the empty-folder check)")
 	return cmd
 }
 

@@ -44,12 +44,6 @@ func fromProto(e proto.Entry) core.Entry {
 	return out
 }
 
-// toProto converts an entry at path p.
-func toProto(p string, e core.Entry) proto.Entry {
-	return proto.Entry{Path: p, Kind: kindToProto(e.Kind), Size: uint64(e.Size), Mtime: e.MTime,
-		Mode: uint32(e.Mode & core.PermMask), Hash: proto.Hash(e.Hash), Target: e.Target}
-}
-
 // expect is the compare-and-swap expectation for a planned Old state.
 func expect(e core.Entry) proto.Expect {
 	return proto.Expect{Kind: kindToProto(e.Kind), Hash: proto.Hash(e.Hash), Target: e.Target}

@@ -1,5 +1,29 @@
-// Package client will hold the sync client daemon. Today it holds the
-// stream side of `simplecloud mount`: SSHFSArgs builds the sshfs command line
-// that mounts a directory of a SimpleCloud server over SFTP. It imports only
-// sync/core, sync/proto and internal packages.
+// Package client is the sync client: it keeps a local folder and a folder
+// on a SimpleCloud server in step both ways (RunOnce once, Watch for as
+// long as it runs), and holds the stream side of `simplecloud mount`
+// (SSHFSArgs builds the sshfs command line).
+//
+// A run scans the local folder (sync/scan, with the protocol's file hash
+// cached in extended attributes) while it lists the server's (Remote,
+// which sync/client/remote's Client implements over the user's own ssh),
+// reconciles both with the ancestor, the last state both sides agreed on
+// (sync/core, pure), refuses what looks like an accident rather than a
+// wish (a missing local folder, one on another file system than last
+// time, an empty side, too many deletes), then carries out the plan phase
+// by phase on both sides at once, many actions in flight, every one of
+// them compare-and-swap: locally by a fresh stat (and hash) of the path
+// against the plan's Old right before the change, on the server by the
+// Expect every change request carries. A path that changed meanwhile is
+// left for the next run, never overwritten; what the sync overwrites or
+// deletes locally is kept in the folder's .simplecloud/versions, as the
+// server keeps its own. What succeeded is applied to the snapshots
+// (core.Apply), the touched directories are fsynced, and the result is
+// settled into the new ancestor (core.Settle), saved atomically in a
+// compact, checksummed state file (see state). Paths whose content could
+// not be known this run are held out of it on both sides (see held).
+//
+// The executors are written here rather than taken from a library because
+// nothing else does compare-and-swap against a three-way plan; local file
+// access goes through a strict sync/rootfs root, so no path in a plan can
+// lead out of the folder or through a symbolic link.
 package client

@@ -27,6 +27,7 @@ type Remote interface {
 	Rename(ctx context.Context, from, to string, expect, expectTo proto.Expect) (proto.Entry, error)
 	Delete(ctx context.Context, p string, expect proto.Expect) error
 	SetAttr(ctx context.Context, p string, expect proto.Expect, mode uint32, mtime int64) (proto.Entry, error)
+	Stat(ctx context.Context, paths []string, h proto.HashMode) ([]proto.Entry, error)
 	Stats() remote.Stats
 }
 
@@ -43,6 +44,13 @@ type Options struct {
 	Workers    int // transfers at once (default 32)
 	Out        io.Writer
 	Logger     *slog.Logger
+
+	// afterPlan, if set, runs between planning and executing: the tests'
+	// way to change a side in between.
+	afterPlan func()
+	// synced, if set, gets the local directories fsynced before the
+	// ancestor is saved.
+	synced func([]string)
 }
 
 // Summary is what a run did, as --json prints it.
@@ -88,19 +96,33 @@ func RunOnce(ctx context.Context, rc Remote, o Options) (Summary, error) {
 		}
 	}
 	if err != nil {
+		if errors.Is(err, unix.ENOENT) && ancestor.Len() == 0 {
+			return sum, fmt.Errorf("%s does not exist yet: a run without --dry-run makes it and brings the server's folder into it", o.Local)
+		}
 		if errors.Is(err, unix.ENOENT) {
 			return sum, fmt.Errorf("%s does not exist (a disk not mounted?): %w", o.Local, ErrUnsafe)
 		}
 		return sum, err
 	}
-	if st != nil && ancestor.Len() > 0 && st.FS != fsid {
-		return sum, fmt.Errorf("%s is on another file system than at the last sync (a disk not mounted?): %w", o.Local, ErrUnsafe)
+	if st != nil && ancestor.Len() > 0 && !st.FS.Same(fsid) {
+		if !o.Limits.Force {
+			return sum, fmt.Errorf("%s is on another file system than at the last sync (a disk not mounted?); --force syncs it anyway, merging without deleting anything: %w", o.Local, ErrUnsafe)
+		}
+		o.Logger.Warn("the folder is on another file system than at the last sync; merging without deleting anything (--force)", "folder", o.Local)
+		ancestor = core.Tree{}
 	}
 	l, err := openLocal(o.Local)
 	if err != nil {
 		return sum, err
 	}
 	defer l.close()
+	if !o.DryRun {
+		if n, err := l.cleanTemp(time.Now()); err != nil {
+			o.Logger.Warn("could not remove the temporary files of interrupted runs", "err", err)
+		} else if n > 0 {
+			o.Logger.Info("removed the temporary files of interrupted runs", "files", n)
+		}
+	}
 	// Both snapshots at once.
 	lunk, runk := map[string]bool{}, map[string]bool{}
 	type listed struct {
@@ -125,13 +147,25 @@ func RunOnce(ctx context.Context, rc Remote, o Options) (Summary, error) {
 		return sum, r.err
 	}
 	remoteTree := r.t
+	// Paths whose state is unknown on either side are left alone this run
+	// (see held), unless the ancestor vouches for them.
+	if localTree, err = held(lunk).borrow(ancestor, localTree); err != nil {
+		return sum, err
+	}
+	if remoteTree, err = held(runk).borrow(ancestor, remoteTree); err != nil {
+		return sum, err
+	}
 	for p := range runk {
 		lunk[p] = true
 	}
-	// Paths whose state is unknown on either side are left alone this run.
+	// A path both snapshots and the ancestor hold is stored once: 93
+	// fewer bytes an entry across the three trees (356 to 263 at 200,000).
+	remoteTree.ShareStrings(localTree)
+	ancestor.ShareStrings(localTree)
+	lastAgreed := ancestor
 	if len(lunk) > 0 {
-		drop := func(p string, _ core.Entry) bool { return lunk[p] }
-		localTree, remoteTree, ancestor = localTree.Filter(drop), remoteTree.Filter(drop), ancestor.Filter(drop)
+		h := held(lunk)
+		localTree, remoteTree, ancestor = h.filter(localTree), h.filter(remoteTree), h.filter(ancestor)
 		sum.Skipped = len(lunk)
 	}
 	ig, err := ignoreRules(ctx, l, rc, o.RemotePath, localTree, remoteTree)
@@ -149,8 +183,11 @@ func RunOnce(ctx context.Context, rc Remote, o Options) (Summary, error) {
 		sum.Converged = plan.Empty()
 		return sum, nil
 	}
+	if o.afterPlan != nil {
+		o.afterPlan()
+	}
 	before := rc.Stats()
-	x := &executor{ctx: ctx, l: l, rc: rc, base: o.RemotePath, workers: o.Workers, log: o.Logger}
+	x := &executor{ctx: ctx, l: l, rc: rc, base: o.RemotePath, workers: o.Workers, log: o.Logger, rtree: remoteTree}
 	doneL, doneR := x.run(&plan)
 	after := rc.Stats()
 	sum.BytesSent, sum.BytesReceived = after.BytesSent-before.BytesSent, after.BytesReceived-before.BytesReceived
@@ -179,15 +216,26 @@ func RunOnce(ctx context.Context, rc Remote, o Options) (Summary, error) {
 	if err != nil {
 		return sum, fmt.Errorf("record the server's changes: %w", err)
 	}
-	next := core.Settle(ancestor, local2, remote2)
+	next, err := held(lunk).restore(core.Settle(ancestor, local2, remote2), lastAgreed)
+	if err != nil {
+		return sum, fmt.Errorf("record the new state: %w", err)
+	}
 	if st == nil {
 		st = &state{Local: o.Local, Remote: o.RemoteName}
 	}
 	st.FS = fsid
+	synced, err := l.syncDirs(doneL)
+	if o.synced != nil {
+		o.synced(synced)
+	}
+	if err != nil {
+		return sum, err
+	}
 	if err := saveState(statePath, st, next); err != nil {
 		return sum, err
 	}
-	sum.Converged = x.failed == 0 && len(lunk) == 0 && ig.Apply(local2).Equal(ig.Apply(remote2))
+	sum.Converged = x.failed == 0 && len(lunk) == 0 && ig.Apply(local2).Equal(ig.Apply(remote2)) &&
+		x.verify(doneL, doneR, local2, remote2)
 	return sum, nil
 }
 

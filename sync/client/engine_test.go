@@ -224,9 +224,16 @@ func TestEngineSafety(t *testing.T) {
 		t.Fatal(err)
 	}
 	st.FS.Dev++
+	st.FS.FSID++
 	saveState(sp, st, anc)
 	if _, err := p.run(); !errors.Is(err, ErrUnsafe) {
 		t.Errorf("another file system: %v", err)
+	}
+	// Forced, it merges as a first sync would: nothing deleted.
+	os.Remove(filepath.Join(p.local, "2"))
+	s, err = p.run(func(o *Options) { o.Limits.Force = true })
+	if err != nil || s.DeletedRemote != 0 || s.Downloaded != 1 {
+		t.Errorf("forced on another file system: %+v %v", s, err)
 	}
 	// A lost state merges without deleting anything.
 	os.Remove(sp)

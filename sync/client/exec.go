@@ -6,8 +6,10 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"os"
+	"sort"
 	"sync"
 
 	"golang.org/x/sys/unix"
@@ -18,8 +20,9 @@ import (
 )
 
 // executor carries out a plan on both sides: phase by phase (core.Op),
-// both sides' actions of a phase at once, each side's writes many at a
-// time, everything else in list order. An action that fails (most often a
+// both sides' actions of a phase at once, each side's many at a time
+// (runPhase orders only what depends on each other), so that 10,000 new
+// directories or deletes are not 10,000 round trips one after another. An action that fails (most often a
 // race: the path changed since the snapshot) is logged and left for the
 // next run; the ones that succeeded are returned, with New as the side
 // now holds it (a server may apply its umask).
@@ -31,8 +34,13 @@ type executor struct {
 	workers int
 	log     *slog.Logger
 
-	mu     sync.Mutex
-	failed int
+	mu           sync.Mutex
+	failed       int
+	dirModes     map[string]fs.FileMode // local directories' modes, set at the end (writable, openUp)
+	looked       map[string]bool        // local directories openUp looked at
+	rtree        core.Tree              // the server's snapshot (remoteOpenUp)
+	remoteLooked map[string]bool        // the server's directories remoteOpenUp looked at
+	remoteDirs   map[string]core.Entry  // the server's directories, likewise (remoteWritable)
 }
 
 func (x *executor) run(p *core.Plan) (doneL, doneR []core.Action) {
@@ -45,10 +53,147 @@ func (x *executor) run(p *core.Plan) (doneL, doneR []core.Action) {
 		wg.Wait()
 		doneL, doneR = append(doneL, dl...), append(doneR, dr...)
 	}
+	x.restrictDirs()
 	return doneL, doneR
 }
 
-// phase runs a side's actions of one phase; writes in parallel.
+// writable returns the mode a local directory the run makes or changes
+// gets while the run goes on: mode, with the owner's rwx bits added if it
+// lacks them, so that what the plan writes into it can be written by a
+// user who is not root; the directory's own mode (recorded) is set at the
+// end of the run by restrictDirs.
+func (x *executor) writable(p string, mode fs.FileMode) fs.FileMode {
+	mode &= core.PermMask
+	if mode&0o700 == 0o700 {
+		return mode
+	}
+	x.mu.Lock()
+	if x.dirModes == nil {
+		x.dirModes = map[string]fs.FileMode{}
+	}
+	x.dirModes[p] = mode
+	x.mu.Unlock()
+	return mode | 0o700
+}
+
+// remoteWritable is writable for a directory on the server: the user's
+// server process needs the owner's rwx bits as much as a local one.
+func (x *executor) remoteWritable(p string, e core.Entry) fs.FileMode {
+	mode := e.Mode & core.PermMask
+	if mode&0o700 == 0o700 {
+		return mode
+	}
+	x.mu.Lock()
+	if x.remoteDirs == nil {
+		x.remoteDirs = map[string]core.Entry{}
+	}
+	x.remoteDirs[p] = e
+	x.mu.Unlock()
+	return mode | 0o700
+}
+
+// openUp makes an existing local directory that an action changes an
+// entry of writable by its owner for the rest of the run, as writable
+// does for the directories the run makes; restrictDirs gives it its mode
+// back (unless the plan gave it another). It looks at each directory
+// once a run.
+func (x *executor) openUp(dir string) {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	if x.looked == nil {
+		x.looked = map[string]bool{}
+	}
+	if x.looked[dir] {
+		return
+	}
+	x.looked[dir] = true
+	name := dir
+	if name == "" {
+		name = "/"
+	}
+	st, err := x.l.root.Lstat(name)
+	if err != nil || st.Mode&unix.S_IFMT != unix.S_IFDIR || st.Mode&0o700 == 0o700 {
+		return
+	}
+	mode := fs.FileMode(st.Mode) & core.PermMask
+	if err := x.l.setMeta(dir, core.Entry{Kind: core.Dir, Mode: mode | 0o700}); err != nil {
+		return // the action fails with the reason
+	}
+	if x.dirModes == nil {
+		x.dirModes = map[string]fs.FileMode{}
+	}
+	if _, ok := x.dirModes[dir]; !ok {
+		x.dirModes[dir] = mode
+	}
+}
+
+// remoteOpenUp is openUp for a directory on the server, as the snapshot
+// listed it: the user's server process needs the owner's bits as much.
+func (x *executor) remoteOpenUp(dir string) {
+	e := x.rtree.Lookup(dir)
+	if dir == "" || e.Kind != core.Dir || e.Mode&0o700 == 0o700 {
+		return
+	}
+	x.mu.Lock()
+	if x.remoteLooked == nil {
+		x.remoteLooked = map[string]bool{}
+	}
+	seen := x.remoteLooked[dir]
+	x.remoteLooked[dir] = true
+	x.mu.Unlock()
+	if seen {
+		return
+	}
+	mode := e.Mode & core.PermMask
+	if _, err := x.rc.SetAttr(x.ctx, remotePath(x.base, dir), proto.Expect{Kind: proto.KindDir}, uint32(mode|0o700), e.MTime); err != nil {
+		return // the action fails with the reason
+	}
+	x.mu.Lock()
+	if x.remoteDirs == nil {
+		x.remoteDirs = map[string]core.Entry{}
+	}
+	if _, ok := x.remoteDirs[dir]; !ok {
+		x.remoteDirs[dir] = e
+	}
+	x.mu.Unlock()
+}
+
+// restrictDirs gives the directories writable and remoteWritable opened
+// up their own modes, deepest first.
+func (x *executor) restrictDirs() {
+	fail := func(side, d string, err error) {
+		x.mu.Lock()
+		x.failed++
+		x.mu.Unlock()
+		x.log.Warn("could not set a directory's mode", "side", side, "dir", d, "err", err)
+	}
+	for _, d := range deepestFirst(x.dirModes) {
+		if err := x.l.setMeta(d, core.Entry{Kind: core.Dir, Mode: x.dirModes[d]}); err != nil {
+			fail("local", d, err)
+		}
+	}
+	for _, d := range deepestFirst(x.remoteDirs) {
+		e := x.remoteDirs[d]
+		_, err := x.rc.SetAttr(x.ctx, remotePath(x.base, d), proto.Expect{Kind: proto.KindDir}, uint32(e.Mode&core.PermMask), e.MTime)
+		if err != nil {
+			fail("remote", d, err)
+		}
+	}
+}
+
+// deepestFirst returns m's keys, a directory after everything below it.
+func deepestFirst[V any](m map[string]V) []string {
+	dirs := make([]string, 0, len(m))
+	for d := range m {
+		dirs = append(dirs, d)
+	}
+	sort.Slice(dirs, func(i, j int) bool { return core.ComparePaths(dirs[i], dirs[j]) > 0 })
+	return dirs
+}
+
+// phase runs a side's actions of one phase, up to x.workers at once (a
+// directory's mkdir before its children's, a directory's removal after
+// its children's: see runPhase), and returns those that succeeded.
 func (x *executor) phase(acts []core.Action, phase int, do func(core.Action) (core.Action, error)) []core.Action {
 	var mine []core.Action
 	for _, a := range acts {
@@ -56,39 +201,23 @@ func (x *executor) phase(acts []core.Action, phase int, do func(core.Action) (co
 			mine = append(mine, a)
 		}
 	}
-	res := make([]*core.Action, len(mine))
-	one := func(i int) {
-		if x.ctx.Err() != nil {
-			return
-		}
+	res := make([]core.Action, len(mine))
+	errs := runPhase(x.ctx, mine, x.workers, func(i int) error {
 		a, err := do(mine[i])
-		if err != nil {
-			x.mu.Lock()
-			x.failed++
-			x.mu.Unlock()
-			x.log.Info("left for the next run", "action", mine[i].String(), "err", err)
-			return
-		}
-		res[i] = &a
-	}
-	if phase == core.OpWrite.Phase() {
-		sem := make(chan struct{}, x.workers)
-		var wg sync.WaitGroup
-		for i := range mine {
-			sem <- struct{}{}
-			wg.Add(1)
-			go func() { defer func() { <-sem; wg.Done() }(); one(i) }()
-		}
-		wg.Wait()
-	} else {
-		for i := range mine {
-			one(i)
-		}
-	}
+		res[i] = a
+		return err
+	})
 	var out []core.Action
-	for _, a := range res {
-		if a != nil {
-			out = append(out, *a)
+	for i, err := range errs {
+		if err == nil {
+			out = append(out, res[i])
+			continue
+		}
+		x.mu.Lock()
+		x.failed++
+		x.mu.Unlock()
+		if !errors.Is(err, errDependency) {
+			x.log.Info("left for the next run", "action", mine[i].String(), "err", err)
 		}
 	}
 	return out
@@ -97,6 +226,10 @@ func (x *executor) phase(acts []core.Action, phase int, do func(core.Action) (co
 // localAction carries out one action in the local folder.
 func (x *executor) localAction(a core.Action) (core.Action, error) {
 	l := x.l
+	x.openUp(core.Parent(a.Path))
+	if a.From != "" {
+		x.openUp(core.Parent(a.From))
+	}
 	switch a.Op {
 	case core.OpAside:
 		if err := l.check(a.From, a.Old); err != nil {
@@ -109,7 +242,7 @@ func (x *executor) localAction(a core.Action) (core.Action, error) {
 				return a, err
 			}
 		}
-		err := l.root.Mkdir(a.Path, uint32(a.New.Mode&core.PermMask))
+		err := l.root.Mkdir(a.Path, uint32(x.writable(a.Path, a.New.Mode)))
 		if errors.Is(err, unix.EEXIST) {
 			if cur, serr := l.stat(a.Path); serr == nil && cur.Kind == core.Dir {
 				a.New.Mode = cur.Mode
@@ -117,7 +250,7 @@ func (x *executor) localAction(a core.Action) (core.Action, error) {
 			}
 		}
 		if err == nil {
-			err = l.setMeta(a.Path, core.Entry{Kind: core.Dir, Mode: a.New.Mode})
+			err = l.setMeta(a.Path, core.Entry{Kind: core.Dir, Mode: x.writable(a.Path, a.New.Mode)})
 		}
 		return a, err
 	case core.OpMove:
@@ -136,7 +269,11 @@ func (x *executor) localAction(a core.Action) (core.Action, error) {
 		if err := l.check(a.Path, a.Old); err != nil {
 			return a, err
 		}
-		return a, l.setMeta(a.Path, a.New)
+		e := a.New
+		if e.Kind == core.Dir {
+			e.Mode = x.writable(a.Path, e.Mode)
+		}
+		return a, l.setMeta(a.Path, e)
 	}
 	return a, fmt.Errorf("unknown action %v", a.Op)
 }
@@ -188,6 +325,10 @@ func (x *executor) download(a core.Action) error {
 func (x *executor) remoteAction(a core.Action) (core.Action, error) {
 	ctx, rc := x.ctx, x.rc
 	rp := func(p string) string { return remotePath(x.base, p) }
+	x.remoteOpenUp(core.Parent(a.Path))
+	if a.From != "" {
+		x.remoteOpenUp(core.Parent(a.From))
+	}
 	switch a.Op {
 	case core.OpAside:
 		_, err := rc.Rename(ctx, rp(a.From), rp(a.Path), expect(a.Old), proto.Expect{})
@@ -198,9 +339,14 @@ func (x *executor) remoteAction(a core.Action) (core.Action, error) {
 				return a, err
 			}
 		}
-		e, err := rc.Mkdir(ctx, rp(a.Path), uint32(a.New.Mode), a.New.MTime)
+		mode := x.remoteWritable(a.Path, a.New)
+		e, err := rc.Mkdir(ctx, rp(a.Path), uint32(mode), a.New.MTime)
 		if err == nil && e.Kind == proto.KindDir {
+			want := a.New.Mode & core.PermMask
 			a.New = fromProto(e)
+			if mode != want {
+				a.New.Mode = want // set by restrictDirs at the end
+			}
 		}
 		return a, err
 	case core.OpMove:
@@ -233,8 +379,12 @@ func (x *executor) remoteAction(a core.Action) (core.Action, error) {
 		}
 		return a, err
 	case core.OpSetMeta:
-		e, err := rc.SetAttr(ctx, rp(a.Path), expect(a.Old), uint32(a.New.Mode), a.New.MTime)
-		if err == nil {
+		mode := a.New.Mode & core.PermMask
+		if a.New.Kind == core.Dir {
+			mode = x.remoteWritable(a.Path, a.New)
+		}
+		e, err := rc.SetAttr(ctx, rp(a.Path), expect(a.Old), uint32(mode), a.New.MTime)
+		if err == nil && mode == a.New.Mode&core.PermMask {
 			a.New.Mode = fromProto(e).Mode
 		}
 		return a, err

@@ -192,3 +192,43 @@ func (l *local) remove(p string, old core.Entry) error {
 func (l *local) open(p string) (*os.File, error) {
 	return l.root.OpenFile(p, unix.O_RDONLY|unix.O_NONBLOCK, 0, false)
 }
+
+// staleTemp is how long a temporary file in tmpDir goes unwritten before
+// a run takes it for the leftover of an interrupted one: a download in
+// progress writes to its file all the time.
+const staleTemp = time.Hour
+
+// cleanTemp removes the temporary files interrupted runs (a killed client,
+// a crash) left in tmpDir, and returns how many.
+func (l *local) cleanTemp(now time.Time) (int, error) {
+	d, err := l.root.OpenDir(tmpDir)
+	if errors.Is(err, unix.ENOENT) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("clean %s: %w", tmpDir, err)
+	}
+	defer d.Close()
+	var names []string
+	if err := d.ReadNames(make([]byte, 8192), func(name []byte, _ rootfs.DirentType) {
+		if strings.HasPrefix(string(name), core.TempPrefix) {
+			names = append(names, string(name))
+		}
+	}); err != nil {
+		return 0, fmt.Errorf("clean %s: %w", tmpDir, err)
+	}
+	n := 0
+	for _, name := range names {
+		var st unix.Stat_t
+		if d.Lstat(name, &st) != nil || st.Mode&unix.S_IFMT == unix.S_IFDIR {
+			continue
+		}
+		if now.Sub(time.Unix(st.Mtim.Unix())) < staleTemp {
+			continue
+		}
+		if err := l.root.Remove(path.Join(tmpDir, name), 0); err == nil {
+			n++
+		}
+	}
+	return n, nil
+}

@@ -1,0 +1,100 @@
+package client
+
+import (
+	"context"
+	"errors"
+	gosync "sync"
+
+	"simplecloud/sync/core"
+)
+
+// errDependency fails an action whose prerequisite in the same phase
+// failed (a child of a directory that was not made, a directory whose
+// children were not all removed).
+var errDependency = errors.New("an action it depends on failed")
+
+// runPhase runs one side's actions of one phase on up to workers
+// goroutines and returns each action's error. Actions run at once unless
+// one depends on an earlier one of the list: an action waits for every
+// earlier action on its Path or From or on a directory above them
+// (directories are made before their children), and a directory's
+// removal waits for every earlier action below it (children go first).
+// The core lists actions in that order, so an action only ever waits for
+// one that a worker has already taken: the pool cannot deadlock.
+func runPhase(ctx context.Context, acts []core.Action, workers int, do func(i int) error) []error {
+	errs := make([]error, len(acts))
+	if len(acts) == 0 {
+		return errs
+	}
+	deps := dependencies(acts)
+	done := make([]chan struct{}, len(acts))
+	for i := range done {
+		done[i] = make(chan struct{})
+	}
+	work := make(chan int)
+	var wg gosync.WaitGroup
+	for range min(workers, len(acts)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range work {
+				errs[i] = runOne(ctx, i, deps[i], done, errs, func() error { return do(i) })
+				close(done[i])
+			}
+		}()
+	}
+	for i := range acts {
+		work <- i
+	}
+	close(work)
+	wg.Wait()
+	return errs
+}
+
+// runOne waits for i's dependencies, then runs it unless one failed or
+// ctx is done.
+func runOne(ctx context.Context, i int, deps []int, done []chan struct{}, errs []error, do func() error) error {
+	for _, d := range deps {
+		<-done[d]
+		if errs[d] != nil {
+			return errDependency
+		}
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	return do()
+}
+
+// dependencies returns, for each action, the earlier actions it waits for.
+func dependencies(acts []core.Action) [][]int {
+	deps := make([][]int, len(acts))
+	on := map[string][]int{}    // path -> actions on it (Path or From)
+	below := map[string][]int{} // directory -> actions strictly below it
+	for i, a := range acts {
+		var d []int
+		for _, p := range keys(a) {
+			for q := p; q != ""; q = core.Parent(q) {
+				d = append(d, on[q]...)
+			}
+		}
+		if a.Op == core.OpRemove && a.Old.Kind == core.Dir {
+			d = append(d, below[a.Path]...)
+		}
+		deps[i] = d
+		for _, p := range keys(a) {
+			on[p] = append(on[p], i)
+			for q := core.Parent(p); q != ""; q = core.Parent(q) {
+				below[q] = append(below[q], i)
+			}
+		}
+	}
+	return deps
+}
+
+func keys(a core.Action) []string {
+	if a.From != "" && a.From != a.Path {
+		return []string{a.Path, a.From}
+	}
+	return []string{a.Path}
+}
