@@ -374,3 +374,40 @@ func TestApplyResumesAWipeDoneToTheEnd(t *testing.T) {
 		t.Errorf("got wipe events %+v, want it started and done by the earlier run", wiped)
 	}
 }
+
+// TestApplyRemovesAHalfMadeMapping: an install killed while it created the
+// mapping leaves a device with its UUID and no table, which holds nothing;
+// the resumed install removes it and opens the volume, and a mapping of
+// anyone else's under the same name is still refused.
+func TestApplyRemovesAHalfMadeMapping(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		uuid string
+		ok   bool
+	}{
+		{"ours", luks.DMUUID(2, "0f2c1e7a-5b3d-4c8e-9a1f-2b3c4d5e6f70", DefaultName), true},
+		{"foreign", "CRYPT-LUKS2-00000000000000000000000000000000-" + DefaultName, false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			sys, d, fm, _ := testSystem(t, 32<<20)
+			o := Options{WholeDisk: true, Wipe: wipe.Zero, PBKDF: fastKDF, Mount: filepath.Join(t.TempDir(), "data")}
+			st := &State{Disk: d.ID, Name: DefaultName, Mount: o.Mount, WipeMode: string(wipe.Zero),
+				UUID: "0f2c1e7a-5b3d-4c8e-9a1f-2b3c4d5e6f70", Completed: []StepName{StepWipe, StepPartition, StepFormat}}
+			if err := fm.CreateCrypt(DefaultName, tt.uuid, dm.CryptTarget{Length: 8}); err != nil {
+				t.Fatal(err)
+			}
+			p, err := NewPlan(o, d, nil, st)
+			if err != nil {
+				t.Fatal(err)
+			}
+			in := &Installer{Sys: *sys}
+			_, err = in.Apply(context.Background(), p, Secrets{Passphrase: []byte("pw")}, func(Event) {})
+			if tt.ok && (err != nil || len(fm.removed) != 1) {
+				t.Fatalf("resumed install: %v, removed %v", err, fm.removed)
+			}
+			if !tt.ok && !errors.Is(err, ErrAlreadyOpen) {
+				t.Fatalf("a foreign mapping: %v, want ErrAlreadyOpen", err)
+			}
+		})
+	}
+}

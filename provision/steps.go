@@ -58,6 +58,9 @@ func (r *run) open() (string, error) {
 		return "", err
 	}
 	o := r.p.Options
+	if err := r.removeHalfMade(o.Name); err != nil {
+		return "", err
+	}
 	if err := activate(r.sys.Mapper, o.Name, r.hdr, r.res.Target, r.size, r.vk, o.Discard); err != nil {
 		return "", err
 	}
@@ -140,5 +143,27 @@ func waitNode(path string) error {
 	if _, err := os.Stat(path); err != nil {
 		return fmt.Errorf("open: no device node %s: %w", filepath.Base(path), err)
 	}
+	return nil
+}
+
+// removeHalfMade removes a mapping the interrupted install this one resumes
+// left behind while it made it: killed between creating the device and
+// loading its table, it has the earlier run's device-mapper UUID but holds
+// nothing, so the plan's cleanup (which closes the disk's holders) did not
+// see it. A mapping with any other UUID is left alone (activate refuses
+// it), and one in use cannot be removed.
+func (r *run) removeHalfMade(name string) error {
+	rs := r.p.Resume
+	if rs == nil || rs.UUID == "" {
+		return nil
+	}
+	info, err := r.sys.Mapper.Info(name)
+	if err != nil || !info.Exists || !ownMapping(info.UUID, rs.UUID, name) {
+		return nil
+	}
+	if err := r.sys.Mapper.Remove(name); err != nil {
+		return fmt.Errorf("open: remove %s, left by the interrupted install: %w", name, err)
+	}
+	r.sink.emit(Event{Step: StepOpen, Kind: EventInfo, Message: "removed " + name + ", left half made by the interrupted install"})
 	return nil
 }
