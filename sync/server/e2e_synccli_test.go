@@ -272,9 +272,20 @@ func TestSyncKill(t *testing.T) {
 		return cmd
 	}
 	// The client killed.
+	// sessionsGone waits until the server's connection children of the
+	// killed run have noticed and ended (until then a rerun races them).
+	sessionsGone := func() {
+		testutil.Eventually(t, 30*time.Second, func() error {
+			if out, err := exec.Command("pgrep", "-u", u.name, "-f", "serve-conn").Output(); err == nil {
+				return fmt.Errorf("connection children still running: %s", out)
+			}
+			return nil
+		})
+	}
 	cmd := midUpload()
 	cmd.Process.Kill()
 	cmd.Wait()
+	sessionsGone()
 	sum, out, err := s.syncCLI(t, u, local, "Sync", state)
 	if err != nil || !sum.Converged {
 		t.Fatalf("after killing the client: %+v %v\n%s", sum, err, out)

@@ -45,6 +45,13 @@ func (s *session) put(r *request, m *proto.Put) (err error) {
 	if err := u.open(); err != nil {
 		return err
 	}
+	// One session at a time writes a transfer's file: a client that
+	// reconnects while its old session still runs (a killed client's child
+	// notices only at its next read) must not write beside it.
+	if err := unix.Flock(int(u.f.Fd()), unix.LOCK_EX|unix.LOCK_NB); err != nil {
+		u.f.Close()
+		return &proto.Error{Code: proto.CodeConflict, Message: fmt.Sprintf("upload of %s: in progress in another session", m.Path)}
+	}
 	keep := false
 	defer func() {
 		u.f.Close()

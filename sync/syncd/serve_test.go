@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -353,5 +354,30 @@ func TestSyncer(t *testing.T) {
 	}
 	if err := newSyncer(-1).sync(); err == nil {
 		t.Error("syncfs of a bad descriptor succeeded")
+	}
+}
+
+// TestPutLocked: a transfer whose temporary file another session holds is
+// refused as a conflict, not written by two.
+func TestPutLocked(t *testing.T) {
+	p := newPeer(t, false)
+	var tid proto.TransferID
+	tid[0] = 0xab
+	os.MkdirAll(filepath.Join(p.dir, ".simplecloud/tmp"), 0o700)
+	f, err := os.Create(filepath.Join(p.dir, ".simplecloud/tmp/put-ab000000000000000000000000000000"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX); err != nil {
+		t.Fatal(err)
+	}
+	data := []byte("x")
+	p.wantCode(proto.CodeConflict, &proto.Put{Transfer: tid, Path: "f", Resume: true}, &proto.Data{Bytes: data},
+		&proto.Commit{Size: 1, Mode: 0o644, Hash: hashOf(data)})
+	syscall.Flock(int(f.Fd()), syscall.LOCK_UN)
+	if _, ok := p.do(&proto.Put{Transfer: tid, Path: "f"}, &proto.Data{Bytes: data},
+		&proto.Commit{Size: 1, Mode: 0o644, Hash: hashOf(data)}).(*proto.Done); !ok {
+		t.Error("the unlocked transfer failed")
 	}
 }
