@@ -207,6 +207,25 @@ func (s *session) syncDir(string) {
 // given up: a client resumes within minutes or hours, not days.
 const staleAfter = 24 * time.Hour
 
+// removeStaleTemps removes the upload temporary files beside their
+// destinations that scans passed since the last call and that were not
+// written for staleAfter: what a server killed in the middle of an upload
+// left (a failed upload removes its own).
+func (s *session) removeStaleTemps() {
+	s.mu.Lock()
+	temps := s.temps
+	s.temps = nil
+	s.mu.Unlock()
+	for _, p := range temps {
+		st, err := s.root.Lstat(p)
+		if err == nil && st.Mode&unix.S_IFMT == unix.S_IFREG && s.opt.Now().Sub(time.Unix(0, st.Mtim.Nano())) > staleAfter {
+			if err := s.root.Remove(p, 0); err == nil {
+				s.log.Info("removed an abandoned upload", "file", p)
+			}
+		}
+	}
+}
+
 // removeStale removes temporary files in tmpDir not written for staleAfter.
 func (s *session) removeStale() {
 	d, err := s.root.OpenDir(tmpDir)

@@ -44,8 +44,9 @@ type session struct {
 	scans sync.Pool // *scan.Scanner; a Scanner is not safe for concurrent use
 	disk  *syncer   // group commits (durable.go)
 
-	mu   sync.Mutex
-	reqs map[uint32]*request
+	mu    sync.Mutex
+	reqs  map[uint32]*request
+	temps []string // upload temporary files scans passed (see removeStaleTemps)
 	wg   sync.WaitGroup
 	sem  chan struct{}
 }

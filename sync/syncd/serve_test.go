@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"simplecloud/sync/core"
 	"simplecloud/sync/proto"
 	"simplecloud/sync/rootfs"
 )
@@ -182,11 +183,16 @@ func TestPut(t *testing.T) {
 	m = p.do(&proto.Put{Transfer: tid, Path: "d/other", Expect: proto.Expect{}},
 		&proto.Data{Offset: 0, Bytes: []byte("abc")},
 		&proto.Commit{Size: 3, Mode: 0o644, Hash: hashOf([]byte("abd"))})
-	if e, ok := m.(*proto.Error); !ok || e.Code != proto.CodeBadRequest || p.read("d/other") != "<missing>" {
+	if e, ok := m.(*proto.Error); !ok || e.Code != proto.CodeMismatch || p.read("d/other") != "<missing>" {
 		t.Errorf("bad hash: %#v", m)
 	}
-	if ents, _ := os.ReadDir(filepath.Join(p.dir, ".simplecloud/tmp")); len(ents) != 0 {
-		t.Errorf("temporary files left: %v", ents)
+	for _, d := range []string{".simplecloud/tmp", "d"} {
+		ents, _ := os.ReadDir(filepath.Join(p.dir, d))
+		for _, e := range ents {
+			if strings.HasPrefix(e.Name(), core.TempPrefix) || d != "d" {
+				t.Errorf("temporary file left: %s/%s", d, e.Name())
+			}
+		}
 	}
 }
 
@@ -202,7 +208,7 @@ func TestResume(t *testing.T) {
 	rand.Read(data)
 	var tid proto.TransferID
 	tid[3] = 7
-	id := p.send(&proto.Put{Transfer: tid, Path: "f", Expect: proto.Expect{}})
+	id := p.send(&proto.Put{Transfer: tid, Path: "f", Expect: proto.Expect{}, Resume: true})
 	p.c.Send(id, false, &proto.Data{Offset: 0, Bytes: data[:300<<10][:256<<10]})
 	p.c.Send(id, true, &proto.Cancel{})
 	a := p.answer(id)
@@ -379,5 +385,25 @@ func TestPutLocked(t *testing.T) {
 	if _, ok := p.do(&proto.Put{Transfer: tid, Path: "f"}, &proto.Data{Bytes: data},
 		&proto.Commit{Size: 1, Mode: 0o644, Hash: hashOf(data)}).(*proto.Done); !ok {
 		t.Error("the unlocked transfer failed")
+	}
+}
+
+// TestStaleUploadTemps: a List removes the temporary files of uploads a
+// killed server left beside their destinations once they are a day old,
+// and leaves younger ones (an upload may still be running) alone.
+func TestStaleUploadTemps(t *testing.T) {
+	p := newPeer(t, false)
+	old, young := "d/"+uploadTemp+"0001", "d/"+uploadTemp+"0002"
+	p.file(old, []byte("half"))
+	p.file(young, []byte("half"))
+	p.file("d/.simplecloud-tmp-other", []byte("not ours"))
+	then := time.Now().Add(-2 * staleAfter)
+	os.Chtimes(filepath.Join(p.dir, old), then, then)
+	os.Chtimes(filepath.Join(p.dir, "d/.simplecloud-tmp-other"), then, then)
+	p.do(&proto.List{Path: ""})
+	for name, want := range map[string]string{old: "<missing>", young: "half", "d/.simplecloud-tmp-other": "not ours"} {
+		if got := p.read(name); got != want {
+			t.Errorf("%s after a List: got %q, want %q", name, got, want)
+		}
 	}
 }
