@@ -47,8 +47,8 @@ type session struct {
 	mu    sync.Mutex
 	reqs  map[uint32]*request
 	temps []string // upload temporary files scans passed (see removeStaleTemps)
-	wg   sync.WaitGroup
-	sem  chan struct{}
+	wg    sync.WaitGroup
+	sem   chan struct{}
 }
 
 // request is one open request.
