@@ -7,14 +7,14 @@ package proto
 // StreamHasher is not ready: use NewStreamHasher.
 type StreamHasher struct {
 	c    *Chunker
-	f    *FileHasher
+	s    summer
 	buf  []byte
 	size int64
 }
 
 // NewStreamHasher returns a StreamHasher that chunks with c.
 func NewStreamHasher(c *Chunker) *StreamHasher {
-	return &StreamHasher{c: c, f: NewFileHasher()}
+	return &StreamHasher{c: c, s: summer{f: NewFileHasher()}}
 }
 
 // Write adds the next bytes of the file. It never fails.
@@ -39,7 +39,7 @@ func (s *StreamHasher) Write(b []byte) (int, error) {
 func (s *StreamHasher) cut(data []byte, keep int) []byte {
 	for len(data) >= keep && len(data) > 0 {
 		n := s.c.Cut(data)
-		s.f.Add(ChunkRef{ID: ChunkID(data[:n]), Size: uint32(n)})
+		s.s.add(data[:n])
 		data = data[n:]
 	}
 	return data
@@ -50,5 +50,11 @@ func (s *StreamHasher) cut(data []byte, keep int) []byte {
 func (s *StreamHasher) Sum() (Hash, int64) {
 	s.cut(s.buf, 1)
 	s.buf = nil
-	return s.f.Sum(), s.size
+	s.s.wait()
+	return s.s.f.Sum(), s.size
 }
+
+// Close releases what a StreamHasher given up before Sum holds (the
+// goroutine that hashes a large file's chunks). It may be called after
+// Sum, and more than once.
+func (s *StreamHasher) Close() { s.s.wait() }

@@ -195,10 +195,10 @@ func (s *session) replace(tmp, p string, x proto.Expect) error {
 	return nil
 }
 
-// syncDir makes a rename in p's directory durable before the answer that
-// reports it (a group commit: see syncer).
-func (s *session) syncDir(string) {
-	if err := s.disk.sync(); err != nil {
+// syncDir makes a change of the entry p (made, renamed, removed) durable
+// before the answer that reports it (a group commit: see dirSyncs).
+func (s *session) syncDir(p string) {
+	if err := s.disk.syncParent(p); err != nil {
 		s.log.Warn("sync to disk", "err", err)
 	}
 }

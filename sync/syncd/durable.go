@@ -1,31 +1,31 @@
 package syncd
 
 import (
+	"fmt"
 	"sync"
 
 	"golang.org/x/sys/unix"
+
+	"simplecloud/sync/core"
+	"simplecloud/sync/rootfs"
 )
 
 // syncer makes writes durable in groups: every caller of sync waits for a
-// syncfs(2) of the user's file system that started after it called, and
-// one syncfs serves all who called before it started (a group commit).
-// Uploads of many small files would otherwise wait for one journal commit
-// each (an fsync of the file and one of its directory), which on the
-// machines measured made a first sync of 100,000 files take minutes where
-// rsync, which syncs nothing, took seconds. The cost: a syncfs also writes
-// back whatever else is dirty on that file system.
+// call of do that started after it called, and one call serves all who
+// called before it started (a group commit).
 type syncer struct {
-	fd        int
+	do        func() error
 	mu        sync.Mutex
 	cond      *sync.Cond
 	requested uint64 // sync calls so far
-	done      uint64 // calls covered by a finished syncfs
+	done      uint64 // calls covered by a finished do
 	running   bool
+	users     int // callers in sync (dirSyncs drops an unused syncer)
 	err       error
 }
 
-func newSyncer(fd int) *syncer {
-	y := &syncer{fd: fd}
+func newSyncer(do func() error) *syncer {
+	y := &syncer{do: do}
 	y.cond = sync.NewCond(&y.mu)
 	return y
 }
@@ -44,11 +44,62 @@ func (y *syncer) sync() error {
 		y.running = true
 		covers := y.requested
 		y.mu.Unlock()
-		err := unix.Syncfs(y.fd)
+		err := y.do()
 		y.mu.Lock()
 		y.running = false
 		y.done, y.err = covers, err
 		y.cond.Broadcast()
 	}
 	return y.err
+}
+
+// dirSyncs makes changes of directory entries (a rename, a new or removed
+// name) durable with an fsync of the directory, one group commit per
+// directory. A file's own content is made durable with an fsync of the
+// file before it is renamed in. An earlier version synced the whole file
+// system (syncfs) for both, which also wrote back everything else dirty on
+// it: behind a download of a few GiB on the same disk, every upload waited
+// for all of it.
+type dirSyncs struct {
+	root *rootfs.Root
+	mu   sync.Mutex
+	m    map[string]*syncer
+}
+
+func newDirSyncs(root *rootfs.Root) *dirSyncs {
+	return &dirSyncs{root: root, m: map[string]*syncer{}}
+}
+
+// sync makes the entries of directory dir ("" is the root) durable.
+func (d *dirSyncs) sync(dir string) error {
+	d.mu.Lock()
+	y := d.m[dir]
+	if y == nil {
+		y = newSyncer(func() error { return fsyncDir(d.root, dir) })
+		d.m[dir] = y
+	}
+	y.users++
+	d.mu.Unlock()
+	err := y.sync()
+	d.mu.Lock()
+	if y.users--; y.users == 0 {
+		delete(d.m, dir)
+	}
+	d.mu.Unlock()
+	return err
+}
+
+// syncParent makes the entry p durable in its directory.
+func (d *dirSyncs) syncParent(p string) error { return d.sync(core.Parent(p)) }
+
+func fsyncDir(root *rootfs.Root, dir string) error {
+	f, err := root.OpenFile(dir, unix.O_RDONLY|unix.O_DIRECTORY, 0, false)
+	if err != nil {
+		return fmt.Errorf("sync directory %q: %w", dir, err)
+	}
+	defer f.Close()
+	if err := f.Sync(); err != nil {
+		return fmt.Errorf("sync directory %q: %w", dir, err)
+	}
+	return nil
 }

@@ -80,6 +80,7 @@ func (s *session) put(r *request, m *proto.Put) (err error) {
 	}
 	keep, committed := false, false
 	defer func() {
+		u.h.Close()
 		u.f.Close()
 		if u.base != nil {
 			u.base.Close()
@@ -249,9 +250,8 @@ func (u *upload) commit(c *proto.Commit) (*proto.Entry, error) {
 	// The hash is known: the next scan need not read the file back.
 	scan.Remember(u.f, proto.PlainHasher{}.Name(), h, scan.DefaultRacyWindow)
 	// The content on disk before the rename, then the rename before the
-	// answer (replace): two group commits shared with the uploads that
-	// run at the same time.
-	if err := u.s.disk.sync(); err != nil {
+	// answer (replace).
+	if err := u.f.Sync(); err != nil {
 		return nil, err
 	}
 	if err := u.s.replace(u.name, u.m.Path, u.m.Expect); err != nil {

@@ -8,8 +8,6 @@ import (
 	"sync"
 	"time"
 
-	"golang.org/x/sys/unix"
-
 	"simplecloud/sync/proto"
 	"simplecloud/sync/rootfs"
 	"simplecloud/sync/versions"
@@ -42,7 +40,7 @@ type session struct {
 	opt   Options
 	log   *slog.Logger
 	scans sync.Pool // *scan.Scanner; a Scanner is not safe for concurrent use
-	disk  *syncer   // group commits (durable.go)
+	disk  *dirSyncs // group commits (durable.go)
 
 	mu    sync.Mutex
 	reqs  map[uint32]*request
@@ -85,12 +83,7 @@ func Serve(ctx context.Context, rw io.ReadWriter, root *rootfs.Root, o Options) 
 	s := &session{conn: conn, root: root.Strict(), opt: o, log: o.Logger.With("agent", hello.Agent),
 		reqs: map[uint32]*request{}, sem: make(chan struct{}, o.MaxInflight)}
 	s.log.Debug("sync session", "version", conn.Version)
-	rootDir, err := s.root.OpenFile("", unix.O_RDONLY|unix.O_DIRECTORY, 0, false)
-	if err != nil {
-		return fmt.Errorf("open the sync root: %w", err)
-	}
-	defer rootDir.Close()
-	s.disk = newSyncer(int(rootDir.Fd()))
+	s.disk = newDirSyncs(s.root)
 	s.removeStale()
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()

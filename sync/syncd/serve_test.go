@@ -3,10 +3,12 @@ package syncd
 import (
 	"bytes"
 	"crypto/rand"
+	"errors"
 	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -337,15 +339,13 @@ func TestStaleUploads(t *testing.T) {
 	}
 }
 
-// TestSyncer: many concurrent callers all return after a syncfs that
-// started after their call; a bad descriptor's error reaches them.
+// TestSyncer: many concurrent callers share few calls of do (at most
+// one each), every one returns after a call that started after its own,
+// and do's error reaches them. dirSyncs syncs real directories, reports a
+// missing one, and forgets directories nobody waits for.
 func TestSyncer(t *testing.T) {
-	f, err := os.Open(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	y := newSyncer(int(f.Fd()))
+	var calls atomic.Int64
+	y := newSyncer(func() error { calls.Add(1); return nil })
 	errs := make(chan error, 64)
 	for range 64 {
 		go func() { errs <- y.sync() }()
@@ -355,11 +355,31 @@ func TestSyncer(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if y.done != 64 || y.running {
-		t.Errorf("after 64 calls: done %d, running %v", y.done, y.running)
+	if n := calls.Load(); y.done != 64 || y.running || n < 1 || n > 64 {
+		t.Errorf("after 64 calls: done %d, running %v, %d calls of do", y.done, y.running, n)
 	}
-	if err := newSyncer(-1).sync(); err == nil {
-		t.Error("syncfs of a bad descriptor succeeded")
+	bad := errors.New("disk on fire")
+	if err := newSyncer(func() error { return bad }).sync(); !errors.Is(err, bad) {
+		t.Errorf("sync with a failing do: got %v, want %v", err, bad)
+	}
+	dir := t.TempDir()
+	os.Mkdir(filepath.Join(dir, "d"), 0o755)
+	root, err := rootfs.Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer root.Close()
+	d := newDirSyncs(root.Strict())
+	for _, p := range []string{"d/f", "top"} {
+		if err := d.syncParent(p); err != nil {
+			t.Errorf("syncParent(%q): %v", p, err)
+		}
+	}
+	if err := d.syncParent("missing/f"); err == nil {
+		t.Error("sync of a missing directory succeeded")
+	}
+	if len(d.m) != 0 {
+		t.Errorf("directories kept after their syncs: %v", d.m)
 	}
 }
 
