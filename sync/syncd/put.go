@@ -23,6 +23,7 @@ type upload struct {
 	s    *session
 	m    *proto.Put
 	name string              // the temporary file (see tempPath)
+	dir  *rootfs.Dir         // the destination's directory, for a file beside it
 	f    *os.File            // the temporary file
 	off  int64               // bytes written so far
 	h    *proto.StreamHasher // hashes the bytes as they are written
@@ -71,13 +72,6 @@ func (s *session) put(r *request, m *proto.Put) (err error) {
 	if err := u.open(); err != nil {
 		return err
 	}
-	// One session at a time writes a transfer's file: a client that
-	// reconnects while its old session still runs (a killed client's child
-	// notices only at its next read) must not write beside it.
-	if err := unix.Flock(int(u.f.Fd()), unix.LOCK_EX|unix.LOCK_NB); err != nil {
-		u.f.Close()
-		return &proto.Error{Code: proto.CodeConflict, Message: fmt.Sprintf("upload of %s: in progress in another session", m.Path)}
-	}
 	keep, committed := false, false
 	defer func() {
 		u.h.Close()
@@ -86,7 +80,14 @@ func (s *session) put(r *request, m *proto.Put) (err error) {
 			u.base.Close()
 		}
 		if !keep && !committed {
-			s.root.Remove(u.name, 0)
+			if u.dir != nil {
+				u.dir.Remove(path.Base(u.name), 0)
+			} else {
+				s.root.Remove(u.name, 0)
+			}
+		}
+		if u.dir != nil {
+			u.dir.Close()
 		}
 	}()
 	if err := s.conn.Send(r.id, false, &proto.PutReady{Offset: uint64(u.off)}); err != nil {
@@ -130,38 +131,47 @@ func (s *session) put(r *request, m *proto.Put) (err error) {
 // one.
 func (u *upload) open() error {
 	u.h = proto.NewStreamHasher(proto.DefaultChunker())
-	if u.m.Resume {
-		f, err := u.s.root.OpenFile(u.name, unix.O_RDWR, 0, false)
-		if err == nil {
-			if err := f.Sync(); err != nil {
-				f.Close()
-				return err
-			}
-			st, err := f.Stat()
-			if err != nil {
-				f.Close()
-				return err
-			}
-			if _, err := io.Copy(u.h, io.NewSectionReader(f, 0, st.Size())); err != nil {
-				f.Close()
-				return err
-			}
-			u.f, u.off = f, st.Size()
-			return nil
-		}
-		if !errors.Is(err, unix.ENOENT) {
+	if !u.m.Resume {
+		// A name of its own (the transfer id is random), made with
+		// O_EXCL: no other session can be writing it.
+		d, err := u.s.root.OpenDir(core.Parent(u.m.Path))
+		if err != nil {
 			return err
 		}
+		f, err := d.Create(path.Base(u.name), unix.O_RDWR|unix.O_EXCL, 0o600)
+		if err != nil {
+			d.Close()
+			return err
+		}
+		u.dir, u.f = d, f
+		return nil
 	}
-	flags := unix.O_RDWR | unix.O_CREAT | unix.O_EXCL
-	if u.m.Resume {
-		flags = unix.O_RDWR | unix.O_CREAT | unix.O_TRUNC
-	}
-	f, err := u.s.root.OpenFile(u.name, flags, 0o600, false)
+	f, err := u.s.root.OpenFile(u.name, unix.O_RDWR|unix.O_CREAT, 0o600, false)
 	if err != nil {
 		return err
 	}
-	u.f = f
+	// One session at a time writes a transfer's file: a client that
+	// reconnects while its old session still runs (a killed client's child
+	// notices only at its next read) must not write beside it.
+	if err := unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB); err != nil {
+		f.Close()
+		return &proto.Error{Code: proto.CodeConflict, Message: fmt.Sprintf("upload of %s: in progress in another session", u.m.Path)}
+	}
+	// What an interrupted session of this transfer left: synced, hashed
+	// again, continued at its end.
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return err
+	}
+	st, err := f.Stat()
+	if err == nil {
+		_, err = io.Copy(u.h, io.NewSectionReader(f, 0, st.Size()))
+	}
+	if err != nil {
+		f.Close()
+		return err
+	}
+	u.f, u.off = f, st.Size()
 	return nil
 }
 
@@ -218,6 +228,24 @@ func (u *upload) copy(m *proto.Copy) error {
 	return nil
 }
 
+// rename puts the committed temporary file in place: beside a new path,
+// with a rename in its directory that refuses an existing name (nothing
+// was expected there: a conflict), else through replace.
+func (u *upload) rename() error {
+	if u.dir == nil || u.m.Expect.Kind != proto.KindAbsent {
+		return u.s.replace(u.name, u.m.Path, u.m.Expect)
+	}
+	if err := u.dir.Rename(path.Base(u.name), path.Base(u.m.Path), unix.RENAME_NOREPLACE); err != nil {
+		if errors.Is(err, unix.EEXIST) {
+			cur, _, _ := u.s.current(u.m.Path, false)
+			return conflict(u.m.Path, cur)
+		}
+		return err
+	}
+	u.s.syncDir(u.m.Path)
+	return nil
+}
+
 // hashRange adds the bytes from..to of the temporary file to the hash:
 // what a Copy put there, read back from the page cache.
 func (u *upload) hashRange(from, to int64) {
@@ -254,7 +282,7 @@ func (u *upload) commit(c *proto.Commit) (*proto.Entry, error) {
 	if err := u.f.Sync(); err != nil {
 		return nil, err
 	}
-	if err := u.s.replace(u.name, u.m.Path, u.m.Expect); err != nil {
+	if err := u.rename(); err != nil {
 		return nil, err
 	}
 	return &proto.Entry{Path: u.m.Path, Kind: proto.KindFile, Size: c.Size, Mtime: c.Mtime, Mode: mode, Hash: h}, nil
