@@ -196,11 +196,20 @@ func (s *session) replace(tmp, p string, x proto.Expect) error {
 }
 
 // syncDir makes a change of the entry p (made, renamed, removed) durable
-// before the answer that reports it (a group commit: see dirSyncs).
+// before the answer that reports it (a group commit), or by the next Flush
+// for a client that flushes (see dirSyncs).
 func (s *session) syncDir(p string) {
-	if err := s.disk.syncParent(p); err != nil {
+	if err := s.disk.changed(p); err != nil {
 		s.log.Warn("sync to disk", "err", err)
 	}
+}
+
+// flush answers Flush once every change answered so far is durable.
+func (s *session) flush(r *request) error {
+	if err := s.disk.flush(); err != nil {
+		return err
+	}
+	return s.conn.Send(r.id, true, &proto.Done{})
 }
 
 // staleAfter is the age at which an unfinished upload's temporary file is

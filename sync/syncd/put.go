@@ -98,7 +98,12 @@ func (s *session) put(r *request, m *proto.Put) (err error) {
 		select {
 		case f = <-r.in:
 		case <-r.ctx.Done():
-			keep = m.Resume // the client went away: keep for a resume
+			// The client went away: keep for a resume, with every byte
+			// that arrived before.
+			keep = m.Resume
+			if keep {
+				u.drain(r.in)
+			}
 			return r.ctx.Err()
 		}
 		switch m := f.Msg.(type) {
@@ -226,6 +231,30 @@ func (u *upload) copy(m *proto.Copy) error {
 	}
 	u.off = dst
 	return nil
+}
+
+// drain writes the Data and Copy frames already received on in, up to
+// the first one that fails.
+func (u *upload) drain(in <-chan proto.Frame) {
+	for {
+		select {
+		case f := <-in:
+			var err error
+			switch m := f.Msg.(type) {
+			case *proto.Data:
+				err = u.data(m)
+			case *proto.Copy:
+				err = u.copy(m)
+			default:
+				return
+			}
+			if err != nil {
+				return
+			}
+		default:
+			return
+		}
+	}
 }
 
 // rename puts the committed temporary file in place: beside a new path,

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"slices"
 	"sync"
 	"time"
 
@@ -72,9 +73,9 @@ func Serve(ctx context.Context, rw io.ReadWriter, root *rootfs.Root, o Options) 
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
-	w := proto.Welcome{Agent: o.Agent, Epoch: o.Epoch, MaxInflight: uint32(o.MaxInflight)}
+	w := proto.Welcome{Agent: o.Agent, Epoch: o.Epoch, MaxInflight: uint32(o.MaxInflight), Caps: []string{proto.CapFlush}}
 	if o.Versions != nil {
-		w.Caps = []string{proto.CapVersions}
+		w.Caps = append(w.Caps, proto.CapVersions)
 	}
 	conn, hello, err := proto.Accept(rw, w)
 	if err != nil {
@@ -83,7 +84,7 @@ func Serve(ctx context.Context, rw io.ReadWriter, root *rootfs.Root, o Options) 
 	s := &session{conn: conn, root: root.Strict(), opt: o, log: o.Logger.With("agent", hello.Agent),
 		reqs: map[uint32]*request{}, sem: make(chan struct{}, o.MaxInflight)}
 	s.log.Debug("sync session", "version", conn.Version)
-	s.disk = newDirSyncs(s.root)
+	s.disk = newDirSyncs(s.root, slices.Contains(hello.Caps, proto.CapFlush))
 	s.removeStale()
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -223,6 +224,8 @@ func (s *session) handler(m proto.Message) func(*request) error {
 		return func(r *request) error { return s.restore(r, m) }
 	case *proto.Subscribe:
 		return func(r *request) error { return s.subscribe(r, m) }
+	case *proto.Flush:
+		return func(r *request) error { return s.flush(r) }
 	}
 	return nil
 }

@@ -181,6 +181,10 @@ func TestPut(t *testing.T) {
 	if len(vl.Versions) != 1 || p.read(filepath.Join(".simplecloud/versions", vl.Versions[0].ID)) != string(data) {
 		t.Errorf("versions: %+v", vl.Versions)
 	}
+	// Flush is answered with Done.
+	if m := p.do(&proto.Flush{}); m.Type() != proto.TypeDone {
+		t.Errorf("flush: got %#v, want Done", m)
+	}
 	// A wrong hash at commit is refused and leaves nothing.
 	m = p.do(&proto.Put{Transfer: tid, Path: "d/other", Expect: proto.Expect{}},
 		&proto.Data{Offset: 0, Bytes: []byte("abc")},
@@ -369,7 +373,7 @@ func TestSyncer(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer root.Close()
-	d := newDirSyncs(root.Strict())
+	d := newDirSyncs(root.Strict(), false)
 	for _, p := range []string{"d/f", "top"} {
 		if err := d.syncParent(p); err != nil {
 			t.Errorf("syncParent(%q): %v", p, err)
@@ -380,6 +384,23 @@ func TestSyncer(t *testing.T) {
 	}
 	if len(d.m) != 0 {
 		t.Errorf("directories kept after their syncs: %v", d.m)
+	}
+	// Deferred: changes mark their directories; flush syncs them once and
+	// keeps the one that failed for the next flush.
+	d = newDirSyncs(root.Strict(), true)
+	for _, p := range []string{"d/f", "d/g", "top", "missing/f"} {
+		if err := d.changed(p); err != nil {
+			t.Errorf("changed(%q): %v", p, err)
+		}
+	}
+	if len(d.dirty) != 3 {
+		t.Errorf("marked: got %v, want d, the root and missing", d.dirty)
+	}
+	if err := d.flush(); err != nil {
+		t.Errorf("flush with a directory removed since: %v", err)
+	}
+	if len(d.dirty) != 0 {
+		t.Errorf("after flush: %v left marked", d.dirty)
 	}
 }
 
