@@ -304,8 +304,6 @@ func (u *upload) commit(c *proto.Commit) (*proto.Entry, error) {
 	if err := rootfs.Futimens(u.f, mt, mt); err != nil {
 		return nil, err
 	}
-	// The hash is known: the next scan need not read the file back.
-	scan.Remember(u.f, proto.PlainHasher{}.Name(), h, scan.DefaultRacyWindow)
 	// The content on disk before the rename, then the rename before the
 	// answer (replace).
 	if err := u.f.Sync(); err != nil {
@@ -314,5 +312,8 @@ func (u *upload) commit(c *proto.Commit) (*proto.Entry, error) {
 	if err := u.rename(); err != nil {
 		return nil, err
 	}
+	// The hash is known: the next scan need not read the file back. (After
+	// the rename, which sets the file's ctime and would void the record.)
+	scan.Remember(u.f, proto.PlainHasher{}.Name(), h, scan.DefaultRacyWindow)
 	return &proto.Entry{Path: u.m.Path, Kind: proto.KindFile, Size: c.Size, Mtime: c.Mtime, Mode: mode, Hash: h}, nil
 }

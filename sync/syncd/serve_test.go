@@ -16,6 +16,7 @@ import (
 	"simplecloud/sync/core"
 	"simplecloud/sync/proto"
 	"simplecloud/sync/rootfs"
+	"simplecloud/sync/scan"
 )
 
 func TestWelcome(t *testing.T) {
@@ -446,5 +447,29 @@ func TestStaleUploadTemps(t *testing.T) {
 		if got := p.read(name); got != want {
 			t.Errorf("%s after a List: got %q, want %q", name, got, want)
 		}
+	}
+}
+
+// TestPutRemembers: a committed upload's hash is in the cache, so the
+// next Stat reads nothing back (the file's own hash attribute is there
+// and valid after the rename).
+func TestPutRemembers(t *testing.T) {
+	p := newPeer(t, false)
+	data := []byte("remember me")
+	old := time.Now().Add(-time.Hour).UnixNano()
+	m := p.do(&proto.Put{Path: "f"}, &proto.Data{Bytes: data},
+		&proto.Commit{Size: uint64(len(data)), Mode: 0o644, Mtime: old, Hash: hashOf(data)})
+	if _, ok := m.(*proto.Done); !ok {
+		t.Fatalf("upload: %#v", m)
+	}
+	r, err := rootfs.Open(p.dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	sc := scan.New(r, scan.Options{Hasher: proto.PlainHasher{}})
+	e, ok, err := sc.Stat("f", false)
+	if err != nil || !ok || proto.Hash(e.Hash) != hashOf(data) || sc.Summary().Hashed != 0 || sc.Summary().CacheHits != 1 {
+		t.Errorf("stat after the upload: %+v, %v, %v, %+v; want the hash from the cache, nothing hashed", e, ok, err, sc.Summary())
 	}
 }
