@@ -28,6 +28,7 @@ type Remote interface {
 	Delete(ctx context.Context, p string, expect proto.Expect) error
 	SetAttr(ctx context.Context, p string, expect proto.Expect, mode uint32, mtime int64) (proto.Entry, error)
 	Stat(ctx context.Context, paths []string, h proto.HashMode) ([]proto.Entry, error)
+	Flush(ctx context.Context) error
 	Stats() remote.Stats
 }
 
@@ -41,7 +42,7 @@ type Options struct {
 	DryRun     bool
 	LocalHost  string // names the hosts in conflict copies
 	RemoteHost string
-	Workers    int // transfers at once (default 32)
+	Workers    int // actions at once (default 128: a server waits on its disk for each)
 	Out        io.Writer
 	Logger     *slog.Logger
 
@@ -81,7 +82,7 @@ func RunOnce(ctx context.Context, rc Remote, o Options) (Summary, error) {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
 	if o.Workers <= 0 {
-		o.Workers = 32
+		o.Workers = 128
 	}
 	statePath := StatePath(o.StateDir, o.Local, o.RemoteName)
 	st, ancestor, err := loadState(statePath, o.Local, o.RemoteName)
@@ -230,6 +231,12 @@ func RunOnce(ctx context.Context, rc Remote, o Options) (Summary, error) {
 	}
 	if err != nil {
 		return sum, err
+	}
+	// What the server answered is recorded only once it is on its disk.
+	if len(doneR) > 0 {
+		if err := rc.Flush(ctx); err != nil {
+			return sum, err
+		}
 	}
 	if err := saveState(statePath, st, next); err != nil {
 		return sum, err

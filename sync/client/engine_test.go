@@ -280,3 +280,28 @@ func TestStateSize(t *testing.T) {
 func itoa(i int) string {
 	return strings.TrimLeft(strings.Repeat("0", 6)+string(rune('0'+i%10)), "0") + string(rune('a'+i/10%26)) + string(rune('a'+i/260%26)) + string(rune('a'+i/6760%26))
 }
+
+// failingFlush is the server whose Flush fails: what it answered may not
+// be on its disk.
+type failingFlush struct{ *remote.Client }
+
+func (failingFlush) Flush(context.Context) error { return errors.New("disk gone") }
+
+// TestFlushBeforeSave: a run records what it changed on the server only
+// after the server has made it durable: with a failing Flush the run
+// fails and the last agreed state stays as it was.
+func TestFlushBeforeSave(t *testing.T) {
+	p := newPair(t)
+	write(t, filepath.Join(p.local, "a"), "one")
+	o := Options{Local: p.local, RemoteName: "test:Sync", RemotePath: "Sync", StateDir: p.state,
+		Limits: core.Limits{MaxDeletePercent: 50, Grace: 2}, LocalHost: "laptop", RemoteHost: "server"}
+	if _, err := RunOnce(context.Background(), failingFlush{p.rc}, o); err == nil || !strings.Contains(err.Error(), "disk gone") {
+		t.Fatalf("run with a failing flush: got %v, want the flush's error", err)
+	}
+	if _, err := os.Stat(StatePath(p.state, p.local, "test:Sync")); !os.IsNotExist(err) {
+		t.Errorf("state saved although the server's flush failed: %v", err)
+	}
+	if s := p.mustRun(); !s.Converged {
+		t.Errorf("next run: %+v, want converged", s)
+	}
+}

@@ -86,6 +86,8 @@ func newMessage(t Type) Message {
 		return new(Restore)
 	case TypeCancel:
 		return new(Cancel)
+	case TypeFlush:
+		return new(Flush)
 	case TypeEntryBatch:
 		return new(EntryBatch)
 	case TypeChanges:

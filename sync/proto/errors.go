@@ -21,13 +21,14 @@ const (
 	CodeCanceled    Code = 9  // the client cancelled the request
 	CodeUnsupported Code = 10 // a message or format this server does not serve
 	CodeShutdown    Code = 11 // the server is shutting down; reconnect later
+	CodeMismatch    Code = 12 // an upload's bytes do not hash to its Commit's hash
 )
 
 var codeNames = map[Code]string{
 	CodeInternal: "internal", CodeBadRequest: "bad request", CodeVersion: "version",
 	CodeNotFound: "not found", CodeConflict: "conflict", CodePermission: "permission denied",
 	CodeNoSpace: "no space", CodeTooLarge: "too large", CodeCanceled: "canceled",
-	CodeUnsupported: "unsupported", CodeShutdown: "shutdown",
+	CodeUnsupported: "unsupported", CodeShutdown: "shutdown", CodeMismatch: "hash mismatch",
 }
 
 // String names the code.
@@ -74,6 +75,7 @@ var (
 	ErrCanceled    = &Error{Code: CodeCanceled}
 	ErrUnsupported = &Error{Code: CodeUnsupported}
 	ErrShutdown    = &Error{Code: CodeShutdown}
+	ErrMismatch    = &Error{Code: CodeMismatch}
 )
 
 // VersionError is the failed handshake of two peers with no protocol

@@ -93,16 +93,15 @@ func FileHash(chunks []ChunkRef) Hash {
 // HashReader chunks r with c to its end and returns the file hash and the
 // chunk list: what both sides compute for a plain file.
 func HashReader(c *Chunker, r io.Reader) (Hash, []ChunkRef, error) {
-	f := NewFileHasher()
 	var refs []ChunkRef
+	s := summer{f: NewFileHasher(), refs: &refs}
 	err := c.Split(r, func(chunk []byte) error {
-		ref := ChunkRef{ID: ChunkID(chunk), Size: uint32(len(chunk))}
-		refs = append(refs, ref)
-		f.Add(ref)
+		s.add(chunk)
 		return nil
 	})
+	s.wait()
 	if err != nil {
 		return Hash{}, nil, err
 	}
-	return f.Sum(), refs, nil
+	return s.f.Sum(), refs, nil
 }

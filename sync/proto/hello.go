@@ -17,6 +17,7 @@ var SupportedVersions = []uint32{Version1}
 const (
 	CapVersions = "versions" // keeps versions; Versions and Restore work
 	CapSealed   = "sealed"   // serves FormatSealed folders
+	CapFlush    = "flush"    // directory entries made durable at Flush, not before each answer
 )
 
 // Dial does the client's side of the handshake on rw: it sends the magic

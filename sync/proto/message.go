@@ -27,6 +27,7 @@ const (
 	TypeVersions  Type = 24 // kept versions of a path
 	TypeRestore   Type = 25
 	TypeCancel    Type = 26 // client: stop this request
+	TypeFlush     Type = 27 // make every change answered so far durable
 
 	TypeEntryBatch  Type = 40 // entries of List or Stat
 	TypeChanges     Type = 41 // change feed events

@@ -106,6 +106,15 @@ type Cancel struct {
 	Discard bool `cbor:"1,keyasint,omitempty"`
 }
 
+// Flush asks the server to make every change it has answered on this
+// connection durable (the directory entries it made, renamed or removed);
+// the answer is a final Done. Only with CapFlush: a server that offers it
+// may answer changes before their directory entries are on disk, and a
+// client that asked for it must Flush before it records what it changed
+// (its ancestor). File contents are always on disk before they are
+// renamed into place.
+type Flush struct{}
+
 // EntryBatch carries entries of a List or Stat.
 type EntryBatch struct {
 	Entries Entries `cbor:"1,keyasint"`

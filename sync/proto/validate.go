@@ -23,6 +23,7 @@ func (*SetAttr) Type() Type     { return TypeSetAttr }
 func (*Versions) Type() Type    { return TypeVersions }
 func (*Restore) Type() Type     { return TypeRestore }
 func (*Cancel) Type() Type      { return TypeCancel }
+func (*Flush) Type() Type       { return TypeFlush }
 func (*EntryBatch) Type() Type  { return TypeEntryBatch }
 func (*Changes) Type() Type     { return TypeChanges }
 func (*Rescan) Type() Type      { return TypeRescan }

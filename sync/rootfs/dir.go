@@ -282,3 +282,53 @@ func getxattrat(dir int, name, attr string, buf []byte) (int, error) {
 		return int(n), nil
 	}
 }
+
+// Create opens the entry name (one component) with flags, which include
+// O_CREAT, making it with mode (less the umask) if it is not there; a
+// symbolic link there fails with ELOOP and is not followed.
+func (d *Dir) Create(name string, flags int, mode uint32) (*os.File, error) {
+	p := strings.TrimSuffix(d.f.Name(), "/") + "/" + name
+	if err := checkName(name); err != nil {
+		return nil, &os.PathError{Op: "create", Path: p, Err: err}
+	}
+	how := unix.OpenHow{Flags: uint64(flags | unix.O_CREAT | unix.O_NOFOLLOW | unix.O_CLOEXEC),
+		Mode: uint64(mode & 0o7777), Resolve: strictResolve}
+	for {
+		fd, err := unix.Openat2(int(d.f.Fd()), name, &how)
+		if err == unix.EINTR || err == unix.EAGAIN {
+			continue
+		}
+		if err != nil {
+			return nil, &os.PathError{Op: "create", Path: p, Err: escapeErr(err)}
+		}
+		return os.NewFile(uintptr(fd), p), nil
+	}
+}
+
+// Rename renames the entry from to to, both names in d (renameat2 with
+// flags, such as RENAME_NOREPLACE).
+func (d *Dir) Rename(from, to string, flags uint) error {
+	if err := checkName(from); err != nil {
+		return &os.LinkError{Op: "rename", Old: from, New: to, Err: err}
+	}
+	if err := checkName(to); err != nil {
+		return &os.LinkError{Op: "rename", Old: from, New: to, Err: err}
+	}
+	fd := int(d.f.Fd())
+	if err := unix.Renameat2(fd, from, fd, to, flags); err != nil {
+		return &os.LinkError{Op: "rename", Old: from, New: to, Err: err}
+	}
+	return nil
+}
+
+// Remove removes the entry name (one component) of d; flags is 0 or
+// unix.AT_REMOVEDIR.
+func (d *Dir) Remove(name string, flags int) error {
+	if err := checkName(name); err != nil {
+		return &os.PathError{Op: "remove", Path: name, Err: err}
+	}
+	if err := unix.Unlinkat(int(d.f.Fd()), name, flags); err != nil {
+		return &os.PathError{Op: "remove", Path: name, Err: err}
+	}
+	return nil
+}

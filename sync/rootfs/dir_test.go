@@ -128,3 +128,54 @@ func TestGetxattr(t *testing.T) {
 		}
 	}
 }
+
+// TestDirCreateRename: Create makes a file with the mode asked, Rename
+// with RENAME_NOREPLACE refuses an existing name, Remove removes; a link
+// is never followed and a name with "/" is refused.
+func TestDirCreateRename(t *testing.T) {
+	dir := t.TempDir()
+	os.Symlink("/etc/passwd", filepath.Join(dir, "link"))
+	os.WriteFile(filepath.Join(dir, "taken"), []byte("x"), 0o644)
+	r, err := Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	d, err := r.OpenDir("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	f, err := d.Create("new", unix.O_WRONLY|unix.O_EXCL, 0o640)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	if st, err := os.Stat(filepath.Join(dir, "new")); err != nil || st.Mode().Perm() != 0o640&^umask() {
+		t.Errorf("created file: %v, %v; want mode %o", st.Mode(), err, 0o640&^umask())
+	}
+	if _, err := d.Create("link", unix.O_WRONLY, 0o600); !errors.Is(err, unix.ELOOP) {
+		t.Errorf("create over a link: got %v, want ELOOP", err)
+	}
+	if _, err := d.Create("a/b", unix.O_WRONLY, 0o600); !errors.Is(err, unix.EINVAL) {
+		t.Errorf("create a/b: got %v, want EINVAL", err)
+	}
+	if err := d.Rename("new", "taken", unix.RENAME_NOREPLACE); !errors.Is(err, unix.EEXIST) {
+		t.Errorf("rename onto an existing name: got %v, want EEXIST", err)
+	}
+	if err := d.Rename("new", "moved", unix.RENAME_NOREPLACE); err != nil {
+		t.Errorf("rename: %v", err)
+	}
+	if err := d.Remove("moved", 0); err != nil {
+		t.Errorf("remove: %v", err)
+	}
+	if _, err := os.Lstat(filepath.Join(dir, "moved")); !os.IsNotExist(err) {
+		t.Errorf("after remove: %v", err)
+	}
+}
+
+func umask() os.FileMode {
+	m := unix.Umask(0)
+	unix.Umask(m)
+	return os.FileMode(m)
+}

@@ -22,6 +22,10 @@ const stateDir = ".simplecloud"
 // walk; the watcher's notice of the change leads to a rescan of it.
 var errChanged = errors.New("directory replaced during the scan")
 
+// DefaultRacyWindow is Options.RacyWindow's default: a file changed less
+// than this before it is hashed gets no cached hash (see the package doc).
+const DefaultRacyWindow = 2 * time.Second
+
 // Scanner walks a tree below a root. It is not safe for concurrent use;
 // a server or client runs one per tree and scans with it in turn. Within a
 // walk it looks at up to Options.Workers entries of a directory at once.
@@ -59,7 +63,7 @@ func (w *worker) unscanned(p string, err error) {
 // New returns a Scanner of the tree below root.
 func New(root *rootfs.Root, opt Options) *Scanner {
 	if opt.RacyWindow == 0 {
-		opt.RacyWindow = 2 * time.Second
+		opt.RacyWindow = DefaultRacyWindow
 	}
 	if opt.Workers <= 0 {
 		opt.Workers = min(runtime.GOMAXPROCS(0), 4)

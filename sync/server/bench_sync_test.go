@@ -165,10 +165,11 @@ func (b *syncBench) ourSync(local, path, state string) toolRun {
 var rsyncStat = regexp.MustCompile(`Total bytes (sent|received): ([\d,]+)`)
 
 // rsyncPush runs rsync -a -e ssh from local to dst (absolute) over sshd.
-func (b *syncBench) rsyncPush(local, dst string) toolRun {
+func (b *syncBench) rsyncPush(local, dst string, opts ...string) toolRun {
 	b.t.Helper()
 	rsh := "ssh " + strings.Join(b.ref.sshArgs(b.u.key, "-p"), " ")
-	cmd := exec.Command("rsync", "-a", "--stats", "-e", rsh, local+"/", b.u.name+"@127.0.0.1:"+dst+"/")
+	args := append([]string{"-a", "--stats", "-e", rsh}, opts...)
+	cmd := exec.Command("rsync", append(args, local+"/", b.u.name+"@127.0.0.1:"+dst+"/")...)
 	r := b.timed(cmd, "rsync")
 	for _, m := range rsyncStat.FindAllStringSubmatch(r.out, -1) {
 		n, _ := strconv.ParseInt(strings.ReplaceAll(m[2], ",", ""), 10, 64)
@@ -265,6 +266,11 @@ func (b *syncBench) initial(timing, appendRow bool) {
 		keep("ours", b.ourSync(local, ourPath, ourState))
 		rsyncDst = b.fresh("rsync-initial")
 		keep("rsync", b.rsyncPush(local, rsyncDst))
+		if timing {
+			// rsync syncs nothing to disk by default; what it costs
+			// to do so, as every upload of ours does.
+			keep("rsync --fsync", b.rsyncPush(local, b.fresh("rsync-fsync-initial"), "--fsync"))
+		}
 		if b.unison == nil && timing {
 			unisonDst = b.fresh("unison-initial")
 			keep("unison", b.unisonSync(local, unisonDst, b.fresh("unison-archives")))
@@ -275,6 +281,9 @@ func (b *syncBench) initial(timing, appendRow bool) {
 		o, r := best["ours"], best["rsync"]
 		line := fmt.Sprintf("initial sync, 10,000 files of 1-64 KiB + 1 GiB   simplecloud %s   rsync -a -e ssh %s (%s)",
 			secs(o.d), secs(r.d), ratio(o.d, r.d))
+		if rf, ok := best["rsync --fsync"]; ok {
+			line += fmt.Sprintf("   rsync -a --fsync %s (%s)", secs(rf.d), ratio(o.d, rf.d))
+		}
 		if un, ok := best["unison"]; ok {
 			line += fmt.Sprintf("   unison %s (%s)", secs(un.d), ratio(o.d, un.d))
 		}

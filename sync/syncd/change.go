@@ -195,17 +195,45 @@ func (s *session) replace(tmp, p string, x proto.Expect) error {
 	return nil
 }
 
-// syncDir makes a rename in p's directory durable before the answer that
-// reports it (a group commit: see syncer).
-func (s *session) syncDir(string) {
-	if err := s.disk.sync(); err != nil {
+// syncDir makes a change of the entry p (made, renamed, removed) durable
+// before the answer that reports it (a group commit), or by the next Flush
+// for a client that flushes (see dirSyncs).
+func (s *session) syncDir(p string) {
+	if err := s.disk.changed(p); err != nil {
 		s.log.Warn("sync to disk", "err", err)
 	}
+}
+
+// flush answers Flush once every change answered so far is durable.
+func (s *session) flush(r *request) error {
+	if err := s.disk.flush(); err != nil {
+		return err
+	}
+	return s.conn.Send(r.id, true, &proto.Done{})
 }
 
 // staleAfter is the age at which an unfinished upload's temporary file is
 // given up: a client resumes within minutes or hours, not days.
 const staleAfter = 24 * time.Hour
+
+// removeStaleTemps removes the upload temporary files beside their
+// destinations that scans passed since the last call and that were not
+// written for staleAfter: what a server killed in the middle of an upload
+// left (a failed upload removes its own).
+func (s *session) removeStaleTemps() {
+	s.mu.Lock()
+	temps := s.temps
+	s.temps = nil
+	s.mu.Unlock()
+	for _, p := range temps {
+		st, err := s.root.Lstat(p)
+		if err == nil && st.Mode&unix.S_IFMT == unix.S_IFREG && s.opt.Now().Sub(time.Unix(0, st.Mtim.Nano())) > staleAfter {
+			if err := s.root.Remove(p, 0); err == nil {
+				s.log.Info("removed an abandoned upload", "file", p)
+			}
+		}
+	}
+}
 
 // removeStale removes temporary files in tmpDir not written for staleAfter.
 func (s *session) removeStale() {

@@ -83,6 +83,7 @@ func (s *session) list(r *request, m *proto.List) error {
 	for _, u := range sum.Unscanned {
 		s.log.Info("directory not listed", "path", u.Path, "err", u.Err)
 	}
+	s.removeStaleTemps()
 	return b.flush(true)
 }
 

@@ -12,18 +12,43 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"simplecloud/sync/core"
 	"simplecloud/sync/proto"
+	"simplecloud/sync/rootfs"
+	"simplecloud/sync/scan"
 )
 
 // upload is one Put in progress.
 type upload struct {
 	s    *session
 	m    *proto.Put
-	name string   // the temporary file, in tmpDir, named by the transfer id
-	f    *os.File // the temporary file
-	off  int64    // bytes written so far
-	base *os.File // the file being replaced, for Copy
+	name string              // the temporary file (see tempPath)
+	dir  *rootfs.Dir         // the destination's directory, for a file beside it
+	f    *os.File            // the temporary file
+	off  int64               // bytes written so far
+	h    *proto.StreamHasher // hashes the bytes as they are written
+	base *os.File            // the file being replaced, for Copy
 }
+
+// tempPath names the temporary file of an upload. A resumable one lives in
+// tmpDir under its transfer id, where a later session finds it and where
+// abandoned ones are cleaned up (removeStale). Any other is written beside
+// its destination, as rsync does, so that committing it is a rename
+// within one directory: a rename across directories takes the file
+// system's rename lock, and 10,000 small uploads at once queued on it (and
+// on tmpDir's own lock) for most of their time. Scans and the watcher
+// leave out names with core.TempPrefix; list removes old ones.
+func tempPath(m *proto.Put) string {
+	id := hex.EncodeToString(m.Transfer[:])
+	if m.Resume {
+		return path.Join(tmpDir, "put-"+id)
+	}
+	return path.Join(core.Parent(m.Path), uploadTemp+id)
+}
+
+// uploadTemp starts the name of an upload's temporary file beside its
+// destination.
+const uploadTemp = core.TempPrefix + "put-"
 
 // put serves an upload: Put, then Data and Copy frames in order, then
 // Commit. The temporary file survives a cancel or a broken connection (a
@@ -38,28 +63,31 @@ func (s *session) put(r *request, m *proto.Put) (err error) {
 	if m.Expect.Kind == proto.KindDir {
 		return badRequest("%s: an upload cannot replace a directory", m.Path)
 	}
-	if _, err := s.tmpName("check"); err != nil { // makes tmpDir
-		return err
+	if m.Resume {
+		if _, err := s.tmpName("check"); err != nil { // makes tmpDir
+			return err
+		}
 	}
-	u := &upload{s: s, m: m, name: path.Join(tmpDir, "put-"+hex.EncodeToString(m.Transfer[:]))}
+	u := &upload{s: s, m: m, name: tempPath(m)}
 	if err := u.open(); err != nil {
 		return err
 	}
-	// One session at a time writes a transfer's file: a client that
-	// reconnects while its old session still runs (a killed client's child
-	// notices only at its next read) must not write beside it.
-	if err := unix.Flock(int(u.f.Fd()), unix.LOCK_EX|unix.LOCK_NB); err != nil {
-		u.f.Close()
-		return &proto.Error{Code: proto.CodeConflict, Message: fmt.Sprintf("upload of %s: in progress in another session", m.Path)}
-	}
-	keep := false
+	keep, committed := false, false
 	defer func() {
+		u.h.Close()
 		u.f.Close()
 		if u.base != nil {
 			u.base.Close()
 		}
-		if !keep {
-			s.root.Remove(u.name, 0)
+		if !keep && !committed {
+			if u.dir != nil {
+				u.dir.Remove(path.Base(u.name), 0)
+			} else {
+				s.root.Remove(u.name, 0)
+			}
+		}
+		if u.dir != nil {
+			u.dir.Close()
 		}
 	}()
 	if err := s.conn.Send(r.id, false, &proto.PutReady{Offset: uint64(u.off)}); err != nil {
@@ -70,12 +98,17 @@ func (s *session) put(r *request, m *proto.Put) (err error) {
 		select {
 		case f = <-r.in:
 		case <-r.ctx.Done():
-			keep = true // the client went away: keep for a resume
+			// The client went away: keep for a resume, with every byte
+			// that arrived before.
+			keep = m.Resume
+			if keep {
+				u.drain(r.in)
+			}
 			return r.ctx.Err()
 		}
 		switch m := f.Msg.(type) {
 		case *proto.Cancel:
-			keep = !m.Discard
+			keep = !m.Discard && u.m.Resume
 			return context.Canceled
 		case *proto.Data:
 			err = u.data(m)
@@ -86,6 +119,7 @@ func (s *session) put(r *request, m *proto.Put) (err error) {
 			if err != nil {
 				return err
 			}
+			committed = true
 			return s.conn.Send(r.id, true, &proto.Done{Entry: e})
 		}
 		if err != nil {
@@ -98,32 +132,51 @@ func (s *session) put(r *request, m *proto.Put) (err error) {
 }
 
 // open opens the temporary file: the one a resumed transfer left, synced
-// and continued at its end, or a new empty one.
+// and continued at its end (its bytes so far hashed again), or a new empty
+// one.
 func (u *upload) open() error {
-	if u.m.Resume {
-		f, err := u.s.root.OpenFile(u.name, unix.O_RDWR, 0, false)
-		if err == nil {
-			if err := f.Sync(); err != nil {
-				f.Close()
-				return err
-			}
-			st, err := f.Stat()
-			if err != nil {
-				f.Close()
-				return err
-			}
-			u.f, u.off = f, st.Size()
-			return nil
-		}
-		if !errors.Is(err, unix.ENOENT) {
+	u.h = proto.NewStreamHasher(proto.DefaultChunker())
+	if !u.m.Resume {
+		// A name of its own (the transfer id is random), made with
+		// O_EXCL: no other session can be writing it.
+		d, err := u.s.root.OpenDir(core.Parent(u.m.Path))
+		if err != nil {
 			return err
 		}
+		f, err := d.Create(path.Base(u.name), unix.O_RDWR|unix.O_EXCL, 0o600)
+		if err != nil {
+			d.Close()
+			return err
+		}
+		u.dir, u.f = d, f
+		return nil
 	}
-	f, err := u.s.root.OpenFile(u.name, unix.O_RDWR|unix.O_CREAT|unix.O_TRUNC, 0o600, false)
+	f, err := u.s.root.OpenFile(u.name, unix.O_RDWR|unix.O_CREAT, 0o600, false)
 	if err != nil {
 		return err
 	}
-	u.f = f
+	// One session at a time writes a transfer's file: a client that
+	// reconnects while its old session still runs (a killed client's child
+	// notices only at its next read) must not write beside it.
+	if err := unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB); err != nil {
+		f.Close()
+		return &proto.Error{Code: proto.CodeConflict, Message: fmt.Sprintf("upload of %s: in progress in another session", u.m.Path)}
+	}
+	// What an interrupted session of this transfer left: synced, hashed
+	// again, continued at its end.
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return err
+	}
+	st, err := f.Stat()
+	if err == nil {
+		_, err = io.Copy(u.h, io.NewSectionReader(f, 0, st.Size()))
+	}
+	if err != nil {
+		f.Close()
+		return err
+	}
+	u.f, u.off = f, st.Size()
 	return nil
 }
 
@@ -133,6 +186,7 @@ func (u *upload) data(m *proto.Data) error {
 		return badRequest("upload of %s: data at %d, expected %d", u.m.Path, m.Offset, u.off)
 	}
 	n, err := u.f.WriteAt(m.Bytes, u.off)
+	u.h.Write(m.Bytes[:n])
 	u.off += int64(n)
 	return err
 }
@@ -153,6 +207,7 @@ func (u *upload) copy(m *proto.Copy) error {
 		u.base = f
 	}
 	src, dst := int64(m.BaseOffset), u.off
+	defer func(from int64) { u.hashRange(from, u.off) }(u.off)
 	for left := int(m.Length); left > 0; {
 		n, err := unix.CopyFileRange(int(u.base.Fd()), &src, int(u.f.Fd()), &dst, left, 0)
 		if err != nil || n == 0 {
@@ -178,18 +233,65 @@ func (u *upload) copy(m *proto.Copy) error {
 	return nil
 }
 
+// drain writes the Data and Copy frames already received on in, up to
+// the first one that fails.
+func (u *upload) drain(in <-chan proto.Frame) {
+	for {
+		select {
+		case f := <-in:
+			var err error
+			switch m := f.Msg.(type) {
+			case *proto.Data:
+				err = u.data(m)
+			case *proto.Copy:
+				err = u.copy(m)
+			default:
+				return
+			}
+			if err != nil {
+				return
+			}
+		default:
+			return
+		}
+	}
+}
+
+// rename puts the committed temporary file in place: beside a new path,
+// with a rename in its directory that refuses an existing name (nothing
+// was expected there: a conflict), else through replace.
+func (u *upload) rename() error {
+	if u.dir == nil || u.m.Expect.Kind != proto.KindAbsent {
+		return u.s.replace(u.name, u.m.Path, u.m.Expect)
+	}
+	if err := u.dir.Rename(path.Base(u.name), path.Base(u.m.Path), unix.RENAME_NOREPLACE); err != nil {
+		if errors.Is(err, unix.EEXIST) {
+			cur, _, _ := u.s.current(u.m.Path, false)
+			return conflict(u.m.Path, cur)
+		}
+		return err
+	}
+	u.s.syncDir(u.m.Path)
+	return nil
+}
+
+// hashRange adds the bytes from..to of the temporary file to the hash:
+// what a Copy put there, read back from the page cache.
+func (u *upload) hashRange(from, to int64) {
+	if to > from {
+		io.Copy(u.h, io.NewSectionReader(u.f, from, to-from))
+	}
+}
+
 // commit checks the upload against its size and hash, gives it its mode
 // and mtime, syncs it and renames it into place (see replace).
 func (u *upload) commit(c *proto.Commit) (*proto.Entry, error) {
 	if uint64(u.off) != c.Size {
 		return nil, badRequest("upload of %s: %d bytes received, commit says %d", u.m.Path, u.off, c.Size)
 	}
-	h, _, err := proto.HashReader(proto.DefaultChunker(), io.NewSectionReader(u.f, 0, u.off))
-	if err != nil {
-		return nil, err
-	}
+	h, _ := u.h.Sum()
 	if h != c.Hash {
-		return nil, badRequest("upload of %s: the bytes received hash to %s, not %s", u.m.Path, h, c.Hash)
+		return nil, &proto.Error{Code: proto.CodeMismatch, Message: fmt.Sprintf("upload of %s: the bytes received hash to %s, not %s", u.m.Path, h, c.Hash)}
 	}
 	mode := c.Mode & proto.ModeMask
 	if u.m.Expect.Kind == proto.KindAbsent {
@@ -199,17 +301,19 @@ func (u *upload) commit(c *proto.Commit) (*proto.Entry, error) {
 		return nil, err
 	}
 	mt := time.Unix(0, c.Mtime)
-	if err := os.Chtimes(fmt.Sprintf("/proc/self/fd/%d", u.f.Fd()), mt, mt); err != nil {
+	if err := rootfs.Futimens(u.f, mt, mt); err != nil {
 		return nil, err
 	}
 	// The content on disk before the rename, then the rename before the
-	// answer (replace): two group commits shared with the uploads that
-	// run at the same time.
-	if err := u.s.disk.sync(); err != nil {
+	// answer (replace).
+	if err := u.f.Sync(); err != nil {
 		return nil, err
 	}
-	if err := u.s.replace(u.name, u.m.Path, u.m.Expect); err != nil {
+	if err := u.rename(); err != nil {
 		return nil, err
 	}
+	// The hash is known: the next scan need not read the file back. (After
+	// the rename, which sets the file's ctime and would void the record.)
+	scan.Remember(u.f, proto.PlainHasher{}.Name(), h, scan.DefaultRacyWindow)
 	return &proto.Entry{Path: u.m.Path, Kind: proto.KindFile, Size: c.Size, Mtime: c.Mtime, Mode: mode, Hash: h}, nil
 }

@@ -114,7 +114,15 @@ func (s *session) scanner(hashes bool) (*scan.Scanner, func()) {
 // file hash.
 func (s *session) scanOptions(hashes bool) scan.Options {
 	o := scan.Options{Logger: s.log, Exclude: func(p string, dir bool) bool {
-		return strings.HasPrefix(core.Base(p), core.TempPrefix)
+		if !strings.HasPrefix(core.Base(p), core.TempPrefix) {
+			return false
+		}
+		if !dir && strings.HasPrefix(core.Base(p), uploadTemp) {
+			s.mu.Lock()
+			s.temps = append(s.temps, p)
+			s.mu.Unlock()
+		}
+		return true
 	}}
 	if hashes {
 		o.Hasher = proto.PlainHasher{}

@@ -5,10 +5,9 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"slices"
 	"sync"
 	"time"
-
-	"golang.org/x/sys/unix"
 
 	"simplecloud/sync/proto"
 	"simplecloud/sync/rootfs"
@@ -42,12 +41,13 @@ type session struct {
 	opt   Options
 	log   *slog.Logger
 	scans sync.Pool // *scan.Scanner; a Scanner is not safe for concurrent use
-	disk  *syncer   // group commits (durable.go)
+	disk  *dirSyncs // group commits (durable.go)
 
-	mu   sync.Mutex
-	reqs map[uint32]*request
-	wg   sync.WaitGroup
-	sem  chan struct{}
+	mu    sync.Mutex
+	reqs  map[uint32]*request
+	temps []string // upload temporary files scans passed (see removeStaleTemps)
+	wg    sync.WaitGroup
+	sem   chan struct{}
 }
 
 // request is one open request.
@@ -73,9 +73,9 @@ func Serve(ctx context.Context, rw io.ReadWriter, root *rootfs.Root, o Options) 
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
-	w := proto.Welcome{Agent: o.Agent, Epoch: o.Epoch, MaxInflight: uint32(o.MaxInflight)}
+	w := proto.Welcome{Agent: o.Agent, Epoch: o.Epoch, MaxInflight: uint32(o.MaxInflight), Caps: []string{proto.CapFlush}}
 	if o.Versions != nil {
-		w.Caps = []string{proto.CapVersions}
+		w.Caps = append(w.Caps, proto.CapVersions)
 	}
 	conn, hello, err := proto.Accept(rw, w)
 	if err != nil {
@@ -84,12 +84,7 @@ func Serve(ctx context.Context, rw io.ReadWriter, root *rootfs.Root, o Options) 
 	s := &session{conn: conn, root: root.Strict(), opt: o, log: o.Logger.With("agent", hello.Agent),
 		reqs: map[uint32]*request{}, sem: make(chan struct{}, o.MaxInflight)}
 	s.log.Debug("sync session", "version", conn.Version)
-	rootDir, err := s.root.OpenFile("", unix.O_RDONLY|unix.O_DIRECTORY, 0, false)
-	if err != nil {
-		return fmt.Errorf("open the sync root: %w", err)
-	}
-	defer rootDir.Close()
-	s.disk = newSyncer(int(rootDir.Fd()))
+	s.disk = newDirSyncs(s.root, slices.Contains(hello.Caps, proto.CapFlush))
 	s.removeStale()
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -229,6 +224,8 @@ func (s *session) handler(m proto.Message) func(*request) error {
 		return func(r *request) error { return s.restore(r, m) }
 	case *proto.Subscribe:
 		return func(r *request) error { return s.subscribe(r, m) }
+	case *proto.Flush:
+		return func(r *request) error { return s.flush(r) }
 	}
 	return nil
 }

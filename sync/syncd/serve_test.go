@@ -3,16 +3,20 @@ package syncd
 import (
 	"bytes"
 	"crypto/rand"
+	"errors"
 	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
 
+	"simplecloud/sync/core"
 	"simplecloud/sync/proto"
 	"simplecloud/sync/rootfs"
+	"simplecloud/sync/scan"
 )
 
 func TestWelcome(t *testing.T) {
@@ -178,15 +182,24 @@ func TestPut(t *testing.T) {
 	if len(vl.Versions) != 1 || p.read(filepath.Join(".simplecloud/versions", vl.Versions[0].ID)) != string(data) {
 		t.Errorf("versions: %+v", vl.Versions)
 	}
+	// Flush is answered with Done.
+	if m := p.do(&proto.Flush{}); m.Type() != proto.TypeDone {
+		t.Errorf("flush: got %#v, want Done", m)
+	}
 	// A wrong hash at commit is refused and leaves nothing.
 	m = p.do(&proto.Put{Transfer: tid, Path: "d/other", Expect: proto.Expect{}},
 		&proto.Data{Offset: 0, Bytes: []byte("abc")},
 		&proto.Commit{Size: 3, Mode: 0o644, Hash: hashOf([]byte("abd"))})
-	if e, ok := m.(*proto.Error); !ok || e.Code != proto.CodeBadRequest || p.read("d/other") != "<missing>" {
+	if e, ok := m.(*proto.Error); !ok || e.Code != proto.CodeMismatch || p.read("d/other") != "<missing>" {
 		t.Errorf("bad hash: %#v", m)
 	}
-	if ents, _ := os.ReadDir(filepath.Join(p.dir, ".simplecloud/tmp")); len(ents) != 0 {
-		t.Errorf("temporary files left: %v", ents)
+	for _, d := range []string{".simplecloud/tmp", "d"} {
+		ents, _ := os.ReadDir(filepath.Join(p.dir, d))
+		for _, e := range ents {
+			if strings.HasPrefix(e.Name(), core.TempPrefix) || d != "d" {
+				t.Errorf("temporary file left: %s/%s", d, e.Name())
+			}
+		}
 	}
 }
 
@@ -202,7 +215,7 @@ func TestResume(t *testing.T) {
 	rand.Read(data)
 	var tid proto.TransferID
 	tid[3] = 7
-	id := p.send(&proto.Put{Transfer: tid, Path: "f", Expect: proto.Expect{}})
+	id := p.send(&proto.Put{Transfer: tid, Path: "f", Expect: proto.Expect{}, Resume: true})
 	p.c.Send(id, false, &proto.Data{Offset: 0, Bytes: data[:300<<10][:256<<10]})
 	p.c.Send(id, true, &proto.Cancel{})
 	a := p.answer(id)
@@ -331,15 +344,13 @@ func TestStaleUploads(t *testing.T) {
 	}
 }
 
-// TestSyncer: many concurrent callers all return after a syncfs that
-// started after their call; a bad descriptor's error reaches them.
+// TestSyncer: many concurrent callers share few calls of do (at most
+// one each), every one returns after a call that started after its own,
+// and do's error reaches them. dirSyncs syncs real directories, reports a
+// missing one, and forgets directories nobody waits for.
 func TestSyncer(t *testing.T) {
-	f, err := os.Open(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	y := newSyncer(int(f.Fd()))
+	var calls atomic.Int64
+	y := newSyncer(func() error { calls.Add(1); return nil })
 	errs := make(chan error, 64)
 	for range 64 {
 		go func() { errs <- y.sync() }()
@@ -349,11 +360,48 @@ func TestSyncer(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if y.done != 64 || y.running {
-		t.Errorf("after 64 calls: done %d, running %v", y.done, y.running)
+	if n := calls.Load(); y.done != 64 || y.running || n < 1 || n > 64 {
+		t.Errorf("after 64 calls: done %d, running %v, %d calls of do", y.done, y.running, n)
 	}
-	if err := newSyncer(-1).sync(); err == nil {
-		t.Error("syncfs of a bad descriptor succeeded")
+	bad := errors.New("disk on fire")
+	if err := newSyncer(func() error { return bad }).sync(); !errors.Is(err, bad) {
+		t.Errorf("sync with a failing do: got %v, want %v", err, bad)
+	}
+	dir := t.TempDir()
+	os.Mkdir(filepath.Join(dir, "d"), 0o755)
+	root, err := rootfs.Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer root.Close()
+	d := newDirSyncs(root.Strict(), false)
+	for _, p := range []string{"d/f", "top"} {
+		if err := d.syncParent(p); err != nil {
+			t.Errorf("syncParent(%q): %v", p, err)
+		}
+	}
+	if err := d.syncParent("missing/f"); err == nil {
+		t.Error("sync of a missing directory succeeded")
+	}
+	if len(d.m) != 0 {
+		t.Errorf("directories kept after their syncs: %v", d.m)
+	}
+	// Deferred: changes mark their directories; flush syncs them once and
+	// keeps the one that failed for the next flush.
+	d = newDirSyncs(root.Strict(), true)
+	for _, p := range []string{"d/f", "d/g", "top", "missing/f"} {
+		if err := d.changed(p); err != nil {
+			t.Errorf("changed(%q): %v", p, err)
+		}
+	}
+	if len(d.dirty) != 3 {
+		t.Errorf("marked: got %v, want d, the root and missing", d.dirty)
+	}
+	if err := d.flush(); err != nil {
+		t.Errorf("flush with a directory removed since: %v", err)
+	}
+	if len(d.dirty) != 0 {
+		t.Errorf("after flush: %v left marked", d.dirty)
 	}
 }
 
@@ -379,5 +427,49 @@ func TestPutLocked(t *testing.T) {
 	if _, ok := p.do(&proto.Put{Transfer: tid, Path: "f"}, &proto.Data{Bytes: data},
 		&proto.Commit{Size: 1, Mode: 0o644, Hash: hashOf(data)}).(*proto.Done); !ok {
 		t.Error("the unlocked transfer failed")
+	}
+}
+
+// TestStaleUploadTemps: a List removes the temporary files of uploads a
+// killed server left beside their destinations once they are a day old,
+// and leaves younger ones (an upload may still be running) alone.
+func TestStaleUploadTemps(t *testing.T) {
+	p := newPeer(t, false)
+	old, young := "d/"+uploadTemp+"0001", "d/"+uploadTemp+"0002"
+	p.file(old, []byte("half"))
+	p.file(young, []byte("half"))
+	p.file("d/.simplecloud-tmp-other", []byte("not ours"))
+	then := time.Now().Add(-2 * staleAfter)
+	os.Chtimes(filepath.Join(p.dir, old), then, then)
+	os.Chtimes(filepath.Join(p.dir, "d/.simplecloud-tmp-other"), then, then)
+	p.do(&proto.List{Path: ""})
+	for name, want := range map[string]string{old: "<missing>", young: "half", "d/.simplecloud-tmp-other": "not ours"} {
+		if got := p.read(name); got != want {
+			t.Errorf("%s after a List: got %q, want %q", name, got, want)
+		}
+	}
+}
+
+// TestPutRemembers: a committed upload's hash is in the cache, so the
+// next Stat reads nothing back (the file's own hash attribute is there
+// and valid after the rename).
+func TestPutRemembers(t *testing.T) {
+	p := newPeer(t, false)
+	data := []byte("remember me")
+	old := time.Now().Add(-time.Hour).UnixNano()
+	m := p.do(&proto.Put{Path: "f"}, &proto.Data{Bytes: data},
+		&proto.Commit{Size: uint64(len(data)), Mode: 0o644, Mtime: old, Hash: hashOf(data)})
+	if _, ok := m.(*proto.Done); !ok {
+		t.Fatalf("upload: %#v", m)
+	}
+	r, err := rootfs.Open(p.dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	sc := scan.New(r, scan.Options{Hasher: proto.PlainHasher{}})
+	e, ok, err := sc.Stat("f", false)
+	if err != nil || !ok || proto.Hash(e.Hash) != hashOf(data) || sc.Summary().Hashed != 0 || sc.Summary().CacheHits != 1 {
+		t.Errorf("stat after the upload: %+v, %v, %v, %+v; want the hash from the cache, nothing hashed", e, ok, err, sc.Summary())
 	}
 }

@@ -3,6 +3,7 @@ package remote
 import (
 	"context"
 	"fmt"
+	"slices"
 
 	"simplecloud/sync/proto"
 )
@@ -89,6 +90,18 @@ func (c *Client) Rename(ctx context.Context, from, to string, expect, expectTo p
 func (c *Client) Delete(ctx context.Context, p string, expect proto.Expect) error {
 	m, err := c.call(ctx, &proto.Delete{Path: p, Expect: expect})
 	_, err = done("delete "+p, m, err)
+	return err
+}
+
+// Flush returns once every change the server has answered on this
+// connection is on its disk (proto.Flush). A server without
+// proto.CapFlush made each durable before answering: nothing to do.
+func (c *Client) Flush(ctx context.Context) error {
+	if !slices.Contains(c.w.Caps, proto.CapFlush) {
+		return nil
+	}
+	m, err := c.call(ctx, &proto.Flush{})
+	_, err = done("flush the server's changes to disk", m, err)
 	return err
 }
 

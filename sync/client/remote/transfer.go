@@ -274,6 +274,57 @@ func (c *Client) Upload(ctx context.Context, p string, expect proto.Expect, src 
 		}
 		start = int64(r.Offset)
 	}
+	var off int64
+	if have != nil {
+		var h proto.Hash
+		off, h, err = c.sendDelta(s, p, src, start, have, &st)
+		if err == nil && h != o.Hash {
+			err = ErrSourceChanged
+		}
+	} else {
+		// The server hashes what it receives and refuses a Commit whose
+		// hash differs (ErrMismatch): no need to chunk and hash the file
+		// here a second time (the scan did once).
+		off, err = c.sendRaw(s, p, src, start, &st)
+	}
+	if err == nil && off != o.Size {
+		err = ErrSourceChanged
+	}
+	var pe *proto.Error
+	if errors.As(err, &pe) {
+		return proto.Entry{}, st, fmt.Errorf("upload %s: %w", p, err)
+	}
+	if err != nil {
+		s.send(true, &proto.Cancel{Discard: true})
+		s.drain()
+		return proto.Entry{}, st, fmt.Errorf("upload %s: %w", p, err)
+	}
+	if err := s.send(true, &proto.Commit{Size: uint64(off), Mtime: o.Mtime, Mode: o.Mode & proto.ModeMask, Hash: o.Hash}); err != nil {
+		return proto.Entry{}, st, fmt.Errorf("upload %s: %w", p, err)
+	}
+	for {
+		f, err := s.recv(ctx)
+		if err != nil {
+			return proto.Entry{}, st, fmt.Errorf("upload %s: %w", p, err)
+		}
+		if f.Final {
+			e, err := done("upload "+p, f.Msg, nil)
+			if err != nil {
+				err = c.answer(p, f)
+				if errors.Is(err, proto.ErrMismatch) {
+					err = fmt.Errorf("upload %s: %w (%w)", p, ErrSourceChanged, err)
+				}
+				return e, st, err
+			}
+			return e, st, nil
+		}
+	}
+}
+
+// sendDelta sends src from start as Data frames, and as Copy frames the
+// chunks the server's file has (have: chunk id to offset there), and
+// returns the length and file hash of what it read.
+func (c *Client) sendDelta(s *stream, p string, src *os.File, start int64, have map[proto.Hash]int64, st *TransferStats) (int64, proto.Hash, error) {
 	fh := proto.NewFileHasher()
 	off := int64(0)
 	var pending *proto.Copy
@@ -285,7 +336,7 @@ func (c *Client) Upload(ctx context.Context, p string, expect proto.Expect, src 
 		pending = nil
 		return err
 	}
-	err = proto.DefaultChunker().Split(io.NewSectionReader(src, 0, 1<<62), func(b []byte) error {
+	err := proto.DefaultChunker().Split(io.NewSectionReader(src, 0, 1<<62), func(b []byte) error {
 		id := proto.ChunkID(b)
 		fh.Add(proto.ChunkRef{ID: id, Size: uint32(len(b))})
 		end := off + int64(len(b))
@@ -324,32 +375,35 @@ func (c *Client) Upload(ctx context.Context, p string, expect proto.Expect, src 
 	if err == nil {
 		err = flush()
 	}
-	var pe *proto.Error
-	if errors.As(err, &pe) {
-		return proto.Entry{}, st, fmt.Errorf("upload %s: %w", p, err)
-	}
-	if err == nil && (fh.Sum() != o.Hash || off != o.Size) {
-		err = ErrSourceChanged
-	}
-	if err != nil {
-		s.send(true, &proto.Cancel{Discard: true})
-		s.drain()
-		return proto.Entry{}, st, fmt.Errorf("upload %s: %w", p, err)
-	}
-	if err := s.send(true, &proto.Commit{Size: uint64(off), Mtime: o.Mtime, Mode: o.Mode & proto.ModeMask, Hash: o.Hash}); err != nil {
-		return proto.Entry{}, st, fmt.Errorf("upload %s: %w", p, err)
-	}
+	return off, fh.Sum(), err
+}
+
+// rawBufs holds sendRaw's read buffers.
+var rawBufs = sync.Pool{New: func() any { b := make([]byte, proto.MaxData); return &b }}
+
+// sendRaw sends src from start to its end as Data frames and returns the
+// offset it reached.
+func (c *Client) sendRaw(s *stream, p string, src *os.File, start int64, st *TransferStats) (int64, error) {
+	bp := rawBufs.Get().(*[]byte)
+	defer rawBufs.Put(bp)
+	off := start
 	for {
-		f, err := s.recv(ctx)
-		if err != nil {
-			return proto.Entry{}, st, fmt.Errorf("upload %s: %w", p, err)
-		}
-		if f.Final {
-			e, err := done("upload "+p, f.Msg, nil)
-			if err != nil {
-				return e, st, c.answer(p, f)
+		n, err := src.ReadAt(*bp, off)
+		if n > 0 {
+			if f, ok := s.early(); ok {
+				return off, c.answer(p, f)
 			}
-			return e, st, nil
+			if err := s.send(false, &proto.Data{Offset: uint64(off), Bytes: (*bp)[:n]}); err != nil {
+				return off, err
+			}
+			st.Sent += int64(n)
+			off += int64(n)
+		}
+		if errors.Is(err, io.EOF) {
+			return off, nil
+		}
+		if err != nil {
+			return off, fmt.Errorf("read: %w", err)
 		}
 	}
 }

@@ -1,0 +1,39 @@
+package scan
+
+import (
+	"os"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// Remember caches h as the hash (by hasher) of the open file f, which the
+// caller has just written itself from bytes it hashed as it wrote them: a
+// receiver committing an upload, whose file nobody else was given. It
+// saves the next scan from reading the file back. The ctime of a file just
+// written is always racy (see the package doc), so the record is kept
+// only where mtime, which the caller has set from the source, is older
+// than window: a later write to the file would then set mtime to the
+// current time, which the record does not match. It reports whether the
+// record was stored; a file system without user attributes stores none.
+func Remember(f *os.File, hasher string, h [32]byte, window time.Duration) bool {
+	fd := int(f.Fd())
+	var st unix.Stat_t
+	if err := unix.Fstat(fd, &st); err != nil || st.Mode&unix.S_IFMT != unix.S_IFREG {
+		return false
+	}
+	before := statOf(&st)
+	now := time.Now().UnixNano()
+	if before.mtime >= now-int64(window) {
+		return false
+	}
+	r := record{hasher: hasher, size: before.size, mtime: before.mtime, ino: before.ino, hash: h, written: now}
+	if err := unix.Fsetxattr(fd, XattrName, r.encode(), 0); err != nil {
+		return false
+	}
+	if err := unix.Fstat(fd, &st); err != nil || !keptAfterWrite(before, statOf(&st), r.written) {
+		unix.Fremovexattr(fd, XattrName)
+		return false
+	}
+	return true
+}

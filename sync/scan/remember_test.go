@@ -1,0 +1,58 @@
+package scan
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"simplecloud/internal/testutil"
+)
+
+// TestRemember: a hash remembered for a just-written file with an old
+// mtime is what the next scan reports, without reading the file; a file
+// with a recent mtime gets no record; a write after the record makes the
+// scan read the file again.
+func TestRemember(t *testing.T) {
+	dir := t.TempDir()
+	old := time.Now().Add(-time.Hour)
+	fake := [32]byte{1, 2, 3}
+	write := func(name string, mtime time.Time) *os.File {
+		f, err := os.Create(filepath.Join(dir, name))
+		must(t, err)
+		t.Cleanup(func() { f.Close() })
+		_, err = f.WriteString("content of " + name)
+		must(t, err)
+		must(t, os.Chtimes(f.Name(), mtime, mtime))
+		return f
+	}
+	oldF, newF := write("old", old), write("new", time.Now())
+	if !Remember(oldF, sha{}.Name(), fake, time.Second) {
+		t.Fatal("Remember(old): got false, want a record stored")
+	}
+	if Remember(newF, sha{}.Name(), fake, time.Second) {
+		t.Error("Remember(new): got true, want no record for a file changed within the window")
+	}
+	s := newScanner(t, dir, Options{RacyWindow: testRacy})
+	e, sum := scanOne(t, s, "old")
+	if e.Hash != fake || sum.Hashed != 0 || sum.CacheHits != 1 {
+		t.Errorf("scan after Remember: got hash %x, %d hashed, %d hits; want the remembered hash, 0 hashed, 1 hit", e.Hash[:4], sum.Hashed, sum.CacheHits)
+	}
+	// A change within ctimeSlack of the record goes unseen (the package
+	// doc names this window): write after it.
+	stored := time.Now()
+	testutil.Eventually(t, time.Second, func() error {
+		if time.Since(stored) <= 2*ctimeSlack {
+			return fmt.Errorf("within the slack")
+		}
+		return nil
+	})
+	_, err := oldF.WriteAt([]byte("X"), 0)
+	must(t, err)
+	must(t, os.Chtimes(oldF.Name(), old, old)) // even with the mtime put back
+	e, sum = scanOne(t, s, "old")
+	if e.Hash == fake || sum.Hashed != 1 {
+		t.Errorf("scan after a write: got hash %x, %d hashed; want the file read again", e.Hash[:4], sum.Hashed)
+	}
+}
