@@ -4,11 +4,13 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io/fs"
 	"log/slog"
 	"os"
+	"path"
 	"sort"
 	"sync"
 
@@ -291,8 +293,21 @@ func (x *executor) download(a core.Action) error {
 		}
 		return l.replace(tmp, a.Path, a.Old)
 	}
-	f, err := l.root.OpenFile(tmp, unix.O_RDWR|unix.O_CREAT|unix.O_EXCL, 0o600, false)
-	if err != nil {
+	keep := false // a large download cut short stays for the next run
+	var f *os.File
+	if a.New.Size >= resumeFrom {
+		tmp = path.Join(tmpDir, downloadTemp(a.From, a.New))
+		if f, err = l.root.OpenFile(tmp, unix.O_RDWR|unix.O_CREAT, 0o600, false); err != nil {
+			return err
+		}
+		// One run at a time continues a download (two clients of one
+		// folder would write it together).
+		if err := unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB); err != nil {
+			f.Close()
+			return fmt.Errorf("%s: %w (downloaded by another run)", a.Path, errRaced)
+		}
+		keep = true
+	} else if f, err = l.root.OpenFile(tmp, unix.O_RDWR|unix.O_CREAT|unix.O_EXCL, 0o600, false); err != nil {
 		return err
 	}
 	var base *os.File
@@ -315,10 +330,22 @@ func (x *executor) download(a core.Action) error {
 		err = l.setMeta(tmp, a.New)
 	}
 	if err != nil {
-		l.root.Remove(tmp, 0)
+		if !keep || errors.Is(err, remote.ErrChanged) {
+			l.root.Remove(tmp, 0)
+		}
 		return err
 	}
 	return l.replace(tmp, a.Path, a.Old)
+}
+
+// downloadTemp names the temporary file of a large download in tmpDir by
+// the server path and the content, so that a run after an interruption (a
+// dropped connection, a killed client) continues it where it ends.
+func downloadTemp(from string, e core.Entry) string {
+	h := sha256.New()
+	h.Write([]byte("simplecloud-sync download v1\x00" + from + "\x00"))
+	h.Write(e.Hash[:])
+	return core.TempPrefix + "get-" + hex.EncodeToString(h.Sum(nil)[:16])
 }
 
 // remoteAction carries out one action on the server.

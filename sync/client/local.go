@@ -194,9 +194,10 @@ func (l *local) open(p string) (*os.File, error) {
 }
 
 // staleTemp is how long a temporary file in tmpDir goes unwritten before
-// a run takes it for the leftover of an interrupted one: a download in
-// progress writes to its file all the time.
-const staleTemp = time.Hour
+// a run takes it for the leftover of an interrupted one and removes it: a
+// download in progress writes to its file all the time, and a large one
+// cut short waits there a day for a run to continue it.
+const staleTemp = 24 * time.Hour
 
 // cleanTemp removes the temporary files interrupted runs (a killed client,
 // a crash) left in tmpDir, and returns how many.

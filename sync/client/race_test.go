@@ -115,8 +115,9 @@ func TestEngineDryRunNewFolder(t *testing.T) {
 }
 
 // TestEngineCleansStaleTemp: the temporary files an interrupted run left
-// are removed by the next run once they are an hour unwritten; a fresh
-// one (a download in progress) stays.
+// are removed by the next run once they are a day unwritten; a fresh one
+// (a download in progress, or one cut short that a run will continue)
+// stays.
 func TestEngineCleansStaleTemp(t *testing.T) {
 	p := newPair(t)
 	p.mustRun()
@@ -124,7 +125,7 @@ func TestEngineCleansStaleTemp(t *testing.T) {
 	old, fresh := filepath.Join(tmp, ".simplecloud-tmp-old"), filepath.Join(tmp, ".simplecloud-tmp-fresh")
 	write(t, old, "left by a killed run")
 	write(t, fresh, "being written")
-	then := time.Now().Add(-2 * time.Hour)
+	then := time.Now().Add(-2 * staleTemp)
 	os.Chtimes(old, then, then)
 	p.mustRun()
 	if _, err := os.Stat(old); !os.IsNotExist(err) {

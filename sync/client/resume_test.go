@@ -44,6 +44,17 @@ func (c *cutConn) Write(b []byte) (int, error) {
 // connection, as after a reconnect) whose client side drops after limit
 // bytes (0: never).
 func (p *pair) connect(limit int) {
+	p.connectWith(func(c net.Conn) net.Conn {
+		if limit > 0 {
+			return &cutConn{Conn: c, left: limit}
+		}
+		return c
+	})
+}
+
+// connectWith serves the pair's server root over a new net.Pipe whose
+// client side is wrap(its end).
+func (p *pair) connectWith(wrap func(net.Conn) net.Conn) {
 	t := p.t
 	root, err := rootfs.Open(p.server)
 	if err != nil {
@@ -58,11 +69,7 @@ func (p *pair) connect(limit int) {
 		close(done)
 	}()
 	p.rc.Close() // the connection before, as after a drop
-	var conn net.Conn = a
-	if limit > 0 {
-		conn = &cutConn{Conn: a, left: limit}
-	}
-	if p.rc, err = remote.Dial(context.Background(), conn, "test"); err != nil {
+	if p.rc, err = remote.Dial(context.Background(), wrap(a), "test"); err != nil {
 		t.Fatal(err)
 	}
 	rc := p.rc
@@ -90,5 +97,53 @@ func TestEngineUploadResumes(t *testing.T) {
 	t.Logf("second run: %+v", s)
 	if s.Uploaded != 1 || s.BytesSent > 10<<20 {
 		t.Errorf("second run sent %d bytes, want the rest of the file only (under 10 MiB of 24)", s.BytesSent)
+	}
+}
+
+// cutReads closes its connection once limit bytes were read from it: a
+// connection that drops in the middle of a download.
+type cutReads struct {
+	net.Conn
+	mu   gosync.Mutex
+	left int
+}
+
+func (c *cutReads) Read(b []byte) (int, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.left <= 0 {
+		c.Conn.Close()
+		return 0, net.ErrClosed
+	}
+	n, err := c.Conn.Read(b[:min(len(b), c.left)])
+	c.left -= n
+	return n, err
+}
+
+// TestEngineDownloadResumes drops the connection in the middle of a 24
+// MiB download; the next run, on a new connection, reads only the rest,
+// and the file is whole.
+func TestEngineDownloadResumes(t *testing.T) {
+	p := newPair(t)
+	p.mustRun()
+	data := make([]byte, 24<<20)
+	rand.Read(data)
+	write(t, filepath.Join(p.server, "Sync", "big"), string(data))
+	p.connectWith(func(c net.Conn) net.Conn { return &cutReads{Conn: c, left: 16 << 20} })
+	if s, err := p.run(); err == nil && s.Converged {
+		t.Fatalf("the cut connection's run converged: %+v", s)
+	}
+	p.connect(0)
+	s := p.mustRun()
+	got, err := os.ReadFile(filepath.Join(p.local, "big"))
+	if err != nil || !bytes.Equal(got, data) {
+		t.Fatalf("the local copy differs (%d bytes, %v)", len(got), err)
+	}
+	t.Logf("second run: %+v", s)
+	if s.Downloaded != 1 || s.BytesReceived > 10<<20 {
+		t.Errorf("second run received %d bytes, want the rest of the file only (under 10 MiB of 24)", s.BytesReceived)
+	}
+	if ents, _ := os.ReadDir(filepath.Join(p.local, ".simplecloud", "tmp")); len(ents) != 0 {
+		t.Errorf("temporary files left: %v", ents)
 	}
 }

@@ -27,10 +27,16 @@ const minDelta = 1 << 20
 
 // Download writes the server's file p, which must hash to want, into dst
 // from offset 0. base, if not nil, is the local old content: chunks it holds
-// are copied from it and only the rest is read from the server. The result
-// is checked against want (ErrChanged when the server's file moved on).
+// are copied from it and only the rest is read from the server. A dst that
+// already holds bytes (what an interrupted download of the same content
+// left) is continued at its end, without base. The result is checked
+// against want (ErrChanged when the server's file moved on, or the bytes
+// kept were not its start).
 func (c *Client) Download(ctx context.Context, p string, want proto.Hash, base, dst *os.File) (TransferStats, error) {
 	var st TransferStats
+	if fi, err := dst.Stat(); err == nil && fi.Size() > 0 {
+		base = nil
+	}
 	if base != nil {
 		if fi, err := base.Stat(); err != nil || fi.Size() < minDelta {
 			base = nil
@@ -136,33 +142,31 @@ func copyRange(src, dst *os.File, soff, doff, n int64) error {
 	return nil
 }
 
-// readAll reads the whole file p into dst with one Read, hashing the bytes
-// as they come.
+// readAll reads the file p into dst with one Read from where dst ends (0
+// for an empty one), hashing the bytes dst held and those that come.
 func (c *Client) readAll(ctx context.Context, p string, want proto.Hash, dst *os.File) (int64, proto.Hash, error) {
-	pr, pw := io.Pipe()
-	type hres struct {
-		h   proto.Hash
-		err error
+	fi, err := dst.Stat()
+	if err != nil {
+		return 0, proto.Hash{}, err
 	}
-	hc := make(chan hres, 1)
-	go func() {
-		h, _, err := proto.HashReader(proto.DefaultChunker(), pr)
-		pr.CloseWithError(err)
-		hc <- hres{h, err}
-	}()
-	n, err := c.read(ctx, p, want, 0, 0, func(off uint64, b []byte) error {
+	start := fi.Size()
+	sh := proto.NewStreamHasher(proto.DefaultChunker())
+	defer sh.Close()
+	if _, err := io.Copy(sh, io.NewSectionReader(dst, 0, start)); err != nil {
+		return 0, proto.Hash{}, err
+	}
+	n, err := c.read(ctx, p, want, uint64(start), 0, func(off uint64, b []byte) error {
 		if _, err := dst.WriteAt(b, int64(off)); err != nil {
 			return err
 		}
-		_, err := pw.Write(b)
-		return err
+		sh.Write(b)
+		return nil
 	})
-	pw.CloseWithError(err)
-	r := <-hc
 	if err != nil {
 		return n, proto.Hash{}, err
 	}
-	return n, r.h, r.err
+	h, _ := sh.Sum()
+	return n, h, nil
 }
 
 // readRanges reads the ranges of p into dst, several Reads at once.
