@@ -25,7 +25,9 @@ func (l *local) syncDirs(done []core.Action) ([]string, error) {
 		if a.From != "" {
 			dirs[core.Parent(a.From)] = true
 		}
-		if a.Op == core.OpWrite || a.Op == core.OpRemove || (a.Op == core.OpMkdir && a.Old.Present()) {
+		// Renamed out of tmpDir: large downloads; into the versions: what
+		// was replaced or removed.
+		if (a.Op == core.OpWrite && a.New.Size >= resumeFrom) || a.Op == core.OpRemove || (a.Op == core.OpMkdir && a.Old.Present()) {
 			dirs[tmpDir] = true
 		}
 	}

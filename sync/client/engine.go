@@ -140,6 +140,11 @@ func RunOnce(ctx context.Context, rc Remote, o Options) (Summary, error) {
 		rch <- listed{t, err}
 	}()
 	localTree, _, lerr := l.snapshot(lunk)
+	if !o.DryRun {
+		if n := l.cleanTemps(time.Now()); n > 0 {
+			o.Logger.Info("removed the temporary files of interrupted downloads", "files", n)
+		}
+	}
 	r := <-rch
 	if lerr != nil {
 		return sum, lerr

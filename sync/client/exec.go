@@ -283,10 +283,8 @@ func (x *executor) localAction(a core.Action) (core.Action, error) {
 // download makes the local path hold a.New from the server's a.From.
 func (x *executor) download(a core.Action) error {
 	l := x.l
-	tmp, err := l.tmpName()
-	if err != nil {
-		return err
-	}
+	tmp := tmpBeside(a.Path)
+	var err error
 	if a.New.Kind == core.Symlink {
 		if err := l.root.Symlink(a.New.Target, tmp); err != nil {
 			return err
@@ -296,6 +294,9 @@ func (x *executor) download(a core.Action) error {
 	keep := false // a large download cut short stays for the next run
 	var f *os.File
 	if a.New.Size >= resumeFrom {
+		if _, err = l.tmpName(); err != nil { // makes tmpDir
+			return err
+		}
 		tmp = path.Join(tmpDir, downloadTemp(a.From, a.New))
 		if f, err = l.root.OpenFile(tmp, unix.O_RDWR|unix.O_CREAT, 0o600, false); err != nil {
 			return err

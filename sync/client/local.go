@@ -36,6 +36,9 @@ type local struct {
 	mu    sync.Mutex // the scanner is not safe for concurrent use
 	sc    *scan.Scanner
 	store *versions.Store
+
+	tmu   sync.Mutex
+	temps []string // download temporary files the scans passed (cleanTemps)
 }
 
 // tmpDir holds downloads in progress in the local folder.
@@ -48,16 +51,29 @@ func openLocal(dir string) (*local, error) {
 	}
 	strict := r.Strict()
 	l := &local{dir: dir, root: strict, store: versions.Open(strict, versions.DefaultPolicy(), nil)}
-	l.sc = scan.New(strict, scanOptions())
+	l.sc = scan.New(strict, l.scanOptions())
 	return l, nil
 }
 
-// scanOptions hash with the protocol's hash and leave out temporary files.
-func scanOptions() scan.Options {
+// scanOptions hash with the protocol's hash and leave out temporary files,
+// noting the downloads' ones for cleanTemp.
+func (l *local) scanOptions() scan.Options {
 	return scan.Options{Hasher: proto.PlainHasher{}, Exclude: func(p string, dir bool) bool {
-		return strings.HasPrefix(core.Base(p), core.TempPrefix)
+		name := core.Base(p)
+		if !strings.HasPrefix(name, core.TempPrefix) {
+			return false
+		}
+		if !dir && strings.HasPrefix(name, downloadPrefix) {
+			l.tmu.Lock()
+			l.temps = append(l.temps, p)
+			l.tmu.Unlock()
+		}
+		return true
 	}}
 }
+
+// downloadPrefix starts the name of a download's temporary file.
+const downloadPrefix = core.TempPrefix + "get-"
 
 func (l *local) close() { l.root.Close() }
 
@@ -116,6 +132,15 @@ func (l *local) check(p string, old core.Entry) error {
 		return fmt.Errorf("%s: %w", p, errRaced)
 	}
 	return nil
+}
+
+// tmpBeside returns a fresh temporary name in p's directory: the rename
+// into place stays within one directory (one across directories takes the
+// file system's rename lock, on which many downloads at once queue).
+func tmpBeside(p string) string {
+	var b [12]byte
+	rand.Read(b[:])
+	return path.Join(core.Parent(p), downloadPrefix+hex.EncodeToString(b[:]))
 }
 
 // tmpName returns a fresh temporary name in the folder's state directory.
@@ -198,6 +223,27 @@ func (l *local) open(p string) (*os.File, error) {
 // download in progress writes to its file all the time, and a large one
 // cut short waits there a day for a run to continue it.
 const staleTemp = 24 * time.Hour
+
+// cleanTemps removes the download temporary files beside their
+// destinations that the scans since the last call passed and that were not
+// written for staleTemp: what a killed client left (a failed download
+// removes its own). It returns how many.
+func (l *local) cleanTemps(now time.Time) int {
+	l.tmu.Lock()
+	temps := l.temps
+	l.temps = nil
+	l.tmu.Unlock()
+	n := 0
+	for _, p := range temps {
+		st, err := l.root.Lstat(p)
+		if err == nil && st.Mode&unix.S_IFMT == unix.S_IFREG && now.Sub(time.Unix(st.Mtim.Unix())) >= staleTemp {
+			if l.root.Remove(p, 0) == nil {
+				n++
+			}
+		}
+	}
+	return n
+}
 
 // cleanTemp removes the temporary files interrupted runs (a killed client,
 // a crash) left in tmpDir, and returns how many.

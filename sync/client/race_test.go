@@ -76,7 +76,7 @@ func TestEngineSyncsDirectories(t *testing.T) {
 	if _, err := p.run(func(o *Options) { o.synced = func(d []string) { got = d } }); err != nil {
 		t.Fatal(err)
 	}
-	want := []string{"", ".simplecloud/tmp", "a", "b", "b/c"}
+	want := []string{"", "a", "b", "b/c"} // small files: written beside their destination
 	if strings.Join(got, ",") != strings.Join(want, ",") {
 		t.Errorf("got %q fsynced, want %q", got, want)
 	}
@@ -123,15 +123,24 @@ func TestEngineCleansStaleTemp(t *testing.T) {
 	p.mustRun()
 	tmp := filepath.Join(p.local, ".simplecloud", "tmp")
 	old, fresh := filepath.Join(tmp, ".simplecloud-tmp-old"), filepath.Join(tmp, ".simplecloud-tmp-fresh")
+	// And beside their destinations, where small downloads are written.
+	oldBeside, freshBeside := filepath.Join(p.local, "d", downloadPrefix+"old"), filepath.Join(p.local, "d", downloadPrefix+"fresh")
 	write(t, old, "left by a killed run")
 	write(t, fresh, "being written")
+	write(t, oldBeside, "left by a killed run")
+	write(t, freshBeside, "being written")
 	then := time.Now().Add(-2 * staleTemp)
 	os.Chtimes(old, then, then)
+	os.Chtimes(oldBeside, then, then)
 	p.mustRun()
-	if _, err := os.Stat(old); !os.IsNotExist(err) {
-		t.Errorf("the stale temporary file is still there (%v)", err)
+	for _, f := range []string{old, oldBeside} {
+		if _, err := os.Stat(f); !os.IsNotExist(err) {
+			t.Errorf("the stale temporary file %s is still there (%v)", f, err)
+		}
 	}
-	if _, err := os.Stat(fresh); err != nil {
-		t.Errorf("the fresh temporary file is gone: %v", err)
+	for _, f := range []string{fresh, freshBeside} {
+		if _, err := os.Stat(f); err != nil {
+			t.Errorf("the fresh temporary file %s is gone: %v", f, err)
+		}
 	}
 }

@@ -90,6 +90,11 @@ func (s *session) read(r *request, m *proto.Read) error {
 		if cur.Hash != m.Hash || ino != before.Ino {
 			return conflict(m.Path, cur)
 		}
+		// The check may have stored the file's hash record, which sets
+		// its ctime: the stat that brackets the read is the one after.
+		if err := unix.Fstat(int(f.Fd()), &before); err != nil {
+			return err
+		}
 	}
 	end := uint64(before.Size)
 	if m.Length > 0 && m.Offset+m.Length < end {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/rand"
 	"errors"
+	"fmt"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -13,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"simplecloud/internal/testutil"
 	"simplecloud/sync/core"
 	"simplecloud/sync/proto"
 	"simplecloud/sync/rootfs"
@@ -471,5 +473,33 @@ func TestPutRemembers(t *testing.T) {
 	e, ok, err := sc.Stat("f", false)
 	if err != nil || !ok || proto.Hash(e.Hash) != hashOf(data) || sc.Summary().Hashed != 0 || sc.Summary().CacheHits != 1 {
 		t.Errorf("stat after the upload: %+v, %v, %v, %+v; want the hash from the cache, nothing hashed", e, ok, err, sc.Summary())
+	}
+}
+
+// TestReadStoresHash: a Read whose hash check is the first scan to cache
+// the file's hash (which sets its ctime) serves the file, not a conflict:
+// a client downloading files a few seconds old got "changed on the
+// server" for most of them.
+func TestReadStoresHash(t *testing.T) {
+	p := newPeer(t, false)
+	data := []byte("a file no scan has cached yet")
+	p.file("f", data)
+	full := filepath.Join(p.dir, "f")
+	testutil.Eventually(t, 10*time.Second, func() error {
+		var st syscall.Stat_t
+		if err := syscall.Stat(full, &st); err != nil {
+			return err
+		}
+		if age := time.Since(time.Unix(st.Ctim.Unix())); age <= scan.DefaultRacyWindow {
+			return fmt.Errorf("changed %v ago, within the racy window", age)
+		}
+		return nil
+	})
+	a := p.answer(p.send(&proto.Read{Path: "f", Hash: hashOf(data)}))
+	if _, ok := a[len(a)-1].(*proto.Done); !ok {
+		t.Fatalf("read: got %#v, want the file", a[len(a)-1])
+	}
+	if n, _ := syscall.Getxattr(full, scan.XattrName, make([]byte, 256)); n <= 0 {
+		t.Error("the read's check cached no hash: the test did not test the case")
 	}
 }
