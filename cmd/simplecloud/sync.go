@@ -7,11 +7,14 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"sync"
 	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"simplecloud/internal/progress"
+	"simplecloud/internal/prompt"
 	"simplecloud/sync/client"
 	"simplecloud/sync/client/remote"
 	"simplecloud/sync/core"
@@ -67,8 +70,15 @@ the next run; 64: a bad command line.`,
 				Limits: core.Limits{MaxDeletePercent: maxDelete, Grace: 2, Force: force}, DryRun: dryRun,
 				LocalHost: host, RemoteHost: t.Host, Out: a.stdout, Logger: a.log,
 			}
+			pw := progress.New(a.stdout, a.stderr, prompt.IsTerminal(a.stderr), false)
+			stop := func() {}
+			if !f.json && !dryRun && prompt.IsTerminal(a.stderr) {
+				o.Progress = &client.Progress{}
+				stop = showProgress(o.Progress, pw)
+			}
+			defer func() { stop() }()
 			if !once && !dryRun {
-				return a.syncForever(cmd.Context(), t, f, o)
+				return a.syncForever(cmd.Context(), t, f, o, pw)
 			}
 			rc, err := client.Connect(cmd.Context(), t, f.ssh, "simplecloud/"+version, os.Stderr)
 			if err != nil {
@@ -76,13 +86,15 @@ the next run; 64: a bad command line.`,
 			}
 			defer rc.Close()
 			sum, err := client.RunOnce(cmd.Context(), rc, o)
+			stop()
+			stop = func() {}
 			if err != nil {
 				return fmt.Errorf("sync %s with %s: %w", args[0], t, err)
 			}
 			if f.json {
 				json.NewEncoder(a.stdout).Encode(sum)
 			} else if !dryRun {
-				fmt.Fprintf(a.stdout, "uploaded %d, downloaded %d, deleted %d here and %d there, %d conflicts; %d bytes sent, %d received\n",
+				pw.Result("uploaded %d, downloaded %d, deleted %d here and %d there, %d conflicts; %d bytes sent, %d received\n",
 					sum.Uploaded, sum.Downloaded, sum.DeletedLocal, sum.DeletedRemote, sum.Conflicts, sum.BytesSent, sum.BytesReceived)
 			}
 			if !sum.Converged && !dryRun {
@@ -99,10 +111,50 @@ the next run; 64: a bad command line.`,
 	return cmd
 }
 
+// progressAfter is how long a run transfers before its progress line
+// shows: short runs (most of the continuous mode's) print none.
+const progressAfter = time.Second
+
+// showProgress redraws g's line on w while a run transfers, and ends the
+// line when the run does; the function it returns stops it.
+func showProgress(g *client.Progress, w *progress.Writer) func() {
+	done := make(chan struct{})
+	stopped := make(chan struct{})
+	go func() {
+		defer close(stopped)
+		tick := time.NewTicker(200 * time.Millisecond)
+		defer tick.Stop()
+		shown := false
+		for {
+			select {
+			case <-done:
+				if shown {
+					w.Progress(g.Snapshot().Line(), "", true)
+					w.End()
+				}
+				return
+			case <-tick.C:
+			}
+			s := g.Snapshot()
+			switch {
+			case s.Active && s.Files > 0 && s.Elapsed >= progressAfter:
+				w.Progress(s.Line(), s.Line(), false)
+				shown = true
+			case !s.Active && shown:
+				w.Progress(s.Line(), "", true)
+				w.End()
+				shown = false
+			}
+		}
+	}()
+	var once sync.Once
+	return func() { once.Do(func() { close(done); <-stopped }) }
+}
+
 // syncForever keeps the folder in step until SIGINT or SIGTERM: the first
 // lets the run in progress finish and exits 0, a second interrupts it.
 // With --json every run prints one line.
-func (a *app) syncForever(ctx context.Context, t remote.Target, f syncFlags, o client.Options) error {
+func (a *app) syncForever(ctx context.Context, t remote.Target, f syncFlags, o client.Options, pw *progress.Writer) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	stop := make(chan struct{})
@@ -137,7 +189,7 @@ func (a *app) syncForever(ctx context.Context, t remote.Target, f syncFlags, o c
 		case err != nil:
 			a.log.Warn("sync", "err", err)
 		case s.Uploaded+s.Downloaded+s.DeletedLocal+s.DeletedRemote+s.Conflicts > 0:
-			fmt.Fprintf(a.stdout, "%s uploaded %d, downloaded %d, deleted %d here and %d there, %d conflicts\n",
+			pw.Result("%s uploaded %d, downloaded %d, deleted %d here and %d there, %d conflicts\n",
 				time.Now().Format("15:04:05"), s.Uploaded, s.Downloaded, s.DeletedLocal, s.DeletedRemote, s.Conflicts)
 		}
 	}

@@ -83,6 +83,14 @@ func (w *Writer) Result(format string, args ...any) error {
 	return err
 }
 
+// End ends a progress line drawn on a terminal, so that what follows
+// starts on a line of its own.
+func (w *Writer) End() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.endLine()
+}
+
 func (w *Writer) endLine() {
 	if w.redrawn {
 		fmt.Fprintln(w.status)

@@ -64,3 +64,16 @@ func TestJSON(t *testing.T) {
 		t.Error("got indented JSON, want one object a line")
 	}
 }
+
+// TestEnd: End ends a redrawn line once; without one it prints nothing.
+func TestEnd(t *testing.T) {
+	var out, status bytes.Buffer
+	w := New(&out, &status, true, false)
+	w.End()
+	w.Progress("50%", "50%", false)
+	w.End()
+	w.End()
+	if got, want := status.String(), "\r50%\n"; got != want {
+		t.Errorf("got %q, want %q", got, want)
+	}
+}

@@ -45,6 +45,7 @@ type Options struct {
 	Workers    int // actions at once (default 128: a server waits on its disk for each)
 	Out        io.Writer
 	Logger     *slog.Logger
+	Progress   *Progress // follows the transfers, if set
 
 	// afterPlan, if set, runs between planning and executing: the tests'
 	// way to change a side in between.
@@ -193,8 +194,10 @@ func RunOnce(ctx context.Context, rc Remote, o Options) (Summary, error) {
 		o.afterPlan()
 	}
 	before := rc.Stats()
-	x := &executor{ctx: ctx, l: l, rc: rc, base: o.RemotePath, workers: o.Workers, log: o.Logger, rtree: remoteTree}
+	o.Progress.begin(&plan, func() int64 { s := rc.Stats(); return s.BytesSent + s.BytesReceived })
+	x := &executor{ctx: ctx, l: l, rc: rc, base: o.RemotePath, workers: o.Workers, log: o.Logger, rtree: remoteTree, progress: o.Progress}
 	doneL, doneR := x.run(&plan)
+	o.Progress.end()
 	after := rc.Stats()
 	sum.BytesSent, sum.BytesReceived = after.BytesSent-before.BytesSent, after.BytesReceived-before.BytesReceived
 	sum.Failed = x.failed

@@ -41,6 +41,7 @@ type executor struct {
 	dirModes     map[string]fs.FileMode // local directories' modes, set at the end (writable, openUp)
 	looked       map[string]bool        // local directories openUp looked at
 	rtree        core.Tree              // the server's snapshot (remoteOpenUp)
+	progress     *Progress              // counts written files, if set
 	remoteLooked map[string]bool        // the server's directories remoteOpenUp looked at
 	remoteDirs   map[string]core.Entry  // the server's directories, likewise (remoteWritable)
 }
@@ -207,6 +208,9 @@ func (x *executor) phase(acts []core.Action, phase int, do func(core.Action) (co
 	errs := runPhase(x.ctx, mine, x.workers, func(i int) error {
 		a, err := do(mine[i])
 		res[i] = a
+		if err == nil && a.Op == core.OpWrite {
+			x.progress.fileDone()
+		}
 		return err
 	})
 	var out []core.Action
