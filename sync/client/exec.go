@@ -47,17 +47,31 @@ type executor struct {
 }
 
 func (x *executor) run(p *core.Plan) (doneL, doneR []core.Action) {
+	okL, okR := make([]bool, len(p.Local)), make([]bool, len(p.Remote))
 	for phase := core.OpAside.Phase(); phase <= core.OpSetMeta.Phase(); phase++ {
 		var wg sync.WaitGroup
-		var dl, dr []core.Action
 		wg.Add(2)
-		go func() { defer wg.Done(); dl = x.phase(p.Local, phase, x.localAction) }()
-		go func() { defer wg.Done(); dr = x.phase(p.Remote, phase, x.remoteAction) }()
+		go func() { defer wg.Done(); x.phase(p.Local, okL, phase, x.localAction) }()
+		go func() { defer wg.Done(); x.phase(p.Remote, okR, phase, x.remoteAction) }()
 		wg.Wait()
-		doneL, doneR = append(doneL, dl...), append(doneR, dr...)
 	}
 	x.restrictDirs()
-	return doneL, doneR
+	return keepDone(p.Local, okL), keepDone(p.Remote, okR)
+}
+
+// keepDone moves the actions that succeeded to the front of acts, in
+// order, and returns them: the plan's own array, so that 200,000 actions
+// are not copied again.
+func keepDone(acts []core.Action, ok []bool) []core.Action {
+	k := 0
+	for i := range acts {
+		if ok[i] {
+			acts[k] = acts[i]
+			k++
+		}
+	}
+	clear(acts[k:])
+	return acts[:k]
 }
 
 // writable returns the mode a local directory the run makes or changes
@@ -196,27 +210,40 @@ func deepestFirst[V any](m map[string]V) []string {
 
 // phase runs a side's actions of one phase, up to x.workers at once (a
 // directory's mkdir before its children's, a directory's removal after
-// its children's: see runPhase), and returns those that succeeded.
-func (x *executor) phase(acts []core.Action, phase int, do func(core.Action) (core.Action, error)) []core.Action {
-	var mine []core.Action
-	for _, a := range acts {
-		if a.Op.Phase() == phase {
-			mine = append(mine, a)
+// its children's: see runPhase), in place: each action as done (with New
+// as the side now holds it) replaces the planned one, and ok marks those
+// that succeeded. The plan lists a side's actions by phase, so a phase is
+// one stretch of acts (more than one would run one after the other).
+func (x *executor) phase(acts []core.Action, ok []bool, phase int, do func(core.Action) (core.Action, error)) {
+	for lo := 0; lo < len(acts); {
+		if acts[lo].Op.Phase() != phase {
+			lo++
+			continue
 		}
+		hi := lo
+		for hi < len(acts) && acts[hi].Op.Phase() == phase {
+			hi++
+		}
+		x.stretch(acts[lo:hi], ok[lo:hi], do)
+		lo = hi
 	}
-	res := make([]core.Action, len(mine))
+}
+
+// stretch runs actions of one phase (see phase).
+func (x *executor) stretch(mine []core.Action, ok []bool, do func(core.Action) (core.Action, error)) {
 	errs := runPhase(x.ctx, mine, x.workers, func(i int) error {
 		a, err := do(mine[i])
-		res[i] = a
-		if err == nil && a.Op == core.OpWrite {
-			x.progress.fileDone()
+		if err == nil {
+			mine[i] = a
+			if a.Op == core.OpWrite {
+				x.progress.fileDone()
+			}
 		}
 		return err
 	})
-	var out []core.Action
 	for i, err := range errs {
 		if err == nil {
-			out = append(out, res[i])
+			ok[i] = true
 			continue
 		}
 		x.mu.Lock()
@@ -226,7 +253,6 @@ func (x *executor) phase(acts []core.Action, phase int, do func(core.Action) (co
 			x.log.Info("left for the next run", "action", mine[i].String(), "err", err)
 		}
 	}
-	return out
 }
 
 // localAction carries out one action in the local folder.

@@ -27,9 +27,15 @@ func runPhase(ctx context.Context, acts []core.Action, workers int, do func(i in
 		return errs
 	}
 	deps := dependencies(acts)
+	// A channel for each action another one waits for; most wait for
+	// none (200,000 files written into existing directories).
 	done := make([]chan struct{}, len(acts))
-	for i := range done {
-		done[i] = make(chan struct{})
+	for _, d := range deps {
+		for _, j := range d {
+			if done[j] == nil {
+				done[j] = make(chan struct{})
+			}
+		}
 	}
 	work := make(chan int)
 	var wg gosync.WaitGroup
@@ -39,7 +45,9 @@ func runPhase(ctx context.Context, acts []core.Action, workers int, do func(i in
 			defer wg.Done()
 			for i := range work {
 				errs[i] = runOne(ctx, i, deps[i], done, errs, func() error { return do(i) })
-				close(done[i])
+				if done[i] != nil {
+					close(done[i])
+				}
 			}
 		}()
 	}
@@ -66,32 +74,47 @@ func runOne(ctx context.Context, i int, deps []int, done []chan struct{}, errs [
 	return do()
 }
 
-// dependencies returns, for each action, the earlier actions it waits for.
+// dependencies returns, for each action, the earlier actions it waits for:
+// the last earlier one on each of its paths and the directories above
+// them (which waited for the ones before it: a chain), and for a
+// directory's removal every earlier one below it.
 func dependencies(acts []core.Action) [][]int {
 	deps := make([][]int, len(acts))
-	on := map[string][]int{}    // path -> actions on it (Path or From)
-	below := map[string][]int{} // directory -> actions strictly below it
+	last := map[string]int{}    // path -> the last action on it (Path or From)
+	var below map[string][]int // directory -> actions strictly below it
+	for _, a := range acts {
+		if a.Op == core.OpRemove && a.Old.Kind == core.Dir {
+			below = map[string][]int{}
+			break
+		}
+	}
 	for i, a := range acts {
 		var d []int
-		for _, p := range keys(a) {
+		ks := keys(a)
+		for _, p := range ks {
 			for q := p; q != ""; q = core.Parent(q) {
-				d = append(d, on[q]...)
+				if j, ok := last[q]; ok {
+					d = append(d, j)
+				}
 			}
 		}
-		if a.Op == core.OpRemove && a.Old.Kind == core.Dir {
+		if below != nil && a.Op == core.OpRemove && a.Old.Kind == core.Dir {
 			d = append(d, below[a.Path]...)
 		}
 		deps[i] = d
-		for _, p := range keys(a) {
-			on[p] = append(on[p], i)
-			for q := core.Parent(p); q != ""; q = core.Parent(q) {
-				below[q] = append(below[q], i)
+		for _, p := range ks {
+			last[p] = i
+			if below != nil {
+				for q := core.Parent(p); q != ""; q = core.Parent(q) {
+					below[q] = append(below[q], i)
+				}
 			}
 		}
 	}
 	return deps
 }
 
+// keys returns the paths a acts on: Path, and From when it differs.
 func keys(a core.Action) []string {
 	if a.From != "" && a.From != a.Path {
 		return []string{a.Path, a.From}
