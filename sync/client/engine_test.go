@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"syscall"
 	"testing"
 
 	"simplecloud/sync/client/remote"
@@ -303,5 +304,31 @@ func TestFlushBeforeSave(t *testing.T) {
 	}
 	if s := p.mustRun(); !s.Converged {
 		t.Errorf("next run: %+v, want converged", s)
+	}
+}
+
+// TestStateKeptWhenNothingChanged: a run that changes nothing does not
+// rewrite the state file; one that changes something does.
+func TestStateKeptWhenNothingChanged(t *testing.T) {
+	p := newPair(t)
+	write(t, filepath.Join(p.local, "a"), "one")
+	p.mustRun()
+	sp := StatePath(p.state, p.local, "test:Sync")
+	ino := func() uint64 {
+		var st syscall.Stat_t
+		if err := syscall.Stat(sp, &st); err != nil {
+			t.Fatal(err)
+		}
+		return st.Ino
+	}
+	before := ino()
+	p.mustRun()
+	if ino() != before {
+		t.Error("a run that changed nothing rewrote the state file")
+	}
+	write(t, filepath.Join(p.local, "b"), "two")
+	p.mustRun()
+	if ino() == before {
+		t.Error("a run that uploaded a file kept the old state file")
 	}
 }

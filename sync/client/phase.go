@@ -80,7 +80,7 @@ func runOne(ctx context.Context, i int, deps []int, done []chan struct{}, errs [
 // directory's removal every earlier one below it.
 func dependencies(acts []core.Action) [][]int {
 	deps := make([][]int, len(acts))
-	last := map[string]int{}    // path -> the last action on it (Path or From)
+	last := map[string]int{}   // path -> the last action on it (Path or From)
 	var below map[string][]int // directory -> actions strictly below it
 	for _, a := range acts {
 		if a.Op == core.OpRemove && a.Old.Kind == core.Dir {

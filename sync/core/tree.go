@@ -186,6 +186,20 @@ func (t Tree) Equal(u Tree) bool {
 	return true
 }
 
+// Identical reports whether t and u hold the same entries exactly, mtimes
+// and all (Equal ignores what Same ignores).
+func (t Tree) Identical(u Tree) bool {
+	if len(t.recs) != len(u.recs) {
+		return false
+	}
+	for i := range t.recs {
+		if t.recs[i] != u.recs[i] {
+			return false
+		}
+	}
+	return true
+}
+
 // ShareStrings makes t's records use u's key strings where the keys are
 // equal, so that a path held by the ancestor and both snapshots is stored
 // once. It changes no entry. Call it before letting go of the strings it

@@ -166,3 +166,24 @@ func BenchmarkReconcileAllNew200k(b *testing.B) {
 		Reconcile(Tree{}, l, Tree{}, fuzzOpts)
 	}
 }
+
+func TestIdentical(t *testing.T) {
+	build := func(mtime int64) Tree {
+		var b Builder
+		b.Add("a", Entry{Kind: File, Size: 1, MTime: mtime, Mode: 0o644})
+		tr, err := b.Build()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return tr
+	}
+	if !build(1).Identical(build(1)) {
+		t.Error("the same tree: got not identical")
+	}
+	if build(1).Identical(build(2)) || !build(1).Equal(build(2)) {
+		t.Error("an mtime apart: want Equal but not Identical")
+	}
+	if (Tree{}).Identical(build(1)) {
+		t.Error("empty and one entry: got identical")
+	}
+}
