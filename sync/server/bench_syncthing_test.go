@@ -50,8 +50,8 @@ func newSTNode(t *testing.T, dir string) (*stNode, error) {
 	}
 	n.id, n.key = m[1], k[1]
 	for old, new := range map[string]string{
-		"<listenAddress>default</listenAddress>":             "<listenAddress>tcp://" + n.listen + "</listenAddress>",
-		"<address>127.0.0.1:8384</address>":                  "<address>" + n.gui + "</address>",
+		"<listenAddress>default</listenAddress>":              "<listenAddress>tcp://" + n.listen + "</listenAddress>",
+		"<address>127.0.0.1:8384</address>":                   "<address>" + n.gui + "</address>",
 		"<globalAnnounceEnabled>true</globalAnnounceEnabled>": "<globalAnnounceEnabled>false</globalAnnounceEnabled>",
 		"<localAnnounceEnabled>true</localAnnounceEnabled>":   "<localAnnounceEnabled>false</localAnnounceEnabled>",
 		"<relaysEnabled>true</relaysEnabled>":                 "<relaysEnabled>false</relaysEnabled>",
