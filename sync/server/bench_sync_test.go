@@ -277,6 +277,13 @@ func (b *syncBench) initial(timing, appendRow bool) {
 		}
 	}
 	sameFile(t, filepath.Join(local, "big"), filepath.Join(b.root, b.u.name, "initial", "big"))
+	// Every tool's result checked: a run that failed quietly would make the
+	// ratio a lie.
+	sameTree(t, local, filepath.Join(b.root, b.u.name, ourPath))
+	sameTree(t, local, rsyncDst)
+	if unisonDst != "" {
+		sameTree(t, local, unisonDst)
+	}
 	if timing {
 		o, r := best["ours"], best["rsync"]
 		line := fmt.Sprintf("initial sync, 10,000 files of 1-64 KiB + 1 GiB   simplecloud %s   rsync -a -e ssh %s (%s)",
@@ -303,6 +310,7 @@ func (b *syncBench) initial(timing, appendRow bool) {
 	o := b.ourSync(local, ourPath, ourState)
 	r := b.rsyncPush(local, rsyncDst)
 	sameFile(t, filepath.Join(local, "big"), filepath.Join(b.root, b.u.name, "initial", "big"))
+	sameTree(t, local, rsyncDst)
 	mib := func(n int64) string { return fmt.Sprintf("%.2f MiB", float64(n)/(1<<20)) }
 	b.row("append 1 MiB to the 1 GiB file, bytes on the wire   simplecloud %s (sent %s, received %s, %s)   rsync %s (sent %s, received %s, %s)",
 		mib(o.sent+o.received), mib(o.sent), mib(o.received), secs(o.d), mib(r.sent+r.received), mib(r.sent), mib(r.received), secs(r.d))
@@ -328,6 +336,8 @@ func (b *syncBench) resync() {
 			br = r.d
 		}
 	}
+	sameTree(t, local, filepath.Join(b.root, b.u.name, ourPath))
+	sameTree(t, local, dst)
 	b.row("re-sync, 100,000 unchanged files   simplecloud %s   rsync -a -e ssh %s (%s)", secs(bo), secs(br), ratio(bo, br))
 }
 
