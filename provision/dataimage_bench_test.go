@@ -32,7 +32,7 @@ func TestBenchDataImage(t *testing.T) {
 	}
 	m := vmtest.Boot(t, vmtest.Options{
 		Options:  vm.Options{MemoryMB: 1536},
-		Programs: []string{"cryptsetup", "mke2fs"},
+		Programs: []string{"cryptsetup", "/usr/sbin/mke2fs"},
 		Modules:  []string{"loop"},
 		Files:    []images.File{{Src: filepath.Join(dir, "data"), Dst: "/src/data"}},
 	})
@@ -58,7 +58,7 @@ func TestBenchDataImage(t *testing.T) {
 		}
 		sh("rm -f /ours.img")
 		d = sh(strings.Join([]string{
-			"rm -f /fs.img && truncate -s 112M /fs.img && mke2fs -q -F -t ext4 -m 0 -b 4096 -d /src /fs.img " + payload,
+			"rm -f /fs.img && truncate -s 112M /fs.img && /usr/sbin/mke2fs -q -F -t ext4 -m 0 -b 4096 -d /src /fs.img " + payload,
 			"truncate -s 128M /ref.img && cryptsetup luksFormat --batch-mode --key-file /k --sector-size 4096 " + kdf + " /ref.img",
 			"cryptsetup open --key-file /k /ref.img ref",
 			"dd if=/fs.img of=/dev/mapper/ref bs=4M conv=fsync 2>/dev/null",
