@@ -85,7 +85,9 @@ failure.`,
 			start := time.Now()
 			h, err := d.Build(ctx, pass)
 			if err != nil {
-				if errors.Is(err, context.Canceled) {
+				// A signal may first show as the death of mke2fs, whose
+				// exit status must not become ours.
+				if ctx.Err() != nil || errors.Is(err, context.Canceled) {
 					return fmt.Errorf("build %s: interrupted", d.Out)
 				}
 				return fmt.Errorf("build %s: %w", d.Out, err)
