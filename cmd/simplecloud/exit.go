@@ -2,6 +2,7 @@ package main
 
 import (
 	"errors"
+	"os/exec"
 	"strings"
 )
 
@@ -49,9 +50,13 @@ func exitCodeOf(err error) int {
 	if err == nil {
 		return exitOK
 	}
+	// A child's exit status (*exec.ExitError also has ExitCode) is not
+	// ours to return: it would be -1 (255) for a signal.
 	var ec exitCoder
 	if errors.As(err, &ec) {
-		return ec.ExitCode()
+		if _, child := ec.(*exec.ExitError); !child {
+			return ec.ExitCode()
+		}
 	}
 	// cobra reports unknown commands and unknown shorthand flags as plain
 	// errors; they are usage errors all the same.

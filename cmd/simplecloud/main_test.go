@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"os/exec"
 	"strings"
 	"testing"
 
@@ -15,6 +16,16 @@ func runCLI(args ...string) (code int, stdout, stderr string) {
 	var out, errb bytes.Buffer
 	code = run(args, strings.NewReader(""), &out, &errb)
 	return code, out.String(), errb.String()
+}
+
+// childExit returns the error of a shell that ran script and failed.
+func childExit(t *testing.T, script string) error {
+	t.Helper()
+	err := exec.Command("sh", "-c", script).Run()
+	if err == nil {
+		t.Fatalf("sh -c %q succeeded", script)
+	}
+	return err
 }
 
 func TestExitCodeOf(t *testing.T) {
@@ -29,6 +40,8 @@ func TestExitCodeOf(t *testing.T) {
 		{fmt.Errorf("open volume: %w", withExitCode(exitAuth, errors.New("wrong"))), exitAuth},
 		{errors.New(`unknown command "x" for "simplecloud"`), exitUsage},
 		{errors.New("unknown flag: --nope"), exitUsage},
+		{fmt.Errorf("run mke2fs: %w", childExit(t, "kill -9 $$")), exitError},
+		{fmt.Errorf("run cryptsetup: %w", childExit(t, "exit 5")), exitError},
 	}
 	for _, c := range cases {
 		if got := exitCodeOf(c.err); got != c.want {
