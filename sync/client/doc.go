@@ -19,8 +19,10 @@
 // server keeps its own. What succeeded is applied to the snapshots
 // (core.Apply), the touched directories are fsynced, and the result is
 // settled into the new ancestor (core.Settle), saved atomically in a
-// compact, checksummed state file (see state). Paths whose content could
-// not be known this run are held out of it on both sides (see held).
+// compact, checksummed state file (see state), beside which a scan index
+// (sync/scan.Index) spares the next run's scan its attribute reads. Paths
+// whose content could not be known this run are held out of it on both
+// sides (see held).
 //
 // The executors are written here rather than taken from a library because
 // nothing else does compare-and-swap against a three-way plan; local file

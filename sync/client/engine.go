@@ -15,6 +15,7 @@ import (
 	"simplecloud/sync/client/remote"
 	"simplecloud/sync/core"
 	"simplecloud/sync/proto"
+	"simplecloud/sync/scan"
 )
 
 // Remote is what the engine asks of the server: *remote.Client.
@@ -122,6 +123,7 @@ func RunOnce(ctx context.Context, rc Remote, o Options) (Summary, error) {
 	}
 	defer l.close()
 	if !o.DryRun {
+		l.index = scan.DirIndex{Path: statePath + ".index"}
 		if n, err := l.cleanTemp(time.Now()); err != nil {
 			o.Logger.Warn("could not remove the temporary files of interrupted runs", "err", err)
 		} else if n > 0 {

@@ -36,6 +36,7 @@ type local struct {
 	mu    sync.Mutex // the scanner is not safe for concurrent use
 	sc    *scan.Scanner
 	store *versions.Store
+	index scan.IndexStore // the scan index between runs (nil: none)
 
 	tmu   sync.Mutex
 	temps []string // download temporary files the scans passed (cleanTemps)
@@ -84,7 +85,7 @@ func (l *local) snapshot(unknown map[string]bool) (core.Tree, scan.Summary, erro
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	var b core.Builder
-	sum, err := l.sc.Walk("", func(e *scan.Entry) error {
+	sum, err := l.sc.WalkStored("", l.index, func(e *scan.Entry) error {
 		ce, ok := fromScan(e)
 		if !ok {
 			unknown[e.Path] = true

@@ -59,6 +59,16 @@
 // name (getxattrat), without being opened: a warm scan is two system calls
 // per file, a cold one opens, reads and hashes every file.
 //
+// # Index
+//
+// A caller that walks the same tree again and again (the client each run,
+// the server each listing) may keep an Index between walks (WalkStored):
+// a file whose device, inode, size, mtime and ctime are exactly those the
+// index recorded takes its hash from there, without the attribute read,
+// which costs as much as the lstat. It trusts nothing the attribute cache
+// does not: a hash is recorded only with a ctime older than RacyWindow or
+// the attribute's own write, so that a later change shows another ctime.
+//
 // Without xattr support (ENOTSUP, a read-only file system, a full disk)
 // the scanner works without the cache and stops trying on that file
 // system for its life; a file the user may not set attributes on (a

@@ -106,6 +106,7 @@ type Summary struct {
 	HashedBytes           int64 // bytes read by the hasher
 	CacheHits             int   // files whose cached hash was valid
 	CacheStored           int   // hashes written to the cache
+	IndexHits             int   // files whose hash the index had (see Index)
 	Unstable              int   // files that changed while being hashed
 	Unreadable            int   // files reported with Err
 	// Unscanned lists the directories whose contents are unknown (not
@@ -125,6 +126,7 @@ func (s *Summary) Add(o Summary) {
 	s.HashedBytes += o.HashedBytes
 	s.CacheHits += o.CacheHits
 	s.CacheStored += o.CacheStored
+	s.IndexHits += o.IndexHits
 	s.Unstable += o.Unstable
 	s.Unreadable += o.Unreadable
 	s.Unscanned = append(s.Unscanned, o.Unscanned...)

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -16,7 +17,8 @@ import (
 // a type that is not reported, or a state that is unknown (then in
 // Unscanned).
 func (w *worker) entry(d *rootfs.Dir, name, p string, typ rootfs.DirentType) (Entry, bool) {
-	w.lostErr = nil
+	w.lostErr, w.rec = nil, indexRec{}
+	defer func() { w.known = nil }()
 	switch typ {
 	case unix.DT_REG:
 		return w.file(d, name, p)
@@ -94,13 +96,22 @@ func (w *worker) regular(d *rootfs.Dir, name, p string, st *unix.Stat_t) (Entry,
 	}
 	hasher := w.s.opt.Hasher.Name()
 	before := statOf(st)
+	if k := w.known; k != nil && !w.fresh && k.matches(before) {
+		e.Hash = k.hash
+		w.sum.IndexHits++
+		w.rec = *k
+		w.rec.remembered = true
+		return e, true
+	}
 	cache := !w.s.opt.NoCache && !w.fresh && w.s.cacheOn(before.dev)
 	ours := false // the last ctime change was the record's own write
 	if cache {
+		now := time.Now().UnixNano()
 		r, ok := w.load(d, name, before.dev)
-		if ok && r.valid(hasher, before, time.Now().UnixNano()) {
+		if ok && r.valid(hasher, before, now) {
 			e.Hash = r.hash
 			w.sum.CacheHits++
+			w.remember(name, before, r.hash, now, true)
 			return e, true
 		}
 		ours = ok && r.ino == before.ino && r.size == before.size && r.mtime == before.mtime &&
@@ -157,9 +168,23 @@ func (w *worker) hash(f *os.File, st *unix.Stat_t, e *Entry, cache, ours bool) {
 		return
 	}
 	e.Hash = h
+	w.remember(path.Base(e.Path), before, h, start, false)
 	if cache && !racy(before, start, w.s.opt.RacyWindow, ours) {
 		w.store(f, after, record{hasher: w.s.opt.Hasher.Name(), size: after.size, mtime: after.mtime, ino: after.ino, hash: h})
 	}
+}
+
+// remember has the next index record hash for the file name, whose stat
+// st was taken after now (ns), if st's ctime and mtime were old enough
+// then that any later change will show a different ctime. ctimeOurs says
+// the ctime is the hash attribute's own write, which the cache's record
+// accepted (see the package doc); store updates the ctime it sets.
+func (w *worker) remember(name string, st fileStat, hash [32]byte, now int64, ctimeOurs bool) {
+	if w.s.ix == nil || racy(st, now, w.s.opt.RacyWindow, ctimeOurs) {
+		return
+	}
+	w.rec = indexRec{name: name, size: st.size, mtime: st.mtime, ctime: st.ctime, ino: st.ino, dev: st.dev,
+		hash: hash, remembered: true}
 }
 
 // load reads the cached record of name in d, on the file system dev; ok
@@ -193,8 +218,10 @@ func (w *worker) store(f *os.File, st fileStat, r record) {
 	var st3 unix.Stat_t
 	if err := unix.Fstat(fd, &st3); err != nil || !keptAfterWrite(st, statOf(&st3), r.written) {
 		unix.Fremovexattr(fd, XattrName)
+		w.rec.remembered = false
 		return
 	}
+	w.rec.ctime = st3.Ctim.Nano() // the attribute's own, which the next walk sees
 	w.sum.CacheStored++
 }
 

@@ -39,6 +39,7 @@ type Scanner struct {
 	buf     []byte    // getdents buffer
 	workers []*worker // workers[0] also serves single entries
 	sum     Summary
+	ix      *Index // the index of the walk under way, if any
 
 	mu      sync.Mutex
 	cacheNo map[uint64]string // file systems (st_dev) without the cache, and why
@@ -53,6 +54,8 @@ type worker struct {
 	xattrs  int        // attribute calls made, for the tests
 	fresh   bool       // hash without the cache (Stat with fresh)
 	lostErr *PathError // the entry's state is unknown: for Unscanned
+	known   *indexRec  // the index's record of the entry being made
+	rec     indexRec   // what the next index records of it, when rec.remembered
 }
 
 // unscanned notes that the state of the entry being made is unknown.
@@ -117,7 +120,19 @@ func (s *Scanner) one(d *rootfs.Dir, name, p string, typ rootfs.DirentType) (Ent
 // not be read is in Unscanned and the walk goes on. p excluded or not
 // existing reports nothing (and ENOENT as an error).
 func (s *Scanner) Walk(p string, fn func(*Entry) error) (Summary, error) {
+	return s.WalkIndexed(p, nil, fn)
+}
+
+// WalkIndexed is Walk with an index: files whose stat is the one ix
+// remembers take their hash from it, and ix records the walk for the next
+// one (see Index). The caller keeps one index per tree and path walked,
+// calls ix.Finish after a walk without error, and keeps what it wrote.
+func (s *Scanner) WalkIndexed(p string, ix *Index, fn func(*Entry) error) (Summary, error) {
 	s.begin()
+	if ix != nil && s.opt.Hasher != nil && ix.hasher == s.opt.Hasher.Name() {
+		s.ix = ix
+		defer func() { s.ix = nil }()
+	}
 	err := s.walk(p, fn)
 	return s.end(), err
 }
@@ -290,9 +305,11 @@ const chunk = 128
 
 // result is the entry made for one item.
 type result struct {
-	e    Entry
-	ok   bool
-	lost *PathError
+	e     Entry
+	ok    bool
+	lost  *PathError
+	known *indexRec // the index's record of the item, for its worker
+	rec   indexRec  // what the next index records, when rec.remembered
 }
 
 // walkDir reports the contents of d, the directory at dir ("" for the
@@ -309,8 +326,14 @@ func (s *Scanner) walkDir(d *rootfs.Dir, dir string, fn func(*Entry) error) erro
 		return nil
 	}
 	res := make([]result, min(len(items), chunk))
+	var known, next []indexRec // the index's records of dir: the last walk's, this one's
+	if s.ix != nil {
+		known = s.ix.block(dir)
+		defer func() { s.ix.writeBlock(dir, next) }()
+	}
 	for lo := 0; lo < len(items); lo += chunk {
 		part := items[lo:min(lo+chunk, len(items))]
+		known = hint(known, part, res)
 		s.make(d, prefix, part, res)
 		for i := range part {
 			it := &part[i]
@@ -342,10 +365,34 @@ func (s *Scanner) walkDir(d *rootfs.Dir, dir string, fn func(*Entry) error) erro
 					return err
 				}
 			}
+			if r.rec.remembered {
+				next = append(next, r.rec)
+			}
 			*r = result{}
 		}
 	}
 	return nil
+}
+
+// hint gives each file item of part its record in known (the rest of a
+// directory's records from the last index, in name order) and returns the
+// records after the part's last file. Non-subtree items come in name
+// order, so one pass merges them.
+func hint(known []indexRec, part []item, res []result) []indexRec {
+	for i := range part {
+		it := &part[i]
+		if it.sub || len(known) == 0 {
+			continue
+		}
+		for len(known) > 0 && known[0].name < it.name {
+			known = known[1:]
+		}
+		if len(known) > 0 && known[0].name == it.name {
+			res[i].known = &known[0]
+			known = known[1:]
+		}
+	}
+	return known
 }
 
 // make fills res with the entries of the items in part (subtree items
@@ -357,16 +404,18 @@ func (s *Scanner) make(d *rootfs.Dir, prefix string, part []item, res []result) 
 			if it.sub {
 				continue
 			}
+			w.known = res[i].known
 			res[i].e, res[i].ok = w.entry(d, it.name, prefix+it.name, it.typ)
-			res[i].lost = w.lostErr
+			res[i].lost, res[i].rec = w.lostErr, w.rec
 		}
 	}
 	if len(part) < 8 || len(s.workers) == 1 {
 		w := s.workers[0]
 		for i := range part {
 			if !part[i].sub {
+				w.known = res[i].known
 				res[i].e, res[i].ok = w.entry(d, part[i].name, prefix+part[i].name, part[i].typ)
-				res[i].lost = w.lostErr
+				res[i].lost, res[i].rec = w.lostErr, w.rec
 			}
 		}
 		return

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"log/slog"
 	"net"
 	"os"
 	"path/filepath"
@@ -32,6 +33,12 @@ type peer struct {
 // newPeer serves a fresh temp dir over net.Pipe and connects to it.
 func newPeer(t *testing.T, withVersions bool) *peer {
 	t.Helper()
+	return newPeerLog(t, withVersions, nil)
+}
+
+// newPeerLog is newPeer with the server's log going to log.
+func newPeerLog(t *testing.T, withVersions bool, log *slog.Logger) *peer {
+	t.Helper()
 	dir := t.TempDir()
 	root, err := rootfs.Open(dir)
 	if err != nil {
@@ -39,7 +46,7 @@ func newPeer(t *testing.T, withVersions bool) *peer {
 	}
 	t.Cleanup(func() { root.Close() })
 	a, b := net.Pipe()
-	o := Options{Epoch: 42, Umask: 0o022, Agent: "test"}
+	o := Options{Epoch: 42, Umask: 0o022, Agent: "test", Logger: log}
 	if withVersions {
 		o.Versions = versions.Open(root.Strict(), versions.DefaultPolicy(), nil)
 	}

@@ -63,7 +63,11 @@ func (s *session) list(r *request, m *proto.List) error {
 			return err
 		}
 	}
-	sum, err := sc.Walk(m.Path, func(e *scan.Entry) error {
+	var ix scan.IndexStore
+	if m.Hashes != proto.HashesNone {
+		ix = s.indexStore(m.Path)
+	}
+	sum, err := sc.WalkStored(m.Path, ix, func(e *scan.Entry) error {
 		if err := r.ctx.Err(); err != nil {
 			return err
 		}
@@ -80,6 +84,8 @@ func (s *session) list(r *request, m *proto.List) error {
 	if err != nil {
 		return err
 	}
+	s.log.Debug("listed", "path", m.Path, "files", sum.Files, "dirs", sum.Dirs, "hashed", sum.Hashed,
+		"index_hits", sum.IndexHits, "cache_hits", sum.CacheHits)
 	for _, u := range sum.Unscanned {
 		s.log.Info("directory not listed", "path", u.Path, "err", u.Err)
 	}

@@ -1,0 +1,263 @@
+package scan
+
+import (
+	"bufio"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"hash/crc32"
+	"io"
+	"slices"
+	"strings"
+)
+
+// An Index remembers, between walks of one tree, the content hash of each
+// file with the stat it was valid for: device, inode, size, mtime and
+// ctime. A walk given the last walk's index takes a file's hash from it,
+// without reading the file's extended attribute, when all five are still
+// those of the file; any change of content, size or mtime (also a rename
+// onto it, which makes another inode, or a utimensat setting mtime back)
+// sets ctime to the current time, and a hash is recorded only when the
+// file's ctime and mtime were older than Options.RacyWindow when it was
+// taken, so that a later change cannot leave the same ctime behind. The
+// extended attribute stays the cache of record; the index only spares a
+// system call per file (getxattr costs as much as the lstat here).
+//
+// The index is a file the caller keeps (the client next to its state, the
+// server in the user's .simplecloud): a header naming the hasher, then one
+// block per directory with the records of its files in name order, then a
+// table of the blocks (directory path, offset, count, length, CRC-32C) and
+// a fixed trailer. Blocks are written as the walk finishes a directory and
+// read when it enters one, so a walk holds one directory's records per
+// level, never the tree. A damaged, foreign or missing index is a miss,
+// never an error: the walk then reads the attributes as without one.
+type Index struct {
+	hasher string
+	old    io.ReaderAt
+	table  map[string]blockRef
+	out    *bufio.Writer
+	off    int64
+	newTab []tableEntry
+	seen   int  // blocks written that the old index had alike
+	failed bool // writing failed: the new index is not to be used
+	err    error
+}
+
+// indexRec is one file's remembered hash and the stat it is valid for.
+type indexRec struct {
+	name                string
+	size, mtime, ctime  int64
+	ino, dev            uint64
+	hash                [32]byte
+	indexed, remembered bool // in the last index; for the next one
+}
+
+// matches reports whether st is the stat r was recorded for.
+func (r *indexRec) matches(st fileStat) bool {
+	return r.size == st.size && r.mtime == st.mtime && r.ctime == st.ctime && r.ino == st.ino && r.dev == st.dev
+}
+
+type blockRef struct {
+	off    int64
+	count  uint32
+	length uint32
+	crc    uint32
+}
+
+type tableEntry struct {
+	dir string
+	ref blockRef
+}
+
+const (
+	indexMagic   = "scix"
+	indexVersion = 1
+	recFixed     = 5*8 + 32 // size, mtime, ctime, ino, dev, hash
+	trailerLen   = 8 + 4 + 4 + len(indexMagic)
+	maxBlockLen  = 1 << 30
+)
+
+var crcTable = crc32.MakeTable(crc32.Castagnoli)
+
+// NewIndex reads the table of the last index from old (nil or size 0: no
+// last index) and writes the new one to out as a walk goes. Only an index
+// of the same hasher counts.
+func NewIndex(hasher string, old io.ReaderAt, size int64, out io.Writer) *Index {
+	ix := &Index{hasher: hasher, out: bufio.NewWriterSize(out, 64<<10)}
+	if old != nil && size > 0 {
+		tab, err := readTable(old, size, hasher)
+		if err == nil {
+			ix.old, ix.table = old, tab
+		}
+	}
+	ix.writeHeader()
+	return ix
+}
+
+func (ix *Index) header() []byte {
+	b := append([]byte(indexMagic), indexVersion, byte(len(ix.hasher)))
+	return append(b, ix.hasher...)
+}
+
+func (ix *Index) writeHeader() {
+	ix.write(ix.header())
+}
+
+func (ix *Index) write(b []byte) {
+	if ix.failed {
+		return
+	}
+	if _, err := ix.out.Write(b); err != nil {
+		ix.failed, ix.err = true, err
+	}
+	ix.off += int64(len(b))
+}
+
+// readTable checks the header and trailer of an index and returns its
+// table of blocks.
+func readTable(r io.ReaderAt, size int64, hasher string) (map[string]blockRef, error) {
+	hdr := len(indexMagic) + 2 + len(hasher)
+	if size < int64(hdr+trailerLen) {
+		return nil, errors.New("index too short")
+	}
+	b := make([]byte, hdr)
+	if _, err := r.ReadAt(b, 0); err != nil {
+		return nil, err
+	}
+	if string(b[:4]) != indexMagic || b[4] != indexVersion || int(b[5]) != len(hasher) || string(b[6:]) != hasher {
+		return nil, errors.New("index of another version or hasher")
+	}
+	tr := make([]byte, trailerLen)
+	if _, err := r.ReadAt(tr, size-int64(trailerLen)); err != nil {
+		return nil, err
+	}
+	toff := int64(binary.LittleEndian.Uint64(tr))
+	tlen := int64(binary.LittleEndian.Uint32(tr[8:]))
+	if string(tr[16:]) != indexMagic || toff < int64(hdr) || toff+tlen != size-int64(trailerLen) {
+		return nil, errors.New("index trailer damaged")
+	}
+	tb := make([]byte, tlen)
+	if _, err := r.ReadAt(tb, toff); err != nil {
+		return nil, err
+	}
+	if crc32.Checksum(tb, crcTable) != binary.LittleEndian.Uint32(tr[12:]) {
+		return nil, errors.New("index table damaged")
+	}
+	return decodeTable(tb, toff)
+}
+
+func decodeTable(tb []byte, limit int64) (map[string]blockRef, error) {
+	tab := map[string]blockRef{}
+	for len(tb) > 0 {
+		n, k := binary.Uvarint(tb)
+		if k <= 0 || uint64(len(tb)-k) < n+20 {
+			return nil, errors.New("index table damaged")
+		}
+		dir := string(tb[k : k+int(n)])
+		tb = tb[k+int(n):]
+		ref := blockRef{
+			off:    int64(binary.LittleEndian.Uint64(tb)),
+			count:  binary.LittleEndian.Uint32(tb[8:]),
+			length: binary.LittleEndian.Uint32(tb[12:]),
+			crc:    binary.LittleEndian.Uint32(tb[16:]),
+		}
+		tb = tb[20:]
+		if ref.off < 0 || ref.off+int64(ref.length) > limit || ref.length > maxBlockLen {
+			return nil, errors.New("index table damaged")
+		}
+		tab[dir] = ref
+	}
+	return tab, nil
+}
+
+// block returns the last index's records of the files of dir, in name
+// order; none when there is no such block or it is damaged.
+func (ix *Index) block(dir string) []indexRec {
+	ref, ok := ix.table[dir]
+	if !ok || ix.old == nil {
+		return nil
+	}
+	b := make([]byte, ref.length)
+	if _, err := ix.old.ReadAt(b, ref.off); err != nil || crc32.Checksum(b, crcTable) != ref.crc {
+		return nil
+	}
+	recs := make([]indexRec, 0, ref.count)
+	for len(b) > 0 {
+		n, k := binary.Uvarint(b)
+		if k <= 0 || uint64(len(b)-k) < n+recFixed {
+			return nil
+		}
+		r := indexRec{name: string(b[k : k+int(n)]), indexed: true}
+		b = b[k+int(n):]
+		r.size = int64(binary.LittleEndian.Uint64(b))
+		r.mtime = int64(binary.LittleEndian.Uint64(b[8:]))
+		r.ctime = int64(binary.LittleEndian.Uint64(b[16:]))
+		r.ino = binary.LittleEndian.Uint64(b[24:])
+		r.dev = binary.LittleEndian.Uint64(b[32:])
+		copy(r.hash[:], b[40:72])
+		b = b[recFixed:]
+		recs = append(recs, r)
+	}
+	if len(recs) != int(ref.count) || !slices.IsSortedFunc(recs, func(a, b indexRec) int { return strings.Compare(a.name, b.name) }) {
+		return nil
+	}
+	return recs
+}
+
+// writeBlock adds dir's records (in name order) to the new index.
+func (ix *Index) writeBlock(dir string, recs []indexRec) {
+	if len(recs) == 0 || ix.failed {
+		return
+	}
+	var b []byte
+	for i := range recs {
+		r := &recs[i]
+		b = binary.AppendUvarint(b, uint64(len(r.name)))
+		b = append(b, r.name...)
+		b = binary.LittleEndian.AppendUint64(b, uint64(r.size))
+		b = binary.LittleEndian.AppendUint64(b, uint64(r.mtime))
+		b = binary.LittleEndian.AppendUint64(b, uint64(r.ctime))
+		b = binary.LittleEndian.AppendUint64(b, r.ino)
+		b = binary.LittleEndian.AppendUint64(b, r.dev)
+		b = append(b, r.hash[:]...)
+	}
+	if len(b) > maxBlockLen {
+		return
+	}
+	ref := blockRef{off: ix.off, count: uint32(len(recs)), length: uint32(len(b)), crc: crc32.Checksum(b, crcTable)}
+	if old, ok := ix.table[dir]; ok && old.count == ref.count && old.length == ref.length && old.crc == ref.crc {
+		ix.seen++
+	}
+	ix.write(b)
+	ix.newTab = append(ix.newTab, tableEntry{dir: dir, ref: ref})
+}
+
+// Finish writes the table and trailer of the new index. changed reports
+// whether it differs from the last one (else the caller may keep that);
+// err is a write error: the new index is then not to be used.
+func (ix *Index) Finish() (changed bool, err error) {
+	var tb []byte
+	for _, te := range ix.newTab {
+		tb = binary.AppendUvarint(tb, uint64(len(te.dir)))
+		tb = append(tb, te.dir...)
+		tb = binary.LittleEndian.AppendUint64(tb, uint64(te.ref.off))
+		tb = binary.LittleEndian.AppendUint32(tb, te.ref.count)
+		tb = binary.LittleEndian.AppendUint32(tb, te.ref.length)
+		tb = binary.LittleEndian.AppendUint32(tb, te.ref.crc)
+	}
+	toff := ix.off
+	ix.write(tb)
+	tr := binary.LittleEndian.AppendUint64(nil, uint64(toff))
+	tr = binary.LittleEndian.AppendUint32(tr, uint32(len(tb)))
+	tr = binary.LittleEndian.AppendUint32(tr, crc32.Checksum(tb, crcTable))
+	ix.write(append(tr, indexMagic...))
+	if !ix.failed {
+		if err := ix.out.Flush(); err != nil {
+			ix.failed, ix.err = true, err
+		}
+	}
+	if ix.failed {
+		return false, fmt.Errorf("write the scan index: %w", ix.err)
+	}
+	return ix.old == nil || ix.seen != len(ix.table) || len(ix.newTab) != len(ix.table), nil
+}

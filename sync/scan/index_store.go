@@ -1,0 +1,89 @@
+package scan
+
+import (
+	"errors"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+)
+
+// IndexStore keeps the index of one tree and path between walks: the
+// client in its state directory, the server in the user's .simplecloud.
+type IndexStore interface {
+	// Open returns the last index; an error (fs.ErrNotExist: none yet)
+	// means a walk without one.
+	Open() (*os.File, error)
+	// Create returns a new, empty temporary file for the next index.
+	Create() (*os.File, error)
+	// Commit puts the temporary file named tmp in the last index's place;
+	// Discard removes it.
+	Commit(tmp string) error
+	Discard(tmp string)
+}
+
+// WalkStored is WalkIndexed with the index kept in st: the last one is
+// read from it, and the new one replaces it when the walk succeeded and
+// found anything different. A store that cannot be read or written costs
+// only speed (the error goes to the log); the walk is the same.
+func (s *Scanner) WalkStored(p string, st IndexStore, fn func(*Entry) error) (Summary, error) {
+	if s.opt.Hasher == nil || st == nil {
+		return s.Walk(p, fn)
+	}
+	out, err := st.Create()
+	if err != nil {
+		s.log.Debug("walk without an index", "err", err)
+		return s.Walk(p, fn)
+	}
+	var last io.ReaderAt
+	var size int64
+	if old, err := st.Open(); err == nil {
+		defer old.Close()
+		if fi, err := old.Stat(); err == nil {
+			last, size = old, fi.Size()
+		}
+	} else if !errors.Is(err, fs.ErrNotExist) {
+		s.log.Debug("last index not read", "err", err)
+	}
+	ix := NewIndex(s.opt.Hasher.Name(), last, size, out)
+	sum, err := s.WalkIndexed(p, ix, fn)
+	changed, ferr := ix.Finish()
+	if cerr := out.Close(); ferr == nil {
+		ferr = cerr
+	}
+	if err != nil || ferr != nil || !changed {
+		if ferr != nil {
+			s.log.Debug("index not kept", "err", ferr)
+		}
+		st.Discard(out.Name())
+		return sum, err
+	}
+	if err := st.Commit(out.Name()); err != nil {
+		s.log.Debug("index not kept", "err", err)
+		st.Discard(out.Name())
+	}
+	return sum, nil
+}
+
+// DirIndex is an IndexStore in a directory of the local file system, for
+// a client: the index is the file Path, written through temporary files
+// beside it.
+type DirIndex struct{ Path string }
+
+// Open opens the last index.
+func (d DirIndex) Open() (*os.File, error) { return os.Open(d.Path) }
+
+// Create makes a temporary file beside Path.
+func (d DirIndex) Create() (*os.File, error) {
+	dir, base := filepath.Split(d.Path)
+	if dir == "" {
+		dir = "."
+	}
+	return os.CreateTemp(dir, "."+base+".tmp-*")
+}
+
+// Commit renames tmp to Path.
+func (d DirIndex) Commit(tmp string) error { return os.Rename(tmp, d.Path) }
+
+// Discard removes tmp.
+func (d DirIndex) Discard(tmp string) { os.Remove(tmp) }
