@@ -138,7 +138,7 @@ func RunOnce(ctx context.Context, rc Remote, o Options) (Summary, error) {
 	}
 	rch := make(chan listed, 1)
 	go func() {
-		t, err := listRemote(ctx, rc, o.RemotePath, runk)
+		t, err := listRemote(ctx, rc, o.RemotePath, runk, ancestor.Len())
 		clock.lap("list the server's folder")
 		if errors.Is(err, proto.ErrNotFound) && !o.DryRun {
 			// A first sync into a new folder: make it (its parents too).
@@ -146,7 +146,7 @@ func RunOnce(ctx context.Context, rc Remote, o Options) (Summary, error) {
 		}
 		rch <- listed{t, err}
 	}()
-	localTree, _, lerr := l.snapshot(lunk)
+	localTree, _, lerr := l.snapshot(lunk, ancestor.Len())
 	clock.lap("scan the local folder")
 	if !o.DryRun {
 		if n := l.cleanTemps(time.Now()); n > 0 {
@@ -314,9 +314,10 @@ func remotePath(base, p string) string {
 
 // listRemote lists the server folder base as a tree of folder paths; files
 // listed without a hash (being written there) go to unknown. A folder that
-// does not exist is an empty tree.
-func listRemote(ctx context.Context, rc Remote, base string, unknown map[string]bool) (core.Tree, error) {
+// does not exist is an empty tree. hint is how many entries to expect.
+func listRemote(ctx context.Context, rc Remote, base string, unknown map[string]bool, hint int) (core.Tree, error) {
 	var b core.Builder
+	b.Grow(hint + hint/16)
 	err := rc.List(ctx, base, proto.HashesAll, func(es []proto.Entry) error {
 		for _, e := range es {
 			p := e.Path

@@ -80,11 +80,12 @@ func (l *local) close() { l.root.Close() }
 
 // snapshot scans the folder. unknown gets the paths whose state is not
 // known (files being written or unreadable, directories not listed): the
-// run leaves them alone on both sides.
-func (l *local) snapshot(unknown map[string]bool) (core.Tree, scan.Summary, error) {
+// run leaves them alone on both sides. hint is how many entries to expect.
+func (l *local) snapshot(unknown map[string]bool, hint int) (core.Tree, scan.Summary, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	var b core.Builder
+	b.Grow(hint + hint/16)
 	sum, err := l.sc.WalkStored("", l.index, func(e *scan.Entry) error {
 		ce, ok := fromScan(e)
 		if !ok {
