@@ -70,7 +70,7 @@ and serves it over SSH to the machine's own users.`,
 		newHoldersCmd(a), newCloseCmd(a),
 		newInstallCmd(a), newUnlockCmd(a), newLockCmd(a),
 		newServeCmd(a), newServeConnCmd(a), newMountCmd(a), newUmountCmd(a),
-		newSyncCmd(a), newVersionsCmd(a), newRestoreCmd(a),
+		newSyncCmd(a), newVersionsCmd(a), newRestoreCmd(a), newClientCmd(a), newStatusCmd(a),
 		newDistCmd(a), newImageCmd(a),
 	)
 	return root
