@@ -262,6 +262,17 @@ func printStatus(a *app, s *agent.Status) {
 		case f.State == agent.StateSyncing && f.PendingFiles > 0:
 			fmt.Fprintf(a.stdout, "    %s\n", bar(f.DoneFiles, f.PendingFiles, 30))
 		}
+		if len(f.Nodes) > 0 {
+			var ns []string
+			for _, n := range f.Nodes {
+				this := ""
+				if n.This {
+					this = "this machine, "
+				}
+				ns = append(ns, fmt.Sprintf("%s (%s%s)", n.Name, this, n.Seen.Local().Format("2006-01-02 15:04")))
+			}
+			fmt.Fprintf(a.stdout, "    synced by: %s\n", strings.Join(ns, ", "))
+		}
 		if f.Conflicts > 0 {
 			fmt.Fprintf(a.stdout, "    %d conflicts since the client started (NAME.sync-conflict-...)\n", f.Conflicts)
 		}

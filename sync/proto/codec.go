@@ -88,6 +88,10 @@ func newMessage(t Type) Message {
 		return new(Cancel)
 	case TypeFlush:
 		return new(Flush)
+	case TypeNode:
+		return new(Node)
+	case TypeNodeList:
+		return new(NodeList)
 	case TypeEntryBatch:
 		return new(EntryBatch)
 	case TypeChanges:

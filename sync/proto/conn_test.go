@@ -47,6 +47,9 @@ func allMessages() []Message {
 		&Done{Entry: &link},
 		&VersionList{Versions: []Version{{ID: "v1", Kept: 5, Entry: entry("a")}}},
 		&Error{Code: CodeConflict, Message: "changed meanwhile", Current: &link},
+		&Flush{},
+		&Node{ID: "0123456789abcdef0123456789abcdef", Name: "laptop", Path: "docs"},
+		&NodeList{Nodes: []NodeInfo{{ID: "0123456789abcdef0123456789abcdef", Name: "laptop", Seen: 1 << 60}}},
 	}
 }
 
@@ -54,8 +57,8 @@ func allMessages() []Message {
 // back equal, with its id and final flag.
 func TestRoundTrip(t *testing.T) {
 	msgs := allMessages()
-	if len(msgs) != 28 {
-		t.Fatalf("allMessages has %d types, want all 28", len(msgs))
+	if len(msgs) != 31 {
+		t.Fatalf("allMessages has %d types, want all 31", len(msgs))
 	}
 	a, b := net.Pipe()
 	defer a.Close()

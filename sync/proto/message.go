@@ -28,6 +28,7 @@ const (
 	TypeRestore   Type = 25
 	TypeCancel    Type = 26 // client: stop this request
 	TypeFlush     Type = 27 // make every change answered so far durable
+	TypeNode      Type = 28 // a node synced a folder; which nodes did
 
 	TypeEntryBatch  Type = 40 // entries of List or Stat
 	TypeChanges     Type = 41 // change feed events
@@ -37,6 +38,7 @@ const (
 	TypeDone        Type = 45 // a request's success, with the new state
 	TypeVersionList Type = 46
 	TypeError       Type = 47 // a request's failure
+	TypeNodeList    Type = 48 // the nodes that synced a folder
 )
 
 // Message is the body of one frame. Every message type is a struct whose

@@ -42,6 +42,10 @@ type agentStatus struct {
 	Running bool
 	Folders []struct {
 		Name, Mode, State, Error string
+		Nodes                    []struct {
+			ID, Name string
+			This     bool
+		}
 	}
 }
 
@@ -145,6 +149,13 @@ func TestClientAgent(t *testing.T) {
 	waitContent(t, filepath.Join(docs, "down.txt"), "from the server")
 	if b, err := os.ReadFile(filepath.Join(music, "song.txt")); err != nil || string(b) != "la la" {
 		t.Errorf("song.txt through the stream mount: %q, %v", b, err)
+	}
+
+	// This machine is in the server's node records of Docs, and in status.
+	if st := e.status(); len(st.Folders[0].Nodes) != 1 || !st.Folders[0].Nodes[0].This {
+		t.Errorf("docs' nodes: got %+v, want this machine", st.Folders[0].Nodes)
+	} else if _, err := os.Stat(filepath.Join(home, ".simplecloud", "nodes", st.Folders[0].Nodes[0].ID+".json")); err != nil {
+		t.Errorf("node record on the server: %v", err)
 	}
 
 	// One SSH connection to the server for both folders.

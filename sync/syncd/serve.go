@@ -40,6 +40,7 @@ type session struct {
 	root  *rootfs.Root
 	opt   Options
 	log   *slog.Logger
+	agent string    // the client's, from its hello
 	scans sync.Pool // *scan.Scanner; a Scanner is not safe for concurrent use
 	disk  *dirSyncs // group commits (durable.go)
 
@@ -73,7 +74,7 @@ func Serve(ctx context.Context, rw io.ReadWriter, root *rootfs.Root, o Options) 
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
-	w := proto.Welcome{Agent: o.Agent, Epoch: o.Epoch, MaxInflight: uint32(o.MaxInflight), Caps: []string{proto.CapFlush}}
+	w := proto.Welcome{Agent: o.Agent, Epoch: o.Epoch, MaxInflight: uint32(o.MaxInflight), Caps: []string{proto.CapFlush, proto.CapNodes}}
 	if o.Versions != nil {
 		w.Caps = append(w.Caps, proto.CapVersions)
 	}
@@ -81,7 +82,7 @@ func Serve(ctx context.Context, rw io.ReadWriter, root *rootfs.Root, o Options) 
 	if err != nil {
 		return fmt.Errorf("sync handshake: %w", err)
 	}
-	s := &session{conn: conn, root: root.Strict(), opt: o, log: o.Logger.With("agent", hello.Agent),
+	s := &session{conn: conn, root: root.Strict(), opt: o, log: o.Logger.With("agent", hello.Agent), agent: hello.Agent,
 		reqs: map[uint32]*request{}, sem: make(chan struct{}, o.MaxInflight)}
 	s.log.Debug("sync session", "version", conn.Version)
 	s.disk = newDirSyncs(s.root, slices.Contains(hello.Caps, proto.CapFlush))
@@ -226,6 +227,8 @@ func (s *session) handler(m proto.Message) func(*request) error {
 		return func(r *request) error { return s.subscribe(r, m) }
 	case *proto.Flush:
 		return func(r *request) error { return s.flush(r) }
+	case *proto.Node:
+		return func(r *request) error { return s.node(r, m) }
 	}
 	return nil
 }

@@ -35,10 +35,25 @@ func (a *Agent) sync(ctx context.Context, w *worker, log *slog.Logger) {
 		LocalHost: a.Host, RemoteHost: t.Host, Out: io.Discard, Logger: log, Progress: w.progress,
 	}
 	ssh := a.sshOptions(f)
+	var rc *remote.Client // the connection of the runs (Watch's goroutine only)
 	connect := func(ctx context.Context) (*remote.Client, error) {
-		return client.Connect(ctx, t, ssh, "simplecloud/"+a.Version, a.Stderr)
+		c, err := client.Connect(ctx, t, ssh, "simplecloud/"+a.Version, a.Stderr)
+		rc = c
+		return c, err
 	}
+	var lastNode time.Time // the node record is refreshed at most once a minute
 	report := func(s client.Summary, err error) {
+		var nodes []NodeStatus
+		if err == nil && rc != nil && time.Since(lastNode) > time.Minute {
+			lastNode = time.Now()
+			nctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+			ns, nerr := rc.Node(nctx, a.node, nodeName(a.Host), t.Path)
+			cancel()
+			if nerr != nil {
+				log.Warn("node record", "err", nerr)
+			}
+			nodes = nodeStatus(ns, a.node)
+		}
 		w.set(func(st *FolderStatus) {
 			if err != nil {
 				st.State, st.Error = StateError, err.Error()
@@ -46,6 +61,9 @@ func (a *Agent) sync(ctx context.Context, w *worker, log *slog.Logger) {
 			}
 			st.State, st.Error, st.LastSync = StateIdle, "", time.Now().UTC()
 			st.Conflicts += s.Conflicts
+			if len(nodes) > 0 {
+				st.Nodes = nodes
+			}
 		})
 		if err != nil {
 			log.Warn("sync", "err", err)

@@ -35,6 +35,7 @@ type Agent struct {
 	mu      sync.Mutex
 	folders map[string]*worker
 	started time.Time
+	node    string // this machine's node id
 }
 
 // worker runs one folder.
@@ -88,6 +89,9 @@ func (a *Agent) Run(ctx context.Context) error {
 	}
 	cfg, err := Load(a.ConfigPath)
 	if err != nil {
+		return err
+	}
+	if a.node, err = NodeID(a.ConfigPath); err != nil {
 		return err
 	}
 	a.folders = map[string]*worker{}

@@ -43,6 +43,9 @@ type FolderStatus struct {
 	PendingBytes int64 `json:"pending_bytes"`
 	DoneFiles    int64 `json:"done_files"`
 	DoneBytes    int64 `json:"done_bytes"`
+	// Nodes are the machines that synced the folder, as the server
+	// recorded them at this machine's last sync (sync folders only).
+	Nodes []NodeStatus `json:"nodes,omitempty"`
 }
 
 // Status is what the running client writes for `simplecloud status`.

@@ -170,3 +170,21 @@ func (c *Client) Chunks(ctx context.Context, p string, h proto.Hash) ([]proto.Ch
 		}
 	}
 }
+
+// Node records on the server that node id (named name) has just synced the
+// folder p, and returns the nodes that synced it, most recent first; none
+// from a server without node records (CapNodes).
+func (c *Client) Node(ctx context.Context, id, name, p string) ([]proto.NodeInfo, error) {
+	if !slices.Contains(c.w.Caps, proto.CapNodes) {
+		return nil, nil
+	}
+	m, err := c.call(ctx, &proto.Node{ID: id, Name: name, Path: p})
+	if err != nil {
+		return nil, fmt.Errorf("record this node's sync of %q: %w", p, err)
+	}
+	l, ok := m.(*proto.NodeList)
+	if !ok {
+		return nil, fmt.Errorf("record this node's sync of %q: unexpected answer %T", p, m)
+	}
+	return l.Nodes, nil
+}
