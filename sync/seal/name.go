@@ -1,0 +1,133 @@
+package seal
+
+import (
+	"crypto/sha256"
+	"encoding/base64"
+	"fmt"
+	"strings"
+)
+
+// MaxName is the longest stored name (NAME_MAX on Linux file systems).
+const MaxName = 255
+
+// LongPrefix starts the stored name of a component whose encrypted name is
+// longer than MaxName: LongPrefix and the unpadded base64url SHA-256 of the
+// full encrypted name (44 bytes). The full name is kept in a side file
+// beside it, named SideFile(stored). No encrypted name starts with '~'.
+const LongPrefix = "~"
+
+// sideSuffix ends a long name's side file.
+const sideSuffix = ".name"
+
+// nameAD is the associated data of a name: a label and the parent
+// directory's plaintext path (relative to the folder root, "" for the
+// root), so a name moved to another directory fails to decrypt.
+func nameAD(parent string) []byte {
+	return append([]byte("simplecloud name v1\x00"), parent...)
+}
+
+var b64 = base64.RawURLEncoding
+
+// EncryptName encrypts one path component, name, of the directory parent
+// (a plaintext path relative to the folder root, "" for the root). full is
+// the unpadded base64url of AES-SIV(name) with the parent as associated
+// data; stored is the name to use on the server: full itself when it fits
+// MaxName, else LongName(full), and then the caller stores full in the side
+// file SideFile(stored). The same key, parent and name give the same result.
+func (k *Key) EncryptName(parent, name string) (stored, full string, err error) {
+	if name == "" || name == "." || name == ".." || strings.ContainsAny(name, "/\x00") || len(name) > MaxName {
+		return "", "", fmt.Errorf("encrypt name %q: not a valid path component", name)
+	}
+	ct, err := k.names.EncryptDeterministically([]byte(name), nameAD(parent))
+	if err != nil {
+		return "", "", fmt.Errorf("encrypt name: %w", err)
+	}
+	full = b64.EncodeToString(ct)
+	if len(full) > MaxName {
+		return LongName(full), full, nil
+	}
+	return full, full, nil
+}
+
+// DecryptName decrypts full, an encrypted name in parent (for a long name:
+// the side file's content, checked against the stored name by
+// CheckLongName first). A name that was changed, sealed under another key
+// or moved from another directory is a *NameError wrapping ErrAuth.
+func (k *Key) DecryptName(parent, full string) (string, error) {
+	ct, err := b64.DecodeString(full)
+	if err != nil {
+		return "", &NameError{Parent: parent, Name: full, Err: fmt.Errorf("%w: not base64url", ErrFormat)}
+	}
+	pt, err := k.names.DecryptDeterministically(ct, nameAD(parent))
+	if err != nil {
+		return "", &NameError{Parent: parent, Name: full, Err: ErrAuth}
+	}
+	return string(pt), nil
+}
+
+// LongName returns the stored name of a long encrypted name.
+func LongName(full string) string {
+	h := sha256.Sum256([]byte(full))
+	return LongPrefix + b64.EncodeToString(h[:])
+}
+
+// IsLongName reports whether stored is a long name's stored form.
+func IsLongName(stored string) bool { return strings.HasPrefix(stored, LongPrefix) }
+
+// SideFile returns the name of the side file that holds a long name's full
+// encrypted name.
+func SideFile(stored string) string { return stored + sideSuffix }
+
+// CheckLongName checks that full, read from the side file, belongs to the
+// long stored name.
+func CheckLongName(stored, full string) error {
+	if LongName(full) != stored {
+		return &NameError{Name: stored, Err: fmt.Errorf("%w: side file does not match the long name", ErrAuth)}
+	}
+	return nil
+}
+
+// SplitStored splits a stored name at its first '.': base is the encrypted
+// (or long) name, suffix what the server appended ("" for a plain entry,
+// ".name" for a side file, ".sync-conflict-DATE-NODE" for a conflict copy
+// the server made). Encrypted names never contain '.'.
+func SplitStored(stored string) (base, suffix string) {
+	if i := strings.IndexByte(stored, '.'); i >= 0 {
+		return stored[:i], stored[i:]
+	}
+	return stored, ""
+}
+
+// EncryptPath encrypts every component of p, a plaintext path relative to
+// the folder root, and returns the stored path. long maps the stored path
+// of each long-named component to its full encrypted name (the side file's
+// content), for the caller to create.
+func (k *Key) EncryptPath(p string) (stored string, long map[string]string, err error) {
+	if p == "" {
+		return "", nil, nil
+	}
+	var out []string
+	parent := ""
+	for _, c := range strings.Split(p, "/") {
+		s, full, err := k.EncryptName(parent, c)
+		if err != nil {
+			return "", nil, err
+		}
+		out = append(out, s)
+		if s != full {
+			if long == nil {
+				long = map[string]string{}
+			}
+			long[strings.Join(out, "/")] = full
+		}
+		parent = joinPath(parent, c)
+	}
+	return strings.Join(out, "/"), long, nil
+}
+
+func joinPath(parent, name string) string {
+	if parent == "" {
+		return name
+	}
+	return parent + "/" + name
+}
