@@ -10,7 +10,7 @@ import (
 var (
 	// ErrFormat: the bytes are not this format (a wrong magic, a record
 	// framing no sealer writes).
-	ErrFormat = errors.New("not a sealed file")
+	ErrFormat = errors.New("not in the sealed format")
 	// ErrAuth: a record or name fails authentication: it was changed, or it
 	// was sealed under another key.
 	ErrAuth = errors.New("authentication failed: changed, or sealed under another key")
