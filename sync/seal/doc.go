@@ -16,7 +16,7 @@
 //
 // Contents use XChaCha20-Poly1305 (golang.org/x/crypto/chacha20poly1305)
 // with a synthetic nonce: each chunk's nonce is the first 24 bytes of its
-// id, HMAC-SHA-512/256 of the plaintext under a separate key, so a chunk
+// id, HMAC-SHA-256 of the plaintext under a separate key, so a chunk
 // seals to the same bytes wherever it occurs (dedup and delta transfer
 // work on ciphertext) and two different chunks never share a nonce. Sub-keys
 // come from the folder key by HKDF-SHA-256 (crypto/hkdf of the standard

@@ -4,7 +4,6 @@ import (
 	"crypto/hkdf"
 	"crypto/hmac"
 	"crypto/sha256"
-	"crypto/sha512"
 	"encoding/hex"
 	"fmt"
 	"hash"
@@ -103,8 +102,9 @@ func (k *Key) Secret() []byte { return append([]byte(nil), k.secret[:]...) }
 func (k *Key) GearSeed() []byte { return append([]byte(nil), k.gear...) }
 
 // newMAC returns the keyed hash of chunk ids and the chunk list:
-// HMAC-SHA-512/256.
-func newMAC(key []byte) hash.Hash { return hmac.New(sha512.New512_256, key) }
+// HMAC-SHA-256 (SHA-NI and ARMv8 hash SHA-256 at about twice the speed
+// of SHA-512/256 or keyed BLAKE2b: see BenchmarkHMACSHA256 and beside).
+func newMAC(key []byte) hash.Hash { return hmac.New(sha256.New, key) }
 
 // Equal reports whether k and o hold the same secret, in constant time.
 func (k *Key) Equal(o *Key) bool { return hmac.Equal(k.secret[:], o.secret[:]) }
