@@ -23,10 +23,9 @@ const (
 	// endSize is the end record's payload: u64be plaintext length. No
 	// chunk payload is that short (a chunk holds at least 1 byte and a tag).
 	endSize = 8
-	// MaxChunk bounds a plaintext chunk (proto.MaxChunk).
+	// MaxChunk bounds a plaintext chunk (proto.MaxChunk), so a record's
+	// payload is at most MaxChunk+16, within proto.SealedRecords' bound.
 	MaxChunk = 4 << 20
-	// maxPayload bounds a record's payload as proto.SealedRecords does.
-	maxPayload = MaxChunk + 256
 )
 
 // Record names one record of a sealed file: its id (the keyed hash of the
