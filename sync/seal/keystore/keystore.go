@@ -9,6 +9,7 @@ package keystore
 import (
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -195,4 +196,20 @@ func WriteFile(path string, data []byte) error {
 		return fmt.Errorf("write %s: sync directory: %w", path, err)
 	}
 	return nil
+}
+
+// maxInput bounds what ReadKey reads: a key file is about 200 bytes.
+const maxInput = 64 << 10
+
+// ReadKey reads a key file or a typeable form from r (a file, a pipe) to
+// its end.
+func ReadKey(r io.Reader) (*seal.Key, error) {
+	b, err := io.ReadAll(io.LimitReader(r, maxInput+1))
+	if err != nil {
+		return nil, fmt.Errorf("read key: %w", err)
+	}
+	if len(b) > maxInput {
+		return nil, fmt.Errorf("read key: %w: more than %d bytes", seal.ErrKeyText, maxInput)
+	}
+	return seal.ParseFile(b)
 }
