@@ -1,7 +1,7 @@
 package seal_test
 
 import (
-		"errors"
+	"errors"
 	"strings"
 	"testing"
 
