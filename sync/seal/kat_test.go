@@ -33,7 +33,7 @@ func TestFormatKnownAnswers(t *testing.T) {
 		"id":      "324ddbbc7f47cd8e",
 		"gear":    "b8e758a4070febfa63d529bab8993c38414b830e5a361deaa91dba73f6d6c9cb",
 		"text":    "AFBE-EQSC-IJBE-EQSC-IJBE-EQSC-IJBE-EQSC-IJBE-EQSC-IJBE-EQSC-IJBE-ENGE-ZZFQ",
-		"name":    "9c_RPs8u6ptv2nttVTkxCZ3J2n6L4n6Wbt8",
+		"name":    "R3zY5Zl7dLphoRbhwtamC1Lzb5T075YAP_RVyvx3Hoc",
 		"records": "16",
 		"first":   "7de14fa1661568a446842722dc0697fecba41482e5046586365cd9e85547d0e0",
 		"end":     "24da3fd88f0d81270598060dfb1943b65d1618bd0f8d50a3e19f71dbba6abb3a",

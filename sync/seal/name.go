@@ -38,7 +38,7 @@ func (k *Key) EncryptName(parent, name string) (stored, full string, err error) 
 	if name == "" || name == "." || name == ".." || strings.ContainsAny(name, "/\x00") || len(name) > MaxName {
 		return "", "", fmt.Errorf("encrypt name %q: not a valid path component", name)
 	}
-	ct, err := k.names.EncryptDeterministically([]byte(name), nameAD(parent))
+	ct, err := k.names.EncryptDeterministically(padName(name), nameAD(parent))
 	if err != nil {
 		return "", "", fmt.Errorf("encrypt name: %w", err)
 	}
@@ -62,7 +62,43 @@ func (k *Key) DecryptName(parent, full string) (string, error) {
 	if err != nil {
 		return "", &NameError{Parent: parent, Name: full, Err: ErrAuth}
 	}
-	return string(pt), nil
+	name, ok := unpadName(pt)
+	if !ok {
+		return "", &NameError{Parent: parent, Name: full, Err: fmt.Errorf("%w: bad padding", ErrFormat)}
+	}
+	return name, nil
+}
+
+// namePad is the block that names are padded to before encryption, so a
+// stored name tells its plaintext's length only to within 16 bytes.
+const namePad = 16
+
+// padName appends 1 to 16 bytes, each holding their count (PKCS #7), so
+// the length is a multiple of namePad.
+func padName(name string) []byte {
+	n := namePad - len(name)%namePad
+	b := make([]byte, len(name), len(name)+n)
+	copy(b, name)
+	for i := 0; i < n; i++ {
+		b = append(b, byte(n))
+	}
+	return b
+}
+
+func unpadName(b []byte) (string, bool) {
+	if len(b) == 0 || len(b)%namePad != 0 {
+		return "", false
+	}
+	n := int(b[len(b)-1])
+	if n == 0 || n > namePad {
+		return "", false
+	}
+	for _, c := range b[len(b)-n:] {
+		if int(c) != n {
+			return "", false
+		}
+	}
+	return string(b[:len(b)-n]), true
 }
 
 // LongName returns the stored name of a long encrypted name.

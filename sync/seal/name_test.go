@@ -12,7 +12,7 @@ func TestNameRoundTrip(t *testing.T) {
 	k := testKey(t, 10)
 	for _, c := range []struct{ parent, name string }{
 		{"", "a"}, {"", ".bashrc"}, {"docs", "report.pdf"}, {"docs/2026", "Ünïcode näme"},
-		{"", strings.Repeat("x", 175)}, {"", strings.Repeat("y", 176)}, {"deep/er", strings.Repeat("z", 255)},
+		{"", strings.Repeat("x", 159)}, {"", strings.Repeat("y", 160)}, {"deep/er", strings.Repeat("z", 255)},
 	} {
 		stored, full, err := k.EncryptName(c.parent, c.name)
 		if err != nil {
@@ -40,11 +40,12 @@ func TestNameRoundTrip(t *testing.T) {
 	}
 }
 
-// TestNameLimits pins where long names start: 175 bytes of plaintext fit
-// in 255 bytes of base64url (16-byte SIV plus the name), 176 do not.
+// TestNameLimits pins where long names start: 159 bytes of plaintext
+// (padded to 160) fit in 255 bytes of base64url with the 16-byte SIV, 160
+// (padded to 176) do not.
 func TestNameLimits(t *testing.T) {
 	k := testKey(t, 10)
-	for n, long := range map[int]bool{175: false, 176: true} {
+	for n, long := range map[int]bool{159: false, 160: true} {
 		stored, _, err := k.EncryptName("", strings.Repeat("n", n))
 		if err != nil || seal.IsLongName(stored) != long {
 			t.Errorf("%d bytes: got stored %d bytes (%v), want long %v", n, len(stored), err, long)
@@ -125,6 +126,13 @@ func TestEncryptPath(t *testing.T) {
 			t.Errorf("component %d: got %q (%v), want %q", i, got, err, want[i])
 		}
 		parent = strings.TrimPrefix(parent+"/"+got, "/")
+	}
+	// Names are padded: lengths 1 to 15 store alike, 16 longer.
+	n1, _, _ := k.EncryptName("", "a")
+	n15, _, _ := k.EncryptName("", strings.Repeat("a", 15))
+	n16, _, _ := k.EncryptName("", strings.Repeat("a", 16))
+	if len(n1) != len(n15) || len(n16) <= len(n15) {
+		t.Errorf("stored lengths %d, %d, %d for names of 1, 15, 16 bytes; want equal, equal, longer", len(n1), len(n15), len(n16))
 	}
 	// The same name in another directory encrypts differently.
 	s1, _, _ := k.EncryptName("a", "c.txt")
