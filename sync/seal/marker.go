@@ -8,7 +8,7 @@ import (
 )
 
 // MarkerName is the file at an encrypted folder's root that names its key.
-// It is shorter than any encrypted name (22 bytes at least) and has no '.',
+// It is shorter than any encrypted name (43 bytes at least) and has no '.',
 // so it cannot be taken for one.
 const MarkerName = "SIMPLECLOUD-KEY"
 

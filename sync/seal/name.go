@@ -167,3 +167,41 @@ func joinPath(parent, name string) string {
 	}
 	return parent + "/" + name
 }
+
+// targetAD is the associated data of a symlink target: a label and the
+// link's own plaintext path, so a target cannot be moved to another link.
+func targetAD(link string) []byte {
+	return append([]byte("simplecloud target v1\x00"), link...)
+}
+
+// EncryptTarget encrypts the target of the symlink at link (a plaintext
+// path relative to the folder root) as names are encrypted, padded to 16
+// bytes: the server stores the result as the link's target.
+func (k *Key) EncryptTarget(link, target string) (string, error) {
+	if target == "" || strings.ContainsRune(target, 0) {
+		return "", fmt.Errorf("encrypt symlink target of %q: empty or has a NUL byte", link)
+	}
+	ct, err := k.names.EncryptDeterministically(padName(target), targetAD(link))
+	if err != nil {
+		return "", fmt.Errorf("encrypt symlink target: %w", err)
+	}
+	return b64.EncodeToString(ct), nil
+}
+
+// DecryptTarget decrypts a symlink target stored at link; errors are as
+// DecryptName's.
+func (k *Key) DecryptTarget(link, stored string) (string, error) {
+	ct, err := b64.DecodeString(stored)
+	if err != nil {
+		return "", &NameError{Parent: link, Name: stored, Err: fmt.Errorf("%w: not base64url", ErrFormat)}
+	}
+	pt, err := k.names.DecryptDeterministically(ct, targetAD(link))
+	if err != nil {
+		return "", &NameError{Parent: link, Name: stored, Err: ErrAuth}
+	}
+	t, ok := unpadName(pt)
+	if !ok {
+		return "", &NameError{Parent: link, Name: stored, Err: fmt.Errorf("%w: bad padding", ErrFormat)}
+	}
+	return t, nil
+}

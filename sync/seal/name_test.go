@@ -175,7 +175,27 @@ func TestMarker(t *testing.T) {
 	if err := k.CheckMarker([]byte("junk")); !errors.Is(err, seal.ErrFormat) {
 		t.Errorf("junk: got %v, want ErrFormat", err)
 	}
-	if len(seal.MarkerName) >= 22 || strings.Contains(seal.MarkerName, ".") {
+	if len(seal.MarkerName) >= 43 || strings.Contains(seal.MarkerName, ".") {
 		t.Errorf("marker name %q could be taken for an encrypted name", seal.MarkerName)
+	}
+}
+
+func TestTarget(t *testing.T) {
+	k := testKey(t, 17)
+	stored, err := k.EncryptTarget("docs/link", "../photos/a b.jpg")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(stored, "photos") || strings.ContainsAny(stored, "/.") {
+		t.Errorf("stored target %q shows the plaintext or has '/' or '.'", stored)
+	}
+	if got, err := k.DecryptTarget("docs/link", stored); err != nil || got != "../photos/a b.jpg" {
+		t.Errorf("got %q (%v), want the target", got, err)
+	}
+	if _, err := k.DecryptTarget("docs/other", stored); !errors.Is(err, seal.ErrAuth) {
+		t.Errorf("target moved to another link: got %v, want ErrAuth", err)
+	}
+	if _, err := k.EncryptTarget("l", ""); err == nil {
+		t.Error("an empty target was accepted")
 	}
 }

@@ -3,6 +3,7 @@ package seal
 import (
 	"crypto/hmac"
 	"encoding/binary"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"hash"
@@ -199,3 +200,8 @@ func (k *Key) Open(dst io.Writer, src io.Reader) (int64, error) {
 func isEOF(err error) bool {
 	return errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF)
 }
+
+// ObjectName returns the name of a record's object in a bucket: its id in
+// hex, a keyed hash that says nothing about the content to anyone without
+// the key.
+func ObjectName(id [IDSize]byte) string { return hex.EncodeToString(id[:]) }
