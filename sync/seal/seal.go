@@ -48,15 +48,36 @@ type Splitter interface {
 // the records written (the end record last): what the server will list and
 // hash. The same plaintext, key and splitter give the same bytes.
 func (k *Key) Seal(dst io.Writer, src io.Reader, sp Splitter) ([]Record, error) {
-	aead, err := chacha20poly1305.NewX(k.content)
-	if err != nil {
-		return nil, fmt.Errorf("seal: %w", err)
-	}
 	if _, err := io.WriteString(dst, Magic); err != nil {
 		return nil, fmt.Errorf("seal: write: %w", err)
 	}
+	var recs []Record
+	var buf []byte
+	err := k.SealRecords(src, sp, func(r Record, payload []byte) error {
+		buf = AppendRecord(buf[:0], r.ID, payload)
+		if _, err := dst.Write(buf); err != nil {
+			return fmt.Errorf("seal: write: %w", err)
+		}
+		recs = append(recs, r)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return recs, nil
+}
+
+// SealRecords reads src to its end, cuts it with sp and calls fn with each
+// record and its payload in order, the end record last: what Seal writes,
+// for a caller that stores records apart (the replica's objects, named
+// ObjectName(r.ID)). payload is valid only until fn returns; an error from
+// fn stops sealing and is returned as is.
+func (k *Key) SealRecords(src io.Reader, sp Splitter, fn func(r Record, payload []byte) error) error {
+	aead, err := chacha20poly1305.NewX(k.content)
+	if err != nil {
+		return fmt.Errorf("seal: %w", err)
+	}
 	var (
-		recs  []Record
 		list  = newList(k)
 		idMAC = newMAC(k.chunkID)
 		plain uint64
@@ -67,27 +88,24 @@ func (k *Key) Seal(dst io.Writer, src io.Reader, sp Splitter) ([]Record, error) 
 			return fmt.Errorf("seal: chunk of %d bytes, want 1..%d", len(chunk), MaxChunk)
 		}
 		id := chunkID(idMAC, chunk)
-		buf = appendHeader(buf[:0], id, len(chunk)+tagSize)
-		buf = aead.Seal(buf, id[:chacha20poly1305.NonceSizeX], chunk, chunkAD(id))
-		if _, err := dst.Write(buf); err != nil {
-			return fmt.Errorf("seal: write: %w", err)
-		}
-		r := Record{ID: id, Size: uint32(len(chunk) + tagSize)}
+		buf = aead.Seal(buf[:0], id[:chacha20poly1305.NonceSizeX], chunk, chunkAD(id))
+		r := Record{ID: id, Size: uint32(len(buf))}
 		list.add(r)
-		recs = append(recs, r)
 		plain += uint64(len(chunk))
-		return nil
+		return fn(r, buf)
 	})
 	if err != nil {
-		return nil, err
+		return err
 	}
 	end := Record{ID: list.sum(plain), Size: endSize}
-	buf = appendHeader(buf[:0], end.ID, endSize)
-	buf = binary.BigEndian.AppendUint64(buf, plain)
-	if _, err := dst.Write(buf); err != nil {
-		return nil, fmt.Errorf("seal: write: %w", err)
-	}
-	return append(recs, end), nil
+	return fn(end, binary.BigEndian.AppendUint64(buf[:0], plain))
+}
+
+// AppendRecord appends a record (id, u32be payload length, payload) to b:
+// how a sealed file is put together again from stored records.
+func AppendRecord(b []byte, id [IDSize]byte, payload []byte) []byte {
+	b = appendHeader(b, id, len(payload))
+	return append(b, payload...)
 }
 
 // chunkID returns the keyed hash of a plaintext chunk.

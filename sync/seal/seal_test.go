@@ -152,3 +152,27 @@ func TestOpenReadError(t *testing.T) {
 		t.Errorf("got %v, want the read error", err)
 	}
 }
+
+// TestSealRecords checks that the records SealRecords hands out, put
+// together with AppendRecord, are the sealed file.
+func TestSealRecords(t *testing.T) {
+	k := testKey(t, 18)
+	data := stream("records", 5000)
+	sealed, recs := sealBytes(t, k, smallChunker(t, k), data)
+	got := []byte(seal.Magic)
+	i := 0
+	err := k.SealRecords(bytes.NewReader(data), smallChunker(t, k), func(r seal.Record, payload []byte) error {
+		if r != recs[i] || int(r.Size) != len(payload) {
+			t.Errorf("record %d: got %x/%d (payload %d), want %x/%d", i, r.ID, r.Size, len(payload), recs[i].ID, recs[i].Size)
+		}
+		i++
+		got = seal.AppendRecord(got, r.ID, payload)
+		return nil
+	})
+	if err != nil || !bytes.Equal(got, sealed) {
+		t.Errorf("got %d bytes (%v), want the %d sealed bytes", len(got), err, len(sealed))
+	}
+	if name := seal.ObjectName(recs[0].ID); len(name) != 64 {
+		t.Errorf("object name %q: want 64 hex digits", name)
+	}
+}
