@@ -106,3 +106,15 @@ func BenchmarkBLAKE2b256Keyed(b *testing.B) {
 	m, _ := blake2b.New256(make([]byte, 32))
 	blockBench(b, func(p []byte) { m.Reset(); m.Write(p); m.Sum(nil) })
 }
+
+// BenchmarkChunkOnly is the chunker alone: the part of Seal no key work
+// can overlap.
+func BenchmarkChunkOnly(b *testing.B) {
+	data, c := benchInput(b)
+	b.SetBytes(benchSize)
+	for b.Loop() {
+		if err := c.Split(bytes.NewReader(data), func([]byte) error { return nil }); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

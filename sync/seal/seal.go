@@ -72,34 +72,76 @@ func (k *Key) Seal(dst io.Writer, src io.Reader, sp Splitter) ([]Record, error) 
 // for a caller that stores records apart (the replica's objects, named
 // ObjectName(r.ID)). payload is valid only until fn returns; an error from
 // fn stops sealing and is returned as is.
+//
+// Chunking runs in a second goroutine, ahead of the keyed hash and the
+// encryption (each about as costly as chunking): on this machine's two
+// busy cores BenchmarkSeal went from 131-175 to 332-354 MB/s. The
+// goroutine has ended when SealRecords returns.
 func (k *Key) SealRecords(src io.Reader, sp Splitter, fn func(r Record, payload []byte) error) error {
 	aead, err := chacha20poly1305.NewX(k.content)
 	if err != nil {
 		return fmt.Errorf("seal: %w", err)
 	}
+	chunks := make(chan []byte, pipeDepth)
+	free := make(chan []byte, pipeDepth+2)
+	stop := make(chan struct{})
+	splitErr := make(chan error, 1)
+	go func() {
+		defer close(chunks)
+		splitErr <- sp.Split(src, func(chunk []byte) error {
+			if len(chunk) == 0 || len(chunk) > MaxChunk {
+				return fmt.Errorf("seal: chunk of %d bytes, want 1..%d", len(chunk), MaxChunk)
+			}
+			var b []byte
+			select {
+			case b = <-free:
+			default:
+			}
+			select {
+			case chunks <- append(b[:0], chunk...):
+				return nil
+			case <-stop:
+				return errStopped
+			}
+		})
+	}()
 	var (
 		list  = newList(k)
 		idMAC = newMAC(k.chunkID)
 		plain uint64
 		buf   []byte
+		fnErr error
 	)
-	err = sp.Split(src, func(chunk []byte) error {
-		if len(chunk) == 0 || len(chunk) > MaxChunk {
-			return fmt.Errorf("seal: chunk of %d bytes, want 1..%d", len(chunk), MaxChunk)
+	for chunk := range chunks {
+		if fnErr == nil {
+			id := chunkID(idMAC, chunk)
+			buf = aead.Seal(buf[:0], id[:chacha20poly1305.NonceSizeX], chunk, chunkAD(id))
+			r := Record{ID: id, Size: uint32(len(buf))}
+			list.add(r)
+			plain += uint64(len(chunk))
+			if fnErr = fn(r, buf); fnErr != nil {
+				close(stop)
+			}
 		}
-		id := chunkID(idMAC, chunk)
-		buf = aead.Seal(buf[:0], id[:chacha20poly1305.NonceSizeX], chunk, chunkAD(id))
-		r := Record{ID: id, Size: uint32(len(buf))}
-		list.add(r)
-		plain += uint64(len(chunk))
-		return fn(r, buf)
-	})
-	if err != nil {
+		select {
+		case free <- chunk:
+		default:
+		}
+	}
+	if err := <-splitErr; fnErr != nil {
+		return fnErr
+	} else if err != nil {
 		return err
 	}
 	end := Record{ID: list.sum(plain), Size: endSize}
 	return fn(end, binary.BigEndian.AppendUint64(buf[:0], plain))
 }
+
+// pipeDepth is how many chunks the chunker may run ahead of sealing.
+const pipeDepth = 2
+
+// errStopped ends the chunker when sealing stopped on an error.
+var errStopped = errors.New("seal: stopped")
 
 // AppendRecord appends a record (id, u32be payload length, payload) to b:
 // how a sealed file is put together again from stored records.
