@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"io"
+	"strings"
 	"testing"
 
 	"simplecloud/sync/proto"
@@ -176,3 +177,37 @@ func TestSealRecords(t *testing.T) {
 		t.Errorf("object name %q: want 64 hex digits", name)
 	}
 }
+
+// TestSealErrors checks that a failing callback, reader or splitter stops
+// sealing with that error (and that sealing returns at all: the chunking
+// goroutine must not block).
+func TestSealErrors(t *testing.T) {
+	k := testKey(t, 19)
+	data := stream("errors", 50000)
+	boom := errors.New("boom")
+	n := 0
+	err := k.SealRecords(bytes.NewReader(data), smallChunker(t, k), func(seal.Record, []byte) error {
+		if n++; n == 2 {
+			return boom
+		}
+		return nil
+	})
+	if !errors.Is(err, boom) || n != 2 {
+		t.Errorf("callback error: got %v after %d records, want boom after 2", err, n)
+	}
+	_, err = k.Seal(io.Discard, io.MultiReader(bytes.NewReader(data), failReader{boom}), smallChunker(t, k))
+	if !errors.Is(err, boom) {
+		t.Errorf("read error: got %v, want boom", err)
+	}
+	_, err = k.Seal(io.Discard, bytes.NewReader(make([]byte, seal.MaxChunk+1)), whole{})
+	if err == nil || !strings.Contains(err.Error(), "want 1..") {
+		t.Errorf("oversized chunk: got %v, want a refusal", err)
+	}
+	if _, err := k.Seal(failWriter{boom}, bytes.NewReader(data), smallChunker(t, k)); !errors.Is(err, boom) {
+		t.Errorf("write error: got %v, want boom", err)
+	}
+}
+
+type failWriter struct{ err error }
+
+func (w failWriter) Write([]byte) (int, error) { return 0, w.err }
