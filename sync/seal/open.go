@@ -53,12 +53,9 @@ func (o *opener) record(dst io.Writer, src io.Reader) (done bool, err error) {
 	if r.Size == endSize {
 		return true, o.end(r, p, src)
 	}
-	pt, err := o.aead.Open(p[:0], r.ID[:chacha20poly1305.NonceSizeX], p, chunkAD(r.ID))
+	pt, err := openRecord(o.aead, o.idMAC, r.ID, p)
 	if err != nil {
-		return false, &OpenError{Err: ErrAuth}
-	}
-	if id := chunkID(o.idMAC, pt); !hmac.Equal(id[:], r.ID[:]) {
-		return false, &OpenError{Err: fmt.Errorf("%w: chunk id does not match its content", ErrAuth)}
+		return false, &OpenError{Err: err}
 	}
 	if _, err := dst.Write(pt); err != nil {
 		return false, fmt.Errorf("open sealed file: write: %w", err)
@@ -90,3 +87,41 @@ func (o *opener) end(r Record, p []byte, src io.Reader) error {
 	}
 	return nil
 }
+
+// openRecord decrypts a chunk record's payload in place and checks its id
+// against the plaintext.
+func openRecord(aead cipher.AEAD, idMAC hash.Hash, id [IDSize]byte, payload []byte) ([]byte, error) {
+	pt, err := aead.Open(payload[:0], id[:chacha20poly1305.NonceSizeX], payload, chunkAD(id))
+	if err != nil {
+		return nil, ErrAuth
+	}
+	if got := chunkID(idMAC, pt); !hmac.Equal(got[:], id[:]) {
+		return nil, fmt.Errorf("%w: chunk id does not match its content", ErrAuth)
+	}
+	return pt, nil
+}
+
+// OpenRecord decrypts one chunk record's payload, fetched on its own (a
+// delta download's missing record, a replica's object), checks it against
+// its id and returns the plaintext, appended to dst. Together with
+// CheckList on the file's record list it authenticates a file assembled
+// from local and fetched chunks. Errors wrap ErrAuth or ErrFormat.
+func (k *Key) OpenRecord(dst []byte, id [IDSize]byte, payload []byte) ([]byte, error) {
+	if len(payload) <= tagSize || len(payload) > MaxChunk+tagSize {
+		return nil, fmt.Errorf("open record %x: %w: payload of %d bytes", id[:8], ErrFormat, len(payload))
+	}
+	aead, err := chacha20poly1305.NewX(k.content)
+	if err != nil {
+		return nil, fmt.Errorf("open record: %w", err)
+	}
+	pt, err := openRecord(aead, newMAC(k.chunkID), id, append([]byte(nil), payload...))
+	if err != nil {
+		return nil, fmt.Errorf("open record %x: %w", id[:8], err)
+	}
+	return append(dst, pt...), nil
+}
+
+// ChunkID returns the id a plaintext chunk seals under: a client indexes
+// its local chunks by it, to take the chunks it holds from its own files
+// in a delta download.
+func (k *Key) ChunkID(chunk []byte) [IDSize]byte { return chunkID(newMAC(k.chunkID), chunk) }

@@ -211,3 +211,47 @@ func TestSealErrors(t *testing.T) {
 type failWriter struct{ err error }
 
 func (w failWriter) Write([]byte) (int, error) { return 0, w.err }
+
+// TestOpenRecord opens records one by one, as a delta download or a
+// replica restore fetches them, and refuses a changed or misnamed one.
+func TestOpenRecord(t *testing.T) {
+	k := testKey(t, 21)
+	data := stream("records one by one", 5000)
+	var plain []byte
+	var payloads [][]byte
+	var recs []seal.Record
+	err := k.SealRecords(bytes.NewReader(data), smallChunker(t, k), func(r seal.Record, p []byte) error {
+		recs = append(recs, r)
+		payloads = append(payloads, append([]byte(nil), p...))
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := k.CheckList(recs); err != nil {
+		t.Fatal(err)
+	}
+	for i, r := range recs[:len(recs)-1] {
+		var err error
+		before := len(plain)
+		if plain, err = k.OpenRecord(plain, r.ID, payloads[i]); err != nil {
+			t.Fatalf("record %d: %v", i, err)
+		}
+		if id := k.ChunkID(plain[before:]); id != r.ID {
+			t.Errorf("record %d: ChunkID of its plaintext is %x, want %x", i, id, r.ID)
+		}
+	}
+	if !bytes.Equal(plain, data) {
+		t.Error("records opened one by one do not give the file back")
+	}
+	bad := append([]byte(nil), payloads[0]...)
+	bad[5] ^= 1
+	for name, c := range map[string]struct {
+		id [32]byte
+		p  []byte
+	}{"changed": {recs[0].ID, bad}, "other id": {recs[1].ID, payloads[0]}, "end record": {recs[len(recs)-1].ID, payloads[len(recs)-1]}} {
+		if _, err := k.OpenRecord(nil, c.id, c.p); !errors.Is(err, seal.ErrAuth) && !errors.Is(err, seal.ErrFormat) {
+			t.Errorf("%s: got %v, want a refusal", name, err)
+		}
+	}
+}
