@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"simplecloud/sync/seal/keystore"
+	"simplecloud/tui"
 )
 
 // runKeyCLI runs the command tree with XDG_CONFIG_HOME set to cfg and
@@ -72,8 +73,12 @@ func TestKeyExportImport(t *testing.T) {
 	if code, _, errOut := runKeyCLI(t, a, "", "key", "export", id, "--output", out); code == 0 || !strings.Contains(errOut, "exists") {
 		t.Errorf("export over an existing file: exit %d, %q; want a refusal", code, errOut)
 	}
-	if code, qr, _ := runKeyCLI(t, a, "", "key", "export", id, "--qr"); code != 0 || !strings.Contains(qr, "█") {
-		t.Errorf("export --qr: exit %d, no QR code drawn", code)
+	want, err := tui.QRCode(text, tui.QRMedium, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if code, qr, _ := runKeyCLI(t, a, "", "key", "export", id, "--qr"); code != 0 || !strings.HasSuffix(qr, want) {
+		t.Errorf("export --qr: exit %d, no QR code of the typeable form drawn", code)
 	}
 }
 

@@ -92,9 +92,6 @@ func (k *Key) derive(label string, n int) []byte {
 // server's marker) and reveals nothing about it.
 func (k *Key) ID() string { return k.id }
 
-// Secret returns a copy of the key's 32 secret bytes, for export.
-func (k *Key) Secret() []byte { return append([]byte(nil), k.secret[:]...) }
-
 // GearSeed returns the seed of the content-defined chunker's gear table for
 // this folder (proto.NewChunker(proto.DefaultParams, k.GearSeed())), so
 // that chunk boundaries, which the server sees as record sizes, depend on
