@@ -127,6 +127,9 @@ func (s *System) checkAndMount(ctx context.Context, res *UnlockResult) error {
 }
 
 func (s *System) startServer(ctx context.Context) string {
+	if s.NoHandoff {
+		return "the server goes on serving"
+	}
 	if !s.Systemd() {
 		return "systemd is not running: start the server with simplecloud serve"
 	}

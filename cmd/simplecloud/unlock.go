@@ -30,7 +30,7 @@ func newUnlockCmd(a *app) *cobra.Command {
 		config, keyFile, recovery string
 		tries                     int
 		timeout                   time.Duration
-		asJSON                    bool
+		asJSON, serve             bool
 	)
 	cmd := &cobra.Command{
 		Use:   "unlock",
@@ -44,6 +44,20 @@ e2fsck -p, mounts it and starts the server where systemd runs.
 passphrases asked for (0: no limit) and how long to wait for them in all
 (0: for ever). Their defaults come from the [unlock] section of the
 configuration. The recovery key can be typed at the prompt too.
+
+With --serve it also starts the SSH server (its settings from the [server]
+table of the configuration, its root the volume's mount point). While the
+volume is locked the server offers nothing but unlock, to members of the
+group [unlock] admin_group names ("sudo" by default) who log in with a key
+from their ~/.ssh/authorized_keys:
+
+  ssh -t -p 2222 admin@host unlock      (or: simplecloud unlock --remote admin@host)
+
+The console prompt runs at the same time; whichever gets the right
+passphrase first opens the volume and the other stops. Wrong passphrases
+from either count against --tries, and each try after a wrong one waits
+longer (1s, 2s, 4s, ... 30s). Then the same process serves files, as serve
+does, until it is stopped.
 
 Exit codes:
   0   unlocked and mounted
@@ -68,6 +82,16 @@ Exit codes:
 			if tries < 0 || timeout < 0 {
 				return usageError{errors.New("--tries and --timeout must not be negative")}
 			}
+			sys := provision.HostSystem(a.log, nil)
+			if serve {
+				if keyFile != "" || recovery != "" {
+					return usageError{errors.New("--serve asks for the passphrase: give no --key-file or --recovery-key")}
+				}
+				sys.NoHandoff = true
+				return runUnlockServe(cmd.Context(), a, unlockServe{cfg: cfg, config: config,
+					opener: &provisionOpener{sys: &sys, cfg: cfg}, console: &consolePrompt{a: a, cfg: cfg},
+					tries: tries, timeout: timeout})
+			}
 			key, err := unlockKey(a, keyFile, recovery)
 			if err != nil {
 				return err
@@ -79,7 +103,6 @@ Exit codes:
 				// filesystem check that follows.
 				prompt.deadline = time.Now().Add(timeout)
 			}
-			sys := provision.HostSystem(a.log, nil)
 			res, err := sys.Unlock(cmd.Context(), cfg, key, prompt, tries)
 			if perr := printUnlock(a, asJSON, res, err); perr != nil && err == nil {
 				err = perr
@@ -93,6 +116,7 @@ Exit codes:
 	cmd.Flags().IntVar(&tries, "tries", provision.DefaultTries, "passphrases to ask for before giving up (0: no limit)")
 	cmd.Flags().DurationVar(&timeout, "timeout", 0, "give up when no passphrase opened it by then (0: wait for ever)")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the result as JSON")
+	cmd.Flags().BoolVar(&serve, "serve", false, "also ask over SSH (admins: ssh HOST unlock), then serve files in the same process")
 	return cmd
 }
 
