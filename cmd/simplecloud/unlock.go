@@ -31,6 +31,7 @@ func newUnlockCmd(a *app) *cobra.Command {
 		tries                     int
 		timeout                   time.Duration
 		asJSON, serve             bool
+		remote                    remoteUnlock
 	)
 	cmd := &cobra.Command{
 		Use:   "unlock",
@@ -59,6 +60,13 @@ from either count against --tries, and each try after a wrong one waits
 longer (1s, 2s, 4s, ... 30s). Then the same process serves files, as serve
 does, until it is stopped.
 
+With --remote [USER@]HOST it is the client of that: it runs your own ssh
+(your keys, agent, config and known_hosts) as "ssh [-p PORT] [-i KEY]
+HOST unlock", reads the passphrase here without echo (or from --key-file)
+and sends it over the connection, never on a command line. Its exit codes
+are the server's: 0 unlocked, 2 wrong passphrase, 4 another prompt
+unlocked it first, 1 anything else (ssh failed, not an admin, ...).
+
 Exit codes:
   0   unlocked and mounted
   1   any other failure (e2fsck found errors it could not repair, ...)
@@ -69,6 +77,13 @@ Exit codes:
   64  bad usage`,
 		Args: usageArgs(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if remote.dest != "" {
+				if serve || recovery != "" {
+					return usageError{errors.New("--remote goes with --key-file, -p, -i and -o only")}
+				}
+				remote.keyFile = keyFile
+				return runRemoteUnlock(cmd.Context(), a, remote)
+			}
 			cfg, err := provision.LoadConfig(config)
 			if err != nil {
 				return err
@@ -116,6 +131,10 @@ Exit codes:
 	cmd.Flags().IntVar(&tries, "tries", provision.DefaultTries, "passphrases to ask for before giving up (0: no limit)")
 	cmd.Flags().DurationVar(&timeout, "timeout", 0, "give up when no passphrase opened it by then (0: wait for ever)")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the result as JSON")
+	cmd.Flags().StringVar(&remote.dest, "remote", "", "unlock [USER@]HOST's volume over SSH (ssh HOST unlock) instead of this machine's")
+	cmd.Flags().IntVarP(&remote.port, "port", "p", 0, "with --remote: the server's port (default: ssh's)")
+	cmd.Flags().StringVarP(&remote.identity, "identity", "i", "", "with --remote: private key file, passed to ssh")
+	cmd.Flags().StringArrayVarP(&remote.options, "ssh-option", "o", nil, "with --remote: an ssh option (-o), may be repeated")
 	cmd.Flags().BoolVar(&serve, "serve", false, "also ask over SSH (admins: ssh HOST unlock), then serve files in the same process")
 	return cmd
 }
