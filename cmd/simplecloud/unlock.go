@@ -39,7 +39,10 @@ func newUnlockCmd(a *app) *cobra.Command {
 		Long: `unlock reads the configuration, finds the data volume by its LUKS UUID on
 any disk, asks for the passphrase on the terminal (or reads --key-file or
 --recovery-key), opens it as /dev/mapper/NAME, checks the filesystem with
-e2fsck -p, mounts it and starts the server where systemd runs.
+e2fsck -p, mounts it and starts the server where systemd runs. Run by
+systemd without a terminal, it asks through systemd's password agents
+(systemd-tty-ask-password-agent, the console and serial console agents,
+wall), as systemd-cryptsetup does.
 
 --tries and --timeout work as crypttab's tries= and timeout=: the number of
 passphrases asked for (0: no limit) and how long to wait for them in all
@@ -104,7 +107,7 @@ Exit codes:
 				}
 				sys.NoHandoff = true
 				return runUnlockServe(cmd.Context(), a, unlockServe{cfg: cfg, config: config,
-					opener: &provisionOpener{sys: &sys, cfg: cfg}, console: &consolePrompt{a: a, cfg: cfg},
+					opener: &provisionOpener{sys: &sys, cfg: cfg}, console: consoleAsker(a, &sys, cfg, time.Time{}),
 					tries: tries, timeout: timeout})
 			}
 			key, err := unlockKey(a, keyFile, recovery)
@@ -112,12 +115,13 @@ Exit codes:
 				return err
 			}
 			defer clear(key)
-			prompt := &consolePrompt{a: a, cfg: cfg}
+			var deadline time.Time
 			if timeout > 0 {
 				// As crypttab's timeout=: it bounds the asking, not the
 				// filesystem check that follows.
-				prompt.deadline = time.Now().Add(timeout)
+				deadline = time.Now().Add(timeout)
 			}
+			prompt := consoleAsker(a, &sys, cfg, deadline)
 			res, err := sys.Unlock(cmd.Context(), cfg, key, prompt, tries)
 			if perr := printUnlock(a, asJSON, res, err); perr != nil && err == nil {
 				err = perr

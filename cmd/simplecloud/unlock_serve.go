@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
@@ -145,6 +146,7 @@ func unlockFirst(ctx context.Context, a *app, o unlockServe, srv *server.Server,
 			askConsole(askCtx, a, g, o.console)
 		}
 	}()
+	go watchOpened(askCtx, a, g, o.opener)
 	next, err := srv.ServeUnlocking(askCtx, ln, server.UnlockMode{
 		Gate: g, AdminGroup: group, Volume: fmt.Sprintf("%s (%s)", o.cfg.Volume.Name, o.cfg.Volume.Disk),
 	})
@@ -155,8 +157,50 @@ func unlockFirst(ctx context.Context, a *app, o unlockServe, srv *server.Server,
 	case err != nil:
 		return ln, fmt.Errorf("unlock: %w", err)
 	}
-	fmt.Fprintf(a.stdout, "unlocked by the %s; serving\n", g.Winner())
+	fmt.Fprintf(a.stdout, "unlocked by %s; serving\n", g.Winner())
 	return next, nil
+}
+
+// Sources of the attempts, as Winner names them (ssh ones are "ssh KEY
+// from ADDR").
+const (
+	sourceConsole = "the console"
+	sourceOther   = "another program"
+)
+
+// unlockedElsewhere is what the console says when winner won.
+func unlockedElsewhere(winner string) string {
+	if strings.HasPrefix(winner, "ssh ") {
+		return "The data volume was unlocked remotely."
+	}
+	return "The data volume was unlocked by " + winner + "."
+}
+
+// openedPoll is how often unlock --serve looks whether another program
+// (a plain simplecloud unlock, cryptsetup) opened the volume meanwhile.
+const openedPoll = 2 * time.Second
+
+// watchOpened ends the asking when the volume was opened by another
+// program, until the asking is over.
+func watchOpened(ctx context.Context, a *app, g *gate.Gate, o volumeOpener) {
+	t := time.NewTicker(openedPoll)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-g.Done():
+			return
+		case <-t.C:
+		}
+		_, err := g.Check(ctx, sourceOther, func(ctx context.Context) (bool, error) {
+			locked, err := o.Locked(ctx)
+			return !locked && err == nil, err
+		})
+		if err != nil {
+			a.log.Warn("look whether the volume was opened", "err", err)
+		}
+	}
 }
 
 // askConsole asks at the console and tries each passphrase through g until
@@ -171,20 +215,20 @@ func askConsole(ctx context.Context, a *app, g *gate.Gate, p provision.Prompter)
 		if err != nil {
 			switch {
 			case g.Err() == nil && g.Winner() != "":
-				fmt.Fprintln(a.stderr, "The data volume was unlocked remotely.")
+				fmt.Fprintln(a.stderr, unlockedElsewhere(g.Winner()))
 			case ctx.Err() == nil && g.Err() == nil:
 				fmt.Fprintf(a.stderr, "No passphrase from the console (%v); waiting for an unlock over SSH.\n", err)
 			}
 			return
 		}
-		_, err = g.Try(ctx, "console", pass)
+		_, err = g.Try(ctx, sourceConsole, pass)
 		clear(pass)
 		a.log.Info("console unlock attempt", "ok", err == nil, "err", err)
 		switch {
 		case err == nil:
 			return
 		case errors.Is(err, gate.ErrUnlocked):
-			fmt.Fprintln(a.stderr, "The data volume was unlocked remotely.")
+			fmt.Fprintln(a.stderr, unlockedElsewhere(g.Winner()))
 			return
 		case errors.Is(err, gate.ErrExhausted):
 			fmt.Fprintln(a.stderr, "No key available with this passphrase; no tries left.")

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -59,11 +60,16 @@ func (l *lockedBuffer) String() string {
 
 // testOpener accepts testPass.
 type testOpener struct {
-	mu    sync.Mutex
-	opens int
+	mu     sync.Mutex
+	opens  int
+	opened bool // by another program
 }
 
-func (o *testOpener) Locked(context.Context) (bool, error) { return true, nil }
+func (o *testOpener) Locked(context.Context) (bool, error) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return !o.opened, nil
+}
 
 func (o *testOpener) Open(_ context.Context, p []byte) error {
 	o.mu.Lock()
@@ -86,6 +92,7 @@ type unlockHost struct {
 	group      string
 	done       chan error
 	stop       context.CancelFunc
+	opener     *testOpener
 }
 
 func runLocked(t *testing.T, name string, args ...string) {
@@ -109,11 +116,19 @@ func randName(prefix string) string {
 	return prefix + hex.EncodeToString(b)
 }
 
-// startUnlockHost runs unlock --serve with tries tries.
+// startUnlockHost runs unlock --serve with tries tries and the console
+// prompt on a pipe.
 func startUnlockHost(t *testing.T, tries int) *unlockHost {
 	t.Helper()
+	return startUnlockHostWith(t, tries, nil)
+}
+
+// startUnlockHostWith is startUnlockHost with the console's prompt made
+// by console (nil: the terminal prompt, reading the pipe).
+func startUnlockHostWith(t *testing.T, tries int, console func(*app, *provision.Config) provision.Prompter) *unlockHost {
+	t.Helper()
 	testutil.NeedRoot(t, "useradd", "userdel", "groupadd", "groupdel", "usermod", "ssh", "sftp", "ssh-keygen")
-	h := &unlockHost{stdout: &lockedBuffer{}, stderr: &lockedBuffer{}, logs: &lockedBuffer{}, done: make(chan error, 1),
+	h := &unlockHost{opener: &testOpener{}, stdout: &lockedBuffer{}, stderr: &lockedBuffer{}, logs: &lockedBuffer{}, done: make(chan error, 1),
 		group: randName("sctadm-"), knownHosts: filepath.Join(t.TempDir(), "known_hosts")}
 	runLocked(t, "groupadd", h.group)
 	t.Cleanup(func() { exec.Command("groupdel", h.group).Run() })
@@ -140,9 +155,13 @@ func startUnlockHost(t *testing.T, tries int) *unlockHost {
 		log: slog.New(slog.NewTextHandler(h.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))}
 	ctx, cancel := context.WithCancel(context.Background())
 	h.stop = cancel
+	var p provision.Prompter = &consolePrompt{a: a, cfg: cfg}
+	if console != nil {
+		p = console(a, cfg)
+	}
 	go func() {
-		h.done <- runUnlockServe(ctx, a, unlockServe{cfg: cfg, config: config, opener: &testOpener{},
-			console: &consolePrompt{a: a, cfg: cfg}, tries: tries})
+		h.done <- runUnlockServe(ctx, a, unlockServe{cfg: cfg, config: config, opener: h.opener,
+			console: p, tries: tries})
 	}()
 	t.Cleanup(func() {
 		cancel()
@@ -249,7 +268,7 @@ func TestRemoteUnlockWins(t *testing.T) {
 		if !strings.Contains(h.stderr.String(), "The data volume was unlocked remotely.") {
 			return errors.New("the console prompt did not say it stopped")
 		}
-		if !strings.Contains(h.stdout.String(), "unlocked by the ssh ") {
+		if !strings.Contains(h.stdout.String(), "unlocked by ssh ") {
 			return errors.New("no unlock line on stdout")
 		}
 		return nil
@@ -337,4 +356,99 @@ func TestUnlockTriesExhausted(t *testing.T) {
 	case <-time.After(20 * time.Second):
 		t.Fatal("unlock --serve did not end after the last try")
 	}
+}
+
+// askFile waits for an ask file in dir and returns its socket.
+func askFile(t *testing.T, dir string) (path, socket string) {
+	t.Helper()
+	testutil.Eventually(t, 20*time.Second, func() error {
+		m, _ := filepath.Glob(filepath.Join(dir, "ask.*"))
+		if len(m) == 0 {
+			return errors.New("no ask file")
+		}
+		b, err := os.ReadFile(m[0])
+		if err != nil {
+			return err
+		}
+		for _, l := range strings.Split(string(b), "\n") {
+			if v, ok := strings.CutPrefix(l, "Socket="); ok {
+				path, socket = m[0], v
+				return nil
+			}
+		}
+		return errors.New("no Socket= in the ask file")
+	})
+	return path, socket
+}
+
+// TestAgentConsole: under systemd the console asks through the password
+// agents. A remote unlock makes the question go away; an agent's answer,
+// when it comes first, unlocks.
+func TestAgentConsole(t *testing.T) {
+	t.Run("remote wins", func(t *testing.T) {
+		dir := t.TempDir()
+		h := startUnlockHostWith(t, 3, func(_ *app, cfg *provision.Config) provision.Prompter {
+			return &agentPrompt{cfg: cfg, dir: dir}
+		})
+		name, key := h.admin(t)
+		ask, _ := askFile(t, dir)
+		code, out, errb := h.remote(t, name, key, strings.NewReader(""), "--key-file", writeKey(t, testPass))
+		if code != exitOK {
+			t.Fatalf("unlock --remote: got exit %d\n%s%s", code, out, errb)
+		}
+		testutil.Eventually(t, 10*time.Second, func() error {
+			if _, err := os.Stat(ask); err == nil {
+				return errors.New("the agents' question is still there")
+			}
+			return nil
+		})
+	})
+	t.Run("agent wins", func(t *testing.T) {
+		dir := t.TempDir()
+		h := startUnlockHostWith(t, 3, func(_ *app, cfg *provision.Config) provision.Prompter {
+			return &agentPrompt{cfg: cfg, dir: dir}
+		})
+		_, sock := askFile(t, dir)
+		c, err := net.DialUnix("unixgram", nil, &net.UnixAddr{Name: sock, Net: "unixgram"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.Write([]byte("+" + testPass))
+		c.Close()
+		testutil.Eventually(t, 10*time.Second, func() error {
+			if !strings.Contains(h.stdout.String(), "unlocked by the console") {
+				return errors.New("not unlocked by the console")
+			}
+			return nil
+		})
+	})
+}
+
+func TestUseAgents(t *testing.T) {
+	cases := []struct{ systemd, terminal, want bool }{
+		{true, false, true}, {true, true, false}, {false, false, false}, {false, true, false},
+	}
+	for _, c := range cases {
+		if got := useAgents(c.systemd, c.terminal); got != c.want {
+			t.Errorf("useAgents(systemd %v, terminal %v) = %v, want %v", c.systemd, c.terminal, got, c.want)
+		}
+	}
+}
+
+// TestOpenedElsewhere: a volume opened by another program meanwhile ends
+// the asking too.
+func TestOpenedElsewhere(t *testing.T) {
+	h := startUnlockHost(t, 3)
+	h.opener.mu.Lock()
+	h.opener.opened = true
+	h.opener.mu.Unlock()
+	testutil.Eventually(t, 10*time.Second, func() error {
+		if !strings.Contains(h.stdout.String(), "unlocked by another program") {
+			return errors.New("the asking goes on")
+		}
+		if !strings.Contains(h.stderr.String(), "The data volume was unlocked by another program.") {
+			return errors.New("the console prompt did not stop")
+		}
+		return nil
+	})
 }

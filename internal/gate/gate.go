@@ -169,6 +169,30 @@ func (g *Gate) Try(ctx context.Context, source string, passphrase []byte) (Attem
 	return a, fmt.Errorf("%w: %w", ErrWrong, err)
 }
 
+// Check runs opened, which looks whether the volume was opened by some
+// other program, when no attempt is running (else it returns false at
+// once), and ends the asking with source as the winner when it was.
+func (g *Gate) Check(ctx context.Context, source string, opened func(context.Context) (bool, error)) (bool, error) {
+	select {
+	case g.turn <- struct{}{}:
+	default:
+		return false, nil
+	}
+	defer func() { <-g.turn }()
+	if g.isDone() {
+		return false, nil
+	}
+	ok, err := opened(ctx)
+	if err != nil || !ok {
+		return false, err
+	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.winner = source
+	close(g.done)
+	return true, nil
+}
+
 // ended is the error of a Try made after the asking ended.
 func (g *Gate) ended() error {
 	if err := g.Err(); err != nil {

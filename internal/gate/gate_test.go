@@ -200,3 +200,32 @@ func TestOtherErrorsDoNotCount(t *testing.T) {
 		}
 	}
 }
+
+// TestCheck: a volume opened by another program ends the asking; the
+// check never runs while an attempt does.
+func TestCheck(t *testing.T) {
+	v := &volume{inOpen: make(chan struct{}), rel: make(chan struct{})}
+	g := v.gate(3)
+	res := make(chan error, 1)
+	go func() {
+		_, err := g.Try(context.Background(), "console", []byte("wrong"))
+		res <- err
+	}()
+	<-v.inOpen
+	ran := false
+	check := func(context.Context) (bool, error) { ran = true; return true, nil }
+	if ok, err := g.Check(context.Background(), "elsewhere", check); ok || err != nil || ran {
+		t.Errorf("Check during an attempt: got %v, %v, ran %v; want false, nil, not run", ok, err, ran)
+	}
+	close(v.rel)
+	<-res
+	if ok, err := g.Check(context.Background(), "elsewhere", func(context.Context) (bool, error) { return false, nil }); ok || err != nil {
+		t.Errorf("Check of a locked volume: got %v, %v", ok, err)
+	}
+	if ok, err := g.Check(context.Background(), "elsewhere", check); !ok || err != nil || !g.isDone() || g.Winner() != "elsewhere" {
+		t.Errorf("Check of an opened volume: got %v, %v, done %v, winner %q", ok, err, g.isDone(), g.Winner())
+	}
+	if _, err := g.Try(context.Background(), "ssh", []byte("right")); !errors.Is(err, ErrUnlocked) {
+		t.Errorf("Try after Check: got %v, want ErrUnlocked", err)
+	}
+}
