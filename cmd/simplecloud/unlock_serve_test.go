@@ -24,11 +24,12 @@ import (
 	"simplecloud/provision"
 )
 
-// TestMain lets this test binary be the server's connection child: the
+// TestMain lets this test binary be the server's connection child (the
 // server starts /proc/self/exe ... serve-conn for each connection it
-// serves after the unlock.
+// serves after the unlock), and simplecloud itself for a test that runs
+// it on a terminal.
 func TestMain(m *testing.M) {
-	if slices.Contains(os.Args[1:], "serve-conn") {
+	if slices.Contains(os.Args[1:], "serve-conn") || os.Getenv("SIMPLECLOUD_TEST_AS_MAIN") == "1" {
 		os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
 	}
 	os.Exit(m.Run())
@@ -451,4 +452,58 @@ func TestOpenedElsewhere(t *testing.T) {
 		}
 		return nil
 	})
+}
+
+// TestRemoteUnlockOnATerminal: unlock --remote on a terminal (made by
+// script(1)) shows the server's prompt, reads the passphrase without echo
+// and unlocks.
+func TestRemoteUnlockOnATerminal(t *testing.T) {
+	testutil.NeedRoot(t, "script")
+	h := startUnlockHost(t, 3)
+	name, key := h.admin(t)
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	line := []string{self, "unlock", "--remote", name + "@127.0.0.1", "-p", h.port, "-i", key}
+	for _, o := range h.sshOptions() {
+		line = append(line, "-o", o)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "script", "-qfec", strings.Join(line, " "), "/dev/null")
+	cmd.Env = append(os.Environ(), "SIMPLECLOUD_TEST_AS_MAIN=1")
+	in, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out lockedBuffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	testutil.Eventually(t, 20*time.Second, func() error {
+		if !strings.Contains(out.String(), "Passphrase for simplecloud (test-disk): ") {
+			return fmt.Errorf("no prompt yet: %q", out.String())
+		}
+		return nil
+	})
+	io.WriteString(in, "typed wrong 41d\r")
+	testutil.Eventually(t, 20*time.Second, func() error {
+		if !strings.Contains(out.String(), "wrong passphrase (2 tries left)") {
+			return fmt.Errorf("no answer yet: %q", out.String())
+		}
+		return nil
+	})
+	io.WriteString(in, testPass+"\r")
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("unlock --remote on a terminal: %v\n%q", err, out.String())
+	}
+	got := out.String()
+	if !strings.Contains(got, "unlocked: ") {
+		t.Errorf("got %q, want unlocked", got)
+	}
+	if strings.Contains(got, "typed wrong") || strings.Contains(got, "battery") {
+		t.Errorf("the passphrase was echoed: %q", got)
+	}
 }

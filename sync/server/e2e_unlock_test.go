@@ -6,6 +6,8 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
+	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"os"
@@ -305,5 +307,46 @@ func TestUnlockKeysOnTheLockedVolume(t *testing.T) {
 	b, err := u.unlockCmd(adm, testPassphrase+"\n").CombinedOutput()
 	if exitCode(err) != 255 || !strings.Contains(string(b), "on the locked data volume") {
 		t.Errorf("got exit %d\n%s\nwant 255 and the message about the locked volume", exitCode(err), b)
+	}
+}
+
+// TestUnlockOnAPty: with ssh -tt the client's terminal is raw: the
+// passphrase is not echoed, backspace erases, Enter (CR) ends the line,
+// and the answers end in CR LF.
+func TestUnlockOnAPty(t *testing.T) {
+	u := startUnlockServer(t, 3, func(int) time.Duration { return 0 })
+	adm := u.admin(t)
+	cmd := u.unlockCmd(adm, "", "-tt")
+	cmd.Stdin = nil
+	in, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out syncBuffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	prompts := func(n int) func() error {
+		return func() error {
+			if c := strings.Count(out.String(), "Passphrase for test (disk): "); c < n {
+				return fmt.Errorf("%d prompts, want %d: %q", c, n, out.String())
+			}
+			return nil
+		}
+	}
+	testutil.Eventually(t, 20*time.Second, prompts(1))
+	io.WriteString(in, "typed-wrong-5e2a\r")
+	testutil.Eventually(t, 20*time.Second, prompts(2))
+	io.WriteString(in, testPassphrase+"XY\x7f\x7f\r")
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("ssh -tt unlock: %v\n%q", err, out.String())
+	}
+	got := out.String()
+	if !strings.Contains(got, "wrong passphrase (2 tries left)\r\n") || !strings.Contains(got, "unlocked: ") {
+		t.Errorf("got %q, want a wrong passphrase line ending in CR LF, then unlocked", got)
+	}
+	if strings.Contains(got, "typed-wrong") || strings.Contains(got, "battery") {
+		t.Errorf("the passphrase was echoed: %q", got)
 	}
 }

@@ -286,12 +286,17 @@ func (u *unlocker) serveConn(ctx context.Context, nc net.Conn, ac *admit.Conn) {
 	log.Info("unlock connection closed")
 }
 
+// closeGrace is how long an unlock connection whose sessions have ended
+// may stay once the mode is over.
+const closeGrace = 2 * time.Second
+
 // sessionTracker closes an unlock connection once the mode is over and its
 // sessions have ended.
 type sessionTracker struct {
 	nc   net.Conn
 	mu   sync.Mutex
 	busy int
+	used bool // a session was started
 	shut bool
 	idle sync.Cond
 }
@@ -304,6 +309,7 @@ func (t *sessionTracker) start() bool {
 		return false
 	}
 	t.busy++
+	t.used = true
 	return true
 }
 
@@ -314,7 +320,9 @@ func (t *sessionTracker) end() {
 	t.busy--
 	if t.busy == 0 {
 		if t.shut {
-			t.nc.Close()
+			// The client hangs up itself once its last channel is
+			// closed; a multiplexing one that does not is closed soon.
+			time.AfterFunc(closeGrace, func() { t.nc.Close() })
 		}
 		t.idle.Broadcast()
 	}
@@ -325,8 +333,13 @@ func (t *sessionTracker) closing() {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	t.shut = true
-	if t.busy == 0 {
-		t.nc.Close()
+	switch {
+	case t.busy > 0: // end closes it
+	case t.used:
+		// Its sessions ended just now: let the client hang up.
+		time.AfterFunc(closeGrace, func() { t.nc.Close() })
+	default:
+		t.nc.Close() // idle, or still in the handshake
 	}
 }
 
