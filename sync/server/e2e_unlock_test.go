@@ -350,3 +350,16 @@ func TestUnlockOnAPty(t *testing.T) {
 		t.Errorf("the passphrase was echoed: %q", got)
 	}
 }
+
+// TestUnlockRefusesLockedAccounts: an admin whose account is locked
+// (usermod -L) cannot unlock, as they could not log in.
+func TestUnlockRefusesLockedAccounts(t *testing.T) {
+	u := startUnlockServer(t, 3, nil)
+	adm := u.admin(t)
+	runLocking(t, "usermod", "-L", adm.name)
+	b, err := u.unlockCmd(adm, testPassphrase+"\n").CombinedOutput()
+	if exitCode(err) != 255 || len(u.opens) != 0 {
+		t.Errorf("unlock by a locked account: got exit %d, %d opens\n%s\nwant 255 and none", exitCode(err), len(u.opens), b)
+	}
+	u.waitLog(t, "locked")
+}

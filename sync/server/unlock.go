@@ -186,6 +186,11 @@ func (u *unlocker) publicKey(conn ssh.ConnMetadata, key ssh.PublicKey) (*ssh.Per
 	if err != nil {
 		return refuse("Permission denied.", "no such user", err)
 	}
+	// As for every login: no expired or locked account, no login shell
+	// that is missing.
+	if why := accountRefusal(acct, statShell(acct), u.s.cfg.ShellCheck, day(time.Now())); why != "" {
+		return refuse("Permission denied.", why, nil)
+	}
 	if !slices.Contains(acct.GroupNames, u.m.AdminGroup) {
 		return refuse(fmt.Sprintf("Only members of group %q may unlock the data volume.", u.m.AdminGroup), "not in the admin group", nil)
 	}
