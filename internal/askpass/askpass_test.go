@@ -223,3 +223,71 @@ func TestSystemdAgent(t *testing.T) {
 	}
 	cmd.Wait()
 }
+
+// TestSystemdAgentStops: when the question is withdrawn (another prompt
+// won), systemd's agent stops asking on its terminal.
+func TestSystemdAgentStops(t *testing.T) {
+	testutil.NeedRoot(t, "systemd-tty-ask-password-agent", "script")
+	if _, err := os.Stat(Dir); err != nil {
+		t.Skipf("no %s: %v", Dir, err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	q := Question{Dir: Dir, Message: "SimpleCloud test passphrase " + randomID()}
+	errs := make(chan error, 1)
+	go func() {
+		_, err := Ask(ctx, q)
+		errs <- err
+	}()
+	testutil.Eventually(t, 10*time.Second, func() error {
+		m, _ := filepath.Glob(filepath.Join(Dir, "ask.*"))
+		for _, f := range m {
+			if b, _ := os.ReadFile(f); strings.Contains(string(b), q.Message) {
+				return nil
+			}
+		}
+		return errors.New("no ask file yet")
+	})
+	cmd := exec.Command("script", "-qfec", "systemd-tty-ask-password-agent --query", "/dev/null")
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	in, _ := cmd.StdinPipe()
+	defer in.Close()
+	var out strings.Builder
+	r, _ := cmd.StdoutPipe()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Process.Kill()
+	shown := make(chan struct{})
+	go func() {
+		buf := make([]byte, 256)
+		for {
+			n, err := r.Read(buf)
+			out.Write(buf[:n])
+			if strings.Contains(out.String(), q.Message) {
+				close(shown)
+				io.Copy(io.Discard, r)
+				return
+			}
+			if err != nil {
+				return
+			}
+		}
+	}()
+	select {
+	case <-shown:
+	case <-time.After(20 * time.Second):
+		t.Fatal("the agent did not show the question")
+	}
+	cancel() // another prompt won
+	if err := <-errs; !errors.Is(err, context.Canceled) {
+		t.Errorf("Ask: got %v, want context.Canceled", err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case <-done:
+	case <-time.After(20 * time.Second):
+		t.Error("systemd's agent still asks after the question was withdrawn")
+	}
+}
