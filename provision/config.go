@@ -32,10 +32,13 @@ type VolumeConfig struct {
 }
 
 // UnlockConfig holds the defaults of `simplecloud unlock`, as crypttab's
-// tries= and timeout=.
+// tries= and timeout=, and who may unlock over SSH (`unlock --serve`).
 type UnlockConfig struct {
 	Tries   int           `toml:"tries"`   // 0: unlimited
 	Timeout time.Duration `toml:"timeout"` // 0: wait for ever
+	// AdminGroup is the group whose members may unlock over SSH; empty
+	// means DefaultAdminGroup.
+	AdminGroup string `toml:"admin_group,omitempty"`
 }
 
 // ServerConfig holds the server settings the installer writes; `simplecloud
@@ -51,6 +54,9 @@ const (
 	DefaultMount  = "/srv/simplecloud"
 	DefaultListen = ":2222"
 	DefaultTries  = 3
+	// DefaultAdminGroup may unlock over SSH: its members can become root
+	// anyway, so unlocking gives them nothing more.
+	DefaultAdminGroup = "sudo"
 )
 
 // ErrNoConfig is returned by LoadConfig when there is no configuration file,

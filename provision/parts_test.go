@@ -163,8 +163,9 @@ func TestUnits(t *testing.T) {
 	c := &Config{Volume: VolumeConfig{Mount: "/srv/simplecloud"}, Server: ServerConfig{Listen: ":2222"}}
 	u := Units("/usr/local/bin/simplecloud", "/etc/simplecloud/simplecloud.toml", c)
 	for name, want := range map[string]string{
-		UnlockUnit:        "ExecStart=/usr/local/bin/simplecloud unlock --config /etc/simplecloud/simplecloud.toml\n",
-		ServeUnit:         "Requires=simplecloud-unlock.service\n",
+		UnlockUnit:        "ExecStart=/usr/local/bin/simplecloud unlock --serve --config /etc/simplecloud/simplecloud.toml\n",
+		UnlockUnit + "  ": "Type=notify\n",
+		ServeUnit:         "After=simplecloud-unlock.service network-online.target\n",
 		ServeUnit + " ":   "ExecStart=/usr/local/bin/simplecloud serve --config /etc/simplecloud/simplecloud.toml --root /srv/simplecloud\n",
 		ServeUnit + "  ":  "Type=notify\n",
 		UnlockUnit + " ":  "ConditionFileIsExecutable=/usr/local/bin/simplecloud\n",
@@ -172,6 +173,13 @@ func TestUnits(t *testing.T) {
 	} {
 		if !strings.Contains(u[strings.TrimSpace(name)], want) {
 			t.Errorf("%s lacks %q:\n%s", name, want, u[name])
+		}
+	}
+	// Under systemd the unlock asks through the password agents: no
+	// terminal of its own.
+	for _, unwanted := range []string{"StandardInput=tty", "TTYPath="} {
+		if strings.Contains(u[UnlockUnit], unwanted) {
+			t.Errorf("%s has %q:\n%s", UnlockUnit, unwanted, u[UnlockUnit])
 		}
 	}
 }

@@ -126,14 +126,15 @@ func (r *run) handoff(ctx context.Context) (string, error) {
 	}
 	for _, args := range [][]string{
 		{"daemon-reload"},
-		{"enable", UnlockUnit, ServeUnit},
-		{"start", "--no-block", ServeUnit},
+		// UnlockUnit serves once the volume is open (it is now).
+		{"enable", UnlockUnit},
+		{"start", "--no-block", UnlockUnit},
 	} {
 		if _, err := r.sys.Runner.Output(ctx, cmdrun.Cmd{Name: "systemctl", Args: args}); err != nil {
 			return "", fmt.Errorf("hand off to the server: %w", err)
 		}
 	}
-	r.res.Handoff = "units enabled; " + ServeUnit + " is starting"
+	r.res.Handoff = UnlockUnit + " enabled and starting the server"
 	return r.res.Handoff, nil
 }
 

@@ -59,6 +59,9 @@ type System struct {
 	// FindE2fsprogs chooses.
 	Mke2fs, Dumpe2fs, E2fsck string
 	Log                      *slog.Logger
+	// NoHandoff leaves the server alone after an unlock: the caller is
+	// the server (unlock --serve).
+	NoHandoff bool
 }
 
 // ConfigPath is where the configuration file lives.

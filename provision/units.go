@@ -16,45 +16,48 @@ const (
 const InstallHeader = "# Written by simplecloud install.\n"
 
 // Units returns the systemd units for the binary at bin, the configuration
-// file at config and its contents c, by file name. The server reads its
-// settings from the [server] table of the same file; its root is the data
-// volume's mount point. The same texts, for the package's binary and the
+// file at config and its contents c, by file name: UnlockUnit, which
+// unlocks (console and SSH) and then serves, and ServeUnit, the server
+// alone. The server reads its settings from the [server] table of the
+// same file; its root is the data volume's mount point. The same texts, for the package's binary and the
 // default mount point, are the units the Debian package ships (simplecloud
 // dist).
 func Units(bin, config string, c *Config) map[string]string {
 	return map[string]string{
 		UnlockUnit: fmt.Sprintf(`[Unit]
-Description=Unlock and mount the SimpleCloud data volume
+Description=Unlock the SimpleCloud data volume (console and SSH), then serve it
 Documentation=man:simplecloud-unlock(1)
 DefaultDependencies=no
-After=local-fs.target systemd-udev-settle.service
-Before=%[3]s
+After=local-fs.target systemd-udev-settle.service network.target
+Before=shutdown.target
+Conflicts=shutdown.target
 ConditionPathExists=%[2]s
 # Skipped, not failed, once a package removal took the binary away.
 ConditionFileIsExecutable=%[1]s
 
 [Service]
-Type=oneshot
-RemainAfterExit=yes
-ExecStart=%[1]s unlock --config %[2]s
-ExecStop=%[1]s lock --config %[2]s
-StandardInput=tty
-StandardOutput=tty
-TTYPath=/dev/console
-# No terminal queries at start-up (a console that does not answer them
-# would delay the prompt).
-Environment=TERM=dumb
-# 4: the volume was already open (it is mounted all the same).
-SuccessExitStatus=4
+# While the volume is locked the console is asked through systemd's
+# password agents and the SSH server offers the admin group nothing but
+# "ssh HOST unlock"; the first right passphrase opens it. READY=1 comes
+# once the volume is mounted and the same process serves files.
+Type=notify
+ExecStart=%[1]s unlock --serve --config %[2]s
+# Stopping it (a restart after an upgrade) leaves the volume open: the
+# next start finds it so and serves at once. simplecloud lock closes it;
+# at shutdown systemd unmounts it and detaches the mapping.
+# 2: every try was wrong; ask again after a pause.
+Restart=on-failure
+RestartSec=30s
 TimeoutStartSec=0
 
 [Install]
 WantedBy=multi-user.target
-`, bin, config, ServeUnit),
+`, bin, config),
 		ServeUnit: fmt.Sprintf(`[Unit]
+# The server alone, for a volume opened some other way: %[3]s
+# serves too, on the same port, so enable one of the two.
 Description=SimpleCloud server
 Documentation=man:simplecloud-serve(1)
-Requires=%[3]s
 After=%[3]s network-online.target
 Wants=network-online.target
 ConditionFileIsExecutable=%[1]s

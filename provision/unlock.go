@@ -127,14 +127,19 @@ func (s *System) checkAndMount(ctx context.Context, res *UnlockResult) error {
 }
 
 func (s *System) startServer(ctx context.Context) string {
+	if s.NoHandoff {
+		return "the server goes on serving"
+	}
 	if !s.Systemd() {
 		return "systemd is not running: start the server with simplecloud serve"
 	}
-	if _, err := s.Runner.Output(ctx, cmdrun.Cmd{Name: "systemctl", Args: []string{"start", "--no-block", ServeUnit}}); err != nil {
+	// UnlockUnit finds the volume open and serves; when it is already
+	// running, waiting for a passphrase, it notices the volume opened.
+	if _, err := s.Runner.Output(ctx, cmdrun.Cmd{Name: "systemctl", Args: []string{"start", "--no-block", UnlockUnit}}); err != nil {
 		s.log().Warn("start the server", "err", err)
-		return "could not start " + ServeUnit + ": " + err.Error()
+		return "could not start " + UnlockUnit + ": " + err.Error()
 	}
-	return "started " + ServeUnit
+	return "started " + UnlockUnit
 }
 
 // FindVolume returns the device node of the block device whose LUKS header

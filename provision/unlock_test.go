@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"golang.org/x/sys/unix"
@@ -136,5 +137,25 @@ func TestUnlockResultString(t *testing.T) {
 		if got := c.r.String(); got != c.want {
 			t.Errorf("got %q, want %q", got, c.want)
 		}
+	}
+}
+
+// TestAdminGroup: [unlock] admin_group is read, and Marshal leaves it out
+// when unset (the default applies).
+func TestAdminGroup(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "simplecloud.toml")
+	text := "[volume]\nuuid = \"u\"\nname = \"n\"\nmount = \"/srv/x\"\n[unlock]\ntries = 2\nadmin_group = \"wheel\"\n"
+	if err := os.WriteFile(p, []byte(text), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	c, err := LoadConfig(p)
+	if err != nil || c.Unlock.AdminGroup != "wheel" {
+		t.Fatalf("got %+v, %v; want admin_group wheel", c, err)
+	}
+	c.Unlock.AdminGroup = ""
+	b, err := c.Marshal()
+	if err != nil || strings.Contains(string(b), "admin_group") {
+		t.Errorf("got %s, %v; want no admin_group when unset", b, err)
 	}
 }

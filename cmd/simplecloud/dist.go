@@ -144,6 +144,7 @@ func shippedConfig() string {
 # [unlock]
 # tries = %[2]d         # passphrases asked for at boot (0: no limit)
 # timeout = "0s"    # how long to wait for them (0: for ever)
+# admin_group = "%[4]s"  # its members may unlock over SSH: ssh -p 2222 HOST unlock
 #
-%[3]s`, defaultConfig, provision.DefaultTries, server.SampleConfig())
+%[3]s`, defaultConfig, provision.DefaultTries, server.SampleConfig(), provision.DefaultAdminGroup)
 }

@@ -51,8 +51,9 @@ wipes it (--wipe), writes one GPT partition of type Linux LUKS spanning it
 (or puts LUKS on the bare disk with --whole-disk), formats it as LUKS2, opens
 it, makes an ext4 filesystem with 0 reserved blocks (checked with dumpe2fs),
 mounts it, writes /etc/simplecloud/simplecloud.toml and the systemd units
-simplecloud-unlock.service and simplecloud-serve.service, and starts the
-server where systemd runs.
+simplecloud-unlock.service (unlock at boot, at the console and over SSH,
+then serve) and simplecloud-serve.service (the server alone), and enables
+and starts the first where systemd runs.
 
 On a terminal without --disk it runs the interactive installer. Unattended:
   simplecloud install --disk BY-ID --key-file F --yes [--wipe MODE] ...

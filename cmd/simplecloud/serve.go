@@ -97,24 +97,37 @@ func runServe(ctx context.Context, a *app, cfg server.Config) error {
 	if ctx == nil {
 		ctx = context.Background()
 	}
+	srv, ln, err := listenServer(a, cfg, true)
+	if err != nil {
+		return err
+	}
+	ctx, stop := signal.NotifyContext(ctx, syscall.SIGTERM, syscall.SIGINT)
+	defer stop()
+	return serveReady(ctx, a, srv, ln)
+}
+
+// listenServer makes the server of cfg and its listener, and says so.
+// checkRoot checks cfg.Root now; unlock --serve checks it once the volume
+// is mounted.
+func listenServer(a *app, cfg server.Config, checkRoot bool) (*server.Server, net.Listener, error) {
 	cfg = cfg.Defaults()
 	if err := cfg.Validate(); err != nil {
-		return usageError{err}
+		return nil, nil, usageError{err}
 	}
 	if cfg.Root != "" {
 		// Session children start in /, so the root must be absolute.
 		abs, err := filepath.Abs(cfg.Root)
 		if err != nil {
-			return fmt.Errorf("resolve --root: %w", err)
+			return nil, nil, fmt.Errorf("resolve --root: %w", err)
 		}
 		cfg.Root = abs
-		if err := server.CheckRoot(cfg.Root); err != nil {
-			return err
+		if err := server.CheckRoot(cfg.Root); err != nil && checkRoot {
+			return nil, nil, err
 		}
 	}
 	keys, err := server.LoadHostKeys(cfg.HostKeyDir)
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
 	for _, k := range keys {
 		note := ""
@@ -127,25 +140,28 @@ func runServe(ctx context.Context, a *app, cfg server.Config) error {
 	// even after an upgrade replaced or removed the file: the child must
 	// speak the parent's version of the setup it is handed.
 	if _, err := os.Stat("/proc/self/exe"); err != nil {
-		return fmt.Errorf("find own executable: %w", err)
+		return nil, nil, fmt.Errorf("find own executable: %w", err)
 	}
 	child := []string{"/proc/self/exe", "--log-level", a.logLevel, "--log-format", a.logFormat, "serve-conn"}
 	srv, err := server.New(cfg, keys, child, a.log)
 	if err != nil {
-		return usageError{err}
+		return nil, nil, usageError{err}
 	}
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
-		return fmt.Errorf("listen: %w", err)
+		return nil, nil, fmt.Errorf("listen: %w", err)
 	}
 	fmt.Fprintf(a.stdout, "listening on %s\n", ln.Addr())
-	ctx, stop := signal.NotifyContext(ctx, syscall.SIGTERM, syscall.SIGINT)
-	defer stop()
+	return srv, ln, nil
+}
+
+// serveReady tells systemd the server is ready and serves until ctx ends.
+func serveReady(ctx context.Context, a *app, srv *server.Server, ln net.Listener) error {
 	if err := server.Notify("READY=1\nSTATUS=listening on " + ln.Addr().String()); err != nil {
 		a.log.Warn("sd_notify", "err", err)
 	}
 	context.AfterFunc(ctx, func() { server.Notify("STOPPING=1") })
-	err = srv.Serve(ctx, ln)
+	err := srv.Serve(ctx, ln)
 	if err != nil && !errors.Is(err, context.Canceled) {
 		return err
 	}

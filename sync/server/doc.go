@@ -37,6 +37,12 @@
 //     reading authorized_keys, the drop itself).
 //   - user_*.go: the connection child as the user (sessions; SFTP is
 //     served by package sync/sftpd over package sync/rootfs).
+//   - unlock*.go: the unlock mode (ServeUnlocking), in the root parent
+//     while the data volume is locked: members of the admin group
+//     ([unlock] admin_group in simplecloud.toml, "sudo" by default) log
+//     in with a key and run "unlock"; nothing else is offered, and the
+//     passphrases go to a gate (internal/gate) the console shares. The
+//     parent speaks SSH only here, before any user file is reachable.
 //   - no prefix: what more than one role uses (config, doc), or both ends
 //     of one mechanism: harden.go (the parent starts children confined; a
 //     child confines itself at the drop) and hostsign.go (the parent signs,
