@@ -260,7 +260,8 @@ func printStatus(a *app, s *agent.Status) {
 		case f.Error != "":
 			fmt.Fprintf(a.stdout, "    %s\n", f.Error)
 		case f.State == agent.StateSyncing && f.PendingFiles > 0:
-			fmt.Fprintf(a.stdout, "    %s\n", bar(f.DoneFiles, f.PendingFiles, 30))
+			fmt.Fprintf(a.stdout, "    %s (up %d files, %d bytes; down %d files, %d bytes)\n", bar(f.DoneFiles, f.PendingFiles, 30),
+				f.PendingUpFiles, f.PendingUpBytes, f.PendingDownFiles, f.PendingDownBytes)
 		}
 		if len(f.Nodes) > 0 {
 			var ns []string

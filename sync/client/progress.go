@@ -20,6 +20,8 @@ type Progress struct {
 	start  time.Time
 	files  int64
 	bytes  int64
+	up     core.Counts  // of the files and bytes: written on the server
+	down   core.Counts  // and here
 	wire   func() int64 // bytes on the wire since the run's actions began
 	done   atomic.Int64
 }
@@ -32,6 +34,8 @@ type ProgressSnapshot struct {
 	Bytes     int64 // of the files written (their sizes)
 	BytesDone int64 // on the wire (less than Bytes for deltas)
 	Elapsed   time.Duration
+	// Of Files and Bytes, what goes up to the server and down from it.
+	UpFiles, UpBytes, DownFiles, DownBytes int64
 }
 
 // begin starts following a run that writes the files of p; wire returns
@@ -40,14 +44,12 @@ func (g *Progress) begin(p *core.Plan, wire func() int64) {
 	if g == nil {
 		return
 	}
-	var files, bytes int64
-	for _, side := range []core.Side{core.Local, core.Remote} {
-		c := p.Counts(side)
-		files, bytes = files+int64(c.Written), bytes+c.Bytes
-	}
+	down, up := p.Counts(core.Local), p.Counts(core.Remote)
+	files, bytes := int64(down.Written+up.Written), down.Bytes+up.Bytes
 	base := wire()
 	g.mu.Lock()
 	g.active, g.start, g.files, g.bytes = true, time.Now(), files, bytes
+	g.up, g.down = up, down
 	g.wire = func() int64 { return wire() - base }
 	g.done.Store(0)
 	g.mu.Unlock()
@@ -74,7 +76,8 @@ func (g *Progress) end() {
 func (g *Progress) Snapshot() ProgressSnapshot {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	s := ProgressSnapshot{Active: g.active, Files: g.files, Bytes: g.bytes, FilesDone: g.done.Load()}
+	s := ProgressSnapshot{Active: g.active, Files: g.files, Bytes: g.bytes, FilesDone: g.done.Load(),
+		UpFiles: int64(g.up.Written), UpBytes: g.up.Bytes, DownFiles: int64(g.down.Written), DownBytes: g.down.Bytes}
 	if !g.start.IsZero() {
 		s.Elapsed = time.Since(g.start)
 	}

@@ -47,6 +47,9 @@ func TestProgressCounts(t *testing.T) {
 	if !s.Active || s.Files != 3 || s.Bytes != 150 || s.FilesDone != 1 || s.BytesDone != 70 {
 		t.Errorf("got %+v, want active, 1/3 files, 70/150 bytes", s)
 	}
+	if s.UpFiles != 2 || s.UpBytes != 50 || s.DownFiles != 1 || s.DownBytes != 100 {
+		t.Errorf("got up %d files %d bytes, down %d files %d bytes; want 2, 50, 1, 100", s.UpFiles, s.UpBytes, s.DownFiles, s.DownBytes)
+	}
 	g.end()
 	if g.Snapshot().Active {
 		t.Error("active after end")

@@ -70,6 +70,8 @@ func (w *worker) status() FolderStatus {
 		if p := w.progress.Snapshot(); p.Active && st.State == StateIdle {
 			st.State = StateSyncing
 			st.PendingFiles, st.PendingBytes, st.DoneFiles, st.DoneBytes = p.Files, p.Bytes, p.FilesDone, p.BytesDone
+			st.PendingUpFiles, st.PendingUpBytes = p.UpFiles, p.UpBytes
+			st.PendingDownFiles, st.PendingDownBytes = p.DownFiles, p.DownBytes
 		}
 	}
 	return st

@@ -37,12 +37,17 @@ type FolderStatus struct {
 	Error     string    `json:"error,omitempty"`
 	LastSync  time.Time `json:"last_sync,omitzero"`
 	Conflicts int       `json:"conflicts"` // conflict copies made since the client started
-	// The run in progress: files and bytes it writes, and how far it is
-	// (both directions together).
-	PendingFiles int64 `json:"pending_files"`
-	PendingBytes int64 `json:"pending_bytes"`
-	DoneFiles    int64 `json:"done_files"`
-	DoneBytes    int64 `json:"done_bytes"`
+	// The run in progress: files and bytes it writes, up to the server
+	// and down from it, and how far it is (both ways together; bytes
+	// on the wire).
+	PendingFiles     int64 `json:"pending_files"`
+	PendingBytes     int64 `json:"pending_bytes"`
+	PendingUpFiles   int64 `json:"pending_up_files"`
+	PendingUpBytes   int64 `json:"pending_up_bytes"`
+	PendingDownFiles int64 `json:"pending_down_files"`
+	PendingDownBytes int64 `json:"pending_down_bytes"`
+	DoneFiles        int64 `json:"done_files"`
+	DoneBytes        int64 `json:"done_bytes"`
 	// Nodes are the machines that synced the folder, as the server
 	// recorded them at this machine's last sync (sync folders only).
 	Nodes []NodeStatus `json:"nodes,omitempty"`
