@@ -76,6 +76,11 @@ func TestRootHungFUSE(t *testing.T) {
 	if err := syscall.Kill(server, syscall.SIGSTOP); err != nil {
 		t.Fatal(err)
 	}
+	// Cleanups run last first: this one, before those of the processes,
+	// ends the server, which aborts the connection. A process blocked on
+	// the stopped mount (here one still opening its file when the server
+	// stopped, behind a lookup that holds the directory) cannot die before.
+	t.Cleanup(func() { syscall.Kill(server, syscall.SIGKILL) })
 	// Show that the mount hangs now: a stat of a new name cannot answer.
 	hung := make(chan error, 1)
 	go func() { _, err := os.Stat(filepath.Join(mnt, "new")); hung <- err }()
