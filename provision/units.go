@@ -9,6 +9,10 @@ import (
 const (
 	UnlockUnit = "simplecloud-unlock.service"
 	ServeUnit  = "simplecloud-serve.service"
+	// FirstbootUnit is the template of the first-boot installer, one
+	// instance per console (simplecloud-firstboot@tty1.service). The
+	// package ships it disabled; the appliance image enables it.
+	FirstbootUnit = "simplecloud-firstboot@.service"
 )
 
 // InstallHeader is the first line of the units install writes, by which
@@ -68,7 +72,42 @@ Restart=on-failure
 [Install]
 WantedBy=multi-user.target
 `, bin, config, UnlockUnit, c.Volume.Mount),
+		FirstbootUnit: firstbootUnit(bin, config),
 	}
+}
+
+// firstbootUnit is the first-boot installer on the console %I: simplecloud
+// firstboot does nothing once a data volume is configured, runs install
+// --answers when the kernel command line or the ESP names an answers file,
+// and the installer's TUI otherwise. It runs before the console's getty,
+// which starts once it is done, so the console is the installer's alone
+// meanwhile; a skipped or finished instance leaves the getty as usual.
+func firstbootUnit(bin, config string) string {
+	return fmt.Sprintf(`[Unit]
+Description=SimpleCloud first-boot installer on %%I
+Documentation=man:simplecloud-install(1)
+After=local-fs.target boot-efi.mount systemd-udev-settle.service systemd-user-sessions.service
+Wants=systemd-udev-settle.service
+Before=getty@%%i.service serial-getty@%%i.service getty-pre.target
+ConditionFileIsExecutable=%[1]s
+
+[Service]
+Type=oneshot
+ExecStart=%[1]s firstboot --config %[2]s --tty /dev/%%I
+StandardInput=tty
+StandardOutput=tty
+StandardError=tty
+TTYPath=/dev/%%I
+TTYReset=yes
+TTYVHangup=yes
+# The installer's TUI on a Linux console or a serial line.
+Environment=TERM=linux
+TimeoutStartSec=0
+RemainAfterExit=yes
+
+[Install]
+WantedBy=multi-user.target
+`, bin, config)
 }
 
 func (s *System) writeUnits(bin string, c *Config) ([]string, error) {
