@@ -34,6 +34,15 @@ image: deb
 image-refresh:
 	rm -f $$HOME/.cache/simplecloud/appliance-base-*.tar
 
+# Builds the image twice and compares the bytes (TestImageReproducible),
+# then boots it under qemu and OVMF: unattended first-boot install, reboot,
+# unlock at the console (TestVMAppliance). About 6 minutes with the base
+# root cached.
+vmtest-appliance: deps image
+	SIMPLECLOUD_APPLIANCE_IMAGE=$(CURDIR)/bin/simplecloud-appliance.img \
+	SIMPLECLOUD_APPLIANCE_DEB="$$(ls -t $(CURDIR)/simplecloud_*_amd64.deb | head -1)" \
+		$(GO) test -tags vmtest,deb -run '^(TestImageReproducible|TestVMAppliance)$$' -count=1 -v -timeout 30m ./images/appliance/
+
 # Builds the package twice, runs lintian on it, and installs, upgrades,
 # removes and purges it in a clean Debian 12 root (mmdebstrap, cached in
 # ~/.cache/simplecloud).

@@ -105,7 +105,13 @@ func firstbootUnattended(ctx context.Context, a *app, self, config, answers, tty
 		return fmt.Errorf("firstboot: %w", err)
 	}
 	defer f.Close()
-	if err := unix.Flock(int(f.Fd()), unix.LOCK_EX); err != nil {
+	if err := unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB); errors.Is(err, unix.EWOULDBLOCK) {
+		fmt.Fprintf(a.stdout, "simplecloud: waiting for the unattended install on another console (answers %s)\n", answers)
+		err = unix.Flock(int(f.Fd()), unix.LOCK_EX)
+		if err != nil {
+			return fmt.Errorf("firstboot: lock: %w", err)
+		}
+	} else if err != nil {
 		return fmt.Errorf("firstboot: lock: %w", err)
 	}
 	if installed, err := isInstalled(config); err != nil || installed {

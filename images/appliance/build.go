@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"sort"
 	"strconv"
 	"time"
 
@@ -83,6 +84,9 @@ func (b build) run(ctx context.Context) error {
 		Env: []string{"E2FSPROGS_FAKE_TIME=" + strconv.FormatInt(b.Spec.Epoch.Unix(), 10)}}
 	if err := c.Run(ctx); err != nil {
 		return fmt.Errorf("make the root filesystem: %w", err)
+	}
+	if err := setCtimes(ctx, root, tmp, layout, b.Spec.Epoch); err != nil {
+		return err
 	}
 	if err := os.Rename(tmp, b.Out); err != nil {
 		return err
@@ -167,6 +171,41 @@ func clampTimes(root string, epoch time.Time) error {
 	})
 }
 
+// setCtimes sets the change and access times of every inode mke2fs -d made from root to
+// the epoch, with debugfs on the root partition inside the image.
+func setCtimes(ctx context.Context, root, img string, l Layout, epoch time.Time) error {
+	var paths []string
+	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, err := filepath.Rel(root, p)
+		if err != nil {
+			return err
+		}
+		paths = append(paths, filepath.Join("/", rel))
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("set the change times: %w", err)
+	}
+	script, err := TimesScript(epoch, paths)
+	if err != nil {
+		return err
+	}
+	f := filepath.Join(filepath.Dir(root), "ctime.debugfs")
+	if err := os.WriteFile(f, []byte(script), 0o644); err != nil {
+		return err
+	}
+	dev := img + "?offset=" + strconv.FormatInt(l.Root.Offset(), 10)
+	c := cmdrun.Cmd{Name: "debugfs", Args: []string{"-w", "-f", f, dev},
+		Env: []string{"E2FSPROGS_FAKE_TIME=" + strconv.FormatInt(epoch.Unix(), 10)}}
+	if err := c.Run(ctx); err != nil {
+		return fmt.Errorf("set the change times: %w", err)
+	}
+	return nil
+}
+
 // writeDisk creates the image file with its GPT and the ESP's FAT32
 // filesystem holding systemd-boot, its entry, the kernel and the initrd.
 // The root partition is left for mke2fs.
@@ -196,8 +235,9 @@ func writeDisk(path string, l Layout, root, kernel string) error {
 	if err != nil {
 		return fmt.Errorf("make the ESP: %w", err)
 	}
-	for dst, src := range ESPCopies(kernel) {
-		data, err := os.ReadFile(filepath.Join(root, src))
+	copies := ESPCopies(kernel)
+	for _, dst := range sortedKeys(copies) {
+		data, err := os.ReadFile(filepath.Join(root, copies[dst]))
 		if err != nil {
 			return fmt.Errorf("fill the ESP: %w", err)
 		}
@@ -205,8 +245,9 @@ func writeDisk(path string, l Layout, root, kernel string) error {
 			return err
 		}
 	}
-	for dst, text := range l.ESPFiles(kernel) {
-		if err := writeFAT(esp, dst, []byte(text)); err != nil {
+	texts := l.ESPFiles(kernel)
+	for _, dst := range sortedKeys(texts) {
+		if err := writeFAT(esp, dst, []byte(texts[dst])); err != nil {
 			return err
 		}
 	}
@@ -228,6 +269,17 @@ func writeFAT(fsys filesystem.FileSystem, p string, data []byte) error {
 		return c.Close()
 	}
 	return nil
+}
+
+// sortedKeys returns m's keys in order: the ESP's files are written in the
+// same order every time, so that they land in the same clusters.
+func sortedKeys(m map[string]string) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
 }
 
 func run(ctx context.Context, name string, args ...string) error {

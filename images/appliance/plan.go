@@ -208,6 +208,22 @@ func Mke2fsArgs(l Layout, dir, img string) []string {
 	}
 }
 
+// TimesScript returns debugfs commands that set the change and access
+// times of each path (as the root sees it) to the epoch. mke2fs -d copies
+// each file's ctime, which is when the build wrote the file on the host and
+// cannot be set there, and its atime, which the build's own reads move.
+func TimesScript(epoch time.Time, paths []string) (string, error) {
+	var b strings.Builder
+	at := "@" + strconv.FormatInt(epoch.Unix(), 10)
+	for _, p := range paths {
+		if strings.ContainsAny(p, "\"\n") {
+			return "", fmt.Errorf("set the change times: cannot quote %q for debugfs", p)
+		}
+		fmt.Fprintf(&b, "sif \"%[1]s\" ctime %[2]s\nsif \"%[1]s\" atime %[2]s\n", p, at)
+	}
+	return b.String(), nil
+}
+
 // KernelVersion returns the version of the one kernel under /boot, given
 // the names in that directory.
 func KernelVersion(names []string) (string, error) {

@@ -200,3 +200,19 @@ func TestKernelVersion(t *testing.T) {
 		}
 	}
 }
+
+func TestTimesScript(t *testing.T) {
+	got, err := TimesScript(epoch, []string{"/", `/usr/lib/systemd/system/system-systemd\x2dcryptsetup.slice`})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "sif \"/\" ctime @1796466729\nsif \"/\" atime @1796466729\n" +
+		"sif \"/usr/lib/systemd/system/system-systemd\\x2dcryptsetup.slice\" ctime @1796466729\n" +
+		"sif \"/usr/lib/systemd/system/system-systemd\\x2dcryptsetup.slice\" atime @1796466729\n"
+	if got != want {
+		t.Errorf("got:\n%s\nwant:\n%s", got, want)
+	}
+	if _, err := TimesScript(epoch, []string{"/a\"b"}); err == nil {
+		t.Error("a name with a double quote: got no error")
+	}
+}
