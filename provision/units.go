@@ -81,12 +81,15 @@ WantedBy=multi-user.target
 // --answers when the kernel command line or the ESP names an answers file,
 // and the installer's TUI otherwise. It runs before the console's getty,
 // which starts once it is done, so the console is the installer's alone
-// meanwhile; a skipped or finished instance leaves the getty as usual.
+// meanwhile; a skipped or finished instance leaves the getty as usual. No
+// TTYVHangup=: hanging up ttyS0 killed the unlock prompt on /dev/console.
 func firstbootUnit(bin, config string) string {
 	return fmt.Sprintf(`[Unit]
 Description=SimpleCloud first-boot installer on %%I
 Documentation=man:simplecloud-install(1)
-After=local-fs.target boot-efi.mount systemd-udev-settle.service systemd-user-sessions.service
+# After the unlock prompt (when a volume is installed), which asks on
+# /dev/console: one of these consoles.
+After=local-fs.target boot-efi.mount systemd-udev-settle.service systemd-user-sessions.service %[3]s
 Wants=systemd-udev-settle.service
 Before=getty@%%i.service serial-getty@%%i.service getty-pre.target
 ConditionFileIsExecutable=%[1]s
@@ -99,7 +102,6 @@ StandardOutput=tty
 StandardError=tty
 TTYPath=/dev/%%I
 TTYReset=yes
-TTYVHangup=yes
 # The installer's TUI on a Linux console or a serial line.
 Environment=TERM=linux
 TimeoutStartSec=0
@@ -107,7 +109,7 @@ RemainAfterExit=yes
 
 [Install]
 WantedBy=multi-user.target
-`, bin, config)
+`, bin, config, UnlockUnit)
 }
 
 func (s *System) writeUnits(bin string, c *Config) ([]string, error) {
