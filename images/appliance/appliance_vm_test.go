@@ -89,6 +89,12 @@ pbkdf-force-iterations = 1000
 		noneFailed(t, g)
 		g.reboot(t)
 	})
+
+	testutil.Step(t, "no unit failed on either boot (the guest's journal)", func(t *testing.T) {
+		if failed := journalFailures(t, system); len(failed) > 0 {
+			t.Errorf("systemd logged failed units:\n%s", strings.Join(failed, "\n"))
+		}
+	})
 }
 
 // TestVMApplianceTUI boots the appliance image with a blank data disk and
@@ -141,6 +147,10 @@ func TestVMApplianceTUI(t *testing.T) {
 		}
 		if failed := g.failedUnits(); len(failed) > 0 {
 			t.Errorf("failed units on the console:\n%s", strings.Join(failed, "\n"))
+		}
+		g.reboot(t)
+		if failed := journalFailures(t, system); len(failed) > 0 {
+			t.Errorf("systemd logged failed units:\n%s", strings.Join(failed, "\n"))
 		}
 	})
 }

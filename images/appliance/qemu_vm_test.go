@@ -4,6 +4,7 @@ package main
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -14,6 +15,9 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/diskfs/go-diskfs/backend/file"
+	"github.com/diskfs/go-diskfs/partition/gpt"
 )
 
 // Firmware from Debian's ovmf package.
@@ -213,4 +217,56 @@ func blankDisk(t *testing.T, path string, size int64) {
 	if err := f.Truncate(size); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// unitFailedID is the MESSAGE_ID of systemd's "UNIT: Failed with result"
+// entries: every unit that entered the failed state, as systemctl --failed
+// would list it at that moment.
+const unitFailedID = "d9b373ed55a64feb8242e02dbe79a49c"
+
+// journalFailures reads the guest's persistent journal from the root
+// partition of the (stopped) system image, without mounting it (debugfs),
+// and returns systemd's messages about units that failed, on every boot.
+func journalFailures(t *testing.T, system string) []string {
+	t.Helper()
+	l, err := readRootOffset(system)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	dev := fmt.Sprintf("%s?offset=%d", system, l)
+	if out, err := exec.Command("debugfs", "-R", "rdump /var/log/journal "+dir, dev).CombinedOutput(); err != nil {
+		t.Fatalf("debugfs rdump of the guest's journal: %v\n%s", err, out)
+	}
+	out, err := exec.Command("journalctl", "-D", dir+"/journal", "--no-pager", "-q", "-o", "cat", "MESSAGE_ID="+unitFailedID).Output()
+	if err != nil {
+		t.Fatalf("journalctl on the guest's journal: %v", err)
+	}
+	var failed []string
+	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		if line != "" {
+			failed = append(failed, line)
+		}
+	}
+	return failed
+}
+
+// readRootOffset returns the byte offset of the image's root partition
+// (GPT type Linux root x86-64).
+func readRootOffset(img string) (int64, error) {
+	st, err := file.OpenFromPath(img, true)
+	if err != nil {
+		return 0, err
+	}
+	defer st.Close()
+	table, err := gpt.Read(st, SectorSize, SectorSize)
+	if err != nil {
+		return 0, fmt.Errorf("read the partition table of %s: %w", img, err)
+	}
+	for _, p := range table.Partitions {
+		if p.Type == gpt.LinuxRootX86_64 {
+			return p.GetStart(), nil
+		}
+	}
+	return 0, errors.New("the image has no root partition")
 }
