@@ -179,7 +179,8 @@ func TestUnits(t *testing.T) {
 	// (ttyS0 is /dev/console, where the prompt asks).
 	fb := u[FirstbootUnit]
 	for _, want := range []string{"Before=getty@%i.service serial-getty@%i.service", " " + UnlockUnit + "\n", "TTYPath=/dev/%I\n",
-		"ExecStart=/usr/local/bin/simplecloud firstboot --config /etc/simplecloud/simplecloud.toml --tty /dev/%I\n", "Type=oneshot\n"} {
+		"ExecStart=/usr/local/bin/simplecloud firstboot --config /etc/simplecloud/simplecloud.toml --tty /dev/%I\n", "Type=oneshot\n",
+		"SuccessExitStatus=SIGTERM\n"} {
 		if !strings.Contains(fb, want) {
 			t.Errorf("%s lacks %q:\n%s", FirstbootUnit, want, fb)
 		}

@@ -106,6 +106,9 @@ TTYReset=yes
 Environment=TERM=linux
 TimeoutStartSec=0
 RemainAfterExit=yes
+# The instance whose installer finished stops the others (and itself): a
+# oneshot's SIGTERM is otherwise a failure.
+SuccessExitStatus=SIGTERM
 
 [Install]
 WantedBy=multi-user.target
