@@ -41,7 +41,7 @@ image-refresh:
 vmtest-appliance: deps image
 	SIMPLECLOUD_APPLIANCE_IMAGE=$(CURDIR)/bin/simplecloud-appliance.img \
 	SIMPLECLOUD_APPLIANCE_DEB="$$(ls -t $(CURDIR)/simplecloud_*_amd64.deb | head -1)" \
-		$(GO) test -tags vmtest,deb -run '^(TestImageReproducible|TestVMAppliance)$$' -count=1 -v -timeout 30m ./images/appliance/
+		$(GO) test -tags vmtest,deb -run '^(TestImageReproducible|TestVMAppliance|TestVMApplianceTUI)$$' -count=1 -v -timeout 30m ./images/appliance/
 
 # Builds the package twice, runs lintian on it, and installs, upgrades,
 # removes and purges it in a clean Debian 12 root (mmdebstrap, cached in
