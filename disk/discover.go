@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/jaypipes/ghw"
 	"github.com/jaypipes/ghw/pkg/block"
@@ -196,13 +197,31 @@ func (h Host) resolve(p string, devs map[string]devInfo) string {
 	return ""
 }
 
+// exclusiveRetry is how long openExclusive keeps trying while the disk is
+// busy: another discovery (the installer on another console, which probes
+// the same disks at the same moment) holds it only for its own probe.
+const exclusiveRetry = 300 * time.Millisecond
+
+// openExclusive opens node with O_EXCL, trying again for exclusiveRetry
+// while the open fails with EBUSY.
+func openExclusive(node string) (int, error) {
+	deadline := time.Now().Add(exclusiveRetry)
+	for {
+		fd, err := unix.Open(node, unix.O_RDONLY|unix.O_EXCL|unix.O_CLOEXEC, 0)
+		if !errors.Is(err, syscall.EBUSY) || time.Now().After(deadline) {
+			return fd, err
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
 // readSignatures opens a disk exclusively and reads the signatures of the
 // whole disk and of each partition. The exclusive open fails with EBUSY
 // when anything holds the disk (a mount, swap, a stacked device); then it
 // reads the signatures through a shared open and returns the EBUSY error.
 func (h Host) readSignatures(d *Disk) error {
 	node := h.in(d.Path)
-	fd, err := unix.Open(node, unix.O_RDONLY|unix.O_EXCL|unix.O_CLOEXEC, 0)
+	fd, err := openExclusive(node)
 	var busy error
 	if errors.Is(err, syscall.EBUSY) {
 		// Held by someone else: say so, and still read what it carries.

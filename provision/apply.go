@@ -60,6 +60,7 @@ type run struct {
 	size   uint64 // of the target, bytes
 	opened bool   // this run mapped the volume
 	closeM func()
+	unlock func() // releases the lock on the whole disk partition took
 }
 
 // Apply runs the plan's steps in order and reports each to sink. A failed
@@ -71,7 +72,7 @@ func (in *Installer) Apply(ctx context.Context, p *Plan, sec Secrets, sink Sink)
 		return nil, errors.New("install: empty passphrase")
 	}
 	start := in.now()
-	r := &run{in: in, sys: &in.Sys, p: p, sec: sec, sink: sink, closeM: func() {}}
+	r := &run{in: in, sys: &in.Sys, p: p, sec: sec, sink: sink, closeM: func() {}, unlock: func() {}}
 	r.res = Result{Disk: p.Disk.ID, Target: p.Target, Mount: p.Options.Mount, Mapper: filepath.Join(in.Sys.Dev, "mapper", p.Options.Name)}
 	if p.Options.WholeDisk {
 		r.res.Target = filepath.Join(in.Sys.Dev, filepath.Base(p.Disk.Path))
@@ -187,6 +188,7 @@ func (r *run) finish() {
 		}
 	}
 	r.closeM()
+	r.unlock()
 }
 
 // guard lists the disks again and re-plans on the fresh facts: the disk
@@ -291,10 +293,11 @@ func (r *run) partition(ctx context.Context) (string, error) {
 	if err := r.begin(); err != nil {
 		return "", err
 	}
-	node, err := r.sys.partition(ctx, r.p.Disk)
+	node, unlock, err := r.sys.partition(ctx, r.p.Disk)
 	if err != nil {
 		return "", err
 	}
+	r.unlock = unlock
 	r.res.Target = node
 	return fmt.Sprintf("GPT with partition 1 (Linux LUKS) at %s", node), nil
 }

@@ -51,9 +51,33 @@ func LUKSPartition(size int64, logical, physical int) (*gpt.Table, error) {
 }
 
 // partition writes the GPT to the disk, has the kernel read it again and
-// waits for the partition's device node. It returns the node's path.
-func (s *System) partition(ctx context.Context, d disk.Disk) (string, error) {
+// waits for the partition's device node. It returns the node's path and
+// the function that releases the disk's lock: a BSD lock (LOCK_EX) on the
+// whole disk, as systemd's "Locking Block Device Access" asks, taken
+// before the GPT is written and held until the install ends. Without it
+// udev, seeing the disk closed after writing, read the partition table
+// again itself and removed /dev/vda1 for a moment while format opened it
+// (the appliance's first boot, under load).
+func (s *System) partition(ctx context.Context, d disk.Disk) (string, func(), error) {
 	path := filepath.Join(s.Dev, filepath.Base(d.Path))
+	lock, err := os.Open(path)
+	if err != nil {
+		return "", nil, fmt.Errorf("partition %s: %w", path, err)
+	}
+	if err := unix.Flock(int(lock.Fd()), unix.LOCK_EX); err != nil {
+		lock.Close()
+		return "", nil, fmt.Errorf("partition %s: lock: %w", path, err)
+	}
+	unlock := func() { lock.Close() }
+	node, err := s.writePartition(ctx, d, path)
+	if err != nil {
+		unlock()
+		return "", nil, err
+	}
+	return node, unlock, nil
+}
+
+func (s *System) writePartition(ctx context.Context, d disk.Disk, path string) (string, error) {
 	f, err := os.OpenFile(path, os.O_RDWR|unix.O_EXCL, 0)
 	if err != nil {
 		return "", fmt.Errorf("partition %s: %w", path, err)

@@ -182,6 +182,20 @@ func TestUnits(t *testing.T) {
 			t.Errorf("%s has %q:\n%s", UnlockUnit, unwanted, u[UnlockUnit])
 		}
 	}
+	// The first-boot installer holds its console's getty back until it is
+	// done, runs after the unlock prompt, and never hangs up the console
+	// (ttyS0 is /dev/console, where the prompt asks).
+	fb := u[FirstbootUnit]
+	for _, want := range []string{"Before=getty@%i.service serial-getty@%i.service", " " + UnlockUnit + "\n", "TTYPath=/dev/%I\n",
+		"ExecStart=/usr/local/bin/simplecloud firstboot --config /etc/simplecloud/simplecloud.toml --tty /dev/%I\n", "Type=oneshot\n",
+		"SuccessExitStatus=SIGTERM\n"} {
+		if !strings.Contains(fb, want) {
+			t.Errorf("%s lacks %q:\n%s", FirstbootUnit, want, fb)
+		}
+	}
+	if strings.Contains(fb, "TTYVHangup") {
+		t.Errorf("%s hangs up its console:\n%s", FirstbootUnit, fb)
+	}
 }
 
 // TestUnitsVerify has systemd-analyze, the reference, check the units.

@@ -9,6 +9,10 @@ import (
 const (
 	UnlockUnit = "simplecloud-unlock.service"
 	ServeUnit  = "simplecloud-serve.service"
+	// FirstbootUnit is the template of the first-boot installer, one
+	// instance per console (simplecloud-firstboot@tty1.service). The
+	// package ships it disabled; the appliance image enables it.
+	FirstbootUnit = "simplecloud-firstboot@.service"
 )
 
 // InstallHeader is the first line of the units install writes, by which
@@ -71,7 +75,47 @@ Restart=on-failure
 [Install]
 WantedBy=multi-user.target
 `, bin, config, UnlockUnit, c.Volume.Mount),
+		FirstbootUnit: firstbootUnit(bin, config),
 	}
+}
+
+// firstbootUnit is the first-boot installer on the console %I: simplecloud
+// firstboot does nothing once a data volume is configured, runs install
+// --answers when the kernel command line or the ESP names an answers file,
+// and the installer's TUI otherwise. It runs before the console's getty,
+// which starts once it is done, so the console is the installer's alone
+// meanwhile; a skipped or finished instance leaves the getty as usual. No
+// TTYVHangup=: hanging up ttyS0 killed the unlock prompt on /dev/console.
+func firstbootUnit(bin, config string) string {
+	return fmt.Sprintf(`[Unit]
+Description=SimpleCloud first-boot installer on %%I
+Documentation=man:simplecloud-install(1)
+# After the unlock prompt (when a volume is installed), which asks on
+# /dev/console: one of these consoles.
+After=local-fs.target boot-efi.mount systemd-udev-settle.service systemd-user-sessions.service %[3]s
+Wants=systemd-udev-settle.service
+Before=getty@%%i.service serial-getty@%%i.service getty-pre.target
+ConditionFileIsExecutable=%[1]s
+
+[Service]
+Type=oneshot
+ExecStart=%[1]s firstboot --config %[2]s --tty /dev/%%I
+StandardInput=tty
+StandardOutput=tty
+StandardError=tty
+TTYPath=/dev/%%I
+TTYReset=yes
+# The installer's TUI on a Linux console or a serial line.
+Environment=TERM=linux
+TimeoutStartSec=0
+RemainAfterExit=yes
+# The instance whose installer finished stops the others (and itself): a
+# oneshot's SIGTERM is otherwise a failure.
+SuccessExitStatus=SIGTERM
+
+[Install]
+WantedBy=multi-user.target
+`, bin, config, UnlockUnit)
 }
 
 func (s *System) writeUnits(bin string, c *Config) ([]string, error) {
