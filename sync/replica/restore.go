@@ -24,6 +24,10 @@ type Restorer struct {
 	// Force restores into a target that is not empty (entries of the
 	// snapshot replace what is there).
 	Force bool
+	// Owner, when set, gives the uid and gid that own a tree's restored
+	// entries (the user's, looked up by name on this server); ok false
+	// leaves them to the restoring process.
+	Owner func(tree string) (uid, gid int, ok bool)
 }
 
 // Selected reports whether tree name is chosen by sel: "" chooses all,
@@ -92,6 +96,15 @@ func (r *Restorer) tree(ctx context.Context, t *Tree, dir string) error {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return err
 	}
+	chown := func(string) error { return nil }
+	if r.Owner != nil {
+		if uid, gid, ok := r.Owner(t.Name); ok {
+			chown = func(p string) error { return os.Lchown(p, uid, gid) }
+		}
+	}
+	if err := chown(dir); err != nil {
+		return err
+	}
 	var dirs []*Entry
 	for i := range t.Entries {
 		e := &t.Entries[i]
@@ -104,6 +117,9 @@ func (r *Restorer) tree(ctx context.Context, t *Tree, dir string) error {
 			if err := os.Mkdir(p, 0o700); err != nil && !errors.Is(err, os.ErrExist) {
 				return err
 			}
+			if err := chown(p); err != nil {
+				return err
+			}
 			dirs = append(dirs, e)
 		case KindSymlink:
 			if r.Force {
@@ -112,11 +128,14 @@ func (r *Restorer) tree(ctx context.Context, t *Tree, dir string) error {
 			if err := os.Symlink(e.Target, p); err != nil {
 				return err
 			}
+			if err := chown(p); err != nil {
+				return err
+			}
 			if err := setTimes(p, e.Mtime, true); err != nil {
 				return err
 			}
 		case KindFile:
-			if err := r.file(ctx, e, p); err != nil {
+			if err := r.file(ctx, e, p, chown); err != nil {
 				return fmt.Errorf("%s: %w", e.Path, err)
 			}
 		default:
@@ -137,7 +156,7 @@ func (r *Restorer) tree(ctx context.Context, t *Tree, dir string) error {
 
 // file fetches and opens every chunk of e into a temporary file beside p,
 // then sets mode and mtime and renames it to p.
-func (r *Restorer) file(ctx context.Context, e *Entry, p string) (err error) {
+func (r *Restorer) file(ctx context.Context, e *Entry, p string, chown func(string) error) (err error) {
 	recs, err := e.Records()
 	if err != nil {
 		return err
@@ -167,6 +186,10 @@ func (r *Restorer) file(ctx context.Context, e *Entry, p string) (err error) {
 	}
 	if n, err := f.Seek(0, io.SeekCurrent); err != nil || n != e.Size {
 		return fmt.Errorf("restored %d bytes, the snapshot says %d (%v)", n, e.Size, err)
+	}
+	// Ownership before the mode: chown clears setuid and setgid.
+	if err := chown(f.Name()); err != nil {
+		return err
 	}
 	if err := f.Chmod(os.FileMode(e.Mode&0o777) | modeBits(e.Mode)); err != nil {
 		return err
