@@ -45,6 +45,9 @@ func TestReplicaCLI(t *testing.T) {
 	os.WriteFile(filepath.Join(docs, "plan-of-alice.txt"), []byte("meet at the old mill at noon\n"), 0o640)
 	os.WriteFile(filepath.Join(docs, "sub", "notes.md"), []byte("nothing much"), 0o600)
 	os.WriteFile(filepath.Join(root, "alice", "outside.txt"), []byte("not replicated"), 0o600)
+	versions := filepath.Join(root, "alice", ".simplecloud", "versions", "docs")
+	os.MkdirAll(versions, 0o700)
+	os.WriteFile(filepath.Join(versions, "plan-of-alice.txt.v1"), []byte("meet at the bridge\n"), 0o600)
 
 	k, err := seal.Generate(rand.Reader)
 	if err != nil {
@@ -71,7 +74,7 @@ credentials_file = %q
 key = %q
 key_dir = %q
 state_dir = %q
-sources = ["alice:docs"]
+sources = ["alice:docs", "alice:.simplecloud/versions"]
 `, root, env["AWS_ENDPOINT_URL"], bucket, creds, k.ID(), keys, filepath.Join(dir, "state")), 0o600)
 
 	testutil.Step(t, "a credentials file others may read is refused", func(t *testing.T) {
@@ -84,14 +87,14 @@ sources = ["alice:docs"]
 	var snap string
 	testutil.Step(t, "run, list, verify", func(t *testing.T) {
 		code, stdout, stderr := runReplicaCLI("--config", cfg, "run")
-		if code != 0 || !strings.Contains(stdout, "2 files (2 read") {
+		if code != 0 || !strings.Contains(stdout, "3 files (3 read") {
 			t.Fatalf("run: exit %d, stdout %q, stderr %q", code, stdout, stderr)
 		}
 		if strings.Contains(stderr, secret) {
 			t.Fatal("the secret key is in the log")
 		}
 		code, stdout, _ = runReplicaCLI("--config", cfg, "run")
-		if code != 0 || !strings.Contains(stdout, "(0 read, 2 unchanged), 0 chunks uploaded") {
+		if code != 0 || !strings.Contains(stdout, "(0 read, 3 unchanged), 0 chunks uploaded") {
 			t.Fatalf("second run: exit %d, stdout %q", code, stdout)
 		}
 		code, stdout, _ = runReplicaCLI("--config", cfg, "list")
@@ -117,6 +120,10 @@ sources = ["alice:docs"]
 		}
 		if fi, err := os.Stat(filepath.Join(to, "alice", "docs", "sub", "notes.md")); err != nil || fi.Mode().Perm() != 0o600 {
 			t.Fatalf("restored notes.md: %v, %v; want mode 0600", fi, err)
+		}
+		got, err = os.ReadFile(filepath.Join(to, "alice", ".simplecloud", "versions", "docs", "plan-of-alice.txt.v1"))
+		if err != nil || string(got) != "meet at the bridge\n" {
+			t.Fatalf("restored version: %q, %v", got, err)
 		}
 		if _, err := os.Stat(filepath.Join(to, "alice", "outside.txt")); err == nil {
 			t.Fatal("a file outside the configured folder was restored")

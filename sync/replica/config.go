@@ -21,7 +21,14 @@ import (
 //	key_dir = ""                           # where the key is; "": root's ~/.config/simplecloud/keys
 //	state_dir = "/var/lib/simplecloud/replica"  # the list of chunks the bucket holds
 //	sources = ["alice", "bob:Documents"]   # users' whole trees, or one folder of a user's tree
-//	uploads = 4                            # chunks uploaded at once
+//	uploads = 16                           # chunks uploaded at once
+//
+// A user's whole tree leaves out its .simplecloud directory (versions and
+// node records), as every scan does; name "alice:.simplecloud/versions" as
+// a source of its own to keep the versions too. 16 uploads at once took
+// the bench's first run from 1m59s to 1m22s on this loaded 2-core machine
+// (10,000 files and 1 GiB into a local Ceph RGW; small PUTs wait on the
+// OSD, not on the CPU).
 //
 // The credentials file is TOML with two keys, so the secret is never in
 // argv, the environment or a log:
@@ -52,7 +59,7 @@ func (c Config) Defaults() Config {
 		c.StateDir = "/var/lib/simplecloud/replica"
 	}
 	if c.Uploads == 0 {
-		c.Uploads = 4
+		c.Uploads = 16
 	}
 	return c
 }

@@ -52,7 +52,7 @@ func TestLoadConfig(t *testing.T) {
 	if err := c.Validate(); err != nil {
 		t.Fatal(err)
 	}
-	if c.ServerRoot != "/srv/users" || c.Region != "us-east-1" || c.Uploads != 4 || c.StateDir != "/var/lib/simplecloud/replica" {
+	if c.ServerRoot != "/srv/users" || c.Region != "us-east-1" || c.Uploads != 16 || c.StateDir != "/var/lib/simplecloud/replica" {
 		t.Fatalf("got %+v, want [server] root and the defaults", c)
 	}
 	cases := []struct{ name, text, err string }{

@@ -35,7 +35,7 @@ type Replicator struct {
 	// BucketName names the bucket in StateDir (endpoint and bucket).
 	BucketName string
 	Log        *slog.Logger
-	// Uploads is how many chunks go up at once (default 4).
+	// Uploads is how many chunks go up at once (default 16).
 	Uploads int
 	// Now and Rand make snapshot names (defaults time.Now, crypto/rand).
 	Now  func() time.Time
@@ -82,7 +82,7 @@ func (r *Replicator) Run(ctx context.Context, sources []Source) (Stats, error) {
 	defer cache.close()
 	n := r.Uploads
 	if n <= 0 {
-		n = 4
+		n = 16
 	}
 	up := newUploader(ctx, r.Bucket, cache, n)
 	snap := &Snapshot{Version: manifestVersion, Time: start.UnixNano(), KeyID: r.Key.ID()}
