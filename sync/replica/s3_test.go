@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/minio/minio-go/v7"
+
 	"simplecloud/internal/testutil"
 	"simplecloud/sync/seal"
 )
@@ -200,4 +202,44 @@ func TestS3Replica(t *testing.T) {
 			}
 		}
 	})
+}
+
+// TestS3Multipart puts an object larger than a part (a big manifest) and
+// reads it back: it goes up in parts, as its ETag ("...-N") shows.
+func TestS3Multipart(t *testing.T) {
+	s3, _ := newS3Bucket(t)
+	ctx := context.Background()
+	data := make([]byte, 2*partSize+12345)
+	for i := range data {
+		data[i] = byte(i * 31 >> 7)
+	}
+	if err := s3.Put(ctx, "snapshots/big", bytes.NewReader(data), int64(len(data))); err != nil {
+		t.Fatal(err)
+	}
+	info, err := s3.c.StatObject(ctx, s3.bucket, "snapshots/big", minio.StatObjectOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasSuffix(info.ETag, "-3") {
+		t.Fatalf("ETag %q: want a multipart upload of 3 parts", info.ETag)
+	}
+	got, err := s3.Get(ctx, "snapshots/big")
+	if err != nil || !bytes.Equal(got, data) {
+		t.Fatalf("read back %d bytes (%v), want the %d put", len(got), err, len(data))
+	}
+	if ok, err := s3.Exists(ctx, "snapshots/big"); !ok || err != nil {
+		t.Fatalf("Exists: %v %v", ok, err)
+	}
+	if ok, err := s3.Exists(ctx, "snapshots/none"); ok || err != nil {
+		t.Fatalf("Exists of a missing object: %v %v", ok, err)
+	}
+	if _, err := s3.Get(ctx, "snapshots/none"); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("Get of a missing object: got %v, want ErrNotFound", err)
+	}
+	if err := s3.Delete(ctx, "snapshots/big"); err != nil {
+		t.Fatal(err)
+	}
+	if ok, _ := s3.Exists(ctx, "snapshots/big"); ok {
+		t.Fatal("deleted object still there")
+	}
 }
