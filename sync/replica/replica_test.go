@@ -4,12 +4,16 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"os"
 	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
 	"time"
 
+	"golang.org/x/sys/unix"
+
+	"simplecloud/internal/testutil"
 	"simplecloud/sync/seal"
 )
 
@@ -150,5 +154,51 @@ func TestRunMemory(t *testing.T) {
 	probs, _ = Verify(ctx, b, k, snap)
 	if len(probs) == 0 || probs[0].Object != gone || !errors.Is(probs[0].Err, ErrNotFound) {
 		t.Fatalf("verify with %s deleted: got %v", gone, probs)
+	}
+}
+
+// TestRestoreOwner restores as root for a user: every entry is the user's,
+// and a setuid file keeps its bit.
+func TestRestoreOwner(t *testing.T) {
+	testutil.NeedRoot(t)
+	ctx := context.Background()
+	mem := newMemBucket()
+	src := t.TempDir()
+	makeTree(t, src)
+	suid := filepath.Join(src, "script.sh")
+	if err := os.Chmod(suid, 0o4755); err != nil {
+		t.Fatal(err)
+	}
+	k := newKey(t, 4)
+	if _, err := (&Replicator{Bucket: mem, Key: k, StateDir: t.TempDir()}).Run(ctx, []Source{{Name: "carol", Root: openRoot(t, src)}}); err != nil {
+		t.Fatal(err)
+	}
+	snap, _, err := LoadSnapshot(ctx, mem, k, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	to := t.TempDir()
+	owner := func(tree string) (int, int, bool) { return 4321, 4322, tree == "carol" }
+	if err := (&Restorer{Bucket: mem, Key: k, Owner: owner}).Restore(ctx, snap, "", to); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := treeState(t, filepath.Join(to, "carol")), treeState(t, src); !reflect.DeepEqual(got, want) {
+		t.Fatalf("restored tree:\n got %v\nwant %v", got, want)
+	}
+	err = filepath.Walk(filepath.Join(to, "carol"), func(p string, _ os.FileInfo, err error) error {
+		if err != nil {
+			return err
+		}
+		var st unix.Stat_t
+		if err := unix.Lstat(p, &st); err != nil {
+			return err
+		}
+		if st.Uid != 4321 || st.Gid != 4322 {
+			t.Errorf("%s: owned by %d:%d, want 4321:4322", p, st.Uid, st.Gid)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
 }

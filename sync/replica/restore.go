@@ -187,7 +187,8 @@ func (r *Restorer) file(ctx context.Context, e *Entry, p string, chown func(stri
 	if n, err := f.Seek(0, io.SeekCurrent); err != nil || n != e.Size {
 		return fmt.Errorf("restored %d bytes, the snapshot says %d (%v)", n, e.Size, err)
 	}
-	// Ownership before the mode: chown clears setuid and setgid.
+	// Ownership before the mode: a chown without CAP_FSETID clears setuid
+	// and setgid.
 	if err := chown(f.Name()); err != nil {
 		return err
 	}
