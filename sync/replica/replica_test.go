@@ -202,3 +202,31 @@ func TestRestoreOwner(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestRunVanished: a file removed between the walk and its read is left
+// out of the snapshot; the run goes on.
+func TestRunVanished(t *testing.T) {
+	ctx := context.Background()
+	mem := newMemBucket()
+	src := t.TempDir()
+	makeTree(t, src)
+	k := newKey(t, 5)
+	rep := &Replicator{Bucket: mem, Key: k, StateDir: t.TempDir(), beforeRead: func(p string) {
+		if p == "script.sh" {
+			os.Remove(filepath.Join(src, p))
+		}
+	}}
+	st, err := rep.Run(ctx, []Source{{Name: "dave", Root: openRoot(t, src)}})
+	if err != nil || st.Files != 3 || st.Read != 3 {
+		t.Fatalf("got %+v, %v; want 3 files read and no error", st, err)
+	}
+	snap, _, err := LoadSnapshot(ctx, mem, k, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range snap.Trees[0].Entries {
+		if e.Path == "script.sh" {
+			t.Fatalf("the vanished file is in the snapshot: %+v", e)
+		}
+	}
+}

@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"path/filepath"
 	"sync"
@@ -40,7 +42,14 @@ type Replicator struct {
 	// Now and Rand make snapshot names (defaults time.Now, crypto/rand).
 	Now  func() time.Time
 	Rand io.Reader
+
+	// beforeRead, in tests, runs before a file is stat'ed for reading.
+	beforeRead func(path string)
 }
+
+// errVanished is a file that was removed between the walk and its read:
+// it is left out of the snapshot, as if the walk had come a moment later.
+var errVanished = errors.New("file vanished")
 
 // Stats count what a run did.
 type Stats struct {
@@ -151,7 +160,13 @@ func (r *Replicator) tree(src Source, old *Tree, up *uploader, st *Stats) (Tree,
 		case scan.File:
 			ent.Kind = KindFile
 			st.Files++
-			if err := r.file(src.Root, &ent, prev[e.Path], sp, up, st); err != nil {
+			err := r.file(src.Root, &ent, prev[e.Path], sp, up, st)
+			if errors.Is(err, errVanished) {
+				st.Files--
+				r.log().Debug("file vanished during the run", "tree", src.Name, "path", e.Path)
+				return nil
+			}
+			if err != nil {
 				return err
 			}
 		default:
@@ -180,7 +195,13 @@ func Unchanged(old *Entry, cur Entry) bool {
 // file fills ent (a regular file at ent.Path) from the last snapshot's
 // entry when unchanged, and otherwise reads, seals and uploads it.
 func (r *Replicator) file(root *rootfs.Root, ent *Entry, old *Entry, sp seal.Splitter, up *uploader, st *Stats) error {
+	if r.beforeRead != nil {
+		r.beforeRead(ent.Path)
+	}
 	sx, err := root.Lstat(ent.Path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return errVanished
+	}
 	if err != nil {
 		return fmt.Errorf("stat %s: %w", ent.Path, err)
 	}
@@ -191,6 +212,9 @@ func (r *Replicator) file(root *rootfs.Root, ent *Entry, old *Entry, sp seal.Spl
 		return nil
 	}
 	f, err := root.OpenFile(ent.Path, unix.O_RDONLY, 0, false)
+	if errors.Is(err, fs.ErrNotExist) {
+		return errVanished
+	}
 	if err != nil {
 		return fmt.Errorf("open %s: %w", ent.Path, err)
 	}
