@@ -10,5 +10,7 @@ import (
 
 func main() {
 	earlyterm.Restore()
-	os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+	code := run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
+	profStop()
+	os.Exit(code)
 }

@@ -71,7 +71,7 @@ and serves it over SSH to the machine's own users.`,
 		newInstallCmd(a), newUnlockCmd(a), newLockCmd(a),
 		newServeCmd(a), newServeConnCmd(a), newMountCmd(a), newUmountCmd(a),
 		newSyncCmd(a), newVersionsCmd(a), newRestoreCmd(a), newClientCmd(a), newStatusCmd(a),
-		newDistCmd(a), newImageCmd(a), newKeyCmd(a), newFirstbootCmd(a),
+		newDistCmd(a), newImageCmd(a), newKeyCmd(a), newFirstbootCmd(a), newReplicaCmd(a),
 	)
 	return root
 }

@@ -13,7 +13,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -28,12 +27,6 @@ import (
 // server starts /proc/self/exe ... serve-conn for each connection it
 // serves after the unlock), and simplecloud itself for a test that runs
 // it on a terminal.
-func TestMain(m *testing.M) {
-	if slices.Contains(os.Args[1:], "serve-conn") || os.Getenv("SIMPLECLOUD_TEST_AS_MAIN") == "1" {
-		os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
-	}
-	os.Exit(m.Run())
-}
 
 // These tests run unlock --serve in this process with the console prompt
 // reading a pipe, real users and groups, and the real OpenSSH ssh and

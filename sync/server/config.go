@@ -113,8 +113,8 @@ func setDefault[T comparable](p *T, v T) {
 }
 
 // otherSections are the tables of simplecloud.toml that belong to the
-// installer and the unlock prompt, not to the server.
-var otherSections = map[string]bool{"volume": true, "unlock": true}
+// installer, the unlock prompt and the replica (sync/replica), not to the server.
+var otherSections = map[string]bool{"volume": true, "unlock": true, "replica": true}
 
 // LoadConfig reads a TOML configuration file: either SimpleCloud's one
 // configuration file (/etc/simplecloud/simplecloud.toml), whose [server]

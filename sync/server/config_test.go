@@ -58,6 +58,9 @@ mount = "/srv/simplecloud"
 [unlock]
 tries = 3
 
+[replica]
+bucket = "b"
+
 [server]
 listen = ":2200"
 allow_users = ["alice"]

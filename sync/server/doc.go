@@ -95,6 +95,9 @@ package server
 //	versions = "staggered"        # or "all": never thinned, only capped
 //	versions_cap_percent = 10     # each user's versions, at most this share of the volume
 //
+// The [replica] table of the same file belongs to simplecloud replica (its
+// keys are listed in sync/replica's Config); the server ignores it.
+//
 // Every login, by key or password, and again just before the drop, is
 // refused for an account as OpenSSH's sshd refuses it (allowed_user()):
 // one whose shadow entry has expired (usermod -e, chage -E; from the
