@@ -73,13 +73,15 @@ pbkdf-force-iterations = 1000
 
 	testutil.Step(t, "second boot unlocks at the console", func(t *testing.T) {
 		g := startGuest(t, system, data, vars, port)
-		g.expect(t, `Enter passphrase for simplecloud`, 6*time.Minute)
+		// simplecloud-unlock.service asks through systemd's password
+		// agents; the console agent shows the question on ttyS0.
+		g.expect(t, `Passphrase for the SimpleCloud data volume simplecloud`, 6*time.Minute)
 		toPrompt := time.Since(g.started).Round(time.Second)
 		t.Logf("second boot: power-on to the unlock prompt: %v", toPrompt)
 		fmt.Printf("TestVMAppliance: power-on to the unlock prompt: %v\n", toPrompt)
 		// Seam for remote unlock (issue 16 item 4, branch unlock): the same
 		// prompt is to be answered over SSH on the forwarded port instead.
-		g.typeLine(t, passphrase)
+		g.typePassphrase(t, passphrase)
 		serving(t, g)
 		t.Logf("second boot: the server answered %v after power-on", time.Since(g.started).Round(time.Second))
 		g.expect(t, `simplecloud login:`, 2*time.Minute)

@@ -135,6 +135,29 @@ func (g *guest) typeLine(t *testing.T, s string) {
 	}
 }
 
+// typePassphrase types s and Enter at a password agent's prompt, again
+// (up to five times) while the agent echoes no '*' for it: the console
+// agent prints its question before it sets the terminal up, which flushes
+// what was typed in between, as a person typing at once would see too.
+func (g *guest) typePassphrase(t *testing.T, s string) {
+	t.Helper()
+	for try := 1; try <= 5; try++ {
+		g.mu.Lock()
+		mark := g.out.Len()
+		g.mu.Unlock()
+		g.typeLine(t, s)
+		deadline := time.Now().Add(5 * time.Second)
+		for time.Now().Before(deadline) {
+			if strings.Contains(g.text(mark), "*") {
+				return
+			}
+			time.Sleep(100 * time.Millisecond) // polling the console
+		}
+		t.Logf("the prompt echoed nothing for try %d; typing again", try)
+	}
+	t.Fatalf("the prompt never took the passphrase:\n%s", g.tail(2000))
+}
+
 // sysrq sends a serial break (qemu's mon:stdio: Ctrl-A b) and then key: the
 // kernel's magic SysRq over a serial line.
 func (g *guest) sysrq(t *testing.T, key string) {
