@@ -10,7 +10,5 @@ import (
 
 func main() {
 	earlyterm.Restore()
-	code := run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
-	profStop()
-	os.Exit(code)
+	os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
 }
