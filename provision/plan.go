@@ -59,8 +59,11 @@ func NewPlan(o Options, d disk.Disk, cfg *Config, st *State) (*Plan, error) {
 	}
 	vol, found := findVolume(d, cfg, o.Label)
 	// Our label on a disk an unfinished install of ours names is that
-	// install's work, not an installed volume.
-	if cfg != nil || found && p.Resume == nil {
+	// install's work, not an installed volume; so is a configuration it
+	// wrote before it was stopped (its last step, configure, writes the
+	// configuration and then removes the state).
+	cfgOurs := cfg != nil && p.Resume != nil && p.Resume.UUID != "" && cfg.Volume.UUID == p.Resume.UUID
+	if cfg != nil && !cfgOurs || found && p.Resume == nil {
 		if !o.Reformat {
 			return nil, &InstalledError{Config: cfg, Disk: d.ID, Volume: vol, OnDisk: found}
 		}

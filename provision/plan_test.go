@@ -124,6 +124,15 @@ func TestNewPlanInstalled(t *testing.T) {
 	if p, err := NewPlan(Options{}, d, nil, &State{Disk: d.ID}); err != nil || p.Resume == nil {
 		t.Errorf("label with a state file: got %v, %v; want a resumed plan", p, err)
 	}
+	// The configuration our unfinished install wrote before it was
+	// stopped (the state names the same volume) is a resume too; another
+	// volume's is not.
+	if p, err := NewPlan(Options{}, d, cfg, &State{Disk: d.ID, UUID: uuid}); err != nil || p.Resume == nil || p.Replaces != nil {
+		t.Errorf("its own config with a state file: got %v, %v; want a resumed plan that replaces nothing", p, err)
+	}
+	if _, err := NewPlan(Options{}, d, cfg, &State{Disk: d.ID, UUID: "99999999-2222-3333-4444-555555555555"}); !errors.As(err, &ie) {
+		t.Errorf("another volume's config with a state file: got %v, want an InstalledError", err)
+	}
 	// A configuration naming another disk refuses a blank disk too.
 	if _, err := NewPlan(Options{}, blankDisk(), cfg, nil); !errors.As(err, &ie) || ie.OnDisk {
 		t.Errorf("blank disk with a config: got %v, want an InstalledError not on the disk", err)
