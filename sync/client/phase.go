@@ -30,11 +30,9 @@ func runPhase(ctx context.Context, acts []core.Action, workers int, do func(i in
 	// A channel for each action another one waits for; most wait for
 	// none (200,000 files written into existing directories).
 	done := make([]chan struct{}, len(acts))
-	for _, d := range deps {
-		for _, j := range d {
-			if done[j] == nil {
-				done[j] = make(chan struct{})
-			}
+	for _, j := range deps.flat {
+		if done[j] == nil {
+			done[j] = make(chan struct{})
 		}
 	}
 	work := make(chan int)
@@ -44,7 +42,7 @@ func runPhase(ctx context.Context, acts []core.Action, workers int, do func(i in
 		go func() {
 			defer wg.Done()
 			for i := range work {
-				errs[i] = runOne(ctx, i, deps[i], done, errs, func() error { return do(i) })
+				errs[i] = runOne(ctx, deps.of(i), done, errs, func() error { return do(i) })
 				if done[i] != nil {
 					close(done[i])
 				}
@@ -61,7 +59,7 @@ func runPhase(ctx context.Context, acts []core.Action, workers int, do func(i in
 
 // runOne waits for i's dependencies, then runs it unless one failed or
 // ctx is done.
-func runOne(ctx context.Context, i int, deps []int, done []chan struct{}, errs []error, do func() error) error {
+func runOne(ctx context.Context, deps []int32, done []chan struct{}, errs []error, do func() error) error {
 	for _, d := range deps {
 		<-done[d]
 		if errs[d] != nil {
@@ -74,44 +72,53 @@ func runOne(ctx context.Context, i int, deps []int, done []chan struct{}, errs [
 	return do()
 }
 
+// deps lists each action's dependencies in one array (8 bytes an action
+// and 4 a dependency, where a slice each took 24 and 8): action i's are
+// flat[off[i]:off[i+1]].
+type deps struct {
+	off  []int32
+	flat []int32
+}
+
+func (d *deps) of(i int) []int32 { return d.flat[d.off[i]:d.off[i+1]] }
+
 // dependencies returns, for each action, the earlier actions it waits for:
 // the last earlier one on each of its paths and the directories above
 // them (which waited for the ones before it: a chain), and for a
 // directory's removal every earlier one below it.
-func dependencies(acts []core.Action) [][]int {
-	deps := make([][]int, len(acts))
-	last := map[string]int{}   // path -> the last action on it (Path or From)
-	var below map[string][]int // directory -> actions strictly below it
+func dependencies(acts []core.Action) deps {
+	d := deps{off: make([]int32, len(acts)+1)}
+	last := make(map[string]int32, len(acts)) // path -> the last action on it (Path or From)
+	var below map[string][]int32              // directory -> actions strictly below it
 	for _, a := range acts {
 		if a.Op == core.OpRemove && a.Old.Kind == core.Dir {
-			below = map[string][]int{}
+			below = map[string][]int32{}
 			break
 		}
 	}
 	for i, a := range acts {
-		var d []int
 		ks := keys(a)
 		for _, p := range ks {
 			for q := p; q != ""; q = core.Parent(q) {
 				if j, ok := last[q]; ok {
-					d = append(d, j)
+					d.flat = append(d.flat, j)
 				}
 			}
 		}
 		if below != nil && a.Op == core.OpRemove && a.Old.Kind == core.Dir {
-			d = append(d, below[a.Path]...)
+			d.flat = append(d.flat, below[a.Path]...)
 		}
-		deps[i] = d
+		d.off[i+1] = int32(len(d.flat))
 		for _, p := range ks {
-			last[p] = i
+			last[p] = int32(i)
 			if below != nil {
 				for q := core.Parent(p); q != ""; q = core.Parent(q) {
-					below[q] = append(below[q], i)
+					below[q] = append(below[q], int32(i))
 				}
 			}
 		}
 	}
-	return deps
+	return d
 }
 
 // keys returns the paths a acts on: Path, and From when it differs.

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 
@@ -115,7 +116,7 @@ func saveState(path string, s *state, t core.Tree) error {
 		return fmt.Errorf("save the sync state: %w", err)
 	}
 	defer os.Remove(f.Name())
-	_, err = f.Write(encodeState(s, t))
+	err = writeState(f, s, t)
 	if err == nil {
 		err = f.Sync()
 	}
@@ -143,8 +144,21 @@ func syncDir(dir string) error {
 	return d.Sync()
 }
 
-func encodeState(s *state, t core.Tree) []byte {
-	b := make([]byte, 0, 64+t.Len()*48)
+// writeState writes the state file's content to w, 64 KiB at a time, so
+// that saving the state of 200,000 files does not hold a 10 MB copy of it
+// (and its growth) on top of the trees.
+func writeState(w io.Writer, s *state, t core.Tree) error {
+	const chunk = 64 << 10
+	h := sha256.New()
+	b := make([]byte, 0, chunk+4096)
+	var err error
+	flush := func() {
+		h.Write(b)
+		if err == nil {
+			_, err = w.Write(b)
+		}
+		b = b[:0]
+	}
 	b = append(b, stateMagic...)
 	b = append(b, stateVersion)
 	b = appendString(b, s.Local)
@@ -168,9 +182,15 @@ func encodeState(s *state, t core.Tree) []byte {
 			b = appendString(b, e.Target)
 		}
 		prev, mtime = p, e.MTime
+		if len(b) >= chunk {
+			flush()
+		}
 	}
-	sum := sha256.Sum256(b)
-	return append(b, sum[:]...)
+	flush()
+	if err == nil {
+		_, err = w.Write(h.Sum(nil))
+	}
+	return err
 }
 
 func appendString(b []byte, s string) []byte {

@@ -16,8 +16,8 @@ import (
 // so that a change made to one of them while the run went on keeps it
 // from claiming both sides are equal. It costs a stat per touched path on
 // each side (one Stat request per 4,096 on the server), not a second scan.
-func (x *executor) verify(doneL, doneR []core.Action, loc, rem core.Tree) bool {
-	for _, p := range touched(doneL) {
+func (x *executor) verify(touchedL, touchedR []string, loc, rem core.Tree) bool {
+	for _, p := range touchedL {
 		want := loc.Lookup(p)
 		st, err := x.l.root.Lstat(p)
 		if errors.Is(err, unix.ENOENT) || errors.Is(err, unix.ENOTDIR) {
@@ -30,7 +30,7 @@ func (x *executor) verify(doneL, doneR []core.Action, loc, rem core.Tree) bool {
 			return false
 		}
 	}
-	rp := touched(doneR)
+	rp := touchedR
 	for i := 0; i < len(rp); i += proto.MaxBatch {
 		batch := rp[i:min(i+proto.MaxBatch, len(rp))]
 		paths := make([]string, len(batch))

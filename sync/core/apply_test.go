@@ -76,3 +76,50 @@ func TestSettle(t *testing.T) {
 		t.Errorf("agreed entry: got mtime %d, want the local side's 77", got.Lookup("a").MTime)
 	}
 }
+
+// TestSettleShares checks that Settle returns local itself when the
+// result is local (a converged run: no copy of the tree), and a correct
+// copy when the result departs from local anywhere: first, in the
+// middle, or last.
+func TestSettleShares(t *testing.T) {
+	l := mk(t, "a", file(1), "b", file(2), "c", file(3))
+	got := Settle(mk(t, "a", file(9)), l, mk(t, "a", file(1), "b", file(2), "c", file(3)))
+	if got.Len() != 3 || &got.recs[0] != &l.recs[0] {
+		t.Errorf("converged: got %s (shared %v), want local itself", treeString(got), got.Len() > 0 && &got.recs[0] == &l.recs[0])
+	}
+	for _, c := range []struct {
+		name    string
+		a, r    Tree
+		want    string
+		diverge bool
+	}{
+		{"first differs", mk(t, "a", file(7)), mk(t, "a", file(8), "b", file(2), "c", file(3)), "{a=f7 b=f2 c=f3}", true},
+		{"middle differs", mk(t, "b", file(7)), mk(t, "a", file(1), "b", file(8), "c", file(3)), "{a=f1 b=f7 c=f3}", true},
+		{"last dropped", Tree{}, mk(t, "a", file(1), "b", file(2)), "{a=f1 b=f2}", true},
+		{"extra from ancestor", mk(t, "d", file(4)), mk(t, "a", file(1), "b", file(2), "c", file(3), "d", file(5)), "{a=f1 b=f2 c=f3 d=f4}", true},
+		{"gone on both", mk(t, "d", file(4)), mk(t, "a", file(1), "b", file(2), "c", file(3)), "{a=f1 b=f2 c=f3}", false},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			got := Settle(c.a, l, c.r)
+			if treeString(got) != c.want {
+				t.Errorf("got %s, want %s", treeString(got), c.want)
+			}
+			if c.diverge && got.Len() > 0 && &got.recs[0] == &l.recs[0] {
+				t.Errorf("got a tree sharing local's records, want a copy")
+			}
+		})
+	}
+	if treeString(l) != "{a=f1 b=f2 c=f3}" {
+		t.Errorf("Settle changed its input: %s", treeString(l))
+	}
+}
+
+// TestApplyNothing checks that Apply with no actions returns the tree
+// itself, not a copy.
+func TestApplyNothing(t *testing.T) {
+	tr := mk(t, "a", file(1))
+	got, err := Apply(tr, nil)
+	if err != nil || &got.recs[0] != &tr.recs[0] {
+		t.Errorf("got %s, %v (shared %v), want the tree itself", treeString(got), err, err == nil && &got.recs[0] == &tr.recs[0])
+	}
+}

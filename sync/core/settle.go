@@ -9,10 +9,25 @@ package core
 // exception keeps the tree's shape: a directory both sides hold with
 // different permission bits, where the old ancestor had none, is recorded
 // with the bits both sides have. After a fully applied plan (see Apply),
-// Settle(ancestor, local', remote') is simply local'.
+// Settle(ancestor, local', remote') is simply local'. Settle returns
+// local itself (sharing its records) when the result is local, as after
+// every run that converged: no second copy of a 200,000-entry tree.
 func Settle(ancestor, local, remote Tree) Tree {
-	var out []record
 	a, l, r := ancestor.recs, local.recs, remote.recs
+	// out stays nil while the result so far is l[:n]; a difference makes
+	// it a copy of that prefix, with room for the longest input.
+	var out []record
+	n := 0
+	keep := func(rec *record, fromLocal bool) {
+		if out == nil && fromLocal && n < len(l) && rec == &l[n] {
+			n++
+			return
+		}
+		if out == nil {
+			out = append(make([]record, 0, max(len(a), len(l), len(r))), l[:n]...)
+		}
+		out = append(out, *rec)
+	}
 	i, j, k := 0, 0, 0
 	for i < len(a) || j < len(l) || k < len(r) {
 		p := ""
@@ -40,15 +55,25 @@ func Settle(ancestor, local, remote Tree) Tree {
 		}
 		switch {
 		case le != nil && re != nil && Same(le.entry(), re.entry()):
-			out = append(out, *le)
+			keep(le, true)
 		case le == nil && re == nil:
 		case le != nil && re != nil && le.kind == Dir && re.kind == Dir && (ae == nil || ae.kind != Dir):
 			d := *le
 			d.mode &= re.mode
-			out = append(out, d)
+			keep(&d, false)
 		case ae != nil:
-			out = append(out, *ae)
+			keep(ae, false)
 		}
+		if out == nil && le != nil && n < len(l) && le == &l[n] {
+			// l[n] was not kept: the result is no longer a prefix of l.
+			out = append(make([]record, 0, max(len(a), len(l), len(r))), l[:n]...)
+		}
+	}
+	if out == nil {
+		return local // every record of local kept, nothing else
+	}
+	if len(out) == 0 {
+		return Tree{}
 	}
 	return Tree{recs: out}
 }

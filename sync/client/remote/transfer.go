@@ -289,7 +289,7 @@ func (c *Client) Upload(ctx context.Context, p string, expect proto.Expect, src 
 		// The server hashes what it receives and refuses a Commit whose
 		// hash differs (ErrMismatch): no need to chunk and hash the file
 		// here a second time (the scan did once).
-		off, err = c.sendRaw(s, p, src, start, &st)
+		off, err = c.sendRaw(s, p, src, start, o.Size, &st)
 	}
 	if err == nil && off != o.Size {
 		err = ErrSourceChanged
@@ -382,14 +382,27 @@ func (c *Client) sendDelta(s *stream, p string, src *os.File, start int64, have 
 	return off, fh.Sum(), err
 }
 
-// rawBufs holds sendRaw's read buffers.
-var rawBufs = sync.Pool{New: func() any { b := make([]byte, proto.MaxData); return &b }}
+// rawBufs holds sendRaw's read buffers of one Data frame each; smallBufs
+// those of files of at most smallFile bytes (most files), so that 128
+// uploads of small files at once hold 2 MiB of buffers, not 32.
+var (
+	rawBufs   = sync.Pool{New: func() any { b := make([]byte, proto.MaxData); return &b }}
+	smallBufs = sync.Pool{New: func() any { b := make([]byte, smallFile); return &b }}
+)
+
+// smallFile is the largest file read with a small buffer.
+const smallFile = 16 << 10
 
 // sendRaw sends src from start to its end as Data frames and returns the
-// offset it reached.
-func (c *Client) sendRaw(s *stream, p string, src *os.File, start int64, st *TransferStats) (int64, error) {
-	bp := rawBufs.Get().(*[]byte)
-	defer rawBufs.Put(bp)
+// offset it reached. size is how long src is expected to be (it is read to
+// its end whatever it is).
+func (c *Client) sendRaw(s *stream, p string, src *os.File, start, size int64, st *TransferStats) (int64, error) {
+	pool := &rawBufs
+	if size-start <= smallFile {
+		pool = &smallBufs
+	}
+	bp := pool.Get().(*[]byte)
+	defer pool.Put(bp)
 	off := start
 	for {
 		n, err := src.ReadAt(*bp, off)
