@@ -208,23 +208,15 @@ func newStatusCmd(a *app) *cobra.Command {
 		Short: "Show what each configured folder is doing",
 		Args:  usageArgs(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			p, err := agent.ConfigPath()
+			ag, err := newAgent(a)
 			if err != nil {
 				return err
 			}
-			c, err := agent.Load(p)
+			c, err := agent.Load(ag.ConfigPath)
 			if err != nil {
 				return err
 			}
-			state, err := client.StateDir()
-			if err != nil {
-				return err
-			}
-			rt, err := agent.RuntimeDir()
-			if err != nil {
-				return err
-			}
-			s, err := agent.ReadStatus(rt, state, c)
+			s, err := agent.ReadStatus(ag.RuntimeDir, ag.StateDir, c)
 			if err != nil {
 				return err
 			}

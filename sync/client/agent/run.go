@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"simplecloud/sync/client"
@@ -124,13 +125,18 @@ func (a *Agent) Run(ctx context.Context) error {
 }
 
 // fileID is what tells that the configuration file was replaced or
-// written: its inode, size and mtime.
+// written: its inode, size and mtime (not the whole stat, whose atime a
+// read may change).
 func fileID(p string) string {
 	fi, err := os.Stat(p)
 	if err != nil {
 		return "missing"
 	}
-	return fmt.Sprint(fi.Size(), fi.ModTime().UnixNano(), fi.Sys())
+	var ino uint64
+	if st, ok := fi.Sys().(*syscall.Stat_t); ok {
+		ino = st.Ino
+	}
+	return fmt.Sprint(ino, fi.Size(), fi.ModTime().UnixNano())
 }
 
 // apply starts the folders of cfg that do not run as configured, and stops
