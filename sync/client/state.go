@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"simplecloud/internal/xdg"
 	"simplecloud/sync/core"
 )
 
@@ -72,15 +73,11 @@ func StatePath(dir, local, remote string) string {
 // StateDir returns $XDG_STATE_HOME/simplecloud/sync, with XDG's default
 // ~/.local/state.
 func StateDir() (string, error) {
-	base := os.Getenv("XDG_STATE_HOME")
-	if base == "" || !filepath.IsAbs(base) {
-		home, err := os.UserHomeDir()
-		if err != nil {
-			return "", fmt.Errorf("find the state directory: %w", err)
-		}
-		base = filepath.Join(home, ".local", "state")
+	dir, err := xdg.StateHome.Path(os.Getenv, "simplecloud", "sync")
+	if err != nil {
+		return "", fmt.Errorf("find the state directory: %w", err)
 	}
-	return filepath.Join(base, "simplecloud", "sync"), nil
+	return dir, nil
 }
 
 // loadState reads an ancestor file. A missing file is no ancestor (nil,

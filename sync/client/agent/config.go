@@ -11,6 +11,7 @@ import (
 
 	"github.com/BurntSushi/toml"
 
+	"simplecloud/internal/xdg"
 	"simplecloud/sync/client/remote"
 )
 
@@ -42,15 +43,11 @@ type Config struct {
 // ConfigPath returns $XDG_CONFIG_HOME/simplecloud/client.toml, with XDG's
 // default ~/.config.
 func ConfigPath() (string, error) {
-	base := os.Getenv("XDG_CONFIG_HOME")
-	if base == "" || !filepath.IsAbs(base) {
-		home, err := os.UserHomeDir()
-		if err != nil {
-			return "", fmt.Errorf("find the configuration directory: %w", err)
-		}
-		base = filepath.Join(home, ".config")
+	p, err := xdg.ConfigHome.Path(os.Getenv, "simplecloud", "client.toml")
+	if err != nil {
+		return "", fmt.Errorf("find the configuration directory: %w", err)
 	}
-	return filepath.Join(base, "simplecloud", "client.toml"), nil
+	return p, nil
 }
 
 // Load reads and checks the configuration at path; a missing file is an

@@ -16,6 +16,7 @@ import (
 	"sort"
 	"strings"
 
+	"simplecloud/internal/xdg"
 	"simplecloud/sync/seal"
 )
 
@@ -34,15 +35,11 @@ type Store struct {
 // $HOME/.config/simplecloud/keys when XDG_CONFIG_HOME is unset; getenv is
 // os.Getenv, normally.
 func DefaultDir(getenv func(string) string) (string, error) {
-	base := getenv("XDG_CONFIG_HOME")
-	if base == "" || !filepath.IsAbs(base) {
-		home := getenv("HOME")
-		if home == "" {
-			return "", errors.New("find the key directory: neither XDG_CONFIG_HOME nor HOME is set")
-		}
-		base = filepath.Join(home, ".config")
+	dir, err := xdg.ConfigHome.Path(getenv, "simplecloud", "keys")
+	if err != nil {
+		return "", fmt.Errorf("find the key directory: %w", err)
 	}
-	return filepath.Join(base, "simplecloud", "keys"), nil
+	return dir, nil
 }
 
 // Path returns the file that holds the key with this id.
