@@ -234,13 +234,7 @@ func TestRootScanLoopMount(t *testing.T) {
 			t.Errorf("pid %d: got %q, want exited after SIGTERM", o.Step.PIDs[0], o.Detail)
 		}
 	}
-	after, err := testScanner(t).Scan(context.Background(), dev.String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if after.Busy() {
-		t.Errorf("after teardown: still busy: %+v", after)
-	}
+	waitFree(t, dev.String())
 	nsInfo, err := os.ReadFile(fmt.Sprintf("/proc/%d/mountinfo", want["mount-ns"]))
 	if err != nil {
 		t.Fatalf("the namespace's sleeper should still run: %v", err)
@@ -340,13 +334,28 @@ func TestRootSwapAndLoop(t *testing.T) {
 	if !res.OK() {
 		t.Fatalf("apply: %+v", res.Outcomes)
 	}
-	after, err := testScanner(t).Scan(context.Background(), loop)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if after.Busy() {
-		t.Errorf("still busy after apply: %+v", after)
-	}
+	waitFree(t, loop)
+}
+
+// waitFree checks that nothing holds target after an apply. A disk listing
+// in another test (it probes every block device with an exclusive open) may
+// hold the device for a moment, so a process is waited for; anything apply
+// should have freed must be gone at once.
+func waitFree(t *testing.T, target string) {
+	t.Helper()
+	testutil.Eventually(t, 10*time.Second, func() error {
+		after, err := testScanner(t).Scan(context.Background(), target)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(after.Swaps)+len(after.Loops)+len(after.Mounts)+len(after.Stacked) > 0 {
+			t.Fatalf("apply left holders: %+v", after)
+		}
+		if after.Busy() {
+			return fmt.Errorf("still busy after apply: %+v", after)
+		}
+		return nil
+	})
 }
 
 // testScanner is a scanner of the running system that keeps its BPF
