@@ -31,11 +31,12 @@ func newReplicaCmd(a *app) *cobra.Command {
 folders) named in the [replica] table of simplecloud.toml in an S3-compatible
 bucket: only ciphertext and keyed-hash names leave the server. Each run uploads
 the chunks the bucket lacks and a sealed snapshot; restore rebuilds trees from a
-snapshot (disaster recovery), verify re-reads and checks every object.
+snapshot (disaster recovery), verify re-reads and checks every object, prune
+thins old snapshots out and deletes the chunks no snapshot uses any more.
 The layout is in sync/replica/FORMAT.md.`,
 	}
 	cmd.PersistentFlags().StringVar(&f.config, "config", "/etc/simplecloud/simplecloud.toml", "configuration file with a [replica] table")
-	cmd.AddCommand(newReplicaRunCmd(a, f), newReplicaListCmd(a, f), newReplicaVerifyCmd(a, f), newReplicaRestoreCmd(a, f))
+	cmd.AddCommand(newReplicaRunCmd(a, f), newReplicaListCmd(a, f), newReplicaVerifyCmd(a, f), newReplicaRestoreCmd(a, f), newReplicaPruneCmd(a, f))
 	return cmd
 }
 
@@ -265,4 +266,47 @@ func ownerOf(tree string) (uid, gid int, ok bool) {
 	uid, err1 := strconv.Atoi(u.Uid)
 	gid, err2 := strconv.Atoi(u.Gid)
 	return uid, gid, err1 == nil && err2 == nil
+}
+
+func newReplicaPruneCmd(a *app, f *replicaFlags) *cobra.Command {
+	var dryRun bool
+	cmd := &cobra.Command{
+		Use:   "prune [--dry-run]",
+		Short: "Thin old snapshots out and delete the chunks no snapshot uses",
+		Long: `prune keeps snapshots on the staggered schedule of the sync's versions: every
+snapshot of the last hour, then the newest of each hour for a day, of each day
+for 30 days and of each week after that (the latest always), deletes the
+others, and then deletes every chunk no kept snapshot refers to. It holds the
+bucket's lock: it waits for no run and no run starts while it deletes (each
+refuses with a message naming the other). Every kept snapshot is read first;
+if one cannot be opened, nothing is deleted. --dry-run says what would go.`,
+		Args: usageArgs(cobra.NoArgs),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			env, err := f.open()
+			if err != nil {
+				return err
+			}
+			p := &replica.Pruner{Bucket: env.s3, Key: env.key, StateDir: env.cfg.StateDir,
+				BucketName: env.bucket, Log: a.log.With("component", "replica")}
+			st, err := p.Prune(cmd.Context(), dryRun)
+			if err != nil {
+				return err
+			}
+			verb := "deleted"
+			if dryRun {
+				verb = "would delete"
+			}
+			for _, id := range st.DroppedIDs {
+				fmt.Fprintf(a.stdout, "%s snapshot %s\n", verb, id)
+			}
+			fmt.Fprintf(a.stdout, "%s %d of %d snapshots and %d of %d chunks (%d bytes)\n", verb,
+				len(st.DroppedIDs), st.Snapshots, st.ChunksDeleted, st.Chunks, st.BytesDeleted)
+			if dryRun {
+				fmt.Fprintln(a.stdout, "Nothing was deleted (--dry-run).")
+			}
+			return nil
+		},
+	}
+	cmd.Flags().BoolVar(&dryRun, "dry-run", false, "say what would be deleted and delete nothing")
+	return cmd
 }

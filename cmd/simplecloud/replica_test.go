@@ -130,6 +130,20 @@ sources = ["alice:docs", "alice:.simplecloud/versions"]
 			t.Fatalf("restore --force: exit %d, stderr %q", code, stderr)
 		}
 	})
+	testutil.Step(t, "prune keeps this hour's snapshots and leaves no lock", func(t *testing.T) {
+		code, stdout, stderr := runReplicaCLI("--config", cfg, "prune", "--dry-run")
+		if code != 0 || !strings.Contains(stdout, "would delete 0 of 2 snapshots and 0 of ") || !strings.Contains(stdout, "Nothing was deleted") {
+			t.Fatalf("prune --dry-run: exit %d, stdout %q, stderr %q", code, stdout, stderr)
+		}
+		code, stdout, stderr = runReplicaCLI("--config", cfg, "prune")
+		if code != 0 || !strings.Contains(stdout, "deleted 0 of 2 snapshots and 0 of ") {
+			t.Fatalf("prune: exit %d, stdout %q, stderr %q", code, stdout, stderr)
+		}
+		code, stdout, _ = runReplicaCLI("--config", cfg, "list")
+		if code != 0 || len(strings.Fields(stdout)) != 2 {
+			t.Fatalf("list after prune: exit %d, stdout %q; want both snapshots", code, stdout)
+		}
+	})
 	testutil.Step(t, "verify names a changed object and exits 1", func(t *testing.T) {
 		s3, err := replica.NewS3(replica.S3Options{Endpoint: env["AWS_ENDPOINT_URL"], Bucket: bucket,
 			AccessKey: env["AWS_ACCESS_KEY_ID"], SecretKey: secret})

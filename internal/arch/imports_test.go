@@ -51,8 +51,9 @@ var rules = []rule{
 	{prefix: "sync/server/admit", allow: []string{"sync/server/admit"},
 		forbidOS: []string{"os", "os/exec", "syscall", "golang.org/x/sys/unix", "net"}},
 	{prefix: "sync/client", allow: []string{"sync/client", "sync/core", "sync/proto", "sync/rootfs", "sync/scan", "sync/watch", "sync/versions", "internal/"}},
-	// The replica reads trees through rootfs and scan and seals with seal; S3 stays in s3.go.
-	{prefix: "sync/replica", allow: []string{"sync/replica", "sync/seal", "sync/proto", "sync/rootfs", "sync/scan", "internal/"}},
+	// The replica reads trees through rootfs and scan and seals with seal; S3 stays in s3.go;
+	// its prune thins snapshots on the versions' schedule.
+	{prefix: "sync/replica", allow: []string{"sync/replica", "sync/seal", "sync/proto", "sync/rootfs", "sync/scan", "sync/versions", "internal/"}},
 	{prefix: "images", allow: []string{"images", "internal/"}},
 	{prefix: "internal/", allow: []string{"internal/"}},
 }

@@ -4,8 +4,10 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -27,21 +29,34 @@ type chunkCache struct {
 	f    *os.File
 }
 
-// openCache loads the cache at path, or lists the bucket when there is
-// none, and opens it for appending.
-func openCache(ctx context.Context, b Bucket, path string) (*chunkCache, error) {
+// openCache loads the cache in dir (dir/chunks), or lists the bucket when
+// there is none or a prune has deleted chunks since it was written (the
+// bucket's generation, dir/generation), and opens it for appending.
+func openCache(ctx context.Context, b Bucket, dir string) (*chunkCache, error) {
 	c := &chunkCache{have: map[string]bool{}}
+	path := filepath.Join(dir, "chunks")
+	gen, err := bucketGeneration(ctx, b)
+	if err != nil {
+		return nil, err
+	}
+	local, err := os.ReadFile(filepath.Join(dir, "generation"))
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("read chunk cache: %w", err)
+	}
 	data, err := os.ReadFile(path)
 	switch {
-	case err == nil:
+	case err == nil && string(local) == gen:
 		for _, l := range bytes.Split(data, []byte("\n")) {
 			if len(l) == 2*seal.IDSize { // a line cut short by a crash is dropped
 				c.have[string(l)] = true
 			}
 		}
-	case errors.Is(err, fs.ErrNotExist):
+	case err == nil || errors.Is(err, fs.ErrNotExist):
 		if err := c.rebuild(ctx, b, path); err != nil {
 			return nil, err
+		}
+		if err := writeFileAtomic(filepath.Join(dir, "generation"), []byte(gen)); err != nil {
+			return nil, fmt.Errorf("write chunk cache: %w", err)
 		}
 	default:
 		return nil, fmt.Errorf("read chunk cache: %w", err)
@@ -74,11 +89,80 @@ func (c *chunkCache) rebuild(ctx context.Context, b Bucket, path string) error {
 	if err := w.Flush(); err != nil {
 		return err
 	}
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, buf.Bytes(), 0o600); err != nil {
+	if err := writeFileAtomic(path, buf.Bytes()); err != nil {
 		return fmt.Errorf("write chunk cache: %w", err)
 	}
-	if err := os.Rename(tmp, path); err != nil {
+	return nil
+}
+
+// writeFileAtomic writes data to path through a temporary file renamed
+// into place.
+func writeFileAtomic(path string, data []byte) error {
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, data, 0o600); err != nil {
+		return err
+	}
+	return os.Rename(tmp, path)
+}
+
+// generationKey names the object a prune rewrites with a new random id
+// after it deleted chunks: a server whose chunk cache was made at another
+// generation lists the bucket again rather than trust it.
+const generationKey = "pruned"
+
+// bucketGeneration returns the bucket's prune generation, "" before the
+// first prune.
+func bucketGeneration(ctx context.Context, b Bucket) (string, error) {
+	data, err := b.Get(ctx, generationKey)
+	if errors.Is(err, ErrNotFound) {
+		return "", nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("read the bucket's prune generation: %w", err)
+	}
+	return string(data), nil
+}
+
+// newGeneration puts a new prune generation and returns it.
+func newGeneration(ctx context.Context, b Bucket, rnd io.Reader) (string, error) {
+	var id [8]byte
+	if _, err := io.ReadFull(rnd, id[:]); err != nil {
+		return "", fmt.Errorf("prune generation: %w", err)
+	}
+	gen := hex.EncodeToString(id[:])
+	if err := b.Put(ctx, generationKey, strings.NewReader(gen), int64(len(gen))); err != nil {
+		return "", fmt.Errorf("put prune generation: %w", err)
+	}
+	return gen, nil
+}
+
+// forgetChunks takes the deleted chunk objects out of the cache in dir
+// and records the generation they were deleted in. A missing cache stays
+// missing: the next run lists the bucket.
+func forgetChunks(dir string, deleted []string, gen string) error {
+	path := filepath.Join(dir, "chunks")
+	data, err := os.ReadFile(path)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+	case err != nil:
+		return fmt.Errorf("read chunk cache: %w", err)
+	default:
+		gone := make(map[string]bool, len(deleted))
+		for _, k := range deleted {
+			gone[strings.TrimPrefix(k, chunkPrefix)] = true
+		}
+		var buf bytes.Buffer
+		for _, l := range bytes.Split(data, []byte("\n")) {
+			if len(l) == 2*seal.IDSize && !gone[string(l)] {
+				buf.Write(l)
+				buf.WriteByte('\n')
+			}
+		}
+		if err := writeFileAtomic(path, buf.Bytes()); err != nil {
+			return fmt.Errorf("write chunk cache: %w", err)
+		}
+	}
+	if err := writeFileAtomic(filepath.Join(dir, "generation"), []byte(gen)); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return fmt.Errorf("write chunk cache: %w", err)
 	}
 	return nil

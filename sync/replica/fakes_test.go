@@ -17,7 +17,8 @@ type countingBucket struct {
 	Bucket
 	mu                        sync.Mutex
 	puts, gets, exists, lists int
-	failAfter                 int // >0: puts past this many fail
+	listed                    []string // the prefixes listed
+	failAfter                 int      // >0: puts past this many fail
 }
 
 var errInjected = errors.New("injected failure")
@@ -50,6 +51,7 @@ func (c *countingBucket) Exists(ctx context.Context, key string) (bool, error) {
 func (c *countingBucket) List(ctx context.Context, prefix string, fn func(string, int64) error) error {
 	c.mu.Lock()
 	c.lists++
+	c.listed = append(c.listed, prefix)
 	c.mu.Unlock()
 	return c.Bucket.List(ctx, prefix, fn)
 }
@@ -57,7 +59,7 @@ func (c *countingBucket) List(ctx context.Context, prefix string, fn func(string
 func (c *countingBucket) reset() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.puts, c.gets, c.exists, c.lists = 0, 0, 0, 0
+	c.puts, c.gets, c.exists, c.lists, c.listed = 0, 0, 0, 0, nil
 }
 
 // memBucket is a Bucket in memory, for the pure unit tests.

@@ -80,11 +80,18 @@ func (r *Replicator) Run(ctx context.Context, sources []Source) (Stats, error) {
 	if err := CheckKey(ctx, r.Bucket, r.Key, true); err != nil {
 		return st, err
 	}
+	// Shared with other runs, exclusive of a prune: the chunk cache and
+	// the last snapshot's record lists stay true while this run uses them.
+	l, err := takeLock(ctx, r.Bucket, lockRun, now, rnd)
+	if err != nil {
+		return st, fmt.Errorf("replica run: %w", err)
+	}
+	defer l.release(ctx)
 	prev, prevID, err := LoadSnapshot(ctx, r.Bucket, r.Key, "")
 	if err != nil {
 		return st, fmt.Errorf("last snapshot: %w", err)
 	}
-	cache, err := openCache(ctx, r.Bucket, filepath.Join(r.StateDir, bucketID(r.BucketName, "", r.Key.ID()), "chunks"))
+	cache, err := openCache(ctx, r.Bucket, filepath.Join(r.StateDir, bucketID(r.BucketName, "", r.Key.ID())))
 	if err != nil {
 		return st, err
 	}

@@ -7,8 +7,10 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/minio/minio-go/v7"
 
@@ -42,9 +44,9 @@ func TestS3Replica(t *testing.T) {
 		if st.Files != 4 || st.Read != 4 || st.ChunksUploaded < 6 {
 			t.Fatalf("got %+v, want 4 files read and at least 6 chunks uploaded", st)
 		}
-		// The marker, each chunk, the snapshot.
-		if b.puts != st.ChunksUploaded+2 {
-			t.Fatalf("got %d puts, want %d", b.puts, st.ChunksUploaded+2)
+		// The marker, the run's lock, each chunk, the snapshot.
+		if b.puts != st.ChunksUploaded+3 {
+			t.Fatalf("got %d puts, want %d", b.puts, st.ChunksUploaded+3)
 		}
 	})
 	testutil.Step(t, "a no-change run uploads only its snapshot and asks nothing per chunk", func(t *testing.T) {
@@ -56,8 +58,8 @@ func TestS3Replica(t *testing.T) {
 		if st.Read != 0 || st.Reused != 4 || st.ChunksUploaded != 0 {
 			t.Fatalf("got %+v, want nothing read, 4 reused, no chunk uploaded", st)
 		}
-		if b.puts != 1 || b.exists != 0 {
-			t.Fatalf("got %d puts and %d HEADs, want 1 put (the snapshot) and none", b.puts, b.exists)
+		if b.puts != 2 || b.exists != 0 {
+			t.Fatalf("got %d puts and %d HEADs, want 2 puts (the lock and the snapshot) and none", b.puts, b.exists)
 		}
 	})
 	testutil.Step(t, "a changed file uploads only its new chunks", func(t *testing.T) {
@@ -137,13 +139,13 @@ func TestS3Replica(t *testing.T) {
 			t.Fatal(err)
 		}
 		b.reset()
-		b.failAfter = 2
+		b.failAfter = 3 // the lock and two chunks
 		_, err := rep.Run(ctx, sources)
 		b.failAfter = 0
 		if !errors.Is(err, errInjected) {
 			t.Fatalf("interrupted run: got %v, want the injected failure", err)
 		}
-		done := b.puts
+		done := b.puts - 1
 		b.reset()
 		st, err := rep.Run(ctx, sources)
 		if err != nil {
@@ -158,8 +160,37 @@ func TestS3Replica(t *testing.T) {
 		}
 		b.reset()
 		st, err = rep.Run(ctx, sources)
-		if err != nil || st.ChunksUploaded != 0 || b.lists == 0 {
-			t.Fatalf("run without a cache: got %+v, %d lists, %v; want no upload after a listing", st, b.lists, err)
+		if err != nil || st.ChunksUploaded != 0 || !slices.Contains(b.listed, chunkPrefix) {
+			t.Fatalf("run without a cache: got %+v, listed %q, %v; want no upload after a listing of %s", st, b.listed, err, chunkPrefix)
+		}
+	})
+	testutil.Step(t, "prune deletes dropped snapshots and their chunks through S3", func(t *testing.T) {
+		ids, _ := Snapshots(ctx, b)
+		// Two days on, the runs of these minutes share one day bucket: the
+		// newest stays.
+		p := &Pruner{Bucket: b, Key: key, StateDir: state, BucketName: "test", Now: func() time.Time { return time.Now().Add(48 * time.Hour) }}
+		st, err := p.Prune(ctx, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		left, _ := Snapshots(ctx, b)
+		if len(ids) < 2 || len(st.DroppedIDs) != len(ids)-1 || len(left) != 1 || left[0] != ids[len(ids)-1] {
+			t.Fatalf("snapshots %v, dropped %v, left %v; want only the newest left", ids, st.DroppedIDs, left)
+		}
+		if st.ChunksDeleted == 0 {
+			t.Fatalf("got %+v, want the changed file's old chunks deleted", st)
+		}
+		var locks []string
+		b.List(ctx, lockPrefix, func(k string, _ int64) error { locks = append(locks, k); return nil })
+		if len(locks) != 0 {
+			t.Fatalf("locks left: %v", locks)
+		}
+		snap, _, err := LoadSnapshot(ctx, b, key, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if probs, err := Verify(ctx, b, key, snap); err != nil || len(probs) != 0 {
+			t.Fatalf("verify after prune: %v, %v", probs, err)
 		}
 	})
 	testutil.Step(t, "tampering is caught by verify and by restore", func(t *testing.T) {

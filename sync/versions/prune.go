@@ -37,41 +37,19 @@ type item struct {
 // a coarser bucket. Hour buckets nest in days; week buckets start on a
 // Thursday (the epoch's weekday).
 func planPrune(items []item, now time.Time, pol Policy) []int {
-	order := make([]int, len(items))
-	for i := range order {
-		order[i] = i
-	}
-	// Newest first within each path.
-	sort.SliceStable(order, func(a, b int) bool {
-		x, y := items[order[a]], items[order[b]]
-		if x.path != y.path {
-			return x.path < y.path
-		}
-		return x.kept.After(y.kept)
-	})
 	drop := make([]bool, len(items))
 	if pol.Staggered {
-		type key struct {
-			path   string
-			step   time.Duration
-			bucket int64
+		byPath := map[string][]int{}
+		for i, it := range items {
+			byPath[it.path] = append(byPath[it.path], i)
 		}
-		seen := map[key]bool{}
-		for _, i := range order {
-			it := items[i]
-			age := now.Sub(it.kept)
-			for _, s := range schedule {
-				if age >= s.until {
-					continue
-				}
-				if s.step > 0 {
-					k := key{it.path, s.step, it.kept.Unix() / int64(s.step/time.Second)}
-					if seen[k] {
-						drop[i] = true
-					}
-					seen[k] = true
-				}
-				break
+		for _, idx := range byPath {
+			times := make([]time.Time, len(idx))
+			for j, i := range idx {
+				times[j] = items[i].kept
+			}
+			for j, d := range Staggered(times, now) {
+				drop[idx[j]] = d
 			}
 		}
 	}
@@ -100,6 +78,41 @@ func planPrune(items []item, now time.Time, pol Policy) []int {
 		}
 	}
 	return out
+}
+
+// Staggered applies the staggered schedule to the times of the versions
+// of one thing (a file's versions, a replica's snapshots) and reports
+// which to drop: all are kept for an hour; then, in each hour, day (up to
+// 30 days) and week bucket of Unix time, only the newest. The newest of
+// all is always kept. Buckets are fixed, so a version kept by one run is
+// kept by the next until its age moves it into a coarser bucket.
+func Staggered(times []time.Time, now time.Time) []bool {
+	order := make([]int, len(times))
+	for i := range order {
+		order[i] = i
+	}
+	sort.SliceStable(order, func(a, b int) bool { return times[order[a]].After(times[order[b]]) })
+	type key struct {
+		step   time.Duration
+		bucket int64
+	}
+	drop := make([]bool, len(times))
+	seen := map[key]bool{}
+	for _, i := range order {
+		age := now.Sub(times[i])
+		for _, s := range schedule {
+			if age >= s.until {
+				continue
+			}
+			if s.step > 0 {
+				k := key{s.step, times[i].Unix() / int64(s.step/time.Second)}
+				drop[i] = seen[k]
+				seen[k] = true
+			}
+			break
+		}
+	}
+	return drop
 }
 
 // PruneStats says what Prune did.

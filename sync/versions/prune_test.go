@@ -80,3 +80,22 @@ func TestPrune(t *testing.T) {
 		t.Errorf("emptied store directories remain: %v", err)
 	}
 }
+
+// TestStaggered: the schedule on its own, as the replica's snapshots use
+// it: the newest is kept however old, and a week keeps one.
+func TestStaggered(t *testing.T) {
+	now := time.Date(2026, 12, 5, 12, 0, 0, 0, time.UTC)
+	week := 7 * 24 * time.Hour
+	// 2026-07-16 is a Thursday: a week bucket of Unix time starts there.
+	start := time.Date(2026, 7, 16, 0, 0, 0, 0, time.UTC)
+	times := []time.Time{start.Add(2 * 24 * time.Hour), start.Add(24 * time.Hour), start.Add(week + time.Hour), now.Add(-time.Minute)}
+	if got, want := Staggered(times, now), []bool{false, true, false, false}; !reflect.DeepEqual(got, want) {
+		t.Errorf("got %v, want %v", got, want)
+	}
+	if got := Staggered([]time.Time{now.Add(-400 * 24 * time.Hour)}, now); got[0] {
+		t.Error("the only version, a year old, was dropped")
+	}
+	if got := Staggered(nil, now); len(got) != 0 {
+		t.Errorf("got %v for no versions", got)
+	}
+}
