@@ -30,7 +30,7 @@ func newDistCmd(a *app) *cobra.Command {
 binary (images/deb puts them in the Debian package):
 
   simplecloud.toml          the configuration file, every key commented out
-  units/*.service           the systemd units, for the binary at --bin
+  units/*.service, *.timer  the systemd units, for the binary at --bin
   man/*.1.gz                a man page for every command
   completion/bash/simplecloud, completion/zsh/_simplecloud,
   completion/fish/simplecloud.fish
@@ -70,6 +70,9 @@ func distFiles(root *cobra.Command, bin string) (map[string][]byte, error) {
 	files := map[string][]byte{"simplecloud.toml": []byte(shippedConfig())}
 	c := &provision.Config{Volume: provision.VolumeConfig{Mount: provision.DefaultMount}}
 	for name, text := range provision.Units(bin, defaultConfig, c) {
+		files["units/"+name] = []byte(text)
+	}
+	for name, text := range provision.ReplicaUnits(bin, defaultConfig) {
 		files["units/"+name] = []byte(text)
 	}
 	root.InitDefaultHelpCmd()

@@ -6,7 +6,9 @@ import (
 	"errors"
 	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -41,6 +43,13 @@ func TestDist(t *testing.T) {
 			t.Errorf("units/%s:\n%s\nwant provision.Units':\n%s", name, got, want)
 		}
 	}
+
+	for name, want := range provision.ReplicaUnits("/usr/bin/simplecloud", defaultConfig) {
+		if got := read("units/" + name); got != want {
+			t.Errorf("units/%s:\n%s\nwant provision.ReplicaUnits':\n%s", name, got, want)
+		}
+	}
+	verifyUnits(t, provision.ReplicaUnits("/bin/true", defaultConfig))
 
 	conf := filepath.Join(dir, "simplecloud.toml")
 	if !strings.Contains(read("simplecloud.toml"), server.SampleConfig()) {
@@ -106,4 +115,27 @@ func gunzip(t *testing.T, path string) string {
 		t.Fatalf("%s: %v", path, err)
 	}
 	return string(out)
+}
+
+// verifyUnits has systemd-analyze check units (by file name), when it is
+// installed.
+func verifyUnits(t *testing.T, units map[string]string) {
+	t.Helper()
+	if _, err := exec.LookPath("systemd-analyze"); err != nil {
+		t.Log("systemd-analyze is not installed: the units' syntax is not checked")
+		return
+	}
+	dir := t.TempDir()
+	var paths []string
+	for name, text := range units {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		paths = append(paths, p)
+	}
+	slices.Sort(paths)
+	if out, err := exec.Command("systemd-analyze", append([]string{"verify", "--man=no"}, paths...)...).CombinedOutput(); err != nil || len(out) > 0 {
+		t.Errorf("systemd-analyze verify: %v\n%s", err, out)
+	}
 }

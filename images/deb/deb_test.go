@@ -88,7 +88,8 @@ func TestDeb(t *testing.T) {
 		exists(t, true, "/usr/bin/simplecloud", conf, "/usr/share/man/man1/simplecloud.1.gz", "/usr/share/man/man1/simplecloud-unlock.1.gz",
 			"/usr/share/bash-completion/completions/simplecloud", "/usr/share/zsh/vendor-completions/_simplecloud",
 			"/usr/share/fish/vendor_completions.d/simplecloud.fish", "/lib/systemd/system/simplecloud-unlock.service",
-			"/lib/systemd/system/simplecloud-serve.service", "/usr/share/doc/simplecloud/copyright", "/usr/share/doc/simplecloud/changelog.gz")
+			"/lib/systemd/system/simplecloud-serve.service", "/lib/systemd/system/simplecloud-replica.timer",
+			"/lib/systemd/system/simplecloud-replica-prune.service", "/usr/share/doc/simplecloud/copyright", "/usr/share/doc/simplecloud/changelog.gz")
 		if out := in(t, "dpkg-query", "-W", "-f=${Conffiles}", "simplecloud"); !strings.Contains(out, " "+conf+" ") {
 			t.Errorf("dpkg-query Conffiles: %q, want %s", out, conf)
 		}
