@@ -114,6 +114,13 @@ func TestDeb(t *testing.T) {
 		if err := os.Symlink("/etc/systemd/system/simplecloud-serve.service", filepath.Join(root, "/etc/systemd/system/multi-user.target.wants/simplecloud-serve.service")); err != nil {
 			t.Fatal(err)
 		}
+		// An administrator enabled the replica's timer.
+		if err := os.MkdirAll(filepath.Join(root, "/etc/systemd/system/timers.target.wants"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Symlink("/lib/systemd/system/simplecloud-replica.timer", filepath.Join(root, "/etc/systemd/system/timers.target.wants/simplecloud-replica.timer")); err != nil {
+			t.Fatal(err)
+		}
 		writeFile(t, filepath.Join(root, "/srv/simplecloud/alice/notes.txt"), "data\n")
 
 		in(t, "dpkg", "-i", "/tmp/1.0~test2.deb") // stdin is /dev/null: a conffile prompt would fail it
@@ -138,7 +145,8 @@ func TestDeb(t *testing.T) {
 	testutil.Step(t, "purge", func(t *testing.T) {
 		in(t, "dpkg", "-P", "simplecloud")
 		exists(t, false, "/etc/simplecloud", "/etc/systemd/system/simplecloud-serve.service",
-			"/etc/systemd/system/multi-user.target.wants/simplecloud-serve.service")
+			"/etc/systemd/system/multi-user.target.wants/simplecloud-serve.service",
+			"/etc/systemd/system/timers.target.wants/simplecloud-replica.timer")
 		exists(t, true, "/etc/systemd/system/simplecloud-unlock.service", "/srv/simplecloud/alice/notes.txt")
 		// Left: the test's own files, and dpkg's records.
 		var left []string
@@ -148,6 +156,11 @@ func TestDeb(t *testing.T) {
 			}
 		}
 		want := []string{"/etc/systemd/system/simplecloud-unlock.service", "/srv/simplecloud", "/srv/simplecloud/alice", "/srv/simplecloud/alice/notes.txt"}
+		if !slices.Contains(before, "/etc/systemd/system/timers.target.wants") {
+			// The test made it for the timer's link: not the package's to remove.
+			want = append(want, "/etc/systemd/system/timers.target.wants")
+			slices.Sort(want)
+		}
 		if !slices.Equal(left, want) {
 			t.Errorf("left after purge:\n%s\nwant:\n%s", strings.Join(left, "\n"), strings.Join(want, "\n"))
 		}
