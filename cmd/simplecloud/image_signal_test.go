@@ -10,6 +10,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"simplecloud/internal/testutil"
 )
 
 // TestImageDataInterrupt signals a real build at several moments (while
@@ -49,6 +51,22 @@ func TestImageDataInterrupt(t *testing.T) {
 		cmd.Stderr = &stderr
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
+		}
+		// The build makes its first file after it set up its signal
+		// handling: from then on, the moment of the signal is the test's
+		// input (a signal before it, on a loaded machine, killed the
+		// process the default way: no test of the handling).
+		started := testutil.Poll(30*time.Second, func() error {
+			ents, _ := os.ReadDir(dir)
+			if len(ents) > 2 {
+				return nil
+			}
+			return errors.New("no file made yet")
+		})
+		if started != nil {
+			cmd.Process.Kill()
+			cmd.Wait()
+			t.Fatalf("%v: the build made no file in 30 s, stderr %q", tc.sig, stderr.String())
 		}
 		time.Sleep(tc.after) // the moment of the signal is the test's input, not a wait
 		_ = cmd.Process.Signal(tc.sig)
