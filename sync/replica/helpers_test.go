@@ -19,11 +19,11 @@ import (
 // Known plaintexts of the test tree: none may appear in the bucket.
 var secrets = []string{"quarterly-report-7f3a", "tax-return-secret", "the-secret-recipe-of-grandma", "linktarget-c0ffee", "Documents-9b1c"}
 
-// makeTree writes a tree with a multi-chunk file (3 MiB), small and empty
+// makeTree writes a tree with a multi-chunk file (16 MiB), small and empty
 // files, a subdirectory with its own mode, a symbolic link and old mtimes.
 func makeTree(t *testing.T, dir string) {
 	t.Helper()
-	big := make([]byte, 3<<20)
+	big := make([]byte, 16<<20)
 	r := rand.NewChaCha8([32]byte{7})
 	r.Read(big)
 	files := []struct {

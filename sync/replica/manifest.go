@@ -69,9 +69,19 @@ func (e *Entry) Records() ([]seal.Record, error) {
 	return recs, nil
 }
 
+// chunkParams are the replica's chunk sizes: 512 KiB, 2 MiB, 4 MiB (the
+// protocol's largest), coarser than the sync's 64 KiB / 256 KiB / 1 MiB.
+// Every chunk is one PUT: a 1 GiB file is about 500 objects rather than
+// 4,000, and an S3 service's cost is mostly per request (the bench's first
+// run against a local Ceph RGW). A backup's edits cost a chunk or two of
+// upload, as restic's and borg's (1-2 MiB on average) do. Restore and
+// verify read the sizes from the record lists, so a bucket holds chunks
+// of either size alike.
+var chunkParams = proto.Params{Min: 512 << 10, Avg: 2 << 20, Max: proto.MaxChunk}
+
 // chunker returns the splitter that goes with k (its keyed gear table).
 func chunker(k *seal.Key) (*proto.Chunker, error) {
-	c, err := proto.NewChunker(proto.DefaultParams, k.GearSeed())
+	c, err := proto.NewChunker(chunkParams, k.GearSeed())
 	if err != nil {
 		return nil, fmt.Errorf("chunker: %w", err)
 	}

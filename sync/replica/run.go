@@ -278,7 +278,9 @@ type job struct {
 }
 
 func newUploader(ctx context.Context, b Bucket, c *chunkCache, n int) *uploader {
-	u := &uploader{ctx: ctx, b: b, cache: c, jobs: make(chan job, n)}
+	// Unbuffered: at most n chunks (of up to 4 MiB) are held for upload,
+	// and one more being sealed.
+	u := &uploader{ctx: ctx, b: b, cache: c, jobs: make(chan job)}
 	for range n {
 		u.wg.Go(u.work)
 	}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -40,7 +41,7 @@ func TestS3Replica(t *testing.T) {
 			t.Fatal(err)
 		}
 		first = st
-		// 3 MiB of random data cut at 64 KiB..1 MiB: at least 3 chunks; 3 small files.
+		// 16 MiB of random data cut at 512 KiB..4 MiB: at least 4 chunks; 2 small files.
 		if st.Files != 4 || st.Read != 4 || st.ChunksUploaded < 6 {
 			t.Fatalf("got %+v, want 4 files read and at least 6 chunks uploaded", st)
 		}
@@ -130,11 +131,8 @@ func TestS3Replica(t *testing.T) {
 		}
 	})
 	testutil.Step(t, "an interrupted run is resumed without uploading twice", func(t *testing.T) {
-		big := make([]byte, 2<<20)
-		copy(big, "new file")
-		for i := range big {
-			big[i] = byte(i*7919>>3) ^ byte(i>>11)
-		}
+		big := make([]byte, 12<<20) // three chunks or more
+		rand.NewChaCha8([32]byte{9}).Read(big)
 		if err := os.WriteFile(filepath.Join(src, "new.bin"), big, 0o644); err != nil {
 			t.Fatal(err)
 		}
