@@ -87,15 +87,29 @@ func (r *Replicator) Run(ctx context.Context, sources []Source) (Stats, error) {
 		return st, fmt.Errorf("replica run: %w", err)
 	}
 	defer l.release(ctx)
-	prev, prevID, err := LoadSnapshot(ctx, r.Bucket, r.Key, "")
-	if err != nil {
-		return st, fmt.Errorf("last snapshot: %w", err)
+	// The last snapshot and the chunk cache at once: each is a round trip
+	// or two to the bucket, most of a no-change run's time.
+	var (
+		prev   *Snapshot
+		prevID string
+		cache  *chunkCache
+		errs   [2]error
+		wg     sync.WaitGroup
+	)
+	wg.Go(func() { prev, prevID, errs[0] = LoadSnapshot(ctx, r.Bucket, r.Key, "") })
+	wg.Go(func() {
+		cache, errs[1] = openCache(ctx, r.Bucket, filepath.Join(r.StateDir, bucketID(r.BucketName, "", r.Key.ID())))
+	})
+	wg.Wait()
+	if cache != nil {
+		defer cache.close()
 	}
-	cache, err := openCache(ctx, r.Bucket, filepath.Join(r.StateDir, bucketID(r.BucketName, "", r.Key.ID())))
-	if err != nil {
-		return st, err
+	if errs[0] != nil {
+		return st, fmt.Errorf("last snapshot: %w", errs[0])
 	}
-	defer cache.close()
+	if errs[1] != nil {
+		return st, errs[1]
+	}
 	n := r.Uploads
 	if n <= 0 {
 		n = 16
