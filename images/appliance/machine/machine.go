@@ -184,18 +184,17 @@ func (m *Machine) Expect(re string, timeout time.Duration) ([]string, error) {
 	}
 }
 
-// rawOffset maps an offset in the escape-free text of raw back to raw: the
-// end of the match is at least as far in raw. It strips raw's prefixes
-// until their clean length reaches n.
+// rawOffset maps offset n in the escape-free text of raw back to an offset
+// in raw.
 func rawOffset(raw string, n int) int {
 	clean := 0
 	for i := 0; i < len(raw); {
+		if clean == n {
+			return i
+		}
 		if loc := ansiAt.FindStringIndex(raw[i:]); loc != nil {
 			i += loc[1]
 			continue
-		}
-		if clean == n {
-			return i
 		}
 		clean++
 		i++
