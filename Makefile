@@ -8,7 +8,7 @@ VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo de
 LDFLAGS   := -s -w -X main.version=$(VERSION)
 PKGS      := ./...
 
-.PHONY: all build build-pam deb debtest image image-refresh vmtest-appliance deps lint unit vmtest conformance test demo bench fuzz clean
+.PHONY: all build build-pam deb debtest image image-refresh vmtest-appliance demo-appliance deps lint unit vmtest conformance test demo bench fuzz clean
 
 all: build
 
@@ -35,11 +35,12 @@ image-refresh:
 	rm -f $$HOME/.cache/simplecloud/appliance-base-*.tar
 
 # Builds the image twice and compares the bytes (TestImageReproducible),
-# then boots it under qemu and OVMF: unattended first-boot install, reboot,
-# unlock at the console (TestVMAppliance). About 6 minutes with the base
-# root cached.
+# then boots it under qemu and OVMF (TestVMAppliance): unattended
+# first-boot install, reboot, unlock over SSH and an sftp upload, reboot,
+# unlock at the console and the file read back, nothing failed; and the
+# installer's TUI on the serial console (TestVMApplianceTUI).
 vmtest-appliance: deps image
-	SIMPLECLOUD_APPLIANCE_IMAGE=$(CURDIR)/bin/simplecloud-appliance.img \
+	SIMPLECLOUD_APPLIANCE_IMAGE=$(CURDIR)/bin/simplecloud-appliance.img SIMPLECLOUD_BIN=$(CURDIR)/bin/simplecloud \
 	SIMPLECLOUD_APPLIANCE_DEB="$$(ls -t $(CURDIR)/simplecloud_*_amd64.deb | head -1)" \
 		$(GO) test -tags vmtest,deb -run '^(TestImageReproducible|TestVMAppliance|TestVMApplianceTUI)$$' -count=1 -v -timeout 30m ./images/appliance/
 
@@ -89,6 +90,11 @@ fuzz:
 # Boots a guest with blank virtual disks and shows what simplecloud sees.
 demo: deps
 	$(GO) run ./images/demo
+
+# The appliance image under qemu (images/appliance/demo): first boot
+# installs, reboot, unlock over SSH, a file uploaded with sftp.
+demo-appliance: deps image
+	$(GO) run ./images/appliance/demo -image bin/simplecloud-appliance.img -simplecloud bin/simplecloud
 
 # Benchmarks against the reference tools, side by side (goals, not timed tests).
 bench: deps

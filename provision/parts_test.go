@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -219,4 +220,40 @@ func TestUnitsVerify(t *testing.T) {
 	if strings.Contains(out, dir) {
 		t.Errorf("systemd-analyze verify warns:\n%s", out)
 	}
+}
+
+// TestUnlockBeforeWallAgent checks the unlock unit against systemd's own
+// systemd-ask-password-wall.service (where systemd is installed): the wall
+// agent stops the console's agent when it starts, so it must not start
+// while the unlock asks, and the unlock must be ordered before a unit the
+// wall agent waits for (systemd-user-sessions.service in systemd 252).
+func TestUnlockBeforeWallAgent(t *testing.T) {
+	b, err := os.ReadFile("/lib/systemd/system/systemd-ask-password-wall.service")
+	if err != nil {
+		t.Skipf("systemd's wall agent unit: %v", err)
+	}
+	wall := unitList(string(b), "After")
+	if len(wall) == 0 {
+		t.Fatalf("systemd-ask-password-wall.service is ordered after nothing:\n%s", b)
+	}
+	c := &Config{Volume: VolumeConfig{Mount: "/srv/simplecloud"}}
+	before := unitList(Units("/usr/bin/simplecloud", "/etc/simplecloud/simplecloud.toml", c)[UnlockUnit], "Before")
+	for _, w := range wall {
+		if slices.Contains(before, w) {
+			return
+		}
+	}
+	t.Errorf("%s is before %v, none of what the wall agent waits for (%v): the wall agent would stop the console's prompt",
+		UnlockUnit, before, wall)
+}
+
+// unitList returns the units named by every key= line of a unit file.
+func unitList(text, key string) []string {
+	var units []string
+	for _, line := range strings.Split(text, "\n") {
+		if v, ok := strings.CutPrefix(strings.TrimSpace(line), key+"="); ok {
+			units = append(units, strings.Fields(v)...)
+		}
+	}
+	return units
 }

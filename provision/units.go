@@ -33,7 +33,12 @@ Description=Unlock the SimpleCloud data volume (console and SSH), then serve it
 Documentation=man:simplecloud-unlock(1)
 DefaultDependencies=no
 After=local-fs.target systemd-udev-settle.service network.target
-Before=shutdown.target
+# Asked before user sessions are permitted, as crypttab's volumes are: once
+# systemd-user-sessions.service is done, a question starts
+# systemd-ask-password-wall.service, which stops the console's agent (its
+# ExecStartPre) and tells only logged-in users. So the boot, the gettys
+# and logins wait for the unlock, or for --timeout or the tries to run out.
+Before=shutdown.target systemd-user-sessions.service
 Conflicts=shutdown.target
 ConditionPathExists=%[2]s
 # Skipped, not failed, once a package removal took the binary away.

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"log/slog"
 	"os"
@@ -14,11 +13,11 @@ import (
 	"time"
 
 	"github.com/diskfs/go-diskfs/backend/file"
-	"github.com/diskfs/go-diskfs/filesystem"
 	"github.com/diskfs/go-diskfs/filesystem/fat32"
 	"github.com/diskfs/go-diskfs/partition/gpt"
 	"golang.org/x/sys/unix"
 
+	"simplecloud/images/appliance/esp"
 	"simplecloud/internal/cmdrun"
 )
 
@@ -231,7 +230,7 @@ func writeDisk(path string, l Layout, root, kernel string) error {
 	if err := table.Write(w, l.Size); err != nil {
 		return fmt.Errorf("write the partition table: %w", err)
 	}
-	esp, err := fat32.Create(st, l.ESP.Bytes(), l.ESP.Offset(), SectorSize, "ESP", true)
+	fsys, err := fat32.Create(st, l.ESP.Bytes(), l.ESP.Offset(), SectorSize, "ESP", true)
 	if err != nil {
 		return fmt.Errorf("make the ESP: %w", err)
 	}
@@ -241,32 +240,15 @@ func writeDisk(path string, l Layout, root, kernel string) error {
 		if err != nil {
 			return fmt.Errorf("fill the ESP: %w", err)
 		}
-		if err := writeFAT(esp, dst, data); err != nil {
+		if err := esp.Write(fsys, dst, data); err != nil {
 			return err
 		}
 	}
 	texts := l.ESPFiles(kernel)
 	for _, dst := range sortedKeys(texts) {
-		if err := writeFAT(esp, dst, []byte(texts[dst])); err != nil {
+		if err := esp.Write(fsys, dst, []byte(texts[dst])); err != nil {
 			return err
 		}
-	}
-	return nil
-}
-
-func writeFAT(fsys filesystem.FileSystem, p string, data []byte) error {
-	if err := fsys.Mkdir(filepath.Dir(p)); err != nil {
-		return fmt.Errorf("fill the ESP: mkdir %s: %w", filepath.Dir(p), err)
-	}
-	f, err := fsys.OpenFile(p, os.O_CREATE|os.O_RDWR)
-	if err != nil {
-		return fmt.Errorf("fill the ESP: %s: %w", p, err)
-	}
-	if _, err := f.Write(data); err != nil {
-		return fmt.Errorf("fill the ESP: %s: %w", p, err)
-	}
-	if c, ok := f.(io.Closer); ok {
-		return c.Close()
 	}
 	return nil
 }

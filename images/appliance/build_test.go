@@ -7,11 +7,13 @@ import (
 
 	"github.com/diskfs/go-diskfs/backend/file"
 	"github.com/diskfs/go-diskfs/partition/gpt"
+
+	"simplecloud/images/appliance/esp"
 )
 
 // TestWriteDisk writes the GPT and the ESP from a stand-in root and reads
 // them back: the partitions as planned, the loader's entry and the copied
-// files on the ESP, and a file AddToESP puts there afterwards.
+// files on the ESP, and a file esp.Add puts there afterwards.
 func TestWriteDisk(t *testing.T) {
 	t.Setenv("SOURCE_DATE_EPOCH", "1796466729")
 	dir := t.TempDir()
@@ -72,19 +74,19 @@ func TestWriteDisk(t *testing.T) {
 		"/simplecloud/initrd.img":          "initrd",
 		"/loader/entries/simplecloud.conf": l.ESPFiles(kernel)["/loader/entries/simplecloud.conf"],
 	} {
-		got, err := readESP(img, p)
+		got, err := esp.Read(img, p)
 		if err != nil || string(got) != want {
 			t.Errorf("ESP %s: got %q, %v; want %q", p, got, err, want)
 		}
 	}
 
-	if err := AddToESP(img, map[string][]byte{"/simplecloud/answers.toml": []byte("disk = \"virtio-data0\"\n")}); err != nil {
+	if err := esp.Add(img, map[string][]byte{"/simplecloud/answers.toml": []byte("disk = \"virtio-data0\"\n")}); err != nil {
 		t.Fatal(err)
 	}
-	if got, err := readESP(img, "/simplecloud/answers.toml"); err != nil || string(got) != "disk = \"virtio-data0\"\n" {
+	if got, err := esp.Read(img, "/simplecloud/answers.toml"); err != nil || string(got) != "disk = \"virtio-data0\"\n" {
 		t.Errorf("answers on the ESP: got %q, %v", got, err)
 	}
-	if got, err := readESP(img, "/simplecloud/vmlinuz"); err != nil || string(got) != "MZ kernel" {
-		t.Errorf("the kernel after AddToESP: got %q, %v", got, err)
+	if got, err := esp.Read(img, "/simplecloud/vmlinuz"); err != nil || string(got) != "MZ kernel" {
+		t.Errorf("the kernel after esp.Add: got %q, %v", got, err)
 	}
 }
