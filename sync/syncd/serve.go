@@ -40,9 +40,9 @@ type session struct {
 	root  *rootfs.Root
 	opt   Options
 	log   *slog.Logger
-	agent string    // the client's, from its hello
-	scans sync.Pool // *scan.Scanner; a Scanner is not safe for concurrent use
-	disk  *dirSyncs // group commits (durable.go)
+	agent string       // the client's, from its hello
+	scans [2]sync.Pool // *scan.Scanner by proto.Format; a Scanner is not safe for concurrent use
+	disk  *dirSyncs    // group commits (durable.go)
 
 	mu    sync.Mutex
 	reqs  map[uint32]*request
