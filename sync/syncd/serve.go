@@ -74,7 +74,7 @@ func Serve(ctx context.Context, rw io.ReadWriter, root *rootfs.Root, o Options) 
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
-	w := proto.Welcome{Agent: o.Agent, Epoch: o.Epoch, MaxInflight: uint32(o.MaxInflight), Caps: []string{proto.CapFlush, proto.CapNodes}}
+	w := proto.Welcome{Agent: o.Agent, Epoch: o.Epoch, MaxInflight: uint32(o.MaxInflight), Caps: []string{proto.CapFlush, proto.CapNodes, proto.CapSealed}}
 	if o.Versions != nil {
 		w.Caps = append(w.Caps, proto.CapVersions)
 	}
