@@ -26,7 +26,7 @@ import (
 var (
 	// ErrWrongKey: the server's folder is sealed under another key.
 	// Nothing was changed.
-	ErrWrongKey = errors.New("wrong folder key")
+	ErrWrongKey = seal.ErrWrongKey
 	// ErrTampered: a name, chunk list or record on the server fails
 	// authentication (changed or truncated ciphertext). The local copy is
 	// kept.

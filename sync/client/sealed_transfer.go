@@ -333,7 +333,7 @@ func checkMarker(ctx context.Context, rc *remote.Client, key *seal.Key, base, mp
 	}
 	if err := key.CheckMarker(b); err != nil {
 		if errors.Is(err, seal.ErrWrongKey) {
-			return fmt.Errorf("the server's folder %q: %w: %w (nothing was changed)", base, ErrWrongKey, err)
+			return fmt.Errorf("the server's folder %q: %w (nothing was changed; simplecloud key import adds the folder's key)", base, err)
 		}
 		return fmt.Errorf("the server's folder %q: its key marker: %w: %w", base, ErrTampered, err)
 	}

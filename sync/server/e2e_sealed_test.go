@@ -239,9 +239,12 @@ func TestSyncEncrypted(t *testing.T) {
 	if code != 2 || !strings.Contains(out, "wrong folder key") || !strings.Contains(out, one.key) || !strings.Contains(out, wrong.key) {
 		t.Errorf("wrong key: exit %d, want 2 and an error naming both keys\n%s", code, out)
 	}
+	t.Logf("wrong key: exit %d: %s", code, lastLine(out))
 	plain := *wrong
 	plain.key = ""
-	if _, out, code := plain.sync(t, s, u, "Vault"); code == 0 || !strings.Contains(out, "encrypted folder") {
+	_, out, code = plain.sync(t, s, u, "Vault")
+	t.Logf("no key: exit %d: %s", code, lastLine(out))
+	if code == 0 || !strings.Contains(out, "encrypted folder") {
 		t.Errorf("no key: exit %d, want a failure that says the folder is encrypted\n%s", code, out)
 	}
 	if after := treeState(t, filepath.Join(root, u.name)); after != serverBefore {
@@ -277,6 +280,7 @@ func TestSyncEncrypted(t *testing.T) {
 	os.WriteFile(cut, b[:len(b)-44], 0o644) // without its end record
 	localBefore = treeState(t, two.local, false)
 	sum, out, code = two.sync(t, s, u, "Vault")
+	t.Logf("tampered: exit %d: %s", code, out)
 	if code != 2 || !strings.Contains(out, "fails authentication") {
 		t.Errorf("tampered server copies: exit %d, want 2 and an authentication error\n%s", code, out)
 	}
@@ -344,4 +348,10 @@ func lineDiff(a, b string) string {
 		}
 	}
 	return strings.Join(out, "\n")
+}
+
+// lastLine returns the last non-empty line of s.
+func lastLine(s string) string {
+	ls := strings.Split(strings.TrimSpace(s), "\n")
+	return ls[len(ls)-1]
 }
