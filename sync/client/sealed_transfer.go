@@ -210,17 +210,31 @@ func (s *sealedRemote) fetch(ctx context.Context, p, sp string, want proto.Hash,
 		wg.Add(1)
 		go func() {
 			defer func() { <-sem; wg.Done() }()
-			start := offs[r.first]
-			buf := make([]byte, 0, r.bytes)
+			// Each record is opened and written as soon as it is whole,
+			// so a cut connection leaves every record before the cut in
+			// dst, where the next run finds it.
+			start, next := offs[r.first], r.first
+			var buf, pt []byte
 			n, err := s.rc.ReadRange(ctx, sp, want, uint64(start), uint64(r.bytes), func(off uint64, b []byte) error {
 				if int64(off) != start+int64(len(buf)) {
 					return fmt.Errorf("read %s: data at %d, expected %d", p, off, start+int64(len(buf)))
 				}
 				buf = append(buf, b...)
+				for next <= r.last && int64(len(buf)) >= proto.SealedHeaderSize+int64(refs[next].Size) {
+					k := proto.SealedHeaderSize + int64(refs[next].Size)
+					var err error
+					if pt, err = s.openRecord(p, refs[next], next, buf[:k], pt[:0]); err != nil {
+						return err
+					}
+					if _, err := dst.WriteAt(pt, poffs[next]); err != nil {
+						return err
+					}
+					buf, start, next = buf[k:], start+k, next+1
+				}
 				return nil
 			})
-			if err == nil {
-				err = s.openRange(p, refs, offs, poffs, r, buf, dst)
+			if err == nil && next <= r.last {
+				err = fmt.Errorf("download %s: %w: record %d cut short", p, ErrTampered, next)
 			}
 			mu.Lock()
 			total += n
@@ -237,31 +251,17 @@ func (s *sealedRemote) fetch(ctx context.Context, p, sp string, want proto.Hash,
 	return total, first
 }
 
-// openRange opens the records first..last of buf (read from the record
-// offset of first) and writes their plaintext into dst.
-func (s *sealedRemote) openRange(p string, refs []proto.ChunkRef, offs, poffs []int64, r sealedRange, buf []byte, dst *os.File) error {
-	base := offs[r.first]
-	var pt []byte
-	for i := r.first; i <= r.last; i++ {
-		at := offs[i] - base
-		end := at + proto.SealedHeaderSize + int64(refs[i].Size)
-		if end > int64(len(buf)) {
-			return fmt.Errorf("download %s: %w: record %d cut short", p, ErrTampered, i)
-		}
-		rec := buf[at:end]
-		if string(rec[:32]) != string(refs[i].ID[:]) {
-			return fmt.Errorf("download %s: %w: record %d is not the one listed", p, ErrTampered, i)
-		}
-		var err error
-		pt, err = s.key.OpenRecord(pt[:0], refs[i].ID, rec[proto.SealedHeaderSize:])
-		if err != nil {
-			return fmt.Errorf("download %s: %w: %w", p, ErrTampered, err)
-		}
-		if _, err := dst.WriteAt(pt, poffs[i]); err != nil {
-			return err
-		}
+// openRecord checks that rec (header and payload) is the record ref
+// listed at index i, opens it and returns its plaintext appended to pt.
+func (s *sealedRemote) openRecord(p string, ref proto.ChunkRef, i int, rec, pt []byte) ([]byte, error) {
+	if string(rec[:32]) != string(ref.ID[:]) {
+		return nil, fmt.Errorf("download %s: %w: record %d is not the one listed", p, ErrTampered, i)
 	}
-	return nil
+	pt, err := s.key.OpenRecord(pt, ref.ID, rec[proto.SealedHeaderSize:])
+	if err != nil {
+		return nil, fmt.Errorf("download %s: %w: %w", p, ErrTampered, err)
+	}
+	return pt, nil
 }
 
 // isNotSealed reports whether the server could not read its file as a
