@@ -41,6 +41,7 @@ type sealedRemote struct {
 	base  string // the folder on the server (not encrypted)
 	chunk *proto.Chunker
 	tmp   string // where uploads are sealed before they are sent
+	fresh bool   // a dry run of a folder that has no marker yet: empty
 
 	mu    sync.Mutex
 	sizes map[proto.Hash]uint64 // plaintext sizes of sealed hashes seen
@@ -179,6 +180,9 @@ func (s *sealedRemote) remember(h proto.Hash, n uint64) {
 // in the listing's order of the plaintext paths. The key marker is left
 // out; a name this key did not make is an error wrapping ErrTampered.
 func (s *sealedRemote) List(ctx context.Context, p string, h proto.HashMode, fn func([]proto.Entry) error) error {
+	if s.fresh {
+		return fn(nil)
+	}
 	plain := map[string]string{} // stored directory path to plaintext
 	var out []proto.Entry
 	err := s.rc.List(ctx, p, h, func(es []proto.Entry) error {
@@ -378,11 +382,16 @@ func sealRemote(ctx context.Context, rc Remote, o Options) (*sealedRemote, error
 	if !ok {
 		return nil, fmt.Errorf("an encrypted folder needs a connection to a server, not a %T", rc)
 	}
-	if err := prepareSealed(ctx, c, o.Key, o.RemotePath, o.DryRun); err != nil {
+	fresh, err := prepareSealed(ctx, c, o.Key, o.RemotePath, o.DryRun)
+	if err != nil {
 		return nil, err
 	}
 	if err := os.MkdirAll(o.StateDir, 0o700); err != nil {
 		return nil, err
 	}
-	return newSealedRemote(c, o.Key, o.RemotePath, o.StateDir)
+	s, err := newSealedRemote(c, o.Key, o.RemotePath, o.StateDir)
+	if s != nil {
+		s.fresh = fresh
+	}
+	return s, err
 }

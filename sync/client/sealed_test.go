@@ -37,8 +37,15 @@ func TestSealedTransfers(t *testing.T) {
 	// The sealed runs: a new server root and local folder.
 	p.server, p.local, p.state = t.TempDir(), filepath.Join(t.TempDir(), "Local"), t.TempDir()
 	p.connect(0)
-	if _, err := p.run(one); err != nil {
-		t.Fatal(err)
+	write(t, filepath.Join(p.local, "small"), "small")
+	if _, err := p.run(one, func(o *Options) { o.DryRun = true }); err != nil {
+		t.Fatalf("dry run of a new encrypted folder: %v", err)
+	}
+	if es, _ := os.ReadDir(p.server); len(es) != 0 {
+		t.Fatalf("the dry run wrote to the server: %v", es)
+	}
+	if s, err := p.run(one); err != nil || s.Uploaded != 1 {
+		t.Fatalf("first sealed run: %+v %v", s, err)
 	}
 
 	data := make([]byte, 24<<20)
@@ -54,12 +61,12 @@ func TestSealedTransfers(t *testing.T) {
 		t.Errorf("upload after the cut: %+v %v, want the rest of the file only (under 10 MiB of 24)", s, err)
 	}
 	stored, err := os.ReadDir(filepath.Join(p.server, "Sync"))
-	if err != nil || len(stored) != 2 {
-		t.Fatalf("the server's folder: %v %v, want the marker and one file", stored, err)
+	if err != nil || len(stored) != 3 {
+		t.Fatalf("the server's folder: %v %v, want the marker and two files", stored, err)
 	}
 	for _, e := range stored {
 		b, _ := os.ReadFile(filepath.Join(p.server, "Sync", e.Name()))
-		if e.Name() != proto.KeyMarker && (!bytes.HasPrefix(b, []byte(proto.SealedMagic)) || bytes.Contains(b, data[:64])) {
+		if e.Name() != proto.KeyMarker && (!bytes.HasPrefix(b, []byte(proto.SealedMagic)) || bytes.Contains(b, data[:64]) || bytes.Contains(b, []byte("small"))) {
 			t.Errorf("%s on the server is not a sealed file", e.Name())
 		}
 	}

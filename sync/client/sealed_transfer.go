@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 	"sync"
 
 	"simplecloud/sync/client/remote"
@@ -268,29 +269,30 @@ func (s *sealedRemote) openRecord(p string, ref proto.ChunkRef, i int, rec, pt [
 // sealed one (it answers a bad magic or record as an internal error).
 func isNotSealed(err error) bool {
 	var pe *proto.Error
-	return errors.As(err, &pe) && pe.Code == proto.CodeInternal
+	return errors.As(err, &pe) && pe.Code == proto.CodeInternal && strings.Contains(pe.Message, "sealed")
 }
 
 // prepareSealed makes sure the server's folder is this key's before
 // anything else: a folder with this key's marker is used as it is; one with
 // another key's marker is ErrWrongKey; an empty or missing folder gets the
-// marker (unless dryRun); a folder of plain files is refused. Nothing is
-// changed on either side when it fails.
-func prepareSealed(ctx context.Context, rc *remote.Client, key *seal.Key, base string, dryRun bool) error {
+// marker (unless dryRun: then fresh says the folder has none yet); a
+// folder of plain files is refused. Nothing is changed on either side when
+// it fails.
+func prepareSealed(ctx context.Context, rc *remote.Client, key *seal.Key, base string, dryRun bool) (fresh bool, err error) {
 	rc.SetFormat(proto.FormatPlain) // until the folder is known to be sealed
 	if !rc.HasSealed() {
-		return fmt.Errorf("the server does not serve encrypted folders: upgrade simplecloud on it")
+		return false, fmt.Errorf("the server does not serve encrypted folders: upgrade simplecloud on it")
 	}
 	mp := remotePath(base, proto.KeyMarker)
 	es, err := rc.Stat(ctx, []string{base, mp}, proto.HashesAll)
 	if err != nil {
-		return err
+		return false, err
 	}
 	switch {
 	case es[1].Kind == proto.KindFile:
-		return checkMarker(ctx, rc, key, base, mp, es[1].Hash)
+		return false, checkMarker(ctx, rc, key, base, mp, es[1].Hash)
 	case es[1].Kind != proto.KindAbsent:
-		return fmt.Errorf("%s on the server is not a key marker (a %v): %w", mp, es[1].Kind, ErrUnsafe)
+		return false, fmt.Errorf("%s on the server is not a key marker (a %v): %w", mp, es[1].Kind, ErrUnsafe)
 	case es[0].Kind == proto.KindDir:
 		n := 0
 		err := rc.List(ctx, base, proto.HashesNone, func(es []proto.Entry) error {
@@ -298,23 +300,23 @@ func prepareSealed(ctx context.Context, rc *remote.Client, key *seal.Key, base s
 			return nil
 		})
 		if err != nil {
-			return err
+			return false, err
 		}
 		if n > 1 {
-			return fmt.Errorf("the server's folder %q holds unencrypted files: an encrypted folder must start empty (choose another folder, or sync it without --key): %w", base, ErrUnsafe)
+			return false, fmt.Errorf("the server's folder %q holds unencrypted files: an encrypted folder must start empty (choose another folder, or sync it without --key): %w", base, ErrUnsafe)
 		}
 	case es[0].Kind != proto.KindAbsent:
-		return fmt.Errorf("%q on the server is not a folder: %w", base, ErrUnsafe)
+		return false, fmt.Errorf("%q on the server is not a folder: %w", base, ErrUnsafe)
 	}
 	if dryRun {
-		return nil
+		return true, nil
 	}
 	if es[0].Kind == proto.KindAbsent {
 		if err := mkdirs(ctx, rc, base); err != nil {
-			return err
+			return false, err
 		}
 	}
-	return putMarker(ctx, rc, key, mp)
+	return false, putMarker(ctx, rc, key, mp)
 }
 
 // checkMarker reads the server's key marker and checks it against key.
