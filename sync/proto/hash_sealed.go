@@ -1,7 +1,9 @@
 package proto
 
 import (
+	"crypto/sha256"
 	"encoding/binary"
+	"errors"
 	"io"
 	"os"
 )
@@ -19,9 +21,26 @@ type SealedHasher struct{}
 func (SealedHasher) Name() string { return "scseal1-records" }
 
 // Hash reads f from its current offset to its end and returns the hash of
-// its records.
+// its records. A file that is not a whole sealed file (changed or cut
+// short on the server's disk) gets a hash of its own, which no sealed file
+// has: listed with it, the file is one the client sees changed, and its
+// download is refused (Chunks fails), instead of a file listed without a
+// hash, which a client leaves alone as one being written.
 func (SealedHasher) Hash(f *os.File) ([32]byte, error) {
 	h, _, err := SealedHash(f)
+	if errors.Is(err, ErrFrame) {
+		st, serr := f.Stat()
+		if serr != nil {
+			return Hash{}, serr
+		}
+		d := sha256.New()
+		io.WriteString(d, "simplecloud-sync damaged sealed file v1\x00")
+		binary.Write(d, binary.BigEndian, st.Size())
+		binary.Write(d, binary.BigEndian, st.ModTime().UnixNano())
+		var out Hash
+		d.Sum(out[:0])
+		return out, nil
+	}
 	return h, err
 }
 

@@ -2,6 +2,8 @@ package proto
 
 import (
 	"bytes"
+	"os"
+	"path/filepath"
 	"testing"
 )
 
@@ -52,5 +54,36 @@ func TestSealedStreamHasher(t *testing.T) {
 	offs := SealedRecordOffsets(refs)
 	if offs[0] != 8 || offs[1] != 8+36+100 || offs[2] != 8+36+100+36+70000 {
 		t.Errorf("offsets: got %v", offs)
+	}
+}
+
+// TestSealedHasherDamaged: a file that is not a whole sealed file gets a
+// hash (so a listing shows it changed) that is no sealed file's.
+func TestSealedHasherDamaged(t *testing.T) {
+	file, refs := sealedFile([]byte("payload of the first record"), []byte("12345678"))
+	dir := t.TempDir()
+	hashOf := func(name string, b []byte) Hash {
+		t.Helper()
+		p := filepath.Join(dir, name)
+		os.WriteFile(p, b, 0o644)
+		f, err := os.Open(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer f.Close()
+		h, err := SealedHasher{}.Hash(f)
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		return h
+	}
+	whole := hashOf("whole", file)
+	if whole != FileHash(refs) {
+		t.Errorf("whole file: got %s, want %s", Hash(whole), FileHash(refs))
+	}
+	cut := hashOf("cut", file[:len(file)-3])
+	plain := hashOf("plain", []byte("not sealed at all"))
+	if cut == whole || cut == (Hash{}) || plain == (Hash{}) || plain == cut {
+		t.Errorf("damaged files: cut %s, plain %s, whole %s: want three different non-zero hashes", Hash(cut), Hash(plain), Hash(whole))
 	}
 }

@@ -255,8 +255,9 @@ func TestSyncEncrypted(t *testing.T) {
 	}
 
 	// (d) Tampering: one changes a file and adds a large one; on the
-	// server a byte of the first's ciphertext is flipped and the second's
-	// end record cut off. Two refuses both and keeps its own copy.
+	// server a byte of the first's ciphertext is flipped, the second's end
+	// record cut off, and an older large file cut in the middle of a
+	// record. Two refuses all three and keeps its own copies.
 	changed := "the eagle lands at dawn, changed on one, of a length all its own"
 	write(one.local, "Zebra Plans/launch-codes-v2.txt", changed)
 	write(one.local, "big-archive-2.bin", string(big[:2<<20]))
@@ -278,6 +279,16 @@ func TestSyncEncrypted(t *testing.T) {
 	os.WriteFile(flipped, b, 0o644)
 	b, _ = os.ReadFile(cut)
 	os.WriteFile(cut, b[:len(b)-44], 0o644) // without its end record
+	// And a file two holds already, cut in the middle of a record.
+	mid := ""
+	filepath.WalkDir(server, func(p string, d fs.DirEntry, err error) error {
+		if fi, err := d.Info(); err == nil && fi.Mode().IsRegular() && fi.Size() > 3<<20 {
+			mid = p
+		}
+		return nil
+	})
+	b, _ = os.ReadFile(mid)
+	os.WriteFile(mid, b[:len(b)-1000], 0o644)
 	localBefore = treeState(t, two.local, false)
 	sum, out, code = two.sync(t, s, u, "Vault")
 	t.Logf("tampered: exit %d: %s", code, out)
@@ -286,6 +297,12 @@ func TestSyncEncrypted(t *testing.T) {
 	}
 	if b, _ := os.ReadFile(filepath.Join(two.local, "Zebra Plans/launch-codes-v2.txt")); string(b) != "the eagle lands at midnight" {
 		t.Errorf("two's own copy of the tampered file: %q, want it kept", b)
+	}
+	if b, _ := os.ReadFile(filepath.Join(two.local, "big-archive.bin")); !strings.HasSuffix(string(b), "appended on two\n") {
+		t.Errorf("two's own copy of the file cut on the server was not kept")
+	}
+	if !strings.Contains(out, "and 2 more") {
+		t.Errorf("want three refused files in the error:\n%s", out)
 	}
 	if _, err := os.Lstat(filepath.Join(two.local, "big-archive-2.bin")); err == nil {
 		t.Errorf("two took the truncated file")
