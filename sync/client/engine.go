@@ -93,10 +93,11 @@ func RunOnce(ctx context.Context, rc Remote, o Options) (Summary, error) {
 	clock := newStopwatch(o.Logger)
 	defer clock.done()
 	var hasher scan.Hasher
+	var sr *sealedRemote
 	if o.Key != nil {
 		// First of all: a wrong key changes nothing on either side.
-		sr, err := sealRemote(ctx, rc, o)
-		if err != nil {
+		var err error
+		if sr, err = sealRemote(ctx, rc, o); err != nil {
 			return sum, err
 		}
 		rc, hasher = sr, sealedHasher{key: o.Key, chunk: sr.chunk}
@@ -107,6 +108,9 @@ func RunOnce(ctx context.Context, rc Remote, o Options) (Summary, error) {
 	if err != nil {
 		o.Logger.Warn("starting without the last sync state: nothing will be deleted this run", "err", err)
 		st, ancestor = nil, core.Tree{}
+	}
+	if sr != nil {
+		sr.knownSizes(ancestor)
 	}
 	fsid, err := localFS(o.Local)
 	if errors.Is(err, unix.ENOENT) && ancestor.Len() == 0 && !o.DryRun {

@@ -170,6 +170,19 @@ func (s *sealedRemote) plainSize(ctx context.Context, p string, e proto.Entry) (
 	return n, nil
 }
 
+// knownSizes takes the plaintext sizes of the files of t (the last agreed
+// state) that need more than their sealed size to know it, so that a
+// re-sync reads no end record of a file it has seen.
+func (s *sealedRemote) knownSizes(t core.Tree) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, e := range t.All() {
+		if e.Kind == core.File && e.Size > int64(proto.DefaultParams.Min) {
+			s.sizes[proto.Hash(e.Hash)] = uint64(e.Size)
+		}
+	}
+}
+
 func (s *sealedRemote) remember(h proto.Hash, n uint64) {
 	s.mu.Lock()
 	s.sizes[h] = n

@@ -2,13 +2,16 @@ package client
 
 import (
 	"bytes"
+	"context"
 	"crypto/rand"
+	"errors"
 	"net"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"simplecloud/sync/core"
 	"simplecloud/sync/proto"
 	"simplecloud/sync/seal"
 )
@@ -96,9 +99,52 @@ func TestSealedTransfers(t *testing.T) {
 		t.Errorf("append, downloaded: %+v %v, want a delta of records (under 2 MiB)", s, err)
 	}
 	t.Logf("append of 900 bytes to 24 MiB: %d bytes sent, %d received", sent, s.BytesReceived)
+	// A re-sync that changed nothing reads no end record: the sizes of
+	// large files come from the last agreed state.
+	before := p.rc.Stats().BytesReceived
+	if s, err = p.run(two); err != nil || !s.Converged {
+		t.Fatalf("re-sync: %+v %v", s, err)
+	}
+	t.Logf("re-sync: %d bytes received", p.rc.Stats().BytesReceived-before)
 	a, _ := os.ReadFile(filepath.Join(p.local, "big"))
 	b, _ := os.ReadFile(filepath.Join(local2, "big"))
 	if !bytes.Equal(a, b) || !strings.HasSuffix(string(b), "appended ") {
 		t.Errorf("the folders differ after the append")
+	}
+}
+
+// TestSealedSizes: the plaintext size of a listed sealed file comes from
+// its sealed size for files of one chunk, and from the last agreed state
+// for larger ones it has seen (no end record read: this sealedRemote has
+// no connection to read one with).
+func TestSealedSizes(t *testing.T) {
+	key, _ := seal.Generate(rand.Reader)
+	s := &sealedRemote{key: key, sizes: map[proto.Hash]uint64{}}
+	var b core.Builder
+	big := core.Entry{Kind: core.File, Size: 5 << 20, Hash: core.Digest{1}}
+	if err := b.Add("big", big); err != nil {
+		t.Fatal(err)
+	}
+	last, err := b.Build()
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.knownSizes(last)
+	for _, c := range []struct {
+		e    proto.Entry
+		want uint64
+	}{
+		{proto.Entry{Kind: proto.KindFile, Size: 52}, 0},
+		{proto.Entry{Kind: proto.KindFile, Size: 52 + 52 + 100}, 100},
+		{proto.Entry{Kind: proto.KindFile, Size: 52 + 52 + 65536}, 65536},
+		{proto.Entry{Kind: proto.KindFile, Size: 5<<20 + 52*21, Hash: proto.Hash{1}}, 5 << 20},
+	} {
+		got, err := s.plainSize(context.Background(), "f", c.e)
+		if err != nil || got != c.want {
+			t.Errorf("sealed size %d: got %d %v, want %d", c.e.Size, got, err, c.want)
+		}
+	}
+	if _, err := s.plainSize(context.Background(), "f", proto.Entry{Kind: proto.KindFile, Size: 51}); !errors.Is(err, ErrTampered) {
+		t.Errorf("a file shorter than any sealed file: got %v, want ErrTampered", err)
 	}
 }
