@@ -34,7 +34,7 @@ func TestSealedTransfers(t *testing.T) {
 	write(t, filepath.Join(p.local, "plain.txt"), "plain")
 	p.mustRun()
 	if _, err := p.run(func(o *Options) { o.Key, o.Local, o.StateDir = key, t.TempDir(), t.TempDir() }); err == nil ||
-		!strings.Contains(err.Error(), "holds unencrypted files") {
+		!strings.Contains(err.Error(), "holds files but no key marker") {
 		t.Fatalf("sealed run into a plain folder: got %v, want a refusal", err)
 	}
 	// The sealed runs: a new server root and local folder.
@@ -110,6 +110,12 @@ func TestSealedTransfers(t *testing.T) {
 	b, _ := os.ReadFile(filepath.Join(local2, "big"))
 	if !bytes.Equal(a, b) || !strings.HasSuffix(string(b), "appended ") {
 		t.Errorf("the folders differ after the append")
+	}
+	// A server that removes the marker gets no plaintext: the folder is
+	// refused.
+	os.Remove(filepath.Join(p.server, "Sync", proto.KeyMarker))
+	if _, err := p.run(one); err == nil || !strings.Contains(err.Error(), "no key marker") {
+		t.Errorf("a folder whose marker was removed: got %v, want a refusal", err)
 	}
 }
 

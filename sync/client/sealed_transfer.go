@@ -303,7 +303,7 @@ func prepareSealed(ctx context.Context, rc *remote.Client, key *seal.Key, base s
 			return false, err
 		}
 		if n > 1 {
-			return false, fmt.Errorf("the server's folder %q holds unencrypted files: an encrypted folder must start empty (choose another folder, or sync it without --key): %w", base, ErrUnsafe)
+			return false, fmt.Errorf("the server's folder %q holds files but no key marker (%s): it is not an encrypted folder (or its marker was removed), and an encrypted folder must start empty; choose another folder, or sync this one without a key: %w", base, proto.KeyMarker, ErrUnsafe)
 		}
 	case es[0].Kind != proto.KindAbsent:
 		return false, fmt.Errorf("%q on the server is not a folder: %w", base, ErrUnsafe)
