@@ -69,7 +69,9 @@ func TestClientAgentEncrypted(t *testing.T) {
 			t.Logf("client run's log:\n%s", stderr.String())
 		}
 	}()
+	start := time.Now()
 	e.waitState("secret", "idle")
+	t.Logf("idle after %v", time.Since(start))
 
 	// Up: sealed on the server, no plaintext name or content.
 	server := filepath.Join(root, u.name, "Secret")
@@ -108,6 +110,7 @@ func TestClientAgentEncrypted(t *testing.T) {
 	if sum, out, code := other.sync(t, s, u, "Secret"); code != 0 || sum.Uploaded != 1 || sum.Downloaded != 1 {
 		t.Fatalf("the other client: %+v exit %d\n%s", sum, code, out)
 	}
+	t.Logf("other client synced after %v", time.Since(start))
 	testutil.Eventually(t, 30*time.Second, func() error {
 		b, err := os.ReadFile(filepath.Join(secret, "from-the-laptop.txt"))
 		if err != nil || string(b) != "written elsewhere" {
@@ -116,6 +119,7 @@ func TestClientAgentEncrypted(t *testing.T) {
 		return nil
 	})
 
+	t.Logf("pushed to the running client after %v", time.Since(start))
 	// Status: the folder is encrypted, with its key.
 	var st struct {
 		Folders []struct {
@@ -129,16 +133,19 @@ func TestClientAgentEncrypted(t *testing.T) {
 	if len(st.Folders) != 1 || !st.Folders[0].Encrypted || st.Folders[0].Key != id {
 		t.Errorf("status --json: %+v, want the folder encrypted with key %s", st.Folders, id)
 	}
+	t.Logf("status after %v", time.Since(start))
 	if out := e.run("status"); !strings.Contains(out, "encrypted with key "+id) {
 		t.Errorf("status:\n%s\nwant the folder shown as encrypted with key %s", out, id)
 	}
 
+	stopping := time.Now()
 	agent.Process.Signal(syscall.SIGTERM)
 	select {
 	case err := <-exited:
 		if err != nil {
 			t.Errorf("client run after SIGTERM: %v", err)
 		}
+		t.Logf("exited %v after SIGTERM", time.Since(stopping))
 	case <-time.After(60 * time.Second):
 		t.Fatal("client run did not exit after SIGTERM")
 	}
