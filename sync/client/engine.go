@@ -277,11 +277,19 @@ func RunOnce(ctx context.Context, rc Remote, o Options) (Summary, error) {
 	}
 	clock.lap("save the state")
 	if len(tampered) > 0 {
-		return sum, fmt.Errorf("%s and %d more: %w; the local copies were kept", tampered[0], len(tampered)-1, ErrTampered)
+		return sum, tamperedError(tampered)
 	}
 	sum.Converged = x.failed == 0 && len(lunk) == 0 && ig.Apply(local2).Equal(ig.Apply(remote2)) &&
 		x.verify(touchedL, touchedR, local2, remote2)
 	return sum, nil
+}
+
+// tamperedError names the files whose server copies were refused.
+func tamperedError(paths []string) error {
+	if len(paths) == 1 {
+		return fmt.Errorf("%s: %w; the local copy was kept", paths[0], ErrTampered)
+	}
+	return fmt.Errorf("%s and %d more: %w; the local copies were kept", paths[0], len(paths)-1, ErrTampered)
 }
 
 // count adds up what the actions that succeeded did.
