@@ -333,8 +333,9 @@ func (s *sealedRemote) Symlink(ctx context.Context, p, target string, x proto.Ex
 
 // Rename renames a file or symlink. A symlink's target is bound to its
 // path, so a moved link is written again at its new path. A directory's
-// names are bound to it, so renaming one is refused (the engine renames
-// files only; a conflict's directory is set aside by its contents).
+// names are bound to it, so renaming one is refused (the engine never
+// asks: it moves files and links, and a directory always keeps a contested
+// name).
 func (s *sealedRemote) Rename(ctx context.Context, from, to string, x, xTo proto.Expect) (proto.Entry, error) {
 	if x.Kind == proto.KindDir {
 		return proto.Entry{}, fmt.Errorf("rename %s: directories of an encrypted folder are not renamed on the server", from)
