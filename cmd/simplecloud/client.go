@@ -65,9 +65,13 @@ func newAgent(a *app) (*agent.Agent, error) {
 	if err != nil {
 		return nil, err
 	}
+	keys, err := keyStore()
+	if err != nil {
+		return nil, err
+	}
 	host, _ := os.Hostname()
 	return &agent.Agent{ConfigPath: cfg, StateDir: state, RuntimeDir: rt, Version: version, Host: host,
-		Logger: a.log, Stderr: a.stderr}, nil
+		Logger: a.log, Stderr: a.stderr, KeyDir: keys.Dir}, nil
 }
 
 // editConfig loads the configuration, applies fn and saves it.
@@ -107,7 +111,8 @@ func newClientAddCmd(a *app) *cobra.Command {
 	}
 	cmd.Flags().StringVar(&f.Name, "name", "", "the folder's name in status and commands (default: LOCAL's base name)")
 	cmd.Flags().StringVar(&f.Mode, "mode", agent.ModeSync, "sync (a local copy kept in step both ways) or stream (mounted with sshfs)")
-	cmd.Flags().BoolVar(&f.Encrypt, "encrypt", false, "keep only ciphertext on the server (not available in this version)")
+	cmd.Flags().BoolVar(&f.Encrypt, "encrypt", false, "keep only ciphertext on the server (zero-knowledge; needs a folder key: simplecloud key new or import)")
+	cmd.Flags().StringVar(&f.Key, "key", "", "with --encrypt, the folder key's id (default: the one key held here)")
 	cmd.Flags().IntVarP(&f.Port, "port", "p", 0, "server port (default: ssh's)")
 	cmd.Flags().StringVarP(&f.Identity, "identity", "i", "", "private key file, passed to ssh")
 	cmd.Flags().StringVarP(&f.RSH, "rsh", "e", "", "the ssh command to run, with its options (default: ssh, one shared connection per host)")
@@ -248,6 +253,9 @@ func printStatus(a *app, s *agent.Status) {
 			last = f.LastSync.Local().Format("2006-01-02 15:04:05")
 		}
 		fmt.Fprintf(a.stdout, "%-16s %-7s %-9s %-20s %s <-> %s\n", f.Name, f.Mode, f.State, last, f.Local, f.Remote)
+		if f.Encrypted {
+			fmt.Fprintf(a.stdout, "    encrypted%s: the server holds only ciphertext\n", orEmpty(" with key ", f.Key))
+		}
 		switch {
 		case f.Error != "":
 			fmt.Fprintf(a.stdout, "    %s\n", f.Error)
@@ -283,4 +291,12 @@ func bar(done, total int64, width int) string {
 		}
 	}
 	return fmt.Sprintf("[%s] %d/%d files", b, done, total)
+}
+
+// orEmpty returns prefix and s, or "" when s is empty.
+func orEmpty(prefix, s string) string {
+	if s == "" {
+		return ""
+	}
+	return prefix + s
 }

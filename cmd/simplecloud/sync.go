@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"os/signal"
@@ -37,6 +38,7 @@ func newSyncCmd(a *app) *cobra.Command {
 	var f syncFlags
 	var once, dryRun, force bool
 	var maxDelete float64
+	var keyID string
 	cmd := &cobra.Command{
 		Use:   "sync LOCAL [USER@]HOST:PATH",
 		Short: "Sync a local folder with a folder on a SimpleCloud server, both ways",
@@ -45,8 +47,12 @@ user's own ssh (its config, keys, agent and known_hosts). Changes made on
 either side since the last sync are carried over; a file changed on both
 sides is kept twice (NAME.sync-conflict-DATE-HOST.EXT). Whatever the sync
 overwrites or deletes is kept as a version (.simplecloud/versions on each
-side). Exit status 0: both sides are equal; 1: an error or changes left for
-the next run; 64: a bad command line.`,
+side). With --key the folder is encrypted (zero-knowledge): names and contents
+are sealed with the folder key before they leave, and the server stores only
+ciphertext. Exit status 0: both sides are equal; 1: an error or changes left
+for the next run; 2: a wrong key, or the server's copy failed authentication
+(changed or truncated ciphertext: the local copy is kept); 64: a bad command
+line.`,
 		Args: usageArgs(cobra.ExactArgs(2)),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			t, err := remote.ParseTarget(args[1])
@@ -70,6 +76,15 @@ the next run; 64: a bad command line.`,
 				Limits: core.Limits{MaxDeletePercent: maxDelete, Grace: 2, Force: force}, DryRun: dryRun,
 				LocalHost: host, RemoteHost: t.Host, Out: a.stdout, Logger: a.log,
 			}
+			if keyID != "" {
+				ks, err := keyStore()
+				if err != nil {
+					return err
+				}
+				if o.Key, err = ks.Load(keyID); err != nil {
+					return fmt.Errorf("sync: %w (simplecloud key list shows the keys held here; key import adds one)", err)
+				}
+			}
 			pw := progress.New(a.stdout, a.stderr, prompt.IsTerminal(a.stderr), false)
 			stop := func() {}
 			if !f.json && !dryRun && prompt.IsTerminal(a.stderr) {
@@ -78,7 +93,7 @@ the next run; 64: a bad command line.`,
 			}
 			defer func() { stop() }()
 			if !once && !dryRun {
-				return a.syncForever(cmd.Context(), t, f, o, pw)
+				return sealedExit(a.syncForever(cmd.Context(), t, f, o, pw))
 			}
 			rc, err := client.Connect(cmd.Context(), t, f.ssh, "simplecloud/"+version, os.Stderr)
 			if err != nil {
@@ -89,7 +104,7 @@ the next run; 64: a bad command line.`,
 			stop()
 			stop = func() {}
 			if err != nil {
-				return fmt.Errorf("sync %s with %s: %w", args[0], t, err)
+				return sealedExit(fmt.Errorf("sync %s with %s: %w", args[0], t, err))
 			}
 			if f.json {
 				json.NewEncoder(a.stdout).Encode(sum)
@@ -107,8 +122,18 @@ the next run; 64: a bad command line.`,
 	cmd.Flags().BoolVar(&once, "once", false, "one full two-way sync, then exit (default: keep running)")
 	cmd.Flags().BoolVarP(&dryRun, "dry-run", "n", false, "show what would be done, change nothing")
 	cmd.Flags().Float64Var(&maxDelete, "max-delete", 50, "refuse a run that deletes more than this percent of either side's files")
+	cmd.Flags().StringVar(&keyID, "key", "", "encrypt the folder with this key (its id, from simplecloud key list): the server holds only ciphertext")
 	cmd.Flags().BoolVar(&force, "force", false, "lift --max-delete, and sync a folder found on another file system than last time, merging without deleting (never lifts the empty-folder check)")
 	return cmd
+}
+
+// sealedExit gives the errors of an encrypted folder's key and
+// authentication the exit status of failed authentication.
+func sealedExit(err error) error {
+	if errors.Is(err, client.ErrWrongKey) || errors.Is(err, client.ErrTampered) {
+		return withExitCode(exitAuth, err)
+	}
+	return err
 }
 
 // progressAfter is how long a run transfers before its progress line

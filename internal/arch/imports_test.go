@@ -50,7 +50,7 @@ var rules = []rule{
 	// The admission policy is pure: time and randomness are handed in.
 	{prefix: "sync/server/admit", allow: []string{"sync/server/admit"},
 		forbidOS: []string{"os", "os/exec", "syscall", "golang.org/x/sys/unix", "net"}},
-	{prefix: "sync/client", allow: []string{"sync/client", "sync/core", "sync/proto", "sync/rootfs", "sync/scan", "sync/watch", "sync/versions", "internal/"}},
+	{prefix: "sync/client", allow: []string{"sync/client", "sync/core", "sync/proto", "sync/seal", "sync/rootfs", "sync/scan", "sync/watch", "sync/versions", "internal/"}},
 	// The replica reads trees through rootfs and scan and seals with seal; S3 stays in s3.go;
 	// its prune thins snapshots on the versions' schedule.
 	{prefix: "sync/replica", allow: []string{"sync/replica", "sync/seal", "sync/proto", "sync/rootfs", "sync/scan", "sync/versions", "internal/"}},

@@ -45,7 +45,7 @@ func Watch(ctx context.Context, stop <-chan struct{}, connect func(context.Conte
 			return nil
 		default:
 		}
-		if errors.Is(err, ErrUnsafe) {
+		if errors.Is(err, ErrUnsafe) || errors.Is(err, ErrWrongKey) {
 			return err
 		}
 		report(Summary{}, fmt.Errorf("%w; trying again in %v", err, backoff))
@@ -63,7 +63,12 @@ func Watch(ctx context.Context, stop <-chan struct{}, connect func(context.Conte
 // session runs until stop, or until the connection or the feed fails.
 func session(ctx context.Context, stop <-chan struct{}, rc *remote.Client, o Options, report Report) error {
 	// The feed needs the server folder: make it (a no-op when it exists).
-	if o.RemotePath != "" && !o.DryRun {
+	if o.Key != nil {
+		// An encrypted folder's marker first (a wrong key stops here).
+		if _, err := sealRemote(ctx, rc, o); err != nil {
+			return err
+		}
+	} else if o.RemotePath != "" && !o.DryRun {
 		if err := mkdirs(ctx, rc, o.RemotePath); err != nil {
 			return err
 		}
@@ -121,7 +126,7 @@ func session(ctx context.Context, stop <-chan struct{}, rc *remote.Client, o Opt
 		}
 		sum, err := RunOnce(ctx, rc, o)
 		report(sum, err)
-		if err != nil && (errors.Is(err, ErrUnsafe) || rc.Err() != nil) {
+		if err != nil && (errors.Is(err, ErrUnsafe) || errors.Is(err, ErrWrongKey) || rc.Err() != nil) {
 			return err
 		}
 		if lw == nil && startWatch() {

@@ -24,6 +24,12 @@
 // whose content could not be known this run are held out of it on both
 // sides (see held).
 //
+// An encrypted (zero-knowledge) folder, Options.Key, runs the same engine
+// on plaintext paths through a Remote that seals names and contents with
+// sync/seal before they leave and opens them on the way back (see
+// sealed.go); the server stores only ciphertext and the folder's key
+// marker, which is checked before anything else.
+//
 // The executors are written here rather than taken from a library because
 // nothing else does compare-and-swap against a three-way plan; local file
 // access goes through a strict sync/rootfs root, so no path in a plan can

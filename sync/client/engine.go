@@ -16,6 +16,7 @@ import (
 	"simplecloud/sync/core"
 	"simplecloud/sync/proto"
 	"simplecloud/sync/scan"
+	"simplecloud/sync/seal"
 )
 
 // Remote is what the engine asks of the server: *remote.Client.
@@ -47,6 +48,9 @@ type Options struct {
 	Out        io.Writer
 	Logger     *slog.Logger
 	Progress   *Progress // follows the transfers, if set
+	// Key, if set, makes the folder an encrypted one: the server holds
+	// only its sealed names and contents (see sealed.go).
+	Key *seal.Key
 
 	// afterPlan, if set, runs between planning and executing: the tests'
 	// way to change a side in between.
@@ -88,12 +92,25 @@ func RunOnce(ctx context.Context, rc Remote, o Options) (Summary, error) {
 	}
 	clock := newStopwatch(o.Logger)
 	defer clock.done()
+	var hasher scan.Hasher
+	var sr *sealedRemote
+	if o.Key != nil {
+		// First of all: a wrong key changes nothing on either side.
+		var err error
+		if sr, err = sealRemote(ctx, rc, o); err != nil {
+			return sum, err
+		}
+		rc, hasher = sr, sealedHasher{key: o.Key, chunk: sr.chunk}
+	}
 	statePath := StatePath(o.StateDir, o.Local, o.RemoteName)
 	st, ancestor, err := loadState(statePath, o.Local, o.RemoteName)
 	clock.lap("load the last state")
 	if err != nil {
 		o.Logger.Warn("starting without the last sync state: nothing will be deleted this run", "err", err)
 		st, ancestor = nil, core.Tree{}
+	}
+	if sr != nil {
+		sr.knownSizes(ancestor)
 	}
 	fsid, err := localFS(o.Local)
 	if errors.Is(err, unix.ENOENT) && ancestor.Len() == 0 && !o.DryRun {
@@ -117,7 +134,7 @@ func RunOnce(ctx context.Context, rc Remote, o Options) (Summary, error) {
 		o.Logger.Warn("the folder is on another file system than at the last sync; merging without deleting anything (--force)", "folder", o.Local)
 		ancestor = core.Tree{}
 	}
-	l, err := openLocal(o.Local)
+	l, err := openLocal(o.Local, hasher)
 	if err != nil {
 		return sum, err
 	}
@@ -212,6 +229,7 @@ func RunOnce(ctx context.Context, rc Remote, o Options) (Summary, error) {
 	after := rc.Stats()
 	sum.BytesSent, sum.BytesReceived = after.BytesSent-before.BytesSent, after.BytesReceived-before.BytesReceived
 	sum.Failed = x.failed
+	tampered := x.tampered
 	count(&sum, doneL, doneR)
 	// From here on the run lets go of what it no longer needs as soon as
 	// it can (at 200,000 files each of the plan, the snapshots and the new
@@ -258,9 +276,20 @@ func RunOnce(ctx context.Context, rc Remote, o Options) (Summary, error) {
 		return sum, err
 	}
 	clock.lap("save the state")
+	if len(tampered) > 0 {
+		return sum, tamperedError(tampered)
+	}
 	sum.Converged = x.failed == 0 && len(lunk) == 0 && ig.Apply(local2).Equal(ig.Apply(remote2)) &&
 		x.verify(touchedL, touchedR, local2, remote2)
 	return sum, nil
+}
+
+// tamperedError names the files whose server copies were refused.
+func tamperedError(paths []string) error {
+	if len(paths) == 1 {
+		return fmt.Errorf("%s: %w; the local copy was kept", paths[0], ErrTampered)
+	}
+	return fmt.Errorf("%s and %d more: %w; the local copies were kept", paths[0], len(paths)-1, ErrTampered)
 }
 
 // count adds up what the actions that succeeded did.

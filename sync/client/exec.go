@@ -38,6 +38,7 @@ type executor struct {
 
 	mu           sync.Mutex
 	failed       int
+	tampered     []string               // paths whose server copy failed authentication
 	dirModes     map[string]fs.FileMode // local directories' modes, set at the end (writable, openUp)
 	looked       map[string]bool        // local directories openUp looked at
 	rtree        core.Tree              // the server's snapshot (remoteOpenUp)
@@ -248,6 +249,10 @@ func (x *executor) stretch(mine []core.Action, ok []bool, do func(core.Action) (
 		}
 		x.mu.Lock()
 		x.failed++
+		if errors.Is(err, ErrTampered) {
+			x.tampered = append(x.tampered, mine[i].Path)
+			x.log.Error("refused the server's copy", "path", mine[i].Path, "err", err)
+		}
 		x.mu.Unlock()
 		if !errors.Is(err, errDependency) {
 			x.log.Info("left for the next run", "action", mine[i].String(), "err", err)
@@ -361,7 +366,7 @@ func (x *executor) download(a core.Action) error {
 		err = l.setMeta(tmp, a.New)
 	}
 	if err != nil {
-		if !keep || errors.Is(err, remote.ErrChanged) {
+		if !keep || errors.Is(err, remote.ErrChanged) || errors.Is(err, ErrTampered) {
 			l.root.Remove(tmp, 0)
 		}
 		return err

@@ -37,6 +37,9 @@ type local struct {
 	sc    *scan.Scanner
 	store *versions.Store
 	index scan.IndexStore // the scan index between runs (nil: none)
+	// hasher is the folder's content hash: an encrypted folder's files
+	// hash as their sealed copies do (sealedHasher).
+	hasher scan.Hasher
 
 	tmu   sync.Mutex
 	temps []string // download temporary files the scans passed (cleanTemps)
@@ -45,13 +48,18 @@ type local struct {
 // tmpDir holds downloads in progress in the local folder.
 const tmpDir = core.StateDir + "/tmp"
 
-func openLocal(dir string) (*local, error) {
+// openLocal opens the folder dir, whose files hash with h (nil: the
+// protocol's plain hash).
+func openLocal(dir string, h scan.Hasher) (*local, error) {
 	r, err := rootfs.Open(dir)
 	if err != nil {
 		return nil, err
 	}
 	strict := r.Strict()
-	l := &local{dir: dir, root: strict, store: versions.Open(strict, versions.DefaultPolicy(), nil)}
+	if h == nil {
+		h = proto.PlainHasher{}
+	}
+	l := &local{dir: dir, root: strict, store: versions.Open(strict, versions.DefaultPolicy(), nil), hasher: h}
 	l.sc = scan.New(strict, l.scanOptions())
 	return l, nil
 }
@@ -59,7 +67,7 @@ func openLocal(dir string) (*local, error) {
 // scanOptions hash with the protocol's hash and leave out temporary files,
 // noting the downloads' ones for cleanTemp.
 func (l *local) scanOptions() scan.Options {
-	return scan.Options{Hasher: proto.PlainHasher{}, Exclude: func(p string, dir bool) bool {
+	return scan.Options{Hasher: l.hasher, Exclude: func(p string, dir bool) bool {
 		name := core.Base(p)
 		if !strings.HasPrefix(name, core.TempPrefix) {
 			return false

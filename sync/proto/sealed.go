@@ -59,3 +59,9 @@ func AppendSealedRecord(b []byte, id Hash, payload []byte) []byte {
 	b = binary.BigEndian.AppendUint32(b, uint32(len(payload)))
 	return append(b, payload...)
 }
+
+// KeyMarker is the file at the root of a sealed folder that names its key
+// (sync/seal's MarkerName, which holds its content's format). The server
+// takes a folder with this file for a sealed one (PROTOCOL.md, "Encrypted
+// folders"); the marker itself is a plain file.
+const KeyMarker = "SIMPLECLOUD-KEY"

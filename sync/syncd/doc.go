@@ -19,4 +19,9 @@
 // with RENAME_NOREPLACE, so a file that appeared meanwhile is never
 // overwritten. Every replaced or deleted content is at its path or in the
 // store.
+//
+// Sealed (zero-knowledge) folders, whose root holds the key marker, are
+// served the same way without the key: their files are hashed by their
+// records (format.go), for every request, so versions, pushes, conflicts
+// and compare-and-swap work on ciphertext.
 package syncd

@@ -48,10 +48,11 @@ func (s *session) list(r *request, m *proto.List) error {
 	if err := checkPath(m.Path, true); err != nil {
 		return err
 	}
-	if m.Format != proto.FormatPlain {
-		return &proto.Error{Code: proto.CodeUnsupported, Message: "sealed folders are not served yet"}
+	format, err := s.checkFormat(m.Path, m.Format)
+	if err != nil {
+		return err
 	}
-	sc, put := s.scanner(m.Hashes != proto.HashesNone)
+	sc, put := s.scanner(format, m.Hashes != proto.HashesNone)
 	defer put()
 	b := &batcher{s: s, id: r.id}
 	if m.Path == "" {
@@ -123,8 +124,8 @@ func (s *session) subscribe(r *request, m *proto.Subscribe) error {
 	if err := checkPath(m.Path, true); err != nil {
 		return err
 	}
-	if m.Format != proto.FormatPlain {
-		return &proto.Error{Code: proto.CodeUnsupported, Message: "sealed folders are not served yet"}
+	if _, err := s.checkFormat(m.Path, m.Format); err != nil {
+		return err
 	}
 	w, err := watch.New(s.root, m.Path, watch.Options{Logger: s.log, Exclude: func(p string, dir bool) bool {
 		first, _, _ := strings.Cut(p, "/")
@@ -182,7 +183,11 @@ func (s *session) changes(r *request, base string, evs []watch.Event) ([]proto.E
 			out = append(out, e)
 			continue
 		}
-		sc, put := s.scanner(true) // the walk reports ev.Path itself first
+		f, err := s.formatOf(ev.Path)
+		if err != nil {
+			continue
+		}
+		sc, put := s.scanner(f, true) // the walk reports ev.Path itself first
 		sc.Walk(ev.Path, func(se *scan.Entry) error {
 			if se.Kind == scan.File && !se.HasHash() {
 				return nil

@@ -26,8 +26,10 @@ type upload struct {
 	dir  *rootfs.Dir         // the destination's directory, for a file beside it
 	f    *os.File            // the temporary file
 	off  int64               // bytes written so far
-	h    *proto.StreamHasher // hashes the bytes as they are written
-	base *os.File            // the file being replaced, for Copy
+	h    proto.ContentHasher // hashes the bytes as they are written
+	// format is the folder's: a sealed file is hashed by its records.
+	format proto.Format
+	base   *os.File // the file being replaced, for Copy
 }
 
 // tempPath names the temporary file of an upload. A resumable one lives in
@@ -57,8 +59,9 @@ func (s *session) put(r *request, m *proto.Put) (err error) {
 	if err := checkPath(m.Path, false); err != nil {
 		return err
 	}
-	if m.Format != proto.FormatPlain {
-		return &proto.Error{Code: proto.CodeUnsupported, Message: "sealed folders are not served yet"}
+	format, err := s.checkFormat(m.Path, m.Format)
+	if err != nil {
+		return err
 	}
 	if m.Expect.Kind == proto.KindDir {
 		return badRequest("%s: an upload cannot replace a directory", m.Path)
@@ -68,7 +71,7 @@ func (s *session) put(r *request, m *proto.Put) (err error) {
 			return err
 		}
 	}
-	u := &upload{s: s, m: m, name: tempPath(m)}
+	u := &upload{s: s, m: m, name: tempPath(m), format: format}
 	if err := u.open(); err != nil {
 		return err
 	}
@@ -135,7 +138,7 @@ func (s *session) put(r *request, m *proto.Put) (err error) {
 // and continued at its end (its bytes so far hashed again), or a new empty
 // one.
 func (u *upload) open() error {
-	u.h = proto.NewStreamHasher(proto.DefaultChunker())
+	u.h = u.format.NewContentHasher()
 	if !u.m.Resume {
 		// A name of its own (the transfer id is random), made with
 		// O_EXCL: no other session can be writing it.
@@ -314,6 +317,6 @@ func (u *upload) commit(c *proto.Commit) (*proto.Entry, error) {
 	}
 	// The hash is known: the next scan need not read the file back. (After
 	// the rename, which sets the file's ctime and would void the record.)
-	scan.Remember(u.f, proto.PlainHasher{}.Name(), h, scan.DefaultRacyWindow)
+	scan.Remember(u.f, u.format.Hasher().Name(), h, scan.DefaultRacyWindow)
 	return &proto.Entry{Path: u.m.Path, Kind: proto.KindFile, Size: c.Size, Mtime: c.Mtime, Mode: mode, Hash: h}, nil
 }

@@ -41,15 +41,22 @@ func (s *session) chunks(r *request, m *proto.Chunks) error {
 	if err := checkPath(m.Path, false); err != nil {
 		return err
 	}
-	if m.Format != proto.FormatPlain {
-		return &proto.Error{Code: proto.CodeUnsupported, Message: "sealed folders are not served yet"}
+	format, err := s.checkFormat(m.Path, m.Format)
+	if err != nil {
+		return err
 	}
 	f, before, err := s.openFile(m.Path)
 	if err != nil {
 		return err
 	}
 	defer f.Close()
-	h, refs, err := proto.HashReader(proto.DefaultChunker(), &ctxReader{r.ctx, f})
+	var h proto.Hash
+	var refs []proto.ChunkRef
+	if format == proto.FormatSealed {
+		h, refs, err = proto.SealedHash(&ctxReader{r.ctx, f})
+	} else {
+		h, refs, err = proto.HashReader(proto.DefaultChunker(), &ctxReader{r.ctx, f})
+	}
 	if err != nil {
 		return err
 	}

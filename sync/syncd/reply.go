@@ -99,20 +99,22 @@ func toEntry(e *scan.Entry) proto.Entry {
 }
 
 // scanner returns a Scanner from the pool, and the function to return it.
-func (s *session) scanner(hashes bool) (*scan.Scanner, func()) {
+// A sealed folder's files are hashed by their records (see format.go).
+func (s *session) scanner(f proto.Format, hashes bool) (*scan.Scanner, func()) {
 	if !hashes {
-		return scan.New(s.root, s.scanOptions(false)), func() {}
+		return scan.New(s.root, s.scanOptions(f, false)), func() {}
 	}
-	sc, _ := s.scans.Get().(*scan.Scanner)
+	pool := &s.scans[f&1]
+	sc, _ := pool.Get().(*scan.Scanner)
 	if sc == nil {
-		sc = scan.New(s.root, s.scanOptions(true))
+		sc = scan.New(s.root, s.scanOptions(f, true))
 	}
-	return sc, func() { s.scans.Put(sc) }
+	return sc, func() { pool.Put(sc) }
 }
 
 // scanOptions leave out uploads in progress and hash with the protocol's
 // file hash.
-func (s *session) scanOptions(hashes bool) scan.Options {
+func (s *session) scanOptions(f proto.Format, hashes bool) scan.Options {
 	o := scan.Options{Logger: s.log, Exclude: func(p string, dir bool) bool {
 		if !strings.HasPrefix(core.Base(p), core.TempPrefix) {
 			return false
@@ -125,7 +127,7 @@ func (s *session) scanOptions(hashes bool) scan.Options {
 		return true
 	}}
 	if hashes {
-		o.Hasher = proto.PlainHasher{}
+		o.Hasher = f.Hasher()
 	}
 	return o
 }
@@ -140,7 +142,11 @@ func (s *session) current(p string, fresh bool) (proto.Entry, uint64, error) {
 		}
 		return proto.Entry{Kind: proto.KindDir, Mtime: st.Mtim.Nano(), Mode: st.Mode & proto.ModeMask}, st.Ino, nil
 	}
-	sc, put := s.scanner(true)
+	f, err := s.formatOf(p)
+	if err != nil {
+		return proto.Entry{}, 0, err
+	}
+	sc, put := s.scanner(f, true)
 	defer put()
 	e, ok, err := sc.Stat(p, fresh)
 	if errors.Is(err, unix.ENOENT) || (err == nil && !ok) {

@@ -40,9 +40,9 @@ type session struct {
 	root  *rootfs.Root
 	opt   Options
 	log   *slog.Logger
-	agent string    // the client's, from its hello
-	scans sync.Pool // *scan.Scanner; a Scanner is not safe for concurrent use
-	disk  *dirSyncs // group commits (durable.go)
+	agent string       // the client's, from its hello
+	scans [2]sync.Pool // *scan.Scanner by proto.Format; a Scanner is not safe for concurrent use
+	disk  *dirSyncs    // group commits (durable.go)
 
 	mu    sync.Mutex
 	reqs  map[uint32]*request
@@ -74,7 +74,7 @@ func Serve(ctx context.Context, rw io.ReadWriter, root *rootfs.Root, o Options) 
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
-	w := proto.Welcome{Agent: o.Agent, Epoch: o.Epoch, MaxInflight: uint32(o.MaxInflight), Caps: []string{proto.CapFlush, proto.CapNodes}}
+	w := proto.Welcome{Agent: o.Agent, Epoch: o.Epoch, MaxInflight: uint32(o.MaxInflight), Caps: []string{proto.CapFlush, proto.CapNodes, proto.CapSealed}}
 	if o.Versions != nil {
 		w.Caps = append(w.Caps, proto.CapVersions)
 	}

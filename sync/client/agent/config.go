@@ -23,11 +23,12 @@ const (
 
 // Folder is one [[folder]] of client.toml.
 type Folder struct {
-	Name      string  `toml:"name"`   // how commands and status name it; default: the local directory's name
-	Local     string  `toml:"local"`  // absolute path: the synced folder or the mount point
-	Remote    string  `toml:"remote"` // USER@HOST:PATH
-	Mode      string  `toml:"mode"`   // sync or stream
-	Encrypt   bool    `toml:"encrypt,omitempty"`
+	Name      string  `toml:"name"`               // how commands and status name it; default: the local directory's name
+	Local     string  `toml:"local"`              // absolute path: the synced folder or the mount point
+	Remote    string  `toml:"remote"`             // USER@HOST:PATH
+	Mode      string  `toml:"mode"`               // sync or stream
+	Encrypt   bool    `toml:"encrypt,omitempty"`  // zero-knowledge: the server holds only ciphertext
+	Key       string  `toml:"key,omitempty"`      // the folder key's id (default: the one key in the key store)
 	Port      int     `toml:"port,omitempty"`     // ssh -p
 	Identity  string  `toml:"identity,omitempty"` // ssh -i
 	RSH       string  `toml:"rsh,omitempty"`      // the ssh command, as sync -e
@@ -75,7 +76,7 @@ const configHeader = `# SimpleCloud client folders, kept in step by "simplecloud
 # running client picks up changes. Each [[folder]] has: name, local (an
 # absolute path), remote (USER@HOST:PATH), mode ("sync": a local copy kept
 # in step both ways; "stream": the server's files mounted with sshfs), and
-# optionally encrypt, port, identity, rsh (the ssh command), max_delete
+# optionally encrypt (and key, the key's id), port, identity, rsh (the ssh command), max_delete
 # (percent, default 50) and paused.
 
 `
@@ -162,8 +163,11 @@ func (f *Folder) validate() error {
 	default:
 		return fmt.Errorf("folder %q: mode %q: want %q or %q", f.Name, f.Mode, ModeSync, ModeStream)
 	}
-	if f.Encrypt {
-		return fmt.Errorf("folder %q: encrypt = true: encrypted folders are not available in this version", f.Name)
+	if f.Encrypt && f.Mode == ModeStream {
+		return fmt.Errorf("folder %q: encrypt = true: a stream folder cannot be encrypted (sshfs shows the server's files as they are); use mode = %q", f.Name, ModeSync)
+	}
+	if f.Key != "" && !f.Encrypt {
+		return fmt.Errorf("folder %q: key %q without encrypt = true", f.Name, f.Key)
 	}
 	if f.Port < 0 || f.Port > 65535 {
 		return fmt.Errorf("folder %q: port %d out of range", f.Name, f.Port)

@@ -26,7 +26,8 @@ func TestValidate(t *testing.T) {
 		{"root local", func(f *Folder) { f.Local = "/" }, "clean absolute"},
 		{"no colon", func(f *Folder) { f.Remote = "u@host" }, "remote"},
 		{"bad mode", func(f *Folder) { f.Mode = "mirror" }, "mode"},
-		{"encrypt", func(f *Folder) { f.Encrypt = true }, "not available"},
+		{"encrypted stream", func(f *Folder) { f.Encrypt, f.Mode, f.Remote = true, ModeStream, "u@h:p" }, "stream folder cannot be encrypted"},
+		{"key without encrypt", func(f *Folder) { f.Key = "abcd" }, "without encrypt"},
 		{"port", func(f *Folder) { f.Port = 70000 }, "port"},
 		{"max delete", func(f *Folder) { f.MaxDelete = 101 }, "max_delete"},
 	} {

@@ -14,6 +14,8 @@ import (
 	"simplecloud/sync/client"
 	"simplecloud/sync/client/remote"
 	"simplecloud/sync/core"
+	"simplecloud/sync/seal"
+	"simplecloud/sync/seal/keystore"
 )
 
 // defaultMaxDelete is sync's --max-delete default.
@@ -33,6 +35,20 @@ func (a *Agent) sync(ctx context.Context, w *worker, log *slog.Logger) {
 		Local: f.Local, RemoteName: t.String(), RemotePath: t.Path, StateDir: a.StateDir,
 		Limits:    core.Limits{MaxDeletePercent: maxDelete, Grace: 2},
 		LocalHost: a.Host, RemoteHost: t.Host, Out: io.Discard, Logger: log, Progress: w.progress,
+	}
+	if f.Encrypt {
+		k, err := a.folderKey(f)
+		if err != nil {
+			w.set(func(st *FolderStatus) { st.State, st.Error = StateError, err.Error() })
+			log.Error("folder stopped", "err", err)
+			select {
+			case <-w.stop:
+			case <-ctx.Done():
+			}
+			return
+		}
+		o.Key = k
+		w.set(func(st *FolderStatus) { st.Key = k.ID() })
 	}
 	ssh := a.sshOptions(f)
 	var rc *remote.Client // the connection of the runs (Watch's goroutine only)
@@ -205,4 +221,28 @@ func unmount(dir string) {
 	if exec.Command(prog, "-u", dir).Run() != nil {
 		exec.Command(prog, "-u", "-z", dir).Run()
 	}
+}
+
+// folderKey returns the key of the encrypted folder f: the key f.Key
+// names, or the one key in the key store.
+func (a *Agent) folderKey(f Folder) (*seal.Key, error) {
+	ks := keystore.Store{Dir: a.KeyDir}
+	if f.Key != "" {
+		k, err := ks.Load(f.Key)
+		if err != nil {
+			return nil, fmt.Errorf("the folder's key: %w (simplecloud key import adds it)", err)
+		}
+		return k, nil
+	}
+	ids, err := ks.List()
+	if err != nil {
+		return nil, fmt.Errorf("the folder's key: %w", err)
+	}
+	switch len(ids) {
+	case 0:
+		return nil, errors.New("encrypt = true, but this machine holds no folder key: simplecloud key new on the first machine, key import on the others")
+	case 1:
+		return ks.Load(ids[0])
+	}
+	return nil, fmt.Errorf("encrypt = true, and this machine holds %d folder keys: say which with key = ID in client.toml", len(ids))
 }

@@ -32,6 +32,7 @@ type Agent struct {
 	Stderr     io.Writer     // ssh's and sshfs's own messages
 	Poll       time.Duration // how often the configuration and status are looked at (default 1 s)
 	SSHFS      string        // the sshfs program (default "sshfs")
+	KeyDir     string        // the folder keys (keystore.DefaultDir)
 
 	mu      sync.Mutex
 	folders map[string]*worker
@@ -189,7 +190,8 @@ func hostKey(f Folder) string {
 func (a *Agent) start(ctx context.Context, f Folder, after *worker) *worker {
 	ctx, cancel := context.WithCancel(ctx)
 	w := &worker{f: f, cancel: cancel, stop: make(chan struct{}), done: make(chan struct{}), ready: make(chan struct{}),
-		st: FolderStatus{Name: f.Name, Mode: f.Mode, Local: f.Local, Remote: f.Remote, State: StateStarting}}
+		st: FolderStatus{Name: f.Name, Mode: f.Mode, Local: f.Local, Remote: f.Remote, State: StateStarting,
+			Encrypted: f.Encrypt, Key: f.Key}}
 	log := a.Logger.With("folder", f.Name)
 	go func() {
 		defer close(w.done)

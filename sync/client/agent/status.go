@@ -34,6 +34,8 @@ type FolderStatus struct {
 	Local     string    `json:"local"`
 	Remote    string    `json:"remote"`
 	State     string    `json:"state"`
+	Encrypted bool      `json:"encrypted,omitempty"` // zero-knowledge: the server holds only ciphertext
+	Key       string    `json:"key,omitempty"`       // the folder key's id, once known
 	Error     string    `json:"error,omitempty"`
 	LastSync  time.Time `json:"last_sync,omitzero"`
 	Conflicts int       `json:"conflicts"` // conflict copies made since the client started
@@ -127,7 +129,8 @@ func ReadStatus(runtimeDir, stateDir string, cfg *Config) (*Status, error) {
 	}
 	s.Folders = nil
 	for _, f := range cfg.Folders {
-		fs := FolderStatus{Name: f.Name, Mode: f.Mode, Local: f.Local, Remote: f.Remote, State: StateStopped}
+		fs := FolderStatus{Name: f.Name, Mode: f.Mode, Local: f.Local, Remote: f.Remote, State: StateStopped,
+			Encrypted: f.Encrypt, Key: f.Key}
 		if f.Paused {
 			fs.State = StatePaused
 		}

@@ -30,7 +30,13 @@ type Client struct {
 	err     error
 	sent    atomic.Int64
 	recvd   atomic.Int64
+	format  proto.Format // of List, Stat, Subscribe, Chunks (SetFormat)
 }
+
+// SetFormat sets the folder format that List, Stat, Subscribe and Chunks
+// ask for: proto.FormatSealed for an encrypted folder. Set it before the
+// first request.
+func (c *Client) SetFormat(f proto.Format) { c.format = f }
 
 // countingRW counts the bytes that pass.
 type countingRW struct {
@@ -63,7 +69,7 @@ func Dial(ctx context.Context, rw io.ReadWriteCloser, agent string) (*Client, er
 	res := make(chan result, 1)
 	go func() {
 		conn, w, err := proto.Dial(countingRW{rw, &c.recvd, &c.sent},
-			proto.Hello{Agent: agent, Caps: []string{proto.CapVersions, proto.CapFlush, proto.CapNodes}})
+			proto.Hello{Agent: agent, Caps: []string{proto.CapVersions, proto.CapFlush, proto.CapNodes, proto.CapSealed}})
 		res <- result{conn, w, err}
 	}()
 	select {

@@ -27,7 +27,7 @@ type FeedEvent struct {
 // Subscribe opens the change feed of the server folder p. Subscribe before
 // listing, then apply events after the listing: nothing is lost between.
 func (c *Client) Subscribe(ctx context.Context, p string) (*Feed, error) {
-	s, err := c.open(ctx, &proto.Subscribe{Path: p}, false)
+	s, err := c.open(ctx, &proto.Subscribe{Path: p, Format: c.format}, false)
 	if err != nil {
 		return nil, fmt.Errorf("subscribe to %q: %w", p, err)
 	}

@@ -11,7 +11,7 @@ import (
 // List streams the entries of the subtree at p to fn, in batches: p's own
 // entry first, then depth-first, names in byte order.
 func (c *Client) List(ctx context.Context, p string, h proto.HashMode, fn func([]proto.Entry) error) error {
-	s, err := c.open(ctx, &proto.List{Path: p, Hashes: h}, true)
+	s, err := c.open(ctx, &proto.List{Path: p, Hashes: h, Format: c.format}, true)
 	if err != nil {
 		return fmt.Errorf("list %q: %w", p, err)
 	}
@@ -42,7 +42,7 @@ func (c *Client) List(ctx context.Context, p string, h proto.HashMode, fn func([
 
 // Stat returns the entries of paths, in order (KindAbsent for a missing one).
 func (c *Client) Stat(ctx context.Context, paths []string, h proto.HashMode) ([]proto.Entry, error) {
-	m, err := c.call(ctx, &proto.Stat{Paths: paths, Hashes: h})
+	m, err := c.call(ctx, &proto.Stat{Paths: paths, Hashes: h, Format: c.format})
 	if err != nil {
 		return nil, fmt.Errorf("stat: %w", err)
 	}
@@ -146,7 +146,7 @@ func (c *Client) Restore(ctx context.Context, p, version, to string, expect prot
 // Chunks returns the chunk list of the server's file p, which must hash to
 // h (zero: any), with its hash and size.
 func (c *Client) Chunks(ctx context.Context, p string, h proto.Hash) ([]proto.ChunkRef, proto.Hash, uint64, error) {
-	s, err := c.open(ctx, &proto.Chunks{Path: p, Hash: h}, true)
+	s, err := c.open(ctx, &proto.Chunks{Path: p, Hash: h, Format: c.format}, true)
 	if err != nil {
 		return nil, proto.Hash{}, 0, fmt.Errorf("chunks of %s: %w", p, err)
 	}

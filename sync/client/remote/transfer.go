@@ -238,6 +238,9 @@ type UploadOptions struct {
 	Mtime    int64
 	Size     int64
 	Hash     proto.Hash // what src must hash to
+	// Format is the folder's; with FormatSealed src is a sealed file
+	// and the delta against the server's file is by whole records.
+	Format proto.Format
 }
 
 // Upload sends src (from offset 0) to p on the server, based on expect
@@ -252,16 +255,9 @@ func (c *Client) Upload(ctx context.Context, p string, expect proto.Expect, src 
 		if err != nil {
 			return proto.Entry{}, st, fmt.Errorf("upload %s: %w", p, err)
 		}
-		have = map[proto.Hash]int64{}
-		off := int64(0)
-		for _, r := range refs {
-			if _, ok := have[r.ID]; !ok {
-				have[r.ID] = off
-			}
-			off += int64(r.Size)
-		}
+		have = chunkMap(refs, o.Format)
 	}
-	s, err := c.open(ctx, &proto.Put{Transfer: o.Transfer, Path: p, Expect: expect, Resume: o.Resume}, false)
+	s, err := c.open(ctx, &proto.Put{Transfer: o.Transfer, Path: p, Expect: expect, Resume: o.Resume, Format: o.Format}, false)
 	if err != nil {
 		return proto.Entry{}, st, fmt.Errorf("upload %s: %w", p, err)
 	}
@@ -279,7 +275,10 @@ func (c *Client) Upload(ctx context.Context, p string, expect proto.Expect, src 
 		start = int64(r.Offset)
 	}
 	var off int64
-	if have != nil {
+	if have != nil && o.Format == proto.FormatSealed {
+		// Records are copied whole; the server checks the hash.
+		off, err = c.sendSealedDelta(s, p, src, start, have, &st)
+	} else if have != nil {
 		var h proto.Hash
 		off, h, err = c.sendDelta(s, p, src, start, have, &st)
 		if err == nil && h != o.Hash {

@@ -1,0 +1,71 @@
+package syncd
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+
+	"golang.org/x/sys/unix"
+
+	"simplecloud/sync/core"
+	"simplecloud/sync/proto"
+)
+
+// A sealed (zero-knowledge) folder is one whose root holds the key marker
+// (proto.KeyMarker, written by the first client to sync it). The server
+// finds a path's format from the file system alone, so it keeps no state
+// of its own, and it uses that format for every request, including those
+// that carry none (Read, Delete, Rename, SetAttr, Restore): a sealed
+// file's hash is the hash of its records (proto.SealedHasher), which is
+// what the client compares and expects.
+
+// formatOf returns the format of the folder p lies in: sealed when p or a
+// directory above it holds the key marker. The marker itself is plain.
+func (s *session) formatOf(p string) (proto.Format, error) {
+	if core.Base(p) == proto.KeyMarker {
+		return proto.FormatPlain, nil
+	}
+	dir := ""
+	rest := p
+	for {
+		st, err := s.root.Lstat(joinPath(dir, proto.KeyMarker))
+		if err == nil && st.Mode&unix.S_IFMT == unix.S_IFREG {
+			return proto.FormatSealed, nil
+		}
+		if err != nil && !errors.Is(err, unix.ENOENT) && !errors.Is(err, unix.ENOTDIR) && !errors.Is(err, unix.ELOOP) {
+			return 0, fmt.Errorf("look for the key marker of %s: %w", p, err)
+		}
+		if rest == "" {
+			return proto.FormatPlain, nil
+		}
+		el, after, _ := strings.Cut(rest, "/")
+		dir, rest = joinPath(dir, el), after
+	}
+}
+
+// checkFormat returns p's format and refuses a request whose format is not
+// it: a plain client in a sealed folder would see opaque names and
+// hashes it cannot check, and a sealed client in a plain folder would
+// decrypt plaintext.
+func (s *session) checkFormat(p string, asked proto.Format) (proto.Format, error) {
+	f, err := s.formatOf(p)
+	if err != nil {
+		return 0, err
+	}
+	if f == asked {
+		return f, nil
+	}
+	if f == proto.FormatSealed {
+		return 0, &proto.Error{Code: proto.CodeUnsupported, Message: fmt.Sprintf(
+			"%q is in an encrypted folder (it has a %s file): sync it with its key (--key, or encrypt = true)", p, proto.KeyMarker)}
+	}
+	return 0, &proto.Error{Code: proto.CodeUnsupported, Message: fmt.Sprintf(
+		"%q is not an encrypted folder (no %s file at its root)", p, proto.KeyMarker)}
+}
+
+func joinPath(dir, name string) string {
+	if dir == "" {
+		return name
+	}
+	return dir + "/" + name
+}
