@@ -147,6 +147,11 @@ func RunOnce(ctx context.Context, rc Remote, o Options) (Summary, error) {
 			o.Logger.Info("removed the temporary files of interrupted runs", "files", n)
 		}
 	}
+	// A big run keeps its heap tight from the moment it is known to be
+	// big (see gcTuner).
+	var gc gcTuner
+	defer gc.restore()
+	gc.grow(ancestor.Len())
 	// Both snapshots at once.
 	lunk, runk := map[string]bool{}, map[string]bool{}
 	type listed struct {
@@ -163,7 +168,7 @@ func RunOnce(ctx context.Context, rc Remote, o Options) (Summary, error) {
 		}
 		rch <- listed{t, err}
 	}()
-	localTree, _, lerr := l.snapshot(lunk, ancestor.Len())
+	localTree, _, lerr := l.snapshot(lunk, ancestor.Len(), gc.grow)
 	clock.lap("scan the local folder")
 	if !o.DryRun {
 		if n := l.cleanTemps(time.Now()); n > 0 {
@@ -189,9 +194,9 @@ func RunOnce(ctx context.Context, rc Remote, o Options) (Summary, error) {
 	for p := range runk {
 		lunk[p] = true
 	}
+	gc.grow(localTree.Len() + remoteTree.Len() + ancestor.Len())
 	// A path both snapshots and the ancestor hold is stored once: 93
 	// fewer bytes an entry across the three trees (356 to 263 at 200,000).
-	defer tightGC(localTree.Len() + remoteTree.Len() + ancestor.Len())()
 	remoteTree.ShareStrings(localTree)
 	ancestor.ShareStrings(localTree)
 	lastAgreed := ancestor
@@ -234,7 +239,11 @@ func RunOnce(ctx context.Context, rc Remote, o Options) (Summary, error) {
 	// From here on the run lets go of what it no longer needs as soon as
 	// it can (at 200,000 files each of the plan, the snapshots and the new
 	// trees is 15 to 40 MB): the order below makes each dead early, and a
-	// local variable the function no longer uses is no GC root.
+	// local variable the function no longer uses is no GC root. The
+	// touched paths are listed first, so that the list is not made while
+	// the new trees are held too.
+	gc.squeeze()
+	touchedL, touchedR := touched(doneL), touched(doneR)
 	local2, err := core.Apply(localTree, doneL)
 	if err != nil {
 		return sum, fmt.Errorf("record the local changes: %w", err)
@@ -250,7 +259,6 @@ func RunOnce(ctx context.Context, rc Remote, o Options) (Summary, error) {
 	if err != nil {
 		return sum, err
 	}
-	touchedL, touchedR := touched(doneL), touched(doneR)
 	plan, doneL, doneR = core.Plan{}, nil, nil
 	next, err := held(lunk).restore(core.Settle(ancestor, local2, remote2), lastAgreed)
 	if err != nil {

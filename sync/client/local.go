@@ -88,13 +88,18 @@ func (l *local) close() { l.root.Close() }
 
 // snapshot scans the folder. unknown gets the paths whose state is not
 // known (files being written or unreadable, directories not listed): the
-// run leaves them alone on both sides. hint is how many entries to expect.
-func (l *local) snapshot(unknown map[string]bool, hint int) (core.Tree, scan.Summary, error) {
+// run leaves them alone on both sides. hint is how many entries to expect;
+// grow, if set, is told the count every bigRun entries.
+func (l *local) snapshot(unknown map[string]bool, hint int, grow func(int)) (core.Tree, scan.Summary, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	var b core.Builder
 	b.Grow(hint + hint/16)
+	n := 0
 	sum, err := l.sc.WalkStored("", l.index, func(e *scan.Entry) error {
+		if n++; n%bigRun == 0 && grow != nil {
+			grow(n)
+		}
 		ce, ok := fromScan(e)
 		if !ok {
 			unknown[e.Path] = true

@@ -62,10 +62,23 @@ type Tree struct {
 // Builder collects entries for a Tree. Entries may come in any order;
 // adding them in ComparePaths order (as a depth-first walk that sorts
 // each directory's names with "/" lowest does) saves the sort.
+//
+// Without a Grow that covers them all, the entries are kept in chunks
+// that are never copied until Build joins them: growing one slice by
+// append would leave behind arrays four times the tree's size in total
+// (append grows big slices by a quarter), 58 MB of garbage for a scan
+// of 200,000 entries.
 type Builder struct {
 	recs     []record
+	full     [][]record // chunks filled before recs, in order
+	n        int        // entries in full
+	last     string     // the path added last
 	unsorted bool
 }
+
+// minChunk is the smallest chunk a Builder allocates when it runs out
+// of room: 4,096 records, 288 KiB.
+const minChunk = 4096
 
 // Grow makes room for n more entries, for a caller that knows how many
 // are coming (saving append's copies and slack).
@@ -83,10 +96,18 @@ func (b *Builder) Add(p string, e Entry) error {
 		return fmt.Errorf("add %q: bad symlink target %q", p, e.Target)
 	}
 	r := newRecord(p, e)
-	if n := len(b.recs); n > 0 && ComparePaths(b.recs[n-1].path(), p) >= 0 {
+	if b.n+len(b.recs) > 0 && ComparePaths(b.last, p) >= 0 {
 		b.unsorted = true
 	}
+	if len(b.recs) == cap(b.recs) && len(b.recs) >= minChunk {
+		// Out of room: a new chunk of a quarter of what came so far,
+		// rather than a copy of everything.
+		b.full = append(b.full, b.recs)
+		b.n += len(b.recs)
+		b.recs = make([]record, 0, max(minChunk, b.n/4))
+	}
 	b.recs = append(b.recs, r)
+	b.last = r.path()
 	return nil
 }
 
@@ -94,14 +115,21 @@ func (b *Builder) Add(p string, e Entry) error {
 // path or an entry whose parent is missing or not a directory.
 func (b *Builder) Build() (Tree, error) {
 	recs := b.recs
+	if len(b.full) > 0 {
+		recs = make([]record, 0, b.n+len(b.recs))
+		for _, c := range b.full {
+			recs = append(recs, c...)
+		}
+		recs = append(recs, b.recs...)
+	}
 	unsorted := b.unsorted
 	*b = Builder{}
 	if len(recs) == 0 {
 		return Tree{}, nil
 	}
 	if cap(recs)-len(recs) > len(recs)/16 {
-		// Append's growth left up to half the array unused: copy, so that
-		// a long-lived tree holds only what it uses.
+		// Grow's hint left room unused: copy, so that a long-lived tree
+		// holds only what it uses.
 		recs = append(make([]record, 0, len(recs)), recs...)
 	}
 	if unsorted {

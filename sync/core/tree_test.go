@@ -5,6 +5,7 @@ import (
 	"runtime"
 	"strings"
 	"testing"
+	"unsafe"
 )
 
 func TestBuilder(t *testing.T) {
@@ -185,5 +186,44 @@ func TestIdentical(t *testing.T) {
 	}
 	if (Tree{}).Identical(build(1)) {
 		t.Error("empty and one entry: got identical")
+	}
+}
+
+// TestBuilderChunks builds a tree too big for the first chunk, with and
+// without a size hint, in order and reversed: the same tree each way,
+// and without the hint no more allocated than the chunks and the joined
+// tree (growing one slice by append allocated four times the tree more).
+func TestBuilderChunks(t *testing.T) {
+	const n = 50_000
+	ref := bigTree(t, n, 1)
+	build := func(hint int, reverse bool) Tree {
+		var b Builder
+		b.Grow(hint)
+		for i := range ref.Len() {
+			if reverse {
+				i = ref.Len() - 1 - i
+			}
+			must(t, b.Add(ref.At(i)))
+		}
+		tr, err := b.Build()
+		must(t, err)
+		return tr
+	}
+	for _, tt := range []struct {
+		name    string
+		hint    int
+		reverse bool
+	}{{"no hint", 0, false}, {"no hint, reversed", 0, true}, {"hint", ref.Len(), false}, {"small hint", 100, true}} {
+		if got := build(tt.hint, tt.reverse); !got.Identical(ref) {
+			t.Errorf("%s: got a tree of %d entries that differs from the %d added", tt.name, got.Len(), ref.Len())
+		}
+	}
+	var m0, m1 runtime.MemStats
+	runtime.ReadMemStats(&m0)
+	tr := build(0, false)
+	runtime.ReadMemStats(&m1)
+	size := uint64(tr.Len()) * uint64(unsafe.Sizeof(record{}))
+	if got := m1.TotalAlloc - m0.TotalAlloc; got > size*5/2 {
+		t.Errorf("an unhinted build allocated %d bytes for a tree of %d, want at most 2.5 times", got, size)
 	}
 }
