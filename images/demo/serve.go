@@ -40,7 +40,10 @@ func serveDemo(ctx context.Context, m *vm.Machine, dir, bin string) error {
 	if err != nil {
 		return fmt.Errorf("sftp to the guest: %w", err)
 	}
-	return syncDemo(ctx, m, dir, key, bin)
+	if err := syncDemo(ctx, m, dir, key, bin); err != nil {
+		return err
+	}
+	return encryptedDemo(ctx, m, dir, key, bin)
 }
 
 // sshOptions are the OpenSSH client options for the guest's server: the
