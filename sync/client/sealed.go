@@ -123,8 +123,8 @@ func (s *sealedRemote) open(ctx context.Context, p string, e proto.Entry) (proto
 // sealedEmpty is the size of a sealed empty file: the magic and the end
 // record; a chunk adds its record header and tag.
 const (
-	sealedEmpty    = 8 + 36 + 8
-	sealedPerChunk = 36 + 16
+	sealedEmpty    = 8 + seal.RecordHeader + seal.EndSize // 8: len(seal.Magic)
+	sealedPerChunk = seal.RecordHeader + seal.TagSize
 )
 
 // plainSize returns the plaintext size of a sealed file listed as e at p.

@@ -134,7 +134,7 @@ func (s *sealedRemote) Download(ctx context.Context, p string, want proto.Hash, 
 	var missing []sealedRange
 	poff := int64(0)
 	for i, r := range refs[:len(refs)-1] {
-		n := int64(r.Size) - 16
+		n := int64(r.Size) - seal.TagSize
 		// A chunk of dst is used only where it already is: copying
 		// within dst could overwrite what a later chunk needs.
 		if src, ok := have[r.ID]; ok && src.n == n && (src.f != dst || src.off == poff) {
@@ -196,7 +196,7 @@ func (s *sealedRemote) fetch(ctx context.Context, p, sp string, want proto.Hash,
 	// Plaintext offsets of the records.
 	poffs := make([]int64, len(refs))
 	for i := 1; i < len(refs); i++ {
-		poffs[i] = poffs[i-1] + int64(refs[i-1].Size) - 16
+		poffs[i] = poffs[i-1] + int64(refs[i-1].Size) - seal.TagSize
 	}
 	var (
 		wg    sync.WaitGroup

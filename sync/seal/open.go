@@ -27,7 +27,7 @@ type opener struct {
 // written to dst, the end record is checked. done is true after a good end
 // record with nothing after it.
 func (o *opener) record(dst io.Writer, src io.Reader) (done bool, err error) {
-	var h [recordHeader]byte
+	var h [RecordHeader]byte
 	if _, err := io.ReadFull(src, h[:]); err != nil {
 		if isEOF(err) {
 			return false, &OpenError{Err: ErrTruncated}
@@ -37,7 +37,7 @@ func (o *opener) record(dst io.Writer, src io.Reader) (done bool, err error) {
 	var r Record
 	copy(r.ID[:], h[:IDSize])
 	r.Size = binary.BigEndian.Uint32(h[IDSize:])
-	if r.Size != endSize && (r.Size <= tagSize || r.Size > MaxChunk+tagSize) {
+	if r.Size != EndSize && (r.Size <= TagSize || r.Size > MaxChunk+TagSize) {
 		return false, &OpenError{Err: fmt.Errorf("%w: record of %d bytes", ErrFormat, r.Size)}
 	}
 	if cap(o.buf) < int(r.Size) {
@@ -50,7 +50,7 @@ func (o *opener) record(dst io.Writer, src io.Reader) (done bool, err error) {
 		}
 		return false, fmt.Errorf("open sealed file: read: %w", err)
 	}
-	if r.Size == endSize {
+	if r.Size == EndSize {
 		return true, o.end(r, p, src)
 	}
 	pt, err := openRecord(o.aead, o.idMAC, r.ID, p)
@@ -62,7 +62,7 @@ func (o *opener) record(dst io.Writer, src io.Reader) (done bool, err error) {
 	}
 	o.list.add(r)
 	o.plain += uint64(len(pt))
-	o.off += recordHeader + int64(r.Size)
+	o.off += RecordHeader + int64(r.Size)
 	return false, nil
 }
 
@@ -79,7 +79,7 @@ func (o *opener) end(r Record, p []byte, src io.Reader) error {
 	var b [1]byte
 	n, err := io.ReadFull(src, b[:])
 	if n > 0 {
-		o.off += recordHeader + endSize
+		o.off += RecordHeader + EndSize
 		return &OpenError{Err: ErrExtended}
 	}
 	if err != nil && !errors.Is(err, io.EOF) {
@@ -107,7 +107,7 @@ func openRecord(aead cipher.AEAD, idMAC hash.Hash, id [IDSize]byte, payload []by
 // CheckList on the file's record list it authenticates a file assembled
 // from local and fetched chunks. Errors wrap ErrAuth or ErrFormat.
 func (k *Key) OpenRecord(dst []byte, id [IDSize]byte, payload []byte) ([]byte, error) {
-	if len(payload) <= tagSize || len(payload) > MaxChunk+tagSize {
+	if len(payload) <= TagSize || len(payload) > MaxChunk+TagSize {
 		return nil, fmt.Errorf("open record %x: %w: payload of %d bytes", id[:8], ErrFormat, len(payload))
 	}
 	aead, err := chacha20poly1305.NewX(k.content)

@@ -18,7 +18,7 @@ func (k *Key) Records(src io.Reader, sp Splitter, fn func(Record)) error {
 		if len(chunk) == 0 || len(chunk) > MaxChunk {
 			return fmt.Errorf("seal: chunk of %d bytes, want 1..%d", len(chunk), MaxChunk)
 		}
-		r := Record{ID: chunkID(idMAC, chunk), Size: uint32(len(chunk) + tagSize)}
+		r := Record{ID: chunkID(idMAC, chunk), Size: uint32(len(chunk) + TagSize)}
 		l.add(r)
 		plain += uint64(len(chunk))
 		fn(r)
@@ -27,6 +27,6 @@ func (k *Key) Records(src io.Reader, sp Splitter, fn func(Record)) error {
 	if err != nil {
 		return err
 	}
-	fn(Record{ID: l.sum(plain), Size: endSize})
+	fn(Record{ID: l.sum(plain), Size: EndSize})
 	return nil
 }

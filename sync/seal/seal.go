@@ -15,15 +15,16 @@ import (
 // Magic opens every sealed file (proto.SealedMagic: the server checks it).
 const Magic = "SCSEALv1"
 
-// Layout of a record: id (32 bytes), u32be payload length, payload.
+// Layout of a record: id (32 bytes), u32be payload length, payload. The
+// sizes are exported for readers of sealed files' sizes (the sync client).
 const (
 	IDSize       = 32
-	recordHeader = IDSize + 4
-	// tagSize is the Poly1305 tag that a chunk's payload adds.
-	tagSize = chacha20poly1305.Overhead
-	// endSize is the end record's payload: u64be plaintext length. No
+	RecordHeader = IDSize + 4
+	// TagSize is the Poly1305 tag that a chunk's payload adds.
+	TagSize = chacha20poly1305.Overhead
+	// EndSize is the end record's payload: u64be plaintext length. No
 	// chunk payload is that short (a chunk holds at least 1 byte and a tag).
-	endSize = 8
+	EndSize = 8
 	// MaxChunk bounds a plaintext chunk (proto.MaxChunk), so a record's
 	// payload is at most MaxChunk+16, within proto.SealedRecords' bound.
 	MaxChunk = 4 << 20
@@ -133,7 +134,7 @@ func (k *Key) SealRecords(src io.Reader, sp Splitter, fn func(r Record, payload 
 	} else if err != nil {
 		return err
 	}
-	end := Record{ID: list.sum(plain), Size: endSize}
+	end := Record{ID: list.sum(plain), Size: EndSize}
 	return fn(end, binary.BigEndian.AppendUint64(buf[:0], plain))
 }
 
@@ -180,7 +181,7 @@ type list struct {
 func newList(k *Key) *list { return &list{m: newMAC(k.list)} }
 
 func (l *list) add(r Record) {
-	var b [recordHeader]byte
+	var b [RecordHeader]byte
 	appendHeader(b[:0], r.ID, int(r.Size))
 	l.m.Write(b[:])
 	l.n++
@@ -201,17 +202,17 @@ func (l *list) sum(plain uint64) [IDSize]byte {
 // record whose id is the MAC of the others. A list that passes names the
 // chunks of a file this key sealed, in order and complete.
 func (k *Key) CheckList(recs []Record) error {
-	if len(recs) == 0 || recs[len(recs)-1].Size != endSize {
+	if len(recs) == 0 || recs[len(recs)-1].Size != EndSize {
 		return fmt.Errorf("check chunk list: %w: no end record", ErrTruncated)
 	}
 	l := newList(k)
 	var plain uint64
 	for i, r := range recs[:len(recs)-1] {
-		if r.Size <= tagSize || r.Size > MaxChunk+tagSize {
+		if r.Size <= TagSize || r.Size > MaxChunk+TagSize {
 			return fmt.Errorf("check chunk list: record %d of %d bytes: %w", i, r.Size, ErrFormat)
 		}
 		l.add(r)
-		plain += uint64(r.Size - tagSize)
+		plain += uint64(r.Size - TagSize)
 	}
 	want := l.sum(plain)
 	if !hmac.Equal(want[:], recs[len(recs)-1].ID[:]) {
