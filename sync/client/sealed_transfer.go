@@ -9,7 +9,6 @@ import (
 	"io"
 	"os"
 	"strings"
-	"sync"
 
 	"simplecloud/sync/client/remote"
 	"simplecloud/sync/core"
@@ -198,53 +197,36 @@ func (s *sealedRemote) fetch(ctx context.Context, p, sp string, want proto.Hash,
 	for i := 1; i < len(refs); i++ {
 		poffs[i] = poffs[i-1] + int64(refs[i-1].Size) - seal.TagSize
 	}
-	var (
-		wg    sync.WaitGroup
-		mu    sync.Mutex
-		total int64
-		first error
-	)
-	sem := make(chan struct{}, 8)
-	for _, r := range rs {
-		sem <- struct{}{}
-		wg.Add(1)
-		go func() {
-			defer func() { <-sem; wg.Done() }()
-			// Each record is opened and written as soon as it is whole,
-			// so a cut connection leaves every record before the cut in
-			// dst, where the next run finds it.
-			start, next := offs[r.first], r.first
-			var buf, pt []byte
-			n, err := s.rc.ReadRange(ctx, sp, want, uint64(start), uint64(r.bytes), func(off uint64, b []byte) error {
-				if int64(off) != start+int64(len(buf)) {
-					return fmt.Errorf("read %s: data at %d, expected %d", p, off, start+int64(len(buf)))
-				}
-				buf = append(buf, b...)
-				for next <= r.last && int64(len(buf)) >= proto.SealedHeaderSize+int64(refs[next].Size) {
-					k := proto.SealedHeaderSize + int64(refs[next].Size)
-					var err error
-					if pt, err = s.openRecord(p, refs[next], next, buf[:k], pt[:0]); err != nil {
-						return err
-					}
-					if _, err := dst.WriteAt(pt, poffs[next]); err != nil {
-						return err
-					}
-					buf, start, next = buf[k:], start+k, next+1
-				}
-				return nil
-			})
-			if err == nil && next <= r.last {
-				err = fmt.Errorf("download %s: %w: record %d cut short", p, ErrTampered, next)
+	total, first := remote.Ranges(len(rs), func(i int) (int64, error) {
+		r := rs[i]
+		// Each record is opened and written as soon as it is whole,
+		// so a cut connection leaves every record before the cut in
+		// dst, where the next run finds it.
+		start, next := offs[r.first], r.first
+		var buf, pt []byte
+		n, err := s.rc.ReadRange(ctx, sp, want, uint64(start), uint64(r.bytes), func(off uint64, b []byte) error {
+			if int64(off) != start+int64(len(buf)) {
+				return fmt.Errorf("read %s: data at %d, expected %d", p, off, start+int64(len(buf)))
 			}
-			mu.Lock()
-			total += n
-			if err != nil && first == nil {
-				first = err
+			buf = append(buf, b...)
+			for next <= r.last && int64(len(buf)) >= proto.SealedHeaderSize+int64(refs[next].Size) {
+				k := proto.SealedHeaderSize + int64(refs[next].Size)
+				var err error
+				if pt, err = s.openRecord(p, refs[next], next, buf[:k], pt[:0]); err != nil {
+					return err
+				}
+				if _, err := dst.WriteAt(pt, poffs[next]); err != nil {
+					return err
+				}
+				buf, start, next = buf[k:], start+k, next+1
 			}
-			mu.Unlock()
-		}()
-	}
-	wg.Wait()
+			return nil
+		})
+		if err == nil && next <= r.last {
+			err = fmt.Errorf("download %s: %w: record %d cut short", p, ErrTampered, next)
+		}
+		return n, err
+	})
 	if first != nil && errors.Is(first, proto.ErrConflict) {
 		first = fmt.Errorf("download %s: %w: %w", p, remote.ErrChanged, first)
 	}

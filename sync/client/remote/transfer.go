@@ -171,29 +171,40 @@ func (c *Client) readAll(ctx context.Context, p string, want proto.Hash, dst *os
 
 // readRanges reads the ranges of p into dst, several Reads at once.
 func (c *Client) readRanges(ctx context.Context, p string, want proto.Hash, rs []rng, dst *os.File) (int64, error) {
+	return Ranges(len(rs), func(i int) (int64, error) {
+		return c.read(ctx, p, want, uint64(rs[i].off), uint64(rs[i].n), func(off uint64, b []byte) error {
+			_, err := dst.WriteAt(b, int64(off))
+			return err
+		})
+	})
+}
+
+// rangesAtOnce is how many range reads of one file are in flight.
+const rangesAtOnce = 8
+
+// Ranges runs read(0..n-1), rangesAtOnce at a time, and returns the bytes
+// they read in all and the first error. Every read runs, even after one
+// failed: each keeps what it wrote for the next run to resume from.
+func Ranges(n int, read func(i int) (int64, error)) (int64, error) {
 	var (
 		wg    sync.WaitGroup
 		mu    sync.Mutex
 		total int64
 		first error
 	)
-	sem := make(chan struct{}, 8)
-	for _, r := range rs {
+	sem := make(chan struct{}, rangesAtOnce)
+	for i := range n {
 		sem <- struct{}{}
-		wg.Add(1)
-		go func() {
-			defer func() { <-sem; wg.Done() }()
-			n, err := c.read(ctx, p, want, uint64(r.off), uint64(r.n), func(off uint64, b []byte) error {
-				_, err := dst.WriteAt(b, int64(off))
-				return err
-			})
+		wg.Go(func() {
+			defer func() { <-sem }()
+			got, err := read(i)
 			mu.Lock()
-			total += n
+			total += got
 			if err != nil && first == nil {
 				first = err
 			}
 			mu.Unlock()
-		}()
+		})
 	}
 	wg.Wait()
 	return total, first
