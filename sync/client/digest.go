@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 
+	"simplecloud/sync/client/remote"
 	"simplecloud/sync/core"
 	"simplecloud/sync/proto"
 )
@@ -15,6 +16,8 @@ type digestLister interface {
 	HasDigests() bool
 	ListDigests(ctx context.Context, p string, h proto.HashMode, dirs []proto.DirSum, fn func([]proto.Entry, []uint32) error) error
 }
+
+var _ digestLister = (*remote.Client)(nil)
 
 // ancestorDigests returns the digest of every directory of t that holds
 // entries (the folder root first, then in path order), named by its server

@@ -119,3 +119,11 @@ func dump(t core.Tree) []string {
 	}
 	return out
 }
+
+// TestSealedListsInFull: an encrypted folder's remote lists in full (its
+// ancestor's names and sizes are not the server's).
+func TestSealedListsInFull(t *testing.T) {
+	if _, ok := Remote(&sealedRemote{}).(digestLister); ok {
+		t.Error("sealedRemote is a digestLister; want the full listing for encrypted folders")
+	}
+}
