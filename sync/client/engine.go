@@ -160,7 +160,7 @@ func RunOnce(ctx context.Context, rc Remote, o Options) (Summary, error) {
 	}
 	rch := make(chan listed, 1)
 	go func() {
-		t, err := listRemote(ctx, rc, o.RemotePath, runk, ancestor.Len())
+		t, err := listRemote(ctx, rc, o.RemotePath, runk, ancestor)
 		clock.lap("list the server's folder")
 		if errors.Is(err, proto.ErrNotFound) && !o.DryRun {
 			// A first sync into a new folder: make it (its parents too).
@@ -364,41 +364,50 @@ func remotePath(base, p string) string {
 
 // listRemote lists the server folder base as a tree of folder paths; files
 // listed without a hash (being written there) go to unknown. A folder that
-// does not exist is an empty tree. hint is how many entries to expect.
-func listRemote(ctx context.Context, rc Remote, base string, unknown map[string]bool, hint int) (core.Tree, error) {
+// does not exist is an empty tree. A server that can leaves out what the
+// ancestor already holds (see listDigests).
+func listRemote(ctx context.Context, rc Remote, base string, unknown map[string]bool, ancestor core.Tree) (core.Tree, error) {
+	if dl, ok := rc.(digestLister); ok && dl.HasDigests() && ancestor.Len() > 0 {
+		return listDigests(ctx, dl, base, ancestor, unknown)
+	}
 	var b core.Builder
-	b.Grow(hint + hint/16)
+	hint := ancestor.Len()
+	b.Grow(hint + hint/32) // within Build's slack (a 16th): no copy when the count is as last time
 	err := rc.List(ctx, base, proto.HashesAll, func(es []proto.Entry) error {
 		for _, e := range es {
-			p := e.Path
-			if base != "" {
-				if p == base {
-					continue
-				}
-				rest, ok := strings.CutPrefix(p, base+"/")
-				if !ok {
-					return fmt.Errorf("list %s: the server sent %q", base, p)
-				}
-				p = rest
-			} else if p == "" {
-				continue
-			}
-			if e.Kind == proto.KindFile && e.Hash.IsZero() {
-				unknown[p] = true
-			}
-			if err := b.Add(p, fromProto(e)); err != nil {
+			if err := addListed(&b, base, e, unknown); err != nil {
 				return err
 			}
 		}
 		return nil
 	})
-	if errors.Is(err, proto.ErrNotFound) && base != "" {
-		return core.Tree{}, err
-	}
 	if err != nil {
 		return core.Tree{}, err
 	}
 	return b.Build()
+}
+
+// addListed adds a listed entry of the server folder base to b by its
+// folder path (the folder's own entry is left out); a file without a hash
+// goes to unknown.
+func addListed(b *core.Builder, base string, e proto.Entry, unknown map[string]bool) error {
+	p := e.Path
+	if base != "" {
+		if p == base {
+			return nil
+		}
+		rest, ok := strings.CutPrefix(p, base+"/")
+		if !ok {
+			return fmt.Errorf("list %s: the server sent %q", base, p)
+		}
+		p = rest
+	} else if p == "" {
+		return nil
+	}
+	if e.Kind == proto.KindFile && e.Hash.IsZero() {
+		unknown[p] = true
+	}
+	return b.Add(p, fromProto(e))
 }
 
 // mkdirs makes the server folder p and its parents.

@@ -99,13 +99,15 @@ func (d *decoder) entries() (core.Tree, error) {
 	}
 	var b core.Builder
 	b.Grow(int(n))
-	prev, mtime := "", int64(0)
+	var buf []byte // the path before, then this one: one string made an entry
+	mtime := int64(0)
 	for range n {
 		shared := d.uvarint()
-		if shared > uint64(len(prev)) {
+		if shared > uint64(len(buf)) {
 			return core.Tree{}, errors.New("bad path prefix")
 		}
-		p := prev[:shared] + d.string()
+		buf = append(buf[:shared], d.bytes(d.uvarint())...)
+		p := string(buf)
 		e := core.Entry{Kind: core.Kind(d.byte())}
 		e.Mode = fs.FileMode(d.uvarint()) & core.PermMask
 		e.MTime = mtime + d.varint()
@@ -124,13 +126,10 @@ func (d *decoder) entries() (core.Tree, error) {
 		if d.err != nil {
 			return core.Tree{}, d.err
 		}
-		if err := core.ValidPath(p); err != nil {
+		if err := b.Add(p, e); err != nil { // checks the path too
 			return core.Tree{}, err
 		}
-		if err := b.Add(p, e); err != nil {
-			return core.Tree{}, err
-		}
-		prev, mtime = p, e.MTime
+		mtime = e.MTime
 	}
 	if d.err != nil {
 		return core.Tree{}, d.err

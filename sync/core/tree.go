@@ -114,16 +114,7 @@ func (b *Builder) Add(p string, e Entry) error {
 // Build returns the tree and resets the builder. It fails on a duplicate
 // path or an entry whose parent is missing or not a directory.
 func (b *Builder) Build() (Tree, error) {
-	recs := b.recs
-	if len(b.full) > 0 {
-		recs = make([]record, 0, b.n+len(b.recs))
-		for _, c := range b.full {
-			recs = append(recs, c...)
-		}
-		recs = append(recs, b.recs...)
-	}
-	unsorted := b.unsorted
-	*b = Builder{}
+	recs := b.take()
 	if len(recs) == 0 {
 		return Tree{}, nil
 	}
@@ -132,29 +123,52 @@ func (b *Builder) Build() (Tree, error) {
 		// holds only what it uses.
 		recs = append(make([]record, 0, len(recs)), recs...)
 	}
-	if unsorted {
+	if err := check(recs); err != nil {
+		return Tree{}, err
+	}
+	return Tree{recs: recs}, nil
+}
+
+// take returns the records added, sorted, and resets the builder.
+func (b *Builder) take() []record {
+	recs := b.recs
+	if len(b.full) > 0 {
+		recs = make([]record, 0, b.n+len(b.recs))
+		for _, c := range b.full {
+			recs = append(recs, c...)
+		}
+		recs = append(recs, b.recs...)
+	}
+	if b.unsorted {
 		slices.SortFunc(recs, func(x, y record) int { return ComparePaths(x.path(), y.path()) })
 	}
+	*b = Builder{}
+	return recs
+}
+
+// check checks sorted records for a tree: no duplicate path, every
+// entry's parent a directory of the tree.
+func check(recs []record) error {
 	// A stack of the directories enclosing the current path checks parents
 	// in one pass.
 	var dirs []string
 	for i := range recs {
 		p := recs[i].path()
 		if i > 0 && recs[i-1].path() == p {
-			return Tree{}, fmt.Errorf("build tree: duplicate path %q", p)
+			return fmt.Errorf("build tree: duplicate path %q", p)
 		}
 		parent := Parent(p)
 		for len(dirs) > 0 && dirs[len(dirs)-1] != parent {
 			dirs = dirs[:len(dirs)-1]
 		}
 		if parent != "" && len(dirs) == 0 {
-			return Tree{}, fmt.Errorf("build tree: %q has no directory %q", p, parent)
+			return fmt.Errorf("build tree: %q has no directory %q", p, parent)
 		}
 		if recs[i].kind == Dir {
 			dirs = append(dirs, p)
 		}
 	}
-	return Tree{recs: recs}, nil
+	return nil
 }
 
 // Len returns the number of entries.

@@ -92,6 +92,8 @@ func newMessage(t Type) Message {
 		return new(Node)
 	case TypeNodeList:
 		return new(NodeList)
+	case TypeDirDigests:
+		return new(DirDigests)
 	case TypeEntryBatch:
 		return new(EntryBatch)
 	case TypeChanges:

@@ -22,7 +22,7 @@ func allMessages() []Message {
 		&Hello{Versions: []uint32{1, 2}, Caps: []string{CapVersions}, Agent: "simplecloud test"},
 		&Welcome{Version: 1, Caps: []string{CapSealed}, Agent: "s", Epoch: 42, MaxInflight: 64, Versions: []uint32{1}},
 		&Bye{Reason: "shutting down"},
-		&List{Path: "docs", Hashes: HashesCached, Format: FormatSealed},
+		&List{Path: "docs", Hashes: HashesCached, Format: FormatSealed, Digests: true},
 		&Stat{Paths: []string{"a", "b/c"}, Hashes: HashesNone},
 		&Subscribe{Path: "docs", Format: FormatSealed},
 		&Chunks{Path: "a", Hash: ChunkID([]byte("a"))},
@@ -39,7 +39,7 @@ func allMessages() []Message {
 		&Versions{Path: "a"},
 		&Restore{Path: "a", Version: "20261204-101010.1", Expect: ex, To: "a.restored"},
 		&Cancel{Discard: true},
-		&EntryBatch{Entries: Entries{{Path: "", Kind: KindDir, Mode: 0o755}, entry("docs/a"), entry("docs/b"), link}},
+		&EntryBatch{Entries: Entries{{Path: "", Kind: KindDir, Mode: 0o755}, entry("docs/a"), entry("docs/b"), link}, Same: []uint32{0, 7}},
 		&Changes{Epoch: 42, Seq: 7, Entries: Entries{entry("x"), {Path: "y"}}},
 		&Rescan{Epoch: 42, Reason: "inotify queue overflow"},
 		&ChunkList{Chunks: []ChunkRef{{ID: ChunkID([]byte("c")), Size: 100}}, Hash: ChunkID([]byte("f")), Size: 100},
@@ -50,6 +50,7 @@ func allMessages() []Message {
 		&Flush{},
 		&Node{ID: "0123456789abcdef0123456789abcdef", Name: "laptop", Path: "docs"},
 		&NodeList{Nodes: []NodeInfo{{ID: "0123456789abcdef0123456789abcdef", Name: "laptop", Seen: 1 << 60}}},
+		&DirDigests{Dirs: DirSums{{Path: "docs", Digest: DirDigest{1}}, {Path: "docs/a", Digest: DirDigest{31: 2}}}},
 	}
 }
 
@@ -57,8 +58,8 @@ func allMessages() []Message {
 // back equal, with its id and final flag.
 func TestRoundTrip(t *testing.T) {
 	msgs := allMessages()
-	if len(msgs) != 31 {
-		t.Fatalf("allMessages has %d types, want all 31", len(msgs))
+	if len(msgs) != 32 {
+		t.Fatalf("allMessages has %d types, want all 32", len(msgs))
 	}
 	a, b := net.Pipe()
 	defer a.Close()

@@ -94,6 +94,10 @@ func FuzzDecode(f *testing.F) {
 		f.Add(frameBytes(f, m))
 	}
 	f.Add(rawFrame(TypeEntryBatch, []byte{0xa1, 0x01, 0x99, 0xea, 0x60, 0x80}))
+	// A digest list whose second path claims more of the first than it has.
+	f.Add(rawFrame(TypeDirDigests, append(append([]byte{0xa1, 0x01, 0x82, 0x83, 0x00, 0x41, 'a', 0x58, 32},
+		make([]byte, 32)...), append([]byte{0x83, 0x05, 0x40, 0x58, 32}, make([]byte, 32)...)...)))
+	f.Add(rawFrame(TypeEntryBatch, []byte{0xa2, 0x01, 0x80, 0x02, 0x82, 0x00, 0x1a, 0xff, 0xff, 0xff, 0xff}))
 	f.Fuzz(func(t *testing.T, in []byte) {
 		c := newConn(struct {
 			io.Reader

@@ -29,6 +29,7 @@ const (
 	TypeCancel    Type = 26 // client: stop this request
 	TypeFlush     Type = 27 // make every change answered so far durable
 	TypeNode      Type = 28 // a node synced a folder; which nodes did
+	// TypeDirDigests (29, digest.go): the client's digests after a List.
 
 	TypeEntryBatch  Type = 40 // entries of List or Stat
 	TypeChanges     Type = 41 // change feed events
@@ -113,11 +114,15 @@ type Bye struct {
 
 // List asks for a snapshot of the subtree at Path: the root entry first,
 // then every entry below in depth-first order, names in byte order, in
-// EntryBatch frames.
+// EntryBatch frames. With Digests (capability CapDigests) the List frame
+// is not final: DirDigests frames follow, and the answer names each
+// directory whose direct entries match one of them in EntryBatch.Same
+// instead of sending those entries (PROTOCOL.md, "Digest listing").
 type List struct {
-	Path   string   `cbor:"1,keyasint"`
-	Hashes HashMode `cbor:"2,keyasint,omitempty"`
-	Format Format   `cbor:"3,keyasint,omitempty"`
+	Path    string   `cbor:"1,keyasint"`
+	Hashes  HashMode `cbor:"2,keyasint,omitempty"`
+	Format  Format   `cbor:"3,keyasint,omitempty"`
+	Digests bool     `cbor:"4,keyasint,omitempty"`
 }
 
 // Stat asks for the entries of some paths, in order (KindAbsent for a

@@ -115,9 +115,12 @@ type Cancel struct {
 // renamed into place.
 type Flush struct{}
 
-// EntryBatch carries entries of a List or Stat.
+// EntryBatch carries entries of a List or Stat. Same, in the answer to a
+// List with digests, numbers the client's DirDigests whose directories
+// hold exactly the entries the client digested: those are not sent.
 type EntryBatch struct {
-	Entries Entries `cbor:"1,keyasint"`
+	Entries Entries  `cbor:"1,keyasint"`
+	Same    []uint32 `cbor:"2,keyasint,omitempty"`
 }
 
 // Changes carries change feed events: the new state of each path that

@@ -20,6 +20,11 @@
 // overwritten. Every replaced or deleted content is at its path or in the
 // store.
 //
+// A List may carry the client's digests of the directories of its last
+// agreed state (digest.go): a directory whose entries are still those is
+// answered by its number, so re-listing an unchanged tree sends almost
+// nothing.
+//
 // Sealed (zero-knowledge) folders, whose root holds the key marker, are
 // served the same way without the key: their files are hashed by their
 // records (format.go), for every request, so versions, pushes, conflicts

@@ -24,6 +24,7 @@ type batcher struct {
 	s       *session
 	id      uint32
 	entries []proto.Entry
+	same    []uint32 // client directory numbers (digest listing)
 	bytes   int
 }
 
@@ -36,15 +37,37 @@ func (b *batcher) add(e proto.Entry) error {
 	return nil
 }
 
+// addSame answers the client's directory number i as unchanged.
+func (b *batcher) addSame(i int) error {
+	b.same = append(b.same, uint32(i))
+	if len(b.same) >= batchEntries {
+		return b.flush(false)
+	}
+	return nil
+}
+
 func (b *batcher) flush(final bool) error {
-	err := b.s.conn.Send(b.id, final, &proto.EntryBatch{Entries: b.entries})
-	b.entries, b.bytes = b.entries[:0], 0
+	err := b.s.conn.Send(b.id, final, &proto.EntryBatch{Entries: b.entries, Same: b.same})
+	b.entries, b.same, b.bytes = b.entries[:0], b.same[:0], 0
 	return err
 }
 
 // list sends the subtree at m.Path: its own entry first, then everything
-// below, depth-first, names in byte order.
+// below, depth-first, names in byte order; with digests, each directory's
+// entries when the walk leaves it, unless the client has them (digest.go).
 func (s *session) list(r *request, m *proto.List) error {
+	var dl *digestList
+	b := &batcher{s: s, id: r.id}
+	if m.Digests {
+		if r.in == nil {
+			return badRequest("a list with digests was its request's final frame")
+		}
+		sums, want, err := s.recvDigests(r)
+		if err != nil {
+			return err
+		}
+		dl = newDigestList(b, m.Path, sums, want)
+	}
 	if err := checkPath(m.Path, true); err != nil {
 		return err
 	}
@@ -54,7 +77,6 @@ func (s *session) list(r *request, m *proto.List) error {
 	}
 	sc, put := s.scanner(format, m.Hashes != proto.HashesNone)
 	defer put()
-	b := &batcher{s: s, id: r.id}
 	if m.Path == "" {
 		root, _, err := s.current("", false)
 		if err != nil {
@@ -77,10 +99,16 @@ func (s *session) list(r *request, m *proto.List) error {
 			// the client neither trusts nor deletes it.
 			s.log.Debug("listed without hash", "path", e.Path, "unstable", e.Unstable, "err", e.Err)
 		}
+		if dl != nil && e.Path != m.Path {
+			return dl.add(toEntry(e))
+		}
 		return b.add(toEntry(e))
 	})
 	if errors.Is(err, unix.ENOENT) && m.Path != "" {
 		return &proto.Error{Code: proto.CodeNotFound, Message: m.Path + ": no such file or directory"}
+	}
+	if err == nil && dl != nil {
+		err = dl.finish()
 	}
 	if err != nil {
 		return err

@@ -56,8 +56,11 @@ type request struct {
 	id     uint32
 	ctx    context.Context
 	cancel context.CancelFunc
-	in     chan proto.Frame // an upload's Data, Copy and Commit frames
+	in     chan proto.Frame // an upload's Data, Copy and Commit frames; a list's DirDigests
 	done   chan struct{}    // closed when the handler returns
+	// cancelNow: a Cancel stops the request at once rather than coming
+	// in order through in (a list, which stops reading in early).
+	cancelNow bool
 }
 
 // Serve does the handshake on rw and serves requests until the client says
@@ -74,7 +77,7 @@ func Serve(ctx context.Context, rw io.ReadWriter, root *rootfs.Root, o Options) 
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
-	w := proto.Welcome{Agent: o.Agent, Epoch: o.Epoch, MaxInflight: uint32(o.MaxInflight), Caps: []string{proto.CapFlush, proto.CapNodes, proto.CapSealed}}
+	w := proto.Welcome{Agent: o.Agent, Epoch: o.Epoch, MaxInflight: uint32(o.MaxInflight), Caps: []string{proto.CapFlush, proto.CapNodes, proto.CapSealed, proto.CapDigests}}
 	if o.Versions != nil {
 		w.Caps = append(w.Caps, proto.CapVersions)
 	}
@@ -117,15 +120,15 @@ func (s *session) loop(ctx context.Context) (bye bool, err error) {
 			return false, fmt.Errorf("read sync request: %w: %T on id 0", proto.ErrFrame, f.Msg)
 		}
 		switch f.Msg.(type) {
-		case *proto.Cancel, *proto.Data, *proto.Copy, *proto.Commit:
+		case *proto.Cancel, *proto.Data, *proto.Copy, *proto.Commit, *proto.DirDigests:
 			r := s.lookup(f.ID)
 			if r == nil {
 				// Ended already (an upload that failed early, whose
 				// client has not heard yet): dropped.
 				break
 			}
-			if r.in == nil {
-				if _, ok := f.Msg.(*proto.Cancel); ok {
+			if _, cancel := f.Msg.(*proto.Cancel); r.in == nil || cancel && r.cancelNow {
+				if cancel {
 					r.cancel()
 				}
 				break
@@ -168,6 +171,9 @@ func (s *session) start(ctx context.Context, f proto.Frame) error {
 	r := &request{id: f.ID, ctx: rctx, cancel: cancel, done: make(chan struct{})}
 	if _, ok := f.Msg.(*proto.Put); ok {
 		r.in = make(chan proto.Frame, 16)
+	}
+	if l, ok := f.Msg.(*proto.List); ok && l.Digests && !f.Final {
+		r.in, r.cancelNow = make(chan proto.Frame, 16), true
 	}
 	s.mu.Lock()
 	if s.reqs[f.ID] != nil {

@@ -11,11 +11,32 @@ import (
 // List streams the entries of the subtree at p to fn, in batches: p's own
 // entry first, then depth-first, names in byte order.
 func (c *Client) List(ctx context.Context, p string, h proto.HashMode, fn func([]proto.Entry) error) error {
-	s, err := c.open(ctx, &proto.List{Path: p, Hashes: h, Format: c.format}, true)
+	return c.ListDigests(ctx, p, h, nil, func(es []proto.Entry, _ []uint32) error { return fn(es) })
+}
+
+// HasDigests reports whether the server answers ListDigests with digests
+// (proto.CapDigests).
+func (c *Client) HasDigests() bool { return slices.Contains(c.w.Caps, proto.CapDigests) }
+
+// ListDigests is List against the client's directory digests (see
+// proto.DirDigests): fn gets the entries sent and the numbers, in dirs,
+// of the directories whose direct entries match their digest and are not
+// sent. With no dirs, or a server without proto.CapDigests, it is List.
+func (c *Client) ListDigests(ctx context.Context, p string, h proto.HashMode, dirs []proto.DirSum, fn func([]proto.Entry, []uint32) error) error {
+	if !c.HasDigests() {
+		dirs = nil
+	}
+	batches := proto.DigestBatches(dirs)
+	s, err := c.open(ctx, &proto.List{Path: p, Hashes: h, Format: c.format, Digests: len(batches) > 0}, len(batches) == 0)
 	if err != nil {
 		return fmt.Errorf("list %q: %w", p, err)
 	}
 	defer s.close()
+	for i, b := range batches {
+		if err := s.send(i == len(batches)-1, &proto.DirDigests{Dirs: b}); err != nil {
+			return fmt.Errorf("list %q: %w", p, err)
+		}
+	}
 	var ferr error
 	for {
 		f, err := s.recv(ctx)
@@ -27,7 +48,7 @@ func (c *Client) List(ctx context.Context, p string, h proto.HashMode, fn func([
 			return fmt.Errorf("list %q: %w", p, m)
 		case *proto.EntryBatch:
 			if ferr == nil {
-				if ferr = fn(m.Entries); ferr != nil {
+				if ferr = fn(m.Entries, m.Same); ferr != nil {
 					s.send(true, &proto.Cancel{})
 				}
 			}
