@@ -20,7 +20,7 @@ type digestLister interface {
 var _ digestLister = (*remote.Client)(nil)
 
 // ancestorDigests returns the digest of every directory of t that holds
-// entries (the folder root first, then in path order), named by its server
+// entries (the folder root first, each before those below it), named by its server
 // path below base, as the server computes it over the entries it would
 // list; and each one's number in t as core.Builder.Graft takes it.
 func ancestorDigests(t core.Tree, base string) ([]proto.DirSum, []int) {
@@ -74,7 +74,8 @@ func ancestorDigests(t core.Tree, base string) ([]proto.DirSum, []int) {
 	for len(stack) > 0 {
 		pop()
 	}
-	// Popped innermost first: put them in path order, the root first.
+	// Popped innermost first: reversed, the root comes first and a
+	// directory before those below it (the server takes any order).
 	for i, j := 0, len(dirs)-1; i < j; i, j = i+1, j-1 {
 		dirs[i], dirs[j] = dirs[j], dirs[i]
 		nums[i], nums[j] = nums[j], nums[i]
