@@ -225,9 +225,10 @@ func RunOnce(ctx context.Context, rc Remote, o Options) (Summary, error) {
 		o.afterPlan()
 	}
 	before := rc.Stats()
-	o.Progress.begin(&plan, func() int64 { s := rc.Stats(); return s.BytesSent + s.BytesReceived })
+	o.Progress.begin(plan.Counts(core.Local), plan.Counts(core.Remote), func() int64 { s := rc.Stats(); return s.BytesSent + s.BytesReceived })
 	x := &executor{ctx: ctx, l: l, rc: rc, base: o.RemotePath, workers: o.Workers, log: o.Logger, rtree: remoteTree, progress: o.Progress}
-	doneL, doneR := x.run(&plan) // they share the plan's arrays
+	x.run(&plan) // keeps in the plan only the actions done
+	doneL, doneR := &plan.Local, &plan.Remote
 	x.rtree = core.Tree{}
 	clock.lap("carry out the plan")
 	o.Progress.end()
@@ -243,16 +244,16 @@ func RunOnce(ctx context.Context, rc Remote, o Options) (Summary, error) {
 	// touched paths are listed first, so that the list is not made while
 	// the new trees are held too.
 	gc.squeeze()
-	touchedL, touchedR := touched(doneL), touched(doneR)
-	local2, err := core.Apply(localTree, doneL)
+	touchedL, touchedR := touched(doneL.All()), touched(doneR.All())
+	local2, err := doneL.Apply(localTree)
 	if err != nil {
 		return sum, fmt.Errorf("record the local changes: %w", err)
 	}
-	remote2, err := core.Apply(remoteTree, doneR)
+	remote2, err := doneR.Apply(remoteTree)
 	if err != nil {
 		return sum, fmt.Errorf("record the server's changes: %w", err)
 	}
-	synced, err := l.syncDirs(doneL)
+	synced, err := l.syncDirs(doneL.All())
 	if o.synced != nil {
 		o.synced(synced)
 	}
@@ -301,8 +302,8 @@ func tamperedError(paths []string) error {
 }
 
 // count adds up what the actions that succeeded did.
-func count(sum *Summary, doneL, doneR []core.Action) {
-	for _, a := range doneL {
+func count(sum *Summary, doneL, doneR *core.Actions) {
+	for _, a := range doneL.All() {
 		switch {
 		case a.Op == core.OpWrite:
 			sum.Downloaded++
@@ -310,7 +311,7 @@ func count(sum *Summary, doneL, doneR []core.Action) {
 			sum.DeletedLocal++
 		}
 	}
-	for _, a := range doneR {
+	for _, a := range doneR.All() {
 		switch {
 		case a.Op == core.OpWrite:
 			sum.Uploaded++
@@ -326,7 +327,7 @@ func printPlan(w io.Writer, p *core.Plan) {
 		return
 	}
 	for _, side := range []core.Side{core.Local, core.Remote} {
-		for _, a := range p.Actions(side) {
+		for _, a := range p.Actions(side).All() {
 			fmt.Fprintf(w, "%s: %s\n", side, a)
 		}
 	}

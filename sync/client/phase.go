@@ -21,15 +21,15 @@ var errDependency = errors.New("an action it depends on failed")
 // removal waits for every earlier action below it (children go first).
 // The core lists actions in that order, so an action only ever waits for
 // one that a worker has already taken: the pool cannot deadlock.
-func runPhase(ctx context.Context, acts []core.Action, workers int, do func(i int) error) []error {
-	errs := make([]error, len(acts))
-	if len(acts) == 0 {
+func runPhase(ctx context.Context, n int, at func(i int) core.Action, workers int, do func(i int) error) []error {
+	errs := make([]error, n)
+	if n == 0 {
 		return errs
 	}
-	deps := dependencies(acts)
+	deps := dependencies(n, at)
 	// A channel for each action another one waits for; most wait for
 	// none (200,000 files written into existing directories).
-	done := make([]chan struct{}, len(acts))
+	done := make([]chan struct{}, n)
 	for _, j := range deps.flat {
 		if done[j] == nil {
 			done[j] = make(chan struct{})
@@ -37,7 +37,7 @@ func runPhase(ctx context.Context, acts []core.Action, workers int, do func(i in
 	}
 	work := make(chan int)
 	var wg gosync.WaitGroup
-	for range min(workers, len(acts)) {
+	for range min(workers, n) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -49,7 +49,7 @@ func runPhase(ctx context.Context, acts []core.Action, workers int, do func(i in
 			}
 		}()
 	}
-	for i := range acts {
+	for i := range n {
 		work <- i
 	}
 	close(work)
@@ -86,17 +86,18 @@ func (d *deps) of(i int) []int32 { return d.flat[d.off[i]:d.off[i+1]] }
 // the last earlier one on each of its paths and the directories above
 // them (which waited for the ones before it: a chain), and for a
 // directory's removal every earlier one below it.
-func dependencies(acts []core.Action) deps {
-	d := deps{off: make([]int32, len(acts)+1)}
-	last := make(map[string]int32, len(acts)) // path -> the last action on it (Path or From)
-	var below map[string][]int32              // directory -> actions strictly below it
-	for _, a := range acts {
-		if a.Op == core.OpRemove && a.Old.Kind == core.Dir {
+func dependencies(n int, at func(i int) core.Action) deps {
+	d := deps{off: make([]int32, n+1)}
+	last := make(map[string]int32, n) // path -> the last action on it (Path or From)
+	var below map[string][]int32      // directory -> actions strictly below it
+	for i := range n {
+		if a := at(i); a.Op == core.OpRemove && a.Old.Kind == core.Dir {
 			below = map[string][]int32{}
 			break
 		}
 	}
-	for i, a := range acts {
+	for i := range n {
+		a := at(i)
 		ks := keys(a)
 		for _, p := range ks {
 			for q := p; q != ""; q = core.Parent(q) {

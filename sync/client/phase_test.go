@@ -34,7 +34,7 @@ func TestRunPhaseOrder(t *testing.T) {
 			for range 50 {
 				var mu gosync.Mutex
 				var order []string
-				errs := runPhase(context.Background(), c.acts, 8, func(i int) error {
+				errs := runPhase(context.Background(), len(c.acts), func(i int) core.Action { return c.acts[i] }, 8, func(i int) error {
 					a := c.acts[i]
 					if a.Path == "bad" {
 						return errors.New("boom")

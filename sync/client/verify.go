@@ -3,6 +3,7 @@ package client
 import (
 	"errors"
 	"io/fs"
+	"iter"
 	"slices"
 
 	"golang.org/x/sys/unix"
@@ -56,7 +57,7 @@ func (x *executor) verify(touchedL, touchedR []string, loc, rem core.Tree) bool 
 // in sorted order. It sorts rather than keeping a set: at 200,000 actions
 // a map of the paths would cost 8 MB more while the plan and both trees
 // are held.
-func touched(acts []core.Action) []string {
+func touched(acts iter.Seq2[int, core.Action]) []string {
 	n := 0
 	for _, a := range acts {
 		n++

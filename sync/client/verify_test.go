@@ -26,7 +26,7 @@ func TestTouched(t *testing.T) {
 		}, []string{"a", "b", "c"}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			if got := touched(tt.acts); !slices.Equal(got, tt.want) {
+			if got := touched(slices.All(tt.acts)); !slices.Equal(got, tt.want) {
 				t.Errorf("got %q, want %q", got, tt.want)
 			}
 		})

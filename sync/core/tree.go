@@ -135,26 +135,34 @@ func (b *Builder) Build() (Tree, error) {
 	if unsorted {
 		slices.SortFunc(recs, func(x, y record) int { return ComparePaths(x.path(), y.path()) })
 	}
-	// A stack of the directories enclosing the current path checks parents
-	// in one pass.
+	if err := checkShape(recs); err != nil {
+		return Tree{}, fmt.Errorf("build tree: %w", err)
+	}
+	return Tree{recs: recs}, nil
+}
+
+// checkShape checks records sorted by path for a duplicate path and for
+// an entry whose parent is missing or not a directory, in one pass with
+// a stack of the directories enclosing the current path.
+func checkShape(recs []record) error {
 	var dirs []string
 	for i := range recs {
 		p := recs[i].path()
 		if i > 0 && recs[i-1].path() == p {
-			return Tree{}, fmt.Errorf("build tree: duplicate path %q", p)
+			return fmt.Errorf("duplicate path %q", p)
 		}
 		parent := Parent(p)
 		for len(dirs) > 0 && dirs[len(dirs)-1] != parent {
 			dirs = dirs[:len(dirs)-1]
 		}
 		if parent != "" && len(dirs) == 0 {
-			return Tree{}, fmt.Errorf("build tree: %q has no directory %q", p, parent)
+			return fmt.Errorf("%q has no directory %q", p, parent)
 		}
 		if recs[i].kind == Dir {
 			dirs = append(dirs, p)
 		}
 	}
-	return Tree{recs: recs}, nil
+	return nil
 }
 
 // Len returns the number of entries.

@@ -141,7 +141,7 @@ func TestTreeMemory(t *testing.T) {
 	plan := Reconcile(a, l, r, fuzzOpts)
 	three := heap() - before
 	if !plan.Empty() {
-		t.Fatalf("plan for equal trees: %d actions", len(plan.Local)+len(plan.Remote))
+		t.Fatalf("plan for equal trees: %d actions", plan.Local.Len()+plan.Remote.Len())
 	}
 	t.Logf("one tree: %d bytes per file; ancestor and both sides, paths shared: %d bytes per file",
 		one/n, three/n)
