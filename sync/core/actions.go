@@ -127,6 +127,48 @@ func (s *Actions) Slice() []Action {
 	return out
 }
 
+// rebase makes the actions point into l and r, the trees s's trees were
+// filtered from (each the same tree or a superset, in the same order).
+func (s *Actions) rebase(l, r Tree) {
+	ml, mr := subsequence(s.l, l), subsequence(s.r, r)
+	s.l, s.r = l, r
+	if ml == nil && mr == nil {
+		return
+	}
+	at := func(side Side, i int32) int32 {
+		m := ml
+		if side == Remote {
+			m = mr
+		}
+		if m == nil || i < 0 {
+			return i
+		}
+		return m[i]
+	}
+	for i := range s.list {
+		st := &s.list[i]
+		st.old, st.new = at(s.side, st.old), at(st.in, st.new)
+	}
+}
+
+// subsequence returns, for each record of sub, its index in t, where sub
+// is t with records left out; nil when sub is t.
+func subsequence(sub, t Tree) []int32 {
+	if len(sub.recs) == len(t.recs) {
+		return nil
+	}
+	m := make([]int32, len(sub.recs))
+	j := 0
+	for i := range sub.recs {
+		for t.recs[j].key != sub.recs[i].key {
+			j++
+		}
+		m[i] = int32(j)
+		j++
+	}
+	return m
+}
+
 // SetMode records the permission bits the side gave the i-th action's New
 // (a server applies its umask; a directory that existed keeps its own):
 // the one thing about New an executor learns. It is safe to call for
@@ -181,9 +223,9 @@ func (s *Actions) Apply(t Tree) (Tree, error) {
 		return int(x.i - y.i)
 	})
 	n := 0
-	s.merge(t, chs, func(*record) { n++ })
+	s.merge(t, chs, func(record) { n++ })
 	out := make([]record, 0, n)
-	s.merge(t, chs, func(r *record) { out = append(out, *r) })
+	s.merge(t, chs, func(r record) { out = append(out, r) })
 	if err := checkShape(out); err != nil {
 		return Tree{}, fmt.Errorf("apply: %w", err)
 	}
@@ -192,7 +234,7 @@ func (s *Actions) Apply(t Tree) (Tree, error) {
 
 // merge calls emit for each record of t after the changes chs (sorted by
 // path), in path order.
-func (s *Actions) merge(t Tree, chs []change, emit func(*record)) {
+func (s *Actions) merge(t Tree, chs []change, emit func(record)) {
 	base := t.recs
 	i := 0
 	for k := 0; k < len(chs); k++ {
@@ -201,7 +243,7 @@ func (s *Actions) merge(t Tree, chs []change, emit func(*record)) {
 			k++ // the last change of p decides
 		}
 		for ; i < len(base) && ComparePaths(base[i].path(), p) < 0; i++ {
-			emit(&base[i])
+			emit(base[i])
 		}
 		if i < len(base) && base[i].path() == p {
 			i++
@@ -215,10 +257,10 @@ func (s *Actions) merge(t Tree, chs []change, emit func(*record)) {
 			r = newRecord(p, r.entry())
 		}
 		r.mode = s.list[c.i].mode
-		emit(&r)
+		emit(r)
 	}
 	for ; i < len(base); i++ {
-		emit(&base[i])
+		emit(base[i])
 	}
 }
 

@@ -63,6 +63,7 @@ func (o *outcome) rec(s Side) int32 {
 // Paths that opts.Ignore ignores are taken out of all three trees first,
 // so they are neither synced nor deleted.
 func Reconcile(ancestor, local, remote Tree, opts Options) Plan {
+	givenL, givenR := local, remote
 	ancestor = opts.Ignore.Apply(ancestor)
 	local = opts.Ignore.Apply(local)
 	remote = opts.Ignore.Apply(remote)
@@ -89,6 +90,10 @@ func Reconcile(ancestor, local, remote Tree, opts Options) Plan {
 		s.findMoves()
 		s.order()
 	}
+	// The actions point into the trees as given, so that trees the
+	// ignore rules made smaller copies of are not held by the plan.
+	g.plan.Local.rebase(givenL, givenR)
+	g.plan.Remote.rebase(givenL, givenR)
 	return g.plan
 }
 
