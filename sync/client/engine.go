@@ -243,11 +243,13 @@ func RunOnce(ctx context.Context, rc Remote, o Options) (Summary, error) {
 	// variable the function no longer uses is no GC root. The done actions
 	// (16 bytes each) are kept to the end, for verify.
 	gc.squeeze()
-	local2, err := doneL.Apply(localTree)
+	// A run that brought both sides into step records one tree, shared
+	// (see core.Actions.Apply).
+	local2, err := doneL.Apply(localTree, remoteTree)
 	if err != nil {
 		return sum, fmt.Errorf("record the local changes: %w", err)
 	}
-	remote2, err := doneR.Apply(remoteTree)
+	remote2, err := doneR.Apply(remoteTree, local2)
 	if err != nil {
 		return sum, fmt.Errorf("record the server's changes: %w", err)
 	}

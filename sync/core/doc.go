@@ -21,8 +21,8 @@
 //	// disk; then keep the ones that succeeded
 //	plan.Local.Keep(okLocal)
 //	plan.Remote.Keep(okRemote)
-//	local2, _ := plan.Local.Apply(local)
-//	remote2, _ := plan.Remote.Apply(remote)
+//	local2, _ := plan.Local.Apply(local, remote)
+//	remote2, _ := plan.Remote.Apply(remote, local2)
 //	ancestor = core.Settle(ancestor, local2, remote2)
 //
 // Reconcile documents the rules; the decisions behind them, briefly:

@@ -129,12 +129,14 @@ func applyBoth(t Tree, acts Actions) (Tree, error) {
 	if err != nil {
 		return Tree{}, err
 	}
-	got, err := acts.Apply(t)
-	if err != nil {
-		return Tree{}, fmt.Errorf("Actions.Apply: %w", err)
-	}
-	if !got.Identical(want) {
-		return Tree{}, fmt.Errorf("Actions.Apply gave %s, Apply %s", treeString(got), treeString(want))
+	for _, like := range []Tree{{}, t, want} {
+		got, err := acts.Apply(t, like)
+		if err != nil {
+			return Tree{}, fmt.Errorf("Actions.Apply: %w", err)
+		}
+		if !got.Identical(want) {
+			return Tree{}, fmt.Errorf("Actions.Apply gave %s, Apply %s", treeString(got), treeString(want))
+		}
 	}
 	return want, nil
 }

@@ -166,7 +166,7 @@ func TestPlanMemory(t *testing.T) {
 	var m runtime.MemStats
 	runtime.ReadMemStats(&m)
 	alloc := m.TotalAlloc
-	r2, err := plan.Remote.Apply(Tree{})
+	r2, err := plan.Remote.Apply(Tree{}, Tree{})
 	must(t, err)
 	runtime.ReadMemStats(&m)
 	extra := m.TotalAlloc - alloc - uint64(r2.Len())*uint64(unsafe.Sizeof(record{}))
@@ -262,7 +262,7 @@ func BenchmarkFirstSync200k(b *testing.B) {
 	b.ResetTimer()
 	for range b.N {
 		p := Reconcile(Tree{}, l, Tree{}, fuzzOpts)
-		if _, err := p.Remote.Apply(Tree{}); err != nil {
+		if _, err := p.Remote.Apply(Tree{}, Tree{}); err != nil {
 			b.Fatal(err)
 		}
 	}
