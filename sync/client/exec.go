@@ -232,11 +232,10 @@ func (x *executor) stretch(acts *core.Actions, lo, hi int, ok []bool, do func(co
 		}
 		return err
 	})
+	for i := range ok {
+		ok[i] = errs[i] == nil
+	}
 	for i, err := range errs {
-		if err == nil {
-			ok[i] = true
-			continue
-		}
 		a := at(i)
 		x.mu.Lock()
 		x.failed++
