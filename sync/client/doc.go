@@ -17,7 +17,7 @@
 // left for the next run, never overwritten; what the sync overwrites or
 // deletes locally is kept in the folder's .simplecloud/versions, as the
 // server keeps its own. What succeeded is applied to the snapshots
-// (core.Apply), the touched directories are fsynced, and the result is
+// (core.Actions.Apply), the touched directories are fsynced, and the result is
 // settled into the new ancestor (core.Settle), saved atomically in a
 // compact, checksummed state file (see state), beside which a scan index
 // (sync/scan.Index) spares the next run's scan its attribute reads. Paths

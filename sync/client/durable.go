@@ -2,6 +2,7 @@ package client
 
 import (
 	"fmt"
+	"iter"
 	"sort"
 
 	"golang.org/x/sys/unix"
@@ -18,7 +19,7 @@ import (
 // say the folder holds the new content while it holds the old, and the
 // next run would take the old content for a local edit and send it back
 // over the server's newer file.
-func (l *local) syncDirs(done []core.Action) ([]string, error) {
+func (l *local) syncDirs(done iter.Seq2[int, core.Action]) ([]string, error) {
 	dirs := map[string]bool{}
 	for _, a := range done {
 		dirs[core.Parent(a.Path)] = true

@@ -225,9 +225,10 @@ func RunOnce(ctx context.Context, rc Remote, o Options) (Summary, error) {
 		o.afterPlan()
 	}
 	before := rc.Stats()
-	o.Progress.begin(&plan, func() int64 { s := rc.Stats(); return s.BytesSent + s.BytesReceived })
+	o.Progress.begin(plan.Counts(core.Local), plan.Counts(core.Remote), func() int64 { s := rc.Stats(); return s.BytesSent + s.BytesReceived })
 	x := &executor{ctx: ctx, l: l, rc: rc, base: o.RemotePath, workers: o.Workers, log: o.Logger, rtree: remoteTree, progress: o.Progress}
-	doneL, doneR := x.run(&plan) // they share the plan's arrays
+	x.run(&plan) // keeps in the plan only the actions done
+	doneL, doneR := &plan.Local, &plan.Remote
 	x.rtree = core.Tree{}
 	clock.lap("carry out the plan")
 	o.Progress.end()
@@ -237,29 +238,28 @@ func RunOnce(ctx context.Context, rc Remote, o Options) (Summary, error) {
 	tampered := x.tampered
 	count(&sum, doneL, doneR)
 	// From here on the run lets go of what it no longer needs as soon as
-	// it can (at 200,000 files each of the plan, the snapshots and the new
-	// trees is 15 to 40 MB): the order below makes each dead early, and a
-	// local variable the function no longer uses is no GC root. The
-	// touched paths are listed first, so that the list is not made while
-	// the new trees are held too.
+	// it can (at 200,000 files each of the snapshots and the new trees is
+	// 15 to 18 MB): the order below makes each dead early, and a local
+	// variable the function no longer uses is no GC root. The done actions
+	// (16 bytes each) are kept to the end, for verify.
 	gc.squeeze()
-	touchedL, touchedR := touched(doneL), touched(doneR)
-	local2, err := core.Apply(localTree, doneL)
+	// A run that brought both sides into step records one tree, shared
+	// (see core.Actions.Apply).
+	local2, err := doneL.Apply(localTree, remoteTree)
 	if err != nil {
 		return sum, fmt.Errorf("record the local changes: %w", err)
 	}
-	remote2, err := core.Apply(remoteTree, doneR)
+	remote2, err := doneR.Apply(remoteTree, local2)
 	if err != nil {
 		return sum, fmt.Errorf("record the server's changes: %w", err)
 	}
-	synced, err := l.syncDirs(doneL)
+	synced, err := l.syncDirs(doneL.All())
 	if o.synced != nil {
 		o.synced(synced)
 	}
 	if err != nil {
 		return sum, err
 	}
-	plan, doneL, doneR = core.Plan{}, nil, nil
 	next, err := held(lunk).restore(core.Settle(ancestor, local2, remote2), lastAgreed)
 	if err != nil {
 		return sum, fmt.Errorf("record the new state: %w", err)
@@ -272,7 +272,7 @@ func RunOnce(ctx context.Context, rc Remote, o Options) (Summary, error) {
 	}
 	st.FS = fsid
 	// What the server answered is recorded only once it is on its disk.
-	if len(touchedR) > 0 {
+	if doneR.Len() > 0 {
 		if err := rc.Flush(ctx); err != nil {
 			return sum, err
 		}
@@ -288,7 +288,7 @@ func RunOnce(ctx context.Context, rc Remote, o Options) (Summary, error) {
 		return sum, tamperedError(tampered)
 	}
 	sum.Converged = x.failed == 0 && len(lunk) == 0 && ig.Apply(local2).Equal(ig.Apply(remote2)) &&
-		x.verify(touchedL, touchedR, local2, remote2)
+		x.verify(doneL, doneR, local2, remote2)
 	return sum, nil
 }
 
@@ -301,8 +301,8 @@ func tamperedError(paths []string) error {
 }
 
 // count adds up what the actions that succeeded did.
-func count(sum *Summary, doneL, doneR []core.Action) {
-	for _, a := range doneL {
+func count(sum *Summary, doneL, doneR *core.Actions) {
+	for _, a := range doneL.All() {
 		switch {
 		case a.Op == core.OpWrite:
 			sum.Downloaded++
@@ -310,7 +310,7 @@ func count(sum *Summary, doneL, doneR []core.Action) {
 			sum.DeletedLocal++
 		}
 	}
-	for _, a := range doneR {
+	for _, a := range doneR.All() {
 		switch {
 		case a.Op == core.OpWrite:
 			sum.Uploaded++
@@ -326,7 +326,7 @@ func printPlan(w io.Writer, p *core.Plan) {
 		return
 	}
 	for _, side := range []core.Side{core.Local, core.Remote} {
-		for _, a := range p.Actions(side) {
+		for _, a := range p.Actions(side).All() {
 			fmt.Fprintf(w, "%s: %s\n", side, a)
 		}
 	}

@@ -26,8 +26,8 @@ import (
 // (runPhase orders only what depends on each other), so that 10,000 new
 // directories or deletes are not 10,000 round trips one after another. An action that fails (most often a
 // race: the path changed since the snapshot) is logged and left for the
-// next run; the ones that succeeded are returned, with New as the side
-// now holds it (a server may apply its umask).
+// next run; the plan keeps the ones that succeeded, with New's mode as
+// the side now holds it (a server may apply its umask).
 type executor struct {
 	ctx     context.Context
 	l       *local
@@ -47,32 +47,20 @@ type executor struct {
 	remoteDirs   map[string]core.Entry  // the server's directories, likewise (remoteWritable)
 }
 
-func (x *executor) run(p *core.Plan) (doneL, doneR []core.Action) {
-	okL, okR := make([]bool, len(p.Local)), make([]bool, len(p.Remote))
+// run carries out the plan and keeps in it (core.Actions.Keep) only the
+// actions that succeeded, with the modes the sides answered.
+func (x *executor) run(p *core.Plan) {
+	okL, okR := make([]bool, p.Local.Len()), make([]bool, p.Remote.Len())
 	for phase := core.OpAside.Phase(); phase <= core.OpSetMeta.Phase(); phase++ {
 		var wg sync.WaitGroup
 		wg.Add(2)
-		go func() { defer wg.Done(); x.phase(p.Local, okL, phase, x.localAction) }()
-		go func() { defer wg.Done(); x.phase(p.Remote, okR, phase, x.remoteAction) }()
+		go func() { defer wg.Done(); x.phase(&p.Local, okL, phase, x.localAction) }()
+		go func() { defer wg.Done(); x.phase(&p.Remote, okR, phase, x.remoteAction) }()
 		wg.Wait()
 	}
 	x.restrictDirs()
-	return keepDone(p.Local, okL), keepDone(p.Remote, okR)
-}
-
-// keepDone moves the actions that succeeded to the front of acts, in
-// order, and returns them: the plan's own array, so that 200,000 actions
-// are not copied again.
-func keepDone(acts []core.Action, ok []bool) []core.Action {
-	k := 0
-	for i := range acts {
-		if ok[i] {
-			acts[k] = acts[i]
-			k++
-		}
-	}
-	clear(acts[k:])
-	return acts[:k]
+	p.Local.Keep(okL)
+	p.Remote.Keep(okR)
 }
 
 // writable returns the mode a local directory the run makes or changes
@@ -211,51 +199,53 @@ func deepestFirst[V any](m map[string]V) []string {
 
 // phase runs a side's actions of one phase, up to x.workers at once (a
 // directory's mkdir before its children's, a directory's removal after
-// its children's: see runPhase), in place: each action as done (with New
-// as the side now holds it) replaces the planned one, and ok marks those
-// that succeeded. The plan lists a side's actions by phase, so a phase is
-// one stretch of acts (more than one would run one after the other).
-func (x *executor) phase(acts []core.Action, ok []bool, phase int, do func(core.Action) (core.Action, error)) {
-	for lo := 0; lo < len(acts); {
-		if acts[lo].Op.Phase() != phase {
+// its children's: see runPhase), each made an Action only while it runs.
+// What the side answered about a done action's New (its mode) is recorded
+// in acts, and ok marks those that succeeded. The plan lists a side's
+// actions by phase, so a phase is one stretch of acts (more than one
+// would run one after the other).
+func (x *executor) phase(acts *core.Actions, ok []bool, phase int, do func(core.Action) (core.Action, error)) {
+	for lo := 0; lo < acts.Len(); {
+		if acts.Op(lo).Phase() != phase {
 			lo++
 			continue
 		}
 		hi := lo
-		for hi < len(acts) && acts[hi].Op.Phase() == phase {
+		for hi < acts.Len() && acts.Op(hi).Phase() == phase {
 			hi++
 		}
-		x.stretch(acts[lo:hi], ok[lo:hi], do)
+		x.stretch(acts, lo, hi, ok[lo:hi], do)
 		lo = hi
 	}
 }
 
-// stretch runs actions of one phase (see phase).
-func (x *executor) stretch(mine []core.Action, ok []bool, do func(core.Action) (core.Action, error)) {
-	errs := runPhase(x.ctx, mine, x.workers, func(i int) error {
-		a, err := do(mine[i])
+// stretch runs the actions lo to hi of one phase (see phase).
+func (x *executor) stretch(acts *core.Actions, lo, hi int, ok []bool, do func(core.Action) (core.Action, error)) {
+	at := func(i int) core.Action { return acts.At(lo + i) }
+	errs := runPhase(x.ctx, hi-lo, at, x.workers, func(i int) error {
+		a, err := do(at(i))
 		if err == nil {
-			mine[i] = a
+			acts.SetMode(lo+i, a.New.Mode)
 			if a.Op == core.OpWrite {
 				x.progress.fileDone()
 			}
 		}
 		return err
 	})
+	for i := range ok {
+		ok[i] = errs[i] == nil
+	}
 	for i, err := range errs {
-		if err == nil {
-			ok[i] = true
-			continue
-		}
+		a := at(i)
 		x.mu.Lock()
 		x.failed++
 		if errors.Is(err, ErrTampered) {
-			x.tampered = append(x.tampered, mine[i].Path)
-			x.log.Error("refused the server's copy", "path", mine[i].Path, "err", err)
+			x.tampered = append(x.tampered, a.Path)
+			x.log.Error("refused the server's copy", "path", a.Path, "err", err)
 		}
 		x.mu.Unlock()
 		if !errors.Is(err, errDependency) {
-			x.log.Info("left for the next run", "action", mine[i].String(), "err", err)
+			x.log.Info("left for the next run", "action", a.String(), "err", err)
 		}
 	}
 }

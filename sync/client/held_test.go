@@ -80,7 +80,7 @@ func TestHeldRestoreAvoidsConflict(t *testing.T) {
 	}
 	local2 := mkTree(t, map[string]core.Entry{"d": dirE, "d/f": fileB, "d/g": fileA})
 	plan = core.Reconcile(next, local2, remote1, opt)
-	if len(plan.Conflicts) != 0 || len(plan.Remote) != 1 || plan.Remote[0].Op != core.OpWrite {
+	if len(plan.Conflicts) != 0 || plan.Remote.Len() != 1 || plan.Remote.At(0).Op != core.OpWrite {
 		t.Errorf("run 2: got %+v, want one upload and no conflict", plan)
 	}
 }

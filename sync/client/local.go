@@ -88,11 +88,18 @@ func (l *local) close() { l.root.Close() }
 
 // snapshot scans the folder. unknown gets the paths whose state is not
 // known (files being written or unreadable, directories not listed): the
-// run leaves them alone on both sides. hint is how many entries to expect;
-// grow, if set, is told the count every bigRun entries.
+// run leaves them alone on both sides. hint is how many entries to expect
+// (0: unknown, counted first, see count); grow, if set, is told the count
+// every bigRun entries.
 func (l *local) snapshot(unknown map[string]bool, hint int, grow func(int)) (core.Tree, scan.Summary, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	if hint == 0 {
+		hint = l.count()
+		if grow != nil {
+			grow(hint)
+		}
+	}
 	var b core.Builder
 	b.Grow(hint + hint/32) // within Build's slack (a 16th): no copy when the count is as last time
 	n := 0

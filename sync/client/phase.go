@@ -14,42 +14,58 @@ import (
 var errDependency = errors.New("an action it depends on failed")
 
 // runPhase runs one side's actions of one phase on up to workers
-// goroutines and returns each action's error. Actions run at once unless
-// one depends on an earlier one of the list: an action waits for every
-// earlier action on its Path or From or on a directory above them
-// (directories are made before their children), and a directory's
-// removal waits for every earlier action below it (children go first).
-// The core lists actions in that order, so an action only ever waits for
-// one that a worker has already taken: the pool cannot deadlock.
-func runPhase(ctx context.Context, acts []core.Action, workers int, do func(i int) error) []error {
-	errs := make([]error, len(acts))
-	if len(acts) == 0 {
+// goroutines and returns the errors of those that failed, by index.
+// Actions run at once unless one depends on an earlier one of the list:
+// an action waits for every earlier action on its Path or From or on a
+// directory above them (directories are made before their children),
+// and a directory's removal waits for every earlier action below it
+// (children go first). The core lists actions in that order, so an action
+// only ever waits for one that a worker has already taken: the pool
+// cannot deadlock.
+//
+// Its memory is what the dependencies need, not a slot per action: a
+// first sync of 200,000 files waits on nothing, and a slice of errors and
+// one of channels took 24 bytes an action (4.8 MB) there.
+func runPhase(ctx context.Context, n int, at func(i int) core.Action, workers int, do func(i int) error) map[int]error {
+	errs := map[int]error{}
+	if n == 0 {
 		return errs
 	}
-	deps := dependencies(acts)
+	deps := dependencies(n, at)
 	// A channel for each action another one waits for; most wait for
-	// none (200,000 files written into existing directories).
-	done := make([]chan struct{}, len(acts))
+	// none (200,000 files written into existing directories). The map is
+	// only read once the workers start.
+	done := map[int32]chan struct{}{}
 	for _, j := range deps.flat {
 		if done[j] == nil {
 			done[j] = make(chan struct{})
 		}
 	}
+	var mu gosync.Mutex
+	failed := func(i int32) bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return errs[int(i)] != nil
+	}
 	work := make(chan int)
 	var wg gosync.WaitGroup
-	for range min(workers, len(acts)) {
+	for range min(workers, n) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			for i := range work {
-				errs[i] = runOne(ctx, deps.of(i), done, errs, func() error { return do(i) })
-				if done[i] != nil {
-					close(done[i])
+				if err := runOne(ctx, deps.of(i), done, failed, func() error { return do(i) }); err != nil {
+					mu.Lock()
+					errs[i] = err
+					mu.Unlock()
+				}
+				if c := done[int32(i)]; c != nil {
+					close(c)
 				}
 			}
 		}()
 	}
-	for i := range acts {
+	for i := range n {
 		work <- i
 	}
 	close(work)
@@ -59,10 +75,10 @@ func runPhase(ctx context.Context, acts []core.Action, workers int, do func(i in
 
 // runOne waits for i's dependencies, then runs it unless one failed or
 // ctx is done.
-func runOne(ctx context.Context, deps []int32, done []chan struct{}, errs []error, do func() error) error {
+func runOne(ctx context.Context, deps []int32, done map[int32]chan struct{}, failed func(int32) bool, do func() error) error {
 	for _, d := range deps {
 		<-done[d]
-		if errs[d] != nil {
+		if failed(d) {
 			return errDependency
 		}
 	}
@@ -86,17 +102,23 @@ func (d *deps) of(i int) []int32 { return d.flat[d.off[i]:d.off[i+1]] }
 // the last earlier one on each of its paths and the directories above
 // them (which waited for the ones before it: a chain), and for a
 // directory's removal every earlier one below it.
-func dependencies(acts []core.Action) deps {
-	d := deps{off: make([]int32, len(acts)+1)}
-	last := make(map[string]int32, len(acts)) // path -> the last action on it (Path or From)
-	var below map[string][]int32              // directory -> actions strictly below it
-	for _, a := range acts {
-		if a.Op == core.OpRemove && a.Old.Kind == core.Dir {
+//
+// Only paths a later action can look up are remembered (see lookedUp), so
+// that a phase writing 200,000 files into existing directories keeps a
+// map of its directories, not of every file.
+func dependencies(n int, at func(i int) core.Action) deps {
+	d := deps{off: make([]int32, n+1)}
+	last := map[string]int32{}   // path -> the last action on it (Path or From)
+	var below map[string][]int32 // directory -> actions strictly below it
+	for i := range n {
+		if a := at(i); a.Op == core.OpRemove && a.Old.Kind == core.Dir {
 			below = map[string][]int32{}
 			break
 		}
 	}
-	for i, a := range acts {
+	remember := lookedUp(n, at)
+	for i := range n {
+		a := at(i)
 		ks := keys(a)
 		for _, p := range ks {
 			for q := p; q != ""; q = core.Parent(q) {
@@ -110,7 +132,9 @@ func dependencies(acts []core.Action) deps {
 		}
 		d.off[i+1] = int32(len(d.flat))
 		for _, p := range ks {
-			last[p] = int32(i)
+			if remember(p) {
+				last[p] = int32(i)
+			}
 			if below != nil {
 				for q := core.Parent(p); q != ""; q = core.Parent(q) {
 					below[q] = append(below[q], int32(i))
@@ -127,4 +151,35 @@ func keys(a core.Action) []string {
 		return []string{a.Path, a.From}
 	}
 	return []string{a.Path}
+}
+
+// lookedUp returns which paths dependencies must remember: those a later
+// action looks up, that is a directory above some action's path, or a
+// path two actions act on. The second are found without a set of every
+// path when the actions' paths are strictly in order (ascending, as the
+// core lists writes and mkdirs, or descending, as removals) and none has a
+// From: then no path comes twice. Otherwise every path is remembered.
+func lookedUp(n int, at func(i int) core.Action) func(string) bool {
+	dirs := map[string]bool{}
+	up, down := true, true
+	prev := ""
+	for i := range n {
+		a := at(i)
+		if a.From != "" && a.From != a.Path {
+			return func(string) bool { return true }
+		}
+		if i > 0 {
+			c := core.ComparePaths(prev, a.Path)
+			up = up && c < 0
+			down = down && c > 0
+		}
+		prev = a.Path
+		for q := core.Parent(a.Path); q != "" && !dirs[q]; q = core.Parent(q) {
+			dirs[q] = true
+		}
+	}
+	if !up && !down {
+		return func(string) bool { return true }
+	}
+	return func(p string) bool { return dirs[p] }
 }

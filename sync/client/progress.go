@@ -38,13 +38,12 @@ type ProgressSnapshot struct {
 	UpFiles, UpBytes, DownFiles, DownBytes int64
 }
 
-// begin starts following a run that writes the files of p; wire returns
-// the bytes on the wire so far.
-func (g *Progress) begin(p *core.Plan, wire func() int64) {
+// begin starts following a run whose plan downloads down and uploads up
+// (core.Plan.Counts); wire returns the bytes on the wire so far.
+func (g *Progress) begin(down, up core.Counts, wire func() int64) {
 	if g == nil {
 		return
 	}
-	down, up := p.Counts(core.Local), p.Counts(core.Remote)
 	files, bytes := int64(down.Written+up.Written), down.Bytes+up.Bytes
 	base := wire()
 	g.mu.Lock()

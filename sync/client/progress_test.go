@@ -31,16 +31,12 @@ func TestProgressLine(t *testing.T) {
 // zero, and done files add up.
 func TestProgressCounts(t *testing.T) {
 	var wire int64 = 1000
-	p := core.Plan{
-		Local: []core.Action{{Op: core.OpWrite, Path: "a", New: core.Entry{Kind: core.File, Size: 100}}},
-		Remote: []core.Action{
-			{Op: core.OpWrite, Path: "b", New: core.Entry{Kind: core.File, Size: 50}},
-			{Op: core.OpWrite, Path: "l", New: core.Entry{Kind: core.Symlink, Target: "a"}},
-			{Op: core.OpMkdir, Path: "d", New: core.Entry{Kind: core.Dir}},
-		},
-	}
+	local := mkTree(t, map[string]core.Entry{
+		"b": {Kind: core.File, Size: 50}, "l": {Kind: core.Symlink, Target: "a"}, "d": {Kind: core.Dir}})
+	remote := mkTree(t, map[string]core.Entry{"a": {Kind: core.File, Size: 100}})
+	p := core.Reconcile(core.Tree{}, local, remote, core.Options{})
 	var g Progress
-	g.begin(&p, func() int64 { return wire })
+	g.begin(p.Counts(core.Local), p.Counts(core.Remote), func() int64 { return wire })
 	wire += 70
 	g.fileDone()
 	s := g.Snapshot()

@@ -3,7 +3,7 @@ package client
 import (
 	"errors"
 	"io/fs"
-	"slices"
+	"iter"
 
 	"golang.org/x/sys/unix"
 
@@ -17,8 +17,11 @@ import (
 // so that a change made to one of them while the run went on keeps it
 // from claiming both sides are equal. It costs a stat per touched path on
 // each side (one Stat request per 4,096 on the server), not a second scan.
-func (x *executor) verify(touchedL, touchedR []string, loc, rem core.Tree) bool {
-	for _, p := range touchedL {
+// It reads the paths from the done actions rather than from a list of
+// them: at 200,000 actions the list (3 MB) would be held while both new
+// trees are.
+func (x *executor) verify(doneL, doneR *core.Actions, loc, rem core.Tree) bool {
+	for p := range touched(doneL.All()) {
 		want := loc.Lookup(p)
 		st, err := x.l.root.Lstat(p)
 		if errors.Is(err, unix.ENOENT) || errors.Is(err, unix.ENOTDIR) {
@@ -31,9 +34,11 @@ func (x *executor) verify(touchedL, touchedR []string, loc, rem core.Tree) bool 
 			return false
 		}
 	}
-	rp := touchedR
-	for i := 0; i < len(rp); i += proto.MaxBatch {
-		batch := rp[i:min(i+proto.MaxBatch, len(rp))]
+	var batch []string
+	check := func() bool {
+		if len(batch) == 0 {
+			return true
+		}
 		paths := make([]string, len(batch))
 		for j, p := range batch {
 			paths[j] = remotePath(x.base, p)
@@ -48,33 +53,30 @@ func (x *executor) verify(touchedL, touchedR []string, loc, rem core.Tree) bool 
 				return false
 			}
 		}
+		batch = batch[:0]
+		return true
 	}
-	return true
+	for p := range touched(doneR.All()) {
+		if batch = append(batch, p); len(batch) == proto.MaxBatch && !check() {
+			return false
+		}
+	}
+	return check()
 }
 
-// touched lists the paths the actions named (Path and From), once each,
-// in sorted order. It sorts rather than keeping a set: at 200,000 actions
-// a map of the paths would cost 8 MB more while the plan and both trees
-// are held.
-func touched(acts []core.Action) []string {
-	n := 0
-	for _, a := range acts {
-		n++
-		if a.From != "" && a.From != a.Path {
-			n++
+// touched yields the paths the actions name: each action's Path, and its
+// From where it differs. A path two actions name comes twice.
+func touched(acts iter.Seq2[int, core.Action]) iter.Seq[string] {
+	return func(yield func(string) bool) {
+		for _, a := range acts {
+			if !yield(a.Path) {
+				return
+			}
+			if a.From != "" && a.From != a.Path && !yield(a.From) {
+				return
+			}
 		}
 	}
-	out := make([]string, 0, n)
-	for _, a := range acts {
-		if a.Path != "" {
-			out = append(out, a.Path)
-		}
-		if a.From != "" && a.From != a.Path {
-			out = append(out, a.From)
-		}
-	}
-	slices.Sort(out)
-	return slices.Compact(out)
 }
 
 // metaMatches compares what a stat shows: kind, a file's size, mtime and

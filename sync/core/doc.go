@@ -17,9 +17,12 @@
 //	plan := core.Reconcile(ancestor, local, remote, opts)
 //	if err := core.SafetyCheck(ancestor, local, remote, &plan, limits); err != nil { ... }
 //	// execute plan.Local and plan.Remote phase by phase (see Op), each
-//	// action only if its Old still Matches what is on disk
-//	local2, _ := core.Apply(local, doneLocal)
-//	remote2, _ := core.Apply(remote, doneRemote)
+//	// action (plan.Local.At(i)) only if its Old still Matches what is on
+//	// disk; then keep the ones that succeeded
+//	plan.Local.Keep(okLocal)
+//	plan.Remote.Keep(okRemote)
+//	local2, _ := plan.Local.Apply(local, remote)
+//	remote2, _ := plan.Remote.Apply(remote, local2)
 //	ancestor = core.Settle(ancestor, local2, remote2)
 //
 // Reconcile documents the rules; the decisions behind them, briefly:

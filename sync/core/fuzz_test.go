@@ -1,6 +1,8 @@
 package core
 
 import (
+	"fmt"
+	"slices"
 	"testing"
 	"time"
 )
@@ -38,11 +40,11 @@ func FuzzReconcile(f *testing.F) {
 		// each side did only the first actions of its list. What was done
 		// is settled; the next run must finish the job without losing
 		// anything, and must find no conflict the first run did not.
-		l2, err := Apply(lt, plan.Local[:s.n(len(plan.Local)+1)])
+		l2, err := applyBoth(lt, prefix(plan.Local, s.n(plan.Local.Len()+1)))
 		if err != nil {
 			t.Fatal(err)
 		}
-		r2, err := Apply(rt, plan.Remote[:s.n(len(plan.Remote)+1)])
+		r2, err := applyBoth(rt, prefix(plan.Remote, s.n(plan.Remote.Len()+1)))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -58,11 +60,11 @@ func checkReconcile(t *testing.T, a, l, r Tree) Plan {
 	var builtin *Ignore // what is ignored is left alone, so compare the rest
 	a, l, r = builtin.Apply(a), builtin.Apply(l), builtin.Apply(r)
 	plan := Reconcile(a, l, r, fuzzOpts)
-	l2, err := Apply(l, plan.Local)
+	l2, err := applyBoth(l, plan.Local)
 	if err != nil {
 		t.Fatalf("apply local: %v\n%s", err, dump(a, l, r, plan))
 	}
-	r2, err := Apply(r, plan.Remote)
+	r2, err := applyBoth(r, plan.Remote)
 	if err != nil {
 		t.Fatalf("apply remote: %v\n%s", err, dump(a, l, r, plan))
 	}
@@ -71,16 +73,16 @@ func checkReconcile(t *testing.T, a, l, r Tree) Plan {
 	}
 	a2 := Settle(a, l2, r2)
 	if again := Reconcile(a2, l2, r2, fuzzOpts); !again.Empty() {
-		t.Fatalf("second reconcile not a no-op: %v %v\n%s", again.Local, again.Remote, dump(a, l, r, plan))
+		t.Fatalf("second reconcile not a no-op: %q %q\n%s", actionStrings(again.Local), actionStrings(again.Remote), dump(a, l, r, plan))
 	}
 	for _, x := range []Tree{{}, a, l, r} {
 		if p := Reconcile(x, l, l, fuzzOpts); !p.Empty() {
-			t.Fatalf("reconcile of equal sides: %v %v", p.Local, p.Remote)
+			t.Fatalf("reconcile of equal sides: %q %q", actionStrings(p.Local), actionStrings(p.Remote))
 		}
 	}
 	if a.Len() == 0 {
 		for _, s := range []Side{Local, Remote} {
-			for _, act := range plan.Actions(s) {
+			for _, act := range plan.Actions(s).All() {
 				if act.Op == OpRemove && act.Old.Kind != Dir || (act.Op == OpWrite || act.Op == OpMkdir) && act.Old.Present() {
 					t.Fatalf("without an ancestor the plan deletes or overwrites: %v\n%s", act, dump(a, l, r, plan))
 				}
@@ -116,4 +118,36 @@ func checkNothingLost(t *testing.T, a, l, r, final Tree, plan Plan) {
 // contentKey keeps only what identifies content.
 func contentKey(e Entry) Entry {
 	return Entry{Kind: e.Kind, Size: e.Size, Hash: e.Hash, Target: e.Target}
+}
+
+// applyBoth applies a side's actions to t with the model (Apply, which
+// checks each against the state the ones before it left) and as a client
+// records them (Actions.Apply, which works from the indices), and fails
+// unless both give the same tree.
+func applyBoth(t Tree, acts Actions) (Tree, error) {
+	want, err := Apply(t, acts.Slice())
+	if err != nil {
+		return Tree{}, err
+	}
+	for _, like := range []Tree{{}, t, want} {
+		got, err := acts.Apply(t, like)
+		if err != nil {
+			return Tree{}, fmt.Errorf("Actions.Apply: %w", err)
+		}
+		if !got.Identical(want) {
+			return Tree{}, fmt.Errorf("Actions.Apply gave %s, Apply %s", treeString(got), treeString(want))
+		}
+	}
+	return want, nil
+}
+
+// prefix returns the first n of acts, as a run cut short did them.
+func prefix(acts Actions, n int) Actions {
+	ok := make([]bool, acts.Len())
+	for i := range n {
+		ok[i] = true
+	}
+	acts.list = slices.Clone(acts.list)
+	acts.Keep(ok)
+	return acts
 }

@@ -1,5 +1,7 @@
 package core
 
+import "fmt"
+
 // Graft returns the tree of the entries added to b and, of base, every
 // entry directly in a directory that same marks, and resets the builder:
 // a snapshot rebuilt from a listing that left out the directories whose
@@ -54,8 +56,8 @@ func (b *Builder) Graft(base Tree, same []bool) (Tree, error) {
 	if len(out) == 0 {
 		return Tree{}, nil
 	}
-	if err := check(out); err != nil {
-		return Tree{}, err
+	if err := checkShape(out); err != nil {
+		return Tree{}, fmt.Errorf("graft tree: %w", err)
 	}
 	return Tree{recs: out}, nil
 }

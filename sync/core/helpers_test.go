@@ -76,9 +76,9 @@ func actionString(a Action) string {
 	return s
 }
 
-func actionStrings(acts []Action) []string {
+func actionStrings(acts Actions) []string {
 	out := []string{}
-	for _, a := range acts {
+	for _, a := range acts.All() {
 		out = append(out, actionString(a))
 	}
 	return out

@@ -8,29 +8,38 @@ package core
 // directory) over any other with the same hash. Removals of files only
 // happen where nothing survives, so a source's path is never needed for
 // something else before the removals' phase.
-func findMoves(acts []Action, side Tree) []Action {
+func (s *Actions) findMoves() {
+	side := s.l
+	if s.side == Remote {
+		side = s.r
+	}
 	byHash := map[Digest][]int{}
-	for i, a := range acts {
-		if a.Op == OpRemove && a.Old.Kind == File {
-			byHash[a.Old.Hash] = append(byHash[a.Old.Hash], i)
+	for i := range s.list {
+		if st := &s.list[i]; st.op == OpRemove && s.oldRec(st).kind == File {
+			h := s.oldRec(st).hash
+			byHash[h] = append(byHash[h], i)
 		}
 	}
 	if len(byHash) == 0 {
-		return acts
+		return
 	}
 	gone := map[int]bool{}
-	for i := range acts {
-		w := &acts[i]
-		if w.Op != OpWrite || w.New.Kind != File || w.Old.Present() || side.Lookup(w.Path).Present() {
+	for i := range s.list {
+		w := &s.list[i]
+		if w.op != OpWrite || w.old >= 0 {
 			continue
 		}
-		cands := byHash[w.New.Hash]
+		nw := s.newRec(w)
+		if nw.kind != File || side.Lookup(s.stepPath(w)).Present() {
+			continue
+		}
+		cands := byHash[nw.hash]
 		best := -1
 		for n, ri := range cands {
-			if acts[ri].Old.Size != w.New.Size {
+			if s.oldRec(&s.list[ri]).size != nw.size {
 				continue
 			}
-			if best < 0 || Base(acts[ri].Path) == Base(w.Path) && Base(acts[cands[best]].Path) != Base(w.Path) {
+			if best < 0 || Base(s.stepPath(&s.list[ri])) == Base(s.stepPath(w)) && Base(s.stepPath(&s.list[cands[best]])) != Base(s.stepPath(w)) {
 				best = n
 			}
 		}
@@ -38,18 +47,21 @@ func findMoves(acts []Action, side Tree) []Action {
 			continue
 		}
 		ri := cands[best]
-		byHash[w.New.Hash] = append(cands[:best:best], cands[best+1:]...)
+		byHash[nw.hash] = append(cands[:best:best], cands[best+1:]...)
 		gone[ri] = true
-		*w = Action{Op: OpMove, Path: w.Path, From: acts[ri].Path, Old: acts[ri].Old, New: w.New}
+		// Path and New stay the write's (its copy too, if a conflict
+		// copy's content was found removed), Old and From become the
+		// removal's.
+		w.op, w.old = OpMove, s.list[ri].old
 	}
 	if len(gone) == 0 {
-		return acts
+		return
 	}
-	out := acts[:0]
-	for i, a := range acts {
+	out := s.list[:0]
+	for i, st := range s.list {
 		if !gone[i] {
-			out = append(out, a)
+			out = append(out, st)
 		}
 	}
-	return out
+	s.list = out
 }

@@ -133,20 +133,20 @@ func (o *Options) host(s Side) string {
 // Plan is what Reconcile decides: each side's actions in execution order
 // and the conflicts found.
 type Plan struct {
-	Local, Remote []Action
+	Local, Remote Actions
 	Conflicts     []Conflict
 }
 
 // Actions returns the side's actions.
-func (p *Plan) Actions(s Side) []Action {
+func (p *Plan) Actions(s Side) *Actions {
 	if s == Local {
-		return p.Local
+		return &p.Local
 	}
-	return p.Remote
+	return &p.Remote
 }
 
 // Empty reports whether the plan changes nothing.
-func (p *Plan) Empty() bool { return len(p.Local) == 0 && len(p.Remote) == 0 }
+func (p *Plan) Empty() bool { return p.Local.Len() == 0 && p.Remote.Len() == 0 }
 
 // Counts sums up a side's actions.
 type Counts struct {
@@ -157,29 +157,5 @@ type Counts struct {
 	Dirs    int   // directories made
 }
 
-// Counts sums up the side's actions: what --json reports and what
-// SafetyCheck weighs against the side's size.
-func (p *Plan) Counts(s Side) Counts {
-	var c Counts
-	for _, a := range p.Actions(s) {
-		switch a.Op {
-		case OpWrite:
-			c.Written++
-			if a.New.Kind == File {
-				c.Bytes += a.New.Size
-			}
-		case OpRemove:
-			if a.Old.Kind != Dir {
-				c.Deleted++
-			}
-		case OpMkdir:
-			c.Dirs++
-			if a.Old.Present() {
-				c.Deleted++
-			}
-		case OpMove:
-			c.Moved++
-		}
-	}
-	return c
-}
+// Counts sums up the side's actions (see Actions.Counts).
+func (p *Plan) Counts(s Side) Counts { return p.Actions(s).Counts() }

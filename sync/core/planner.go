@@ -1,22 +1,25 @@
 package core
 
 import (
+	"io/fs"
 	"slices"
 	"strconv"
 )
 
 // planner builds a Plan from outcomes.
 type planner struct {
-	opts  *Options
-	trees [3]Tree // ancestor, local, remote
-	used  map[string]bool
-	plan  Plan
+	opts   *Options
+	trees  [3]Tree // ancestor, local, remote
+	used   map[string]bool
+	copies []string // conflict copies' paths
+	plan   Plan
 }
 
 // copyName returns a conflict copy path for p, with the host of side s,
 // that no tree holds and no other conflict took: a numbered host ("-2",
-// "-3", ...) when the plain name is taken.
-func (g *planner) copyName(p string, s Side) string {
+// "-3", ...) when the plain name is taken. It returns the path's index in
+// g.copies.
+func (g *planner) copyName(p string, s Side) int32 {
 	host := g.opts.host(s)
 	for n := 1; ; n++ {
 		h := host
@@ -28,15 +31,17 @@ func (g *planner) copyName(p string, s Side) string {
 			continue
 		}
 		g.used[c] = true
-		return c
+		g.copies = append(g.copies, c)
+		return int32(len(g.copies) - 1)
 	}
 }
 
 // fixup is an outcome the first walk decided differently from decide.
 type fixup struct {
 	res   Entry
+	src   Side
 	loser Side
-	copy  string
+	copy  int32
 }
 
 // shape decides every path, children before parents, names conflict
@@ -48,7 +53,7 @@ func (g *planner) shape() (fixed map[string]fixup, nl, nr int) {
 	fixed = map[string]fixup{}
 	needDir := map[string]bool{}
 	walk(g.trees[0], g.trees[1], g.trees[2], true, func(o *outcome) {
-		o.res, o.loser = decide(o.a, o.l, o.r)
+		o.res, o.src, o.loser = decide(o.a, o.l, o.r)
 		if o.loser != 0 {
 			o.copy = g.copyName(o.path, o.loser)
 		}
@@ -66,12 +71,12 @@ func (g *planner) shape() (fixed map[string]fixup, nl, nr int) {
 					o.loser = other
 					o.copy = g.copyName(o.path, other)
 				}
-				o.res = o.entry(dirSide)
-				fixed[o.path] = fixup{res: o.res, loser: o.loser, copy: o.copy}
+				o.res, o.src = o.entry(dirSide), dirSide
+				fixed[o.path] = fixup{res: o.res, src: o.src, loser: o.loser, copy: o.copy}
 			}
 		}
 		if o.loser != 0 {
-			fixed[o.path] = fixup{res: o.res, loser: o.loser, copy: o.copy}
+			fixed[o.path] = fixup{res: o.res, src: o.src, loser: o.loser, copy: o.copy}
 		}
 		if p := Parent(o.path); p != "" && (o.res.Present() || o.loser != 0) {
 			needDir[p] = true
@@ -100,52 +105,48 @@ func estimate(o *outcome, s Side) int {
 
 // actions adds side s's actions for one outcome.
 func (g *planner) actions(o *outcome, s Side) {
-	add := func(a Action) {
-		if s == Local {
-			g.plan.Local = append(g.plan.Local, a)
-		} else {
-			g.plan.Remote = append(g.plan.Remote, a)
-		}
+	acts := g.plan.Actions(s)
+	add := func(op Op, old int32, newIn Side, new int32, mode fs.FileMode, cp int32) {
+		acts.list = append(acts.list, step{op: op, old: old, in: newIn, new: new, mode: uint16(mode & PermMask), copy: cp})
 	}
-	cur := o.entry(s)
+	cur, curAt := o.entry(s), o.rec(s)
 	switch o.loser {
 	case 0:
 	case s:
-		add(Action{Op: OpAside, Path: o.copy, From: o.path, Old: cur, New: cur})
-		cur = Entry{}
+		add(OpAside, curAt, s, curAt, cur.Mode, o.copy)
+		cur, curAt = Entry{}, -1
 	default:
 		lost := o.entry(o.loser)
-		add(Action{Op: OpWrite, Path: o.copy, From: o.copy, New: lost})
-		g.plan.Conflicts = append(g.plan.Conflicts, Conflict{Path: o.path, Copy: o.copy, Winner: s, Kept: o.res, Lost: lost})
+		add(OpWrite, -1, o.loser, o.rec(o.loser), lost.Mode, o.copy)
+		g.plan.Conflicts = append(g.plan.Conflicts, Conflict{Path: o.path, Copy: g.copies[o.copy], Winner: s, Kept: o.res, Lost: lost})
 	}
-	res := o.res
+	res, resAt := o.res, o.rec(o.src)
 	switch {
 	case Same(cur, res):
 	case !res.Present():
-		add(Action{Op: OpRemove, Path: o.path, Old: cur})
+		add(OpRemove, curAt, 0, -1, 0, -1)
 	case res.Kind == Dir && cur.Kind == Dir, res.Kind != Dir && cur.Kind != Dir && sameContent(cur, res):
-		add(Action{Op: OpSetMeta, Path: o.path, Old: cur, New: res})
+		add(OpSetMeta, curAt, o.src, resAt, res.Mode, -1)
 	case res.Kind == Dir:
-		add(Action{Op: OpMkdir, Path: o.path, Old: cur, New: res})
+		add(OpMkdir, curAt, o.src, resAt, res.Mode, -1)
 	case cur.Kind == Dir:
-		add(Action{Op: OpRemove, Path: o.path, Old: cur})
-		add(Action{Op: OpWrite, Path: o.path, From: o.path, New: res})
+		add(OpRemove, curAt, 0, -1, 0, -1)
+		add(OpWrite, -1, o.src, resAt, res.Mode, -1)
 	default:
-		add(Action{Op: OpWrite, Path: o.path, From: o.path, Old: cur, New: res})
+		add(OpWrite, curAt, o.src, resAt, res.Mode, -1)
 	}
 }
 
-// order sorts a side's actions into execution order: by phase; removals
+// order sorts the actions into execution order: by phase; removals
 // deepest first, everything else parents first.
-func order(acts []Action) []Action {
-	slices.SortStableFunc(acts, func(x, y Action) int {
-		if px, py := x.Op.Phase(), y.Op.Phase(); px != py {
+func (s *Actions) order() {
+	slices.SortStableFunc(s.list, func(x, y step) int {
+		if px, py := x.op.Phase(), y.op.Phase(); px != py {
 			return px - py
 		}
-		if x.Op == OpRemove {
-			return ComparePaths(y.Path, x.Path)
+		if x.op == OpRemove {
+			return ComparePaths(s.stepPath(&y), s.stepPath(&x))
 		}
-		return ComparePaths(x.Path, y.Path)
+		return ComparePaths(s.stepPath(&x), s.stepPath(&y))
 	})
-	return acts
 }

@@ -6,9 +6,11 @@ import "io/fs"
 type outcome struct {
 	path    string
 	a, l, r Entry
-	res     Entry  // what both sides hold at path afterwards
-	loser   Side   // whose entry is kept at copy (0: none)
-	copy    string // the conflict copy's path
+	li, ri  int32 // l's and r's records in their trees (-1: absent)
+	res     Entry // what both sides hold at path afterwards
+	src     Side  // whose record res is (its mode may be merged)
+	loser   Side  // whose entry is kept at copy (0: none)
+	copy    int32 // the conflict copy's path, by index of the planner's copies
 }
 
 func (o *outcome) entry(s Side) Entry {
@@ -16,6 +18,14 @@ func (o *outcome) entry(s Side) Entry {
 		return o.l
 	}
 	return o.r
+}
+
+// rec returns the index of side s's record at the path (-1: none).
+func (o *outcome) rec(s Side) int32 {
+	if s == Local {
+		return o.li
+	}
+	return o.ri
 }
 
 // Reconcile compares the ancestor (the last state both sides agreed on)
@@ -53,6 +63,7 @@ func (o *outcome) entry(s Side) Entry {
 // Paths that opts.Ignore ignores are taken out of all three trees first,
 // so they are neither synced nor deleted.
 func Reconcile(ancestor, local, remote Tree, opts Options) Plan {
+	givenL, givenR := local, remote
 	ancestor = opts.Ignore.Apply(ancestor)
 	local = opts.Ignore.Apply(local)
 	remote = opts.Ignore.Apply(remote)
@@ -63,18 +74,26 @@ func Reconcile(ancestor, local, remote Tree, opts Options) Plan {
 	// remembering only conflicts and fix-ups; the second, parents first,
 	// decides again and writes the actions.
 	fixed, nl, nr := g.shape()
-	g.plan.Local = make([]Action, 0, nl)
-	g.plan.Remote = make([]Action, 0, nr)
+	g.plan.Local = Actions{side: Local, l: local, r: remote, list: make([]step, 0, nl)}
+	g.plan.Remote = Actions{side: Remote, l: local, r: remote, list: make([]step, 0, nr)}
 	walk(ancestor, local, remote, false, func(o *outcome) {
-		o.res, o.loser = decide(o.a, o.l, o.r)
+		o.res, o.src, o.loser = decide(o.a, o.l, o.r)
+		o.copy = -1
 		if f, ok := fixed[o.path]; ok {
-			o.res, o.loser, o.copy = f.res, f.loser, f.copy
+			o.res, o.src, o.loser, o.copy = f.res, f.src, f.loser, f.copy
 		}
 		g.actions(o, Local)
 		g.actions(o, Remote)
 	})
-	g.plan.Local = order(findMoves(g.plan.Local, local))
-	g.plan.Remote = order(findMoves(g.plan.Remote, remote))
+	for _, s := range []*Actions{&g.plan.Local, &g.plan.Remote} {
+		s.copies = g.copies
+		s.findMoves()
+		s.order()
+	}
+	// The actions point into the trees as given, so that trees the
+	// ignore rules made smaller copies of are not held by the plan.
+	g.plan.Local.rebase(givenL, givenR)
+	g.plan.Remote.rebase(givenL, givenR)
 	return g.plan
 }
 
@@ -106,47 +125,49 @@ func walk(a, l, r Tree, reverse bool, fn func(*outcome)) {
 			return
 		}
 		var es [3]Entry
+		at := [3]int32{-1, -1, -1}
 		for n := range ts {
 			if i := idx[n]; i >= 0 && i < len(ts[n]) && ts[n][i].path() == p {
-				es[n] = ts[n][i].entry()
+				es[n], at[n] = ts[n][i].entry(), int32(i)
 				idx[n] += step
 			}
 		}
 		if !Same(es[1], es[2]) {
-			o = outcome{path: p, a: es[0], l: es[1], r: es[2]}
+			o = outcome{path: p, a: es[0], l: es[1], r: es[2], li: at[1], ri: at[2], copy: -1}
 			fn(&o)
 		}
 	}
 }
 
 // decide applies the per-path rules (see Reconcile) to one path on which
-// l and r differ.
-func decide(a, l, r Entry) (Entry, Side) {
+// l and r differ: what both sides hold afterwards, whose entry that is
+// (perhaps with merged permission bits), and whose entry loses a conflict.
+func decide(a, l, r Entry) (res Entry, src, loser Side) {
 	switch {
 	case Same(l, a):
-		return r, 0
+		return r, Remote, 0
 	case Same(r, a):
-		return l, 0
+		return l, Local, 0
 	case !l.Present():
-		return r, 0
+		return r, Remote, 0
 	case !r.Present():
-		return l, 0
+		return l, Local, 0
 	case sameContent(l, r):
 		res := l
 		res.Mode = mergeMode(a, l, r)
-		return res, 0
+		return res, Local, 0
 	case l.Kind == File && r.Kind == File && sameContent(l, a):
 		res := r
 		res.Mode = mergeMode(a, l, r)
-		return res, 0
+		return res, Remote, 0
 	case l.Kind == File && r.Kind == File && sameContent(r, a):
 		res := l
 		res.Mode = mergeMode(a, l, r)
-		return res, 0
+		return res, Local, 0
 	case wins(l, r):
-		return l, Remote
+		return l, Local, Remote
 	}
-	return r, Local
+	return r, Remote, Local
 }
 
 // mergeMode merges l's and r's permission bits three-way: a side that left

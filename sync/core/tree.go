@@ -123,8 +123,8 @@ func (b *Builder) Build() (Tree, error) {
 		// holds only what it uses.
 		recs = append(make([]record, 0, len(recs)), recs...)
 	}
-	if err := check(recs); err != nil {
-		return Tree{}, err
+	if err := checkShape(recs); err != nil {
+		return Tree{}, fmt.Errorf("build tree: %w", err)
 	}
 	return Tree{recs: recs}, nil
 }
@@ -146,23 +146,22 @@ func (b *Builder) take() []record {
 	return recs
 }
 
-// check checks sorted records for a tree: no duplicate path, every
-// entry's parent a directory of the tree.
-func check(recs []record) error {
-	// A stack of the directories enclosing the current path checks parents
-	// in one pass.
+// checkShape checks records sorted by path for a duplicate path and for
+// an entry whose parent is missing or not a directory, in one pass with
+// a stack of the directories enclosing the current path.
+func checkShape(recs []record) error {
 	var dirs []string
 	for i := range recs {
 		p := recs[i].path()
 		if i > 0 && recs[i-1].path() == p {
-			return fmt.Errorf("build tree: duplicate path %q", p)
+			return fmt.Errorf("duplicate path %q", p)
 		}
 		parent := Parent(p)
 		for len(dirs) > 0 && dirs[len(dirs)-1] != parent {
 			dirs = dirs[:len(dirs)-1]
 		}
 		if parent != "" && len(dirs) == 0 {
-			return fmt.Errorf("build tree: %q has no directory %q", p, parent)
+			return fmt.Errorf("%q has no directory %q", p, parent)
 		}
 		if recs[i].kind == Dir {
 			dirs = append(dirs, p)

@@ -141,7 +141,7 @@ func TestTreeMemory(t *testing.T) {
 	plan := Reconcile(a, l, r, fuzzOpts)
 	three := heap() - before
 	if !plan.Empty() {
-		t.Fatalf("plan for equal trees: %d actions", len(plan.Local)+len(plan.Remote))
+		t.Fatalf("plan for equal trees: %d actions", plan.Local.Len()+plan.Remote.Len())
 	}
 	t.Logf("one tree: %d bytes per file; ancestor and both sides, paths shared: %d bytes per file",
 		one/n, three/n)
@@ -149,6 +149,32 @@ func TestTreeMemory(t *testing.T) {
 		t.Errorf("got %d and %d bytes per file, want at most 110 and 260", one/n, three/n)
 	}
 	runtime.KeepAlive([]Tree{a, l, r})
+}
+
+// TestPlanMemory measures the plan of an initial sync of 200,000 files to
+// an empty server (an action each, alive while they run) and what the
+// server's new tree costs beyond itself to record after them.
+func TestPlanMemory(t *testing.T) {
+	if testing.Short() {
+		t.Skip("plans 200,000 files")
+	}
+	const n = 200_000
+	l := bigTree(t, n, 1)
+	before := heap()
+	plan := Reconcile(Tree{}, l, Tree{}, fuzzOpts)
+	planned := heap() - before
+	var m runtime.MemStats
+	runtime.ReadMemStats(&m)
+	alloc := m.TotalAlloc
+	r2, err := plan.Remote.Apply(Tree{}, Tree{})
+	must(t, err)
+	runtime.ReadMemStats(&m)
+	extra := m.TotalAlloc - alloc - uint64(r2.Len())*uint64(unsafe.Sizeof(record{}))
+	t.Logf("plan: %d bytes per file; recording it: %d bytes per file besides the new tree", planned/n, extra/n)
+	if planned/n > 20 || extra/n > 10 {
+		t.Errorf("got %d and %d bytes per file, want at most 20 and 10", planned/n, extra/n)
+	}
+	runtime.KeepAlive(plan)
 }
 
 func BenchmarkReconcileUnchanged200k(b *testing.B) {
@@ -225,5 +251,19 @@ func TestBuilderChunks(t *testing.T) {
 	size := uint64(tr.Len()) * uint64(unsafe.Sizeof(record{}))
 	if got := m1.TotalAlloc - m0.TotalAlloc; got > size*5/2 {
 		t.Errorf("an unhinted build allocated %d bytes for a tree of %d, want at most 2.5 times", got, size)
+	}
+}
+
+// BenchmarkFirstSync200k plans an initial sync of 200,000 files to an
+// empty server and records its outcome, as a client does.
+func BenchmarkFirstSync200k(b *testing.B) {
+	l := bigTree(b, 200_000, 1)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for range b.N {
+		p := Reconcile(Tree{}, l, Tree{}, fuzzOpts)
+		if _, err := p.Remote.Apply(Tree{}, Tree{}); err != nil {
+			b.Fatal(err)
+		}
 	}
 }
