@@ -30,6 +30,7 @@ type upload struct {
 	// format is the folder's: a sealed file is hashed by its records.
 	format proto.Format
 	base   *os.File // the file being replaced, for Copy
+	wb     writeback
 }
 
 // tempPath names the temporary file of an upload. A resumable one lives in
@@ -180,6 +181,7 @@ func (u *upload) open() error {
 		return err
 	}
 	u.f, u.off = f, st.Size()
+	u.wb.started = u.off // synced above
 	return nil
 }
 
@@ -191,6 +193,7 @@ func (u *upload) data(m *proto.Data) error {
 	n, err := u.f.WriteAt(m.Bytes, u.off)
 	u.h.Write(m.Bytes[:n])
 	u.off += int64(n)
+	u.wb.advance(u.f, u.off)
 	return err
 }
 
@@ -233,6 +236,7 @@ func (u *upload) copy(m *proto.Copy) error {
 		left -= n
 	}
 	u.off = dst
+	u.wb.advance(u.f, u.off)
 	return nil
 }
 

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"time"
 	"unicode"
+
+	"golang.org/x/sys/unix"
 )
 
 // Target is a server folder as the command line names it.
@@ -172,13 +174,37 @@ func (p *process) Close() error {
 	p.WriteCloser.Close()
 	done := make(chan error, 1)
 	go func() { done <- p.cmd.Wait() }()
+	var err error
 	select {
-	case err := <-done:
-		return err
+	case err = <-done:
 	case <-time.After(5 * time.Second):
 		p.cmd.Process.Kill()
-		return <-done
+		err = <-done
 	}
+	if c, ok := p.Reader.(io.Closer); ok {
+		c.Close()
+	}
+	return err
+}
+
+// pipeSize is the buffer of the pipes to and from the command, the most an
+// unprivileged process may ask for (fs.pipe-max-size). With the default 64
+// KiB a Data frame of 256 KiB took four or more wake-ups of the writer as
+// ssh drained the pipe 32 KiB at a time.
+const pipeSize = 1 << 20
+
+// pipe returns a pipe grown to pipeSize where the system allows it.
+func pipe() (r, w *os.File, err error) {
+	r, w, err = os.Pipe()
+	if err != nil {
+		return nil, nil, err
+	}
+	if rc, err := w.SyscallConn(); err == nil {
+		rc.Control(func(fd uintptr) {
+			unix.FcntlInt(fd, unix.F_SETPIPE_SZ, pipeSize) // else the default size
+		})
+	}
+	return r, w, nil
 }
 
 // Start runs argv (from SSHArgv) with its stdin and stdout as the returned
@@ -190,16 +216,25 @@ func Start(ctx context.Context, argv []string, stderr io.Writer) (io.ReadWriteCl
 		stderr = os.Stderr
 	}
 	cmd.Stderr = stderr
-	in, err := cmd.StdinPipe()
+	inR, inW, err := pipe()
 	if err != nil {
-		return nil, err
-	}
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		return nil, err
-	}
-	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("run %s: %w", argv[0], err)
 	}
-	return &process{Reader: out, WriteCloser: in, cmd: cmd}, nil
+	outR, outW, err := pipe()
+	if err != nil {
+		inR.Close()
+		inW.Close()
+		return nil, fmt.Errorf("run %s: %w", argv[0], err)
+	}
+	cmd.Stdin, cmd.Stdout = inR, outW
+	err = cmd.Start()
+	// The command's ends are its own now (or no one's).
+	inR.Close()
+	outW.Close()
+	if err != nil {
+		inW.Close()
+		outR.Close()
+		return nil, fmt.Errorf("run %s: %w", argv[0], err)
+	}
+	return &process{Reader: outR, WriteCloser: inW, cmd: cmd}, nil
 }
