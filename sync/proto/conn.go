@@ -88,19 +88,26 @@ func (c *Conn) Recv() (Frame, error) {
 // Batches splits entries into runs that each fit one EntryBatch or
 // Changes frame: at most 1024 entries and 256 KiB of paths and targets.
 func Batches(entries []Entry) [][]Entry {
-	const maxEntries, maxBytes = 1024, 256 << 10
-	var out [][]Entry
+	return runs(entries, func(e *Entry) int { return len(e.Path) + len(e.Target) + 64 })
+}
+
+// runs splits xs into runs of at most 1024 items whose sizes add up to at
+// most 256 KiB (a single bigger item is a run of its own): what one frame
+// of a batch carries.
+func runs[T any](xs []T, size func(*T) int) [][]T {
+	const maxItems, maxBytes = 1024, 256 << 10
+	var out [][]T
 	start, bytes := 0, 0
-	for i := range entries {
-		n := len(entries[i].Path) + len(entries[i].Target) + 64
-		if i > start && (i-start == maxEntries || bytes+n > maxBytes) {
-			out = append(out, entries[start:i])
+	for i := range xs {
+		n := size(&xs[i])
+		if i > start && (i-start == maxItems || bytes+n > maxBytes) {
+			out = append(out, xs[start:i])
 			start, bytes = i, 0
 		}
 		bytes += n
 	}
-	if start < len(entries) {
-		out = append(out, entries[start:])
+	if start < len(xs) {
+		out = append(out, xs[start:])
 	}
 	return out
 }

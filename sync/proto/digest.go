@@ -144,10 +144,7 @@ func (l DirSums) MarshalCBOR() ([]byte, error) {
 	prev := ""
 	for i := range l {
 		p := l[i].Path
-		n := 0
-		for n < len(prev) && n < len(p) && prev[n] == p[n] {
-			n++
-		}
+		n := sharedPrefix(prev, p)
 		w[i] = wireDirSum{Prefix: uint32(n), Suffix: p[n:], Digest: l[i].Digest}
 		prev = p
 	}
@@ -166,10 +163,10 @@ func (l *DirSums) UnmarshalCBOR(b []byte) error {
 	out := make(DirSums, len(w))
 	prev := ""
 	for i := range w {
-		if int(w[i].Prefix) > len(prev) {
-			return fmt.Errorf("%w: path shares %d bytes with a previous path of %d", ErrFrame, w[i].Prefix, len(prev))
+		p, err := unprefix(prev, w[i].Prefix, w[i].Suffix)
+		if err != nil {
+			return err
 		}
-		p := prev[:w[i].Prefix] + w[i].Suffix
 		if len(p) > MaxPath {
 			return fmt.Errorf("%w: path longer than %d bytes", ErrFrame, MaxPath)
 		}
@@ -194,19 +191,5 @@ func (*DirDigests) Type() Type { return TypeDirDigests }
 // DigestBatches splits dirs into runs that each fit one DirDigests frame:
 // at most 1024 digests and 256 KiB of paths.
 func DigestBatches(dirs []DirSum) [][]DirSum {
-	const maxDirs, maxBytes = 1024, 256 << 10
-	var out [][]DirSum
-	start, bytes := 0, 0
-	for i := range dirs {
-		n := len(dirs[i].Path) + 40
-		if i > start && (i-start == maxDirs || bytes+n > maxBytes) {
-			out = append(out, dirs[start:i])
-			start, bytes = i, 0
-		}
-		bytes += n
-	}
-	if start < len(dirs) {
-		out = append(out, dirs[start:])
-	}
-	return out
+	return runs(dirs, func(d *DirSum) int { return len(d.Path) + 40 })
 }

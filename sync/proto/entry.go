@@ -68,21 +68,37 @@ type wireEntry struct {
 }
 
 func (e *Entry) wire(prev string) wireEntry {
-	n := 0
-	for n < len(prev) && n < len(e.Path) && prev[n] == e.Path[n] {
-		n++
-	}
+	n := sharedPrefix(prev, e.Path)
 	return wireEntry{Prefix: uint32(n), Suffix: e.Path[n:], Kind: e.Kind, Size: e.Size,
 		Mtime: e.Mtime, Mode: e.Mode, Hash: e.Hash, Target: e.Target}
 }
 
 func (w *wireEntry) entry(prev string) (Entry, error) {
-	if int(w.Prefix) > len(prev) {
-		return Entry{}, fmt.Errorf("%w: path shares %d bytes with a previous path of %d", ErrFrame, w.Prefix, len(prev))
+	p, err := unprefix(prev, w.Prefix, w.Suffix)
+	if err != nil {
+		return Entry{}, err
 	}
-	e := Entry{Path: prev[:w.Prefix] + w.Suffix, Kind: w.Kind, Size: w.Size, Mtime: w.Mtime,
+	e := Entry{Path: p, Kind: w.Kind, Size: w.Size, Mtime: w.Mtime,
 		Mode: w.Mode, Hash: w.Hash, Target: w.Target}
 	return e, e.validate()
+}
+
+// sharedPrefix returns how many leading bytes p shares with prev: what a
+// prefix-compressed list sends of p is the rest.
+func sharedPrefix(prev, p string) int {
+	n := 0
+	for n < len(prev) && n < len(p) && prev[n] == p[n] {
+		n++
+	}
+	return n
+}
+
+// unprefix rebuilds a prefix-compressed path from the previous one.
+func unprefix(prev string, shared uint32, suffix string) (string, error) {
+	if int(shared) > len(prev) {
+		return "", fmt.Errorf("%w: path shares %d bytes with a previous path of %d", ErrFrame, shared, len(prev))
+	}
+	return prev[:shared] + suffix, nil
 }
 
 // validate checks an entry's bounds.
