@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"fmt"
 	"io"
+	"sync"
 )
 
 // Frame is one received frame: the request id it belongs to, whether it is
@@ -22,7 +23,10 @@ type Frame struct {
 // can block each other forever once the transport's buffers fill.
 type Conn struct {
 	r *bufio.Reader
-	w *writer
+	w io.Writer
+
+	wmu  sync.Mutex
+	wbuf []byte
 
 	// Version is the protocol version agreed in the handshake.
 	Version uint32
@@ -30,33 +34,33 @@ type Conn struct {
 
 // newConn wraps rw without a handshake.
 func newConn(rw io.ReadWriter) *Conn {
-	return &Conn{r: bufio.NewReaderSize(rw, 64<<10), w: newWriter(rw)}
+	return &Conn{r: bufio.NewReaderSize(rw, 64<<10), w: rw}
 }
 
 // Send writes one frame for request id. final marks the last frame of the
 // id in this direction. A message that encodes beyond MaxFrame is an error
 // and nothing is written.
 func (c *Conn) Send(id uint32, final bool, m Message) error {
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
 	var flags uint8
 	if final {
 		flags |= FlagFinal
 	}
 	h := frameHeader{typ: m.Type(), flags: flags, id: id}
-	err := c.w.send(func(b []byte) ([]byte, error) {
-		start := len(b)
-		b = appendFrameHeader(b, h, 0)
-		b, err := appendBody(b, m)
-		if err != nil {
-			return nil, err
-		}
-		n := len(b) - start - 4
-		if n > MaxFrame {
-			return nil, fmt.Errorf("frame of %d bytes, max %d: %w", n, MaxFrame, ErrTooLarge)
-		}
-		appendFrameHeader(b[start:start], h, n-headerLen)
-		return b, nil
-	})
+	b := appendFrameHeader(c.wbuf[:0], h, 0)
+	b, err := appendBody(b, m)
 	if err != nil {
+		return err
+	}
+	if len(b)-4 > MaxFrame {
+		return fmt.Errorf("send %T: frame of %d bytes, max %d: %w", m, len(b)-4, MaxFrame, ErrTooLarge)
+	}
+	b = appendFrameHeader(b[:0], h, len(b)-4-headerLen)[:len(b)]
+	if cap(b) <= MaxFrame+4 {
+		c.wbuf = b
+	}
+	if _, err := c.w.Write(b); err != nil {
 		return fmt.Errorf("send %T: %w", m, err)
 	}
 	return nil
