@@ -4,6 +4,8 @@ import (
 	"errors"
 	"io/fs"
 	"iter"
+	"sync"
+	"sync/atomic"
 
 	"golang.org/x/sys/unix"
 
@@ -16,7 +18,8 @@ import (
 // mode; a link's target; a file's hash where the server has it cached),
 // so that a change made to one of them while the run went on keeps it
 // from claiming both sides are equal. It costs a stat per touched path on
-// each side (one Stat request per 4,096 on the server), not a second scan.
+// each side (Stat requests of verifyBatch paths on the server, several at
+// once), not a second scan.
 // It reads the paths from the done actions rather than from a list of
 // them: at 200,000 actions the list (3 MB) would be held while both new
 // trees are.
@@ -34,34 +37,67 @@ func (x *executor) verify(doneL, doneR *core.Actions, loc, rem core.Tree) bool {
 			return false
 		}
 	}
-	var batch []string
-	check := func() bool {
-		if len(batch) == 0 {
-			return true
-		}
+	return x.verifyRemote(doneR, rem)
+}
+
+// verifyBatch is how many paths one Stat of verifyRemote asks about, and
+// verifyAtOnce how many such Stats are in flight: the server answers each
+// in a goroutine of its own, a stat (and a cache read) a path, so 10,000
+// paths in three Stats of 4,096 one after another took 0.4 s of a first
+// sync, on one of its cores.
+const (
+	verifyBatch  = 1024
+	verifyAtOnce = 8
+)
+
+// verifyRemote is verify's check of the server's side: every path doneR
+// touched is what rem says.
+func (x *executor) verifyRemote(doneR *core.Actions, rem core.Tree) bool {
+	var (
+		wg  sync.WaitGroup
+		bad atomic.Bool
+		sem = make(chan struct{}, verifyAtOnce)
+	)
+	check := func(batch []string) {
+		defer wg.Done()
+		defer func() { <-sem }()
 		paths := make([]string, len(batch))
 		for j, p := range batch {
 			paths[j] = remotePath(x.base, p)
 		}
 		es, err := x.rc.Stat(x.ctx, paths, proto.HashesCached)
 		if err != nil || len(es) != len(batch) {
-			return false
+			bad.Store(true)
+			return
 		}
 		for j, e := range es {
 			want, got := rem.Lookup(batch[j]), fromProto(e)
 			if !metaMatches(want, got) || (got.Kind == core.File && !e.Hash.IsZero() && got.Hash != want.Hash) {
-				return false
+				bad.Store(true)
+				return
 			}
 		}
-		batch = batch[:0]
-		return true
 	}
+	var batch []string
 	for p := range touched(doneR.All()) {
-		if batch = append(batch, p); len(batch) == proto.MaxBatch && !check() {
-			return false
+		if batch = append(batch, p); len(batch) < verifyBatch {
+			continue
 		}
+		if bad.Load() {
+			break
+		}
+		sem <- struct{}{}
+		wg.Add(1)
+		go check(batch)
+		batch = nil
 	}
-	return check()
+	if len(batch) > 0 && !bad.Load() {
+		sem <- struct{}{}
+		wg.Add(1)
+		go check(batch)
+	}
+	wg.Wait()
+	return !bad.Load()
 }
 
 // touched yields the paths the actions name: each action's Path, and its

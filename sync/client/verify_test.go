@@ -1,8 +1,12 @@
 package client
 
 import (
+	"fmt"
+	"os"
+	"path/filepath"
 	"slices"
 	"testing"
+	"time"
 
 	"simplecloud/sync/core"
 )
@@ -30,5 +34,35 @@ func TestTouched(t *testing.T) {
 				t.Errorf("got %q, want %q", got, tt.want)
 			}
 		})
+	}
+}
+
+// TestVerifyEveryBatch: verify asks the server about the paths in several
+// Stats at once, and a change to a path of any of them (here the last)
+// keeps the run from claiming both sides are equal.
+func TestVerifyEveryBatch(t *testing.T) {
+	n := 2*verifyBatch + verifyBatch/2
+	for _, change := range []bool{false, true} {
+		p := newPair(t)
+		for i := range n {
+			write(t, filepath.Join(p.local, fmt.Sprintf("f%05d", i)), "x")
+		}
+		last := filepath.Join(p.server, "Sync", fmt.Sprintf("f%05d", n-1))
+		s, err := p.run(func(o *Options) {
+			o.synced = func([]string) {
+				if change {
+					old := time.Unix(1, 0)
+					if err := os.Chtimes(last, old, old); err != nil {
+						t.Fatal(err)
+					}
+				}
+			}
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if s.Uploaded != n || s.Converged == change {
+			t.Errorf("changed the last file on the server: %v; got %d uploaded, converged %v, want %d, %v", change, s.Uploaded, s.Converged, n, !change)
+		}
 	}
 }

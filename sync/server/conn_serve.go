@@ -189,7 +189,8 @@ func (s *connServer) serve() error {
 	// One P: the connection's goroutines hand work to each other all the
 	// time, and with one P that needs no other thread woken. A session's
 	// live heap is small and its garbage mostly packet buffers: collecting
-	// less often costs little memory and saves CPU.
+	// less often costs little memory and saves CPU. (A sync session
+	// takes a second P: see startSync.)
 	runtime.GOMAXPROCS(1)
 	debug.SetGCPercent(400)
 	c.touch()

@@ -9,6 +9,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"runtime"
 	"time"
 
 	"simplecloud/sync/rootfs"
@@ -61,6 +62,15 @@ func (c SyncConfig) policy(root *rootfs.Root) versions.Policy {
 // runs as the user.
 func (s *connServer) startSync(ctx context.Context, c *conn, ch io.ReadWriteCloser, done chan<- uint32) {
 	c.log.Info("sync session started", "root", c.root, "pid", os.Getpid())
+	// The connection child runs on one P (see serve), which suits SFTP
+	// and SSH alone. A sync session's uploads also hash and write what
+	// arrives, many at once: on one P that work, the SSH decryption and
+	// every short system call (create, write, rename) took turns on one
+	// thread, which ran 5.4 of the 9 s of a first sync of 10,000 small
+	// files while the disk and the other core waited. Two Ps let them
+	// overlap: that sync took 7.0 s instead of 10.0-12.6 s (same runs,
+	// interleaved, 2 cores).
+	runtime.GOMAXPROCS(min(syncProcs, runtime.NumCPU()))
 	go func() {
 		code := uint32(0)
 		if err := ServeSync(ctx, ch, c.root, s.cfg, c.log); err != nil {
@@ -72,6 +82,9 @@ func (s *connServer) startSync(ctx context.Context, c *conn, ch io.ReadWriteClos
 		done <- code
 	}()
 }
+
+// syncProcs is how many Ps a connection child has once it serves sync.
+const syncProcs = 2
 
 // ServeSync serves the sync protocol on rw for the tree below root, as the
 // current user (never as root unless cfg.PermitRoot). Replaced and deleted
