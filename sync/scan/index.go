@@ -35,11 +35,13 @@ type Index struct {
 	hasher string
 	old    io.ReaderAt
 	table  map[string]blockRef
-	out    *bufio.Writer
+	create func() (io.Writer, error)
+	out    *bufio.Writer // nil until the new index differs from the old
 	off    int64
 	newTab []tableEntry
-	seen   int  // blocks written that the old index had alike
-	failed bool // writing failed: the new index is not to be used
+	seen   int    // blocks that the old index had alike
+	buf    []byte // the block being encoded
+	failed bool   // writing failed: the new index is not to be used
 	err    error
 }
 
@@ -80,17 +82,23 @@ const (
 var crcTable = crc32.MakeTable(crc32.Castagnoli)
 
 // NewIndex reads the table of the last index from old (nil or size 0: no
-// last index) and writes the new one to out as a walk goes. Only an index
-// of the same hasher counts.
-func NewIndex(hasher string, old io.ReaderAt, size int64, out io.Writer) *Index {
-	ix := &Index{hasher: hasher, out: bufio.NewWriterSize(out, 64<<10)}
+// last index) and writes the new one as a walk goes, to the writer create
+// returns. Only an index of the same hasher counts. While every block is
+// one the last index has alike, nothing is written and create is not
+// called: a walk of an unchanged tree (the common case) writes no index
+// at all; at the first difference the blocks so far are copied from the
+// last index, and the rest written as they come.
+func NewIndex(hasher string, old io.ReaderAt, size int64, create func() (io.Writer, error)) *Index {
+	ix := &Index{hasher: hasher, create: create}
 	if old != nil && size > 0 {
 		tab, err := readTable(old, size, hasher)
 		if err == nil {
 			ix.old, ix.table = old, tab
 		}
 	}
-	ix.writeHeader()
+	if ix.old == nil {
+		ix.diverge()
+	}
 	return ix
 }
 
@@ -99,8 +107,30 @@ func (ix *Index) header() []byte {
 	return append(b, ix.hasher...)
 }
 
-func (ix *Index) writeHeader() {
+// diverge starts writing the new index: its header, then the blocks so
+// far, each alike in the last index and copied from there.
+func (ix *Index) diverge() {
+	if ix.out != nil || ix.failed {
+		return
+	}
+	w, err := ix.create()
+	if err != nil {
+		ix.failed, ix.err = true, err
+		return
+	}
+	ix.out = bufio.NewWriterSize(w, 64<<10)
+	ix.off = 0
 	ix.write(ix.header())
+	for i := range ix.newTab {
+		te := &ix.newTab[i]
+		b := make([]byte, te.ref.length)
+		if _, err := ix.old.ReadAt(b, te.ref.off); err != nil || crc32.Checksum(b, crcTable) != te.ref.crc {
+			ix.failed, ix.err = true, fmt.Errorf("copy block %q of the last index: damaged", te.dir)
+			return
+		}
+		te.ref.off = ix.off
+		ix.write(b)
+	}
 }
 
 func (ix *Index) write(b []byte) {
@@ -209,7 +239,7 @@ func (ix *Index) writeBlock(dir string, recs []indexRec) {
 	if len(recs) == 0 || ix.failed {
 		return
 	}
-	var b []byte
+	b := ix.buf[:0]
 	for i := range recs {
 		r := &recs[i]
 		b = binary.AppendUvarint(b, uint64(len(r.name)))
@@ -224,18 +254,34 @@ func (ix *Index) writeBlock(dir string, recs []indexRec) {
 	if len(b) > maxBlockLen {
 		return
 	}
-	ref := blockRef{off: ix.off, count: uint32(len(recs)), length: uint32(len(b)), crc: crc32.Checksum(b, crcTable)}
-	if old, ok := ix.table[dir]; ok && old.count == ref.count && old.length == ref.length && old.crc == ref.crc {
+	ix.buf = b
+	ref := blockRef{count: uint32(len(recs)), length: uint32(len(b)), crc: crc32.Checksum(b, crcTable)}
+	old, ok := ix.table[dir]
+	if ok && old.count == ref.count && old.length == ref.length && old.crc == ref.crc {
 		ix.seen++
+		if ix.out == nil {
+			// Alike: the last index's copy stands for it (diverge
+			// copies it should a later block differ).
+			ix.newTab = append(ix.newTab, tableEntry{dir: dir, ref: old})
+			return
+		}
+	} else {
+		ix.diverge()
 	}
+	ref.off = ix.off
 	ix.write(b)
 	ix.newTab = append(ix.newTab, tableEntry{dir: dir, ref: ref})
 }
 
 // Finish writes the table and trailer of the new index. changed reports
-// whether it differs from the last one (else the caller may keep that);
-// err is a write error: the new index is then not to be used.
+// whether it differs from the last one (else nothing was written and the
+// caller keeps that); err is a write error: the new index is then not to
+// be used.
 func (ix *Index) Finish() (changed bool, err error) {
+	if ix.old != nil && ix.seen == len(ix.table) && len(ix.newTab) == len(ix.table) && ix.out == nil && !ix.failed {
+		return false, nil
+	}
+	ix.diverge()
 	var tb []byte
 	for _, te := range ix.newTab {
 		tb = binary.AppendUvarint(tb, uint64(len(te.dir)))
@@ -259,5 +305,5 @@ func (ix *Index) Finish() (changed bool, err error) {
 	if ix.failed {
 		return false, fmt.Errorf("write the scan index: %w", ix.err)
 	}
-	return ix.old == nil || ix.seen != len(ix.table) || len(ix.newTab) != len(ix.table), nil
+	return true, nil
 }
