@@ -212,20 +212,22 @@ func (ix *Index) block(dir string) []indexRec {
 		return nil
 	}
 	recs := make([]indexRec, 0, ref.count)
-	for len(b) > 0 {
-		n, k := binary.Uvarint(b)
-		if k <= 0 || uint64(len(b)-k) < n+recFixed {
+	all := string(b) // the names are parts of it: one allocation a block
+	for off := 0; off < len(all); {
+		rest := b[off:]
+		n, k := binary.Uvarint(rest)
+		if k <= 0 || uint64(len(rest)-k) < n+recFixed {
 			return nil
 		}
-		r := indexRec{name: string(b[k : k+int(n)]), indexed: true}
-		b = b[k+int(n):]
-		r.size = int64(binary.LittleEndian.Uint64(b))
-		r.mtime = int64(binary.LittleEndian.Uint64(b[8:]))
-		r.ctime = int64(binary.LittleEndian.Uint64(b[16:]))
-		r.ino = binary.LittleEndian.Uint64(b[24:])
-		r.dev = binary.LittleEndian.Uint64(b[32:])
-		copy(r.hash[:], b[40:72])
-		b = b[recFixed:]
+		r := indexRec{name: all[off+k : off+k+int(n)], indexed: true}
+		f := rest[k+int(n):]
+		off += k + int(n) + recFixed
+		r.size = int64(binary.LittleEndian.Uint64(f))
+		r.mtime = int64(binary.LittleEndian.Uint64(f[8:]))
+		r.ctime = int64(binary.LittleEndian.Uint64(f[16:]))
+		r.ino = binary.LittleEndian.Uint64(f[24:])
+		r.dev = binary.LittleEndian.Uint64(f[32:])
+		copy(r.hash[:], f[40:72])
 		recs = append(recs, r)
 	}
 	if len(recs) != int(ref.count) || !slices.IsSortedFunc(recs, func(a, b indexRec) int { return strings.Compare(a.name, b.name) }) {
