@@ -236,6 +236,49 @@ func (ix *Index) block(dir string) []indexRec {
 	return recs
 }
 
+// nextBlock collects a directory's records for the next index. While
+// they are the last index's records of it, in order, it holds none of its
+// own: an unchanged directory (the common case) copies no record, and its
+// block is kept without encoding it again.
+type nextBlock struct {
+	last    []indexRec // the last index's records of the directory
+	n       int        // how many of them the records so far are
+	own     []indexRec // the records, once one differs from last's
+	differs bool
+}
+
+func (b *nextBlock) add(r *indexRec) {
+	if !b.differs {
+		if b.n < len(b.last) && sameRec(&b.last[b.n], r) {
+			b.n++
+			return
+		}
+		b.differs = true
+		b.own = append(make([]indexRec, 0, len(b.last)+8), b.last[:b.n]...)
+	}
+	b.own = append(b.own, *r)
+}
+
+// sameRec reports whether a and b record the same (their flags aside).
+func sameRec(a, b *indexRec) bool {
+	return a.name == b.name && a.size == b.size && a.mtime == b.mtime && a.ctime == b.ctime &&
+		a.ino == b.ino && a.dev == b.dev && a.hash == b.hash
+}
+
+// finishBlock adds the records b collected of dir to the new index.
+func (ix *Index) finishBlock(dir string, b *nextBlock) {
+	switch {
+	case b.differs:
+		ix.writeBlock(dir, b.own)
+	case b.n > 0 && b.n == len(b.last) && ix.out == nil && !ix.failed:
+		// The last index's block, checked when read: alike.
+		ix.seen++
+		ix.newTab = append(ix.newTab, tableEntry{dir: dir, ref: ix.table[dir]})
+	default:
+		ix.writeBlock(dir, b.last[:b.n])
+	}
+}
+
 // writeBlock adds dir's records (in name order) to the new index.
 func (ix *Index) writeBlock(dir string, recs []indexRec) {
 	if len(recs) == 0 || ix.failed {

@@ -347,11 +347,12 @@ func (s *Scanner) walkDir(d *rootfs.Dir, dir string, fn func(*Entry) error) erro
 		return nil
 	}
 	res := make([]result, min(len(items), chunk))
-	var known, next []indexRec // the index's records of dir: the last walk's, this one's
+	var known []indexRec // the last index's records of dir
+	var next nextBlock   // this walk's
 	if s.ix != nil {
 		known = s.ix.block(dir)
-		next = make([]indexRec, 0, len(known)+8)
-		defer func() { s.ix.writeBlock(dir, next) }()
+		next.last = known
+		defer func() { s.ix.finishBlock(dir, &next) }()
 	}
 	for lo := 0; lo < len(items); lo += chunk {
 		part := items[lo:min(lo+chunk, len(items))]
@@ -386,7 +387,7 @@ func (s *Scanner) walkDir(d *rootfs.Dir, dir string, fn func(*Entry) error) erro
 				}
 			}
 			if r.rec.remembered {
-				next = append(next, r.rec)
+				next.add(&r.rec)
 			}
 			*r = result{}
 		}
