@@ -67,13 +67,6 @@ func (d *dialing) List(ctx context.Context, p string, h proto.HashMode, fn func(
 	return rc.List(ctx, p, h, fn)
 }
 
-// HasDigests is false when the dial failed: the listing then fails with
-// its error.
-func (d *dialing) HasDigests() bool {
-	rc, err := d.get()
-	return err == nil && rc.HasDigests()
-}
-
 func (d *dialing) ListDigests(ctx context.Context, p string, h proto.HashMode, dirs []proto.DirSum, fn func([]proto.Entry, []uint32) error) error {
 	rc, err := d.get()
 	if err != nil {
