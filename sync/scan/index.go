@@ -9,6 +9,7 @@ import (
 	"io"
 	"slices"
 	"strings"
+	"unsafe"
 )
 
 // An Index remembers, between walks of one tree, the content hash of each
@@ -39,9 +40,10 @@ type Index struct {
 	out    *bufio.Writer // nil until the new index differs from the old
 	off    int64
 	newTab []tableEntry
-	seen   int    // blocks that the old index had alike
-	buf    []byte // the block being encoded
-	failed bool   // writing failed: the new index is not to be used
+	seen   int          // blocks that the old index had alike
+	buf    []byte       // the block being encoded
+	spare  [][]indexRec // record arrays of blocks finished, for block to reuse
+	failed bool         // writing failed: the new index is not to be used
 	err    error
 }
 
@@ -211,8 +213,18 @@ func (ix *Index) block(dir string) []indexRec {
 	if _, err := ix.old.ReadAt(b, ref.off); err != nil || crc32.Checksum(b, crcTable) != ref.crc {
 		return nil
 	}
-	recs := make([]indexRec, 0, ref.count)
-	all := string(b) // the names are parts of it: one allocation a block
+	var recs []indexRec
+	if k := len(ix.spare); k > 0 {
+		// The last spare only: the spares are never more than the
+		// directories open in the walk.
+		recs, ix.spare = ix.spare[k-1][:0], ix.spare[:k-1]
+	}
+	if cap(recs) < int(ref.count) {
+		recs = make([]indexRec, 0, ref.count)
+	}
+	// The names are parts of the block, which nothing writes to again:
+	// no copy of it, and no allocation a name.
+	all := unsafe.String(unsafe.SliceData(b), len(b))
 	for off := 0; off < len(all); {
 		rest := b[off:]
 		n, k := binary.Uvarint(rest)
@@ -265,8 +277,12 @@ func sameRec(a, b *indexRec) bool {
 		a.ino == b.ino && a.dev == b.dev && a.hash == b.hash
 }
 
-// finishBlock adds the records b collected of dir to the new index.
+// finishBlock adds the records b collected of dir to the new index;
+// the last index's records of dir are not used after it.
 func (ix *Index) finishBlock(dir string, b *nextBlock) {
+	if b.last != nil {
+		defer func() { ix.spare = append(ix.spare, b.last) }()
+	}
 	switch {
 	case b.differs:
 		ix.writeBlock(dir, b.own)
