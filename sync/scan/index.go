@@ -30,8 +30,10 @@ import (
 // table of the blocks (directory path, offset, count, length, CRC-32C) and
 // a fixed trailer. Blocks are written as the walk finishes a directory and
 // read when it enters one, so a walk holds one directory's records per
-// level, never the tree. A damaged, foreign or missing index is a miss,
-// never an error: the walk then reads the attributes as without one.
+// level, never the tree; nothing is written until a block differs from
+// the last index's (see NewIndex), so an unchanged tree writes none. A
+// damaged, foreign or missing index is a miss, never an error: the walk
+// then reads the attributes as without one.
 type Index struct {
 	hasher string
 	old    io.ReaderAt
