@@ -95,12 +95,15 @@ line.`,
 			if !once && !dryRun {
 				return sealedExit(a.syncForever(cmd.Context(), t, f, o, pw))
 			}
-			rc, err := client.Connect(cmd.Context(), t, f.ssh, "simplecloud/"+version, os.Stderr)
-			if err != nil {
-				return fmt.Errorf("sync: %w", err)
+			// The connection is made while the run loads its state and
+			// scans the folder (see RunOnceDialing).
+			sum, rc, err := client.RunOnceDialing(cmd.Context(), func(ctx context.Context) (*remote.Client, error) {
+				return client.Connect(ctx, t, f.ssh, "simplecloud/"+version, os.Stderr)
+			}, o)
+			if rc == nil {
+				return fmt.Errorf("sync: %w", err) // the connection failed
 			}
 			defer rc.Close()
-			sum, err := client.RunOnce(cmd.Context(), rc, o)
 			stop()
 			stop = func() {}
 			if err != nil {

@@ -13,7 +13,6 @@ import (
 // agreed state (*remote.Client; an encrypted folder's remote is not: the
 // ancestor holds plain names and sizes, the server sealed ones).
 type digestLister interface {
-	HasDigests() bool
 	ListDigests(ctx context.Context, p string, h proto.HashMode, dirs []proto.DirSum, fn func([]proto.Entry, []uint32) error) error
 }
 
@@ -86,6 +85,10 @@ func ancestorDigests(t core.Tree, base string) ([]proto.DirSum, []int) {
 // listDigests lists the server folder base against the digests of
 // ancestor and rebuilds the server's tree: the entries sent, and the
 // ancestor's own entries of each directory the server found unchanged.
+// The digests are made before the request waits for the connection (see
+// RunOnceDialing), so that the server can start its walk as soon as it
+// is there; a server without digests lists everything, which grafts
+// nothing.
 func listDigests(ctx context.Context, dl digestLister, base string, ancestor core.Tree, unknown map[string]bool) (core.Tree, error) {
 	dirs, nums := ancestorDigests(ancestor, base)
 	same := make([]bool, ancestor.Len()+1)

@@ -127,3 +127,37 @@ func TestSealedListsInFull(t *testing.T) {
 		t.Error("sealedRemote is a digestLister; want the full listing for encrypted folders")
 	}
 }
+
+// ignoringLister is a server that does not know digests: it lists in full
+// and never answers a directory as unchanged.
+type ignoringLister struct{ Remote }
+
+func (l ignoringLister) ListDigests(ctx context.Context, p string, h proto.HashMode, _ []proto.DirSum, fn func([]proto.Entry, []uint32) error) error {
+	return l.List(ctx, p, h, func(es []proto.Entry) error { return fn(es, nil) })
+}
+
+// TestListDigestsIgnored checks that a listing whose digests the server
+// ignores gives the server's tree in full, grafting nothing of the
+// ancestor.
+func TestListDigestsIgnored(t *testing.T) {
+	p := newPair(t)
+	write(t, filepath.Join(p.local, "a/x"), "x")
+	write(t, filepath.Join(p.local, "b"), "b")
+	p.mustRun()
+	ancestor, err := listRemote(context.Background(), fullLister{p.rc}, "Sync", map[string]bool{}, core.Tree{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Remove(filepath.Join(p.server, "Sync/b")); err != nil {
+		t.Fatal(err)
+	}
+	write(t, filepath.Join(p.server, "Sync/c"), "c")
+	want, err := listRemote(context.Background(), fullLister{p.rc}, "Sync", map[string]bool{}, core.Tree{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := listRemote(context.Background(), ignoringLister{p.rc}, "Sync", map[string]bool{}, ancestor)
+	if err != nil || !got.Equal(want) {
+		t.Errorf("got %v, %v; want %v", slices.Collect(maps.Keys(maps.Collect(got.All()))), err, slices.Collect(maps.Keys(maps.Collect(want.All()))))
+	}
+}

@@ -5,7 +5,8 @@
 //
 // A run scans the local folder (sync/scan, with the protocol's file hash
 // cached in extended attributes) while it lists the server's (Remote,
-// which sync/client/remote's Client implements over the user's own ssh),
+// which sync/client/remote's Client implements over the user's own ssh;
+// RunOnceDialing connects while the state is read and the scan begins),
 // reconciles both with the ancestor, the last state both sides agreed on
 // (sync/core, pure), refuses what looks like an accident rather than a
 // wish (a missing local folder, one on another file system than last

@@ -160,6 +160,10 @@ func RunOnce(ctx context.Context, rc Remote, o Options) (Summary, error) {
 	}
 	rch := make(chan listed, 1)
 	go func() {
+		if d, ok := rc.(*dialing); ok {
+			d.get()
+			clock.lap("connect (beside the other steps)")
+		}
 		t, err := listRemote(ctx, rc, o.RemotePath, runk, ancestor)
 		clock.lap("list the server's folder")
 		if errors.Is(err, proto.ErrNotFound) && !o.DryRun {
@@ -367,7 +371,7 @@ func remotePath(base, p string) string {
 // does not exist is an empty tree. A server that can leaves out what the
 // ancestor already holds (see listDigests).
 func listRemote(ctx context.Context, rc Remote, base string, unknown map[string]bool, ancestor core.Tree) (core.Tree, error) {
-	if dl, ok := rc.(digestLister); ok && dl.HasDigests() && ancestor.Len() > 0 {
+	if dl, ok := rc.(digestLister); ok && ancestor.Len() > 0 {
 		return listDigests(ctx, dl, base, ancestor, unknown)
 	}
 	var b core.Builder

@@ -9,6 +9,7 @@ import (
 	"io"
 	"slices"
 	"strings"
+	"unsafe"
 )
 
 // An Index remembers, between walks of one tree, the content hash of each
@@ -29,17 +30,22 @@ import (
 // table of the blocks (directory path, offset, count, length, CRC-32C) and
 // a fixed trailer. Blocks are written as the walk finishes a directory and
 // read when it enters one, so a walk holds one directory's records per
-// level, never the tree. A damaged, foreign or missing index is a miss,
-// never an error: the walk then reads the attributes as without one.
+// level, never the tree; nothing is written until a block differs from
+// the last index's (see NewIndex), so an unchanged tree writes none. A
+// damaged, foreign or missing index is a miss, never an error: the walk
+// then reads the attributes as without one.
 type Index struct {
 	hasher string
 	old    io.ReaderAt
 	table  map[string]blockRef
-	out    *bufio.Writer
+	create func() (io.Writer, error)
+	out    *bufio.Writer // nil until the new index differs from the old
 	off    int64
 	newTab []tableEntry
-	seen   int  // blocks written that the old index had alike
-	failed bool // writing failed: the new index is not to be used
+	seen   int          // blocks that the old index had alike
+	buf    []byte       // the block being encoded
+	spare  [][]indexRec // record arrays of blocks finished, for block to reuse
+	failed bool         // writing failed: the new index is not to be used
 	err    error
 }
 
@@ -80,17 +86,23 @@ const (
 var crcTable = crc32.MakeTable(crc32.Castagnoli)
 
 // NewIndex reads the table of the last index from old (nil or size 0: no
-// last index) and writes the new one to out as a walk goes. Only an index
-// of the same hasher counts.
-func NewIndex(hasher string, old io.ReaderAt, size int64, out io.Writer) *Index {
-	ix := &Index{hasher: hasher, out: bufio.NewWriterSize(out, 64<<10)}
+// last index) and writes the new one as a walk goes, to the writer create
+// returns. Only an index of the same hasher counts. While every block is
+// one the last index has alike, nothing is written and create is not
+// called: a walk of an unchanged tree (the common case) writes no index
+// at all; at the first difference the blocks so far are copied from the
+// last index, and the rest written as they come.
+func NewIndex(hasher string, old io.ReaderAt, size int64, create func() (io.Writer, error)) *Index {
+	ix := &Index{hasher: hasher, create: create}
 	if old != nil && size > 0 {
 		tab, err := readTable(old, size, hasher)
 		if err == nil {
 			ix.old, ix.table = old, tab
 		}
 	}
-	ix.writeHeader()
+	if ix.old == nil {
+		ix.diverge()
+	}
 	return ix
 }
 
@@ -99,8 +111,30 @@ func (ix *Index) header() []byte {
 	return append(b, ix.hasher...)
 }
 
-func (ix *Index) writeHeader() {
+// diverge starts writing the new index: its header, then the blocks so
+// far, each alike in the last index and copied from there.
+func (ix *Index) diverge() {
+	if ix.out != nil || ix.failed {
+		return
+	}
+	w, err := ix.create()
+	if err != nil {
+		ix.failed, ix.err = true, err
+		return
+	}
+	ix.out = bufio.NewWriterSize(w, 64<<10)
+	ix.off = 0
 	ix.write(ix.header())
+	for i := range ix.newTab {
+		te := &ix.newTab[i]
+		b := make([]byte, te.ref.length)
+		if _, err := ix.old.ReadAt(b, te.ref.off); err != nil || crc32.Checksum(b, crcTable) != te.ref.crc {
+			ix.failed, ix.err = true, fmt.Errorf("copy block %q of the last index: damaged", te.dir)
+			return
+		}
+		te.ref.off = ix.off
+		ix.write(b)
+	}
 }
 
 func (ix *Index) write(b []byte) {
@@ -181,21 +215,33 @@ func (ix *Index) block(dir string) []indexRec {
 	if _, err := ix.old.ReadAt(b, ref.off); err != nil || crc32.Checksum(b, crcTable) != ref.crc {
 		return nil
 	}
-	recs := make([]indexRec, 0, ref.count)
-	for len(b) > 0 {
-		n, k := binary.Uvarint(b)
-		if k <= 0 || uint64(len(b)-k) < n+recFixed {
+	var recs []indexRec
+	if k := len(ix.spare); k > 0 {
+		// The last spare only: the spares are never more than the
+		// directories open in the walk.
+		recs, ix.spare = ix.spare[k-1][:0], ix.spare[:k-1]
+	}
+	if cap(recs) < int(ref.count) {
+		recs = make([]indexRec, 0, ref.count)
+	}
+	// The names are parts of the block, which nothing writes to again:
+	// no copy of it, and no allocation a name.
+	all := unsafe.String(unsafe.SliceData(b), len(b))
+	for off := 0; off < len(all); {
+		rest := b[off:]
+		n, k := binary.Uvarint(rest)
+		if k <= 0 || uint64(len(rest)-k) < n+recFixed {
 			return nil
 		}
-		r := indexRec{name: string(b[k : k+int(n)]), indexed: true}
-		b = b[k+int(n):]
-		r.size = int64(binary.LittleEndian.Uint64(b))
-		r.mtime = int64(binary.LittleEndian.Uint64(b[8:]))
-		r.ctime = int64(binary.LittleEndian.Uint64(b[16:]))
-		r.ino = binary.LittleEndian.Uint64(b[24:])
-		r.dev = binary.LittleEndian.Uint64(b[32:])
-		copy(r.hash[:], b[40:72])
-		b = b[recFixed:]
+		r := indexRec{name: all[off+k : off+k+int(n)], indexed: true}
+		f := rest[k+int(n):]
+		off += k + int(n) + recFixed
+		r.size = int64(binary.LittleEndian.Uint64(f))
+		r.mtime = int64(binary.LittleEndian.Uint64(f[8:]))
+		r.ctime = int64(binary.LittleEndian.Uint64(f[16:]))
+		r.ino = binary.LittleEndian.Uint64(f[24:])
+		r.dev = binary.LittleEndian.Uint64(f[32:])
+		copy(r.hash[:], f[40:72])
 		recs = append(recs, r)
 	}
 	if len(recs) != int(ref.count) || !slices.IsSortedFunc(recs, func(a, b indexRec) int { return strings.Compare(a.name, b.name) }) {
@@ -204,12 +250,59 @@ func (ix *Index) block(dir string) []indexRec {
 	return recs
 }
 
+// nextBlock collects a directory's records for the next index. While
+// they are the last index's records of it, in order, it holds none of its
+// own: an unchanged directory (the common case) copies no record, and its
+// block is kept without encoding it again.
+type nextBlock struct {
+	last    []indexRec // the last index's records of the directory
+	n       int        // how many of them the records so far are
+	own     []indexRec // the records, once one differs from last's
+	differs bool
+}
+
+func (b *nextBlock) add(r *indexRec) {
+	if !b.differs {
+		if b.n < len(b.last) && sameRec(&b.last[b.n], r) {
+			b.n++
+			return
+		}
+		b.differs = true
+		b.own = append(make([]indexRec, 0, len(b.last)+8), b.last[:b.n]...)
+	}
+	b.own = append(b.own, *r)
+}
+
+// sameRec reports whether a and b record the same (their flags aside).
+func sameRec(a, b *indexRec) bool {
+	return a.name == b.name && a.size == b.size && a.mtime == b.mtime && a.ctime == b.ctime &&
+		a.ino == b.ino && a.dev == b.dev && a.hash == b.hash
+}
+
+// finishBlock adds the records b collected of dir to the new index;
+// the last index's records of dir are not used after it.
+func (ix *Index) finishBlock(dir string, b *nextBlock) {
+	if b.last != nil {
+		defer func() { ix.spare = append(ix.spare, b.last) }()
+	}
+	switch {
+	case b.differs:
+		ix.writeBlock(dir, b.own)
+	case b.n > 0 && b.n == len(b.last) && ix.out == nil && !ix.failed:
+		// The last index's block, checked when read: alike.
+		ix.seen++
+		ix.newTab = append(ix.newTab, tableEntry{dir: dir, ref: ix.table[dir]})
+	default:
+		ix.writeBlock(dir, b.last[:b.n])
+	}
+}
+
 // writeBlock adds dir's records (in name order) to the new index.
 func (ix *Index) writeBlock(dir string, recs []indexRec) {
 	if len(recs) == 0 || ix.failed {
 		return
 	}
-	var b []byte
+	b := ix.buf[:0]
 	for i := range recs {
 		r := &recs[i]
 		b = binary.AppendUvarint(b, uint64(len(r.name)))
@@ -224,18 +317,34 @@ func (ix *Index) writeBlock(dir string, recs []indexRec) {
 	if len(b) > maxBlockLen {
 		return
 	}
-	ref := blockRef{off: ix.off, count: uint32(len(recs)), length: uint32(len(b)), crc: crc32.Checksum(b, crcTable)}
-	if old, ok := ix.table[dir]; ok && old.count == ref.count && old.length == ref.length && old.crc == ref.crc {
+	ix.buf = b
+	ref := blockRef{count: uint32(len(recs)), length: uint32(len(b)), crc: crc32.Checksum(b, crcTable)}
+	old, ok := ix.table[dir]
+	if ok && old.count == ref.count && old.length == ref.length && old.crc == ref.crc {
 		ix.seen++
+		if ix.out == nil {
+			// Alike: the last index's copy stands for it (diverge
+			// copies it should a later block differ).
+			ix.newTab = append(ix.newTab, tableEntry{dir: dir, ref: old})
+			return
+		}
+	} else {
+		ix.diverge()
 	}
+	ref.off = ix.off
 	ix.write(b)
 	ix.newTab = append(ix.newTab, tableEntry{dir: dir, ref: ref})
 }
 
 // Finish writes the table and trailer of the new index. changed reports
-// whether it differs from the last one (else the caller may keep that);
-// err is a write error: the new index is then not to be used.
+// whether it differs from the last one (else nothing was written and the
+// caller keeps that); err is a write error: the new index is then not to
+// be used.
 func (ix *Index) Finish() (changed bool, err error) {
+	if ix.old != nil && ix.seen == len(ix.table) && len(ix.newTab) == len(ix.table) && ix.out == nil && !ix.failed {
+		return false, nil
+	}
+	ix.diverge()
 	var tb []byte
 	for _, te := range ix.newTab {
 		tb = binary.AppendUvarint(tb, uint64(len(te.dir)))
@@ -259,5 +368,5 @@ func (ix *Index) Finish() (changed bool, err error) {
 	if ix.failed {
 		return false, fmt.Errorf("write the scan index: %w", ix.err)
 	}
-	return ix.old == nil || ix.seen != len(ix.table) || len(ix.newTab) != len(ix.table), nil
+	return true, nil
 }

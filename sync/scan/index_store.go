@@ -24,15 +24,10 @@ type IndexStore interface {
 
 // WalkStored is WalkIndexed with the index kept in st: the last one is
 // read from it, and the new one replaces it when the walk succeeded and
-// found anything different. A store that cannot be read or written costs
+// found anything different (an unchanged tree writes no file). A store that cannot be read or written costs
 // only speed (the error goes to the log); the walk is the same.
 func (s *Scanner) WalkStored(p string, st IndexStore, fn func(*Entry) error) (Summary, error) {
 	if s.opt.Hasher == nil || st == nil {
-		return s.Walk(p, fn)
-	}
-	out, err := st.Create()
-	if err != nil {
-		s.log.Debug("walk without an index", "err", err)
 		return s.Walk(p, fn)
 	}
 	var last io.ReaderAt
@@ -45,9 +40,21 @@ func (s *Scanner) WalkStored(p string, st IndexStore, fn func(*Entry) error) (Su
 	} else if !errors.Is(err, fs.ErrNotExist) {
 		s.log.Debug("last index not read", "err", err)
 	}
-	ix := NewIndex(s.opt.Hasher.Name(), last, size, out)
+	// The new index's file is made only once it differs from the last.
+	var out *os.File
+	ix := NewIndex(s.opt.Hasher.Name(), last, size, func() (io.Writer, error) {
+		f, err := st.Create()
+		out = f
+		return f, err
+	})
 	sum, err := s.WalkIndexed(p, ix, fn)
 	changed, ferr := ix.Finish()
+	if out == nil {
+		if ferr != nil {
+			s.log.Debug("index not kept", "err", ferr)
+		}
+		return sum, err
+	}
 	if cerr := out.Close(); ferr == nil {
 		ferr = cerr
 	}

@@ -115,7 +115,8 @@ func (s *Scanner) one(d *rootfs.Dir, name, p string, typ rootfs.DirentType) (Ent
 // Walk reports the entry p (a client path: "", "/" or "." is the root,
 // which is itself not reported) and everything below it to fn, in byte
 // order of the paths (Compare). Symbolic links are reported, never
-// followed, also on the way to p. fn's error stops the walk and is
+// followed, also on the way to p. fn must not keep the *Entry it gets past
+// its return (it is reused). fn's error stops the walk and is
 // returned; every other problem is in the Summary: a directory that could
 // not be read is in Unscanned and the walk goes on. p excluded or not
 // existing reports nothing (and ENOENT as an error).
@@ -234,6 +235,7 @@ func (s *Scanner) excluded(rel string, dir bool) bool {
 // of the directory name, which sorts as name+"/".
 type item struct {
 	name string
+	path string // dir/name, of which name is the end
 	ino  uint64 // for sub: the inode the directory entry was reported with
 	typ  rootfs.DirentType
 	sub  bool
@@ -272,31 +274,50 @@ func Compare(a, b string) int { return strings.Compare(a, b) }
 
 // list reads directory d (at dir, "" for the root, else ending in "/"),
 // leaves out what is excluded and returns its items in walk order.
+//
+// The paths of a directory's entries are made as one string, of which
+// each item's path and name are parts: one allocation per directory, not
+// two per entry (a name, then its path), and no more memory held, since
+// whoever keeps an entry keeps its path, and the names are within them.
 func (s *Scanner) list(d *rootfs.Dir, dir string) ([]item, error) {
-	var items []item
+	type listed struct {
+		end int // of the path in the listing's bytes
+		typ rootfs.DirentType
+	}
+	var buf []byte
+	var ls []listed
 	err := d.ReadNames(s.buf, func(b []byte, typ rootfs.DirentType) {
-		name := string(b)
-		if typ == unix.DT_UNKNOWN {
-			var st unix.Stat_t
-			if d.Lstat(name, &st) != nil {
-				return // gone since the listing
-			}
-			typ = direntType(st.Mode)
-		}
-		if s.excluded(dir+name, typ == unix.DT_DIR) {
-			s.sum.Excluded++
-			return
-		}
-		items = append(items, item{name: name, typ: typ})
-		if typ == unix.DT_DIR {
-			items = append(items, item{name: name, typ: typ, sub: true})
-		}
+		buf = append(append(buf, dir...), b...)
+		ls = append(ls, listed{end: len(buf), typ: typ})
 	})
 	if err != nil {
 		return nil, err
 	}
+	all := string(buf)
+	items := make([]item, 0, len(ls)+len(ls)/8)
+	start := 0
+	for _, l := range ls {
+		p := all[start:l.end]
+		start = l.end
+		name, typ := p[len(dir):], l.typ
+		if typ == unix.DT_UNKNOWN {
+			var st unix.Stat_t
+			if d.Lstat(name, &st) != nil {
+				continue // gone since the listing
+			}
+			typ = direntType(st.Mode)
+		}
+		if s.excluded(p, typ == unix.DT_DIR) {
+			s.sum.Excluded++
+			continue
+		}
+		items = append(items, item{name: name, path: p, typ: typ})
+		if typ == unix.DT_DIR {
+			items = append(items, item{name: name, path: p, typ: typ, sub: true})
+		}
+	}
 	slices.SortFunc(items, compareItems)
-	return slices.Clip(items), nil
+	return items, nil
 }
 
 // chunk is how many items of a directory the workers make entries of
@@ -326,23 +347,24 @@ func (s *Scanner) walkDir(d *rootfs.Dir, dir string, fn func(*Entry) error) erro
 		return nil
 	}
 	res := make([]result, min(len(items), chunk))
-	var known, next []indexRec // the index's records of dir: the last walk's, this one's
+	var known []indexRec // the last index's records of dir
+	var next nextBlock   // this walk's
 	if s.ix != nil {
 		known = s.ix.block(dir)
-		defer func() { s.ix.writeBlock(dir, next) }()
+		next.last = known
+		defer func() { s.ix.finishBlock(dir, &next) }()
 	}
 	for lo := 0; lo < len(items); lo += chunk {
 		part := items[lo:min(lo+chunk, len(items))]
 		known = hint(known, part, res)
-		s.make(d, prefix, part, res)
+		s.make(d, part, res)
 		for i := range part {
 			it := &part[i]
-			p := prefix + it.name
 			if it.sub {
 				if it.skip {
 					continue
 				}
-				if err := s.walkSub(d, *it, p, fn); err != nil {
+				if err := s.walkSub(d, *it, it.path, fn); err != nil {
 					return err
 				}
 				continue
@@ -360,13 +382,12 @@ func (s *Scanner) walkDir(d *rootfs.Dir, dir string, fn func(*Entry) error) erro
 				}
 			}
 			if r.ok {
-				e := r.e
-				if err := fn(&e); err != nil {
+				if err := fn(&r.e); err != nil {
 					return err
 				}
 			}
 			if r.rec.remembered {
-				next = append(next, r.rec)
+				next.add(&r.rec)
 			}
 			*r = result{}
 		}
@@ -397,7 +418,7 @@ func hint(known []indexRec, part []item, res []result) []indexRec {
 
 // make fills res with the entries of the items in part (subtree items
 // left out), with all workers at once when there are enough.
-func (s *Scanner) make(d *rootfs.Dir, prefix string, part []item, res []result) {
+func (s *Scanner) make(d *rootfs.Dir, part []item, res []result) {
 	run := func(w *worker, k int) {
 		for i := k; i < len(part); i += len(s.workers) {
 			it := &part[i]
@@ -405,7 +426,7 @@ func (s *Scanner) make(d *rootfs.Dir, prefix string, part []item, res []result) 
 				continue
 			}
 			w.known = res[i].known
-			res[i].e, res[i].ok = w.entry(d, it.name, prefix+it.name, it.typ)
+			res[i].e, res[i].ok = w.entry(d, it.name, it.path, it.typ)
 			res[i].lost, res[i].rec = w.lostErr, w.rec
 		}
 	}
@@ -414,7 +435,7 @@ func (s *Scanner) make(d *rootfs.Dir, prefix string, part []item, res []result) 
 		for i := range part {
 			if !part[i].sub {
 				w.known = res[i].known
-				res[i].e, res[i].ok = w.entry(d, part[i].name, prefix+part[i].name, part[i].typ)
+				res[i].e, res[i].ok = w.entry(d, part[i].name, part[i].path, part[i].typ)
 				res[i].lost, res[i].rec = w.lostErr, w.rec
 			}
 		}
