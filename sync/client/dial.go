@@ -59,28 +59,39 @@ func (d *dialing) get() (*remote.Client, error) {
 	return d.rc, d.err
 }
 
-func (d *dialing) List(ctx context.Context, p string, h proto.HashMode, fn func([]proto.Entry) error) error {
+// call runs f on the connection once it is made; the dial's error if it
+// failed. (Each method below is one such call.)
+func call[T any](d *dialing, f func(*remote.Client) (T, error)) (T, error) {
 	rc, err := d.get()
 	if err != nil {
-		return err
+		var zero T
+		return zero, err
 	}
-	return rc.List(ctx, p, h, fn)
+	return f(rc)
+}
+
+// none is call's result type for the methods that return only an error.
+type none struct{}
+
+func (d *dialing) List(ctx context.Context, p string, h proto.HashMode, fn func([]proto.Entry) error) error {
+	_, err := call(d, func(rc *remote.Client) (none, error) { return none{}, rc.List(ctx, p, h, fn) })
+	return err
+}
+
+// HasDigests is false when the dial failed: the listing then fails with
+// its error.
+func (d *dialing) HasDigests() bool {
+	rc, err := d.get()
+	return err == nil && rc.HasDigests()
 }
 
 func (d *dialing) ListDigests(ctx context.Context, p string, h proto.HashMode, dirs []proto.DirSum, fn func([]proto.Entry, []uint32) error) error {
-	rc, err := d.get()
-	if err != nil {
-		return err
-	}
-	return rc.ListDigests(ctx, p, h, dirs, fn)
+	_, err := call(d, func(rc *remote.Client) (none, error) { return none{}, rc.ListDigests(ctx, p, h, dirs, fn) })
+	return err
 }
 
 func (d *dialing) Download(ctx context.Context, p string, want proto.Hash, base, dst *os.File) (remote.TransferStats, error) {
-	rc, err := d.get()
-	if err != nil {
-		return remote.TransferStats{}, err
-	}
-	return rc.Download(ctx, p, want, base, dst)
+	return call(d, func(rc *remote.Client) (remote.TransferStats, error) { return rc.Download(ctx, p, want, base, dst) })
 }
 
 func (d *dialing) Upload(ctx context.Context, p string, expect proto.Expect, src *os.File, o remote.UploadOptions) (proto.Entry, remote.TransferStats, error) {
@@ -92,59 +103,33 @@ func (d *dialing) Upload(ctx context.Context, p string, expect proto.Expect, src
 }
 
 func (d *dialing) Mkdir(ctx context.Context, p string, mode uint32, mtime int64) (proto.Entry, error) {
-	rc, err := d.get()
-	if err != nil {
-		return proto.Entry{}, err
-	}
-	return rc.Mkdir(ctx, p, mode, mtime)
+	return call(d, func(rc *remote.Client) (proto.Entry, error) { return rc.Mkdir(ctx, p, mode, mtime) })
 }
 
 func (d *dialing) Symlink(ctx context.Context, p, target string, expect proto.Expect) (proto.Entry, error) {
-	rc, err := d.get()
-	if err != nil {
-		return proto.Entry{}, err
-	}
-	return rc.Symlink(ctx, p, target, expect)
+	return call(d, func(rc *remote.Client) (proto.Entry, error) { return rc.Symlink(ctx, p, target, expect) })
 }
 
 func (d *dialing) Rename(ctx context.Context, from, to string, expect, expectTo proto.Expect) (proto.Entry, error) {
-	rc, err := d.get()
-	if err != nil {
-		return proto.Entry{}, err
-	}
-	return rc.Rename(ctx, from, to, expect, expectTo)
+	return call(d, func(rc *remote.Client) (proto.Entry, error) { return rc.Rename(ctx, from, to, expect, expectTo) })
 }
 
 func (d *dialing) Delete(ctx context.Context, p string, expect proto.Expect) error {
-	rc, err := d.get()
-	if err != nil {
-		return err
-	}
-	return rc.Delete(ctx, p, expect)
+	_, err := call(d, func(rc *remote.Client) (none, error) { return none{}, rc.Delete(ctx, p, expect) })
+	return err
 }
 
 func (d *dialing) SetAttr(ctx context.Context, p string, expect proto.Expect, mode uint32, mtime int64) (proto.Entry, error) {
-	rc, err := d.get()
-	if err != nil {
-		return proto.Entry{}, err
-	}
-	return rc.SetAttr(ctx, p, expect, mode, mtime)
+	return call(d, func(rc *remote.Client) (proto.Entry, error) { return rc.SetAttr(ctx, p, expect, mode, mtime) })
 }
 
 func (d *dialing) Stat(ctx context.Context, paths []string, h proto.HashMode) ([]proto.Entry, error) {
-	rc, err := d.get()
-	if err != nil {
-		return nil, err
-	}
-	return rc.Stat(ctx, paths, h)
+	return call(d, func(rc *remote.Client) ([]proto.Entry, error) { return rc.Stat(ctx, paths, h) })
 }
 
 func (d *dialing) Flush(ctx context.Context) error {
-	rc, err := d.get()
-	if err != nil {
-		return err
-	}
-	return rc.Flush(ctx)
+	_, err := call(d, func(rc *remote.Client) (none, error) { return none{}, rc.Flush(ctx) })
+	return err
 }
 
 func (d *dialing) Stats() remote.Stats {
