@@ -70,10 +70,10 @@ func (b *Book) Suspect(fid []byte) {
 // Gone records that the file fid has no name left.
 func (b *Book) Gone(fid []byte) { delete(b.suspects, string(fid)) }
 
-// Named records an event naming the file fid in a directory: if its link
-// count changed before, this may be the new link, whose file other
-// directories' listings hold without knowing: everything counts as
-// changed.
+// Named records that the file fid was created in a directory: if its
+// link count changed before, this is a new link, which other directories'
+// listings hold without being told of writes through it: everything
+// counts as changed.
 func (b *Book) Named(fid []byte) {
 	if b.suspects[string(fid)] {
 		b.Lost()

@@ -54,12 +54,14 @@ func parse(b []byte, book *Book) {
 // disconnected dentry (a file opened by handle, an NFS export). The
 // latter is a loss. A link count change makes the file a suspect (see
 // Book.Suspect), cleared when it is gone (FAN_DELETE_SELF: no names left,
-// and every directory that had one got its FAN_DELETE); a suspect named
-// by a directory event next is a link made (link(2) changes the count,
-// then creates the name): a loss, since the directories that named the
-// file before are not told of later writes through the new name. An
-// unlink or a rename over a file does not make a loss: the victim goes
-// away or keeps names whose directories each got their event.
+// and every directory that had one got its FAN_DELETE); a suspect created
+// in a directory next (FAN_CREATE, whose target FID names the file) is a
+// link made (link(2) changes the count, then creates the name, in this
+// order in the queue): a loss, since the directories that named the file
+// before are not told of later writes through the new name. An unlink or
+// a rename over a file does not make a loss: the victim goes away or
+// keeps names whose directories each got their event (and a victim still
+// open, written and closed reports its old directory, which is harmless).
 func event(mask uint64, info []byte, book *Book) {
 	var fid []byte
 	dirs := 0
@@ -100,7 +102,7 @@ func event(mask uint64, info []byte, book *Book) {
 			book.Touch(fid)
 		}
 	case dirs > 0:
-		if fid != nil {
+		if fid != nil && mask&unix.FAN_CREATE != 0 {
 			book.Named(fid)
 		}
 	case fid == nil || mask&^(unix.FAN_ATTRIB|unix.FAN_DELETE_SELF) != 0:

@@ -30,7 +30,7 @@ func (s *session) indexStore(p string) scan.IndexStore {
 }
 
 func (x rootIndex) Open() (*os.File, error) {
-	return x.s.root.OpenFile(x.name, unix.O_RDONLY|unix.O_NONBLOCK, 0, false)
+	return x.s.root.OpenFile(x.name, unix.O_RDWR|unix.O_NONBLOCK, 0, false)
 }
 
 func (x rootIndex) Create() (*os.File, error) {
