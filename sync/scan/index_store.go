@@ -96,8 +96,14 @@ func (s *Scanner) WalkStored(p string, st IndexStore, fn func(*Entry) error) (Su
 // beside it.
 type DirIndex struct{ Path string }
 
-// Open opens the last index.
-func (d DirIndex) Open() (*os.File, error) { return os.OpenFile(d.Path, os.O_RDWR, 0) }
+// Open opens the last index, for writing too when it may (see IndexStore).
+func (d DirIndex) Open() (*os.File, error) {
+	f, err := os.OpenFile(d.Path, os.O_RDWR, 0)
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return os.Open(d.Path) // not ours to write, a read-only file system
+	}
+	return f, err
+}
 
 // Create makes a temporary file beside Path.
 func (d DirIndex) Create() (*os.File, error) {
