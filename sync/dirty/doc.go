@@ -48,7 +48,12 @@
 //     changes the link count, which reports no directory, then creates
 //     the new name, whose event names the same file: see event).
 //   - Other file systems: only records on the root's file system (the
-//     one marked) are trusted; a directory on another is walked in full.
+//     one marked, by the very handle the walk starts from) are trusted;
+//     a directory on another is walked in full. Only local file system
+//     types are marked (ext4, xfs, btrfs, tmpfs, f2fs): on NFS, CIFS,
+//     FUSE or overlayfs changes made elsewhere raise no event here. A
+//     mark that went away (the file system unmounted, as a volume closed
+//     and opened again) is a loss when the next session finds it gone.
 //   - Writes through a shared mmap never followed by close: no event.
 //     A walk whose index's last full walk is older than an hour
 //     (scan.FullWalkEvery) stats every file, and sees the mtime.

@@ -34,7 +34,9 @@ type Group struct {
 
 	mu    sync.Mutex
 	book  *Book
-	marks map[[2]int32]bool // fsids marked
+	marks map[uint64]bool // devices of the file systems marked
+
+	refusedDevs map[uint64]bool // file systems that refused a mark, logged once
 	buf   []byte
 	stop  chan struct{}
 	done  chan struct{}
@@ -55,7 +57,7 @@ func Open(maxDirs int, log *slog.Logger) (*Group, error) {
 	var e [8]byte
 	rand.Read(e[:])
 	g := &Group{fd: fd, log: log, book: NewBook(binary.LittleEndian.Uint64(e[:]), maxDirs),
-		marks: map[[2]int32]bool{}, buf: make([]byte, 64<<10), stop: make(chan struct{}), done: make(chan struct{})}
+		marks: map[uint64]bool{}, refusedDevs: map[uint64]bool{}, buf: make([]byte, 64<<10), stop: make(chan struct{}), done: make(chan struct{})}
 	go g.follow()
 	return g, nil
 }
@@ -91,9 +93,11 @@ func (g *Group) follow() {
 	}
 }
 
-// Mark has the group watch the whole file system of fd (any descriptor,
-// O_PATH too) and returns its fsid. Filesystems that cannot report file
-// handles refuse (EXDEV, EOPNOTSUPP, ENODEV).
+// Mark has the group watch the whole file system of fd (a directory, by
+// any descriptor, O_PATH too) and returns its fsid. Only local file
+// systems of known types are marked (localFS): on a network or stacked
+// one, changes made elsewhere raise no event here. File systems that
+// cannot report file handles refuse (EXDEV, EOPNOTSUPP, ENODEV).
 func (g *Group) Mark(fd int) ([2]int32, error) {
 	var sfs unix.Statfs_t
 	var st unix.Stat_t
@@ -104,28 +108,60 @@ func (g *Group) Mark(fd int) ([2]int32, error) {
 		return [2]int32{}, fmt.Errorf("stat: %w", err)
 	}
 	fsid := sfs.Fsid.Val
+	if st.Mode&unix.S_IFMT != unix.S_IFDIR {
+		return fsid, errors.New("mark file system: not a directory")
+	}
+	if !localFS[sfs.Type] {
+		return fsid, fmt.Errorf("mark file system: type %#x is not one known to be local", sfs.Type)
+	}
 	g.mu.Lock()
-	defer g.mu.Unlock()
-	if g.marks[fsid] {
+	if g.marks[st.Dev] {
 		if g.alive(st.Dev) {
+			g.mu.Unlock()
 			return fsid, nil
 		}
 		// Unmounted since (a volume closed and opened again): what
 		// changed in between went unseen.
-		g.log.Info("fanotify mark gone: everything counts as changed", "fsid", fsid)
+		g.log.Info("fanotify mark gone: everything counts as changed", "dev", st.Dev)
 		g.book.Lost()
-		delete(g.marks, fsid)
+		delete(g.marks, st.Dev)
 	}
-	if len(g.marks) >= maxFilesystems {
-		return fsid, fmt.Errorf("mark file system: %d are marked already", len(g.marks))
+	n := len(g.marks)
+	g.mu.Unlock()
+	if n >= maxFilesystems {
+		return fsid, fmt.Errorf("mark file system: %d are marked already", n)
 	}
-	// Relative to fd: a NULL path would need a descriptor that is not
-	// O_PATH. "." also refuses a descriptor that is not a directory.
+	// Without the lock: marking may wait on the file system. Relative to
+	// fd: a NULL path would need a descriptor that is not O_PATH.
 	if err := unix.FanotifyMark(g.fd, unix.FAN_MARK_ADD|unix.FAN_MARK_FILESYSTEM, watchMask, fd, "."); err != nil {
+		g.refused(st.Dev, err)
 		return fsid, fmt.Errorf("mark file system: %w", err)
 	}
-	g.marks[fsid] = true
+	g.mu.Lock()
+	g.marks[st.Dev] = true
+	g.mu.Unlock()
 	return fsid, nil
+}
+
+// refused logs, once per file system, that it could not be marked.
+func (g *Group) refused(dev uint64, err error) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if !g.refusedDevs[dev] && len(g.refusedDevs) < maxFilesystems {
+		g.refusedDevs[dev] = true
+		g.log.Info("no changed-directory oracle on this file system: listings stat every file",
+			"dev", fmt.Sprintf("%d:%d", unix.Major(dev), unix.Minor(dev)), "err", err)
+	}
+}
+
+// localFS are the file system types (statfs f_type) the group marks:
+// local ones, where every change goes through this kernel's VFS.
+var localFS = map[int64]bool{
+	unix.EXT4_SUPER_MAGIC:  true, // also ext2 and ext3
+	unix.XFS_SUPER_MAGIC:   true,
+	unix.BTRFS_SUPER_MAGIC: true,
+	unix.TMPFS_MAGIC:       true,
+	unix.F2FS_SUPER_MAGIC:  true,
 }
 
 // alive reports whether the group still has a mark on the file system
@@ -139,13 +175,6 @@ func (g *Group) alive(dev uint64) bool {
 	// The kernel's dev_t: 12 bits of major, 20 of minor.
 	want := fmt.Sprintf("sdev:%x ", unix.Major(dev)<<20|unix.Minor(dev))
 	return strings.Contains(string(b), want)
-}
-
-// Marked reports whether the file system fsid is marked.
-func (g *Group) Marked(fsid [2]int32) bool {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	return g.marks[fsid]
 }
 
 // Changed drains the queue, which is a barrier (fsnotify queues an event

@@ -173,3 +173,22 @@ func TestGroupOverflowAndCap(t *testing.T) {
 	}
 	time.Sleep(10 * time.Millisecond)
 }
+
+// TestMarkRefuses checks that the group marks only local file systems, by
+// a directory.
+func TestMarkRefuses(t *testing.T) {
+	g, _, d := openGroup(t, 0)
+	for _, p := range []string{"/proc", "/sys", d + "/file"} {
+		if p == d+"/file" {
+			write(t, p, "x")
+		}
+		fd, err := unix.Open(p, unix.O_PATH|unix.O_CLOEXEC, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := g.Mark(fd); err == nil {
+			t.Errorf("%s: marked", p)
+		}
+		unix.Close(fd)
+	}
+}

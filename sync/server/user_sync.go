@@ -13,8 +13,6 @@ import (
 	"runtime/debug"
 	"time"
 
-	"golang.org/x/sys/unix"
-
 	"simplecloud/sync/dirty"
 	"simplecloud/sync/rootfs"
 	"simplecloud/sync/syncd"
@@ -92,14 +90,16 @@ func (s *connServer) startSync(ctx context.Context, c *conn, ch io.ReadWriteClos
 	}()
 }
 
-// markRoot has the parent mark the file system of the user's root.
-func markRoot(oracle *dirty.Client, root string) error {
-	fd, err := unix.Open(root, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+// markRoot has the parent mark the file system of the user's root, by the
+// handle the walks start from (not the path again, which could lead
+// elsewhere by now): the walks trust only directories on its device.
+func markRoot(oracle *dirty.Client, r *rootfs.Root) error {
+	d, err := r.OpenDir("/")
 	if err != nil {
-		return fmt.Errorf("open %s: %w", root, err)
+		return err
 	}
-	defer unix.Close(fd)
-	return oracle.Mark(fd)
+	defer d.Close()
+	return oracle.Mark(d.Fd())
 }
 
 // syncProcs is how many Ps a connection child has once it serves sync.
@@ -136,7 +136,7 @@ func ServeSync(ctx context.Context, rw io.ReadWriteCloser, root string, cfg Conf
 	o := syncd.Options{Epoch: binary.BigEndian.Uint64(b[:]), Versions: store, Umask: cfg.Umask,
 		Agent: "simplecloud", Logger: log}
 	if oracle != nil {
-		if err := markRoot(oracle, root); err != nil {
+		if err := markRoot(oracle, r); err != nil {
 			log.Debug("no changed-directory oracle for this session", "err", err)
 		} else {
 			o.Oracle = oracle
