@@ -37,9 +37,9 @@ type Group struct {
 	marks map[uint64]bool // devices of the file systems marked
 
 	refusedDevs map[uint64]bool // file systems that refused a mark, logged once
-	buf   []byte
-	stop  chan struct{}
-	done  chan struct{}
+	buf         []byte
+	stop        chan struct{}
+	done        chan struct{}
 }
 
 // Open makes the group (it needs CAP_SYS_ADMIN) with a new random epoch
