@@ -440,7 +440,9 @@ func (s *Scanner) make(d *rootfs.Dir, part []item, res []result, trust bool) {
 			res[i].lost, res[i].rec = w.lostErr, w.rec
 		}
 	}
-	if len(part) < 8 || len(s.workers) == 1 {
+	// A trusted directory's files mostly cost no system call: not worth
+	// the goroutines.
+	if len(part) < 8 || len(s.workers) == 1 || trust {
 		w := s.workers[0]
 		for i := range part {
 			if !part[i].sub {
