@@ -59,6 +59,8 @@ func TestWalkOracle(t *testing.T) {
 	}
 	spec["b/sub/x"] = "below"
 	tree(t, dir, spec)
+	// A hard link: a write through a/hl reports a, never c.
+	must(t, os.Link(dir+"/c/1", dir+"/a/hl"))
 	old := time.Now().Add(-time.Hour)
 	filepath.Walk(dir, func(p string, _ os.FileInfo, _ error) error { return os.Chtimes(p, old, old) })
 	o := newGroupOracle(t, dir)
@@ -79,12 +81,12 @@ func TestWalkOracle(t *testing.T) {
 		return sum, got
 	}
 	sum, first := walk()
-	if sum.Reused != 0 || sum.Files != 13 {
-		t.Fatalf("first walk: %d files, %d reused; want 13 and 0", sum.Files, sum.Reused)
+	if sum.Reused != 0 || sum.Files != 14 {
+		t.Fatalf("first walk: %d files, %d reused; want 14 and 0", sum.Files, sum.Reused)
 	}
 	sum, second := walk()
-	if sum.Reused != 13 {
-		t.Fatalf("second walk of an unchanged tree: %d reused, want 13", sum.Reused)
+	if sum.Reused != 12 { // all but the two names of the hard link
+		t.Fatalf("second walk of an unchanged tree: %d reused, want 12", sum.Reused)
 	}
 	for p, e := range first {
 		if second[p] != e {
@@ -99,13 +101,22 @@ func TestWalkOracle(t *testing.T) {
 	if third["b/2"].Hash == second["b/2"].Hash {
 		t.Fatal("a file rewritten with size and mtime kept is reported with its old hash")
 	}
-	if sum.Reused != 9 { // a, c and b/sub: b's own files are stat'ed
-		t.Errorf("after a change in b: %d reused, want 9", sum.Reused)
+	if sum.Reused != 8 { // a, c and b/sub: b's own files are stat'ed
+		t.Errorf("after a change in b: %d reused, want 8", sum.Reused)
+	}
+	// Through the hard link's other name: c hears nothing, c/1 is
+	// stat'ed anyway.
+	time.Sleep(5 * time.Millisecond)
+	must(t, os.WriteFile(dir+"/a/hl", []byte("CONTENT c1"), 0o644))
+	must(t, os.Chtimes(dir+"/a/hl", old, old))
+	time.Sleep(5 * time.Millisecond)
+	if _, fourth := walk(); fourth["c/1"].Hash == third["c/1"].Hash {
+		t.Fatal("a hard link written through its other name is reported with its old hash")
 	}
 	// An oracle that cannot answer: every file stat'ed.
 	o.err = errors.New("gone")
-	if sum, _ := walk(); sum.Reused != 0 || sum.Files != 13 {
-		t.Errorf("without an answer: %d files, %d reused; want 13 and 0", sum.Files, sum.Reused)
+	if sum, _ := walk(); sum.Reused != 0 || sum.Files != 14 {
+		t.Errorf("without an answer: %d files, %d reused; want 14 and 0", sum.Files, sum.Reused)
 	}
 	o.err = nil
 	// The walk without an answer kept no stamp: the next one is full,
@@ -113,14 +124,38 @@ func TestWalkOracle(t *testing.T) {
 	if sum, _ := walk(); sum.Reused != 0 {
 		t.Errorf("answered again after a walk without: %d reused, want 0", sum.Reused)
 	}
-	if sum, _ := walk(); sum.Reused != 13 {
-		t.Errorf("answered twice again: %d reused, want 13", sum.Reused)
+	if sum, _ := walk(); sum.Reused != 12 {
+		t.Errorf("answered twice again: %d reused, want 12", sum.Reused)
+	}
+	// An index whose last full walk is over FullWalkEvery old: every file
+	// stat'ed once (a write through a shared mmap raises no event).
+	f, err := os.OpenFile(store.Path, os.O_RDWR, 0)
+	must(t, err)
+	fi, err := f.Stat()
+	must(t, err)
+	off := fi.Size() - int64(stampLen+trailerLen)
+	b := make([]byte, stampLen)
+	_, err = f.ReadAt(b, off)
+	must(t, err)
+	st := decodeStamp(b)
+	if st.stamp.Epoch == 0 {
+		t.Fatal("the index keeps no stamp")
+	}
+	st.full -= int64(FullWalkEvery + time.Minute)
+	_, err = f.WriteAt(st.encode(), off)
+	must(t, err)
+	f.Close()
+	if sum, _ := walk(); sum.Reused != 0 {
+		t.Errorf("last full walk over an hour ago: %d reused, want 0", sum.Reused)
+	}
+	if sum, _ := walk(); sum.Reused != 12 {
+		t.Errorf("after the full walk: %d reused, want 12", sum.Reused)
 	}
 	// Without an oracle (the client): every file stat'ed.
 	plain := New(r, Options{Hasher: sha{}, NoCache: true, RacyWindow: time.Millisecond})
 	sum, err = plain.WalkStored("", store, func(*Entry) error { return nil })
 	must(t, err)
-	if sum.Reused != 0 || sum.Files != 13 {
-		t.Errorf("no oracle: %d files, %d reused; want 13 and 0", sum.Files, sum.Reused)
+	if sum.Reused != 0 || sum.Files != 14 {
+		t.Errorf("no oracle: %d files, %d reused; want 14 and 0", sum.Files, sum.Reused)
 	}
 }
