@@ -10,7 +10,8 @@ import (
 // still root, for each accepted connection: it finds the client's
 // connection on descriptor server.ConnFD, the control socket to the parent
 // on server.CtlFD, the socket to have host key signatures made over on
-// server.SignFD and its setup on stdin, authenticates the client and
+// server.SignFD, the socket to ask the oracle of changed directories on
+// server.DirtyFD and its setup on stdin, authenticates the client and
 // serves its sessions as the user.
 func newServeConnCmd(a *app) *cobra.Command {
 	return &cobra.Command{
@@ -19,14 +20,15 @@ func newServeConnCmd(a *app) *cobra.Command {
 		Hidden: true,
 		Args:   usageArgs(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			nc, ctl, sign, err := server.ChildFiles()
+			nc, ctl, sign, dirty, err := server.ChildFiles()
 			if err != nil {
 				return err
 			}
 			defer nc.Close()
 			defer ctl.Close()
 			defer sign.Close()
-			return server.ServeConn(nc, ctl, sign, a.stdin, server.SystemAccounts{}, a.log)
+			defer dirty.Close()
+			return server.ServeConn(nc, ctl, sign, dirty, a.stdin, server.SystemAccounts{}, a.log)
 		},
 	}
 }

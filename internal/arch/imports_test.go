@@ -32,9 +32,13 @@ var rules = []rule{
 	{prefix: "sync/proto", allow: []string{"sync/proto", "internal/"}},
 	// The zero-knowledge core is pure: the sync client and the replica both use it.
 	{prefix: "sync/seal", allow: []string{"sync/seal", "internal/"}},
-	{prefix: "sync/server", allow: []string{"sync/server", "sync/core", "sync/proto", "sync/rootfs", "sync/scan", "sync/sftpd", "sync/syncd", "sync/watch", "sync/versions", "internal/"}},
-	// The tree scanner serves the server and the client; it reads through rootfs.
-	{prefix: "sync/scan", allow: []string{"sync/scan", "sync/rootfs", "internal/"}},
+	{prefix: "sync/server", allow: []string{"sync/server", "sync/core", "sync/proto", "sync/rootfs", "sync/scan", "sync/sftpd", "sync/syncd", "sync/watch", "sync/versions", "sync/dirty", "internal/"}},
+	// The tree scanner serves the server and the client; it reads through rootfs
+	// and asks the server's changed-directory oracle (sync/dirty) when it has one.
+	{prefix: "sync/scan", allow: []string{"sync/scan", "sync/rootfs", "sync/dirty", "internal/"}},
+	// The changed-directory oracle (fanotify in the server's parent) stands alone.
+	{prefix: "sync/dirty", allow: []string{"sync/dirty", "internal/"},
+		forbid: []string{"golang.org/x/crypto/ssh"}},
 	// The rooted file system knows nothing of SSH: the sync subsystem uses it too.
 	{prefix: "sync/rootfs", allow: []string{"sync/rootfs", "internal/"},
 		forbid: []string{"golang.org/x/crypto/ssh", "github.com/pkg/sftp"}},

@@ -98,6 +98,9 @@ func checkName(name string) error {
 // Name returns the client path the directory was opened with.
 func (d *Dir) Name() string { return d.f.Name() }
 
+// Fd returns the directory's descriptor, valid until Close.
+func (d *Dir) Fd() int { return int(d.f.Fd()) }
+
 // Close releases the directory handle.
 func (d *Dir) Close() error { return d.f.Close() }
 

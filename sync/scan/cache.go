@@ -26,6 +26,7 @@ const ctimeSlack = 10 * time.Millisecond
 type fileStat struct {
 	size, mtime, ctime int64 // ns since the epoch for the times
 	ino, dev           uint64
+	mode, nlink        uint32 // for the index (see Index)
 }
 
 func statOf(st *unix.Stat_t) fileStat {
@@ -35,6 +36,8 @@ func statOf(st *unix.Stat_t) fileStat {
 		ctime: st.Ctim.Nano(),
 		ino:   st.Ino,
 		dev:   st.Dev,
+		mode:  st.Mode,
+		nlink: uint32(min(st.Nlink, 1<<32-1)),
 	}
 }
 

@@ -69,6 +69,18 @@
 // does not: a hash is recorded only with a ctime older than RacyWindow or
 // the attribute's own write, so that a later change shows another ctime.
 //
+// With an Oracle (the server's, sync/dirty) a walk goes further: before
+// it begins it asks which of the last index's directories changed since
+// the index's stamp, and lists the files of an unchanged one (the same
+// directory by its file handle, on the root's file system) from the
+// index without a stat, getdents alone. Only files with one link, on the
+// root's file system and with a hash in the index are so trusted; the
+// directories themselves are stat'ed and recursed into as ever, and the
+// index's last full walk (every file stat'ed) is at most FullWalkEvery old.
+// The index keeps the stamp, and its directories' handles, for the next
+// walk; an unchanged index gets the new stamp written in place. The
+// reasoning is in sync/dirty's package doc.
+//
 // Without xattr support (ENOTSUP, a read-only file system, a full disk)
 // the scanner works without the cache and stops trying on that file
 // system for its life; a file the user may not set attributes on (a

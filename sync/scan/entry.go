@@ -5,6 +5,8 @@ import (
 	"log/slog"
 	"os"
 	"time"
+
+	"simplecloud/sync/dirty"
 )
 
 // Kind is what an entry is. Other file types (fifos, sockets, devices) are
@@ -82,8 +84,19 @@ type Options struct {
 	// attribute read, hashing): the work is mostly system calls and reads,
 	// which run in parallel. Default: GOMAXPROCS, at most 4.
 	Workers int
+	// Oracle, when set, tells which directories changed since the last
+	// walk with an index (WalkStored): the files of one that did not are
+	// reported from the index without a stat (see Index). Nil: every
+	// file is stat'ed, as on the client, which has no oracle.
+	Oracle Oracle
 	// Logger gets one line per file system on which the cache is off.
 	Logger *slog.Logger
+}
+
+// Oracle tells which directories, by handle (sync/dirty.Handle), changed
+// since a stamp, and the stamp now: sync/dirty's Client.
+type Oracle interface {
+	Changed(since dirty.Stamp, handles [][]byte) (dirty.Stamp, []bool, error)
 }
 
 // PathError names a directory whose contents were not scanned, and why.
@@ -107,6 +120,7 @@ type Summary struct {
 	CacheHits             int   // files whose cached hash was valid
 	CacheStored           int   // hashes written to the cache
 	IndexHits             int   // files whose hash the index had (see Index)
+	Reused                int   // of those, files reported from the index without a stat (Options.Oracle)
 	Unstable              int   // files that changed while being hashed
 	Unreadable            int   // files reported with Err
 	// Unscanned lists the directories whose contents are unknown (not
@@ -127,6 +141,7 @@ func (s *Summary) Add(o Summary) {
 	s.CacheHits += o.CacheHits
 	s.CacheStored += o.CacheStored
 	s.IndexHits += o.IndexHits
+	s.Reused += o.Reused
 	s.Unstable += o.Unstable
 	s.Unreadable += o.Unreadable
 	s.Unscanned = append(s.Unscanned, o.Unscanned...)

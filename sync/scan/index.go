@@ -10,6 +10,10 @@ import (
 	"slices"
 	"strings"
 	"unsafe"
+
+	"golang.org/x/sys/unix"
+
+	"simplecloud/sync/dirty"
 )
 
 // An Index remembers, between walks of one tree, the content hash of each
@@ -47,6 +51,16 @@ type Index struct {
 	spare  [][]indexRec // record arrays of blocks finished, for block to reuse
 	failed bool         // writing failed: the new index is not to be used
 	err    error
+
+	// With an oracle (see oracle.go): the last index's stamp and the time
+	// of its last full walk; the directories unchanged since; the root's
+	// device; and what the new index records.
+	stamp   dirty.Stamp
+	full    int64
+	clean   map[string]bool
+	rootDev uint64
+	next    stampRec
+	oracle  bool // askOracle had an answer for this walk
 }
 
 // indexRec is one file's remembered hash and the stat it is valid for.
@@ -54,8 +68,17 @@ type indexRec struct {
 	name                string
 	size, mtime, ctime  int64
 	ino, dev            uint64
+	mode, nlink         uint32
 	hash                [32]byte
 	indexed, remembered bool // in the last index; for the next one
+}
+
+// trusted reports whether a walk may report r without a stat when its
+// directory has not changed: a file with one link (a write through
+// another link reports that link's directory) on the root's file system
+// (the one the oracle watches).
+func (r *indexRec) trusted(rootDev uint64) bool {
+	return r.nlink == 1 && r.dev == rootDev && r.mode&unix.S_IFMT == unix.S_IFREG
 }
 
 // matches reports whether st is the stat r was recorded for.
@@ -68,6 +91,7 @@ type blockRef struct {
 	count  uint32
 	length uint32
 	crc    uint32
+	handle string // the directory's (sync/dirty.Handle), when the walk had an oracle
 }
 
 type tableEntry struct {
@@ -77,9 +101,10 @@ type tableEntry struct {
 
 const (
 	indexMagic   = "scix"
-	indexVersion = 1
-	recFixed     = 5*8 + 32 // size, mtime, ctime, ino, dev, hash
+	indexVersion = 2
+	recFixed     = 5*8 + 4 + 4 + 32 // size, mtime, ctime, ino, dev, mode, nlink, hash
 	trailerLen   = 8 + 4 + 4 + len(indexMagic)
+	stampLen     = 8 + 8 + 8 + 4 // epoch, gen, last full walk (ns), CRC-32C; before the trailer
 	maxBlockLen  = 1 << 30
 )
 
@@ -95,9 +120,10 @@ var crcTable = crc32.MakeTable(crc32.Castagnoli)
 func NewIndex(hasher string, old io.ReaderAt, size int64, create func() (io.Writer, error)) *Index {
 	ix := &Index{hasher: hasher, create: create}
 	if old != nil && size > 0 {
-		tab, err := readTable(old, size, hasher)
+		tab, st, err := readTable(old, size, hasher)
 		if err == nil {
 			ix.old, ix.table = old, tab
+			ix.stamp, ix.full = st.stamp, st.full
 		}
 	}
 	if ix.old == nil {
@@ -149,35 +175,39 @@ func (ix *Index) write(b []byte) {
 
 // readTable checks the header and trailer of an index and returns its
 // table of blocks.
-func readTable(r io.ReaderAt, size int64, hasher string) (map[string]blockRef, error) {
+func readTable(r io.ReaderAt, size int64, hasher string) (map[string]blockRef, stampRec, error) {
+	var st stampRec
 	hdr := len(indexMagic) + 2 + len(hasher)
-	if size < int64(hdr+trailerLen) {
-		return nil, errors.New("index too short")
+	if size < int64(hdr+stampLen+trailerLen) {
+		return nil, st, errors.New("index too short")
 	}
 	b := make([]byte, hdr)
 	if _, err := r.ReadAt(b, 0); err != nil {
-		return nil, err
+		return nil, st, err
 	}
 	if string(b[:4]) != indexMagic || b[4] != indexVersion || int(b[5]) != len(hasher) || string(b[6:]) != hasher {
-		return nil, errors.New("index of another version or hasher")
+		return nil, st, errors.New("index of another version or hasher")
 	}
-	tr := make([]byte, trailerLen)
-	if _, err := r.ReadAt(tr, size-int64(trailerLen)); err != nil {
-		return nil, err
+	tr := make([]byte, stampLen+trailerLen)
+	if _, err := r.ReadAt(tr, size-int64(len(tr))); err != nil {
+		return nil, st, err
 	}
+	st = decodeStamp(tr[:stampLen])
+	tr = tr[stampLen:]
 	toff := int64(binary.LittleEndian.Uint64(tr))
 	tlen := int64(binary.LittleEndian.Uint32(tr[8:]))
-	if string(tr[16:]) != indexMagic || toff < int64(hdr) || toff+tlen != size-int64(trailerLen) {
-		return nil, errors.New("index trailer damaged")
+	if string(tr[16:]) != indexMagic || toff < int64(hdr) || toff+tlen != size-int64(stampLen+trailerLen) {
+		return nil, st, errors.New("index trailer damaged")
 	}
 	tb := make([]byte, tlen)
 	if _, err := r.ReadAt(tb, toff); err != nil {
-		return nil, err
+		return nil, st, err
 	}
 	if crc32.Checksum(tb, crcTable) != binary.LittleEndian.Uint32(tr[12:]) {
-		return nil, errors.New("index table damaged")
+		return nil, st, errors.New("index table damaged")
 	}
-	return decodeTable(tb, toff)
+	tab, err := decodeTable(tb, toff)
+	return tab, st, err
 }
 
 func decodeTable(tb []byte, limit int64) (map[string]blockRef, error) {
@@ -189,7 +219,14 @@ func decodeTable(tb []byte, limit int64) (map[string]blockRef, error) {
 		}
 		dir := string(tb[k : k+int(n)])
 		tb = tb[k+int(n):]
+		hn, hk := binary.Uvarint(tb)
+		if hk <= 0 || uint64(len(tb)-hk) < hn+20 {
+			return nil, errors.New("index table damaged")
+		}
+		handle := string(tb[hk : hk+int(hn)])
+		tb = tb[hk+int(hn):]
 		ref := blockRef{
+			handle: handle,
 			off:    int64(binary.LittleEndian.Uint64(tb)),
 			count:  binary.LittleEndian.Uint32(tb[8:]),
 			length: binary.LittleEndian.Uint32(tb[12:]),
@@ -241,7 +278,9 @@ func (ix *Index) block(dir string) []indexRec {
 		r.ctime = int64(binary.LittleEndian.Uint64(f[16:]))
 		r.ino = binary.LittleEndian.Uint64(f[24:])
 		r.dev = binary.LittleEndian.Uint64(f[32:])
-		copy(r.hash[:], f[40:72])
+		r.mode = binary.LittleEndian.Uint32(f[40:])
+		r.nlink = binary.LittleEndian.Uint32(f[44:])
+		copy(r.hash[:], f[48:80])
 		recs = append(recs, r)
 	}
 	if len(recs) != int(ref.count) || !slices.IsSortedFunc(recs, func(a, b indexRec) int { return strings.Compare(a.name, b.name) }) {
@@ -276,29 +315,29 @@ func (b *nextBlock) add(r *indexRec) {
 // sameRec reports whether a and b record the same (their flags aside).
 func sameRec(a, b *indexRec) bool {
 	return a.name == b.name && a.size == b.size && a.mtime == b.mtime && a.ctime == b.ctime &&
-		a.ino == b.ino && a.dev == b.dev && a.hash == b.hash
+		a.ino == b.ino && a.dev == b.dev && a.mode == b.mode && a.nlink == b.nlink && a.hash == b.hash
 }
 
 // finishBlock adds the records b collected of dir to the new index;
 // the last index's records of dir are not used after it.
-func (ix *Index) finishBlock(dir string, b *nextBlock) {
+func (ix *Index) finishBlock(dir, handle string, b *nextBlock) {
 	if b.last != nil {
 		defer func() { ix.spare = append(ix.spare, b.last) }()
 	}
 	switch {
 	case b.differs:
-		ix.writeBlock(dir, b.own)
-	case b.n > 0 && b.n == len(b.last) && ix.out == nil && !ix.failed:
+		ix.writeBlock(dir, handle, b.own)
+	case b.n > 0 && b.n == len(b.last) && ix.out == nil && !ix.failed && ix.table[dir].handle == handle:
 		// The last index's block, checked when read: alike.
 		ix.seen++
 		ix.newTab = append(ix.newTab, tableEntry{dir: dir, ref: ix.table[dir]})
 	default:
-		ix.writeBlock(dir, b.last[:b.n])
+		ix.writeBlock(dir, handle, b.last[:b.n])
 	}
 }
 
 // writeBlock adds dir's records (in name order) to the new index.
-func (ix *Index) writeBlock(dir string, recs []indexRec) {
+func (ix *Index) writeBlock(dir, handle string, recs []indexRec) {
 	if len(recs) == 0 || ix.failed {
 		return
 	}
@@ -312,15 +351,17 @@ func (ix *Index) writeBlock(dir string, recs []indexRec) {
 		b = binary.LittleEndian.AppendUint64(b, uint64(r.ctime))
 		b = binary.LittleEndian.AppendUint64(b, r.ino)
 		b = binary.LittleEndian.AppendUint64(b, r.dev)
+		b = binary.LittleEndian.AppendUint32(b, r.mode)
+		b = binary.LittleEndian.AppendUint32(b, r.nlink)
 		b = append(b, r.hash[:]...)
 	}
 	if len(b) > maxBlockLen {
 		return
 	}
 	ix.buf = b
-	ref := blockRef{count: uint32(len(recs)), length: uint32(len(b)), crc: crc32.Checksum(b, crcTable)}
+	ref := blockRef{count: uint32(len(recs)), length: uint32(len(b)), crc: crc32.Checksum(b, crcTable), handle: handle}
 	old, ok := ix.table[dir]
-	if ok && old.count == ref.count && old.length == ref.length && old.crc == ref.crc {
+	if ok && old.count == ref.count && old.length == ref.length && old.crc == ref.crc && old.handle == ref.handle {
 		ix.seen++
 		if ix.out == nil {
 			// Alike: the last index's copy stands for it (diverge
@@ -349,6 +390,8 @@ func (ix *Index) Finish() (changed bool, err error) {
 	for _, te := range ix.newTab {
 		tb = binary.AppendUvarint(tb, uint64(len(te.dir)))
 		tb = append(tb, te.dir...)
+		tb = binary.AppendUvarint(tb, uint64(len(te.ref.handle)))
+		tb = append(tb, te.ref.handle...)
 		tb = binary.LittleEndian.AppendUint64(tb, uint64(te.ref.off))
 		tb = binary.LittleEndian.AppendUint32(tb, te.ref.count)
 		tb = binary.LittleEndian.AppendUint32(tb, te.ref.length)
@@ -356,6 +399,7 @@ func (ix *Index) Finish() (changed bool, err error) {
 	}
 	toff := ix.off
 	ix.write(tb)
+	ix.write(ix.next.encode())
 	tr := binary.LittleEndian.AppendUint64(nil, uint64(toff))
 	tr = binary.LittleEndian.AppendUint32(tr, uint32(len(tb)))
 	tr = binary.LittleEndian.AppendUint32(tr, crc32.Checksum(tb, crcTable))

@@ -6,13 +6,16 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"time"
 )
 
 // IndexStore keeps the index of one tree and path between walks: the
 // client in its state directory, the server in the user's .simplecloud.
 type IndexStore interface {
 	// Open returns the last index; an error (fs.ErrNotExist: none yet)
-	// means a walk without one.
+	// means a walk without one. With an oracle, the walk writes a new
+	// stamp into it in place when its records stay the same: open it
+	// for writing too.
 	Open() (*os.File, error)
 	// Create returns a new, empty temporary file for the next index.
 	Create() (*os.File, error)
@@ -47,11 +50,27 @@ func (s *Scanner) WalkStored(p string, st IndexStore, fn func(*Entry) error) (Su
 		out = f
 		return f, err
 	})
+	start := time.Now()
+	s.askOracle(ix, start)
 	sum, err := s.WalkIndexed(p, ix, fn)
+	if ix.oracle && sum.Reused == 0 {
+		ix.next.full = start.UnixNano() // every file stat'ed
+	}
 	changed, ferr := ix.Finish()
 	if out == nil {
 		if ferr != nil {
 			s.log.Debug("index not kept", "err", ferr)
+		}
+		if err == nil && ferr == nil && !changed && ix.oracle {
+			// The same records, now valid since the new stamp: in
+			// place, where a torn write fails the stamp's CRC (a
+			// full walk) and a failed one leaves the old stamp,
+			// which is older, so trusts less.
+			if f, ok := last.(*os.File); ok {
+				if _, werr := f.WriteAt(ix.next.encode(), size-int64(stampLen+trailerLen)); werr != nil {
+					s.log.Debug("index stamp not kept", "err", werr)
+				}
+			}
 		}
 		return sum, err
 	}
@@ -77,8 +96,14 @@ func (s *Scanner) WalkStored(p string, st IndexStore, fn func(*Entry) error) (Su
 // beside it.
 type DirIndex struct{ Path string }
 
-// Open opens the last index.
-func (d DirIndex) Open() (*os.File, error) { return os.Open(d.Path) }
+// Open opens the last index, for writing too when it may (see IndexStore).
+func (d DirIndex) Open() (*os.File, error) {
+	f, err := os.OpenFile(d.Path, os.O_RDWR, 0)
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return os.Open(d.Path) // not ours to write, a read-only file system
+	}
+	return f, err
+}
 
 // Create makes a temporary file beside Path.
 func (d DirIndex) Create() (*os.File, error) {

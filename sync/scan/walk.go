@@ -53,6 +53,7 @@ type worker struct {
 	sum     Summary
 	xattrs  int        // attribute calls made, for the tests
 	fresh   bool       // hash without the cache (Stat with fresh)
+	trust   bool       // the known record may stand for the file's stat (see dirTrust)
 	lostErr *PathError // the entry's state is unknown: for Unscanned
 	known   *indexRec  // the index's record of the entry being made
 	rec     indexRec   // what the next index records of it, when rec.remembered
@@ -349,15 +350,20 @@ func (s *Scanner) walkDir(d *rootfs.Dir, dir string, fn func(*Entry) error) erro
 	res := make([]result, min(len(items), chunk))
 	var known []indexRec // the last index's records of dir
 	var next nextBlock   // this walk's
+	trust := false       // the files' records may stand for their stat
 	if s.ix != nil {
+		var handle string
+		if s.ix.oracle {
+			handle, trust = s.dirTrust(d, dir)
+		}
 		known = s.ix.block(dir)
 		next.last = known
-		defer func() { s.ix.finishBlock(dir, &next) }()
+		defer func() { s.ix.finishBlock(dir, handle, &next) }()
 	}
 	for lo := 0; lo < len(items); lo += chunk {
 		part := items[lo:min(lo+chunk, len(items))]
 		known = hint(known, part, res)
-		s.make(d, part, res)
+		s.make(d, part, res, trust)
 		for i := range part {
 			it := &part[i]
 			if it.sub {
@@ -417,8 +423,12 @@ func hint(known []indexRec, part []item, res []result) []indexRec {
 }
 
 // make fills res with the entries of the items in part (subtree items
-// left out), with all workers at once when there are enough.
-func (s *Scanner) make(d *rootfs.Dir, part []item, res []result) {
+// left out), with all workers at once when there are enough. trust says
+// the files' index records may stand for their stat (see dirTrust).
+func (s *Scanner) make(d *rootfs.Dir, part []item, res []result, trust bool) {
+	for _, w := range s.workers {
+		w.trust = trust
+	}
 	run := func(w *worker, k int) {
 		for i := k; i < len(part); i += len(s.workers) {
 			it := &part[i]
@@ -430,7 +440,9 @@ func (s *Scanner) make(d *rootfs.Dir, part []item, res []result) {
 			res[i].lost, res[i].rec = w.lostErr, w.rec
 		}
 	}
-	if len(part) < 8 || len(s.workers) == 1 {
+	// A trusted directory's files mostly cost no system call: not worth
+	// the goroutines.
+	if len(part) < 8 || len(s.workers) == 1 || trust {
 		w := s.workers[0]
 		for i := range part {
 			if !part[i].sub {

@@ -188,7 +188,7 @@ func TestDropHelper(t *testing.T) {
 	go serveSigns(parentSign, []ssh.Signer{keys[0].Signer}) // the parent's side: sign
 	served := make(chan error, 1)
 	go func() {
-		served <- ServeConn(srvConn, ctl, sign, bytes.NewReader(setup), fakeAccounts{acct}, slog.New(slog.NewTextHandler(os.Stderr, nil)))
+		served <- ServeConn(srvConn, ctl, sign, nil, bytes.NewReader(setup), fakeAccounts{acct}, slog.New(slog.NewTextHandler(os.Stderr, nil)))
 	}()
 	cc, chans, reqs, err := ssh.NewClientConn(cliConn, ln.Addr().String(), &ssh.ClientConfig{
 		User: "alice", Auth: []ssh.AuthMethod{ssh.PublicKeys(signer)}, HostKeyCallback: ssh.InsecureIgnoreHostKey(),

@@ -17,6 +17,8 @@ import (
 	"time"
 
 	"golang.org/x/crypto/ssh"
+
+	"simplecloud/sync/dirty"
 )
 
 // connServer is a connection child: it does one connection's handshake and
@@ -29,6 +31,9 @@ type connServer struct {
 	ssh  *ssh.ServerConfig
 	nc   net.Conn
 	ctl  ctlEvents
+	// oracle asks the parent which directories changed (parent_dirty.go),
+	// for sync sessions.
+	oracle *dirty.Client
 
 	mu      sync.Mutex
 	sc      *ssh.ServerConn // set once authenticated
@@ -54,11 +59,13 @@ func (c *conn) touch() { c.lastUse.Store(time.Now().UnixNano()) }
 
 // ServeConn is the body of a connection child, which the parent starts as
 // root for every accepted connection: nc is the client's connection, ctl
-// the control socket to the parent and setup the parent's connSetup (its
+// the control socket to the parent, sign and dirtyConn the sockets to ask
+// it for host key signatures and changed directories, and setup the
+// parent's connSetup (its
 // stdin). It authenticates the client, drops to the user's uid, gid and
 // groups on every thread (refusing the connection if that fails in any
 // way), and serves SFTP sessions until the connection ends.
-func ServeConn(nc, ctl, sign net.Conn, setup io.Reader, accounts Accounts, log *slog.Logger) error {
+func ServeConn(nc, ctl, sign, dirtyConn net.Conn, setup io.Reader, accounts Accounts, log *slog.Logger) error {
 	var st connSetup
 	if err := json.NewDecoder(setup).Decode(&st); err != nil {
 		return fmt.Errorf("read connection setup: %w", err)
@@ -88,6 +95,9 @@ func ServeConn(nc, ctl, sign net.Conn, setup io.Reader, accounts Accounts, log *
 		a.passwords, a.passwordDelay = pw, passwordFailDelay
 	}
 	s := &connServer{cfg: cfg, log: log, auth: a, ssh: a.serverConfig(keys), nc: nc, ctl: events}
+	if uc, ok := dirtyConn.(*net.UnixConn); ok {
+		s.oracle = dirty.NewClient(uc)
+	}
 	go s.control(ctl)
 	return runConn(s.serve)
 }
@@ -341,21 +351,22 @@ func (s *connServer) keepalive(c *conn, done <-chan struct{}) {
 }
 
 // ChildFiles returns a connection child's inherited connection (ConnFD),
-// control socket (CtlFD) and signing socket (SignFD). It closes any other
-// descriptor the child inherited (see closeStray).
-func ChildFiles() (nc, ctl, sign net.Conn, err error) {
-	if err := closeStray("/proc/self/fd", SignFD+1); err != nil {
-		return nil, nil, nil, err
+// control socket (CtlFD), signing socket (SignFD) and oracle socket
+// (DirtyFD). It closes any other descriptor the child inherited (see
+// closeStray).
+func ChildFiles() (nc, ctl, sign, dirty net.Conn, err error) {
+	if err := closeStray("/proc/self/fd", DirtyFD+1); err != nil {
+		return nil, nil, nil, nil, err
 	}
-	var out [3]net.Conn
-	for i, fd := range []int{ConnFD, CtlFD, SignFD} {
+	var out [4]net.Conn
+	for i, fd := range []int{ConnFD, CtlFD, SignFD, DirtyFD} {
 		f := os.NewFile(uintptr(fd), "inherited")
 		c, err := net.FileConn(f)
 		f.Close()
 		if err != nil {
-			return nil, nil, nil, fmt.Errorf("inherited descriptor %d: %w", fd, err)
+			return nil, nil, nil, nil, fmt.Errorf("inherited descriptor %d: %w", fd, err)
 		}
 		out[i] = c
 	}
-	return out[0], out[1], out[2], nil
+	return out[0], out[1], out[2], out[3], nil
 }

@@ -29,7 +29,7 @@ import (
 //     the user's root are done, which need full root.
 //   - no descriptor but its own: the parent marks every descriptor it
 //     holds close-on-exec before it forks (closeOnExecAll), and the child
-//     closes any descriptor above SignFD without the flag (closeStray).
+//     closes any descriptor above DirtyFD without the flag (closeStray).
 
 // startConfined starts cmd from an OS thread of its own with no_new_privs
 // set, so that the child inherits it on every thread it will ever have,

@@ -13,6 +13,7 @@ import (
 
 	"golang.org/x/crypto/ssh"
 
+	"simplecloud/sync/dirty"
 	"simplecloud/sync/server/admit"
 )
 
@@ -28,6 +29,7 @@ type Server struct {
 	signers   []ssh.Signer // the host keys, which only the parent holds
 	pubs      []string     // their public halves, for the children
 	childArgv []string     // argv of the connection child
+	oracle    *dirty.Group // changed directories (parent_dirty.go); nil without
 
 	mu       sync.Mutex
 	children map[*child]struct{} // every running connection child
@@ -69,6 +71,9 @@ func New(cfg Config, keys []HostKey, conn []string, log *slog.Logger) (*Server, 
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	stop := context.AfterFunc(ctx, func() { ln.Close() })
 	defer stop()
+	if s.oracle = s.openOracle(); s.oracle != nil {
+		defer s.oracle.Close()
+	}
 	var err error
 	for {
 		var nc net.Conn
@@ -154,6 +159,7 @@ func (s *Server) handle(nc net.Conn, ac *admit.Conn) {
 			c.sign.Close() // the child can no longer rekey: its connection ends
 		}
 	}()
+	go s.serveDirty(c, addr)
 	timedOut := follow(c.ctl, ac)
 	// The child closes its end when its connection is over, a little
 	// before it exits.

@@ -19,9 +19,10 @@ import (
 // Descriptors a connection child inherits (ExtraFiles), and its stdin,
 // which holds the connSetup as JSON.
 const (
-	ConnFD = 3 // the client's TCP connection
-	CtlFD  = 4 // the control socket to the parent
-	SignFD = 5 // the socket to ask the parent for host key signatures over
+	ConnFD  = 3 // the client's TCP connection
+	CtlFD   = 4 // the control socket to the parent
+	SignFD  = 5 // the socket to ask the parent for host key signatures over
+	DirtyFD = 6 // the socket to ask the parent's oracle of changed directories (parent_dirty.go)
 )
 
 // The control socket carries the child's reports, before authentication
@@ -49,6 +50,7 @@ type child struct {
 	cmd    *exec.Cmd
 	ctl    *net.UnixConn
 	sign   net.Conn
+	dirty  net.Conn
 	killed atomic.Bool // the parent killed it
 }
 
@@ -83,6 +85,13 @@ func startChild(argv []string, nc net.Conn, setup connSetup) (*child, error) {
 		return nil, err
 	}
 	defer theirsSign.Close()
+	dirty, theirsDirty, err := socketPair("dirty")
+	if err != nil {
+		ctl.Close()
+		sign.Close()
+		return nil, err
+	}
+	defer theirsDirty.Close()
 	cmd := exec.Command(argv[0], argv[1:]...)
 	for _, k := range childEnv {
 		if v, ok := os.LookupEnv(k); ok {
@@ -95,7 +104,7 @@ func startChild(argv []string, nc net.Conn, setup connSetup) (*child, error) {
 	cmd.Dir = "/"
 	cmd.Stdin = bytes.NewReader(js)
 	cmd.Stderr = os.Stderr
-	cmd.ExtraFiles = []*os.File{conn, theirs, theirsSign}
+	cmd.ExtraFiles = []*os.File{conn, theirs, theirsSign, theirsDirty}
 	// No Pdeathsig: it fires when the forking OS thread exits, which the
 	// runtime does to threads. The child ends when the control socket
 	// closes instead.
@@ -105,9 +114,10 @@ func startChild(argv []string, nc net.Conn, setup connSetup) (*child, error) {
 	if err := startConfined(cmd); err != nil {
 		ctl.Close()
 		sign.Close()
+		dirty.Close()
 		return nil, fmt.Errorf("start connection child: %w", err)
 	}
-	return &child{cmd: cmd, ctl: ctl.(*net.UnixConn), sign: sign}, nil
+	return &child{cmd: cmd, ctl: ctl.(*net.UnixConn), sign: sign, dirty: dirty}, nil
 }
 
 // socketPair returns the parent's end of a new stream socket pair and the
@@ -156,6 +166,7 @@ func (c *child) wait() error {
 	err := c.cmd.Wait()
 	c.ctl.Close()
 	c.sign.Close()
+	c.dirty.Close()
 	return err
 }
 

@@ -13,6 +13,7 @@ import (
 	"runtime/debug"
 	"time"
 
+	"simplecloud/sync/dirty"
 	"simplecloud/sync/rootfs"
 	"simplecloud/sync/syncd"
 	"simplecloud/sync/versions"
@@ -79,7 +80,7 @@ func (s *connServer) startSync(ctx context.Context, c *conn, ch io.ReadWriteClos
 	debug.SetGCPercent(100)
 	go func() {
 		code := uint32(0)
-		if err := ServeSync(ctx, ch, c.root, s.cfg, c.log); err != nil {
+		if err := ServeSync(ctx, ch, c.root, s.cfg, s.oracle, c.log); err != nil {
 			c.log.Info("sync session ended", "err", err)
 			code = 1
 		} else {
@@ -87,6 +88,18 @@ func (s *connServer) startSync(ctx context.Context, c *conn, ch io.ReadWriteClos
 		}
 		done <- code
 	}()
+}
+
+// markRoot has the parent mark the file system of the user's root, by the
+// handle the walks start from (not the path again, which could lead
+// elsewhere by now): the walks trust only directories on its device.
+func markRoot(oracle *dirty.Client, r *rootfs.Root) error {
+	d, err := r.OpenDir("/")
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return oracle.Mark(d.Fd())
 }
 
 // syncProcs is how many Ps a connection child has once it serves sync.
@@ -97,7 +110,10 @@ const syncProcs = 2
 // files are kept in root/.simplecloud/versions, pruned at the start of every
 // session. The epoch is new for every session: each connection has a child
 // process of its own, and a client lists again after any reconnect.
-func ServeSync(ctx context.Context, rw io.ReadWriteCloser, root string, cfg Config, log *slog.Logger) error {
+// oracle, when not nil, is the parent's oracle of changed directories:
+// listings then stat only the files of directories that changed since the
+// last one (see sync/dirty).
+func ServeSync(ctx context.Context, rw io.ReadWriteCloser, root string, cfg Config, oracle *dirty.Client, log *slog.Logger) error {
 	defer rw.Close()
 	if os.Geteuid() == 0 && !cfg.PermitRoot {
 		return errors.New("serve sync: refusing to run as root")
@@ -119,6 +135,13 @@ func ServeSync(ctx context.Context, rw io.ReadWriteCloser, root string, cfg Conf
 	rand.Read(b[:])
 	o := syncd.Options{Epoch: binary.BigEndian.Uint64(b[:]), Versions: store, Umask: cfg.Umask,
 		Agent: "simplecloud", Logger: log}
+	if oracle != nil {
+		if err := markRoot(oracle, r); err != nil {
+			log.Debug("no changed-directory oracle for this session", "err", err)
+		} else {
+			o.Oracle = oracle
+		}
+	}
 	if err := syncd.Serve(ctx, rw, r, o); err != nil {
 		return fmt.Errorf("serve sync: %w", err)
 	}

@@ -30,7 +30,11 @@ func (s *session) indexStore(p string) scan.IndexStore {
 }
 
 func (x rootIndex) Open() (*os.File, error) {
-	return x.s.root.OpenFile(x.name, unix.O_RDONLY|unix.O_NONBLOCK, 0, false)
+	f, err := x.s.root.OpenFile(x.name, unix.O_RDWR|unix.O_NONBLOCK, 0, false)
+	if errors.Is(err, unix.EACCES) || errors.Is(err, unix.EROFS) {
+		return x.s.root.OpenFile(x.name, unix.O_RDONLY|unix.O_NONBLOCK, 0, false)
+	}
+	return f, err
 }
 
 func (x rootIndex) Create() (*os.File, error) {

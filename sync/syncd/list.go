@@ -114,7 +114,7 @@ func (s *session) list(r *request, m *proto.List) error {
 		return err
 	}
 	s.log.Debug("listed", "path", m.Path, "files", sum.Files, "dirs", sum.Dirs, "hashed", sum.Hashed,
-		"index_hits", sum.IndexHits, "cache_hits", sum.CacheHits)
+		"index_hits", sum.IndexHits, "reused", sum.Reused, "cache_hits", sum.CacheHits)
 	for _, u := range sum.Unscanned {
 		s.log.Info("directory not listed", "path", u.Path, "err", u.Err)
 	}

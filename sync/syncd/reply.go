@@ -127,7 +127,7 @@ func (s *session) scanOptions(f proto.Format, hashes bool) scan.Options {
 		return true
 	}}
 	if hashes {
-		o.Hasher = f.Hasher()
+		o.Hasher, o.Oracle = f.Hasher(), s.opt.Oracle
 	}
 	return o
 }

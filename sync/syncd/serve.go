@@ -11,6 +11,7 @@ import (
 
 	"simplecloud/sync/proto"
 	"simplecloud/sync/rootfs"
+	"simplecloud/sync/scan"
 	"simplecloud/sync/versions"
 )
 
@@ -29,6 +30,9 @@ type Options struct {
 	// MaxInflight bounds the requests served at once (default and most:
 	// proto.MaxInflight).
 	MaxInflight int
+	// Oracle, when set, tells listings which directories changed since the
+	// last one (scan.Options.Oracle); nil: every file is stat'ed.
+	Oracle scan.Oracle
 	// Now is the clock (default time.Now), for tests.
 	Now    func() time.Time
 	Logger *slog.Logger
