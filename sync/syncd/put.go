@@ -297,7 +297,11 @@ func (u *upload) commit(c *proto.Commit) (*proto.Entry, error) {
 		return nil, badRequest("upload of %s: %d bytes received, commit says %d", u.m.Path, u.off, c.Size)
 	}
 	h, _ := u.h.Sum()
-	if h != c.Hash {
+	// A client with CapUnhashed may send a file it did not hash (a new
+	// one in a first sync, see the client's lazyHasher): it checks itself
+	// that the file did not change while it was read, and records the
+	// hash this answer carries.
+	if h != c.Hash && !(u.s.unhashed && c.Hash.IsZero()) {
 		return nil, &proto.Error{Code: proto.CodeMismatch, Message: fmt.Sprintf("upload of %s: the bytes received hash to %s, not %s", u.m.Path, h, c.Hash)}
 	}
 	mode := c.Mode & proto.ModeMask

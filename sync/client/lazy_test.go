@@ -1,0 +1,179 @@
+package client
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	gosync "sync"
+	"testing"
+
+	"simplecloud/sync/client/remote"
+	"simplecloud/sync/core"
+	"simplecloud/sync/proto"
+)
+
+// stateOf returns the agreed state the pair's client saved.
+func (p *pair) stateOf() core.Tree {
+	p.t.Helper()
+	_, t, err := loadState(StatePath(p.state, p.local, "test:Sync"), p.local, "test:Sync")
+	if err != nil {
+		p.t.Fatal(err)
+	}
+	return t
+}
+
+// checkHashes fails unless every file of the state has the hash of the
+// local file's content.
+func (p *pair) checkHashes() {
+	p.t.Helper()
+	files := 0
+	for path, e := range p.stateOf().All() {
+		if e.Kind != core.File {
+			continue
+		}
+		files++
+		b, err := os.ReadFile(filepath.Join(p.local, path))
+		if err != nil {
+			p.t.Fatal(err)
+		}
+		h, _, err := proto.HashReader(proto.DefaultChunker(), bytes.NewReader(b))
+		if err != nil || core.Digest(h) != e.Hash {
+			p.t.Errorf("%s: the state says hash %s, the content hashes to %s (%v)", path, e.Hash, core.Digest(h), err)
+		}
+	}
+	if files == 0 {
+		p.t.Error("no file in the state")
+	}
+}
+
+// TestFirstSyncUnhashed: a first sync sends its new files unhashed and
+// records the hashes the server answered; the next run finds nothing to do.
+func TestFirstSyncUnhashed(t *testing.T) {
+	p := newPair(t)
+	write(t, filepath.Join(p.local, "a"), "alpha")
+	write(t, filepath.Join(p.local, "d/b"), "beta")
+	if !unhashedUploads(p.rc) {
+		t.Fatal("the test server takes no unhashed upload")
+	}
+	s := p.mustRun()
+	if s.Uploaded != 2 || !s.Converged {
+		t.Fatalf("first sync: %+v", s)
+	}
+	p.checkHashes()
+	if got := p.same(); got != "a=alpha d/ d/b=beta" {
+		t.Errorf("after the first sync: %s", got)
+	}
+	if s := p.mustRun(); s.Uploaded != 0 || s.BytesSent > 4<<10 || !s.Converged {
+		t.Errorf("second run: %+v", s)
+	}
+}
+
+// TestFirstSyncComparesContent: a first sync into a folder the server
+// already fills still compares the files both sides hold: the same one
+// is neither sent nor a conflict, a different one is a conflict.
+func TestFirstSyncComparesContent(t *testing.T) {
+	p := newPair(t)
+	write(t, filepath.Join(p.server, "Sync/same"), "same content")
+	write(t, filepath.Join(p.server, "Sync/diff"), "server's")
+	write(t, filepath.Join(p.local, "same"), "same content")
+	write(t, filepath.Join(p.local, "diff"), "laptop's")
+	write(t, filepath.Join(p.local, "new"), "only here")
+	s := p.mustRun()
+	if s.Conflicts != 1 || s.Uploaded != 2 || !s.Converged {
+		// Uploaded: new, and the conflict copy of diff.
+		t.Fatalf("first sync into a filled folder: %+v", s)
+	}
+	p.checkHashes()
+}
+
+// TestFirstSyncOldServer: a server without proto.CapUnhashed gets every
+// file hashed before it is sent.
+func TestFirstSyncOldServer(t *testing.T) {
+	p := newPair(t)
+	write(t, filepath.Join(p.local, "a"), "alpha")
+	write(t, filepath.Join(p.local, "d/b"), "beta")
+	s, err := RunOnce(context.Background(), hashingRemote{p.rc}, Options{Local: p.local, RemoteName: "test:Sync",
+		RemotePath: "Sync", StateDir: p.state, Limits: core.Limits{MaxDeletePercent: 50, Grace: 2}})
+	if err != nil || s.Uploaded != 2 || !s.Converged {
+		t.Fatalf("first sync: %+v, %v", s, err)
+	}
+	p.checkHashes()
+}
+
+// hashingRemote hides the client's Unhashed and refuses uploads without a
+// hash: a server of before proto.CapUnhashed.
+type hashingRemote struct{ Remote }
+
+func (h hashingRemote) Upload(ctx context.Context, p string, expect proto.Expect, src *os.File, o remote.UploadOptions) (proto.Entry, remote.TransferStats, error) {
+	if o.Hash.IsZero() {
+		return proto.Entry{}, remote.TransferStats{}, fmt.Errorf("upload %s: no hash", p)
+	}
+	return h.Remote.Upload(ctx, p, expect, src, o)
+}
+
+// TestFirstSyncChangedDuringUpload: a file written to while it is being
+// sent unhashed is not recorded, nor put in place on the server: the next
+// run sends what it holds then.
+func TestFirstSyncChangedDuringUpload(t *testing.T) {
+	p := newPair(t)
+	big := filepath.Join(p.local, "big")
+	data := make([]byte, 24<<20)
+	rand.Read(data)
+	write(t, big, string(data))
+	var once gosync.Once
+	p.connectWith(func(c net.Conn) net.Conn {
+		return &hookConn{Conn: c, left: 4 << 20, hook: func() {
+			once.Do(func() {
+				// The first MiB, already sent, is now other bytes.
+				f, err := os.OpenFile(big, os.O_WRONLY, 0)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				rand.Read(data[:1<<20])
+				f.WriteAt(data[:1<<20], 0)
+				f.Close()
+			})
+		}}
+	})
+	s := p.mustRun()
+	if s.Uploaded != 0 || s.Converged {
+		t.Fatalf("the run whose file changed while it was sent: %+v", s)
+	}
+	if _, err := os.Stat(filepath.Join(p.server, "Sync/big")); !os.IsNotExist(err) {
+		t.Fatalf("the server put the torn file in place (%v)", err)
+	}
+	if p.stateOf().Lookup("big").Present() {
+		t.Fatal("the state records the file")
+	}
+	p.connect(0)
+	if s := p.mustRun(); s.Uploaded != 1 || !s.Converged {
+		t.Fatalf("the next run: %+v", s)
+	}
+	if got, err := os.ReadFile(filepath.Join(p.server, "Sync/big")); err != nil || !bytes.Equal(got, data) {
+		t.Fatalf("the server's copy differs from the file (%v)", err)
+	}
+	p.checkHashes()
+}
+
+// hookConn calls hook on every write once limit bytes were written.
+type hookConn struct {
+	net.Conn
+	mu   gosync.Mutex
+	left int
+	hook func()
+}
+
+func (c *hookConn) Write(b []byte) (int, error) {
+	c.mu.Lock()
+	c.left -= len(b)
+	if c.left <= 0 {
+		c.hook()
+	}
+	c.mu.Unlock()
+	return c.Conn.Write(b)
+}
