@@ -56,15 +56,16 @@ func TestFirstSyncUnhashed(t *testing.T) {
 	p := newPair(t)
 	write(t, filepath.Join(p.local, "a"), "alpha")
 	write(t, filepath.Join(p.local, "d/b"), "beta")
+	write(t, filepath.Join(p.local, "empty"), "")
 	if !unhashedUploads(p.rc) {
 		t.Fatal("the test server takes no unhashed upload")
 	}
 	s := p.mustRun()
-	if s.Uploaded != 2 || !s.Converged {
+	if s.Uploaded != 3 || !s.Converged {
 		t.Fatalf("first sync: %+v", s)
 	}
 	p.checkHashes()
-	if got := p.same(); got != "a=alpha d/ d/b=beta" {
+	if got := p.same(); got != "a=alpha d/ d/b=beta empty=" {
 		t.Errorf("after the first sync: %s", got)
 	}
 	if s := p.mustRun(); s.Uploaded != 0 || s.BytesSent > 4<<10 || !s.Converged {
