@@ -172,8 +172,8 @@ func RunOnce(ctx context.Context, rc Remote, o Options) (Summary, error) {
 		}
 		rch <- listed{t, err}
 	}()
-	// A first sync hashes only the files the plan compares (lazy.go).
-	localTree, lazy, lerr := l.snapshotLazy(lunk, ancestor.Len(), gc.grow, ancestor.Len() == 0)
+	// Only the files the plan compares are hashed before it (lazy.go).
+	localTree, lazy, lerr := l.snapshotLazy(lunk, ancestor.Len(), gc.grow)
 	clock.lap("scan the local folder")
 	if !o.DryRun {
 		if n := l.cleanTemps(time.Now()); n > 0 {
@@ -189,7 +189,7 @@ func RunOnce(ctx context.Context, rc Remote, o Options) (Summary, error) {
 	}
 	remoteTree := r.t
 	if lazy {
-		l.hashPending(localTree, remoteTree, !unhashedUploads(rc), lunk)
+		l.hashPending(localTree, remoteTree, ancestor, !unhashedUploads(rc) || lostAny(ancestor, localTree), lunk)
 		clock.lap("hash the files both sides hold")
 	}
 	// Paths whose state is unknown on either side are left alone this run

@@ -18,23 +18,28 @@ import (
 	"simplecloud/sync/scan"
 )
 
-// A first sync sends its new files without hashing them first. The plan
-// needs a file's content hash only where it compares content: a path both
-// sides hold without an agreed ancestor (the same file, or a conflict), or
-// a new file that might be a moved one (core's findMoves), which takes a
-// removal on the same side, and with no ancestor a side removes nothing. So with an empty
-// ancestor the snapshot leaves unread every file whose hash no cache
-// holds (lazyHasher), the files the server also holds are hashed once
-// the listing is in (hashPending), and the rest are uploaded unhashed:
+// New files are sent without being hashed first. The plan needs a local
+// file's content hash only where it compares content: where the ancestor
+// has the path (to tell a change from a touch, or a conflict), where the
+// server has it (the same file, or a conflict), and to find moves (core's
+// findMoves pairs a removed file with a new one by hash), which take a
+// removal, and a side removes only what the ancestor has and the other
+// side no longer holds as it was: locally lost paths for the server's
+// removals, and the local removals' files are in the ancestor. So the
+// snapshot leaves unread every file whose hash no cache holds
+// (lazyHasher); once the listing is in, hashPending hashes those on the
+// server or in the ancestor, and all of them if the folder lost a path
+// of the ancestor's (lostAny) or the server takes no unhashed upload. The
+// rest, new files with nothing to compare with, are uploaded unhashed:
 // the server hashes what it receives anyway and answers with the hash
 // (proto.CapUnhashed), which goes into the snapshot's record (FillHash)
-// and so into the state; the upload checks by fstat that the file did not
-// change while it was read (remote.Upload). An upload that fails leaves
-// its record unhashed, which Settle never records (the server does not
-// hold the path). This spares a first sync reading every file twice, and
-// the first upload waiting for the whole folder to be hashed: 1.2-1.5 s
-// of a first sync of 10,000 files and one of 1 GiB. The hash goes into the
-// file's hash cache too (scan.Record), as the scan would have put it.
+// and so into the state, and into the file's hash cache (scan.Record);
+// the upload checks by fstat that the file did not change while it was
+// read (remote.Upload). An upload that fails leaves its record unhashed,
+// which Settle never records (the server does not hold the path). This
+// spares a first sync reading every file twice, and the first upload
+// waiting for the whole folder to be hashed: 1.2-1.5 s of a first sync of
+// 10,000 files and one of 1 GiB; a later run, the reading of what it adds.
 
 // errUnhashed is lazyHasher's: the file was left unread.
 var errUnhashed = errors.New("not hashed yet")
@@ -56,11 +61,10 @@ func (h *lazyHasher) Hash(f *os.File) ([32]byte, error) {
 }
 
 // snapshotLazy is snapshot with the files no cache has a hash for left
-// unhashed (zero), if want (a run with an empty ancestor: see above); lazy says
-// whether it did so (not in an encrypted folder, whose hashes are of the
-// sealed files).
-func (l *local) snapshotLazy(unknown map[string]bool, hint int, grow func(int), want bool) (t core.Tree, lazy bool, err error) {
-	if want && l.lazy != nil {
+// unhashed (zero: see above); lazy says whether it did so (not in an
+// encrypted folder, whose hashes are of the sealed files).
+func (l *local) snapshotLazy(unknown map[string]bool, hint int, grow func(int)) (t core.Tree, lazy bool, err error) {
+	if l.lazy != nil {
 		l.lazy.deferring.Store(true)
 		defer l.lazy.deferring.Store(false)
 		lazy = true
@@ -73,11 +77,10 @@ func (l *local) snapshotLazy(unknown map[string]bool, hint int, grow func(int), 
 func pending(e core.Entry) bool { return e.Kind == core.File && e.Hash == (core.Digest{}) }
 
 // hashPending hashes the unhashed files of t (the local snapshot) that the
-// plan will compare with the server's: those the server's snapshot rt has
-// a path for, or all of them if all (a server that takes no unhashed
-// upload). A file that changed since the snapshot goes to unknown (left
-// for the next run, see held).
-func (l *local) hashPending(t, rt core.Tree, all bool, unknown map[string]bool) {
+// plan will compare: those whose path the server's snapshot rt or the
+// ancestor has, or all of them if all (see above). A file that changed
+// since the snapshot goes to unknown (left for the next run, see held).
+func (l *local) hashPending(t, rt, ancestor core.Tree, all bool, unknown map[string]bool) {
 	type file struct {
 		p string
 		e core.Entry
@@ -105,12 +108,35 @@ func (l *local) hashPending(t, rt core.Tree, all bool, unknown map[string]bool) 
 		}()
 	}
 	for p, e := range t.All() {
-		if pending(e) && (all || rt.Lookup(p).Present()) {
+		if pending(e) && (all || rt.Lookup(p).Present() || ancestor.Lookup(p).Present()) {
 			files <- file{p, e}
 		}
 	}
 	close(files)
 	wg.Wait()
+}
+
+// lostAny reports whether the local snapshot lacks a path of the ancestor
+// or holds it as another kind: a removal the plan may pair with a new
+// file as a move.
+func lostAny(ancestor, local core.Tree) bool {
+	j := 0
+	for i := range ancestor.Len() {
+		p, a := ancestor.At(i)
+		for j < local.Len() {
+			if q, _ := local.At(j); core.ComparePaths(q, p) >= 0 {
+				break
+			}
+			j++
+		}
+		if j == local.Len() {
+			return true
+		}
+		if q, e := local.At(j); q != p || e.Kind != a.Kind {
+			return true
+		}
+	}
+	return false
 }
 
 // hashWorkers is how many files hashPending reads at once.

@@ -8,12 +8,17 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"strings"
 	gosync "sync"
+	"sync/atomic"
 	"testing"
+
+	"golang.org/x/sys/unix"
 
 	"simplecloud/sync/client/remote"
 	"simplecloud/sync/core"
 	"simplecloud/sync/proto"
+	"simplecloud/sync/scan"
 )
 
 // stateOf returns the agreed state the pair's client saved.
@@ -97,8 +102,7 @@ func TestFirstSyncOldServer(t *testing.T) {
 	p := newPair(t)
 	write(t, filepath.Join(p.local, "a"), "alpha")
 	write(t, filepath.Join(p.local, "d/b"), "beta")
-	s, err := RunOnce(context.Background(), hashingRemote{p.rc}, Options{Local: p.local, RemoteName: "test:Sync",
-		RemotePath: "Sync", StateDir: p.state, Limits: core.Limits{MaxDeletePercent: 50, Grace: 2}})
+	s, err := p.runWith(hashingRemote{p.rc})
 	if err != nil || s.Uploaded != 2 || !s.Converged {
 		t.Fatalf("first sync: %+v, %v", s, err)
 	}
@@ -177,4 +181,81 @@ func (c *hookConn) Write(b []byte) (int, error) {
 	}
 	c.mu.Unlock()
 	return c.Conn.Write(b)
+}
+
+// runWith is run through rc rather than the pair's connection.
+func (p *pair) runWith(rc Remote) (Summary, error) {
+	return RunOnce(context.Background(), rc, Options{Local: p.local, RemoteName: "test:Sync",
+		RemotePath: "Sync", StateDir: p.state, Limits: core.Limits{MaxDeletePercent: 50, Grace: 2}})
+}
+
+// countingRemote counts the uploads sent without a hash.
+type countingRemote struct {
+	*remote.Client
+	unhashed *atomic.Int32
+}
+
+func (c countingRemote) Upload(ctx context.Context, p string, expect proto.Expect, src *os.File, o remote.UploadOptions) (proto.Entry, remote.TransferStats, error) {
+	if o.Hash.IsZero() {
+		c.unhashed.Add(1)
+	}
+	return c.Client.Upload(ctx, p, expect, src, o)
+}
+
+// TestResyncUnhashed: a later run sends a new file unhashed too, but
+// hashes every file when the folder lost one, so that a move is still
+// found (and sends nothing), and hashes a changed file it compares with
+// the ancestor.
+func TestResyncUnhashed(t *testing.T) {
+	p := newPair(t)
+	big := make([]byte, 4<<20)
+	rand.Read(big)
+	write(t, filepath.Join(p.local, "big"), string(big))
+	write(t, filepath.Join(p.local, "edit"), "first")
+	p.mustRun()
+	var n atomic.Int32
+	rc := countingRemote{p.rc, &n}
+	write(t, filepath.Join(p.local, "new"), "added")
+	write(t, filepath.Join(p.local, "edit"), "second")
+	if s, err := p.runWith(rc); err != nil || s.Uploaded != 2 || !s.Converged || n.Load() != 1 {
+		t.Fatalf("a run with a new and a changed file: %+v, %v, %d unhashed uploads (want 1: the new one)", s, err, n.Load())
+	}
+	p.checkHashes()
+	n.Store(0)
+	os.Mkdir(filepath.Join(p.local, "moved"), 0o755)
+	os.Rename(filepath.Join(p.local, "big"), filepath.Join(p.local, "moved/big"))
+	write(t, filepath.Join(p.local, "new2"), "added too")
+	s, err := p.runWith(rc)
+	if err != nil || s.BytesSent > 64<<10 || !s.Converged || n.Load() != 0 {
+		t.Fatalf("a run with a move and a new file: %+v, %v, %d unhashed uploads (want 0)", s, err, n.Load())
+	}
+	if b, _ := os.ReadFile(filepath.Join(p.server, "Sync/moved/big")); !bytes.Equal(b, big) {
+		t.Error("the moved file differs on the server")
+	}
+	p.checkHashes()
+	if got := strings.Replace(p.same(), string(big), "BIG", 1); got != "edit=second moved/ moved/big=BIG new2=added too new=added" {
+		t.Errorf("after the runs: %.200q", got)
+	}
+}
+
+// TestResyncHashesAncestorFiles: a file the ancestor has is hashed before
+// the plan even when the server no longer has it: unchanged (its hash
+// cache lost: it must be read), the server's removal applies to it,
+// rather than its upload as a new file.
+func TestResyncHashesAncestorFiles(t *testing.T) {
+	p := newPair(t)
+	write(t, filepath.Join(p.local, "keep"), "kept")
+	write(t, filepath.Join(p.local, "gone"), "removed on the server")
+	p.mustRun()
+	if err := os.Remove(filepath.Join(p.server, "Sync/gone")); err != nil {
+		t.Fatal(err)
+	}
+	unix.Removexattr(filepath.Join(p.local, "gone"), scan.XattrName) // its ctime changes: no index hit either
+	s := p.mustRun()
+	if s.DeletedLocal != 1 || s.Uploaded != 0 || !s.Converged {
+		t.Fatalf("the server's removal of an unchanged file: %+v", s)
+	}
+	if got := p.same(); got != "keep=kept" {
+		t.Errorf("after the run: %s", got)
+	}
 }
