@@ -94,8 +94,13 @@ func (s *session) put(r *request, m *proto.Put) (err error) {
 			u.dir.Close()
 		}
 	}()
-	if err := s.conn.Send(r.id, false, &proto.PutReady{Offset: uint64(u.off)}); err != nil {
-		return err
+	// Only a resumable upload waits to learn where to continue; any other
+	// streams from 0 at once, and an answer to it would be one frame more
+	// each way for nothing (10,000 in a first sync of 10,000 files).
+	if m.Resume {
+		if err := s.conn.Send(r.id, false, &proto.PutReady{Offset: uint64(u.off)}); err != nil {
+			return err
+		}
 	}
 	for {
 		var f proto.Frame

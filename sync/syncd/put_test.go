@@ -25,3 +25,18 @@ func TestUnhashedCommit(t *testing.T) {
 	old := newPeer(t, true)
 	old.wantCode(proto.CodeMismatch, put(2, "b")...)
 }
+
+// TestPutAnswersOnce: an upload that is not resumable gets one answer,
+// its final Done (no PutReady: the client streams at once).
+func TestPutAnswersOnce(t *testing.T) {
+	p := newPeer(t, true)
+	data := []byte("one answer")
+	a := p.answer(p.send(&proto.Put{Transfer: proto.TransferID{3}, Path: "f"},
+		&proto.Data{Bytes: data}, &proto.Commit{Size: uint64(len(data)), Mode: 0o644, Hash: hashOf(data)}))
+	if len(a) != 1 {
+		t.Fatalf("got %d answers (%T first), want the final Done only", len(a), a[0])
+	}
+	if _, ok := a[0].(*proto.Done); !ok {
+		t.Errorf("got %T, want Done", a[0])
+	}
+}
