@@ -1,6 +1,7 @@
 package client
 
 import (
+	"errors"
 	"io/fs"
 
 	"simplecloud/sync/core"
@@ -56,6 +57,9 @@ func fromScan(e *scan.Entry) (core.Entry, bool) {
 	switch e.Kind {
 	case scan.File:
 		out.Kind = core.File
+		if errors.Is(e.Err, errUnhashed) {
+			return out, true // its hash is to come (lazy.go)
+		}
 		if !e.HasHash() {
 			return out, false
 		}

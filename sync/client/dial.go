@@ -85,6 +85,12 @@ func (d *dialing) HasDigests() bool {
 	return err == nil && rc.HasDigests()
 }
 
+// Unhashed is false when the dial failed, as HasDigests.
+func (d *dialing) Unhashed() bool {
+	rc, err := d.get()
+	return err == nil && rc.Unhashed()
+}
+
 func (d *dialing) ListDigests(ctx context.Context, p string, h proto.HashMode, dirs []proto.DirSum, fn func([]proto.Entry, []uint32) error) error {
 	_, err := call(d, func(rc *remote.Client) (none, error) { return none{}, rc.ListDigests(ctx, p, h, dirs, fn) })
 	return err

@@ -23,7 +23,9 @@
 // compact, checksummed state file (see state), beside which a scan index
 // (sync/scan.Index) spares the next run's scan its attribute reads. Paths
 // whose content could not be known this run are held out of it on both
-// sides (see held).
+// sides (see held). A first sync (no ancestor) reads only the files the
+// plan compares before planning and sends the others unhashed, recording
+// the hash the server answers (see lazy.go).
 //
 // An encrypted (zero-knowledge) folder, Options.Key, runs the same engine
 // on plaintext paths through a Remote that seals names and contents with

@@ -172,7 +172,8 @@ func RunOnce(ctx context.Context, rc Remote, o Options) (Summary, error) {
 		}
 		rch <- listed{t, err}
 	}()
-	localTree, _, lerr := l.snapshot(lunk, ancestor.Len(), gc.grow)
+	// Only the files the plan compares are hashed before it (lazy.go).
+	localTree, lazy, lerr := l.snapshotLazy(lunk, ancestor.Len(), gc.grow)
 	clock.lap("scan the local folder")
 	if !o.DryRun {
 		if n := l.cleanTemps(time.Now()); n > 0 {
@@ -187,6 +188,10 @@ func RunOnce(ctx context.Context, rc Remote, o Options) (Summary, error) {
 		return sum, r.err
 	}
 	remoteTree := r.t
+	if lazy {
+		l.hashPending(localTree, remoteTree, ancestor, !unhashedUploads(rc) || lostAny(ancestor, localTree), lunk)
+		clock.lap("hash the files both sides hold")
+	}
 	// Paths whose state is unknown on either side are left alone this run
 	// (see held), unless the ancestor vouches for them.
 	if localTree, err = held(lunk).borrow(ancestor, localTree); err != nil {
@@ -230,10 +235,10 @@ func RunOnce(ctx context.Context, rc Remote, o Options) (Summary, error) {
 	}
 	before := rc.Stats()
 	o.Progress.begin(plan.Counts(core.Local), plan.Counts(core.Remote), func() int64 { s := rc.Stats(); return s.BytesSent + s.BytesReceived })
-	x := &executor{ctx: ctx, l: l, rc: rc, base: o.RemotePath, workers: o.Workers, log: o.Logger, rtree: remoteTree, progress: o.Progress}
+	x := &executor{ctx: ctx, l: l, rc: rc, base: o.RemotePath, workers: o.Workers, log: o.Logger, ltree: localTree, rtree: remoteTree, progress: o.Progress}
 	x.run(&plan) // keeps in the plan only the actions done
 	doneL, doneR := &plan.Local, &plan.Remote
-	x.rtree = core.Tree{}
+	x.ltree, x.rtree = core.Tree{}, core.Tree{}
 	clock.lap("carry out the plan")
 	o.Progress.end()
 	after := rc.Stats()

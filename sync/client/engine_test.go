@@ -28,6 +28,7 @@ type pair struct {
 	server string // the user's root; the synced folder is server/Sync
 	state  string
 	rc     *remote.Client
+	served chan struct{} // closed when the server of rc's connection ended (connectWith's; nil: none to wait for)
 }
 
 func newPair(t *testing.T) *pair {
@@ -49,6 +50,7 @@ func newPair(t *testing.T) *pair {
 	if err != nil {
 		t.Fatal(err)
 	}
+	p.served = done
 	t.Cleanup(func() { p.rc.Close(); <-done; root.Close() })
 	return p
 }

@@ -41,6 +41,7 @@ type executor struct {
 	tampered     []string               // paths whose server copy failed authentication
 	dirModes     map[string]fs.FileMode // local directories' modes, set at the end (writable, openUp)
 	looked       map[string]bool        // local directories openUp looked at
+	ltree        core.Tree              // the local snapshot (uploadUnhashed)
 	rtree        core.Tree              // the server's snapshot (remoteOpenUp)
 	progress     *Progress              // counts written files, if set
 	remoteLooked map[string]bool        // the server's directories remoteOpenUp looked at
@@ -418,6 +419,9 @@ func (x *executor) remoteAction(a core.Action) (core.Action, error) {
 		if a.New.Kind == core.Symlink {
 			_, err := rc.Symlink(ctx, rp(a.Path), a.New.Target, expect(a.Old))
 			return a, err
+		}
+		if pending(a.New) {
+			return x.uploadUnhashed(a, rp(a.Path), x.ltree)
 		}
 		f, err := x.l.open(a.From)
 		if err != nil {

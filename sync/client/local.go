@@ -40,6 +40,8 @@ type local struct {
 	// hasher is the folder's content hash: an encrypted folder's files
 	// hash as their sealed copies do (sealedHasher).
 	hasher scan.Hasher
+	// lazy, for a plain folder, is the scanner's hasher (see lazy.go).
+	lazy *lazyHasher
 
 	tmu   sync.Mutex
 	temps []string // download temporary files the scans passed (cleanTemps)
@@ -56,10 +58,12 @@ func openLocal(dir string, h scan.Hasher) (*local, error) {
 		return nil, err
 	}
 	strict := r.Strict()
+	var lazy *lazyHasher
 	if h == nil {
-		h = proto.PlainHasher{}
+		lazy = &lazyHasher{Hasher: proto.PlainHasher{}}
+		h = lazy
 	}
-	l := &local{dir: dir, root: strict, store: versions.Open(strict, versions.DefaultPolicy(), nil), hasher: h}
+	l := &local{dir: dir, root: strict, store: versions.Open(strict, versions.DefaultPolicy(), nil), hasher: h, lazy: lazy}
 	l.sc = scan.New(strict, l.scanOptions())
 	return l, nil
 }

@@ -69,6 +69,12 @@ func (p *pair) connectWith(wrap func(net.Conn) net.Conn) {
 		close(done)
 	}()
 	p.rc.Close() // the connection before, as after a drop
+	if p.served != nil {
+		// Its session ends first, as a dropped one does before the next
+		// run (a run straight after would find its upload still held).
+		<-p.served
+	}
+	p.served = done
 	if p.rc, err = remote.Dial(context.Background(), wrap(a), "test"); err != nil {
 		t.Fatal(err)
 	}

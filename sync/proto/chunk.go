@@ -99,20 +99,44 @@ func (c *Chunker) Cut(data []byte) int {
 	n = min(n, c.p.Max)
 	norm := min(n, c.p.Avg)
 	var fp uint64
-	i := c.p.Min
-	for ; i < norm; i++ {
-		fp = fp<<1 + c.table[data[i]]
-		if fp&c.maskS == 0 {
-			return i + 1
-		}
+	i, ok := c.p.Min, false
+	if fp, i, ok = c.gear(data[:norm], i, fp, c.maskS); ok {
+		return i
 	}
-	for ; i < n; i++ {
-		fp = fp<<1 + c.table[data[i]]
-		if fp&c.maskL == 0 {
-			return i + 1
-		}
+	if _, i, ok = c.gear(data[:n], i, fp, c.maskL); ok {
+		return i
 	}
 	return n
+}
+
+// gear rolls the gear hash fp over data from i on, byte by byte
+// (fp = fp<<1 + table[b]), and returns it with the end of the first byte
+// after which fp&mask is 0 (ok), or len(data). Two bytes a step: the
+// hash after both is fp<<2 + (table[b0]<<1 + table[b1]), which leaves one
+// shift and one add a step on the chain of dependent operations instead of
+// two of each (the hash after the first byte, checked too, is off it):
+// the loop runs at the speed of that chain, about twice as fast.
+func (c *Chunker) gear(data []byte, i int, fp, mask uint64) (uint64, int, bool) {
+	t := &c.table
+	for ; i+1 < len(data); i += 2 {
+		g0, g1 := t[data[i]], t[data[i+1]]
+		fp1 := fp<<1 + g0
+		fp = fp<<2 + (g0<<1 + g1)
+		if fp1&mask == 0 {
+			return fp1, i + 1, true
+		}
+		if fp&mask == 0 {
+			return fp, i + 2, true
+		}
+	}
+	if i < len(data) {
+		fp = fp<<1 + t[data[i]]
+		if fp&mask == 0 {
+			return fp, i + 1, true
+		}
+		i++
+	}
+	return fp, i, false
 }
 
 // splitBufs holds Split's read buffers.

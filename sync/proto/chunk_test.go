@@ -191,3 +191,51 @@ func TestPlainHasher(t *testing.T) {
 		t.Errorf("Name() = %q", n)
 	}
 }
+
+// cutRef is Cut as FastCDC states it, one byte a step: what Cut, two
+// bytes a step must match.
+func cutRef(c *Chunker, data []byte) int {
+	n := len(data)
+	if n <= c.p.Min {
+		return n
+	}
+	n = min(n, c.p.Max)
+	var fp uint64
+	for i := c.p.Min; i < n; i++ {
+		fp = fp<<1 + c.table[data[i]]
+		mask := c.maskL
+		if i < min(n, c.p.Avg) {
+			mask = c.maskS
+		}
+		if fp&mask == 0 {
+			return i + 1
+		}
+	}
+	return n
+}
+
+// TestCutMatchesReference: the boundaries of random streams, with small
+// parameters (many cuts, odd and even offsets, short tails) and the
+// default ones, are those of the byte-by-byte definition.
+func TestCutMatchesReference(t *testing.T) {
+	small, err := NewChunker(Params{Min: 64, Avg: 256, Max: 1024}, []byte("x"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	data := testStream(8 << 20)
+	for _, c := range []*Chunker{small, DefaultChunker()} {
+		cuts := 0
+		for off := 0; off < len(data); cuts++ {
+			for _, end := range []int{len(data), off + c.p.Min + 1, off + c.p.Avg + 3} {
+				d := data[off:min(len(data), off+c.p.Max, end)]
+				if got, want := c.Cut(d), cutRef(c, d); got != want {
+					t.Fatalf("%+v at %d of %d bytes: cut after %d, want %d", c.p, off, len(d), got, want)
+				}
+			}
+			off += c.Cut(data[off:min(len(data), off+c.p.Max)])
+		}
+		if cuts < len(data)/c.p.Max {
+			t.Errorf("%+v: %d chunks of %d bytes", c.p, cuts, len(data))
+		}
+	}
+}

@@ -18,6 +18,9 @@ const (
 	CapVersions = "versions" // keeps versions; Versions and Restore work
 	CapSealed   = "sealed"   // serves FormatSealed folders
 	CapFlush    = "flush"    // directory entries made durable at Flush, not before each answer
+	// CapUnhashed: a Commit with a zero hash takes the hash of the bytes
+	// received, which Done's entry carries (see PROTOCOL.md, Transfers).
+	CapUnhashed = "unhashed"
 )
 
 // Dial does the client's side of the handshake on rw: it sends the magic

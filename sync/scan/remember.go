@@ -37,3 +37,32 @@ func Remember(f *os.File, hasher string, h [32]byte, window time.Duration) bool 
 	}
 	return true
 }
+
+// Record caches h as the hash (by hasher) of the open file f, which the
+// caller read whole after taking its fstat before at start (ns), and had
+// hashed elsewhere: a client whose server hashed the bytes it sent. The
+// record is kept only as the scanner keeps its own (see hash): f must
+// still show before's size, mtime, ctime and inode, so that nothing
+// changed it from before the read to now, and before must not be racy
+// (window, as Options.RacyWindow). It reports whether the record was
+// stored.
+func Record(f *os.File, hasher string, h [32]byte, before *unix.Stat_t, start int64, window time.Duration) bool {
+	fd := int(f.Fd())
+	b := statOf(before)
+	var st unix.Stat_t
+	if err := unix.Fstat(fd, &st); err != nil || st.Mode&unix.S_IFMT != unix.S_IFREG {
+		return false
+	}
+	if now := statOf(&st); !sameContent(b, now) || now.ino != b.ino || now.dev != b.dev || racy(b, start, window, false) {
+		return false
+	}
+	r := record{hasher: hasher, size: b.size, mtime: b.mtime, ino: b.ino, hash: h, written: time.Now().UnixNano()}
+	if err := unix.Fsetxattr(fd, XattrName, r.encode(), 0); err != nil {
+		return false
+	}
+	if err := unix.Fstat(fd, &st); err != nil || !keptAfterWrite(b, statOf(&st), r.written) {
+		unix.Fremovexattr(fd, XattrName)
+		return false
+	}
+	return true
+}

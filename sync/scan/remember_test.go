@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"simplecloud/internal/testutil"
 )
 
@@ -54,5 +56,52 @@ func TestRemember(t *testing.T) {
 	e, sum = scanOne(t, s, "old")
 	if e.Hash == fake || sum.Hashed != 1 {
 		t.Errorf("scan after a write: got hash %x, %d hashed; want the file read again", e.Hash[:4], sum.Hashed)
+	}
+}
+
+// TestRecord: a hash recorded for a file read whole after an fstat is
+// cached only if the file did not change since that fstat and was not
+// changed within the window before it.
+func TestRecord(t *testing.T) {
+	dir := t.TempDir()
+	fake := [32]byte{4, 5, 6}
+	open := func(name string) (*os.File, unix.Stat_t) {
+		f, err := os.OpenFile(filepath.Join(dir, name), os.O_RDWR|os.O_CREATE, 0o644)
+		must(t, err)
+		t.Cleanup(func() { f.Close() })
+		_, err = f.WriteString("content of " + name)
+		must(t, err)
+		var st unix.Stat_t
+		must(t, unix.Fstat(int(f.Fd()), &st))
+		return f, st
+	}
+	kept, keptSt := open("kept")
+	changed, changedSt := open("changed")
+	recent, recentSt := open("recent")
+	// The window passes for the first two: their last change is then old
+	// when the "read" starts.
+	time.Sleep(3 * testRacy)
+	start := time.Now().UnixNano()
+	// Written while it was read, with its mtime set back: only the ctime
+	// shows it.
+	_, err := changed.WriteAt([]byte("X"), 0)
+	must(t, err)
+	mt := time.Unix(0, changedSt.Mtim.Nano())
+	must(t, os.Chtimes(changed.Name(), mt, mt))
+	if !Record(kept, sha{}.Name(), fake, &keptSt, start, testRacy) {
+		t.Fatal("Record(kept): got false, want a record stored")
+	}
+	if Record(changed, sha{}.Name(), fake, &changedSt, start, testRacy) {
+		t.Error("Record(changed): got true, want no record for a file changed while read")
+	}
+	if Record(recent, sha{}.Name(), fake, &recentSt, recentSt.Ctim.Nano(), testRacy) {
+		t.Error("Record(recent): got true, want no record for a file changed just before it was read")
+	}
+	s := newScanner(t, dir, Options{RacyWindow: testRacy})
+	for name, want := range map[string]bool{"kept": true, "changed": false, "recent": false} {
+		e, sum := scanOne(t, s, name)
+		if got := e.Hash == fake && sum.CacheHits == 1; got != want {
+			t.Errorf("scan of %s after Record: got the recorded hash %v (%d hits, %d hashed), want %v", name, got, sum.CacheHits, sum.Hashed, want)
+		}
 	}
 }

@@ -39,6 +39,12 @@ func newPeer(t *testing.T, withVersions bool) *peer {
 // newPeerLog is newPeer with the server's log going to log.
 func newPeerLog(t *testing.T, withVersions bool, log *slog.Logger) *peer {
 	t.Helper()
+	return newPeerCaps(t, withVersions, log, proto.CapVersions)
+}
+
+// newPeerCaps is newPeerLog with the client's capabilities caps.
+func newPeerCaps(t *testing.T, withVersions bool, log *slog.Logger, caps ...string) *peer {
+	t.Helper()
 	dir := t.TempDir()
 	root, err := rootfs.Open(dir)
 	if err != nil {
@@ -59,7 +65,7 @@ func newPeerLog(t *testing.T, withVersions bool, log *slog.Logger) *peer {
 		p.served <- err
 		b.Close()
 	}()
-	c, w, err := proto.Dial(a, proto.Hello{Agent: "peer", Caps: []string{proto.CapVersions}})
+	c, w, err := proto.Dial(a, proto.Hello{Agent: "peer", Caps: caps})
 	if err != nil {
 		t.Fatal(err)
 	}

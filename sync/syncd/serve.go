@@ -47,6 +47,9 @@ type session struct {
 	agent string       // the client's, from its hello
 	scans [2]sync.Pool // *scan.Scanner by proto.Format; a Scanner is not safe for concurrent use
 	disk  *dirSyncs    // group commits (durable.go)
+	// unhashed: the client has proto.CapUnhashed, so a Commit's zero
+	// hash means "the hash of what you received" (commit).
+	unhashed bool
 
 	mu    sync.Mutex
 	reqs  map[uint32]*request
@@ -81,7 +84,7 @@ func Serve(ctx context.Context, rw io.ReadWriter, root *rootfs.Root, o Options) 
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
-	w := proto.Welcome{Agent: o.Agent, Epoch: o.Epoch, MaxInflight: uint32(o.MaxInflight), Caps: []string{proto.CapFlush, proto.CapNodes, proto.CapSealed, proto.CapDigests}}
+	w := proto.Welcome{Agent: o.Agent, Epoch: o.Epoch, MaxInflight: uint32(o.MaxInflight), Caps: []string{proto.CapFlush, proto.CapNodes, proto.CapSealed, proto.CapDigests, proto.CapUnhashed}}
 	if o.Versions != nil {
 		w.Caps = append(w.Caps, proto.CapVersions)
 	}
@@ -93,6 +96,7 @@ func Serve(ctx context.Context, rw io.ReadWriter, root *rootfs.Root, o Options) 
 		reqs: map[uint32]*request{}, sem: make(chan struct{}, o.MaxInflight)}
 	s.log.Debug("sync session", "version", conn.Version)
 	s.disk = newDirSyncs(s.root, slices.Contains(hello.Caps, proto.CapFlush))
+	s.unhashed = slices.Contains(hello.Caps, proto.CapUnhashed)
 	s.removeStale()
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()

@@ -69,7 +69,7 @@ func Dial(ctx context.Context, rw io.ReadWriteCloser, agent string) (*Client, er
 	res := make(chan result, 1)
 	go func() {
 		conn, w, err := proto.Dial(countingRW{rw, &c.recvd, &c.sent},
-			proto.Hello{Agent: agent, Caps: []string{proto.CapVersions, proto.CapFlush, proto.CapNodes, proto.CapSealed, proto.CapDigests}})
+			proto.Hello{Agent: agent, Caps: []string{proto.CapVersions, proto.CapFlush, proto.CapNodes, proto.CapSealed, proto.CapDigests, proto.CapUnhashed}})
 		res <- result{conn, w, err}
 	}()
 	select {

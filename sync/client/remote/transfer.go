@@ -8,6 +8,8 @@ import (
 	"os"
 	"sync"
 
+	"golang.org/x/sys/unix"
+
 	"simplecloud/sync/proto"
 )
 
@@ -248,7 +250,9 @@ type UploadOptions struct {
 	Mode     uint32
 	Mtime    int64
 	Size     int64
-	Hash     proto.Hash // what src must hash to
+	// Hash is what src must hash to; zero sends src unhashed, with the
+	// server's hash of what it got taken (see Unhashed).
+	Hash proto.Hash
 	// Format is the folder's; with FormatSealed src is a sealed file
 	// and the delta against the server's file is by whole records.
 	Format proto.Format
@@ -257,11 +261,26 @@ type UploadOptions struct {
 // Upload sends src (from offset 0) to p on the server, based on expect
 // (compare-and-swap: a race is proto.ErrConflict), as a delta against the
 // server's file when expect is a large file. src must hash to o.Hash as it
-// is read, else the upload is cancelled with ErrSourceChanged.
+// is read, else the upload is cancelled with ErrSourceChanged. With a
+// zero o.Hash (only if Unhashed) src is sent whole, must be o.Size bytes
+// with mtime o.Mtime and must not change while it is read (see
+// unchanged); the entry returned carries the server's hash of it.
 func (c *Client) Upload(ctx context.Context, p string, expect proto.Expect, src *os.File, o UploadOptions) (proto.Entry, TransferStats, error) {
 	var st TransferStats
 	var have map[proto.Hash]int64
-	if expect.Kind == proto.KindFile && o.Size >= minDelta {
+	var before unix.Stat_t
+	unhashed := o.Hash.IsZero()
+	if unhashed {
+		if !c.Unhashed() {
+			return proto.Entry{}, st, fmt.Errorf("upload %s: the server takes no unhashed upload", p)
+		}
+		if err := unix.Fstat(int(src.Fd()), &before); err != nil {
+			return proto.Entry{}, st, fmt.Errorf("upload %s: %w", p, err)
+		}
+		if before.Size != o.Size || before.Mtim.Nano() != o.Mtime {
+			return proto.Entry{}, st, fmt.Errorf("upload %s: %w", p, ErrSourceChanged)
+		}
+	} else if expect.Kind == proto.KindFile && o.Size >= minDelta {
 		refs, _, _, err := c.Chunks(ctx, p, expect.Hash)
 		if err != nil {
 			return proto.Entry{}, st, fmt.Errorf("upload %s: %w", p, err)
@@ -303,6 +322,9 @@ func (c *Client) Upload(ctx context.Context, p string, expect proto.Expect, src 
 	}
 	if err == nil && off != o.Size {
 		err = ErrSourceChanged
+	}
+	if err == nil && unhashed {
+		err = unchanged(src, &before)
 	}
 	var pe *proto.Error
 	if errors.As(err, &pe) {
