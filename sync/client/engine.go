@@ -209,9 +209,15 @@ func RunOnce(ctx context.Context, rc Remote, o Options) (Summary, error) {
 		localTree, remoteTree, ancestor = h.filter(localTree), h.filter(remoteTree), h.filter(ancestor)
 		sum.Skipped = len(lunk)
 	}
-	ig, err := ignoreRules(ctx, l, rc, o.RemotePath, localTree, remoteTree)
-	if err != nil {
-		return sum, err
+	// Sides alike (a re-sync with nothing changed) plan nothing whatever
+	// the ignore rules say (see core.Reconcile), so their files are not
+	// read: the rules stay empty.
+	agreed := localTree.Equal(remoteTree)
+	ig := &core.Ignore{}
+	if !agreed {
+		if ig, err = ignoreRules(ctx, l, rc, o.RemotePath, localTree, remoteTree); err != nil {
+			return sum, err
+		}
 	}
 	plan := core.Reconcile(ancestor, localTree, remoteTree, core.Options{Now: time.Now(),
 		LocalHost: o.LocalHost, RemoteHost: o.RemoteHost, Ignore: ig})
@@ -291,7 +297,7 @@ func RunOnce(ctx context.Context, rc Remote, o Options) (Summary, error) {
 	if len(tampered) > 0 {
 		return sum, tamperedError(tampered)
 	}
-	sum.Converged = x.failed == 0 && len(lunk) == 0 && ig.Apply(local2).Equal(ig.Apply(remote2)) &&
+	sum.Converged = x.failed == 0 && len(lunk) == 0 && (agreed || ig.Apply(local2).Equal(ig.Apply(remote2))) &&
 		x.verify(doneL, doneR, local2, remote2)
 	return sum, nil
 }
