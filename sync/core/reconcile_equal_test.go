@@ -61,3 +61,27 @@ func TestEqualSidesShortcut(t *testing.T) {
 		t.Errorf("Settle of equal sides: got %s, want local itself", treeString(got))
 	}
 }
+
+// TestRecordSame checks that Equal's record comparison is Same, path
+// included, for every pair of a set of entries that differ from each
+// other in one thing each (Same's fields, and the mtime Same ignores).
+func TestRecordSame(t *testing.T) {
+	es := []Entry{file(1), fileAt(1, 5), fileMode(1, 0o600), file(2),
+		{Kind: File, Mode: 0o644, Size: 101, MTime: 1000, Hash: Digest{1}},
+		dir(), dirMode(0o700), Entry{Kind: Dir, Mode: 0o755, MTime: 9},
+		link("t"), link("u"), Entry{Kind: Symlink, Target: "t", MTime: 3}}
+	for _, p := range []string{"a", "b"} {
+		for _, x := range es {
+			for _, y := range es {
+				rx, ry := newRecord("a", x), newRecord(p, y)
+				want := p == "a" && Same(x, y)
+				if got := rx.same(&ry); got != want {
+					t.Errorf("a=%v, %s=%v: same %v, want %v", x, p, y, got, want)
+				}
+				if got := mk(t, "a", x).Equal(mk(t, p, y)); got != want {
+					t.Errorf("trees a=%v, %s=%v: Equal %v, want %v", x, p, y, got, want)
+				}
+			}
+		}
+	}
+}
