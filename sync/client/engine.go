@@ -102,8 +102,14 @@ func RunOnce(ctx context.Context, rc Remote, o Options) (Summary, error) {
 		}
 		rc, hasher = sr, sealedHasher{key: o.Key, chunk: sr.chunk}
 	}
+	// A big run keeps its heap tight from the moment it is known to be
+	// big (see gcTuner); the ancestor loads without collections (see hold).
+	var gc gcTuner
+	defer gc.restore()
+	gc.hold()
 	statePath := StatePath(o.StateDir, o.Local, o.RemoteName)
 	st, ancestor, err := loadState(statePath, o.Local, o.RemoteName)
+	gc.grow(ancestor.Len())
 	clock.lap("load the last state")
 	if err != nil {
 		o.Logger.Warn("starting without the last sync state: nothing will be deleted this run", "err", err)
@@ -147,11 +153,6 @@ func RunOnce(ctx context.Context, rc Remote, o Options) (Summary, error) {
 			o.Logger.Info("removed the temporary files of interrupted runs", "files", n)
 		}
 	}
-	// A big run keeps its heap tight from the moment it is known to be
-	// big (see gcTuner).
-	var gc gcTuner
-	defer gc.restore()
-	gc.grow(ancestor.Len())
 	// Both snapshots at once.
 	lunk, runk := map[string]bool{}, map[string]bool{}
 	type listed struct {
