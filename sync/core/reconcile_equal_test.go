@@ -85,3 +85,38 @@ func TestRecordSame(t *testing.T) {
 		}
 	}
 }
+
+// TestShareStringsMixed checks ShareStrings on trees that interleave:
+// paths only one holds (before, between and after the other's, in
+// ComparePaths order, where "/" sorts first), a link whose target
+// differs: every key both hold is stored once afterwards, and no entry
+// changes (the link keeps its own target).
+func TestShareStringsMixed(t *testing.T) {
+	tPairs := []any{"0", file(1), "a", dir(), "a/b", file(2), "a/c", link("x"), "a-b", file(3), "m", file(4), "z", dir()}
+	uPairs := []any{"a", dir(), "a/a", file(5), "a/b", file(6), "a/c", link("y"), "a-b", file(3), "n", file(7), "z", dir(), "z/q", file(8)}
+	tr, u := mk(t, tPairs...), mk(t, uPairs...)
+	before := mk(t, tPairs...)
+	tr.ShareStrings(u)
+	if !tr.Identical(before) {
+		t.Fatalf("ShareStrings changed entries: %s, want %s", treeString(tr), treeString(before))
+	}
+	for i := range tr.recs {
+		k := tr.recs[i].key
+		for j := range u.recs {
+			if u.recs[j].key == k && unsafeStringData(k) != unsafeStringData(u.recs[j].key) {
+				t.Errorf("%q: held by both, stored twice", k)
+			}
+		}
+	}
+	for _, p := range []string{"a", "a/b", "a-b", "z"} {
+		i, _ := tr.index(p)
+		j, _ := u.index(p)
+		if unsafeStringData(tr.recs[i].key) != unsafeStringData(u.recs[j].key) {
+			t.Errorf("%q: not shared", p)
+		}
+	}
+	i, _ := tr.index("a/c")
+	if tr.recs[i].path() != "a/c" || tr.Lookup("a/c").Target != "x" {
+		t.Errorf("a/c: got %v, want the link to x kept", tr.Lookup("a/c"))
+	}
+}

@@ -265,6 +265,14 @@ func (t Tree) Identical(u Tree) bool {
 func (t Tree) ShareStrings(u Tree) {
 	i, j := 0, 0
 	for i < len(t.recs) && j < len(u.recs) {
+		if t.recs[i].key == u.recs[j].key {
+			// The common case, where ComparePaths is the slower way to
+			// find the same.
+			t.recs[i].key = u.recs[j].key
+			i++
+			j++
+			continue
+		}
 		switch c := ComparePaths(t.recs[i].path(), u.recs[j].path()); {
 		case c < 0:
 			i++
