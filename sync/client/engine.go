@@ -102,8 +102,14 @@ func RunOnce(ctx context.Context, rc Remote, o Options) (Summary, error) {
 		}
 		rc, hasher = sr, sealedHasher{key: o.Key, chunk: sr.chunk}
 	}
+	// A big run keeps its heap tight from the moment it is known to be
+	// big (see gcTuner); the ancestor loads without collections (see hold).
+	var gc gcTuner
+	defer gc.restore()
+	gc.hold()
 	statePath := StatePath(o.StateDir, o.Local, o.RemoteName)
 	st, ancestor, err := loadState(statePath, o.Local, o.RemoteName)
+	gc.grow(ancestor.Len())
 	clock.lap("load the last state")
 	if err != nil {
 		o.Logger.Warn("starting without the last sync state: nothing will be deleted this run", "err", err)
@@ -147,11 +153,6 @@ func RunOnce(ctx context.Context, rc Remote, o Options) (Summary, error) {
 			o.Logger.Info("removed the temporary files of interrupted runs", "files", n)
 		}
 	}
-	// A big run keeps its heap tight from the moment it is known to be
-	// big (see gcTuner).
-	var gc gcTuner
-	defer gc.restore()
-	gc.grow(ancestor.Len())
 	// Both snapshots at once.
 	lunk, runk := map[string]bool{}, map[string]bool{}
 	type listed struct {
@@ -214,9 +215,15 @@ func RunOnce(ctx context.Context, rc Remote, o Options) (Summary, error) {
 		localTree, remoteTree, ancestor = h.filter(localTree), h.filter(remoteTree), h.filter(ancestor)
 		sum.Skipped = len(lunk)
 	}
-	ig, err := ignoreRules(ctx, l, rc, o.RemotePath, localTree, remoteTree)
-	if err != nil {
-		return sum, err
+	// Sides alike (a re-sync with nothing changed) plan nothing whatever
+	// the ignore rules say (see core.Reconcile), so their files are not
+	// read: the rules stay empty.
+	agreed := localTree.Equal(remoteTree)
+	ig := &core.Ignore{}
+	if !agreed {
+		if ig, err = ignoreRules(ctx, l, rc, o.RemotePath, localTree, remoteTree); err != nil {
+			return sum, err
+		}
 	}
 	plan := core.Reconcile(ancestor, localTree, remoteTree, core.Options{Now: time.Now(),
 		LocalHost: o.LocalHost, RemoteHost: o.RemoteHost, Ignore: ig})
@@ -296,7 +303,7 @@ func RunOnce(ctx context.Context, rc Remote, o Options) (Summary, error) {
 	if len(tampered) > 0 {
 		return sum, tamperedError(tampered)
 	}
-	sum.Converged = x.failed == 0 && len(lunk) == 0 && ig.Apply(local2).Equal(ig.Apply(remote2)) &&
+	sum.Converged = x.failed == 0 && len(lunk) == 0 && (agreed || ig.Apply(local2).Equal(ig.Apply(remote2))) &&
 		x.verify(doneL, doneR, local2, remote2)
 	return sum, nil
 }

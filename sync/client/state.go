@@ -84,14 +84,19 @@ func StateDir() (string, error) {
 // nil); a damaged or foreign one is an error the caller reports before
 // going on without (which is safe: nothing is deleted without an ancestor).
 func loadState(path, local, remote string) (*state, core.Tree, error) {
-	b, err := os.ReadFile(path)
+	f, err := os.Open(path)
 	if errors.Is(err, os.ErrNotExist) {
 		return nil, core.Tree{}, nil
 	}
 	if err != nil {
 		return nil, core.Tree{}, fmt.Errorf("read the last sync state: %w", err)
 	}
-	s, t, err := decodeState(b)
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, core.Tree{}, fmt.Errorf("read the last sync state: %w", err)
+	}
+	s, t, err := decodeState(f, fi.Size())
 	if err != nil {
 		return nil, core.Tree{}, fmt.Errorf("read the last sync state %s: %w", path, err)
 	}

@@ -62,7 +62,15 @@ func (o *outcome) rec(s Side) int32 {
 //
 // Paths that opts.Ignore ignores are taken out of all three trees first,
 // so they are neither synced nor deleted.
+//
+// Sides that are Equal (a re-sync with nothing changed) get the empty
+// plan at the cost of one comparison: the rules act only where the sides
+// differ, whatever the ancestor says, and ignore rules take the same
+// paths out of both.
 func Reconcile(ancestor, local, remote Tree, opts Options) Plan {
+	if local.Equal(remote) {
+		return Plan{Local: Actions{side: Local, l: local, r: remote}, Remote: Actions{side: Remote, l: local, r: remote}}
+	}
 	givenL, givenR := local, remote
 	ancestor = opts.Ignore.Apply(ancestor)
 	local = opts.Ignore.Apply(local)

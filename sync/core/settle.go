@@ -13,6 +13,11 @@ package core
 // local itself (sharing its records) when the result is local, as after
 // every run that converged: no second copy of a 200,000-entry tree.
 func Settle(ancestor, local, remote Tree) Tree {
+	if local.Equal(remote) {
+		// Every path both sides hold, the Same: local, whatever the old
+		// ancestor said. One comparison rather than the three-way walk.
+		return local
+	}
 	a, l, r := ancestor.recs, local.recs, remote.recs
 	// out stays nil while the result so far is l[:n]; a difference makes
 	// it a copy of that prefix, with room for the longest input.

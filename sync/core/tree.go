@@ -41,6 +41,23 @@ func (r *record) entry() Entry {
 	return e
 }
 
+// same reports whether r and u hold one path with the Same data: Same
+// on the records as they are, since Equal compares whole trees with it on
+// every run (a link's target is part of its key; modes are stored as
+// permission bits only).
+func (r *record) same(u *record) bool {
+	if r.kind != u.kind || r.key != u.key {
+		return false
+	}
+	switch r.kind {
+	case File:
+		return r.size == u.size && r.hash == u.hash && r.mode == u.mode
+	case Dir:
+		return r.mode == u.mode
+	}
+	return true
+}
+
 func newRecord(p string, e Entry) record {
 	key := p
 	if e.Kind == Symlink {
@@ -220,7 +237,7 @@ func (t Tree) Equal(u Tree) bool {
 		return false
 	}
 	for i := range t.recs {
-		if t.recs[i].path() != u.recs[i].path() || !Same(t.recs[i].entry(), u.recs[i].entry()) {
+		if !t.recs[i].same(&u.recs[i]) {
 			return false
 		}
 	}
@@ -248,6 +265,14 @@ func (t Tree) Identical(u Tree) bool {
 func (t Tree) ShareStrings(u Tree) {
 	i, j := 0, 0
 	for i < len(t.recs) && j < len(u.recs) {
+		if t.recs[i].key == u.recs[j].key {
+			// The common case, where ComparePaths is the slower way to
+			// find the same.
+			t.recs[i].key = u.recs[j].key
+			i++
+			j++
+			continue
+		}
 		switch c := ComparePaths(t.recs[i].path(), u.recs[j].path()); {
 		case c < 0:
 			i++
