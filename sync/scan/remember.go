@@ -27,15 +27,7 @@ func Remember(f *os.File, hasher string, h [32]byte, window time.Duration) bool 
 	if before.mtime >= now-int64(window) {
 		return false
 	}
-	r := record{hasher: hasher, size: before.size, mtime: before.mtime, ino: before.ino, hash: h, written: now}
-	if err := unix.Fsetxattr(fd, XattrName, r.encode(), 0); err != nil {
-		return false
-	}
-	if err := unix.Fstat(fd, &st); err != nil || !keptAfterWrite(before, statOf(&st), r.written) {
-		unix.Fremovexattr(fd, XattrName)
-		return false
-	}
-	return true
+	return store(fd, hasher, h, before, now)
 }
 
 // Record caches h as the hash (by hasher) of the open file f, which the
@@ -56,11 +48,19 @@ func Record(f *os.File, hasher string, h [32]byte, before *unix.Stat_t, start in
 	if now := statOf(&st); !sameContent(b, now) || now.ino != b.ino || now.dev != b.dev || racy(b, start, window, false) {
 		return false
 	}
-	r := record{hasher: hasher, size: b.size, mtime: b.mtime, ino: b.ino, hash: h, written: time.Now().UnixNano()}
+	return store(fd, hasher, h, b, time.Now().UnixNano())
+}
+
+// store writes the record of h for the file fd, whose stat before is what
+// h was taken of, at written (ns), and takes it back if the file changed
+// meanwhile (keptAfterWrite). It reports whether the record stands.
+func store(fd int, hasher string, h [32]byte, before fileStat, written int64) bool {
+	r := record{hasher: hasher, size: before.size, mtime: before.mtime, ino: before.ino, hash: h, written: written}
 	if err := unix.Fsetxattr(fd, XattrName, r.encode(), 0); err != nil {
 		return false
 	}
-	if err := unix.Fstat(fd, &st); err != nil || !keptAfterWrite(b, statOf(&st), r.written) {
+	var st unix.Stat_t
+	if err := unix.Fstat(fd, &st); err != nil || !keptAfterWrite(before, statOf(&st), written) {
 		unix.Fremovexattr(fd, XattrName)
 		return false
 	}
