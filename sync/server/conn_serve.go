@@ -61,10 +61,10 @@ func (c *conn) touch() { c.lastUse.Store(time.Now().UnixNano()) }
 // root for every accepted connection: nc is the client's connection, ctl
 // the control socket to the parent, sign and dirtyConn the sockets to ask
 // it for host key signatures and changed directories, and setup the
-// parent's connSetup (its
-// stdin). It authenticates the client, drops to the user's uid, gid and
-// groups on every thread (refusing the connection if that fails in any
-// way), and serves SFTP sessions until the connection ends.
+// parent's connSetup (its stdin). It authenticates the client, drops to
+// the user's uid, gid and groups on every thread (refusing the connection
+// if that fails in any way), and serves its SFTP and sync sessions until
+// the connection ends.
 func ServeConn(nc, ctl, sign, dirtyConn net.Conn, setup io.Reader, accounts Accounts, log *slog.Logger) error {
 	var st connSetup
 	if err := json.NewDecoder(setup).Decode(&st); err != nil {
