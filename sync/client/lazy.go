@@ -51,26 +51,29 @@ var errUnhashed = errors.New("not hashed yet")
 type lazyHasher struct {
 	scan.Hasher
 	deferring atomic.Bool
+	deferred  atomic.Int64 // files left unread while deferring
 }
 
 func (h *lazyHasher) Hash(f *os.File) ([32]byte, error) {
 	if h.deferring.Load() {
+		h.deferred.Add(1)
 		return [32]byte{}, errUnhashed
 	}
 	return h.Hasher.Hash(f)
 }
 
 // snapshotLazy is snapshot with the files no cache has a hash for left
-// unhashed (zero: see above); lazy says whether it did so (not in an
-// encrypted folder, whose hashes are of the sealed files).
+// unhashed (zero: see above); lazy says whether it left any so (never in
+// an encrypted folder, whose hashes are of the sealed files): a re-sync
+// whose files all had cached hashes has nothing for hashPending to do.
 func (l *local) snapshotLazy(unknown map[string]bool, hint int, grow func(int)) (t core.Tree, lazy bool, err error) {
 	if l.lazy != nil {
+		l.lazy.deferred.Store(0)
 		l.lazy.deferring.Store(true)
 		defer l.lazy.deferring.Store(false)
-		lazy = true
 	}
 	t, _, err = l.snapshot(unknown, hint, grow)
-	return t, lazy, err
+	return t, l.lazy != nil && l.lazy.deferred.Load() > 0, err
 }
 
 // pending reports whether e is a file whose hash is to come.
