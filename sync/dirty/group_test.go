@@ -8,10 +8,13 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"simplecloud/internal/testutil"
 )
 
-// openGroup makes a real group marking the file system of a new temporary
-// directory, or skips without fanotify.
+// openGroup makes a real group marking a private tmpfs of the test's own
+// (on a shared file system, another process's hard link would count as
+// "everything changed"), or skips without fanotify.
 func openGroup(t *testing.T, maxDirs int) (*Group, [2]int32, string) {
 	t.Helper()
 	g, err := Open(maxDirs, nil)
@@ -19,7 +22,7 @@ func openGroup(t *testing.T, maxDirs int) (*Group, [2]int32, string) {
 		t.Skipf("no fanotify here: %v", err)
 	}
 	t.Cleanup(func() { g.Close() })
-	dir := t.TempDir()
+	dir := testutil.PrivateFS(t)
 	fd, err := unix.Open(dir, unix.O_PATH|unix.O_CLOEXEC, 0)
 	if err != nil {
 		t.Fatal(err)
