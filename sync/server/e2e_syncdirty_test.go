@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"simplecloud/internal/testutil"
 	"simplecloud/sync/proto"
 )
 
@@ -20,7 +21,14 @@ import (
 func TestSyncOracleSeesQuietChange(t *testing.T) {
 	needRoot(t, "ssh", "useradd")
 	u := newUser(t, "")
-	root := openDir(t)
+	// A tmpfs of its own: on the shared /tmp, another process's hard link
+	// would count as "everything changed" and no listing would reuse.
+	root := testutil.PrivateFS(t)
+	for p := filepath.Dir(root); p != filepath.Dir(filepath.Dir(filepath.Dir(root))); p = filepath.Dir(p) {
+		if err := os.Chmod(p, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
 	s := startServer(t, root, filepath.Join(t.TempDir(), "hk"), nil)
 	s.mustSFTP(t, u.name, u.key, "mkdir d\n")
 	home := filepath.Join(root, u.name)
