@@ -9,6 +9,7 @@ import (
 	"io"
 	"slices"
 	"strings"
+	"sync"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
@@ -48,6 +49,7 @@ type Index struct {
 	newTab []tableEntry
 	seen   int          // blocks that the old index had alike
 	buf    []byte       // the block being encoded
+	spmu   sync.Mutex   // the walker takes spares, the reporter gives them back
 	spare  []spareBlock // blocks finished, for block to reuse
 	failed bool         // writing failed: the new index is not to be used
 	err    error
@@ -259,11 +261,13 @@ func (ix *Index) block(dir string) ([]indexRec, []byte) {
 		return nil, nil
 	}
 	var sp spareBlock
+	ix.spmu.Lock()
 	if k := len(ix.spare); k > 0 {
 		// The last spare only: the spares are never more than the
-		// directories open in the walk.
+		// directories open in the walk and queued for the reporter.
 		sp, ix.spare = ix.spare[k-1], ix.spare[:k-1]
 	}
+	ix.spmu.Unlock()
 	b := sp.buf
 	if cap(b) < int(ref.length) {
 		b = make([]byte, ref.length)
@@ -340,7 +344,11 @@ func sameRec(a, b *indexRec) bool {
 // the last index's records of dir are not used after it.
 func (ix *Index) finishBlock(dir, handle string, b *nextBlock) {
 	if b.last != nil {
-		defer func() { ix.spare = append(ix.spare, spareBlock{recs: b.last, buf: b.buf}) }()
+		defer func() {
+			ix.spmu.Lock()
+			ix.spare = append(ix.spare, spareBlock{recs: b.last, buf: b.buf})
+			ix.spmu.Unlock()
+		}()
 	}
 	switch {
 	case b.differs:
