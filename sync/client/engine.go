@@ -108,6 +108,18 @@ func RunOnce(ctx context.Context, rc Remote, o Options) (Summary, error) {
 	defer gc.restore()
 	gc.hold()
 	statePath := StatePath(o.StateDir, o.Local, o.RemoteName)
+	// The local scan needs nothing of the last state but how many entries
+	// to expect, which the state file's header tells: in a folder that is
+	// there it starts at once, beside the state load and the connection
+	// (a new folder is made below, once the state allows, and scanned
+	// then). Until the checks below pass it only reads; a run they refuse
+	// stops it and waits for it. (The scan index it may have written by
+	// then is a cache that every scan checks against the files.)
+	lunk := map[string]bool{}
+	scanning, err := scanLocal(o, hasher, statePath, lunk, stateCount(statePath), gc.grow)
+	if err == nil {
+		defer scanning.close()
+	}
 	st, ancestor, err := loadState(statePath, o.Local, o.RemoteName)
 	gc.grow(ancestor.Len())
 	clock.lap("load the last state")
@@ -140,13 +152,14 @@ func RunOnce(ctx context.Context, rc Remote, o Options) (Summary, error) {
 		o.Logger.Warn("the folder is on another file system than at the last sync; merging without deleting anything (--force)", "folder", o.Local)
 		ancestor = core.Tree{}
 	}
-	l, err := openLocal(o.Local, hasher)
-	if err != nil {
-		return sum, err
+	if scanning == nil {
+		if scanning, err = scanLocal(o, hasher, statePath, lunk, ancestor.Len(), gc.grow); err != nil {
+			return sum, err
+		}
+		defer scanning.close()
 	}
-	defer l.close()
+	l := scanning.l
 	if !o.DryRun {
-		l.index = scan.DirIndex{Path: statePath + ".index"}
 		if n, err := l.cleanTemp(time.Now()); err != nil {
 			o.Logger.Warn("could not remove the temporary files of interrupted runs", "err", err)
 		} else if n > 0 {
@@ -154,7 +167,7 @@ func RunOnce(ctx context.Context, rc Remote, o Options) (Summary, error) {
 		}
 	}
 	// Both snapshots at once.
-	lunk, runk := map[string]bool{}, map[string]bool{}
+	runk := map[string]bool{}
 	type listed struct {
 		t   core.Tree
 		err error
@@ -174,7 +187,7 @@ func RunOnce(ctx context.Context, rc Remote, o Options) (Summary, error) {
 		rch <- listed{t, err}
 	}()
 	// Only the files the plan compares are hashed before it (lazy.go).
-	localTree, lazy, lerr := l.snapshotLazy(lunk, ancestor.Len(), gc.grow)
+	localTree, lazy, lerr := scanning.wait()
 	clock.lap("scan the local folder")
 	if !o.DryRun {
 		if n := l.cleanTemps(time.Now()); n > 0 {

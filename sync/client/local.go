@@ -10,6 +10,7 @@ import (
 	"path"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -45,6 +46,8 @@ type local struct {
 
 	tmu   sync.Mutex
 	temps []string // download temporary files the scans passed (cleanTemps)
+
+	stopped atomic.Bool // a scan under way is to end (localScan.stop)
 }
 
 // tmpDir holds downloads in progress in the local folder.
@@ -108,6 +111,9 @@ func (l *local) snapshot(unknown map[string]bool, hint int, grow func(int)) (cor
 	b.Grow(hint + hint/32) // within Build's slack (a 16th): no copy when the count is as last time
 	n := 0
 	sum, err := l.sc.WalkStored("", l.index, func(e *scan.Entry) error {
+		if l.stopped.Load() {
+			return errStopped
+		}
 		if n++; n%bigRun == 0 && grow != nil {
 			grow(n)
 		}

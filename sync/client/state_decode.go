@@ -9,6 +9,7 @@ import (
 	"hash"
 	"io"
 	"io/fs"
+	"os"
 	"unsafe"
 
 	"simplecloud/sync/core"
@@ -114,29 +115,71 @@ func (d *decoder) byte() byte {
 
 func (d *decoder) string() string { return string(d.bytes(d.uvarint())) }
 
-// decodeState checks and decodes an ancestor file of size bytes read from
-// r (see state).
-func decodeState(r io.Reader, size int64) (*state, core.Tree, error) {
+// newDecoder checks the magic and version of an ancestor file of size
+// bytes read from r and returns a decoder of its body, which it reads
+// through a window of the given size.
+func newDecoder(r io.Reader, size int64, window int) (*decoder, error) {
 	head := make([]byte, len(stateMagic)+1)
 	if size < int64(len(head))+sha256.Size {
-		return nil, core.Tree{}, errors.New("not a sync state file (or one of an older format)")
+		return nil, errors.New("not a sync state file (or one of an older format)")
 	}
 	if _, err := io.ReadFull(r, head); err != nil {
-		return nil, core.Tree{}, fmt.Errorf("read: %w", err)
+		return nil, fmt.Errorf("read: %w", err)
 	}
 	if string(head[:len(stateMagic)]) != stateMagic {
-		return nil, core.Tree{}, errors.New("not a sync state file (or one of an older format)")
+		return nil, errors.New("not a sync state file (or one of an older format)")
 	}
 	if v := head[len(stateMagic)]; v != stateVersion {
-		return nil, core.Tree{}, fmt.Errorf("format version %d, this simplecloud reads %d", v, stateVersion)
+		return nil, fmt.Errorf("format version %d, this simplecloud reads %d", v, stateVersion)
 	}
 	d := &decoder{r: r, left: size - int64(len(head)) - sha256.Size, buf: make([]byte, 0, window), h: sha256.New()}
 	d.h.Write(head)
+	return d, nil
+}
+
+// header decodes the state and the count of the entries that follow.
+func (d *decoder) header() (*state, uint64) {
 	s := &state{Local: d.string(), Remote: d.string()}
 	if fsb := d.bytes(16); fsb != nil {
 		s.FS = FSID{Dev: binary.BigEndian.Uint64(fsb), FSID: binary.BigEndian.Uint64(fsb[8:])}
 	}
-	t, err := d.entries()
+	return s, d.uvarint()
+}
+
+// stateCount returns the count of entries the header of the ancestor
+// file at path gives, 0 when there is none to read: how many entries
+// the local scan is to expect, read before the file is read and checked
+// (see RunOnce). Nothing but that sizing relies on it.
+func stateCount(path string) int {
+	f, err := os.Open(path)
+	if err != nil {
+		return 0
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return 0
+	}
+	d, err := newDecoder(f, fi.Size(), 4<<10)
+	if err != nil {
+		return 0
+	}
+	_, n := d.header()
+	if d.err != nil || n > uint64(d.left) {
+		return 0
+	}
+	return int(n)
+}
+
+// decodeState checks and decodes an ancestor file of size bytes read from
+// r (see state).
+func decodeState(r io.Reader, size int64) (*state, core.Tree, error) {
+	d, err := newDecoder(r, size, window)
+	if err != nil {
+		return nil, core.Tree{}, err
+	}
+	s, n := d.header()
+	t, err := d.entries(n)
 	if d.ioErr != nil {
 		return nil, core.Tree{}, d.err
 	}
@@ -162,9 +205,11 @@ func decodeState(r io.Reader, size int64) (*state, core.Tree, error) {
 	return s, t, nil
 }
 
-// entries decodes the ancestor's entries up to the checksum.
-func (d *decoder) entries() (core.Tree, error) {
-	n := d.uvarint()
+// entries decodes the ancestor's n entries up to the checksum.
+func (d *decoder) entries(n uint64) (core.Tree, error) {
+	if d.err != nil {
+		return core.Tree{}, d.err
+	}
 	if n > uint64(d.left) {
 		return core.Tree{}, fmt.Errorf("entry count %d larger than the file", n)
 	}

@@ -159,3 +159,38 @@ func TestFSIDSame(t *testing.T) {
 		}
 	}
 }
+
+// TestStateCount checks the count of entries read from a state file's
+// header alone, which sizes the local scan that starts before the file is
+// loaded: the tree's, with long paths in the header too; none for no
+// file, another format or a header cut short.
+func TestStateCount(t *testing.T) {
+	dir := t.TempDir()
+	long := "/" + strings.Repeat("x", 5000) // past the header's first read
+	for _, n := range []int{1, 5000} {
+		sp := filepath.Join(dir, fmt.Sprint(n))
+		if err := saveState(sp, &state{Local: long, Remote: "a@h:" + long}, bigTree(t, n)); err != nil {
+			t.Fatal(err)
+		}
+		if got := stateCount(sp); got != n {
+			t.Errorf("state of %d entries: count %d", n, got)
+		}
+	}
+	b, err := os.ReadFile(filepath.Join(dir, "1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cut := filepath.Join(dir, "cut")
+	other := filepath.Join(dir, "other")
+	if err := os.WriteFile(cut, b[:len(long)], 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(other, []byte(strings.Repeat("not a state file ", 10)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{cut, other, filepath.Join(dir, "none")} {
+		if got := stateCount(p); got != 0 {
+			t.Errorf("%s: count %d, want 0", filepath.Base(p), got)
+		}
+	}
+}

@@ -12,9 +12,11 @@
 // entered. Entries come in byte order of their paths ("a", "a-b", "a/x"),
 // so that sorted streams from both sides and the ancestor merge with a
 // plain string comparison. To sort, the scanner holds one directory's
-// names at a time along the current path (about 40 bytes per name), never
-// the tree; the caller decides what to keep of each Entry. Fifos, sockets
-// and devices are counted, not reported. A directory that cannot be read
+// names at a time along the current path (about 40 bytes per name), and
+// those of the few directories whose entries wait for the callback, never
+// the tree; the caller decides what to keep of each Entry. The callback
+// runs on the caller's goroutine while the walk goes on ahead of it (see
+// report.go). Fifos, sockets and devices are counted, not reported. A directory that cannot be read
 // is listed in Summary.Unscanned and the walk goes on: the caller must not
 // take anything below it as deleted. ".simplecloud" at the root is never
 // scanned.

@@ -80,9 +80,11 @@ type Options struct {
 	// when it is hashed for the hash to be cached (default 2s, enough for
 	// file systems that keep whole seconds). See the package doc.
 	RacyWindow time.Duration
-	// Workers is how many entries of a directory are made at once (stat,
-	// attribute read, hashing): the work is mostly system calls and reads,
-	// which run in parallel. Default: GOMAXPROCS, at most 4.
+	// Workers is how many files' entries are made at once (stat,
+	// attribute read, hashing), beside the walker, which lists the
+	// directories and makes their entries: the work is mostly system
+	// calls and reads, which run in parallel. One has the walker make
+	// every entry itself, in walk order. Default: GOMAXPROCS, at most 4.
 	Workers int
 	// Oracle, when set, tells which directories changed since the last
 	// walk with an index (WalkStored): the files of one that did not are

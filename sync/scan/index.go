@@ -9,6 +9,7 @@ import (
 	"io"
 	"slices"
 	"strings"
+	"sync"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
@@ -48,7 +49,8 @@ type Index struct {
 	newTab []tableEntry
 	seen   int          // blocks that the old index had alike
 	buf    []byte       // the block being encoded
-	spare  [][]indexRec // record arrays of blocks finished, for block to reuse
+	spmu   sync.Mutex   // the walker takes spares, the reporter gives them back
+	spare  []spareBlock // blocks finished, for block to reuse
 	failed bool         // writing failed: the new index is not to be used
 	err    error
 
@@ -84,6 +86,14 @@ func (r *indexRec) trusted(rootDev uint64) bool {
 // matches reports whether st is the stat r was recorded for.
 func (r *indexRec) matches(st fileStat) bool {
 	return r.size == st.size && r.mtime == st.mtime && r.ctime == st.ctime && r.ino == st.ino && r.dev == st.dev
+}
+
+// spareBlock is a block's buffers that the walk no longer uses: its
+// records, and the bytes it was read into, of which their names are
+// parts.
+type spareBlock struct {
+	recs []indexRec
+	buf  []byte
 }
 
 type blockRef struct {
@@ -242,33 +252,44 @@ func decodeTable(tb []byte, limit int64) (map[string]blockRef, error) {
 }
 
 // block returns the last index's records of the files of dir, in name
-// order; none when there is no such block or it is damaged.
-func (ix *Index) block(dir string) []indexRec {
+// order, and the bytes they were read into (their names are parts of
+// them), for finishBlock to take back; none when there is no such block
+// or it is damaged.
+func (ix *Index) block(dir string) ([]indexRec, []byte) {
 	ref, ok := ix.table[dir]
 	if !ok || ix.old == nil {
-		return nil
+		return nil, nil
 	}
-	b := make([]byte, ref.length)
-	if _, err := ix.old.ReadAt(b, ref.off); err != nil || crc32.Checksum(b, crcTable) != ref.crc {
-		return nil
-	}
-	var recs []indexRec
+	var sp spareBlock
+	ix.spmu.Lock()
 	if k := len(ix.spare); k > 0 {
 		// The last spare only: the spares are never more than the
-		// directories open in the walk.
-		recs, ix.spare = ix.spare[k-1][:0], ix.spare[:k-1]
+		// directories open in the walk and queued for the reporter.
+		sp, ix.spare = ix.spare[k-1], ix.spare[:k-1]
 	}
+	ix.spmu.Unlock()
+	b := sp.buf
+	if cap(b) < int(ref.length) {
+		b = make([]byte, ref.length)
+	}
+	b = b[:ref.length]
+	if _, err := ix.old.ReadAt(b, ref.off); err != nil || crc32.Checksum(b, crcTable) != ref.crc {
+		return nil, nil
+	}
+	recs := sp.recs[:0]
 	if cap(recs) < int(ref.count) {
 		recs = make([]indexRec, 0, ref.count)
 	}
-	// The names are parts of the block, which nothing writes to again:
-	// no copy of it, and no allocation a name.
+	// The names are parts of the block's bytes: no copy, and no
+	// allocation a name. The bytes are written to again only once
+	// finishBlock has taken them back, when the walk keeps none of the
+	// records: an Entry's path is the listing's, never an index name.
 	all := unsafe.String(unsafe.SliceData(b), len(b))
 	for off := 0; off < len(all); {
 		rest := b[off:]
 		n, k := binary.Uvarint(rest)
 		if k <= 0 || uint64(len(rest)-k) < n+recFixed {
-			return nil
+			return nil, nil
 		}
 		r := indexRec{name: all[off+k : off+k+int(n)], indexed: true}
 		f := rest[k+int(n):]
@@ -284,9 +305,9 @@ func (ix *Index) block(dir string) []indexRec {
 		recs = append(recs, r)
 	}
 	if len(recs) != int(ref.count) || !slices.IsSortedFunc(recs, func(a, b indexRec) int { return strings.Compare(a.name, b.name) }) {
-		return nil
+		return nil, nil
 	}
-	return recs
+	return recs, b
 }
 
 // nextBlock collects a directory's records for the next index. While
@@ -295,6 +316,7 @@ func (ix *Index) block(dir string) []indexRec {
 // block is kept without encoding it again.
 type nextBlock struct {
 	last    []indexRec // the last index's records of the directory
+	buf     []byte     // the bytes last's names are parts of
 	n       int        // how many of them the records so far are
 	own     []indexRec // the records, once one differs from last's
 	differs bool
@@ -322,7 +344,11 @@ func sameRec(a, b *indexRec) bool {
 // the last index's records of dir are not used after it.
 func (ix *Index) finishBlock(dir, handle string, b *nextBlock) {
 	if b.last != nil {
-		defer func() { ix.spare = append(ix.spare, b.last) }()
+		defer func() {
+			ix.spmu.Lock()
+			ix.spare = append(ix.spare, spareBlock{recs: b.last, buf: b.buf})
+			ix.spmu.Unlock()
+		}()
 	}
 	switch {
 	case b.differs:

@@ -28,7 +28,9 @@ const DefaultRacyWindow = 2 * time.Second
 
 // Scanner walks a tree below a root. It is not safe for concurrent use;
 // a server or client runs one per tree and scans with it in turn. Within a
-// walk it looks at up to Options.Workers entries of a directory at once.
+// walk it makes up to Options.Workers files' entries at once, while it
+// lists the directories ahead of them and the callback takes those made
+// (see report.go).
 // It remembers, for its life, the file systems that refused the hash cache
 // (ENOTSUP, EROFS, ...), so that it does not try every file of them again;
 // a new Scanner tries again.
@@ -37,9 +39,22 @@ type Scanner struct {
 	opt     Options
 	log     *slog.Logger
 	buf     []byte    // getdents buffer
-	workers []*worker // workers[0] also serves single entries
+	workers []*worker // workers[0] is the walker's and serves single entries; the rest the pool's
 	sum     Summary
-	ix      *Index // the index of the walk under way, if any
+	ix      *Index    // the index of the walk under way, if any
+	rep     *reporter // the walk under way's (see report)
+	pool    *pool     // the walk under way's, nil with one worker
+	free    chan []result
+
+	// A directory's listing and entries are made in buffers that the
+	// reporter hands back once the walk is done with them (freeItems,
+	// free), and its names read through one kept for all (names, ends):
+	// a walk allocates a directory only the paths it hands out. At
+	// 100,000 files these buffers were 40 of the 64 MB a client's
+	// re-sync allocated, and a collection every few hundred directories.
+	freeItems chan []item
+	names     []byte
+	ends      []listed
 
 	mu      sync.Mutex
 	cacheNo map[uint64]string // file systems (st_dev) without the cache, and why
@@ -78,9 +93,15 @@ func New(root *rootfs.Root, opt Options) *Scanner {
 	}
 	s := &Scanner{
 		root: root, opt: opt, log: log.With("component", "scan"),
-		buf: make([]byte, 32<<10), cacheNo: map[uint64]string{},
+		buf: make([]byte, 32<<10), cacheNo: map[uint64]string{}, free: make(chan []result, queued),
+		freeItems: make(chan []item, queued),
 	}
-	for range opt.Workers {
+	// The walker's own, then the pool's (see report).
+	n := opt.Workers + 1
+	if opt.Workers == 1 {
+		n = 1
+	}
+	for range n {
 		s.workers = append(s.workers, &worker{s: s, xbuf: make([]byte, 256)})
 	}
 	return s
@@ -149,8 +170,7 @@ func (s *Scanner) walk(p string, fn func(*Entry) error) error {
 		if err != nil {
 			return err
 		}
-		defer d.Close()
-		return s.walkDir(d, "", fn)
+		return s.report(fn, func() error { return s.walkDir(d, "") }) // which closes d
 	}
 	parent, base := path.Split(rel)
 	d, err := s.root.OpenDir("/" + parent)
@@ -174,7 +194,7 @@ func (s *Scanner) walk(p string, fn func(*Entry) error) error {
 		}
 	}
 	if ok && e.Kind == Dir {
-		return s.walkSub(d, item{name: base, ino: e.Ino, sub: true}, rel, fn)
+		return s.report(fn, func() error { return s.walkSub(d, item{name: base, ino: e.Ino, sub: true}, rel) })
 	}
 	return nil
 }
@@ -273,29 +293,33 @@ func compareItems(a, b item) int {
 // Compare orders paths as a walk reports them: by their bytes.
 func Compare(a, b string) int { return strings.Compare(a, b) }
 
+// listed is one name of a directory as read: the end of its path in the
+// listing's bytes, and its type.
+type listed struct {
+	end int
+	typ rootfs.DirentType
+}
+
 // list reads directory d (at dir, "" for the root, else ending in "/"),
-// leaves out what is excluded and returns its items in walk order.
+// leaves out what is excluded and returns its items in walk order, in
+// items (emptied first).
 //
 // The paths of a directory's entries are made as one string, of which
 // each item's path and name are parts: one allocation per directory, not
 // two per entry (a name, then its path), and no more memory held, since
 // whoever keeps an entry keeps its path, and the names are within them.
-func (s *Scanner) list(d *rootfs.Dir, dir string) ([]item, error) {
-	type listed struct {
-		end int // of the path in the listing's bytes
-		typ rootfs.DirentType
-	}
-	var buf []byte
-	var ls []listed
+func (s *Scanner) list(d *rootfs.Dir, dir string, items []item) ([]item, error) {
+	buf, ls := s.names[:0], s.ends[:0]
 	err := d.ReadNames(s.buf, func(b []byte, typ rootfs.DirentType) {
 		buf = append(append(buf, dir...), b...)
 		ls = append(ls, listed{end: len(buf), typ: typ})
 	})
+	s.names, s.ends = buf, ls
 	if err != nil {
 		return nil, err
 	}
 	all := string(buf)
-	items := make([]item, 0, len(ls)+len(ls)/8)
+	items = slices.Grow(items[:0], len(ls)+len(ls)/8)
 	start := 0
 	for _, l := range ls {
 		p := all[start:l.end]
@@ -319,167 +343,6 @@ func (s *Scanner) list(d *rootfs.Dir, dir string) ([]item, error) {
 	}
 	slices.SortFunc(items, compareItems)
 	return items, nil
-}
-
-// chunk is how many items of a directory the workers make entries of
-// together before they are reported.
-const chunk = 128
-
-// result is the entry made for one item.
-type result struct {
-	e     Entry
-	ok    bool
-	lost  *PathError
-	known *indexRec // the index's record of the item, for its worker
-	rec   indexRec  // what the next index records, when rec.remembered
-}
-
-// walkDir reports the contents of d, the directory at dir ("" for the
-// root): in chunks, whose entries the workers make at once, then reported
-// in order; subtrees are walked in between, in their place.
-func (s *Scanner) walkDir(d *rootfs.Dir, dir string, fn func(*Entry) error) error {
-	prefix := dir
-	if dir != "" {
-		prefix += "/"
-	}
-	items, err := s.list(d, prefix)
-	if err != nil {
-		s.unscanned(dir, err)
-		return nil
-	}
-	res := make([]result, min(len(items), chunk))
-	var known []indexRec // the last index's records of dir
-	var next nextBlock   // this walk's
-	trust := false       // the files' records may stand for their stat
-	if s.ix != nil {
-		var handle string
-		if s.ix.oracle {
-			handle, trust = s.dirTrust(d, dir)
-		}
-		known = s.ix.block(dir)
-		next.last = known
-		defer func() { s.ix.finishBlock(dir, handle, &next) }()
-	}
-	for lo := 0; lo < len(items); lo += chunk {
-		part := items[lo:min(lo+chunk, len(items))]
-		known = hint(known, part, res)
-		s.make(d, part, res, trust)
-		for i := range part {
-			it := &part[i]
-			if it.sub {
-				if it.skip {
-					continue
-				}
-				if err := s.walkSub(d, *it, it.path, fn); err != nil {
-					return err
-				}
-				continue
-			}
-			r := &res[i]
-			if r.lost != nil {
-				s.sum.Unscanned = append(s.sum.Unscanned, *r.lost)
-			}
-			if it.typ == unix.DT_DIR {
-				// The subtree item comes later; tell it what was reported.
-				rest := items[lo+i:]
-				j, found := slices.BinarySearchFunc(rest, item{name: it.name, sub: true}, compareItems)
-				if found {
-					rest[j].skip, rest[j].ino = !r.ok || r.e.Kind != Dir, r.e.Ino
-				}
-			}
-			if r.ok {
-				if err := fn(&r.e); err != nil {
-					return err
-				}
-			}
-			if r.rec.remembered {
-				next.add(&r.rec)
-			}
-			*r = result{}
-		}
-	}
-	return nil
-}
-
-// hint gives each file item of part its record in known (the rest of a
-// directory's records from the last index, in name order) and returns the
-// records after the part's last file. Non-subtree items come in name
-// order, so one pass merges them.
-func hint(known []indexRec, part []item, res []result) []indexRec {
-	for i := range part {
-		it := &part[i]
-		if it.sub || len(known) == 0 {
-			continue
-		}
-		for len(known) > 0 && known[0].name < it.name {
-			known = known[1:]
-		}
-		if len(known) > 0 && known[0].name == it.name {
-			res[i].known = &known[0]
-			known = known[1:]
-		}
-	}
-	return known
-}
-
-// make fills res with the entries of the items in part (subtree items
-// left out), with all workers at once when there are enough. trust says
-// the files' index records may stand for their stat (see dirTrust).
-func (s *Scanner) make(d *rootfs.Dir, part []item, res []result, trust bool) {
-	for _, w := range s.workers {
-		w.trust = trust
-	}
-	run := func(w *worker, k int) {
-		for i := k; i < len(part); i += len(s.workers) {
-			it := &part[i]
-			if it.sub {
-				continue
-			}
-			w.known = res[i].known
-			res[i].e, res[i].ok = w.entry(d, it.name, it.path, it.typ)
-			res[i].lost, res[i].rec = w.lostErr, w.rec
-		}
-	}
-	// A trusted directory's files mostly cost no system call: not worth
-	// the goroutines.
-	if len(part) < 8 || len(s.workers) == 1 || trust {
-		w := s.workers[0]
-		for i := range part {
-			if !part[i].sub {
-				w.known = res[i].known
-				res[i].e, res[i].ok = w.entry(d, part[i].name, part[i].path, part[i].typ)
-				res[i].lost, res[i].rec = w.lostErr, w.rec
-			}
-		}
-		return
-	}
-	var wg sync.WaitGroup
-	for k, w := range s.workers {
-		wg.Go(func() { run(w, k) })
-	}
-	wg.Wait()
-}
-
-// walkSub enters the subdirectory it of d (reported as a directory with
-// inode it.ino) and walks it; a directory that is no longer the one
-// reported, or no longer a directory, is Unscanned.
-func (s *Scanner) walkSub(d *rootfs.Dir, it item, p string, fn func(*Entry) error) error {
-	sd, err := d.OpenDir(it.name)
-	if err != nil {
-		s.unscanned(p, err)
-		return nil
-	}
-	defer sd.Close()
-	st, err := sd.Stat()
-	if err != nil {
-		s.unscanned(p, err)
-		return nil
-	}
-	if st.Ino != it.ino {
-		s.unscanned(p, errChanged)
-		return nil
-	}
-	return s.walkDir(sd, p, fn)
 }
 
 func (s *Scanner) unscanned(p string, err error) {

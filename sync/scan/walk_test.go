@@ -198,10 +198,24 @@ func TestExclude(t *testing.T) {
 	}
 }
 
+// hooked hashes as sha does, first running hook with the name of the
+// file it hashes: the tests' way to change the tree at a known point of
+// the walker's, which runs ahead of the callback.
+type hooked struct {
+	sha
+	hook func(name string)
+}
+
+func (h hooked) Hash(f *os.File) ([32]byte, error) {
+	h.hook(filepath.Base(f.Name()))
+	return h.sha.Hash(f)
+}
+
 // TestSymlinkSwapDuringWalk replaces a directory by a link to a directory
 // outside the root (and, second, by another directory) after the walk
-// reported it and before it enters it: nothing outside is reported, the
-// subtree is Unscanned.
+// made its entry and before it enters it (while it hashes the next file,
+// with one worker): nothing outside is reported, the subtree is
+// Unscanned.
 func TestSymlinkSwapDuringWalk(t *testing.T) {
 	outside := t.TempDir()
 	tree(t, outside, map[string]string{"secret": "s"})
@@ -209,21 +223,22 @@ func TestSymlinkSwapDuringWalk(t *testing.T) {
 		t.Run(swap, func(t *testing.T) {
 			dir := t.TempDir()
 			tree(t, dir, map[string]string{"sub/f": "1", "sub-after": "2"})
-			s := newScanner(t, dir, Options{})
-			var got []Entry
-			sum, err := s.Walk("", func(e *Entry) error {
-				got = append(got, *e)
-				if e.Path != "sub" {
-					return nil
+			var swapErr error
+			s := newScanner(t, dir, Options{Workers: 1, NoCache: true, Hasher: hooked{hook: func(name string) {
+				if name != "sub-after" {
+					return
 				}
-				must(t, os.Rename(filepath.Join(dir, "sub"), filepath.Join(dir, "old")))
-				if swap == "link" {
-					return os.Symlink(outside, filepath.Join(dir, "sub"))
+				swapErr = os.Rename(filepath.Join(dir, "sub"), filepath.Join(dir, "old"))
+				if swapErr == nil && swap == "link" {
+					swapErr = os.Symlink(outside, filepath.Join(dir, "sub"))
+				} else if swapErr == nil {
+					if swapErr = os.Mkdir(filepath.Join(dir, "sub"), 0o755); swapErr == nil {
+						swapErr = os.WriteFile(filepath.Join(dir, "sub/secret"), []byte("other"), 0o644)
+					}
 				}
-				tree(t, dir, map[string]string{"sub/secret": "other"})
-				return nil
-			})
-			must(t, err)
+			}}})
+			got, sum := walk(t, s, "")
+			must(t, swapErr)
 			if want := "sub sub-after"; paths(got) != want {
 				t.Errorf("got %q, want %q", paths(got), want)
 			}
@@ -284,9 +299,10 @@ func TestWalkChunks(t *testing.T) {
 }
 
 // TestDirBecomesFile replaces a listed directory by a file before its
-// entry is made (it lies in a later chunk than the entry whose report does
-// the swap): it is reported as the file, and its subtree is neither walked
-// nor called Unscanned.
+// entry is made (it lies in a later chunk than the file whose hashing does
+// the swap; with one worker the walker makes every entry, in order): it
+// is reported as the file, and its subtree is neither walked nor called
+// Unscanned.
 func TestDirBecomesFile(t *testing.T) {
 	dir := t.TempDir()
 	spec := map[string]string{"z/in": "x"}
@@ -294,17 +310,16 @@ func TestDirBecomesFile(t *testing.T) {
 		spec[fmt.Sprintf("a%03d", i)] = ""
 	}
 	tree(t, dir, spec)
-	s := newScanner(t, dir, Options{})
-	var got []Entry
-	sum, err := s.Walk("", func(e *Entry) error {
-		got = append(got, *e)
-		if e.Path == "a000" {
-			must(t, os.RemoveAll(filepath.Join(dir, "z")))
-			must(t, os.WriteFile(filepath.Join(dir, "z"), []byte("now a file"), 0o644))
+	var swapErr error
+	s := newScanner(t, dir, Options{Workers: 1, NoCache: true, Hasher: hooked{hook: func(name string) {
+		if name == "a000" {
+			if swapErr = os.RemoveAll(filepath.Join(dir, "z")); swapErr == nil {
+				swapErr = os.WriteFile(filepath.Join(dir, "z"), []byte("now a file"), 0o644)
+			}
 		}
-		return nil
-	})
-	must(t, err)
+	}}})
+	got, sum := walk(t, s, "")
+	must(t, swapErr)
 	last := got[len(got)-1]
 	if last.Path != "z" || last.Kind != File || len(sum.Unscanned) != 0 || len(got) != chunk+11 {
 		t.Errorf("got %d entries ending in %s (%v), unscanned %v; want %d ending in the file z, none unscanned",
