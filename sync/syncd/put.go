@@ -131,6 +131,7 @@ func (s *session) put(r *request, m *proto.Put) (err error) {
 			return context.Canceled
 		case *proto.Data:
 			err = u.data(m)
+			m.Release() // data keeps nothing of it
 		case *proto.Copy:
 			err = u.copy(m)
 		case *proto.Commit:
@@ -308,6 +309,7 @@ func (u *upload) drain(in <-chan proto.Frame) {
 			switch m := f.Msg.(type) {
 			case *proto.Data:
 				err = u.data(m)
+				m.Release()
 			case *proto.Copy:
 				err = u.copy(m)
 			default:
