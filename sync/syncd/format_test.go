@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"simplecloud/sync/proto"
+	"simplecloud/sync/scan"
 )
 
 // sealedBytes makes a sealed file's bytes (made-up ids and payloads: the
@@ -83,4 +84,14 @@ func TestSealedFolder(t *testing.T) {
 	}
 	// The marker itself is plain.
 	p.mustDone(&proto.Delete{Path: "Vault/" + proto.KeyMarker, Expect: proto.Expect{Kind: proto.KindFile, Hash: hashOf([]byte("simplecloud folder key v1\n"))}})
+}
+
+// TestHasherTagsDiffer: the hash cache tells the folder formats' hashers
+// apart, so a plain hash cached for a file is never taken for its sealed
+// one (sync/scan keeps 3 bytes of the hasher's name).
+func TestHasherTagsDiffer(t *testing.T) {
+	plain, sealed := proto.FormatPlain.Hasher().Name(), proto.FormatSealed.Hasher().Name()
+	if scan.HasherTag(plain) == scan.HasherTag(sealed) {
+		t.Errorf("%q and %q have one tag", plain, sealed)
+	}
 }
