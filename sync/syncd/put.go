@@ -31,6 +31,7 @@ type upload struct {
 	format proto.Format
 	base   *os.File // the file being replaced, for Copy
 	wb     writeback
+	es     earlySync
 	// dw writes the bytes past directFrom (see direct.go); buffered is
 	// set once the upload is to use the page cache to its end.
 	dw       *directWriter
@@ -231,12 +232,14 @@ func (u *upload) write(b []byte) error {
 		}
 		u.h.Write(b)
 		u.off += int64(len(b))
+		u.es.advance(u.f, u.off)
 		return nil
 	}
 	n, err := u.f.WriteAt(b, u.off)
 	u.h.Write(b[:n])
 	u.off += int64(n)
 	u.wb.advance(u.f, u.off)
+	u.es.advance(u.f, u.off)
 	return err
 }
 
