@@ -69,15 +69,22 @@ func (c *Conn) Send(id uint32, final bool, m Message) error {
 // Recv reads the next frame. It returns io.EOF when the peer closed the
 // stream between frames, and an error wrapping ErrFrame for a frame that
 // breaks the protocol, after which the connection is unusable. A Data
-// message's Bytes belong to the caller.
+// message's Bytes belong to the caller, who may give them back for reuse
+// with Data.Release.
 func (c *Conn) Recv() (Frame, error) {
-	h, body, err := readFrame(c.r)
+	h, body, pooled, err := readFrame(c.r)
 	if err != nil {
 		return Frame{}, err
 	}
 	m, err := decodeBody(h.typ, body)
 	if err != nil {
+		if pooled != nil {
+			dataBufs.Put(pooled)
+		}
 		return Frame{}, err
+	}
+	if d, ok := m.(*Data); ok {
+		d.pooled = pooled
 	}
 	if h.flags&^FlagFinal != 0 {
 		return Frame{}, fmt.Errorf("%w: unknown flags %#x", ErrFrame, h.flags)

@@ -33,6 +33,18 @@ type Copy struct {
 type Data struct {
 	Offset uint64
 	Bytes  []byte
+	pooled *[]byte // Bytes's buffer, from dataBufs (see readFrame)
+}
+
+// Release gives the buffer of a received Data back for a later frame:
+// its Bytes must not be used after, by anyone. It does nothing for a Data
+// that was not received, or whose buffer was not pooled; a Data never
+// released is collected as any other value.
+func (d *Data) Release() {
+	if d.pooled != nil {
+		dataBufs.Put(d.pooled)
+		d.pooled, d.Bytes = nil, nil
+	}
 }
 
 // Commit ends an upload: the server checks that the bytes it holds have

@@ -10,31 +10,45 @@ import (
 )
 
 func TestRecordRoundTrip(t *testing.T) {
-	r := record{hasher: "sha256", size: 42, mtime: -5, ino: 1 << 40, written: 1700000000123456789}
+	r := record{tag: HasherTag("sha256"), size: maxRecordSize, mtime: -5, ino: 1 << 60, written: 1700000000123000000}
 	r.hash[0], r.hash[31] = 1, 2
-	b := r.encode()
+	b, ok := r.encode()
+	if !ok || len(b) != recordLen {
+		t.Fatalf("encode: %d bytes, %v", len(b), ok)
+	}
 	got, err := decodeRecord(b)
 	if err != nil || got != r {
 		t.Errorf("decode(encode(r)): got %+v, %v; want %+v", got, err, r)
 	}
 	bad := map[string][]byte{
-		"empty":       nil,
-		"version":     append([]byte{9}, b[1:]...),
-		"short":       b[:len(b)-1],
-		"long":        append(bytes.Clone(b), 0),
-		"name length": append([]byte{recordVersion, 200}, b[2:]...),
+		"empty":   nil,
+		"version": append([]byte{1}, b[1:]...),
+		"short":   b[:len(b)-1],
+		"long":    append(bytes.Clone(b), 0),
 	}
 	for name, in := range bad {
 		if _, err := decodeRecord(in); !errors.Is(err, errRecord) {
 			t.Errorf("decode %s: got %v, want errRecord", name, err)
 		}
 	}
+	for name, r := range map[string]record{
+		"size past 48 bits":   {size: maxRecordSize + 1},
+		"negative size":       {size: -1},
+		"written before 1970": {written: -int64(time.Millisecond)},
+	} {
+		if _, ok := r.encode(); ok {
+			t.Errorf("encode %s: a record that does not fit was encoded", name)
+		}
+	}
+	if HasherTag("a") == HasherTag("b") {
+		t.Error("two hashers with one tag")
+	}
 }
 
 func TestRecordValid(t *testing.T) {
 	const w = int64(1_000_000_000_000)
 	slack := int64(ctimeSlack)
-	r := record{hasher: "h", size: 10, mtime: 500, ino: 7, written: w}
+	r := record{tag: HasherTag("h"), size: 10, mtime: 500, ino: 7, written: w}
 	st := fileStat{size: 10, mtime: 500, ino: 7, ctime: w + 1000}
 	now := w + int64(time.Hour)
 	tests := []struct {
@@ -45,7 +59,7 @@ func TestRecordValid(t *testing.T) {
 		{"unchanged", func(*record, *fileStat, *int64) {}, true},
 		{"ctime at the limit", func(_ *record, st *fileStat, _ *int64) { st.ctime = w + slack }, true},
 		{"ctime before the write", func(_ *record, st *fileStat, _ *int64) { st.ctime = w - 1 }, true},
-		{"other hasher", func(r *record, _ *fileStat, _ *int64) { r.hasher = "h2" }, false},
+		{"other hasher", func(r *record, _ *fileStat, _ *int64) { r.tag = HasherTag("h2") }, false},
 		{"size", func(_ *record, st *fileStat, _ *int64) { st.size = 11 }, false},
 		{"mtime", func(_ *record, st *fileStat, _ *int64) { st.mtime = 501 }, false},
 		{"inode (a copy with its attributes)", func(_ *record, st *fileStat, _ *int64) { st.ino = 8 }, false},

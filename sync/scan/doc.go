@@ -23,12 +23,13 @@
 //
 // # Hash cache
 //
-// A file's hash is cached in its extended attribute user.simplecloud.hash
-// (see record), with the hasher's name, the size, mtime (ns) and inode it
-// was computed for, and the time W read just before the attribute was set.
-// A cached hash is used only if the name, size, mtime and inode match and
-// the file's ctime is at most W+10ms. ctime cannot be stored as it is,
-// since setting the attribute sets it; but every change of content, size or
+// A file's hash is cached in its extended attribute user.sc.hash (see
+// record; 64 bytes, which ext4 keeps inside the inode), with a tag of the
+// hasher's name, the size, mtime (ns) and inode it was computed for, and
+// the time W read just before the attribute was set (whole ms, rounded
+// down). A cached hash is used only if the tag, size, mtime and inode
+// match and the file's ctime is at most W+10ms. ctime cannot be stored as
+// it is, since setting the attribute sets it; but every change of content, size or
 // mtime (write, truncate, utimes: also "touch -d" setting an old mtime back
 // after a same-size rewrite) sets ctime to the current time, so any such
 // change made after W+10ms leaves a ctime past the limit. When storing, the

@@ -186,7 +186,7 @@ func (w *worker) hash(f *os.File, st *unix.Stat_t, e *Entry, cache, ours bool) {
 	e.Hash = h
 	w.remember(path.Base(e.Path), before, h, start, false)
 	if cache && !racy(before, start, w.s.opt.RacyWindow, ours) {
-		w.store(f, after, record{hasher: w.s.opt.Hasher.Name(), size: after.size, mtime: after.mtime, ino: after.ino, hash: h})
+		w.store(f, after, h)
 	}
 }
 
@@ -218,26 +218,23 @@ func (w *worker) load(d *rootfs.Dir, name string, dev uint64) (record, bool) {
 	return r, err == nil
 }
 
-// store writes r, with the current time as its write time, to f, whose
-// stat is st, and takes it back off when the stat after the write shows
-// more than the write's own ctime change.
-func (w *worker) store(f *os.File, st fileStat, r record) {
-	fd := int(f.Fd())
-	r.written = time.Now().UnixNano()
+// store caches hash for f, whose stat is st (see the package function
+// store), and keeps the ctime its write set for the index.
+func (w *worker) store(f *os.File, st fileStat, hash [32]byte) {
 	w.xattrs++
-	if err := unix.Fsetxattr(fd, XattrName, r.encode(), 0); err != nil {
-		if cacheOff(err) {
-			w.s.cacheOff(st.dev, err)
+	after, ok, err := store(int(f.Fd()), w.s.opt.Hasher.Name(), hash, st, true)
+	if err != nil && cacheOff(err) {
+		w.s.cacheOff(st.dev, err)
+	}
+	if !ok {
+		if err == nil {
+			// Taken back (the file changed meanwhile) or too large to
+			// record: the index must not keep the hash either.
+			w.rec.remembered = false
 		}
 		return
 	}
-	var st3 unix.Stat_t
-	if err := unix.Fstat(fd, &st3); err != nil || !keptAfterWrite(st, statOf(&st3), r.written) {
-		unix.Fremovexattr(fd, XattrName)
-		w.rec.remembered = false
-		return
-	}
-	w.rec.ctime = st3.Ctim.Nano() // the attribute's own, which the next walk sees
+	w.rec.ctime = after.Ctim.Nano() // the attribute's own, which the next walk sees
 	w.sum.CacheStored++
 }
 

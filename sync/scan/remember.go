@@ -23,11 +23,11 @@ func Remember(f *os.File, hasher string, h [32]byte, window time.Duration) bool 
 		return false
 	}
 	before := statOf(&st)
-	now := time.Now().UnixNano()
-	if before.mtime >= now-int64(window) {
+	if before.mtime >= time.Now().UnixNano()-int64(window) {
 		return false
 	}
-	return store(fd, hasher, h, before, now)
+	_, ok, _ := store(fd, hasher, h, before, false) // a file of the caller's own: no old record
+	return ok
 }
 
 // Record caches h as the hash (by hasher) of the open file f, which the
@@ -48,21 +48,33 @@ func Record(f *os.File, hasher string, h [32]byte, before *unix.Stat_t, start in
 	if now := statOf(&st); !sameContent(b, now) || now.ino != b.ino || now.dev != b.dev || racy(b, start, window, false) {
 		return false
 	}
-	return store(fd, hasher, h, b, time.Now().UnixNano())
+	_, ok, _ := store(fd, hasher, h, b, true)
+	return ok
 }
 
 // store writes the record of h for the file fd, whose stat before is what
-// h was taken of, at written (ns), and takes it back if the file changed
-// meanwhile (keptAfterWrite). It reports whether the record stands.
-func store(fd int, hasher string, h [32]byte, before fileStat, written int64) bool {
-	r := record{hasher: hasher, size: before.size, mtime: before.mtime, ino: before.ino, hash: h, written: written}
-	if err := unix.Fsetxattr(fd, XattrName, r.encode(), 0); err != nil {
-		return false
+// h was taken of, and takes it back if the file changed meanwhile
+// (keptAfterWrite). A file that may carry a version 1 record (dropOld:
+// any but one the caller has just made) loses it first. It reports
+// whether the record stands, with the stat after the write, and the
+// attribute write's error.
+func store(fd int, hasher string, h [32]byte, before fileStat, dropOld bool) (after unix.Stat_t, ok bool, err error) {
+	if dropOld {
+		// ENODATA nearly always, which costs about what a read that finds
+		// nothing would (2-3 us here).
+		unix.Fremovexattr(fd, oldXattrName)
 	}
-	var st unix.Stat_t
-	if err := unix.Fstat(fd, &st); err != nil || !keptAfterWrite(before, statOf(&st), written) {
+	r := record{tag: HasherTag(hasher), size: before.size, mtime: before.mtime, ino: before.ino, hash: h, written: writtenNow()}
+	b, fits := r.encode()
+	if !fits {
+		return after, false, nil
+	}
+	if err := unix.Fsetxattr(fd, XattrName, b, 0); err != nil {
+		return after, false, err
+	}
+	if err := unix.Fstat(fd, &after); err != nil || !keptAfterWrite(before, statOf(&after), r.written) {
 		unix.Fremovexattr(fd, XattrName)
-		return false
+		return after, false, nil
 	}
-	return true
+	return after, true, nil
 }

@@ -105,3 +105,45 @@ func TestRecord(t *testing.T) {
 		}
 	}
 }
+
+// TestRecordInInode: a record takes no block of its own where the file
+// system keeps small attributes in the inode (ext4 with 256-byte inodes,
+// as mkfs makes them), and storing one removes a version 1 record, which
+// took a block.
+func TestRecordInInode(t *testing.T) {
+	dir := t.TempDir()
+	blocks := func(f *os.File) int64 {
+		var st unix.Stat_t
+		must(t, unix.Fstat(int(f.Fd()), &st))
+		return st.Blocks
+	}
+	probe, err := os.Create(filepath.Join(dir, "probe"))
+	must(t, err)
+	defer probe.Close()
+	if err := unix.Fsetxattr(int(probe.Fd()), "user.x", []byte("x"), 0); err != nil {
+		t.Skipf("no user attributes here: %v", err)
+	}
+	if blocks(probe) != 0 {
+		t.Skip("this file system keeps no attribute in the inode")
+	}
+	f, err := os.Create(filepath.Join(dir, "f"))
+	must(t, err)
+	defer f.Close()
+	// A version 1 record: 98 bytes, which take a block.
+	must(t, unix.Fsetxattr(int(f.Fd()), oldXattrName, make([]byte, 98), 0))
+	if blocks(f) == 0 {
+		t.Skip("this file system keeps 98 bytes of attributes in the inode: nothing to compare")
+	}
+	var st unix.Stat_t
+	must(t, unix.Fstat(int(f.Fd()), &st))
+	time.Sleep(3 * testRacy)
+	if !Record(f, sha{}.Name(), [32]byte{7}, &st, time.Now().UnixNano(), testRacy) {
+		t.Fatal("Record: got false, want a record stored")
+	}
+	if _, err := unix.Fgetxattr(int(f.Fd()), oldXattrName, nil); err != unix.ENODATA {
+		t.Errorf("the version 1 record is still there (%v)", err)
+	}
+	if n := blocks(f); n != 0 {
+		t.Errorf("the file takes %d blocks with its record, want none", n)
+	}
+}

@@ -21,12 +21,44 @@ import (
 
 // formatOf returns the format of the folder p lies in: sealed when p or a
 // directory above it holds the key marker. The marker itself is plain.
-func (s *session) formatOf(p string) (proto.Format, error) {
+func (s *session) formatOf(p string) (proto.Format, error) { return s.formatIn(p, nil) }
+
+// formatIn is formatOf for one path of a request about many (Stat):
+// memo, if not nil, keeps the format found for each directory above a
+// path, for the request's later paths in it. A Stat of 1,024 paths in a
+// few directories then looks for the marker once per directory level and
+// once per path, not once per level of every path (the paths of a first
+// sync of 10,000 files five levels down: 50,000 lookups, 0.3 s at the end
+// of the run, when verify asks). The answer is as of the request, which
+// it was before too: a marker made while the request runs may or may not
+// be seen by its later paths.
+func (s *session) formatIn(p string, memo map[string]proto.Format) (proto.Format, error) {
 	if core.Base(p) == proto.KeyMarker {
 		return proto.FormatPlain, nil
 	}
-	dir := ""
-	rest := p
+	return s.chainFormat(p, memo)
+}
+
+// chainFormat returns sealed when p or a directory above it holds the key
+// marker (with no exception for the marker's own name: p may be a
+// directory above the path asked about).
+func (s *session) chainFormat(p string, memo map[string]proto.Format) (proto.Format, error) {
+	dir, rest := "", p
+	if memo != nil && p != "" {
+		parent := core.Parent(p)
+		f, ok := memo[parent]
+		if !ok {
+			var err error
+			if f, err = s.chainFormat(parent, memo); err != nil {
+				return 0, err
+			}
+			memo[parent] = f
+		}
+		if f == proto.FormatSealed {
+			return f, nil
+		}
+		dir, rest = p, "" // only p's own level is left
+	}
 	for {
 		st, err := s.root.Lstat(joinPath(dir, proto.KeyMarker))
 		if err == nil && st.Mode&unix.S_IFMT == unix.S_IFREG {

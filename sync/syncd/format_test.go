@@ -2,9 +2,13 @@ package syncd
 
 import (
 	"bytes"
+	mrand "math/rand/v2"
+	"reflect"
 	"testing"
 
 	"simplecloud/sync/proto"
+	"simplecloud/sync/rootfs"
+	"simplecloud/sync/scan"
 )
 
 // sealedBytes makes a sealed file's bytes (made-up ids and payloads: the
@@ -83,4 +87,69 @@ func TestSealedFolder(t *testing.T) {
 	}
 	// The marker itself is plain.
 	p.mustDone(&proto.Delete{Path: "Vault/" + proto.KeyMarker, Expect: proto.Expect{Kind: proto.KindFile, Hash: hashOf([]byte("simplecloud folder key v1\n"))}})
+}
+
+// TestHasherTagsDiffer: the hash cache tells the folder formats' hashers
+// apart, so a plain hash cached for a file is never taken for its sealed
+// one (sync/scan keeps 3 bytes of the hasher's name).
+func TestHasherTagsDiffer(t *testing.T) {
+	plain, sealed := proto.FormatPlain.Hasher().Name(), proto.FormatSealed.Hasher().Name()
+	if scan.HasherTag(plain) == scan.HasherTag(sealed) {
+		t.Errorf("%q and %q have one tag", plain, sealed)
+	}
+}
+
+// TestFormatMemo: the formats of one request's paths, with the
+// directories above them looked up once (formatIn's memo), are those of
+// each path looked up alone, in any order, with markers at several
+// levels; and a Stat of many paths answers each as a Stat of it alone.
+func TestFormatMemo(t *testing.T) {
+	p := newPeer(t, true)
+	key := []byte("simplecloud folder key v1\n")
+	p.file("Vault/"+proto.KeyMarker, key)
+	p.file("deep/d1/"+proto.KeyMarker, key)
+	sealed, _ := sealedBytes("ciphertext")
+	for _, f := range []string{"Vault/a", "Vault/sub/b", "deep/d1/c", "deep/d1/e/f"} {
+		p.file(f, sealed)
+	}
+	for _, f := range []string{"plain/a", "plain/sub/b", "deep/d2/c", "top"} {
+		p.file(f, []byte("plain "+f))
+	}
+	paths := []string{"", "Vault", "Vault/a", "Vault/sub", "Vault/sub/b", "Vault/" + proto.KeyMarker,
+		"deep", "deep/d1", "deep/d1/c", "deep/d1/e/f", "deep/d1/" + proto.KeyMarker, "deep/d2/c",
+		"plain/a", "plain/sub/b", "top", "missing/x", "deep/d1/missing"}
+	root, err := rootfs.Open(p.dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer root.Close()
+	s := &session{root: root.Strict()}
+	want := map[string]proto.Format{}
+	for _, q := range paths {
+		if want[q], err = s.formatOf(q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if want["deep/d1/e/f"] != proto.FormatSealed || want["deep/d2/c"] != proto.FormatPlain || want["Vault"] != proto.FormatSealed {
+		t.Fatalf("formatOf: %v", want)
+	}
+	for round := range 5 {
+		order := append([]string(nil), paths...)
+		mrand.New(mrand.NewPCG(uint64(round), 1)).Shuffle(len(order), func(i, j int) { order[i], order[j] = order[j], order[i] })
+		memo := map[string]proto.Format{}
+		for _, q := range order {
+			if got, err := s.formatIn(q, memo); err != nil || got != want[q] {
+				t.Errorf("round %d: formatIn(%q) = %v, %v; want %v", round, q, got, err, want[q])
+			}
+		}
+	}
+	stat := func(ps ...string) []proto.Entry {
+		return p.do(&proto.Stat{Paths: ps, Hashes: proto.HashesCached}).(*proto.EntryBatch).Entries
+	}
+	all := stat(paths...)
+	for i, q := range paths {
+		if one := stat(q)[0]; !reflect.DeepEqual(one, all[i]) {
+			t.Errorf("Stat of %q among many: %+v; alone: %+v", q, all[i], one)
+		}
+	}
 }

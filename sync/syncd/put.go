@@ -31,6 +31,11 @@ type upload struct {
 	format proto.Format
 	base   *os.File // the file being replaced, for Copy
 	wb     writeback
+	es     earlySync
+	// dw writes the bytes past directFrom (see direct.go); buffered is
+	// set once the upload is to use the page cache to its end.
+	dw       *directWriter
+	buffered bool
 }
 
 // tempPath names the temporary file of an upload. A resumable one lives in
@@ -79,6 +84,12 @@ func (s *session) put(r *request, m *proto.Put) (err error) {
 	keep, committed := false, false
 	defer func() {
 		u.h.Close()
+		if u.dw != nil {
+			if keep {
+				u.dw.finish() // what arrived, for the resume
+			}
+			u.dw.release()
+		}
 		u.f.Close()
 		if u.base != nil {
 			u.base.Close()
@@ -121,6 +132,7 @@ func (s *session) put(r *request, m *proto.Put) (err error) {
 			return context.Canceled
 		case *proto.Data:
 			err = u.data(m)
+			m.Release() // data keeps nothing of it
 		case *proto.Copy:
 			err = u.copy(m)
 		case *proto.Commit:
@@ -190,15 +202,56 @@ func (u *upload) open() error {
 	return nil
 }
 
-// data writes bytes at the upload's end.
+// data writes bytes at the upload's end: through the page cache up to
+// directFrom, with O_DIRECT after it where it can (direct.go).
 func (u *upload) data(m *proto.Data) error {
 	if int64(m.Offset) != u.off {
 		return badRequest("upload of %s: data at %d, expected %d", u.m.Path, m.Offset, u.off)
 	}
-	n, err := u.f.WriteAt(m.Bytes, u.off)
-	u.h.Write(m.Bytes[:n])
+	b := m.Bytes
+	if u.dw == nil && !u.buffered {
+		// The first aligned offset from directFrom on.
+		at := max(directFrom, (u.off+directAlign-1)&^(directAlign-1))
+		if k := at - u.off; k < int64(len(b)) {
+			if err := u.write(b[:k]); err != nil {
+				return err
+			}
+			b = b[k:]
+			u.dw = startDirect(u.f, u.off)
+			u.buffered = u.dw == nil
+		}
+	}
+	return u.write(b)
+}
+
+// write appends b to the temporary file and to the hash.
+func (u *upload) write(b []byte) error {
+	if u.dw != nil {
+		if err := u.dw.write(b); err != nil {
+			return err
+		}
+		u.h.Write(b)
+		u.off += int64(len(b))
+		u.es.advance(u.f, u.off)
+		return nil
+	}
+	n, err := u.f.WriteAt(b, u.off)
+	u.h.Write(b[:n])
 	u.off += int64(n)
 	u.wb.advance(u.f, u.off)
+	u.es.advance(u.f, u.off)
+	return err
+}
+
+// endDirect writes what the direct writer holds and goes on through the
+// page cache.
+func (u *upload) endDirect() error {
+	u.buffered = true
+	if u.dw == nil {
+		return nil
+	}
+	err := u.dw.finish()
+	u.dw = nil
 	return err
 }
 
@@ -209,6 +262,10 @@ func (u *upload) copy(m *proto.Copy) error {
 	}
 	if u.m.Expect.Kind != proto.KindFile {
 		return badRequest("upload of %s: copy without a file to copy from", u.m.Path)
+	}
+	// copy_file_range and the fallback's buffer are not for O_DIRECT.
+	if err := u.endDirect(); err != nil {
+		return err
 	}
 	if u.base == nil {
 		f, _, err := u.s.openFile(u.m.Path)
@@ -255,6 +312,7 @@ func (u *upload) drain(in <-chan proto.Frame) {
 			switch m := f.Msg.(type) {
 			case *proto.Data:
 				err = u.data(m)
+				m.Release()
 			case *proto.Copy:
 				err = u.copy(m)
 			default:
@@ -287,6 +345,10 @@ func (u *upload) rename() error {
 	return nil
 }
 
+// fsyncFile syncs an upload's file before its rename; tests wrap it to
+// watch the order.
+var fsyncFile = (*os.File).Sync
+
 // hashRange adds the bytes from..to of the temporary file to the hash:
 // what a Copy put there, read back from the page cache.
 func (u *upload) hashRange(from, to int64) {
@@ -298,6 +360,11 @@ func (u *upload) hashRange(from, to int64) {
 // commit checks the upload against its size and hash, gives it its mode
 // and mtime, syncs it and renames it into place (see replace).
 func (u *upload) commit(c *proto.Commit) (*proto.Entry, error) {
+	// Every byte in the file before anything else: the fsync below is
+	// what makes them durable, direct or not.
+	if err := u.endDirect(); err != nil {
+		return nil, err
+	}
 	if uint64(u.off) != c.Size {
 		return nil, badRequest("upload of %s: %d bytes received, commit says %d", u.m.Path, u.off, c.Size)
 	}
@@ -322,7 +389,7 @@ func (u *upload) commit(c *proto.Commit) (*proto.Entry, error) {
 	}
 	// The content on disk before the rename, then the rename before the
 	// answer (replace).
-	if err := u.f.Sync(); err != nil {
+	if err := fsyncFile(u.f); err != nil {
 		return nil, err
 	}
 	if err := u.rename(); err != nil {

@@ -135,6 +135,12 @@ func (s *session) scanOptions(f proto.Format, hashes bool) scan.Options {
 // current returns p's state now (KindAbsent when nothing is there), with
 // the inode for the caller's own checks. fresh rehashes a file.
 func (s *session) current(p string, fresh bool) (proto.Entry, uint64, error) {
+	return s.currentIn(p, fresh, nil)
+}
+
+// currentIn is current for one path of a request about many, its folder
+// formats kept in memo (see formatIn).
+func (s *session) currentIn(p string, fresh bool, memo map[string]proto.Format) (proto.Entry, uint64, error) {
 	if p == "" {
 		st, err := s.root.Lstat("")
 		if err != nil {
@@ -142,7 +148,7 @@ func (s *session) current(p string, fresh bool) (proto.Entry, uint64, error) {
 		}
 		return proto.Entry{Kind: proto.KindDir, Mtime: st.Mtim.Nano(), Mode: st.Mode & proto.ModeMask}, st.Ino, nil
 	}
-	f, err := s.formatOf(p)
+	f, err := s.formatIn(p, memo)
 	if err != nil {
 		return proto.Entry{}, 0, err
 	}

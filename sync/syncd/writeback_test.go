@@ -1,6 +1,14 @@
 package syncd
 
-import "testing"
+import (
+	"crypto/rand"
+	"path/filepath"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"simplecloud/sync/proto"
+)
 
 func TestWritebackNext(t *testing.T) {
 	const step = 8
@@ -26,5 +34,57 @@ func TestWritebackNext(t *testing.T) {
 				t.Errorf("next(%d) after %d: got %d, %d, %v, want %d, %d, %v", tt.end, tt.started, off, n, ok, tt.wantOff, tt.wantN, tt.wantOK)
 			}
 		})
+	}
+}
+
+// TestEarlySync: a large upload is synced in the background as it
+// arrives, one sync at a time, and still synced whole before its rename.
+func TestEarlySync(t *testing.T) {
+	oldStep, oldSync := earlySyncStep, fdatasync
+	t.Cleanup(func() { earlySyncStep, fdatasync = oldStep, oldSync })
+	earlySyncStep = 1 << 20
+	var syncs, running, overlapped atomic.Int32
+	fdatasync = func(fd int) error {
+		if running.Add(1) > 1 {
+			overlapped.Add(1)
+		}
+		defer running.Add(-1)
+		syncs.Add(1)
+		time.Sleep(20 * time.Millisecond)
+		return oldSync(fd)
+	}
+	p := newPeer(t, true)
+	events := watchDirect(t, filepath.Join(p.dir, "f"))
+	data := make([]byte, 6<<20+123)
+	rand.Read(data)
+	id := p.send(&proto.Put{Transfer: proto.TransferID{9}, Path: "f"})
+	for off := 0; off < len(data); off += proto.MaxData {
+		p.c.Send(id, false, &proto.Data{Offset: uint64(off), Bytes: data[off:min(off+proto.MaxData, len(data))]})
+		time.Sleep(2 * time.Millisecond) // the bytes arrive over a while
+	}
+	p.c.Send(id, true, &proto.Commit{Size: uint64(len(data)), Mode: 0o644, Hash: hashOf(data)})
+	if a := p.answer(id); len(a) != 1 {
+		t.Fatalf("answers %#v", a)
+	}
+	if p.read("f") != string(data) {
+		t.Fatal("the file differs from the bytes sent")
+	}
+	if n := syncs.Load(); n < 2 {
+		t.Errorf("%d background syncs of a 6 MiB upload with a 1 MiB step, want at least 2", n)
+	}
+	if overlapped.Load() != 0 {
+		t.Error("two background syncs of one upload at once")
+	}
+	var final int
+	for _, e := range events() {
+		if e.sync {
+			final++
+			if e.destThere {
+				t.Error("renamed in before the final sync ended")
+			}
+		}
+	}
+	if final != 1 {
+		t.Errorf("%d final syncs, want 1", final)
 	}
 }
