@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"fmt"
 	"io"
-	"sync"
 )
 
 // Frame is one received frame: the request id it belongs to, whether it is
@@ -23,10 +22,7 @@ type Frame struct {
 // can block each other forever once the transport's buffers fill.
 type Conn struct {
 	r *bufio.Reader
-	w io.Writer
-
-	wmu  sync.Mutex
-	wbuf []byte
+	q *sendQueue
 
 	// Version is the protocol version agreed in the handshake.
 	Version uint32
@@ -34,36 +30,20 @@ type Conn struct {
 
 // newConn wraps rw without a handshake.
 func newConn(rw io.ReadWriter) *Conn {
-	return &Conn{r: bufio.NewReaderSize(rw, 64<<10), w: rw}
+	return &Conn{r: bufio.NewReaderSize(rw, 64<<10), q: newSendQueue(rw)}
 }
 
 // Send writes one frame for request id. final marks the last frame of the
 // id in this direction. A message that encodes beyond MaxFrame is an error
-// and nothing is written.
+// and nothing is written. Frames sent at once from several goroutines may
+// share a write (see sendQueue); each Send returns once its frame is
+// written, and after one write fails every later Send fails too.
 func (c *Conn) Send(id uint32, final bool, m Message) error {
-	c.wmu.Lock()
-	defer c.wmu.Unlock()
 	var flags uint8
 	if final {
 		flags |= FlagFinal
 	}
-	h := frameHeader{typ: m.Type(), flags: flags, id: id}
-	b := appendFrameHeader(c.wbuf[:0], h, 0)
-	b, err := appendBody(b, m)
-	if err != nil {
-		return err
-	}
-	if len(b)-4 > MaxFrame {
-		return fmt.Errorf("send %T: frame of %d bytes, max %d: %w", m, len(b)-4, MaxFrame, ErrTooLarge)
-	}
-	b = appendFrameHeader(b[:0], h, len(b)-4-headerLen)[:len(b)]
-	if cap(b) <= MaxFrame+4 {
-		c.wbuf = b
-	}
-	if _, err := c.w.Write(b); err != nil {
-		return fmt.Errorf("send %T: %w", m, err)
-	}
-	return nil
+	return c.q.send(frameHeader{typ: m.Type(), flags: flags, id: id}, m)
 }
 
 // Recv reads the next frame. It returns io.EOF when the peer closed the
