@@ -43,16 +43,21 @@ func (w *gateWriter) Write(b []byte) (int, error) {
 	return w.buf.Write(b)
 }
 
+// sendOnly is a Conn that writes to w and has nothing to read.
+func sendOnly(w io.Writer) *Conn {
+	return newConn(struct {
+		io.Reader
+		io.Writer
+	}{strings.NewReader(""), w})
+}
+
 // TestSendGroups sends from many goroutines while a write is held: the
 // frames queued meanwhile go out together in the next write, every frame
 // arrives whole, and each sender's frames keep their order. (Without a
 // write in progress a frame goes out on its own at once.)
 func TestSendGroups(t *testing.T) {
 	w := newGateWriter()
-	c := newConn(struct {
-		io.Reader
-		io.Writer
-	}{strings.NewReader(""), w})
+	c := sendOnly(w)
 	const senders, each = 16, 20
 	first := make(chan error, 1)
 	go func() { first <- c.Send(1000, true, &Bye{Reason: "first"}) }()
@@ -141,10 +146,7 @@ func countFrames(b []byte) int {
 // coming: what waits behind it stays within maxQueued and one frame.
 func TestSendBounded(t *testing.T) {
 	w := newGateWriter()
-	c := newConn(struct {
-		io.Reader
-		io.Writer
-	}{strings.NewReader(""), w})
+	c := sendOnly(w)
 	big := make([]byte, MaxData)
 	var wg sync.WaitGroup
 	for s := range 32 {
@@ -176,10 +178,7 @@ func TestSendAfterFailure(t *testing.T) {
 	close(w.open)
 	broken := errors.New("pipe broken")
 	w.fail = broken
-	c := newConn(struct {
-		io.Reader
-		io.Writer
-	}{strings.NewReader(""), w})
+	c := sendOnly(w)
 	if err := c.Send(1, true, &Bye{}); !errors.Is(err, broken) {
 		t.Fatalf("send on a failing writer: %v, want %v", err, broken)
 	}
