@@ -18,8 +18,6 @@ import (
 	"syscall"
 	"testing"
 	"time"
-
-	"simplecloud/internal/testutil"
 )
 
 // TestBenchSync measures `simplecloud sync` against rsync -a -e ssh and
@@ -407,12 +405,18 @@ func (b *syncBench) latency() {
 		if err := os.Rename(tmp, filepath.Join(server, name)); err != nil {
 			t.Fatal(err)
 		}
-		testutil.Eventually(t, 10*time.Second, func() error {
-			if _, err := os.Stat(filepath.Join(local, name)); err != nil {
-				return err
+		// Looked for every millisecond: testutil.Eventually doubles its
+		// pause (1, 2, 4 ... ms), which rounded a delay up to the next of
+		// 31, 63 or 127 ms.
+		for {
+			if _, err := os.Stat(filepath.Join(local, name)); err == nil {
+				break
 			}
-			return nil
-		})
+			if time.Since(start) > 10*time.Second {
+				t.Fatalf("%s did not reach the client in 10 s", name)
+			}
+			time.Sleep(time.Millisecond)
+		}
 		ds = append(ds, time.Since(start))
 	}
 	slices.Sort(ds)
