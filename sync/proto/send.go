@@ -26,10 +26,10 @@ type sendQueue struct {
 	mu   sync.Mutex
 	cond sync.Cond
 	// pend holds the frames queued for the next write, which will be
-	// write number next (written counts those done).
+	// write number next; written counts the writes done, so one is in
+	// progress while written < next-1 (see writing).
 	pend          []byte
 	next, written uint64
-	writing       bool
 	spare         []byte // the buffer of the last write, reused
 	err           error  // the first failed write's: the stream is broken after it
 }
@@ -42,6 +42,9 @@ const maxQueued = 1 << 20
 // keptBuffer is the largest write buffer kept for the next write.
 const keptBuffer = maxQueued + MaxFrame + 4
 
+// writing reports whether a write is in progress.
+func (q *sendQueue) writing() bool { return q.written < q.next-1 }
+
 func newSendQueue(w io.Writer) *sendQueue {
 	q := &sendQueue{w: w, next: 1}
 	q.cond.L = &q.mu
@@ -53,7 +56,7 @@ func newSendQueue(w io.Writer) *sendQueue {
 func (q *sendQueue) send(h frameHeader, m Message) error {
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	for q.writing && len(q.pend) >= maxQueued && q.err == nil {
+	for q.writing() && len(q.pend) >= maxQueued && q.err == nil {
 		q.cond.Wait()
 	}
 	if q.err != nil {
@@ -72,7 +75,7 @@ func (q *sendQueue) send(h frameHeader, m Message) error {
 	q.pend = b
 	mine := q.next
 	for q.written < mine {
-		if q.writing {
+		if q.writing() {
 			q.cond.Wait()
 			continue
 		}
@@ -91,11 +94,9 @@ func (q *sendQueue) write() {
 	q.pend, q.spare = q.spare[:0], nil
 	n := q.next
 	q.next++
-	q.writing = true
 	q.mu.Unlock()
 	_, err := q.w.Write(buf)
 	q.mu.Lock()
-	q.writing = false
 	q.written = n
 	if err != nil && q.err == nil {
 		q.err = err
