@@ -54,10 +54,19 @@ type lazyHasher struct {
 	deferred  atomic.Int64 // files left unread while deferring
 }
 
-func (h *lazyHasher) Hash(f *os.File) ([32]byte, error) {
+// Defer is asked by the scanner before it opens a file to hash: while
+// deferring, the file is left unopened (scan.Deferrer).
+func (h *lazyHasher) Defer() error {
 	if h.deferring.Load() {
 		h.deferred.Add(1)
-		return [32]byte{}, errUnhashed
+		return errUnhashed
+	}
+	return nil
+}
+
+func (h *lazyHasher) Hash(f *os.File) ([32]byte, error) {
+	if err := h.Defer(); err != nil {
+		return [32]byte{}, err
 	}
 	return h.Hasher.Hash(f)
 }

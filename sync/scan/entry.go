@@ -65,6 +65,16 @@ type Hasher interface {
 	Hash(f *os.File) ([32]byte, error)
 }
 
+// A Deferrer is a Hasher that may leave files unread for now. The scanner
+// asks Defer before it opens a file it would hash: a non-nil error is
+// reported as the entry's Err, as a failed Hash would be, and the file is
+// not opened (an open, an fstat and a close per file saved: a first sync
+// of 10,000 new files defers all of them).
+type Deferrer interface {
+	Hasher
+	Defer() error
+}
+
 // Options configure a Scanner.
 type Options struct {
 	// Hasher hashes regular files; nil reports files without a hash.

@@ -133,6 +133,13 @@ func (w *worker) regular(d *rootfs.Dir, name, p string, st *unix.Stat_t) (Entry,
 		ours = ok && r.ino == before.ino && r.size == before.size && r.mtime == before.mtime &&
 			before.ctime <= r.written+int64(ctimeSlack)
 	}
+	if df, ok := w.s.opt.Hasher.(Deferrer); ok {
+		if err := df.Defer(); err != nil {
+			e.Err = fmt.Errorf("hash %s: %w", e.Path, err)
+			w.sum.Unreadable++
+			return e, true
+		}
+	}
 	f, err := d.Open(name, unix.O_RDONLY|unix.O_NONBLOCK|unix.O_NOCTTY)
 	if err != nil {
 		if errors.Is(err, unix.ENOENT) || errors.Is(err, unix.ELOOP) {

@@ -326,3 +326,61 @@ func TestDirBecomesFile(t *testing.T) {
 			len(got), last.Path, last.Kind, sum.Unscanned, chunk+11)
 	}
 }
+
+// deferring hashes as sha does unless on, when Defer refuses every file
+// and Hash counts the calls that should not have come.
+type deferring struct {
+	sha
+	on     bool
+	hashed *int
+}
+
+var errDeferredTest = errors.New("deferred")
+
+func (d deferring) Defer() error {
+	if d.on {
+		return errDeferredTest
+	}
+	return nil
+}
+
+func (d deferring) Hash(f *os.File) ([32]byte, error) {
+	*d.hashed++
+	return d.sha.Hash(f)
+}
+
+// TestDeferrerLeavesFilesUnread checks that a Deferrer that defers is
+// asked before the file is opened, and that its error is the entry's, the
+// file left unread; one that does not defer hashes as usual.
+func TestDeferrerLeavesFilesUnread(t *testing.T) {
+	dir := t.TempDir()
+	tree(t, dir, map[string]string{"a": "one", "d/b": "two"})
+	for _, on := range []bool{true, false} {
+		hashed := 0
+		s := newScanner(t, dir, Options{NoCache: true, Hasher: deferring{on: on, hashed: &hashed}})
+		got, sum := walk(t, s, "")
+		files := 0
+		for _, e := range got {
+			if e.Kind != File {
+				continue
+			}
+			files++
+			if deferred := errors.Is(e.Err, errDeferredTest); deferred != on {
+				t.Errorf("defer %v: %s: err %v", on, e.Path, e.Err)
+			}
+			if !on && e.Hash != sha256.Sum256([]byte(map[string]string{"a": "one", "d/b": "two"}[e.Path])) {
+				t.Errorf("defer %v: %s: wrong hash", on, e.Path)
+			}
+		}
+		want := 0
+		if !on {
+			want = 2
+		}
+		if files != 2 || hashed != want {
+			t.Errorf("defer %v: %d files, Hash called %d times; want 2 and %d", on, files, hashed, want)
+		}
+		if on && sum.Unreadable != 2 {
+			t.Errorf("defer on: %d unreadable, want 2", sum.Unreadable)
+		}
+	}
+}

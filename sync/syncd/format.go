@@ -81,6 +81,24 @@ func (s *session) chainFormat(p string, memo map[string]proto.Format) (proto.For
 // decrypt plaintext.
 func (s *session) checkFormat(p string, asked proto.Format) (proto.Format, error) {
 	f, err := s.formatOf(p)
+	return refuseFormat(p, f, asked, err)
+}
+
+// checkFileFormat is checkFormat for a request about a file (an upload, a
+// read): the marker is looked for in the directories above p only, one
+// lookup less per file (under a file there is nothing to find; should p be
+// a directory now, the request fails on it anyway, without a change).
+func (s *session) checkFileFormat(p string, asked proto.Format) (proto.Format, error) {
+	if core.Base(p) == proto.KeyMarker {
+		return refuseFormat(p, proto.FormatPlain, asked, nil)
+	}
+	f, err := s.chainFormat(core.Parent(p), nil)
+	return refuseFormat(p, f, asked, err)
+}
+
+// refuseFormat returns f, the format found for p (or the error finding
+// it), unless it is not the one asked.
+func refuseFormat(p string, f, asked proto.Format, err error) (proto.Format, error) {
 	if err != nil {
 		return 0, err
 	}

@@ -85,6 +85,19 @@ func TestSealedFolder(t *testing.T) {
 	if got := p.read("Vault/CCCC"); got != "<missing>" {
 		t.Errorf("after Delete: %q", got)
 	}
+	// A plain upload anywhere below the marker is refused, and one onto a
+	// directory that holds a marker (a sealed folder inside a plain one)
+	// changes nothing.
+	tid[0] = 9
+	p.wantCode(proto.CodeUnsupported, &proto.Put{Transfer: tid, Path: "Vault/sub/x"},
+		&proto.Data{Bytes: []byte("x")}, &proto.Commit{Size: 1, Hash: hashOf([]byte("x"))})
+	p.file("Plain/inner/"+proto.KeyMarker, []byte("simplecloud folder key v1\n"))
+	tid[0] = 10
+	p.wantCode(proto.CodeConflict, &proto.Put{Transfer: tid, Path: "Plain/inner"},
+		&proto.Data{Bytes: []byte("x")}, &proto.Commit{Size: 1, Hash: hashOf([]byte("x"))})
+	if got := p.read("Plain/inner/" + proto.KeyMarker); got != "simplecloud folder key v1\n" {
+		t.Errorf("marker after a Put onto its folder: %q", got)
+	}
 	// The marker itself is plain.
 	p.mustDone(&proto.Delete{Path: "Vault/" + proto.KeyMarker, Expect: proto.Expect{Kind: proto.KindFile, Hash: hashOf([]byte("simplecloud folder key v1\n"))}})
 }

@@ -65,7 +65,7 @@ func (s *session) put(r *request, m *proto.Put) (err error) {
 	if err := checkPath(m.Path, false); err != nil {
 		return err
 	}
-	format, err := s.checkFormat(m.Path, m.Format)
+	format, err := s.checkFileFormat(m.Path, m.Format)
 	if err != nil {
 		return err
 	}

@@ -41,7 +41,7 @@ func (s *session) chunks(r *request, m *proto.Chunks) error {
 	if err := checkPath(m.Path, false); err != nil {
 		return err
 	}
-	format, err := s.checkFormat(m.Path, m.Format)
+	format, err := s.checkFileFormat(m.Path, m.Format)
 	if err != nil {
 		return err
 	}
