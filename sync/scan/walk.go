@@ -213,12 +213,33 @@ func (s *Scanner) Stat(p string, fresh bool) (e Entry, ok bool, err error) {
 	if rel == "" {
 		return e, false, &PathError{Path: rel, Err: unix.EINVAL}
 	}
-	parent, base := path.Split(rel)
+	parent, _ := path.Split(rel)
 	d, err := s.root.OpenDir("/" + parent)
 	if err != nil {
 		return e, false, err
 	}
 	defer d.Close()
+	return s.statIn(d, rel, fresh)
+}
+
+// StatIn is Stat with p's parent directory d already open (by the caller,
+// from the Scanner's root): a caller asking about many paths in one
+// directory opens it once.
+func (s *Scanner) StatIn(d *rootfs.Dir, p string, fresh bool) (e Entry, ok bool, err error) {
+	s.begin()
+	defer s.end()
+	rel, err := clean(p)
+	if err != nil {
+		return e, false, err
+	}
+	if rel == "" {
+		return e, false, &PathError{Path: rel, Err: unix.EINVAL}
+	}
+	return s.statIn(d, rel, fresh)
+}
+
+func (s *Scanner) statIn(d *rootfs.Dir, rel string, fresh bool) (e Entry, ok bool, err error) {
+	base := path.Base(rel)
 	var st unix.Stat_t
 	if err := d.Lstat(base, &st); err != nil {
 		return e, false, &PathError{Path: rel, Err: err}

@@ -89,11 +89,27 @@ func (s *session) checkFormat(p string, asked proto.Format) (proto.Format, error
 // lookup less per file (under a file there is nothing to find; should p be
 // a directory now, the request fails on it anyway, without a change).
 func (s *session) checkFileFormat(p string, asked proto.Format) (proto.Format, error) {
-	if core.Base(p) == proto.KeyMarker {
-		return refuseFormat(p, proto.FormatPlain, asked, nil)
-	}
-	f, err := s.chainFormat(core.Parent(p), nil)
+	f, err := s.formatAbove(p, nil)
 	return refuseFormat(p, f, asked, err)
+}
+
+// formatAbove is the format a file at p is hashed in: its folder's, which
+// the directories above p decide (a file holds no marker, and a
+// directory's entry has no hash). memo is as for formatIn; it also keeps
+// p's directory's own format.
+func (s *session) formatAbove(p string, memo map[string]proto.Format) (proto.Format, error) {
+	if core.Base(p) == proto.KeyMarker {
+		return proto.FormatPlain, nil
+	}
+	dir := core.Parent(p)
+	if f, ok := memo[dir]; ok {
+		return f, nil
+	}
+	f, err := s.chainFormat(dir, memo)
+	if err == nil && memo != nil {
+		memo[dir] = f
+	}
+	return f, err
 }
 
 // refuseFormat returns f, the format found for p (or the error finding

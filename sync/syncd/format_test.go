@@ -130,7 +130,7 @@ func TestFormatMemo(t *testing.T) {
 	}
 	paths := []string{"", "Vault", "Vault/a", "Vault/sub", "Vault/sub/b", "Vault/" + proto.KeyMarker,
 		"deep", "deep/d1", "deep/d1/c", "deep/d1/e/f", "deep/d1/" + proto.KeyMarker, "deep/d2/c",
-		"plain/a", "plain/sub/b", "top", "missing/x", "deep/d1/missing"}
+		"plain/a", "plain/sub/b", "top", "missing/x", "deep/d1/missing", "Vault/sub/missing", "plain/sub", "plain/b"}
 	root, err := rootfs.Open(p.dir)
 	if err != nil {
 		t.Fatal(err)
@@ -156,13 +156,34 @@ func TestFormatMemo(t *testing.T) {
 			}
 		}
 	}
+	// A file's is its directories' (formatAbove), with or without a memo.
+	memo := map[string]proto.Format{}
+	for _, q := range []string{"Vault/a", "Vault/sub/b", "Vault/" + proto.KeyMarker, "deep/d1/c", "deep/d1/e/f",
+		"deep/d1/" + proto.KeyMarker, "deep/d2/c", "plain/a", "plain/sub/b", "top", "missing/x", "deep/d1/missing"} {
+		for _, m := range []map[string]proto.Format{nil, memo} {
+			if got, err := s.formatAbove(q, m); err != nil || got != want[q] {
+				t.Errorf("formatAbove(%q, memo %v) = %v, %v; want %v", q, m != nil, got, err, want[q])
+			}
+		}
+	}
 	stat := func(ps ...string) []proto.Entry {
 		return p.do(&proto.Stat{Paths: ps, Hashes: proto.HashesCached}).(*proto.EntryBatch).Entries
 	}
-	all := stat(paths...)
-	for i, q := range paths {
-		if one := stat(q)[0]; !reflect.DeepEqual(one, all[i]) {
-			t.Errorf("Stat of %q among many: %+v; alone: %+v", q, all[i], one)
+	alone := map[string]proto.Entry{}
+	for _, q := range paths {
+		alone[q] = stat(q)[0]
+	}
+	// In the listed order, then shuffled: a Stat looks a path up in the
+	// directory it opened for the path before when they share it.
+	for round := range 4 {
+		order := append([]string(nil), paths...)
+		if round > 0 {
+			mrand.New(mrand.NewPCG(uint64(round), 2)).Shuffle(len(order), func(i, j int) { order[i], order[j] = order[j], order[i] })
+		}
+		for i, e := range stat(order...) {
+			if q := order[i]; !reflect.DeepEqual(e, alone[q]) {
+				t.Errorf("round %d: Stat of %q among many: %+v; alone: %+v", round, q, e, alone[q])
+			}
 		}
 	}
 }

@@ -128,12 +128,13 @@ func (s *session) stat(r *request, m *proto.Stat) error {
 		return badRequest("stat of %d paths, at most %d", len(m.Paths), proto.MaxBatch)
 	}
 	out := make([]proto.Entry, 0, len(m.Paths))
-	formats := map[string]proto.Format{}
+	memo := newStatMemo()
+	defer memo.close()
 	for _, p := range m.Paths {
 		if err := checkPath(p, true); err != nil {
 			return err
 		}
-		e, _, err := s.currentIn(p, false, formats)
+		e, _, err := s.currentIn(p, false, memo)
 		if err != nil {
 			return err
 		}

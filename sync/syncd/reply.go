@@ -10,6 +10,7 @@ import (
 
 	"simplecloud/sync/core"
 	"simplecloud/sync/proto"
+	"simplecloud/sync/rootfs"
 	"simplecloud/sync/scan"
 )
 
@@ -138,9 +139,51 @@ func (s *session) current(p string, fresh bool) (proto.Entry, uint64, error) {
 	return s.currentIn(p, fresh, nil)
 }
 
-// currentIn is current for one path of a request about many, its folder
-// formats kept in memo (see formatIn).
-func (s *session) currentIn(p string, fresh bool, memo map[string]proto.Format) (proto.Entry, uint64, error) {
+// statMemo is what a request about many paths (Stat) keeps from one path
+// to the next: the folder format of each directory (see formatIn) and the
+// last parent directory opened, in which the next path with that parent
+// is looked up rather than walked to again (a first sync's closing check
+// asks about 1,024 paths at a time, in a few directories). The answers
+// are as of the request, as the formats' were: a directory moved while it
+// runs may or may not be seen so by its later paths.
+type statMemo struct {
+	formats map[string]proto.Format
+	dirPath string
+	dir     *rootfs.Dir
+}
+
+func newStatMemo() *statMemo { return &statMemo{formats: map[string]proto.Format{}} }
+
+// parent returns p's parent directory, open, or nil (for a nil memo, or
+// one that cannot be opened: the caller then walks to p as for a single
+// path, which finds out why).
+func (m *statMemo) parent(root *rootfs.Root, p string) *rootfs.Dir {
+	if m == nil {
+		return nil
+	}
+	dir := core.Parent(p)
+	if m.dir != nil && m.dirPath == dir {
+		return m.dir
+	}
+	m.close()
+	d, err := root.OpenDir(dir)
+	if err != nil {
+		return nil
+	}
+	m.dir, m.dirPath = d, dir
+	return d
+}
+
+func (m *statMemo) close() {
+	if m.dir != nil {
+		m.dir.Close()
+		m.dir = nil
+	}
+}
+
+// currentIn is current for one path of a request about many, with what
+// the request's earlier paths found kept in memo (nil for none).
+func (s *session) currentIn(p string, fresh bool, memo *statMemo) (proto.Entry, uint64, error) {
 	if p == "" {
 		st, err := s.root.Lstat("")
 		if err != nil {
@@ -148,13 +191,25 @@ func (s *session) currentIn(p string, fresh bool, memo map[string]proto.Format) 
 		}
 		return proto.Entry{Kind: proto.KindDir, Mtime: st.Mtim.Nano(), Mode: st.Mode & proto.ModeMask}, st.Ino, nil
 	}
-	f, err := s.formatIn(p, memo)
+	var formats map[string]proto.Format
+	if memo != nil {
+		formats = memo.formats
+	}
+	f, err := s.formatAbove(p, formats)
 	if err != nil {
 		return proto.Entry{}, 0, err
 	}
 	sc, put := s.scanner(f, true)
 	defer put()
-	e, ok, err := sc.Stat(p, fresh)
+	var (
+		e  scan.Entry
+		ok bool
+	)
+	if d := memo.parent(s.root, p); d != nil {
+		e, ok, err = sc.StatIn(d, p, fresh)
+	} else {
+		e, ok, err = sc.Stat(p, fresh)
+	}
 	if errors.Is(err, unix.ENOENT) || (err == nil && !ok) {
 		return proto.Entry{Path: p}, 0, nil
 	}
