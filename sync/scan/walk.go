@@ -204,28 +204,18 @@ func (s *Scanner) walk(p string, fn func(*Entry) error) error {
 // (for a path the caller knows just changed). ok is false for an excluded
 // path, a fifo, socket or device.
 func (s *Scanner) Stat(p string, fresh bool) (e Entry, ok bool, err error) {
-	s.begin()
-	defer s.end()
-	rel, err := clean(p)
-	if err != nil {
-		return e, false, err
-	}
-	if rel == "" {
-		return e, false, &PathError{Path: rel, Err: unix.EINVAL}
-	}
-	parent, _ := path.Split(rel)
-	d, err := s.root.OpenDir("/" + parent)
-	if err != nil {
-		return e, false, err
-	}
-	defer d.Close()
-	return s.statIn(d, rel, fresh)
+	return s.stat(nil, p, fresh)
 }
 
 // StatIn is Stat with p's parent directory d already open (by the caller,
 // from the Scanner's root): a caller asking about many paths in one
 // directory opens it once.
 func (s *Scanner) StatIn(d *rootfs.Dir, p string, fresh bool) (e Entry, ok bool, err error) {
+	return s.stat(d, p, fresh)
+}
+
+// stat is Stat, in p's parent d if not nil.
+func (s *Scanner) stat(d *rootfs.Dir, p string, fresh bool) (e Entry, ok bool, err error) {
 	s.begin()
 	defer s.end()
 	rel, err := clean(p)
@@ -235,10 +225,13 @@ func (s *Scanner) StatIn(d *rootfs.Dir, p string, fresh bool) (e Entry, ok bool,
 	if rel == "" {
 		return e, false, &PathError{Path: rel, Err: unix.EINVAL}
 	}
-	return s.statIn(d, rel, fresh)
-}
-
-func (s *Scanner) statIn(d *rootfs.Dir, rel string, fresh bool) (e Entry, ok bool, err error) {
+	if d == nil {
+		parent, _ := path.Split(rel)
+		if d, err = s.root.OpenDir("/" + parent); err != nil {
+			return e, false, err
+		}
+		defer d.Close()
+	}
 	base := path.Base(rel)
 	var st unix.Stat_t
 	if err := d.Lstat(base, &st); err != nil {
