@@ -21,22 +21,11 @@ import (
 
 // formatOf returns the format of the folder p lies in: sealed when p or a
 // directory above it holds the key marker. The marker itself is plain.
-func (s *session) formatOf(p string) (proto.Format, error) { return s.formatIn(p, nil) }
-
-// formatIn is formatOf for one path of a request about many (Stat):
-// memo, if not nil, keeps the format found for each directory above a
-// path, for the request's later paths in it. A Stat of 1,024 paths in a
-// few directories then looks for the marker once per directory level and
-// once per path, not once per level of every path (the paths of a first
-// sync of 10,000 files five levels down: 50,000 lookups, 0.3 s at the end
-// of the run, when verify asks). The answer is as of the request, which
-// it was before too: a marker made while the request runs may or may not
-// be seen by its later paths.
-func (s *session) formatIn(p string, memo map[string]proto.Format) (proto.Format, error) {
+func (s *session) formatOf(p string) (proto.Format, error) {
 	if core.Base(p) == proto.KeyMarker {
 		return proto.FormatPlain, nil
 	}
-	return s.chainFormat(p, memo)
+	return s.chainFormat(p, nil)
 }
 
 // chainFormat returns sealed when p or a directory above it holds the key
@@ -95,8 +84,13 @@ func (s *session) checkFileFormat(p string, asked proto.Format) (proto.Format, e
 
 // formatAbove is the format a file at p is hashed in: its folder's, which
 // the directories above p decide (a file holds no marker, and a
-// directory's entry has no hash). memo is as for formatIn; it also keeps
-// p's directory's own format.
+// directory's entry has no hash). memo, if not nil, keeps the format
+// found for each directory, for a request's later paths (Stat): 1,024
+// paths in a few directories then look for the marker once per directory
+// level, not once per level of every path (a first sync of 10,000 files
+// five levels down: 50,000 lookups, 0.3 s at the end of the run, when
+// verify asks). The answer is as of the request: a marker made while it
+// runs may or may not be seen by its later paths.
 func (s *session) formatAbove(p string, memo map[string]proto.Format) (proto.Format, error) {
 	if core.Base(p) == proto.KeyMarker {
 		return proto.FormatPlain, nil

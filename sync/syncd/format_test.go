@@ -113,7 +113,7 @@ func TestHasherTagsDiffer(t *testing.T) {
 }
 
 // TestFormatMemo: the formats of one request's paths, with the
-// directories above them looked up once (formatIn's memo), are those of
+// directories above them looked up once (formatAbove's memo), are those of
 // each path looked up alone, in any order, with markers at several
 // levels; and a Stat of many paths answers each as a Stat of it alone.
 func TestFormatMemo(t *testing.T) {
@@ -146,23 +146,22 @@ func TestFormatMemo(t *testing.T) {
 	if want["deep/d1/e/f"] != proto.FormatSealed || want["deep/d2/c"] != proto.FormatPlain || want["Vault"] != proto.FormatSealed {
 		t.Fatalf("formatOf: %v", want)
 	}
+	// A file's is its directories' (formatAbove), alone and with the
+	// directories above it looked up once for many paths, in any order.
+	files := []string{"Vault/a", "Vault/sub/b", "Vault/" + proto.KeyMarker, "deep/d1/c", "deep/d1/e/f",
+		"deep/d1/" + proto.KeyMarker, "deep/d2/c", "plain/a", "plain/sub/b", "top", "missing/x", "deep/d1/missing"}
+	for _, q := range files {
+		if got, err := s.formatAbove(q, nil); err != nil || got != want[q] {
+			t.Errorf("formatAbove(%q) = %v, %v; want %v", q, got, err, want[q])
+		}
+	}
 	for round := range 5 {
-		order := append([]string(nil), paths...)
+		order := append([]string(nil), files...)
 		mrand.New(mrand.NewPCG(uint64(round), 1)).Shuffle(len(order), func(i, j int) { order[i], order[j] = order[j], order[i] })
 		memo := map[string]proto.Format{}
 		for _, q := range order {
-			if got, err := s.formatIn(q, memo); err != nil || got != want[q] {
-				t.Errorf("round %d: formatIn(%q) = %v, %v; want %v", round, q, got, err, want[q])
-			}
-		}
-	}
-	// A file's is its directories' (formatAbove), with or without a memo.
-	memo := map[string]proto.Format{}
-	for _, q := range []string{"Vault/a", "Vault/sub/b", "Vault/" + proto.KeyMarker, "deep/d1/c", "deep/d1/e/f",
-		"deep/d1/" + proto.KeyMarker, "deep/d2/c", "plain/a", "plain/sub/b", "top", "missing/x", "deep/d1/missing"} {
-		for _, m := range []map[string]proto.Format{nil, memo} {
-			if got, err := s.formatAbove(q, m); err != nil || got != want[q] {
-				t.Errorf("formatAbove(%q, memo %v) = %v, %v; want %v", q, m != nil, got, err, want[q])
+			if got, err := s.formatAbove(q, memo); err != nil || got != want[q] {
+				t.Errorf("round %d: formatAbove(%q) with a memo = %v, %v; want %v", round, q, got, err, want[q])
 			}
 		}
 	}

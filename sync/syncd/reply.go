@@ -140,7 +140,7 @@ func (s *session) current(p string, fresh bool) (proto.Entry, uint64, error) {
 }
 
 // statMemo is what a request about many paths (Stat) keeps from one path
-// to the next: the folder format of each directory (see formatIn) and the
+// to the next: the folder format of each directory (see formatAbove) and the
 // last parent directory opened, in which the next path with that parent
 // is looked up rather than walked to again (a first sync's closing check
 // asks about 1,024 paths at a time, in a few directories). The answers
