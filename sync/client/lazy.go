@@ -5,7 +5,6 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"os"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -55,20 +54,14 @@ type lazyHasher struct {
 }
 
 // Defer is asked by the scanner before it opens a file to hash: while
-// deferring, the file is left unopened (scan.Deferrer).
+// deferring, the file is left unopened (scan.Deferrer). Hash is the
+// embedded hasher's, called only for a file Defer let through.
 func (h *lazyHasher) Defer() error {
 	if h.deferring.Load() {
 		h.deferred.Add(1)
 		return errUnhashed
 	}
 	return nil
-}
-
-func (h *lazyHasher) Hash(f *os.File) ([32]byte, error) {
-	if err := h.Defer(); err != nil {
-		return [32]byte{}, err
-	}
-	return h.Hasher.Hash(f)
 }
 
 // snapshotLazy is snapshot with the files no cache has a hash for left
