@@ -365,6 +365,9 @@ func (u *upload) commit(c *proto.Commit) (*proto.Entry, error) {
 	if err := u.endDirect(); err != nil {
 		return nil, err
 	}
+	if err := u.es.wait(); err != nil {
+		return nil, fmt.Errorf("upload of %s: %w", u.m.Path, err)
+	}
 	if uint64(u.off) != c.Size {
 		return nil, badRequest("upload of %s: %d bytes received, commit says %d", u.m.Path, u.off, c.Size)
 	}
