@@ -24,7 +24,7 @@ type directEvent struct {
 	destThere bool // the upload's destination existed when it ended
 }
 
-// watchDirect wraps pwrite and fsyncFile to record what an upload to
+// watchDirect wraps pwrite and durableFile to record what an upload to
 // dest does, each direct write slowed down so that a commit that did not
 // wait for it would be seen.
 func watchDirect(t *testing.T, dest string) func() []directEvent {
@@ -33,7 +33,7 @@ func watchDirect(t *testing.T, dest string) func() []directEvent {
 		ev []directEvent
 	)
 	there := func() bool { _, err := os.Lstat(dest); return err == nil }
-	oldW, oldS := pwrite, fsyncFile
+	oldW, oldS := pwrite, durableFile
 	pwrite = func(f *os.File, b []byte, off int64) (int, error) {
 		e := directEvent{off: off, n: int64(len(b)), start: time.Now()}
 		fl, _ := unix.FcntlInt(f.Fd(), unix.F_GETFL, 0)
@@ -46,16 +46,16 @@ func watchDirect(t *testing.T, dest string) func() []directEvent {
 		mu.Unlock()
 		return n, err
 	}
-	fsyncFile = func(f *os.File) error {
+	durableFile = func(c *contentSyncs, f *os.File) error {
 		e := directEvent{sync: true, start: time.Now()}
-		err := oldS(f)
+		err := oldS(c, f)
 		e.end, e.destThere = time.Now(), there()
 		mu.Lock()
 		ev = append(ev, e)
 		mu.Unlock()
 		return err
 	}
-	t.Cleanup(func() { pwrite, fsyncFile = oldW, oldS })
+	t.Cleanup(func() { pwrite, durableFile = oldW, oldS })
 	return func() []directEvent {
 		mu.Lock()
 		defer mu.Unlock()

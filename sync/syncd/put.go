@@ -345,8 +345,11 @@ func (u *upload) rename() error {
 	return nil
 }
 
-// fsyncFile syncs an upload's file before its rename; tests wrap it to
-// watch the order.
+// durableFile makes an upload's file durable before its rename; tests
+// wrap it to watch the order.
+var durableFile = (*contentSyncs).sync
+
+// fsyncFile is an upload's own fsync, when no group syncs for it.
 var fsyncFile = (*os.File).Sync
 
 // hashRange adds the bytes from..to of the temporary file to the hash:
@@ -364,6 +367,9 @@ func (u *upload) commit(c *proto.Commit) (*proto.Entry, error) {
 	// what makes them durable, direct or not.
 	if err := u.endDirect(); err != nil {
 		return nil, err
+	}
+	if err := u.es.wait(); err != nil {
+		return nil, fmt.Errorf("upload of %s: %w", u.m.Path, err)
 	}
 	if uint64(u.off) != c.Size {
 		return nil, badRequest("upload of %s: %d bytes received, commit says %d", u.m.Path, u.off, c.Size)
@@ -389,7 +395,7 @@ func (u *upload) commit(c *proto.Commit) (*proto.Entry, error) {
 	}
 	// The content on disk before the rename, then the rename before the
 	// answer (replace).
-	if err := fsyncFile(u.f); err != nil {
+	if err := durableFile(u.s.content, u.f); err != nil {
 		return nil, err
 	}
 	if err := u.rename(); err != nil {

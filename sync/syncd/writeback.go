@@ -1,8 +1,9 @@
 package syncd
 
 import (
+	"cmp"
+	"fmt"
 	"os"
-	"sync/atomic"
 
 	"golang.org/x/sys/unix"
 )
@@ -63,11 +64,17 @@ var earlySyncStep int64 = 64 << 20
 // the rename flushed all of a 1 GiB file at once: 0.5 s with the sync
 // child idle, at the end of the first-sync bench. Flushed as it comes,
 // little is left for that fsync. It changes nothing about what is durable
-// when: the fsync before the rename stays, and these syncs are hints
-// (their errors only mean the last fsync does everything).
+// when: the sync before the rename stays.
+//
+// But an error of these syncs counts: a write error is reported once per
+// open file (its errseq), to whichever sync of it asks first, and the
+// failed pages are clean afterwards; the fsync before the rename would
+// find nothing wrong. So the commit waits for the last background sync
+// and fails with the first error any had (wait).
 type earlySync struct {
-	next int64 // the file's size at which the next sync starts
-	busy atomic.Bool
+	next int64      // the file's size at which the next sync starts
+	busy chan error // the running sync's result; nil when none runs
+	err  error      // the first error of a finished one
 }
 
 // advance starts a sync of f once it holds end bytes past the step,
@@ -76,21 +83,48 @@ func (e *earlySync) advance(f *os.File, end int64) {
 	if e.next == 0 {
 		e.next = earlySyncStep
 	}
-	if end < e.next || !e.busy.CompareAndSwap(false, true) {
+	if end < e.next {
 		return
+	}
+	if e.busy != nil {
+		select {
+		case err := <-e.busy:
+			e.keep(err)
+		default:
+			return
+		}
 	}
 	e.next = end + earlySyncStep
 	rc, err := f.SyscallConn()
 	if err != nil {
-		e.busy.Store(false)
+		e.keep(err)
 		return
 	}
+	done := make(chan error, 1)
+	e.busy = done
 	go func() {
-		defer e.busy.Store(false)
+		var err error
 		// Control holds the descriptor open until the sync returns, even
 		// if the upload closes the file meanwhile.
-		rc.Control(func(fd uintptr) { fdatasync(int(fd)) })
+		cerr := rc.Control(func(fd uintptr) { err = fdatasync(int(fd)) })
+		done <- cmp.Or(err, cerr)
 	}()
+}
+
+// keep records err if it is the first, and that no sync runs.
+func (e *earlySync) keep(err error) {
+	e.busy = nil
+	if e.err == nil && err != nil {
+		e.err = fmt.Errorf("sync while receiving: %w", err)
+	}
+}
+
+// wait waits for the sync in flight and returns the first error any had.
+func (e *earlySync) wait() error {
+	if e.busy != nil {
+		e.keep(<-e.busy)
+	}
+	return e.err
 }
 
 // fdatasync is earlySync's sync; tests wrap it to count them.

@@ -2,10 +2,15 @@ package syncd
 
 import (
 	"crypto/rand"
+	"errors"
+	"os"
 	"path/filepath"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 
 	"simplecloud/sync/proto"
 )
@@ -86,5 +91,42 @@ func TestEarlySync(t *testing.T) {
 	}
 	if final != 1 {
 		t.Errorf("%d final syncs, want 1", final)
+	}
+}
+
+// TestEarlySyncError: a write error reported to a background sync fails
+// the commit (the fsync before the rename would not see it again), and
+// nothing is renamed in.
+func TestEarlySyncError(t *testing.T) {
+	oldStep, oldSync := earlySyncStep, fdatasync
+	t.Cleanup(func() { earlySyncStep, fdatasync = oldStep, oldSync })
+	earlySyncStep = 1 << 20
+	var calls atomic.Int32
+	fdatasync = func(fd int) error {
+		if calls.Add(1) == 1 {
+			return unix.EIO
+		}
+		return oldSync(fd)
+	}
+	p := newPeer(t, true)
+	data := make([]byte, 3<<20)
+	rand.Read(data)
+	id := p.send(&proto.Put{Transfer: proto.TransferID{7}, Path: "f"})
+	for off := 0; off < len(data); off += proto.MaxData {
+		p.c.Send(id, false, &proto.Data{Offset: uint64(off), Bytes: data[off:min(off+proto.MaxData, len(data))]})
+	}
+	p.c.Send(id, true, &proto.Commit{Size: uint64(len(data)), Mode: 0o644, Hash: hashOf(data)})
+	a := p.answer(id)
+	if calls.Load() == 0 {
+		t.Fatal("no background sync ran")
+	}
+	if len(a) != 1 {
+		t.Fatalf("answers %#v", a)
+	}
+	if e, ok := a[0].(*proto.Error); !ok || !strings.Contains(e.Message, "input/output error") {
+		t.Errorf("answer %#v, want an error naming the I/O error", a[0])
+	}
+	if _, err := os.Lstat(filepath.Join(p.dir, "f")); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("after a failed background sync the upload is in place: %v", err)
 	}
 }

@@ -1,0 +1,177 @@
+package syncd
+
+import (
+	"errors"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+func TestParseDirty(t *testing.T) {
+	tests := []struct {
+		name    string
+		in      string
+		want    int64
+		wantErr bool
+	}{
+		{"both", "MemTotal:       24000000 kB\nDirty:              1204 kB\nWriteback:            12 kB\nWritebackTmp:          0 kB\n", (1204 + 12) << 10, false},
+		{"zero", "Dirty: 0 kB\nWriteback: 0 kB\n", 0, false},
+		{"no writeback", "Dirty: 10 kB\nWritebackTmp: 5 kB\n", 0, true},
+		{"empty", "", 0, true},
+		{"bad number", "Dirty: x kB\nWriteback: 0 kB\n", 0, true},
+		{"negative", "Dirty: -4 kB\nWriteback: 0 kB\n", 0, true},
+		{"no unit", "Dirty: 4\nWriteback: 0 kB\n", 0, true},
+	}
+	for _, tt := range tests {
+		got, err := parseDirty([]byte(tt.in))
+		if (err != nil) != tt.wantErr || got != tt.want {
+			t.Errorf("%s: got %d, %v; want %d, error %v", tt.name, got, err, tt.want, tt.wantErr)
+		}
+	}
+	// This machine's own.
+	if _, err := machineDirty(); err != nil {
+		t.Errorf("machineDirty: %v", err)
+	}
+}
+
+func TestSyncfsReportsErrors(t *testing.T) {
+	for release, want := range map[string]bool{
+		"6.12.48+deb13-amd64": true,
+		"5.8.0":               true,
+		"5.10":                true,
+		"5.7.19":              false,
+		"4.19.0-21-amd64":     false,
+		"10.0-rc1":            true,
+		"":                    false,
+		"six.one":             false,
+	} {
+		if got := syncfsReportsErrors(release); got != want {
+			t.Errorf("syncfsReportsErrors(%q) = %v, want %v", release, got, want)
+		}
+	}
+}
+
+// groupRig counts syncfs and fsync calls over a real directory.
+type groupRig struct {
+	c       *contentSyncs
+	files   []*os.File
+	syncfss atomic.Int32
+	fsyncs  atomic.Int32
+	dirty   atomic.Int64
+	fail    atomic.Bool // syncfs fails with EIO
+}
+
+func newGroupRig(t *testing.T, n int) *groupRig {
+	t.Helper()
+	if !syncfsReportsErrors(kernelRelease()) {
+		t.Skip("this kernel's syncfs reports no errors: no groups")
+	}
+	g := &groupRig{}
+	oldFS, oldF := syncfs, fsyncFile
+	t.Cleanup(func() { syncfs, fsyncFile = oldFS, oldF })
+	syncfs = func(fd int) error {
+		g.syncfss.Add(1)
+		time.Sleep(5 * time.Millisecond) // the others pile up behind it
+		if g.fail.Load() {
+			return unix.EIO
+		}
+		return oldFS(fd)
+	}
+	fsyncFile = func(f *os.File) error {
+		g.fsyncs.Add(1)
+		return oldF(f)
+	}
+	dir := t.TempDir()
+	fd, err := os.Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g.c = newContentSyncs(fd, func() (int64, error) { return g.dirty.Load(), nil }, slog.New(slog.DiscardHandler))
+	t.Cleanup(g.c.close)
+	for i := range n {
+		f, err := os.Create(filepath.Join(dir, string(rune('a'+i%26))+string(rune('a'+i/26))))
+		if err != nil {
+			t.Fatal(err)
+		}
+		f.WriteString("content")
+		t.Cleanup(func() { f.Close() })
+		g.files = append(g.files, f)
+	}
+	return g
+}
+
+// syncAll syncs every file at once and fails the test on an error.
+func (g *groupRig) syncAll(t *testing.T) {
+	t.Helper()
+	var wg sync.WaitGroup
+	errs := make(chan error, len(g.files))
+	for _, f := range g.files {
+		wg.Go(func() { errs <- g.c.sync(f) })
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// TestContentSyncsGroup: with little dirty, concurrent commits share
+// syncfs calls and none fsyncs its file.
+func TestContentSyncsGroup(t *testing.T) {
+	g := newGroupRig(t, 32)
+	g.syncAll(t)
+	if n, m := g.syncfss.Load(), g.fsyncs.Load(); n < 1 || n >= 32 || m != 0 {
+		t.Errorf("32 commits at once: %d syncfs, %d fsync; want between 1 and 31 syncfs and no fsync", n, m)
+	}
+}
+
+// TestContentSyncsDirty: with much dirty on the machine (or no reading of
+// it), each commit fsyncs its own file and no syncfs runs.
+func TestContentSyncsDirty(t *testing.T) {
+	g := newGroupRig(t, 8)
+	g.dirty.Store(groupDirtyMax + 1)
+	g.syncAll(t)
+	if n, m := g.syncfss.Load(), g.fsyncs.Load(); n != 0 || m != 8 {
+		t.Errorf("with %d bytes dirty: %d syncfs, %d fsync; want 0 and 8", groupDirtyMax+1, n, m)
+	}
+	g.c.dirty = func() (int64, error) { return 0, errors.New("no /proc") }
+	g.fsyncs.Store(0)
+	g.syncAll(t)
+	if n, m := g.syncfss.Load(), g.fsyncs.Load(); n != 0 || m != 8 {
+		t.Errorf("without a reading: %d syncfs, %d fsync; want 0 and 8", n, m)
+	}
+}
+
+// TestContentSyncsError: a failed syncfs sends its group to their own
+// fsyncs, and every later commit too.
+func TestContentSyncsError(t *testing.T) {
+	g := newGroupRig(t, 16)
+	g.fail.Store(true)
+	g.syncAll(t)
+	if n, m := g.syncfss.Load(), g.fsyncs.Load(); n != 1 || m != 16 {
+		t.Errorf("syncfs failing: %d syncfs, %d fsync; want 1 and 16", n, m)
+	}
+	g.fail.Store(false)
+	g.syncAll(t)
+	if n, m := g.syncfss.Load(), g.fsyncs.Load(); n != 1 || m != 32 {
+		t.Errorf("after a failed syncfs: %d syncfs, %d fsync in all; want 1 and 32", n, m)
+	}
+}
+
+// TestContentSyncsNone: without a descriptor every commit fsyncs.
+func TestContentSyncsNone(t *testing.T) {
+	g := newGroupRig(t, 4)
+	g.c = newContentSyncs(nil, func() (int64, error) { return 0, nil }, slog.New(slog.DiscardHandler))
+	g.syncAll(t)
+	if n, m := g.syncfss.Load(), g.fsyncs.Load(); n != 0 || m != 4 {
+		t.Errorf("no descriptor: %d syncfs, %d fsync; want 0 and 4", n, m)
+	}
+}
