@@ -46,15 +46,17 @@ var rules = []rule{
 	{prefix: "sync/sftpd", allow: []string{"sync/sftpd", "sync/rootfs", "internal/"},
 		forbid: []string{"golang.org/x/crypto/ssh"}},
 	// The sync subsystem's server serves any byte stream, as sftpd does.
-	{prefix: "sync/syncd", allow: []string{"sync/syncd", "sync/proto", "sync/core", "sync/rootfs", "sync/scan", "sync/watch", "sync/versions", "internal/"},
+	{prefix: "sync/syncd", allow: []string{"sync/syncd", "sync/proto", "sync/core", "sync/rootfs", "sync/scan", "sync/watch", "sync/versions", "sync/durable", "internal/"},
 		forbid: []string{"golang.org/x/crypto/ssh"}},
 	// The watcher and the version store work on a rooted tree, for the server and the client.
 	{prefix: "sync/watch", allow: []string{"sync/watch", "sync/rootfs", "internal/"}},
 	{prefix: "sync/versions", allow: []string{"sync/versions", "sync/rootfs", "internal/"}},
+	// Group syncs of written files, for the server's uploads and the client's downloads.
+	{prefix: "sync/durable", allow: []string{"sync/durable", "internal/"}},
 	// The admission policy is pure: time and randomness are handed in.
 	{prefix: "sync/server/admit", allow: []string{"sync/server/admit"},
 		forbidOS: []string{"os", "os/exec", "syscall", "golang.org/x/sys/unix", "net"}},
-	{prefix: "sync/client", allow: []string{"sync/client", "sync/core", "sync/proto", "sync/seal", "sync/rootfs", "sync/scan", "sync/watch", "sync/versions", "internal/"}},
+	{prefix: "sync/client", allow: []string{"sync/client", "sync/core", "sync/proto", "sync/seal", "sync/rootfs", "sync/scan", "sync/watch", "sync/versions", "sync/durable", "internal/"}},
 	// The replica reads trees through rootfs and scan and seals with seal; S3 stays in s3.go;
 	// its prune thins snapshots on the versions' schedule.
 	{prefix: "sync/replica", allow: []string{"sync/replica", "sync/seal", "sync/proto", "sync/rootfs", "sync/scan", "sync/versions", "internal/"}},

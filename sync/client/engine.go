@@ -256,7 +256,9 @@ func RunOnce(ctx context.Context, rc Remote, o Options) (Summary, error) {
 	before := rc.Stats()
 	o.Progress.begin(plan.Counts(core.Local), plan.Counts(core.Remote), func() int64 { s := rc.Stats(); return s.BytesSent + s.BytesReceived })
 	x := &executor{ctx: ctx, l: l, rc: rc, base: o.RemotePath, workers: o.Workers, log: o.Logger, ltree: localTree, rtree: remoteTree, progress: o.Progress}
+	x.content = l.content(o.Logger)
 	x.run(&plan) // keeps in the plan only the actions done
+	x.content.Close()
 	doneL, doneR := &plan.Local, &plan.Remote
 	x.ltree, x.rtree = core.Tree{}, core.Tree{}
 	clock.lap("carry out the plan")

@@ -18,6 +18,7 @@ import (
 
 	"simplecloud/sync/client/remote"
 	"simplecloud/sync/core"
+	"simplecloud/sync/durable"
 	"simplecloud/sync/proto"
 )
 
@@ -35,6 +36,7 @@ type executor struct {
 	base    string
 	workers int
 	log     *slog.Logger
+	content *durable.Content // downloads' content, before their renames
 
 	mu           sync.Mutex
 	failed       int
@@ -348,7 +350,7 @@ func (x *executor) download(a core.Action) error {
 		base.Close()
 	}
 	if err == nil {
-		err = f.Sync()
+		err = x.content.Sync(f)
 	}
 	if cerr := f.Close(); err == nil {
 		err = cerr

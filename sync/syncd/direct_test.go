@@ -11,6 +11,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"simplecloud/sync/durable"
 	"simplecloud/sync/proto"
 )
 
@@ -46,7 +47,7 @@ func watchDirect(t *testing.T, dest string) func() []directEvent {
 		mu.Unlock()
 		return n, err
 	}
-	durableFile = func(c *contentSyncs, f *os.File) error {
+	durableFile = func(c *durable.Content, f *os.File) error {
 		e := directEvent{sync: true, start: time.Now()}
 		err := oldS(c, f)
 		e.end, e.destThere = time.Now(), there()

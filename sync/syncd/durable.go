@@ -8,51 +8,9 @@ import (
 	"golang.org/x/sys/unix"
 
 	"simplecloud/sync/core"
+	"simplecloud/sync/durable"
 	"simplecloud/sync/rootfs"
 )
-
-// syncer makes writes durable in groups: every caller of sync waits for a
-// call of do that started after it called, and one call serves all who
-// called before it started (a group commit).
-type syncer struct {
-	do        func() error
-	mu        sync.Mutex
-	cond      *sync.Cond
-	requested uint64 // sync calls so far
-	done      uint64 // calls covered by a finished do
-	running   bool
-	users     int // callers in sync (dirSyncs drops an unused syncer)
-	err       error
-}
-
-func newSyncer(do func() error) *syncer {
-	y := &syncer{do: do}
-	y.cond = sync.NewCond(&y.mu)
-	return y
-}
-
-// sync returns once everything written before the call is on disk.
-func (y *syncer) sync() error {
-	y.mu.Lock()
-	defer y.mu.Unlock()
-	y.requested++
-	want := y.requested
-	for y.done < want {
-		if y.running {
-			y.cond.Wait()
-			continue
-		}
-		y.running = true
-		covers := y.requested
-		y.mu.Unlock()
-		err := y.do()
-		y.mu.Lock()
-		y.running = false
-		y.done, y.err = covers, err
-		y.cond.Broadcast()
-	}
-	return y.err
-}
 
 // dirSyncs makes changes of directory entries (a rename, a new or removed
 // name) durable with an fsync of the directory, one group commit per
@@ -69,12 +27,18 @@ type dirSyncs struct {
 	root     *rootfs.Root
 	deferred bool
 	mu       sync.Mutex
-	m        map[string]*syncer
+	m        map[string]*dirSync
 	dirty    map[string]bool
 }
 
 func newDirSyncs(root *rootfs.Root, deferred bool) *dirSyncs {
-	return &dirSyncs{root: root, deferred: deferred, m: map[string]*syncer{}, dirty: map[string]bool{}}
+	return &dirSyncs{root: root, deferred: deferred, m: map[string]*dirSync{}, dirty: map[string]bool{}}
+}
+
+// dirSync is one directory's group commit.
+type dirSync struct {
+	g     *durable.Group
+	users int // callers in sync (dirSyncs drops an unused one)
 }
 
 // changed makes the entry p durable in its directory now, or marks the
@@ -166,12 +130,12 @@ func (d *dirSyncs) sync(dir string) error {
 	d.mu.Lock()
 	y := d.m[dir]
 	if y == nil {
-		y = newSyncer(func() error { return fsyncDir(d.root, dir) })
+		y = &dirSync{g: durable.NewGroup(func() error { return fsyncDir(d.root, dir) })}
 		d.m[dir] = y
 	}
 	y.users++
 	d.mu.Unlock()
-	err := y.sync()
+	err := y.g.Sync()
 	d.mu.Lock()
 	if y.users--; y.users == 0 {
 		delete(d.m, dir)

@@ -13,6 +13,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"simplecloud/sync/core"
+	"simplecloud/sync/durable"
 	"simplecloud/sync/proto"
 	"simplecloud/sync/rootfs"
 	"simplecloud/sync/scan"
@@ -347,10 +348,7 @@ func (u *upload) rename() error {
 
 // durableFile makes an upload's file durable before its rename; tests
 // wrap it to watch the order.
-var durableFile = (*contentSyncs).sync
-
-// fsyncFile is an upload's own fsync, when no group syncs for it.
-var fsyncFile = (*os.File).Sync
+var durableFile = (*durable.Content).Sync
 
 // hashRange adds the bytes from..to of the temporary file to the hash:
 // what a Copy put there, read back from the page cache.

@@ -11,6 +11,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"simplecloud/sync/durable"
 	"simplecloud/sync/proto"
 	"simplecloud/sync/rootfs"
 	"simplecloud/sync/scan"
@@ -46,10 +47,10 @@ type session struct {
 	root    *rootfs.Root
 	opt     Options
 	log     *slog.Logger
-	agent   string        // the client's, from its hello
-	scans   [2]sync.Pool  // *scan.Scanner by proto.Format; a Scanner is not safe for concurrent use
-	disk    *dirSyncs     // group commits (durable.go)
-	content *contentSyncs // uploads' content (groupsync.go)
+	agent   string           // the client's, from its hello
+	scans   [2]sync.Pool     // *scan.Scanner by proto.Format; a Scanner is not safe for concurrent use
+	disk    *dirSyncs        // group commits (durable.go)
+	content *durable.Content // uploads' content
 	// unhashed: the client has proto.CapUnhashed, so a Commit's zero
 	// hash means "the hash of what you received" (commit).
 	unhashed bool
@@ -100,14 +101,14 @@ func Serve(ctx context.Context, rw io.ReadWriter, root *rootfs.Root, o Options) 
 	s.log.Debug("sync session", "version", conn.Version)
 	s.disk = newDirSyncs(s.root, slices.Contains(hello.Caps, proto.CapFlush))
 	// Opened before any upload writes: its syncfs reports every writeback
-	// error since (groupsync.go).
+	// error since (durable.Content).
 	fd, err := s.root.OpenFile("", unix.O_RDONLY|unix.O_DIRECTORY, 0, false)
 	if err != nil {
 		s.log.Debug("uploads synced one by one", "err", err)
 		fd = nil
 	}
-	s.content = newContentSyncs(fd, machineDirty, s.log)
-	defer s.content.close()
+	s.content = durable.NewContent(fd, s.log)
+	defer s.content.Close()
 	s.unhashed = slices.Contains(hello.Caps, proto.CapUnhashed)
 	s.removeStale()
 	ctx, cancel := context.WithCancel(ctx)

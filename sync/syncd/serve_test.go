@@ -3,13 +3,11 @@ package syncd
 import (
 	"bytes"
 	"crypto/rand"
-	"errors"
 	"fmt"
 	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -346,29 +344,9 @@ func TestStaleUploads(t *testing.T) {
 	}
 }
 
-// TestSyncer: many concurrent callers share few calls of do (at most
-// one each), every one returns after a call that started after its own,
-// and do's error reaches them. dirSyncs syncs real directories, reports a
-// missing one, and forgets directories nobody waits for.
-func TestSyncer(t *testing.T) {
-	var calls atomic.Int64
-	y := newSyncer(func() error { calls.Add(1); return nil })
-	errs := make(chan error, 64)
-	for range 64 {
-		go func() { errs <- y.sync() }()
-	}
-	for range 64 {
-		if err := <-errs; err != nil {
-			t.Fatal(err)
-		}
-	}
-	if n := calls.Load(); y.done != 64 || y.running || n < 1 || n > 64 {
-		t.Errorf("after 64 calls: done %d, running %v, %d calls of do", y.done, y.running, n)
-	}
-	bad := errors.New("disk on fire")
-	if err := newSyncer(func() error { return bad }).sync(); !errors.Is(err, bad) {
-		t.Errorf("sync with a failing do: got %v, want %v", err, bad)
-	}
+// TestDirSyncs: dirSyncs syncs real directories, reports a missing one,
+// and forgets directories nobody waits for.
+func TestDirSyncs(t *testing.T) {
 	dir := t.TempDir()
 	os.Mkdir(filepath.Join(dir, "d"), 0o755)
 	root, err := rootfs.Open(dir)

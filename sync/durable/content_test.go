@@ -1,4 +1,4 @@
-package syncd
+package durable
 
 import (
 	"errors"
@@ -59,7 +59,7 @@ func TestSyncfsReportsErrors(t *testing.T) {
 
 // groupRig counts syncfs and fsync calls over a real directory.
 type groupRig struct {
-	c       *contentSyncs
+	c       *Content
 	files   []*os.File
 	syncfss atomic.Int32
 	fsyncs  atomic.Int32
@@ -92,8 +92,8 @@ func newGroupRig(t *testing.T, n int) *groupRig {
 	if err != nil {
 		t.Fatal(err)
 	}
-	g.c = newContentSyncs(fd, func() (int64, error) { return g.dirty.Load(), nil }, slog.New(slog.DiscardHandler))
-	t.Cleanup(g.c.close)
+	g.c = newContent(fd, func() (int64, error) { return g.dirty.Load(), nil }, slog.New(slog.DiscardHandler))
+	t.Cleanup(g.c.Close)
 	for i := range n {
 		f, err := os.Create(filepath.Join(dir, string(rune('a'+i%26))+string(rune('a'+i/26))))
 		if err != nil {
@@ -112,7 +112,7 @@ func (g *groupRig) syncAll(t *testing.T) {
 	var wg sync.WaitGroup
 	errs := make(chan error, len(g.files))
 	for _, f := range g.files {
-		wg.Go(func() { errs <- g.c.sync(f) })
+		wg.Go(func() { errs <- g.c.Sync(f) })
 	}
 	wg.Wait()
 	close(errs)
@@ -123,18 +123,18 @@ func (g *groupRig) syncAll(t *testing.T) {
 	}
 }
 
-// TestContentSyncsGroup: with little dirty, concurrent commits share
-// syncfs calls and none fsyncs its file.
+// TestContentSyncsGroup: with little dirty, concurrent syncs share
+// syncfs calls and no file is fsynced.
 func TestContentSyncsGroup(t *testing.T) {
 	g := newGroupRig(t, 32)
 	g.syncAll(t)
 	if n, m := g.syncfss.Load(), g.fsyncs.Load(); n < 1 || n >= 32 || m != 0 {
-		t.Errorf("32 commits at once: %d syncfs, %d fsync; want between 1 and 31 syncfs and no fsync", n, m)
+		t.Errorf("32 files at once: %d syncfs, %d fsync; want between 1 and 31 syncfs and no fsync", n, m)
 	}
 }
 
 // TestContentSyncsDirty: with much dirty on the machine (or no reading of
-// it), each commit fsyncs its own file and no syncfs runs.
+// it), each file is fsynced on its own and no syncfs runs.
 func TestContentSyncsDirty(t *testing.T) {
 	g := newGroupRig(t, 8)
 	g.dirty.Store(groupDirtyMax + 1)
@@ -151,7 +151,7 @@ func TestContentSyncsDirty(t *testing.T) {
 }
 
 // TestContentSyncsError: a failed syncfs sends its group to their own
-// fsyncs, and every later commit too.
+// fsyncs, and every later file too.
 func TestContentSyncsError(t *testing.T) {
 	g := newGroupRig(t, 16)
 	g.fail.Store(true)
@@ -166,10 +166,10 @@ func TestContentSyncsError(t *testing.T) {
 	}
 }
 
-// TestContentSyncsNone: without a descriptor every commit fsyncs.
+// TestContentSyncsNone: without a descriptor every file is fsynced.
 func TestContentSyncsNone(t *testing.T) {
 	g := newGroupRig(t, 4)
-	g.c = newContentSyncs(nil, func() (int64, error) { return 0, nil }, slog.New(slog.DiscardHandler))
+	g.c = newContent(nil, func() (int64, error) { return 0, nil }, slog.New(slog.DiscardHandler))
 	g.syncAll(t)
 	if n, m := g.syncfss.Load(), g.fsyncs.Load(); n != 0 || m != 4 {
 		t.Errorf("no descriptor: %d syncfs, %d fsync; want 0 and 4", n, m)

@@ -1,4 +1,4 @@
-package syncd
+package durable
 
 import (
 	"bytes"
@@ -13,7 +13,8 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// contentSyncs makes uploads' content durable before their renames.
+// Content makes files' content durable before they are renamed in: the
+// sync server's uploads, the client's downloads.
 //
 // The plain way is an fsync of each file. On the bench disk here (ext4
 // without a journal on a virtual disk) that was a quarter of a first sync
@@ -21,31 +22,33 @@ import (
 // inode (shared with 15 other inodes), for a new name its directory's
 // blocks, and flushes the disk's cache, and concurrent fsyncs queue on the
 // shared blocks. One syncfs(2) of the file system writes each block once
-// and flushes once for every commit that waits on it (a group commit, see
-// syncer): 10,000 files of 1-64 KiB took 3.6-3.8 s against 4.7-5.8 s.
+// and flushes once for every file that waits on it (a Group): uploading
+// 10,000 files of 1-64 KiB took 3.6-3.8 s against 4.7-5.8 s.
 //
 // But syncfs writes back everything dirty on the file system, not only
-// ours: beside a download of a few GiB every commit would wait for all of
-// it (why an earlier version, which synced that way, went back to fsync).
+// ours: beside a download of a few GiB every file would wait for all of
+// it (why an earlier version of the server, which synced that way, went
+// back to fsync).
 // So a group syncs the file system only while the machine holds little
 // dirty (Dirty and Writeback in /proc/meminfo, for all file systems, under
-// groupDirtyMax); otherwise, or if anything about it fails, each commit
-// fsyncs its own file as before.
+// groupDirtyMax); otherwise, or if anything about it fails, each file is
+// fsynced on its own.
 //
 // Errors: syncfs reports a writeback error of its file system once per
 // descriptor (an errseq, Linux 5.8 and later; before that it reports none,
 // and groups are not used), without saying which file it hit; and a page
 // whose writeback failed is clean afterwards, so a later syncfs would not
-// see it again. The descriptor is opened when the session starts, before
-// any upload writes, so every error since is reported to it; after one,
-// every commit of the session fsyncs its own file, whose own error record
-// (sampled when the file was opened) still holds it. PostgreSQL's
-// recovery_init_sync_method=syncfs rests on the same kernel behaviour.
-type contentSyncs struct {
-	fd     *os.File // the root directory, opened for syncfs; nil: fsync only
+// see it again. So the caller opens the descriptor before it writes any
+// of the files (when a session or a run starts), and every error since is
+// reported to it; after one, every later file is fsynced on its own, and
+// its own error record (sampled when the file was opened) still holds it.
+// PostgreSQL's recovery_init_sync_method=syncfs rests on the same kernel
+// behaviour.
+type Content struct {
+	fd     *os.File // a directory on the file system, for syncfs; nil: fsync only
 	dirty  func() (int64, error)
 	log    *slog.Logger
-	y      *syncer     // the group commit, whose do is group
+	g      *Group      // the group commit, whose do is group
 	broken atomic.Bool // a group sync failed: fsync only from now on
 }
 
@@ -58,31 +61,40 @@ const groupDirtyMax = 64 << 20
 // its own file.
 var errNoGroup = errors.New("no group sync")
 
-// newContentSyncs returns group syncs over fd (nil, or a kernel whose
-// syncfs reports no errors: fsync only), reading what is dirty with dirty.
-// It owns fd.
-func newContentSyncs(fd *os.File, dirty func() (int64, error), log *slog.Logger) *contentSyncs {
-	c := &contentSyncs{dirty: dirty, log: log}
+// NewContent returns group syncs of the file system dir is on. dir must be
+// opened before any of the files Sync will be asked for are written (see
+// Content); nil, or a kernel whose syncfs reports no errors, means an
+// fsync of each file. Content owns dir: Close closes it.
+func NewContent(dir *os.File, log *slog.Logger) *Content {
+	return newContent(dir, machineDirty, log)
+}
+
+func newContent(fd *os.File, dirty func() (int64, error), log *slog.Logger) *Content {
+	c := &Content{dirty: dirty, log: log}
 	if fd != nil && syncfsReportsErrors(kernelRelease()) {
 		c.fd = fd
 	} else if fd != nil {
 		fd.Close()
 	}
-	c.y = newSyncer(c.group)
+	c.g = NewGroup(c.group)
 	return c
 }
 
-// sync makes f's content and attributes durable: with the group's syncfs
+// Sync makes f's content and attributes durable: with the group's syncfs
 // when it runs, else with an fsync of f.
-func (c *contentSyncs) sync(f *os.File) error {
-	if c.fd != nil && !c.broken.Load() && c.y.sync() == nil {
+func (c *Content) Sync(f *os.File) error {
+	if c.fd != nil && !c.broken.Load() && c.g.Sync() == nil {
 		return nil
 	}
 	return fsyncFile(f)
 }
 
+// fsyncFile is a file's own fsync, when no group syncs for it; tests wrap
+// it.
+var fsyncFile = (*os.File).Sync
+
 // group is the group commit's do: syncfs, if little is dirty.
-func (c *contentSyncs) group() error {
+func (c *Content) group() error {
 	if c.broken.Load() {
 		return errNoGroup
 	}
@@ -91,7 +103,7 @@ func (c *contentSyncs) group() error {
 	}
 	if err := syncfs(int(c.fd.Fd())); err != nil {
 		c.broken.Store(true)
-		c.log.Warn("group syncs stop: every upload is synced on its own from now on", "err", fmt.Errorf("sync the file system: %w", err))
+		c.log.Warn("group syncs stop: every file is synced on its own from now on", "err", fmt.Errorf("sync the file system: %w", err))
 		return errNoGroup
 	}
 	return nil
@@ -100,8 +112,8 @@ func (c *contentSyncs) group() error {
 // syncfs is the group's sync; tests wrap it.
 var syncfs = unix.Syncfs
 
-// close releases the descriptor.
-func (c *contentSyncs) close() {
+// Close releases the descriptor.
+func (c *Content) Close() {
 	if c.fd != nil {
 		c.fd.Close()
 	}
