@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -71,13 +72,29 @@ func NewContent(dir *os.File, log *slog.Logger) *Content {
 
 func newContent(fd *os.File, dirty func() (int64, error), log *slog.Logger) *Content {
 	c := &Content{dirty: dirty, log: log}
-	if fd != nil && syncfsReportsErrors(kernelRelease()) {
+	if fd != nil && syncfsReportsErrors(kernelRelease()) && groupable(fd) {
 		c.fd = fd
 	} else if fd != nil {
 		fd.Close()
 	}
 	c.g = NewGroup(c.group)
 	return c
+}
+
+// groupFS are the file systems whose syncfs writes back and waits for
+// every dirty file and its metadata, and reports their writeback errors:
+// local block file systems. Elsewhere it may do less than an fsync (FUSE
+// without a syncfs handler answers success and syncs nothing), so each
+// file is fsynced there.
+var groupFS = []int64{unix.EXT4_SUPER_MAGIC, unix.XFS_SUPER_MAGIC, unix.BTRFS_SUPER_MAGIC}
+
+// groupable says whether dir is on one of groupFS.
+func groupable(dir *os.File) bool {
+	var st unix.Statfs_t
+	if unix.Fstatfs(int(dir.Fd()), &st) != nil {
+		return false
+	}
+	return slices.Contains(groupFS, st.Type)
 }
 
 // Sync makes f's content and attributes durable: with the group's syncfs

@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -92,6 +93,10 @@ func newGroupRig(t *testing.T, n int) *groupRig {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if !groupable(fd) {
+		fd.Close()
+		t.Skip("the test's directory is on a file system without group syncs")
+	}
 	g.c = newContent(fd, func() (int64, error) { return g.dirty.Load(), nil }, slog.New(slog.DiscardHandler))
 	t.Cleanup(g.c.Close)
 	for i := range n {
@@ -173,5 +178,38 @@ func TestContentSyncsNone(t *testing.T) {
 	g.syncAll(t)
 	if n, m := g.syncfss.Load(), g.fsyncs.Load(); n != 0 || m != 4 {
 		t.Errorf("no descriptor: %d syncfs, %d fsync; want 0 and 4", n, m)
+	}
+}
+
+// TestContentFileSystems: a directory on tmpfs (whose syncfs is not known
+// to do what an fsync does) gets no groups; one on the test's own file
+// system gets them if it is one of groupFS.
+func TestContentFileSystems(t *testing.T) {
+	var st unix.Statfs_t
+	if err := unix.Statfs("/dev/shm", &st); err != nil || st.Type != unix.TMPFS_MAGIC {
+		t.Skip("no tmpfs at /dev/shm")
+	}
+	shm, err := os.Open("/dev/shm")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := NewContent(shm, slog.New(slog.DiscardHandler))
+	defer c.Close()
+	if c.fd != nil {
+		t.Error("group syncs on tmpfs")
+	}
+	dir := t.TempDir()
+	if err := unix.Statfs(dir, &st); err != nil {
+		t.Fatal(err)
+	}
+	fd, err := os.Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c = NewContent(fd, slog.New(slog.DiscardHandler))
+	defer c.Close()
+	want := slices.Contains(groupFS, st.Type) && syncfsReportsErrors(kernelRelease())
+	if got := c.fd != nil; got != want {
+		t.Errorf("file system type %#x: group syncs %v, want %v", st.Type, got, want)
 	}
 }
