@@ -52,7 +52,7 @@ var rules = []rule{
 	{prefix: "sync/watch", allow: []string{"sync/watch", "sync/rootfs", "internal/"}},
 	{prefix: "sync/versions", allow: []string{"sync/versions", "sync/rootfs", "internal/"}},
 	// Group syncs of written files, for the server's uploads and the client's downloads.
-	{prefix: "sync/durable", allow: []string{"sync/durable", "internal/"}},
+	{prefix: "sync/durable", allow: []string{"sync/durable", "sync/rootfs", "internal/"}},
 	// The admission policy is pure: time and randomness are handed in.
 	{prefix: "sync/server/admit", allow: []string{"sync/server/admit"},
 		forbidOS: []string{"os", "os/exec", "syscall", "golang.org/x/sys/unix", "net"}},

@@ -14,6 +14,7 @@ import (
 
 	"simplecloud/sync/client/remote"
 	"simplecloud/sync/core"
+	"simplecloud/sync/durable"
 	"simplecloud/sync/proto"
 	"simplecloud/sync/scan"
 	"simplecloud/sync/seal"
@@ -256,7 +257,8 @@ func RunOnce(ctx context.Context, rc Remote, o Options) (Summary, error) {
 	before := rc.Stats()
 	o.Progress.begin(plan.Counts(core.Local), plan.Counts(core.Remote), func() int64 { s := rc.Stats(); return s.BytesSent + s.BytesReceived })
 	x := &executor{ctx: ctx, l: l, rc: rc, base: o.RemotePath, workers: o.Workers, log: o.Logger, ltree: localTree, rtree: remoteTree, progress: o.Progress}
-	x.content = l.content(o.Logger)
+	// Before any download writes (durable.Content).
+	x.content = durable.ForRoot(l.root, o.Logger)
 	x.run(&plan) // keeps in the plan only the actions done
 	x.content.Close()
 	doneL, doneR := &plan.Local, &plan.Remote

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"log/slog"
 	"os"
 	"path"
 	"strings"
@@ -17,7 +16,6 @@ import (
 	"golang.org/x/sys/unix"
 
 	"simplecloud/sync/core"
-	"simplecloud/sync/durable"
 	"simplecloud/sync/proto"
 	"simplecloud/sync/rootfs"
 	"simplecloud/sync/scan"
@@ -94,18 +92,6 @@ func (l *local) scanOptions() scan.Options {
 const downloadPrefix = core.TempPrefix + "get-"
 
 func (l *local) close() { l.root.Close() }
-
-// content returns the group syncs of the folder's file system for this
-// run's downloads, over a descriptor opened now, before any of them writes
-// (durable.Content); without one, each download is fsynced on its own.
-func (l *local) content(log *slog.Logger) *durable.Content {
-	fd, err := l.root.OpenFile("/", unix.O_RDONLY|unix.O_DIRECTORY, 0, false)
-	if err != nil {
-		log.Debug("downloads synced one by one", "err", err)
-		fd = nil
-	}
-	return durable.NewContent(fd, log)
-}
 
 // snapshot scans the folder. unknown gets the paths whose state is not
 // known (files being written or unreadable, directories not listed): the

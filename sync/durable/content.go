@@ -12,6 +12,8 @@ import (
 	"sync/atomic"
 
 	"golang.org/x/sys/unix"
+
+	"simplecloud/sync/rootfs"
 )
 
 // Content makes files' content durable before they are renamed in: the
@@ -68,6 +70,19 @@ var errNoGroup = errors.New("no group sync")
 // fsync of each file. Content owns dir: Close closes it.
 func NewContent(dir *os.File, log *slog.Logger) *Content {
 	return newContent(dir, machineDirty, log)
+}
+
+// ForRoot returns group syncs of the file system root is on, over a
+// descriptor of root's directory opened now: call it before any of the
+// files it will sync is written. Without one (it cannot be opened), each
+// file is fsynced on its own.
+func ForRoot(root *rootfs.Root, log *slog.Logger) *Content {
+	fd, err := root.OpenFile("", unix.O_RDONLY|unix.O_DIRECTORY, 0, false)
+	if err != nil {
+		log.Debug("files synced one by one", "err", err)
+		fd = nil
+	}
+	return NewContent(fd, log)
 }
 
 func newContent(fd *os.File, dirty func() (int64, error), log *slog.Logger) *Content {

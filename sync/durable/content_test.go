@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"simplecloud/sync/rootfs"
 )
 
 func TestParseDirty(t *testing.T) {
@@ -226,5 +228,16 @@ func TestContentFileSystems(t *testing.T) {
 	want := slices.Contains(groupFS, st.Type) && syncfsReportsErrors(kernelRelease())
 	if got := c.fd != nil; got != want {
 		t.Errorf("file system type %#x: group syncs %v, want %v", st.Type, got, want)
+	}
+	// ForRoot opens the root's directory itself.
+	root, err := rootfs.Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer root.Close()
+	c = ForRoot(root, slog.New(slog.DiscardHandler))
+	defer c.Close()
+	if got := c.fd != nil; got != want {
+		t.Errorf("ForRoot on file system type %#x: group syncs %v, want %v", st.Type, got, want)
 	}
 }

@@ -14,11 +14,8 @@ import (
 
 // dirSyncs makes changes of directory entries (a rename, a new or removed
 // name) durable with an fsync of the directory, one group commit per
-// directory. A file's own content is made durable with an fsync of the
-// file before it is renamed in. An earlier version synced the whole file
-// system (syncfs) for both, which also wrote back everything else dirty on
-// it: behind a download of a few GiB on the same disk, every upload waited
-// for all of it.
+// directory. A file's own content is made durable before it is renamed
+// in (durable.Content, session.content).
 //
 // With deferred (the client has proto.CapFlush), a change only marks its
 // directory, and flush syncs every marked one at once: 10,000 uploads

@@ -9,8 +9,6 @@ import (
 	"sync"
 	"time"
 
-	"golang.org/x/sys/unix"
-
 	"simplecloud/sync/durable"
 	"simplecloud/sync/proto"
 	"simplecloud/sync/rootfs"
@@ -100,14 +98,9 @@ func Serve(ctx context.Context, rw io.ReadWriter, root *rootfs.Root, o Options) 
 		reqs: map[uint32]*request{}, sem: make(chan struct{}, o.MaxInflight)}
 	s.log.Debug("sync session", "version", conn.Version)
 	s.disk = newDirSyncs(s.root, slices.Contains(hello.Caps, proto.CapFlush))
-	// Opened before any upload writes: its syncfs reports every writeback
-	// error since (durable.Content).
-	fd, err := s.root.OpenFile("", unix.O_RDONLY|unix.O_DIRECTORY, 0, false)
-	if err != nil {
-		s.log.Debug("uploads synced one by one", "err", err)
-		fd = nil
-	}
-	s.content = durable.NewContent(fd, s.log)
+	// Before any upload writes: its syncfs reports every writeback error
+	// since (durable.Content).
+	s.content = durable.ForRoot(s.root, s.log)
 	defer s.content.Close()
 	s.unhashed = slices.Contains(hello.Caps, proto.CapUnhashed)
 	s.removeStale()
