@@ -201,3 +201,17 @@ func directWriteAt(f *os.File, b []byte, off int64) error {
 
 // pwrite is how direct writes are made; tests wrap it to watch them.
 var pwrite = (*os.File).WriteAt
+
+// dropCached drops a file's pages from the page cache; its bytes must be
+// on disk (clean pages are dropped, dirty ones stay). An upload's are,
+// once its content is durable: the server does not read them back (the
+// hash was computed as they arrived), and the pages freed are the ones
+// the next uploads' writes are given. Left cached, every upload's writes
+// took newly allocated pages, and on this machine's virtual memory the
+// first touch of such a page costs several times the copy into it: 10,000
+// files of 1-64 KiB, each synced, cost 0.67-1.12 CPU-s to write kept
+// against 0.57-0.60 dropped. A large upload's direct writes keep nothing
+// cached for the same reason. The advice failing only leaves the pages.
+func dropCached(f *os.File) {
+	unix.Fadvise(int(f.Fd()), 0, 0, unix.FADV_DONTNEED)
+}

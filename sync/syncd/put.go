@@ -396,6 +396,7 @@ func (u *upload) commit(c *proto.Commit) (*proto.Entry, error) {
 	if err := durableFile(u.s.content, u.f); err != nil {
 		return nil, err
 	}
+	dropCached(u.f)
 	if err := u.rename(); err != nil {
 		return nil, err
 	}

@@ -1,7 +1,14 @@
 package syncd
 
 import (
+	"crypto/rand"
+	"fmt"
+	"os"
+	"path/filepath"
 	"testing"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
 
 	"simplecloud/sync/proto"
 )
@@ -39,4 +46,60 @@ func TestPutAnswersOnce(t *testing.T) {
 	if _, ok := a[0].(*proto.Done); !ok {
 		t.Errorf("got %T, want Done", a[0])
 	}
+}
+
+// TestUploadLeavesNothingCached: a committed upload's pages are dropped
+// from the page cache once on disk (dropCached), small or written
+// directly; on tmpfs, where the cache is the storage, they stay.
+func TestUploadLeavesNothingCached(t *testing.T) {
+	p := newPeer(t, true)
+	var st unix.Statfs_t
+	if err := unix.Statfs(p.dir, &st); err != nil {
+		t.Fatal(err)
+	}
+	if st.Type == unix.TMPFS_MAGIC {
+		t.Skip("the test directory is on tmpfs: nothing to drop")
+	}
+	for _, size := range []int{64 << 10, directFrom + 3<<20 + 100} {
+		name := fmt.Sprint("f", size)
+		data := make([]byte, size)
+		rand.Read(data)
+		if _, ok := p.upload(name, proto.Expect{}, data, 0o644, 1).(*proto.Done); !ok {
+			t.Fatalf("upload of %d bytes failed", size)
+		}
+		if n := residentPages(t, filepath.Join(p.dir, name)); n != 0 {
+			t.Errorf("upload of %d bytes: %d pages still cached, want none", size, n)
+		}
+		if got := p.read(name); got != string(data) {
+			t.Errorf("upload of %d bytes: the file does not hold what was sent", size)
+		}
+	}
+}
+
+// residentPages counts the pages of the file at name in the page cache.
+func residentPages(t *testing.T, name string) int {
+	t.Helper()
+	f, err := os.Open(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := unix.Mmap(int(f.Fd()), 0, int(fi.Size()), unix.PROT_READ, unix.MAP_SHARED)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Munmap(m)
+	pages := make([]byte, (len(m)+os.Getpagesize()-1)/os.Getpagesize())
+	if _, _, e := unix.Syscall(unix.SYS_MINCORE, uintptr(unsafe.Pointer(&m[0])), uintptr(len(m)), uintptr(unsafe.Pointer(&pages[0]))); e != 0 {
+		t.Fatalf("mincore: %v", e)
+	}
+	n := 0
+	for _, b := range pages {
+		n += int(b & 1)
+	}
+	return n
 }
