@@ -212,6 +212,8 @@ var pwrite = (*os.File).WriteAt
 // files of 1-64 KiB, each synced, cost 0.67-1.12 CPU-s to write kept
 // against 0.57-0.60 dropped. A large upload's direct writes keep nothing
 // cached for the same reason. The advice failing only leaves the pages.
+// The client keeps its downloads cached: they are the user's working
+// files, opened soon after they arrive.
 func dropCached(f *os.File) {
 	unix.Fadvise(int(f.Fd()), 0, 0, unix.FADV_DONTNEED)
 }
