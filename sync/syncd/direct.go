@@ -215,8 +215,8 @@ func (w *directWriter) finish() error {
 }
 
 // release waits for the write in flight and gives the buffers and the slot
-// back; bytes not yet written (queued or not) are dropped. It may be called more than
-// once.
+// back; bytes not yet written (queued or not) are dropped. It may be
+// called more than once.
 func (w *directWriter) release() {
 	w.drop.Store(true)
 	w.stop()
