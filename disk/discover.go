@@ -64,6 +64,9 @@ func (h Host) gather(ctx context.Context) (facts, error) {
 			f.devs[d.Name] = info
 		}
 	}
+	if h.Root == "/" { // a fixture tree has no other discovery
+		defer lockProbes(probeLockPath, probeLockWait)()
+	}
 	for i := range f.disks {
 		d := &f.disks[i]
 		if d.Kind == KindOther || d.SizeBytes == 0 {
