@@ -85,18 +85,13 @@ func TestOracleLockBlocksCryptsetup(t *testing.T) {
 // lock is LockDir/L_<major>:<minor>, the file cryptsetup locks too.
 func TestOracleLockBlockDevice(t *testing.T) {
 	o := newOracle(t)
-	losetup := needTool(t, "losetup")
 	img := o.image("lb.img", 20<<20)
 	f := openRW(t, img)
 	if _, _, err := Format(f, FormatOptions{PBKDF: fastPBKDF2, DigestIterations: 1000}, []byte("pw")); err != nil {
 		t.Fatal(err)
 	}
-	out, err := exec.Command(losetup, "-f", "--show", img).CombinedOutput()
-	if err != nil {
-		t.Skipf("no loop device: %v %s", err, out)
-	}
-	loop := strings.TrimSpace(string(out))
-	t.Cleanup(func() { exec.Command(losetup, "-d", loop).Run() })
+	needTool(t, "losetup")
+	loop := testutil.AttachLoop(t, img)
 	var st syscall.Stat_t
 	if err := syscall.Stat(loop, &st); err != nil {
 		t.Fatal(err)

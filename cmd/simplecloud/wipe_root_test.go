@@ -24,22 +24,7 @@ func attachLoop(t *testing.T, size int64) (dev, backing string) {
 	}
 	f.Truncate(size)
 	f.Close()
-	out, err := exec.Command("losetup", "-f", "--show", backing).CombinedOutput()
-	if err != nil {
-		t.Fatalf("losetup: %v: %s", err, out)
-	}
-	dev = strings.TrimSpace(string(out))
-	t.Cleanup(func() {
-		out, err := exec.Command("losetup", "-d", dev).CombinedOutput()
-		switch {
-		case err != nil && strings.Contains(string(out), "No such device or address"):
-			// Already detached: seen once in CI while other packages'
-			// root tests attached and detached loop devices at once.
-			t.Logf("losetup -d %s: already detached", dev)
-		case err != nil:
-			t.Errorf("losetup -d %s: %v: %s", dev, err, out)
-		}
-	})
+	dev = testutil.AttachLoop(t, backing)
 	return dev, backing
 }
 

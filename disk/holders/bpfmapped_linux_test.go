@@ -12,6 +12,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"simplecloud/disk/holders/internal/kscan"
+	"simplecloud/internal/testutil"
 )
 
 // TestRootMappedProbe checks the answers of the mapped-files probe on a
@@ -128,8 +129,7 @@ func TestRootMappedProbe(t *testing.T) {
 	if err := os.WriteFile(img, make([]byte, 1<<20), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	other := runOrFail(t, "losetup", "--find", "--show", img)
-	t.Cleanup(func() { exec.Command("losetup", "-d", other).Run() })
+	other := testutil.AttachLoop(t, img)
 	var ost unix.Stat_t
 	if err := unix.Stat(other, &ost); err != nil {
 		t.Fatal(err)

@@ -78,8 +78,7 @@ func loopMount(t *testing.T) (loop, mnt string) {
 		t.Fatal(err)
 	}
 	runOrFail(t, "mkfs.ext4", "-q", "-F", img)
-	loop = runOrFail(t, "losetup", "--find", "--show", img)
-	t.Cleanup(func() { exec.Command("losetup", "-d", loop).Run() })
+	loop = testutil.AttachLoop(t, img)
 	mnt = filepath.Join(dir, "mnt")
 	if err := os.Mkdir(mnt, 0o755); err != nil {
 		t.Fatal(err)
@@ -296,8 +295,7 @@ func TestRootSwapAndLoop(t *testing.T) {
 		t.Skipf("swapon is not allowed here: %v: %s", err, out)
 	}
 	t.Cleanup(func() { exec.Command("swapoff", swap).Run() })
-	inner := runOrFail(t, "losetup", "--find", "--show", img)
-	t.Cleanup(func() { exec.Command("losetup", "-d", inner).Run() })
+	inner := testutil.AttachLoop(t, img)
 
 	// Other tests running at the same time (a disk listing probes every
 	// block device with an exclusive open) may hold the loop device for a

@@ -42,12 +42,7 @@ func benchLoop(t *testing.T, loopFlag string) {
 	}
 	f.Truncate(size)
 	f.Close()
-	out, err := exec.Command("losetup", "-f", "--show", loopFlag, backing).CombinedOutput()
-	if err != nil {
-		t.Fatalf("losetup: %v: %s", err, out)
-	}
-	dev := strings.TrimSpace(string(out))
-	t.Cleanup(func() { exec.Command("losetup", "-d", dev).Run() })
+	dev := testutil.AttachLoop(t, backing, loopFlag)
 
 	ours := func(mode Mode) func() error {
 		return func() error {

@@ -25,16 +25,7 @@ func loopDevice(t *testing.T, size int, args ...string) (dev, backing string, ol
 	if err := os.WriteFile(backing, old, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	out, err := exec.Command("losetup", append(append([]string{"-f", "--show"}, args...), backing)...).CombinedOutput()
-	if err != nil {
-		t.Fatalf("losetup: %v: %s", err, out)
-	}
-	dev = strings.TrimSpace(string(out))
-	t.Cleanup(func() {
-		if out, err := exec.Command("losetup", "-d", dev).CombinedOutput(); err != nil {
-			t.Errorf("losetup -d %s: %v: %s", dev, err, out)
-		}
-	})
+	dev = testutil.AttachLoop(t, backing, args...)
 	return dev, backing, old
 }
 
