@@ -1,8 +1,9 @@
 // Package testutil holds what the tests of every package share: skipping a
 // test that needs root and programs this machine lacks (NeedRoot), waiting
 // for a condition against a deadline instead of sleeping (Eventually, Poll),
-// and running the steps of a long test as subtests that stop at the first
-// failure (Step).
+// running the steps of a long test as subtests that stop at the first
+// failure (Step), and loop devices that other packages' tests cannot lose
+// (AttachLoop).
 //
 // Only tests import it.
 package testutil
