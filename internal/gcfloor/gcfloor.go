@@ -76,8 +76,10 @@ func unhold() {
 	}
 }
 
-// sentinel is what the finalizer that marks a cycle's end is set on.
-type sentinel struct{ _ [16]byte }
+// sentinel is what the finalizer that marks a cycle's end is set on. It is
+// larger than the runtime's tiny allocator takes (under 16 bytes without
+// pointers, packed several to a block), where a finalizer may never run.
+type sentinel struct{ _ [32]byte }
 
 // arm makes a sentinel whose finalizer runs after the next cycle. Called
 // with state.mu held.
