@@ -14,9 +14,11 @@
 //
 // The floor is kept by choosing GOGC anew after each cycle, from what that
 // cycle found live (a finalizer on an object made for the purpose runs
-// once per cycle). The library that does this kind of tuning (Uber's
-// gogctuner and its kin) targets a memory limit rather than a floor, and
-// is not served by the module proxy here; this is 100 lines.
+// once per cycle). The libraries for this kind of tuning aim at a ceiling,
+// not a floor: automemlimit sets GOMEMLIMIT from the cgroup's limit, and a
+// memory limit only makes the collector run more often; gogctuner (cch123)
+// raises GOGC under a limit but is not served by the module proxy here.
+// What is needed is a few dozen lines.
 package gcfloor
 
 import (
@@ -42,7 +44,8 @@ var state struct {
 // Hold keeps the collector's goal at least headroom bytes above the live
 // heap until the returned release is called (once). Holds nest: the
 // largest headroom of those held applies, and GOGC comes back when the
-// last is released. A process with the collector off is left alone.
+// last is released (a GOGC set by others meanwhile is not kept). A process
+// with the collector off is left alone.
 func Hold(headroom uint64) (release func()) {
 	s := &state
 	s.mu.Lock()
