@@ -51,8 +51,9 @@ func Hold(headroom uint64) (release func()) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.holds == 0 {
-		s.base = debug.SetGCPercent(-1)
-		debug.SetGCPercent(s.base)
+		// Read, not set: a round trip through SetGCPercent(-1) would turn
+		// the collector off for a moment and wait for a running cycle.
+		s.base = int(int64(readMetric("/gc/gogc:percent"))) // off reads as -1
 		if s.base < 0 {
 			return func() {}
 		}
@@ -118,8 +119,11 @@ func percent(live, headroom uint64, base int) int {
 }
 
 // liveHeap reads the heap the last cycle found live.
-func liveHeap() uint64 {
-	sample := []metrics.Sample{{Name: "/gc/heap/live:bytes"}}
+func liveHeap() uint64 { return readMetric("/gc/heap/live:bytes") }
+
+// readMetric reads a runtime metric of kind uint64, 0 if there is none.
+func readMetric(name string) uint64 {
+	sample := []metrics.Sample{{Name: name}}
 	metrics.Read(sample)
 	if sample[0].Value.Kind() != metrics.KindUint64 {
 		return 0

@@ -18,6 +18,8 @@ import (
 // packages' root tests at once, a device detached early (by the code under
 // test, or by a test) is free for another package's losetup, and a later
 // "losetup -d /dev/loopN" then detaches that package's disk from under it.
+// It runs losetup, the reference tool, rather than luks.AttachLoop, so that
+// a test of the product does not rest on the product's own loop code.
 func AttachLoop(t testing.TB, backing string, args ...string) string {
 	t.Helper()
 	var st unix.Stat_t
