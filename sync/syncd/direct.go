@@ -111,16 +111,18 @@ func startDirect(f *os.File, off int64) *directWriter {
 	}
 	w.cur = <-w.free
 	w.floor = gcfloor.Hold(directHeapFloor)
-	go w.run()
+	go w.run(w.queue)
 	return w
 }
 
-// run writes the queued buffers in order until the queue is closed. After
-// a failed write (or a release) it writes nothing more, and only gives the
-// buffers back.
-func (w *directWriter) run() {
+// run writes the buffers queued on queue in order until it is closed.
+// After a failed write (or a release) it writes nothing more, and only
+// gives the buffers back. The queue is its argument, not read from w: stop
+// sets w.queue to nil, and a run that started only after that waited on a
+// nil channel for ever.
+func (w *directWriter) run(queue <-chan directBlock) {
 	defer close(w.done)
-	for blk := range w.queue {
+	for blk := range queue {
 		if w.werr.Load() == nil && !w.drop.Load() {
 			if err := directWriteAt(w.f, blk.b, blk.off); err != nil {
 				w.werr.Store(&err)

@@ -117,3 +117,25 @@ func TestDirectWriterError(t *testing.T) {
 		t.Fatalf("%d direct writes tried, want 1: none after the one that failed", calls)
 	}
 }
+
+// TestDirectWriterStopsAtOnce: a writer finished right after it started
+// ends, even when its goroutine had not yet run (it once read the queue
+// from the writer after stop had cleared it, and waited for ever).
+func TestDirectWriterStopsAtOnce(t *testing.T) {
+	f, w := startTestDirect(t)
+	w.release()
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for range 500 {
+			if w := startDirect(f, 0); w != nil {
+				w.release()
+			}
+		}
+	}()
+	select {
+	case <-done:
+	case <-time.After(30 * time.Second):
+		t.Fatal("a direct writer released at once did not stop")
+	}
+}
