@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"fmt"
 	"io"
+	"os"
 )
 
 // Frame is one received frame: the request id it belongs to, whether it is
@@ -44,6 +45,21 @@ func (c *Conn) Send(id uint32, final bool, m Message) error {
 		flags |= FlagFinal
 	}
 	return c.q.send(frameHeader{typ: m.Type(), flags: flags, id: id}, m)
+}
+
+// SendFile sends, for request id, a Data frame for offset off whose bytes
+// are n bytes of f from at (at most MaxData), as Send does, without the
+// caller reading them: they are spliced into the stream when it is a
+// FileWriter, else read by the goroutine that writes the frame. f must
+// stay open until SendFile returns. If f gives fewer bytes (it ended, or a
+// read failed) the frame is still sent whole, padded, and the error wraps
+// ErrShortFile: the request must then be cancelled.
+func (c *Conn) SendFile(id uint32, final bool, off uint64, f *os.File, at int64, n int) error {
+	var flags uint8
+	if final {
+		flags |= FlagFinal
+	}
+	return c.q.sendFile(frameHeader{typ: TypeData, flags: flags, id: id}, off, f, at, n)
 }
 
 // Recv reads the next frame. It returns io.EOF when the peer closed the

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"sync"
 	"sync/atomic"
 
@@ -54,6 +55,18 @@ func (c countingRW) Write(p []byte) (int, error) {
 	n, err := c.rw.Write(p)
 	c.w.Add(int64(n))
 	return n, err
+}
+
+// WriteFile passes a file's bytes to rw if it takes them (see
+// proto.FileWriter), and counts them.
+func (c countingRW) WriteFile(f *os.File, at int64, n int) (int, error) {
+	fw, ok := c.rw.(proto.FileWriter)
+	if !ok {
+		return 0, errors.ErrUnsupported
+	}
+	k, err := fw.WriteFile(f, at, n)
+	c.w.Add(int64(k))
+	return k, err
 }
 
 // Dial does the handshake on rw and starts reading answers. A peer that
@@ -194,6 +207,12 @@ func (c *Client) open(ctx context.Context, m proto.Message, final bool) (*stream
 
 // send sends a further frame of the request.
 func (s *stream) send(final bool, m proto.Message) error { return s.c.conn.Send(s.id, final, m) }
+
+// sendFile sends n bytes of f from at as a Data frame for offset at (see
+// proto.Conn.SendFile).
+func (s *stream) sendFile(f *os.File, at int64, n int) error {
+	return s.c.conn.SendFile(s.id, false, uint64(at), f, at, n)
+}
 
 // recv returns the next answer frame; a cancelled ctx sends Cancel and
 // keeps waiting for the final answer, which the server owes.

@@ -13,6 +13,8 @@ import (
 	"unicode"
 
 	"golang.org/x/sys/unix"
+
+	"simplecloud/sync/proto"
 )
 
 // Target is a server folder as the command line names it.
@@ -165,7 +167,14 @@ func splitCommand(s string) ([]string, error) {
 type process struct {
 	io.Reader
 	io.WriteCloser
+	in  *os.File // the WriteCloser: the command's stdin, a pipe
 	cmd *exec.Cmd
+}
+
+// WriteFile splices a file's bytes into the command's stdin (see
+// proto.FileWriter).
+func (p *process) WriteFile(f *os.File, at int64, n int) (int, error) {
+	return proto.SpliceFile(p.in, f, at, n)
 }
 
 // Close closes the command's stdin and waits for it to end, killing it
@@ -236,5 +245,5 @@ func Start(ctx context.Context, argv []string, stderr io.Writer) (io.ReadWriteCl
 		outR.Close()
 		return nil, fmt.Errorf("run %s: %w", argv[0], err)
 	}
-	return &process{Reader: outR, WriteCloser: inW, cmd: cmd}, nil
+	return &process{Reader: outR, WriteCloser: inW, in: inW, cmd: cmd}, nil
 }

@@ -414,27 +414,24 @@ func (c *Client) sendDelta(s *stream, p string, src *os.File, start int64, have 
 	return off, fh.Sum(), err
 }
 
-// rawBufs holds sendRaw's read buffers of one Data frame each; smallBufs
-// those of files of at most smallFile bytes (most files), so that 128
-// uploads of small files at once hold 2 MiB of buffers, not 32.
-var (
-	rawBufs   = sync.Pool{New: func() any { b := make([]byte, proto.MaxData); return &b }}
-	smallBufs = sync.Pool{New: func() any { b := make([]byte, smallFile); return &b }}
-)
+// smallBufs holds sendRaw's read buffers for files of at most smallFile
+// bytes (most files; larger ones are not read here).
+var smallBufs = sync.Pool{New: func() any { b := make([]byte, smallFile); return &b }}
 
 // smallFile is the largest file read with a small buffer.
 const smallFile = 16 << 10
 
 // sendRaw sends src from start to its end as Data frames and returns the
-// offset it reached. size is how long src is expected to be (it is read to
-// its end whatever it is).
+// offset it reached. size is how long src is expected to be: a file of
+// more than smallFile bytes is sent as that many (spliced, see
+// proto.Conn.SendFile), and one that ends first or fails to read is
+// ErrSourceChanged; a smaller one is read to its end whatever it is.
 func (c *Client) sendRaw(s *stream, p string, src *os.File, start, size int64, st *TransferStats) (int64, error) {
-	pool := &rawBufs
-	if size-start <= smallFile {
-		pool = &smallBufs
+	if size-start > smallFile {
+		return c.sendFrom(s, p, src, start, size, st)
 	}
-	bp := pool.Get().(*[]byte)
-	defer pool.Put(bp)
+	bp := smallBufs.Get().(*[]byte)
+	defer smallBufs.Put(bp)
 	off := start
 	for {
 		n, err := src.ReadAt(*bp, off)
@@ -455,6 +452,26 @@ func (c *Client) sendRaw(s *stream, p string, src *os.File, start, size int64, s
 			return off, fmt.Errorf("read: %w", err)
 		}
 	}
+}
+
+// sendFrom sends size-start bytes of src from start as Data frames whose
+// bytes the connection takes from src itself.
+func (c *Client) sendFrom(s *stream, p string, src *os.File, start, size int64, st *TransferStats) (int64, error) {
+	off := start
+	for off < size {
+		if f, ok := s.early(); ok {
+			return off, c.answer(p, f)
+		}
+		n := int(min(size-off, proto.MaxData))
+		if err := s.sendFile(src, off, n); errors.Is(err, proto.ErrShortFile) {
+			return off, fmt.Errorf("%w: %w", ErrSourceChanged, err)
+		} else if err != nil {
+			return off, err
+		}
+		st.Sent += int64(n)
+		off += int64(n)
+	}
+	return off, nil
 }
 
 // early returns the final answer of the request if it already came (an
