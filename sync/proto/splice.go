@@ -83,7 +83,9 @@ func SpliceFile(pipe, f *os.File, at int64, n int) (int, error) {
 	case done == 0 && (errors.Is(serr, unix.EINVAL) || errors.Is(serr, unix.ENOSYS) || errors.Is(serr, unix.EBADF)):
 		return 0, errors.ErrUnsupported
 	case serr != nil && serr != io.ErrUnexpectedEOF:
-		return done, fmt.Errorf("splice from the file: %w", serr)
+		// Either end's: the caller tells them apart (a broken stream
+		// fails its next write too).
+		return done, fmt.Errorf("splice: %w", serr)
 	}
 	return done, serr
 }

@@ -202,3 +202,23 @@ func TestSendFile(t *testing.T) {
 		})
 	}
 }
+
+// TestSendFileBrokenPipe: a stream whose reader is gone (ssh exited) is a
+// stream error for SendFile, not a short file, and for every send after.
+func TestSendFileBrokenPipe(t *testing.T) {
+	f, _ := randomFile(t, 1<<20)
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	r.Close()
+	c := newConn(fileStream{strings.NewReader(""), w, pipeStream{w}})
+	err = c.SendFile(1, false, 0, f, 0, MaxData)
+	if err == nil || errors.Is(err, ErrShortFile) {
+		t.Fatalf("send into a pipe without a reader: %v, want a stream error", err)
+	}
+	if err := c.Send(1, true, &Bye{}); err == nil {
+		t.Error("a send after the stream broke succeeded")
+	}
+}
