@@ -187,7 +187,7 @@ func (q *sendQueue) writeOut(buf []byte, segs []fileSeg) error {
 			return err
 		}
 	}
-	if pos < len(buf) || len(segs) == 0 {
+	if pos < len(buf) {
 		_, err := q.w.Write(buf[pos:])
 		return err
 	}

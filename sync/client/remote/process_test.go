@@ -22,7 +22,7 @@ func TestStartPipes(t *testing.T) {
 		t.Fatal(err)
 	}
 	p := rw.(*process)
-	for name, f := range map[string]any{"stdin": p.WriteCloser, "stdout": p.Reader} {
+	for name, f := range map[string]any{"stdin": p.in, "stdout": p.Reader} {
 		got, err := unix.FcntlInt(f.(*os.File).Fd(), unix.F_GETPIPE_SZ, 0)
 		if err != nil || got != pipeSize {
 			t.Errorf("%s pipe: got %d bytes (%v), want %d", name, got, err, pipeSize)

@@ -166,10 +166,12 @@ func splitCommand(s string) ([]string, error) {
 // process is the transport: the command's stdin and stdout.
 type process struct {
 	io.Reader
-	io.WriteCloser
-	in  *os.File // the WriteCloser: the command's stdin, a pipe
+	in  *os.File // the command's stdin, a pipe
 	cmd *exec.Cmd
 }
+
+// Write writes to the command's stdin.
+func (p *process) Write(b []byte) (int, error) { return p.in.Write(b) }
 
 // WriteFile splices a file's bytes into the command's stdin (see
 // proto.FileWriter).
@@ -180,7 +182,7 @@ func (p *process) WriteFile(f *os.File, at int64, n int) (int, error) {
 // Close closes the command's stdin and waits for it to end, killing it
 // after 5 seconds.
 func (p *process) Close() error {
-	p.WriteCloser.Close()
+	p.in.Close()
 	done := make(chan error, 1)
 	go func() { done <- p.cmd.Wait() }()
 	var err error
@@ -245,5 +247,5 @@ func Start(ctx context.Context, argv []string, stderr io.Writer) (io.ReadWriteCl
 		outR.Close()
 		return nil, fmt.Errorf("run %s: %w", argv[0], err)
 	}
-	return &process{Reader: outR, WriteCloser: inW, in: inW, cmd: cmd}, nil
+	return &process{Reader: outR, in: inW, cmd: cmd}, nil
 }
