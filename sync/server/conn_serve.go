@@ -34,6 +34,8 @@ type connServer struct {
 	// oracle asks the parent which directories changed (parent_dirty.go),
 	// for sync sessions.
 	oracle *dirty.Client
+	// metered is the connection as the ssh package reads it.
+	metered *meteredConn
 
 	mu      sync.Mutex
 	sc      *ssh.ServerConn // set once authenticated
@@ -203,6 +205,7 @@ func (s *connServer) serve() error {
 	// takes a second P: see startSync.)
 	runtime.GOMAXPROCS(1)
 	debug.SetGCPercent(400)
+	defer s.metered.startMeter()()
 	c.touch()
 	go ssh.DiscardRequests(reqs)
 	done := make(chan struct{})
@@ -227,7 +230,8 @@ func (s *connServer) handshake() (*ssh.ServerConn, <-chan ssh.NewChannel, <-chan
 	s.ssh.PreAuthConnCallback = func(ssh.ServerPreAuthConn) {
 		s.limit(time.Until(start.Add(grace)), "login_grace_time")
 	}
-	nc, err := exchangeIdent(s.nc, s.ssh.ServerVersion)
+	s.metered = &meteredConn{Conn: s.nc}
+	nc, err := exchangeIdent(s.metered, s.ssh.ServerVersion)
 	if err != nil {
 		return nil, nil, nil, err
 	}
