@@ -76,9 +76,10 @@ func (s *session) checkFormat(p string, asked proto.Format) (proto.Format, error
 // checkFileFormat is checkFormat for a request about a file (an upload, a
 // read): the marker is looked for in the directories above p only, one
 // lookup less per file (under a file there is nothing to find; should p be
-// a directory now, the request fails on it anyway, without a change).
+// a directory now, the request fails on it anyway, without a change), and
+// through the session's memo (format_memo.go).
 func (s *session) checkFileFormat(p string, asked proto.Format) (proto.Format, error) {
-	f, err := s.formatAbove(p, nil)
+	f, err := s.fileFormat(p)
 	return refuseFormat(p, f, asked, err)
 }
 

@@ -3,8 +3,12 @@ package syncd
 import (
 	"bytes"
 	mrand "math/rand/v2"
+	"os"
+	"path/filepath"
 	"reflect"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"simplecloud/sync/proto"
 	"simplecloud/sync/rootfs"
@@ -186,3 +190,58 @@ func TestFormatMemo(t *testing.T) {
 		}
 	}
 }
+
+// TestFormatMemoTTL: a session's uploads use the format found for their
+// directory for formatTTL (a marker made meanwhile by someone else is seen
+// only after it), and forget it when the session itself makes or deletes
+// a marker.
+func TestFormatMemoTTL(t *testing.T) {
+	var now atomic.Int64
+	now.Store(time.Date(2026, 12, 7, 12, 0, 0, 0, time.UTC).UnixNano())
+	p := newPeerOpt(t, true, nil, func(o *Options) {
+		o.Now = func() time.Time { return time.Unix(0, now.Load()) }
+	}, proto.CapVersions)
+	key := []byte("simplecloud folder key v1\n")
+	x := []byte("x")
+	put := func(path string) proto.Message {
+		t.Helper()
+		return p.upload(path, proto.Expect{}, x, 0o644, 1e9)
+	}
+	sealedRefusal := func(m proto.Message, path string) {
+		t.Helper()
+		if e, ok := m.(*proto.Error); !ok || e.Code != proto.CodeUnsupported {
+			t.Errorf("plain upload of %s into a sealed folder: got %#v, want CodeUnsupported", path, m)
+		}
+	}
+	for _, d := range []string{"F", "G"} {
+		if err := os.Mkdir(filepath.Join(p.dir, d), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if m := put("F/a"); !isDone(m) {
+		t.Fatalf("plain upload into a plain folder: %#v", m)
+	}
+	// A marker made on the server directly: unseen for formatTTL.
+	p.file("F/"+proto.KeyMarker, key)
+	if m := put("F/b"); !isDone(m) {
+		t.Errorf("upload within formatTTL of the last look: %#v, want Done (the memo's answer)", m)
+	}
+	now.Add(int64(formatTTL))
+	sealedRefusal(put("F/c"), "F/c")
+
+	// The session's own upload of a marker is seen at once, and so is its
+	// delete of it.
+	if m := put("G/a"); !isDone(m) {
+		t.Fatalf("plain upload into a plain folder: %#v", m)
+	}
+	if m := p.upload("G/"+proto.KeyMarker, proto.Expect{}, key, 0o644, 1e9); !isDone(m) {
+		t.Fatalf("upload of a marker: %#v", m)
+	}
+	sealedRefusal(put("G/b"), "G/b")
+	p.mustDone(&proto.Delete{Path: "G/" + proto.KeyMarker, Expect: proto.Expect{Kind: proto.KindFile, Hash: hashOf(key)}})
+	if m := put("G/c"); !isDone(m) {
+		t.Errorf("plain upload after the session deleted the marker: %#v", m)
+	}
+}
+
+func isDone(m proto.Message) bool { _, ok := m.(*proto.Done); return ok }

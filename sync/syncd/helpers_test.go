@@ -45,6 +45,12 @@ func newPeerLog(t *testing.T, withVersions bool, log *slog.Logger) *peer {
 // newPeerCaps is newPeerLog with the client's capabilities caps.
 func newPeerCaps(t *testing.T, withVersions bool, log *slog.Logger, caps ...string) *peer {
 	t.Helper()
+	return newPeerOpt(t, withVersions, log, nil, caps...)
+}
+
+// newPeerOpt is newPeerCaps with opt applied to the server's options.
+func newPeerOpt(t *testing.T, withVersions bool, log *slog.Logger, opt func(*Options), caps ...string) *peer {
+	t.Helper()
 	dir := t.TempDir()
 	root, err := rootfs.Open(dir)
 	if err != nil {
@@ -55,6 +61,9 @@ func newPeerCaps(t *testing.T, withVersions bool, log *slog.Logger, caps ...stri
 	o := Options{Epoch: 42, Umask: 0o022, Agent: "test", Logger: log}
 	if withVersions {
 		o.Versions = versions.Open(root.Strict(), versions.DefaultPolicy(), nil)
+	}
+	if opt != nil {
+		opt(&o)
 	}
 	p := &peer{t: t, frames: make(chan proto.Frame, 4096), served: make(chan error, 1), dir: dir}
 	go func() {

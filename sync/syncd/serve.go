@@ -52,6 +52,9 @@ type session struct {
 	// unhashed: the client has proto.CapUnhashed, so a Commit's zero
 	// hash means "the hash of what you received" (commit).
 	unhashed bool
+	// formats remembers directories' folder formats for a moment
+	// (format_memo.go).
+	formats formatMemo
 
 	mu    sync.Mutex
 	reqs  map[uint32]*request
@@ -198,10 +201,17 @@ func (s *session) start(ctx context.Context, f proto.Frame) error {
 	}
 	s.reqs[f.ID] = r
 	s.mu.Unlock()
+	forget := changesFormats(f.Msg)
+	if forget {
+		s.formats.forget()
+	}
 	s.wg.Add(1)
 	go func() {
 		defer s.wg.Done()
 		err := h(r)
+		if forget {
+			s.formats.forget()
+		}
 		s.mu.Lock()
 		delete(s.reqs, r.id)
 		s.mu.Unlock()
