@@ -61,6 +61,8 @@ type session struct {
 	temps []string // upload temporary files scans passed (see removeStaleTemps)
 	wg    sync.WaitGroup
 	sem   chan struct{}
+	// workers run the requests (workers.go).
+	workers workers
 }
 
 // request is one open request.
@@ -98,7 +100,7 @@ func Serve(ctx context.Context, rw io.ReadWriter, root *rootfs.Root, o Options) 
 		return fmt.Errorf("sync handshake: %w", err)
 	}
 	s := &session{conn: conn, root: root.Strict(), opt: o, log: o.Logger.With("agent", hello.Agent), agent: hello.Agent,
-		reqs: map[uint32]*request{}, sem: make(chan struct{}, o.MaxInflight)}
+		reqs: map[uint32]*request{}, sem: make(chan struct{}, o.MaxInflight), workers: newWorkers()}
 	s.log.Debug("sync session", "version", conn.Version)
 	s.disk = newDirSyncs(s.root, slices.Contains(hello.Caps, proto.CapFlush))
 	// Before any upload writes: its syncfs reports every writeback error
@@ -116,6 +118,7 @@ func Serve(ctx context.Context, rw io.ReadWriter, root *rootfs.Root, o Options) 
 		cancel()
 	}
 	s.wg.Wait()
+	s.workers.stop()
 	return err
 }
 
@@ -206,7 +209,7 @@ func (s *session) start(ctx context.Context, f proto.Frame) error {
 		s.formats.forget()
 	}
 	s.wg.Add(1)
-	go func() {
+	s.workers.run(func() {
 		defer s.wg.Done()
 		err := h(r)
 		if forget {
@@ -221,7 +224,7 @@ func (s *session) start(ctx context.Context, f proto.Frame) error {
 		if err != nil {
 			s.fail(r.id, err)
 		}
-	}()
+	})
 	return nil
 }
 
