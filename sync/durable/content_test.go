@@ -172,6 +172,30 @@ func TestContentSyncsDirty(t *testing.T) {
 	}
 }
 
+// TestContentDirtyStands: a reading of little dirty stands for
+// dirtyFresh, over every group in that time; after it, the next group
+// reads again, and much dirty then means an fsync of each file.
+func TestContentDirtyStands(t *testing.T) {
+	g := newGroupRig(t, 8)
+	var readings atomic.Int32
+	g.c.dirty = func() (int64, error) { readings.Add(1); return g.dirty.Load(), nil }
+	now := time.Date(2026, 12, 7, 12, 0, 0, 0, time.UTC)
+	g.c.now = func() time.Time { return now }
+	for range 3 {
+		g.syncAll(t)
+	}
+	if r, n, m := readings.Load(), g.syncfss.Load(), g.fsyncs.Load(); r != 1 || n < 3 || m != 0 {
+		t.Errorf("three rounds within dirtyFresh: %d readings, %d syncfs, %d fsync; want 1, at least 3, 0", r, n, m)
+	}
+	g.dirty.Store(groupDirtyMax + 1)
+	now = now.Add(dirtyFresh)
+	g.syncfss.Store(0)
+	g.syncAll(t)
+	if r, n, m := readings.Load(), g.syncfss.Load(), g.fsyncs.Load(); r < 2 || n != 0 || m != 8 {
+		t.Errorf("after dirtyFresh, much dirty: %d readings, %d syncfs, %d fsync; want at least 2, 0, 8", r, n, m)
+	}
+}
+
 // TestContentSyncsError: a failed syncfs sends its group to their own
 // fsyncs, and every later file too.
 func TestContentSyncsError(t *testing.T) {
