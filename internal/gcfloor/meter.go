@@ -10,11 +10,11 @@ import (
 // period (after the first) passes with fewer. The connection child meters
 // what it reads from its client: every SSH packet read becomes a 32 KiB
 // buffer of garbage (see the package doc), so a fast upload of many small
-// files, none of which starts a direct writer, made a cycle every 16 MiB
-// (GOGC 400 over a live heap of a few MiB), and the runtime gave the freed
-// memory back to the kernel between cycles only to fault it in again: on
-// this machine's virtual memory each such page costs more than the copy
-// into it. Uploading 10,000 files of 1-64 KiB (330 MB), with a Meter against
+// files, none of which starts a direct writer, made a cycle every few MiB
+// (a sync session's GOGC is 100, over a live heap of a few MiB), and the
+// runtime gave the freed memory back to the kernel between cycles only to
+// fault it in again: on this machine's virtual memory each such page
+// costs more than the copy into it. Uploading 10,000 files of 1-64 KiB (330 MB), with a Meter against
 // without (one server binary, interleaved pairs): faster in 4 pairs of 5,
 // in the two quiet ones 3.10 and 3.12 s against 3.54 and 3.39 s, with 3.3
 // against 3.6-3.7 CPU-s in the server.

@@ -11,7 +11,7 @@ import (
 // formatTTL is how long the folder format found for a directory answers a
 // session's later uploads and reads in it without a look at the file
 // system. Looking costs one lookup per level from the root down (the marker
-// may be at any of them): four of the seven openat2 calls of a small
+// may be at any of them): four of the six openat2 calls of a small
 // upload in a first sync, and 0.03-0.33 s of 3.1-4.7 s for 10,000 files
 // of 1-64 KiB (5 interleaved pairs, every one faster without them).
 //
